@@ -1,0 +1,91 @@
+"""The envelope every integration event travels in, and the base of event payloads."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+T = TypeVar("T", bound="EventData")
+
+
+class EventData(BaseModel):
+    """Base of every integration event's `data`.
+
+    Subclasses name themselves: `event_type` defaults to the class name, and
+    `producer` / `aggregate` build the subject `<producer>.events.<aggregate>.<name>`.
+    Bump `schema_version` whenever a field is removed or retyped.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    producer: ClassVar[str]
+    aggregate: ClassVar[str]
+    registry: ClassVar[dict[str, type[EventData]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "event_type" not in cls.__dict__:
+            cls.event_type = cls.__name__
+        if hasattr(cls, "producer") and hasattr(cls, "aggregate"):
+            EventData.registry[cls.event_type] = cls
+
+    def subject(self) -> str:
+        """The JetStream subject this event is published on."""
+        return f"{self.producer}.events.{self.aggregate}.{snake_case(self.event_type)}"
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class EventEnvelope(BaseModel):
+    """What goes over the wire: metadata plus the event's data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID = Field(default_factory=uuid4)
+    event_type: str
+    schema_version: int
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    producer: str
+    correlation_id: str
+    causation_id: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(
+        cls,
+        event: EventData,
+        *,
+        correlation_id: str,
+        causation_id: str | None = None,
+        event_id: UUID | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Self:
+        return cls(
+            event_id=event_id or uuid4(),
+            event_type=event.event_type,
+            schema_version=event.schema_version,
+            occurred_at=occurred_at or datetime.now(UTC),
+            producer=event.producer,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            data=event.model_dump(mode="json"),
+        )
+
+    def payload(self) -> EventData:
+        """The typed event inside this envelope."""
+        event_cls = EventData.registry[self.event_type]
+        return event_cls.model_validate(self.data)
+
+    def open(self, event_cls: type[T]) -> T:
+        if self.event_type != event_cls.event_type:
+            raise TypeError(f"expected {event_cls.event_type}, got {self.event_type}")
+        return event_cls.model_validate(self.data)

@@ -1,0 +1,79 @@
+"""Typed replies of commands and queries sent over NATS request-reply.
+
+A handler answers with `Reply.success(result)` or `Reply.failure(CommandError)`;
+the gateway maps `CommandError.code` to an HTTP status with `ERROR_STATUS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class CommandError(BaseModel):
+    code: str
+    message: str
+    field_errors: list[FieldError] = []
+    retry_after: int | None = None
+
+
+class Reply(BaseModel, Generic[ResultT]):
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    result: ResultT | None = None
+    error: CommandError | None = None
+
+    @classmethod
+    def success(cls, result: ResultT) -> Reply[ResultT]:
+        return cls(ok=True, result=result)
+
+    @classmethod
+    def failure(
+        cls,
+        code: str,
+        message: str,
+        *,
+        field_errors: list[FieldError] | None = None,
+        retry_after: int | None = None,
+    ) -> Reply[Any]:
+        return cls(
+            ok=False,
+            error=CommandError(
+                code=code,
+                message=message,
+                field_errors=field_errors or [],
+                retry_after=retry_after,
+            ),
+        )
+
+
+class Empty(BaseModel):
+    """Result of a command that has nothing to say beyond success."""
+
+
+# One place that says what each error code means over HTTP.
+ERROR_STATUS: dict[str, int] = {
+    "validation_error": 422,
+    "invalid_token": 400,
+    "invalid_credentials": 401,
+    "unauthenticated": 401,
+    "account_not_activated": 403,
+    "forbidden": 403,
+    "not_found": 404,
+    "username_taken": 409,
+    "conflict": 409,
+    "invalid_transition": 409,
+    "ticket_closed": 409,
+    "already_assigned": 409,
+    "rate_limited": 429,
+    "unavailable": 503,
+}

@@ -1,0 +1,1 @@
+"""Local development stack: embedded NATS, PostgreSQL, SMTP sink and all services."""

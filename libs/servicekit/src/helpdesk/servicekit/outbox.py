@@ -1,0 +1,48 @@
+"""Transactional outbox: integration events written with the state change,
+published to JetStream by the relay (see relay.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from helpdesk.contracts.envelope import EventData, EventEnvelope
+from helpdesk.contracts.subjects import CORRELATION_HEADER
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    envelope: EventEnvelope
+    subject: str
+    has_secret: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        event: EventData,
+        *,
+        correlation_id: str,
+        causation_id: str | None = None,
+        has_secret: bool = False,
+    ) -> OutgoingMessage:
+        envelope = EventEnvelope.wrap(
+            event, correlation_id=correlation_id, causation_id=causation_id
+        )
+        return cls(envelope=envelope, subject=event.subject(), has_secret=has_secret)
+
+
+async def add_to_outbox(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage]) -> None:
+    """Write messages in the caller's transaction; the relay is woken on commit."""
+    if not messages:
+        return
+    await conn.execute(
+        "INSERT INTO outbox (event_id, subject, payload, headers, has_secret)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::jsonb[], $5::bool[])",
+        [m.envelope.event_id for m in messages],
+        [m.subject for m in messages],
+        [m.envelope.model_dump_json().encode() for m in messages],
+        [{CORRELATION_HEADER: m.envelope.correlation_id} for m in messages],
+        [m.has_secret for m in messages],
+    )

@@ -1,0 +1,143 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, in order.
+
+* Only one relay per service publishes: it holds a PostgreSQL advisory lock on
+  a dedicated connection; other replicas wait for the lock (and take over if
+  the holder dies, because the lock dies with its connection).
+* Rows are read in position order, and only below the oldest open
+  transaction (`pg_snapshot_xmin`), so a transaction that took an earlier
+  position but commits later is never overtaken or skipped.
+* `Nats-Msg-Id` = event_id: a re-publish after a crash is dropped by the
+  server's duplicate window. Rows are marked published only after JetStream
+  acknowledged them; rows holding a secret are deleted instead.
+* Woken by LISTEN/NOTIFY (a trigger on outbox inserts), with polling as the
+  fallback for a lost notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+from nats.js import JetStreamContext
+from prometheus_client import Counter, Histogram
+
+from helpdesk.contracts.subjects import MSG_ID_HEADER
+from helpdesk.servicekit.db import init_connection
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+PUBLISHED = Counter("outbox_published_total", "Outbox events published to JetStream", ["schema"])
+LAG = Histogram(
+    "outbox_publish_lag_seconds",
+    "Time from an outbox row's creation to its JetStream acknowledgement",
+    ["schema"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+_PENDING = """
+SELECT position, event_id, subject, payload, headers, has_secret,
+       extract(epoch FROM created_at) AS created
+FROM outbox
+WHERE published_at IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY position
+LIMIT $1
+"""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        dsn: str,
+        schema: str,
+        js: JetStreamContext,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._dsn = dsn
+        self._schema = schema
+        self._js = js
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.is_leader = False
+
+    async def run(self) -> None:
+        """Publish forever; reconnect after database errors."""
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; restarting", schema=self._schema)
+                self.is_leader = False
+                await asyncio.sleep(self._poll_interval)
+
+    async def _connect(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(self._dsn, server_settings={"search_path": self._schema})
+        await init_connection(conn)
+        return conn
+
+    async def _run_once(self) -> None:
+        conn = await self._connect()
+        try:
+            while not await conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtext($1))", f"relay:{self._schema}"
+            ):
+                await asyncio.sleep(self._poll_interval)
+            self.is_leader = True
+            log.info("outbox relay is the active publisher", schema=self._schema)
+            await conn.add_listener(f"{self._schema}_outbox", self._notified)
+            while True:
+                published = await self.publish_pending(conn)
+                if published >= self._batch_size:
+                    continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                except TimeoutError:
+                    pass
+        finally:
+            self.is_leader = False
+            await conn.close()
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def publish_pending(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch of committed rows; returns how many were published."""
+        rows = await conn.fetch(_PENDING, self._batch_size)
+        if not rows:
+            return 0
+        # publish_async sends in call order on one connection, so JetStream
+        # stores the batch in position order; then all acks are awaited.
+        futures = [
+            await self._js.publish_async(
+                row["subject"],
+                row["payload"],
+                headers={**row["headers"], MSG_ID_HEADER: str(row["event_id"])},
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        secret = [r["position"] for r in rows if r["has_secret"]]
+        plain = [r["position"] for r in rows if not r["has_secret"]]
+        async with conn.transaction():
+            if plain:
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now() WHERE position = any($1::bigint[])",
+                    plain,
+                )
+            if secret:
+                await conn.execute(
+                    "DELETE FROM outbox WHERE position = any($1::bigint[])", secret
+                )
+        now = time.time()
+        for row in rows:
+            LAG.labels(self._schema).observe(max(0.0, now - float(row["created"])))
+        PUBLISHED.labels(self._schema).inc(len(rows))
+        return len(rows)

@@ -1,0 +1,208 @@
+"""The composition root shared by identity, tickets and notifier.
+
+`run_service` reads settings, connects PostgreSQL (migrating the service's
+schema) and NATS (declaring the stream the service owns), lets the service's
+`build` function register its command handlers, consumers and projections,
+then runs the broker, the outbox relay and the ops HTTP server until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Any, Generic, TypeVar
+from uuid import uuid4
+
+import asyncpg
+import nats.js.errors
+import structlog
+import uvicorn
+from faststream import BaseMiddleware
+from faststream.message import StreamMessage
+from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+
+from helpdesk.contracts import subjects
+from helpdesk.contracts.replies import Empty, Reply
+from helpdesk.servicekit import consumer as consumers
+from helpdesk.servicekit.consumer import DeadLetter, EventConsumer
+from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from helpdesk.servicekit.eventstore import EventStore
+from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
+from helpdesk.servicekit.ops import ops_app
+from helpdesk.servicekit.projections import Projection, rebuild
+from helpdesk.servicekit.relay import OutboxRelay
+from helpdesk.servicekit.settings import ServiceSettings, load_settings
+
+log = get_logger(__name__)
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def current_correlation_id() -> str:
+    """The correlation id of the message being handled (a new one if none)."""
+    value = structlog.contextvars.get_contextvars().get("correlation_id")
+    return str(value) if value else str(uuid4())
+
+
+class CorrelationMiddleware(BaseMiddleware):
+    """Binds the correlation id carried in NATS headers to every log line."""
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        bind_correlation_id(msg.headers.get(subjects.CORRELATION_HEADER) or msg.correlation_id)
+        return await call_next(msg)
+
+
+@dataclass
+class ServiceContext(Generic[SettingsT]):
+    """What a service's `build` function wires its handlers from."""
+
+    name: str
+    settings: SettingsT
+    pool: asyncpg.Pool
+    broker: NatsBroker
+    nats: NatsClient
+    js: JetStreamContext
+    store: EventStore = field(default_factory=EventStore)
+    consumers: list[EventConsumer] = field(default_factory=list)
+    projections: list[Projection] = field(default_factory=list)
+
+    def command(self, name: str) -> Callable[[Any], Any]:
+        """Decorator: serve `<service>.cmd.<name>` in the service's queue group."""
+        return self.broker.subscriber(subjects.command(self.name, name), queue=self.name)
+
+    def query(self, name: str) -> Callable[[Any], Any]:
+        return self.broker.subscriber(subjects.query(self.name, name), queue=self.name)
+
+    def consume(self, consumer: EventConsumer) -> None:
+        self.consumers.append(consumer)
+        consumers.subscribe(self.broker, self.pool, consumer)
+
+
+async def ensure_stream(js: JetStreamContext, name: str, replicas: int) -> None:
+    """Create or update a stream; safe to run from several replicas at once."""
+    config = StreamConfig(
+        name=name,
+        subjects=[subjects.STREAMS[name]],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=120.0,
+    )
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        # It exists with another configuration: bring it to ours.
+        await js.update_stream(config)
+
+
+class AdminDeadLetters(Empty):
+    items: list[DeadLetter] = []
+
+
+class RedriveRequest(Empty):
+    id: int
+
+
+class RebuildResult(Empty):
+    events: dict[str, int] = {}
+
+
+def register_admin_handlers(ctx: ServiceContext[Any]) -> None:
+    """The operator commands behind the `helpdesk` CLI."""
+
+    @ctx.broker.subscriber(subjects.admin(ctx.name, "dead_letters.list"), queue=ctx.name)
+    async def list_dead_letters() -> AdminDeadLetters:
+        return AdminDeadLetters(items=await consumers.list_dead_letters(ctx.pool))
+
+    @ctx.broker.subscriber(subjects.admin(ctx.name, "dead_letters.redrive"), queue=ctx.name)
+    async def redrive(request: RedriveRequest) -> Reply[Empty]:
+        try:
+            found = await consumers.redrive(ctx.pool, ctx.consumers, request.id)
+        except Exception as exc:
+            return Reply.failure("redrive_failed", repr(exc))
+        if not found:
+            return Reply.failure("not_found", f"no dead letter {request.id}")
+        return Reply.success(Empty())
+
+    @ctx.broker.subscriber(subjects.admin(ctx.name, "projections.rebuild"), queue=ctx.name)
+    async def rebuild_projections() -> RebuildResult:
+        counts = {p.name: await rebuild(ctx.pool, p) for p in ctx.projections}
+        return RebuildResult(events=counts)
+
+
+async def run_service(
+    name: str,
+    settings_cls: type[SettingsT],
+    build: Callable[[ServiceContext[SettingsT]], Awaitable[None] | None],
+    *,
+    migrations_package: str | None = None,
+    owns_stream: str | None = None,
+) -> None:
+    settings = load_settings(settings_cls)
+    configure_logging(name, settings.log_format)
+    packages = [files(KIT_MIGRATIONS)] + ([files(migrations_package)] if migrations_package else [])
+    pool = await create_pool(settings.database_url, name)
+    await apply_migrations(pool, name, migration_files(*packages))
+
+    broker = NatsBroker(settings.nats_url, middlewares=[CorrelationMiddleware], logger=None)
+    nc = await broker.connect()
+    js = nc.jetstream()
+    for stream in subjects.STREAMS:
+        # Declared by every service so consumers can bind whichever starts first.
+        await ensure_stream(js, stream, settings.nats_stream_replicas)
+
+    ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=nc, js=js)
+    built = build(ctx)
+    if built is not None:
+        await built
+    register_admin_handlers(ctx)
+    await broker.start()
+
+    tasks: list[asyncio.Task[Any]] = []
+    relay: OutboxRelay | None = None
+    if owns_stream:
+        relay = OutboxRelay(settings.database_url, name, js)
+        tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+
+    async def database_ready() -> bool:
+        return bool(await pool.fetchval("SELECT true"))
+
+    async def nats_ready() -> bool:
+        return nc.is_connected
+
+    app = ops_app([("database", database_ready), ("nats", nats_ready)])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="0.0.0.0", port=settings.http_port, log_config=None,
+                       access_log=False, lifespan="off")
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    tasks.append(asyncio.create_task(server.serve(), name="ops-http"))
+    log.info("service started", http_port=settings.http_port)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+    log.info("service stopping")
+    server.should_exit = True
+    for task in tasks:
+        if task.get_name() != "ops-http":
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await broker.stop()
+    await pool.close()
+
+
+__all__: Sequence[str] = [
+    "ServiceContext",
+    "current_correlation_id",
+    "ensure_stream",
+    "run_service",
+]

@@ -1,0 +1,111 @@
+"""The event store against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+
+from helpdesk.servicekit.eventstore import ConcurrencyError, EventStore, NewEvent
+
+pytestmark = pytest.mark.integration
+
+store = EventStore()
+
+
+def event(n: int) -> NewEvent:
+    return NewEvent(event_type="Counted", data={"n": n})
+
+
+async def test_append_then_load_in_version_order(schema_pool: tuple[str, asyncpg.Pool]) -> None:
+    _, pool = schema_pool
+    async with pool.acquire() as conn, conn.transaction():
+        recorded = await store.append(conn, "s-1", 0, [event(1), event(2)])
+        await store.append(conn, "s-1", 2, [event(3)])
+    assert [r.version for r in recorded] == [1, 2]
+    async with pool.acquire() as conn:
+        loaded = await store.load(conn, "s-1")
+    assert [(e.version, e.data["n"]) for e in loaded] == [(1, 1), (2, 2), (3, 3)]
+
+
+async def test_stale_expected_version_is_a_concurrency_error(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    _, pool = schema_pool
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(conn, "s-2", 0, [event(1)])
+    for wrong in (0, 2):
+        with pytest.raises(ConcurrencyError):
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(conn, "s-2", wrong, [event(9)])
+    async with pool.acquire() as conn:
+        assert [e.data["n"] for e in await store.load(conn, "s-2")] == [1]
+
+
+async def test_concurrent_writers_at_the_same_version_one_wins(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    _, pool = schema_pool
+
+    async def write(n: int) -> str:
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await store.append(conn, "s-3", 0, [event(n)])
+                await asyncio.sleep(0.05)  # hold the transaction open across the race
+            return "won"
+        except ConcurrencyError:
+            return "lost"
+
+    results = await asyncio.gather(*(write(n) for n in range(8)))
+    assert sorted(results) == ["lost"] * 7 + ["won"]
+    async with pool.acquire() as conn:
+        assert len(await store.load(conn, "s-3")) == 1
+
+
+async def test_appending_the_same_event_ids_again_is_a_no_op(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    _, pool = schema_pool
+    batch = [event(1), event(2)]
+    async with pool.acquire() as conn, conn.transaction():
+        first = await store.append(conn, "s-4", 0, batch)
+    async with pool.acquire() as conn, conn.transaction():
+        again = await store.append(conn, "s-4", 0, batch)  # a retried command
+    assert [e.event_id for e in again] == [e.event_id for e in first]
+    async with pool.acquire() as conn:
+        assert len(await store.load(conn, "s-4")) == 2
+
+
+async def test_read_all_waits_for_an_earlier_position_that_commits_late(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    _, pool = schema_pool
+    early = await pool.acquire()
+    late = await pool.acquire()
+    try:
+        tx_early = early.transaction()
+        await tx_early.start()
+        await store.append(early, "a", 0, [event(1)])  # takes the lower position
+        async with late.transaction():
+            await store.append(late, "b", 0, [event(2)])  # higher position, commits first
+        async with pool.acquire() as reader:
+            assert await store.read_all(reader) == []  # position 2 waits for position 1
+        await tx_early.commit()
+        async with pool.acquire() as reader:
+            seen = await store.read_all(reader)
+        assert [e.stream_id for e in seen] == ["a", "b"]
+    finally:
+        await pool.release(early)
+        await pool.release(late)
+
+
+async def test_event_ids_are_unique_across_streams(schema_pool: tuple[str, asyncpg.Pool]) -> None:
+    _, pool = schema_pool
+    shared = NewEvent(event_type="Counted", data={}, event_id=uuid.uuid4())
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(conn, "x", 0, [shared])
+    with pytest.raises(ConcurrencyError):
+        async with pool.acquire() as conn, conn.transaction():
+            await store.append(conn, "y", 0, [shared, event(2)])

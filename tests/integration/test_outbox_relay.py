@@ -1,0 +1,157 @@
+"""The outbox relay against a real PostgreSQL and a real NATS JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import ClassVar
+
+import asyncpg
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js.api import StreamConfig
+
+from helpdesk.contracts.envelope import EventData, EventEnvelope
+from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
+from helpdesk.servicekit.relay import OutboxRelay
+from tests.servers import Servers
+
+pytestmark = pytest.mark.integration
+
+
+class Pinged(EventData):
+    producer: ClassVar[str] = "test"
+    aggregate: ClassVar[str] = "ping"
+    n: int
+
+
+def message(schema: str, n: int, *, secret: bool = False) -> OutgoingMessage:
+    env = EventEnvelope.wrap(Pinged(n=n), correlation_id=f"corr-{n}")
+    return OutgoingMessage(envelope=env, subject=f"{schema}.events.ping", has_secret=secret)
+
+
+async def make_stream(nc: NatsClient, schema: str) -> str:
+    name = schema.upper()
+    await nc.jetstream().add_stream(
+        StreamConfig(name=name, subjects=[f"{schema}.>"], duplicate_window=120.0)
+    )
+    return name
+
+
+async def stream_numbers(nc: NatsClient, stream: str, schema: str) -> list[int]:
+    js = nc.jetstream()
+    info = await js.stream_info(stream)
+    if info.state.messages == 0:
+        return []
+    sub = await js.pull_subscribe(f"{schema}.>", durable=None, stream=stream)
+    got: list[int] = []
+    while len(got) < info.state.messages:
+        for msg in await sub.fetch(min(256, info.state.messages - len(got)), timeout=5):
+            got.append(EventEnvelope.model_validate_json(msg.data).data["n"])
+            await msg.ack()
+    await sub.unsubscribe()
+    return got
+
+
+async def write(pool: asyncpg.Pool, *messages: OutgoingMessage) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, list(messages))
+
+
+async def test_publishes_in_order_with_msg_id_and_correlation(
+    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    schema, pool = schema_pool
+    stream = await make_stream(nc, schema)
+    await write(pool, *(message(schema, n) for n in range(1, 51)))
+    relay = OutboxRelay(servers.database_url, schema, nc.jetstream())
+    async with pool.acquire() as conn:
+        assert await relay.publish_pending(conn) == 50
+        assert await relay.publish_pending(conn) == 0
+    assert await stream_numbers(nc, stream, schema) == list(range(1, 51))
+    first = await nc.jetstream().get_msg(stream, 1)
+    assert first.headers is not None
+    assert first.headers["X-Correlation-Id"] == "corr-1"
+    assert uuid.UUID(first.headers["Nats-Msg-Id"])
+
+
+async def test_never_skips_a_transaction_that_commits_after_a_later_one(
+    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    schema, pool = schema_pool
+    stream = await make_stream(nc, schema)
+    relay = OutboxRelay(servers.database_url, schema, nc.jetstream())
+    slow = await pool.acquire()
+    try:
+        tx = slow.transaction()
+        await tx.start()
+        await add_to_outbox(slow, [message(schema, 1)])  # lower position, still open
+        await write(pool, message(schema, 2))  # higher position, committed
+        async with pool.acquire() as conn:
+            assert await relay.publish_pending(conn) == 0  # held back, not skipped
+            await tx.commit()
+            assert await relay.publish_pending(conn) == 2
+    finally:
+        await pool.release(slow)
+    assert await stream_numbers(nc, stream, schema) == [1, 2]
+
+
+async def test_a_republish_after_a_crash_is_dropped_as_duplicate(
+    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    schema, pool = schema_pool
+    stream = await make_stream(nc, schema)
+    await write(pool, *(message(schema, n) for n in range(1, 4)))
+    relay = OutboxRelay(servers.database_url, schema, nc.jetstream())
+    async with pool.acquire() as conn:
+        await relay.publish_pending(conn)
+        # The relay crashed after JetStream acked but before PostgreSQL recorded it.
+        await conn.execute("UPDATE outbox SET published_at = NULL")
+        assert await relay.publish_pending(conn) == 3
+    assert await stream_numbers(nc, stream, schema) == [1, 2, 3]
+
+
+async def test_secret_rows_are_purged_once_published(
+    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    schema, pool = schema_pool
+    await make_stream(nc, schema)
+    await write(pool, message(schema, 1, secret=True), message(schema, 2))
+    relay = OutboxRelay(servers.database_url, schema, nc.jetstream())
+    async with pool.acquire() as conn:
+        await relay.publish_pending(conn)
+        rows = await conn.fetch("SELECT has_secret, published_at FROM outbox")
+    assert [(r["has_secret"], r["published_at"] is not None) for r in rows] == [(False, True)]
+
+
+async def test_relay_restarts_without_loss_and_only_one_replica_publishes(
+    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    schema, pool = schema_pool
+    stream = await make_stream(nc, schema)
+    first = OutboxRelay(servers.database_url, schema, nc.jetstream(), poll_interval=0.1)
+    second = OutboxRelay(servers.database_url, schema, nc.jetstream(), poll_interval=0.1)
+    tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+
+    async def produce(start: int, stop: int) -> None:
+        for n in range(start, stop):
+            await write(pool, message(schema, n))
+
+    await produce(1, 101)
+    await asyncio.sleep(0.5)
+    assert [first.is_leader, second.is_leader].count(True) == 1
+    leader = 0 if first.is_leader else 1
+    tasks[leader].cancel()  # the active relay dies mid-stream
+    producing = asyncio.create_task(produce(101, 201))
+    await producing
+    for _ in range(100):
+        info = await nc.jetstream().stream_info(stream)
+        if info.state.messages >= 200:
+            break
+        await asyncio.sleep(0.1)
+    survivor = second if leader == 0 else first
+    assert survivor.is_leader
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert await stream_numbers(nc, stream, schema) == list(range(1, 201))
