@@ -70,6 +70,7 @@ ERROR_STATUS: dict[str, int] = {
     "forbidden": 403,
     "not_found": 404,
     "username_taken": 409,
+    "email_taken": 409,  # operator commands only; self-registration never reveals it
     "conflict": 409,
     "invalid_transition": 409,
     "ticket_closed": 409,

@@ -1,0 +1,277 @@
+"""The identity service's contracts: commands, results and integration events.
+
+Commands travel over NATS request-reply on `identity.cmd.<name>` (queries on
+`identity.query.<name>`); each answers `Reply[<Result>]`. Integration events
+are published on the `IDENTITY` stream as `identity.events.user.<snake_name>`.
+
+Raw activation and reset tokens appear only in `UserRegistered`,
+`ActivationResent` and `RecoveryRequested` (for the notifier's mail); the
+identity service stores nothing but their hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from helpdesk.contracts.actors import Actor, Role
+from helpdesk.contracts.envelope import EventData
+from helpdesk.contracts.subjects import command, query
+
+Locale = Literal["el", "en"]
+DEFAULT_LOCALE: Locale = "el"
+
+# NATS subjects of every identity command and query.
+REGISTER = command("identity", "register")
+ACTIVATE = command("identity", "activate")
+RESEND_ACTIVATION = command("identity", "resend_activation")
+LOGIN = command("identity", "login")
+REFRESH = command("identity", "refresh")
+LOGOUT = command("identity", "logout")
+REQUEST_PASSWORD_RESET = command("identity", "request_password_reset")
+COMPLETE_PASSWORD_RESET = command("identity", "complete_password_reset")
+REQUEST_USERNAME_REMINDER = command("identity", "request_username_reminder")
+CREATE_USER = command("identity", "create_user")
+GRANT_ROLE = command("identity", "grant_role")
+ME = query("identity", "me")
+
+
+class _Command(BaseModel):
+    # Unknown fields are an error: a typo in a client should not pass silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- commands
+
+
+class RegisterUser(_Command):
+    """Self-registration from the portal or the API (`POST /api/v1/accounts`)."""
+
+    name: str = Field(min_length=1, max_length=200, description="Full name")
+    username: str = Field(description="Login name (Όνομα σύνδεσης)")
+    email: EmailStr
+    password: str = Field(description="Plain text; hashed with argon2id, never stored")
+    locale: Locale = DEFAULT_LOCALE
+    client_address: str | None = Field(None, description="For the per-address rate limit")
+
+
+class ActivateAccount(_Command):
+    token: str
+
+
+class ResendActivation(_Command):
+    email: EmailStr
+    client_address: str | None = None
+
+
+class Login(_Command):
+    username: str
+    password: str
+    client_address: str | None = None
+
+
+class RefreshSession(_Command):
+    refresh_token: str
+
+
+class Logout(_Command):
+    actor: Actor
+
+
+class RequestPasswordReset(_Command):
+    email: EmailStr
+    client_address: str | None = None
+
+
+class CompletePasswordReset(_Command):
+    token: str
+    new_password: str
+
+
+class RequestUsernameReminder(_Command):
+    email: EmailStr
+    client_address: str | None = None
+
+
+class GetProfile(_Command):
+    actor: Actor
+
+
+class CreateUser(_Command):
+    """Operator command (`helpdesk` CLI): create e.g. the first admin, already active."""
+
+    name: str = Field(min_length=1, max_length=200)
+    username: str
+    email: EmailStr
+    password: str
+    roles: list[Role] = [Role.CUSTOMER]
+    activated: bool = True
+    locale: Locale = DEFAULT_LOCALE
+
+
+class GrantRole(_Command):
+    """Operator command (`helpdesk` CLI): add a role to a user."""
+
+    username: str
+    role: Role
+
+
+# ---------------------------------------------------------------- results
+
+
+class Accepted(BaseModel):
+    """The same body whatever happened behind it (no account enumeration)."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
+class Registered(BaseModel):
+    status: Literal["pending_activation"] = "pending_activation"
+    message: str
+
+
+class Activated(BaseModel):
+    status: Literal["active"] = "active"
+    already_active: bool = False
+
+
+class SessionTokens(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_expires_in: int
+
+
+class Profile(BaseModel):
+    user_id: UUID
+    name: str
+    username: str
+    email: str
+    locale: Locale
+    roles: list[Role]
+    status: Literal["pending_activation", "active"]
+    registered_at: datetime
+
+
+class PasswordReset(BaseModel):
+    status: Literal["password_changed"] = "password_changed"
+
+
+class LoggedOut(BaseModel):
+    status: Literal["logged_out"] = "logged_out"
+
+
+class UserCreated(BaseModel):
+    user_id: UUID
+    username: str
+    roles: list[Role]
+
+
+class RolesGranted(BaseModel):
+    user_id: UUID
+    username: str
+    roles: list[Role]
+
+
+# ---------------------------------------------------------------- integration events
+
+
+class _UserEvent(EventData):
+    """Base of the events below; each names itself (the registry skips this one)."""
+
+
+class UserRegistered(_UserEvent):
+    """A new account. Self-registered accounts carry the raw activation token
+    (for the activation mail); accounts an operator creates carry none."""
+
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
+    user_id: UUID
+    name: str
+    username: str
+    email: str
+    locale: Locale
+    roles: list[Role]
+    registered_at: datetime
+    activation_token: str | None = None
+    activation_expires_at: datetime | None = None
+
+
+class ActivationResent(_UserEvent):
+    """A fresh activation token for a pending account (the previous one is void)."""
+
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
+    user_id: UUID
+    name: str
+    username: str
+    email: str
+    locale: Locale
+    activation_token: str
+    activation_expires_at: datetime
+
+
+class UserActivated(_UserEvent):
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
+    user_id: UUID
+    username: str
+    activated_at: datetime
+
+
+class RecoveryRequested(_UserEvent):
+    """`kind=password`: carries the raw reset token; `kind=username`: the username."""
+
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
+    user_id: UUID
+    kind: Literal["password", "username"]
+    name: str
+    username: str
+    email: str
+    locale: Locale
+    reset_token: str | None = None
+    expires_at: datetime | None = None
+
+
+class PasswordChanged(_UserEvent):
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
+    user_id: UUID
+    name: str
+    username: str
+    email: str
+    locale: Locale
+    changed_at: datetime
+
+
+class RegistrationAttemptedForExistingEmail(_UserEvent):
+    """Someone tried to register with this address; its owner is told by mail."""
+
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
+    user_id: UUID
+    name: str
+    username: str
+    email: str
+    locale: Locale
+    attempted_at: datetime
+
+
+class RolesChanged(_UserEvent):
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
+    user_id: UUID
+    roles: list[Role]
