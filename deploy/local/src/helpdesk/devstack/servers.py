@@ -70,12 +70,27 @@ class NatsServer:
 
     def start(self) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        args = [nats_server_binary(), "-js", "-sd", str(self.store_dir), "-a", "127.0.0.1",
-                "-p", str(self.port), "-n", self.name]
+        args = [
+            nats_server_binary(),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-n",
+            self.name,
+        ]
         if self.cluster_port:
-            args += ["--cluster_name", "helpdesk", "--cluster",
-                     f"nats://127.0.0.1:{self.cluster_port}",
-                     "--routes", ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)]
+            args += [
+                "--cluster_name",
+                "helpdesk",
+                "--cluster",
+                f"nats://127.0.0.1:{self.cluster_port}",
+                "--routes",
+                ",".join(f"nats://127.0.0.1:{p}" for p in self.routes),
+            ]
         out = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(args, stdout=out, stderr=out)
         wait_for_port(self.port)
@@ -112,7 +127,9 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop" if self.keep else "delete")
+        self._server = pgserver.get_server(  # type: ignore[attr-defined]
+            self.data_dir, cleanup_mode="stop" if self.keep else "delete"
+        )
         return self
 
     def stop(self) -> None:
@@ -125,7 +142,7 @@ class _SaveToDirectory:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
         content = envelope.original_content or envelope.content
         tmp = self.directory / f".{name}.tmp"

@@ -23,16 +23,19 @@ from pydantic import BaseModel, ValidationError
 
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import MSG_ID_HEADER
+from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
 
 log = get_logger(__name__)
 
-EventHandler = Callable[[asyncpg.Connection, EventEnvelope], Awaitable[None]]
+EventHandler = Callable[[Connection, EventEnvelope], Awaitable[None]]
 
 HANDLED = Counter("consumer_events_handled_total", "Events handled", ["consumer"])
 DUPLICATES = Counter("consumer_events_duplicate_total", "Redelivered events skipped", ["consumer"])
 FAILURES = Counter("consumer_handler_failures_total", "Handler failures", ["consumer"])
-DEAD_LETTERED = Counter("consumer_dead_letters_total", "Events parked as dead letters", ["consumer"])
+DEAD_LETTERED = Counter(
+    "consumer_dead_letters_total", "Events parked as dead letters", ["consumer"]
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,7 @@ class DeadLetter(BaseModel):
     dead_at: str
 
 
-async def handle_once(
-    pool: asyncpg.Pool, consumer: EventConsumer, envelope: EventEnvelope
-) -> bool:
+async def handle_once(pool: asyncpg.Pool, consumer: EventConsumer, envelope: EventEnvelope) -> bool:
     """Run the handler unless this consumer already handled the event."""
     async with pool.acquire() as conn, conn.transaction():
         fresh = await conn.fetchval(
@@ -91,7 +92,8 @@ async def park(
     deliveries: int,
 ) -> None:
     await pool.execute(
-        "INSERT INTO dead_letters (consumer, event_id, subject, payload, headers, error, deliveries)"
+        "INSERT INTO dead_letters"
+        " (consumer, event_id, subject, payload, headers, error, deliveries)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)"
         " ON CONFLICT (consumer, event_id) DO UPDATE SET error = excluded.error,"
         " deliveries = dead_letters.deliveries + excluded.deliveries, dead_at = now()",
@@ -124,8 +126,16 @@ async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMess
     except ValidationError as exc:
         # A malformed message will never succeed: park it at once.
         event_id = _uuid_or_new(headers.get(MSG_ID_HEADER))
-        await park(pool, consumer, event_id=event_id, subject=raw.subject, payload=raw.data,
-                   headers=headers, error=f"malformed envelope: {exc}", deliveries=deliveries)
+        await park(
+            pool,
+            consumer,
+            event_id=event_id,
+            subject=raw.subject,
+            payload=raw.data,
+            headers=headers,
+            error=f"malformed envelope: {exc}",
+            deliveries=deliveries,
+        )
         await msg.ack()
         return
     bind_correlation_id(envelope.correlation_id)
@@ -134,14 +144,27 @@ async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMess
     except Exception as exc:
         FAILURES.labels(consumer.name).inc()
         if deliveries >= consumer.max_deliver:
-            await park(pool, consumer, event_id=envelope.event_id, subject=raw.subject,
-                       payload=raw.data, headers=headers, error=repr(exc), deliveries=deliveries)
+            await park(
+                pool,
+                consumer,
+                event_id=envelope.event_id,
+                subject=raw.subject,
+                payload=raw.data,
+                headers=headers,
+                error=repr(exc),
+                deliveries=deliveries,
+            )
             await msg.ack()
         else:
             delay = consumer.delay_after(deliveries)
-            log.warning("event handler failed; will retry", consumer=consumer.name,
-                        event_id=str(envelope.event_id), error=repr(exc),
-                        deliveries=deliveries, retry_in=delay)
+            log.warning(
+                "event handler failed; will retry",
+                consumer=consumer.name,
+                event_id=str(envelope.event_id),
+                error=repr(exc),
+                deliveries=deliveries,
+                retry_in=delay,
+            )
             await msg.nack(delay=delay)
         return
     await msg.ack()
@@ -179,9 +202,13 @@ async def list_dead_letters(pool: asyncpg.Pool) -> list[DeadLetter]:
     return [DeadLetter(**dict(r.items())) for r in rows]
 
 
-async def redrive(pool: asyncpg.Pool, consumers: Sequence[EventConsumer], dead_letter_id: int) -> bool:
+async def redrive(
+    pool: asyncpg.Pool, consumers: Sequence[EventConsumer], dead_letter_id: int
+) -> bool:
     """Run a parked message through its handler again; on success it leaves the table."""
-    row = await pool.fetchrow("SELECT consumer, payload FROM dead_letters WHERE id = $1", dead_letter_id)
+    row = await pool.fetchrow(
+        "SELECT consumer, payload FROM dead_letters WHERE id = $1", dead_letter_id
+    )
     if row is None:
         return False
     by_name = {c.name: c for c in consumers}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from helpdesk.servicekit.logging import get_logger
 
@@ -14,8 +15,11 @@ log = get_logger(__name__)
 
 KIT_MIGRATIONS = "helpdesk.servicekit.migrations"
 
+# What handlers receive: a plain connection or one borrowed from a pool.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
-async def init_connection(conn: asyncpg.Connection) -> None:
+
+async def init_connection(conn: Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
@@ -58,7 +62,9 @@ def migration_files(*packages: Traversable) -> list[tuple[str, str]]:
     return files
 
 
-async def apply_migrations(pool: asyncpg.Pool, schema: str, files: list[tuple[str, str]]) -> list[str]:
+async def apply_migrations(
+    pool: asyncpg.Pool, schema: str, files: list[tuple[str, str]]
+) -> list[str]:
     """Apply the files not yet applied, under a lock so replicas can start together."""
     applied: list[str] = []
     async with pool.acquire() as conn, conn.transaction():

@@ -18,6 +18,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from helpdesk.servicekit.db import Connection
+
 
 class ConcurrencyError(Exception):
     """The stream is not at the expected version: reload and retry the command."""
@@ -78,7 +80,7 @@ class EventStore:
 
     async def append(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         stream_id: str,
         expected_version: int,
         events: Sequence[NewEvent],
@@ -107,14 +109,14 @@ class EventStore:
         # Partly written rows (if any) are undone with the caller's transaction.
         raise ConcurrencyError(stream_id, expected_version)
 
-    async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[RecordedEvent]:
+    async def load(self, conn: Connection, stream_id: str) -> list[RecordedEvent]:
         rows = await conn.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id
         )
         return [_recorded(r) for r in rows]
 
     async def read_all(
-        self, conn: asyncpg.Connection, after: int = 0, limit: int = 1000
+        self, conn: Connection, after: int = 0, limit: int = 1000
     ) -> list[RecordedEvent]:
         """Events after `after` in commit-safe order (see the module docstring)."""
         rows = await conn.fetch(

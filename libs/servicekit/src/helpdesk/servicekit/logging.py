@@ -10,11 +10,21 @@ from typing import Any
 import structlog
 
 SECRET_KEYS = frozenset(
-    {"password", "new_password", "token", "refresh_token", "access_token", "secret", "authorization"}
+    {
+        "password",
+        "new_password",
+        "token",
+        "refresh_token",
+        "access_token",
+        "secret",
+        "authorization",
+    }
 )
 
 
-def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_secrets(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in event_dict:
         if key.lower() in SECRET_KEYS:
             event_dict[key] = "[redacted]"

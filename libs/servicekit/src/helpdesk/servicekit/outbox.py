@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
-
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.subjects import CORRELATION_HEADER
+from helpdesk.servicekit.db import Connection
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class OutgoingMessage:
         return cls(envelope=envelope, subject=event.subject(), has_secret=has_secret)
 
 
-async def add_to_outbox(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage]) -> None:
+async def add_to_outbox(conn: Connection, messages: Sequence[OutgoingMessage]) -> None:
     """Write messages in the caller's transaction; the relay is woken on commit."""
     if not messages:
         return

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import asyncpg
 
+from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
 from helpdesk.servicekit.logging import get_logger
 
@@ -27,11 +28,11 @@ class Projection(Protocol):
     name: str
     tables: Sequence[str]
 
-    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None: ...
+    async def apply(self, conn: Connection, event: RecordedEvent) -> None: ...
 
 
 async def apply_all(
-    conn: asyncpg.Connection, projections: Sequence[Projection], events: Sequence[RecordedEvent]
+    conn: Connection, projections: Sequence[Projection], events: Sequence[RecordedEvent]
 ) -> None:
     for event in events:
         for projection in projections:

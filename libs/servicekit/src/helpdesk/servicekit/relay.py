@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -24,7 +25,7 @@ from nats.js import JetStreamContext
 from prometheus_client import Counter, Histogram
 
 from helpdesk.contracts.subjects import MSG_ID_HEADER
-from helpdesk.servicekit.db import init_connection
+from helpdesk.servicekit.db import Connection, init_connection
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -97,10 +98,8 @@ class OutboxRelay:
                 if published >= self._batch_size:
                     continue
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                except TimeoutError:
-                    pass
         finally:
             self.is_leader = False
             await conn.close()
@@ -108,7 +107,7 @@ class OutboxRelay:
     def _notified(self, *_: Any) -> None:
         self._wake.set()
 
-    async def publish_pending(self, conn: asyncpg.Connection) -> int:
+    async def publish_pending(self, conn: Connection) -> int:
         """Publish one batch of committed rows; returns how many were published."""
         rows = await conn.fetch(_PENDING, self._batch_size)
         if not rows:
@@ -133,9 +132,7 @@ class OutboxRelay:
                     plain,
                 )
             if secret:
-                await conn.execute(
-                    "DELETE FROM outbox WHERE position = any($1::bigint[])", secret
-                )
+                await conn.execute("DELETE FROM outbox WHERE position = any($1::bigint[])", secret)
         now = time.time()
         for row in rows:
             LAG.labels(self._schema).observe(max(0.0, now - float(row["created"])))

@@ -9,8 +9,9 @@ then runs the broker, the outbox relay and the ops HTTP server until SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any, Generic, TypeVar
@@ -53,7 +54,9 @@ def current_correlation_id() -> str:
 class CorrelationMiddleware(BaseMiddleware):
     """Binds the correlation id carried in NATS headers to every log line."""
 
-    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+    async def consume_scope(
+        self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
         bind_correlation_id(msg.headers.get(subjects.CORRELATION_HEADER) or msg.correlation_id)
         return await call_next(msg)
 
@@ -135,6 +138,14 @@ def register_admin_handlers(ctx: ServiceContext[Any]) -> None:
         return RebuildResult(events=counts)
 
 
+class _OpsServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the service owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def run_service(
     name: str,
     settings_cls: type[SettingsT],
@@ -176,11 +187,16 @@ async def run_service(
         return nc.is_connected
 
     app = ops_app([("database", database_ready), ("nats", nats_ready)])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="0.0.0.0", port=settings.http_port, log_config=None,
-                       access_log=False, lifespan="off")
+    server = _OpsServer(
+        uvicorn.Config(
+            app,
+            host="0.0.0.0",
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     tasks.append(asyncio.create_task(server.serve(), name="ops-http"))
     log.info("service started", http_port=settings.http_port)
 

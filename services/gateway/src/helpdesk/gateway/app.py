@@ -1,0 +1,79 @@
+"""The gateway: the public REST API (/api/v1) and the web portal, translating
+HTTP to commands over NATS. It holds no state of its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from uuid import uuid4
+
+import nats
+from fastapi import FastAPI, Request, Response
+
+from helpdesk.contracts.subjects import CORRELATION_HEADER
+from helpdesk.gateway.problems import install_problem_handlers
+from helpdesk.gateway.settings import Settings
+from helpdesk.servicekit.logging import bind_correlation_id, get_logger
+from helpdesk.servicekit.ops import add_ops_routes
+
+log = get_logger(__name__)
+
+
+async def _connect_nats(app: FastAPI, url: str) -> None:
+    # Keep trying in the background: until NATS answers, commands get 503.
+    while True:
+        try:
+            app.state.nats = await nats.connect(
+                url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name="gateway"
+            )
+            log.info("connected to NATS")
+            return
+        except Exception as exc:
+            log.warning("NATS not reachable yet", error=repr(exc))
+            await asyncio.sleep(1.0)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.nats = None
+        connecting = asyncio.create_task(_connect_nats(app, settings.nats_url))
+        yield
+        connecting.cancel()
+        if app.state.nats is not None:
+            await app.state.nats.drain()
+
+    app = FastAPI(
+        title="Helpdesk API",
+        version="1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.nats = None
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def correlation(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid4())
+        request.state.correlation_id = correlation_id
+        bind_correlation_id(correlation_id)
+        response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+
+    async def nats_ready() -> bool:
+        return app.state.nats is not None and bool(app.state.nats.is_connected)
+
+    add_ops_routes(app, [("nats", nats_ready)])
+    _include_routes(app)
+    return app
+
+
+def _include_routes(app: FastAPI) -> None:
+    # One line per route module; each module owns its part of /api/v1 or the portal.
+    pass

@@ -1,0 +1,64 @@
+"""The caller: verified from the Bearer access token with identity's public key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from helpdesk.contracts.actors import AccessTokenClaims, Actor
+from helpdesk.gateway.problems import ProblemError
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def verify_access_token(token: str, public_key: str) -> AccessTokenClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            public_key,
+            algorithms=["EdDSA"],
+            issuer="helpdesk-identity",
+            options={"require": ["exp", "iat", "sub", "sid"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise ProblemError(401, "token_expired", "The access token has expired.") from None
+    except jwt.InvalidTokenError:
+        raise ProblemError(401, "unauthenticated", "The access token is not valid.") from None
+    return AccessTokenClaims.model_validate(claims)
+
+
+def claims_of(request: Request, token: str) -> AccessTokenClaims:
+    return verify_access_token(token, request.app.state.settings.jwt_public_key)
+
+
+async def current_claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AccessTokenClaims:
+    if credentials is None:
+        raise ProblemError(
+            401, "unauthenticated", "Log in first: send 'Authorization: Bearer <token>'."
+        )
+    return claims_of(request, credentials.credentials)
+
+
+async def current_actor(
+    claims: Annotated[AccessTokenClaims, Depends(current_claims)],
+) -> Actor:
+    return Actor(user_id=UUID(claims.sub), roles=claims.roles, session_id=claims.sid)
+
+
+def client_address(request: Request) -> str:
+    """The client's address for per-address rate limits (the first proxy hop if any)."""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+CurrentClaims = Annotated[AccessTokenClaims, Depends(current_claims)]

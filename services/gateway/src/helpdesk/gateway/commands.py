@@ -1,0 +1,64 @@
+"""Commands and queries to the services over NATS request-reply.
+
+Every command and query handler answers with a `Reply[...]`.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import nats.errors
+from fastapi import Request
+from nats.aio.client import Client as NatsClient
+from pydantic import BaseModel
+
+from helpdesk.contracts.replies import Reply
+from helpdesk.contracts.subjects import CORRELATION_HEADER
+from helpdesk.gateway.problems import ProblemError
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable(reason: str) -> ProblemError:
+    return ProblemError(
+        503,
+        "unavailable",
+        "The helpdesk is briefly unavailable. Please try again in a few seconds.",
+        retry_after=RETRY_AFTER_SECONDS,
+    ).with_log(reason)
+
+
+async def request_raw(request: Request, subject: str, payload: BaseModel) -> bytes:
+    nc: NatsClient = request.app.state.nats
+    if nc is None or not nc.is_connected:
+        raise _unavailable("nats not connected")
+    try:
+        msg = await nc.request(
+            subject,
+            payload.model_dump_json().encode(),
+            timeout=request.app.state.settings.command_timeout,
+            headers={CORRELATION_HEADER: request.state.correlation_id},
+        )
+    except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
+        raise _unavailable(f"{subject}: {type(exc).__name__}") from None
+    except nats.errors.Error as exc:
+        raise _unavailable(f"{subject}: {exc!r}") from None
+    return bytes(msg.data)
+
+
+async def send(
+    request: Request, subject: str, payload: BaseModel, result_type: type[ResultT]
+) -> ResultT:
+    """Send a command; return its result or raise the problem its error maps to."""
+    reply = Reply[result_type].model_validate_json(  # type: ignore[valid-type]
+        await request_raw(request, subject, payload)
+    )
+    if not reply.ok or reply.result is None:
+        assert reply.error is not None
+        raise ProblemError.from_command_error(reply.error)
+    return reply.result  # type: ignore[no-any-return]

@@ -1,0 +1,118 @@
+"""RFC 9457 problem details for every error the API returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from helpdesk.contracts.replies import ERROR_STATUS, CommandError, FieldError
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+class ProblemError(Exception):
+    """Raised anywhere in the gateway; rendered as problem+json (or a portal page)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors or []
+        self.retry_after = retry_after
+
+    @classmethod
+    def from_command_error(cls, error: CommandError) -> ProblemError:
+        return cls(
+            ERROR_STATUS.get(error.code, 400),
+            error.code,
+            error.message,
+            errors=error.field_errors,
+            retry_after=error.retry_after,
+        )
+
+    def with_log(self, reason: str) -> ProblemError:
+        log.warning("problem", code=self.code, status=self.status, reason=reason)
+        return self
+
+    def body(self, instance: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"/problems/{self.code}",
+            "title": _TITLES.get(self.status, "Error"),
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "code": self.code,
+        }
+        if self.errors:
+            body["errors"] = [e.model_dump() for e in self.errors]
+        return body
+
+    def response(self, instance: str) -> JSONResponse:
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after else None
+        return JSONResponse(
+            self.body(instance), status_code=self.status, headers=headers, media_type=PROBLEM_JSON
+        )
+
+
+def field_errors_of(exc: RequestValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        errors.append(FieldError(field=".".join(loc) or "body", message=str(err.get("msg"))))
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def on_problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return exc.response(request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problem = ProblemError(
+            422, "validation_error", "Some fields are invalid.", errors=field_errors_of(exc)
+        )
+        return problem.response(request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
+            exc.status_code, "http_error"
+        )
+        return ProblemError(exc.status_code, code, str(exc.detail)).response(request.url.path)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return ProblemError(500, "internal_error", "Something went wrong on our side.").response(
+            request.url.path
+        )

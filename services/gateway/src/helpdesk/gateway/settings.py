@@ -1,0 +1,15 @@
+"""Gateway configuration (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from helpdesk.servicekit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    # PEM of the Ed25519 public key: the gateway verifies tokens, never signs them.
+    jwt_public_key: str = Field(min_length=1)
+    public_url: str = "http://127.0.0.1:8080"
+    # How long a command may take before the client gets 503 + Retry-After.
+    command_timeout: float = 5.0

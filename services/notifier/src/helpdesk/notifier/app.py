@@ -1,0 +1,20 @@
+"""The notifier: durable consumers of integration events that send e-mail."""
+
+from __future__ import annotations
+
+from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.consumer import EventConsumer
+from helpdesk.servicekit.runtime import ServiceContext
+
+
+def all_consumers(mailer: Mailer) -> list[EventConsumer]:
+    # One line per domain module; each returns the consumers of its events.
+    consumers: list[EventConsumer] = []
+    return consumers
+
+
+def build(ctx: ServiceContext[Settings]) -> None:
+    mailer = Mailer(ctx.settings)
+    for consumer in all_consumers(mailer):
+        ctx.consume(consumer)

@@ -1,0 +1,134 @@
+"""Rendering and sending mails, each exactly once per (event, recipient, template).
+
+Templates live in `templates/<locale>/<name>.subject.txt`, `<name>.txt` and
+`<name>.html` (Jinja2; HTML autoescaped). The Message-ID is derived from the
+event id, so even the rare resend after a crash between SMTP and commit is
+recognisable as the same mail by the receiving server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Any
+from uuid import UUID
+
+import aiosmtplib
+import asyncpg
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from prometheus_client import Counter
+
+from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.runtime import current_correlation_id
+
+log = get_logger(__name__)
+
+SENT = Counter("notifier_mails_sent_total", "Mails handed to the SMTP server", ["template"])
+
+LOCALES = ("el", "en")
+_LINE_BREAKS = re.compile(r"[\r\n\x00]+")
+
+
+def header_safe(value: str) -> str:
+    """No CR/LF ever reaches a header raw (header injection)."""
+    return _LINE_BREAKS.sub(" ", value).strip()
+
+
+class Mailer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.templates = Environment(
+            loader=PackageLoader("helpdesk.notifier", "templates"),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def link(self, locale: str, page: str) -> str:
+        """An absolute link to a portal page in the user's locale."""
+        return f"{self.settings.public_url.rstrip('/')}/helpdesk/{locale}/{page}"
+
+    def render(self, template: str, locale: str, context: dict[str, Any]) -> tuple[str, str, str]:
+        locale = locale if locale in LOCALES else "el"
+        ctx = {**context, "locale": locale, "public_url": self.settings.public_url}
+        subject = self.templates.get_template(f"{locale}/{template}.subject.txt").render(ctx)
+        text = self.templates.get_template(f"{locale}/{template}.txt").render(ctx)
+        html = self.templates.get_template(f"{locale}/{template}.html").render(ctx)
+        return header_safe(subject), text, html
+
+    def compose(
+        self,
+        *,
+        event_id: UUID,
+        to: str,
+        to_name: str | None,
+        template: str,
+        locale: str,
+        context: dict[str, Any],
+    ) -> EmailMessage:
+        subject, text, html = self.render(template, locale, context)
+        message = EmailMessage()
+        message["From"] = header_safe(self.settings.mail_from)
+        message["To"] = formataddr((header_safe(to_name or ""), header_safe(to)))
+        message["Subject"] = subject
+        digest = hashlib.sha256(f"{to}|{template}".encode()).hexdigest()[:12]
+        message["Message-ID"] = f"<{event_id}.{digest}@helpdesk>"
+        message["X-Correlation-Id"] = header_safe(current_correlation_id())
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return message
+
+    async def send_once(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        event_id: UUID,
+        to: str,
+        template: str,
+        locale: str,
+        context: dict[str, Any],
+        to_name: str | None = None,
+    ) -> bool:
+        """Send unless this (event, recipient, template) was already sent.
+
+        Call inside the consumer's inbox transaction: the delivery row commits
+        with the inbox entry, or neither does and the event is retried.
+        """
+        message = self.compose(
+            event_id=event_id,
+            to=to,
+            to_name=to_name,
+            template=template,
+            locale=locale,
+            context=context,
+        )
+        fresh = await conn.fetchval(
+            "INSERT INTO deliveries (event_id, recipient, template, message_id)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+            event_id,
+            to.lower(),
+            template,
+            message["Message-ID"],
+        )
+        if not fresh:
+            return False
+        await self.deliver(message)
+        SENT.labels(template).inc()
+        log.info("mail sent", template=template, event_id=str(event_id), locale=locale)
+        return True
+
+    async def deliver(self, message: EmailMessage) -> None:
+        s = self.settings
+        await aiosmtplib.send(
+            message,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout,
+        )
