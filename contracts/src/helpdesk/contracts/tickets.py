@@ -1,0 +1,422 @@
+"""Contracts of the tickets service: commands, queries, their results, and events.
+
+Every command and query carries the verified caller (`actor`), passed by the
+gateway. Events are published on `tickets.events.ticket.<snake_event>`;
+`TicketSubmitted` and `TicketPriorityChanged` add the priority as a last token
+(`tickets.events.ticket.submitted.urgent`) so a pager can subscribe to the
+serious ones only.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.envelope import EventData
+from helpdesk.contracts.priorities import Priority
+
+SERVICE = "tickets"
+
+SUBJECT_MAX = 200
+DESCRIPTION_MAX = 20_000
+MESSAGE_MAX = 20_000
+
+
+class TicketStatus(StrEnum):
+    SUBMITTED = "submitted"  # new, no agent has acted on it yet
+    OPEN = "open"
+    PENDING = "pending"  # waiting on the requester: the resolution clock pauses
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Category(StrEnum):
+    SOFTWARE = "software"
+    NETWORK = "network"
+    HARDWARE = "hardware"  # hardware & peripherals
+    SERVER_EMAIL = "server_email"
+    WEBSITE = "website"
+    OTHER = "other"
+
+
+CATEGORY_LABELS: dict[Category, dict[str, str]] = {
+    Category.SOFTWARE: {"el": "Λογισμικό", "en": "Software"},
+    Category.NETWORK: {"el": "Δίκτυο", "en": "Network"},
+    Category.HARDWARE: {"el": "Υλικό & περιφερειακά", "en": "Hardware & peripherals"},
+    Category.SERVER_EMAIL: {"el": "Server & e-mail", "en": "Server & e-mail"},
+    Category.WEBSITE: {"el": "Ιστότοπος", "en": "Website"},
+    Category.OTHER: {"el": "Άλλο", "en": "Other"},
+}
+
+
+class SlaTarget(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+
+class SlaClock(StrEnum):
+    BUSINESS_HOURS = "business_hours"
+    ALWAYS = "24/7"
+
+
+# --- validation helpers -------------------------------------------------------------------
+
+
+def _no_control_chars(value: str, *, allow_newlines: bool) -> str:
+    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
+    for ch in value:
+        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise ValueError("must not contain control characters")
+    return value
+
+
+def _single_line(value: str) -> str:
+    value = _no_control_chars(value, allow_newlines=False).strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _text(value: str) -> str:
+    value = _no_control_chars(value, allow_newlines=True)
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+TicketSubject = Annotated[
+    str, Field(min_length=1, max_length=SUBJECT_MAX), AfterValidator(_single_line)
+]
+TicketDescription = Annotated[
+    str, Field(min_length=1, max_length=DESCRIPTION_MAX), AfterValidator(_text)
+]
+MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(_text)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+class SubmitTicket(_Message):
+    actor: Actor
+    subject: TicketSubject
+    description: TicketDescription
+    priority: Priority
+    category: Category | None = None
+
+
+class AddMessage(_Message):
+    """A reply (public) or, for agents only, an internal note."""
+
+    actor: Actor
+    ticket_id: UUID
+    body: MessageBody
+    internal: bool = False
+
+
+class ChangeStatus(_Message):
+    actor: Actor
+    ticket_id: UUID
+    status: TicketStatus
+
+
+class ChangePriority(_Message):
+    actor: Actor
+    ticket_id: UUID
+    priority: Priority
+
+
+class AssignTicket(_Message):
+    """Assign to `assignee_id` (the caller when omitted).
+
+    A ticket that already has another assignee is only taken over with
+    `reassign=true`; otherwise the reply is 409 `already_assigned` — which is
+    also what the loser of two simultaneous assigns gets.
+    """
+
+    actor: Actor
+    ticket_id: UUID
+    assignee_id: UUID | None = None
+    reassign: bool = False
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+class GetTicket(_Message):
+    actor: Actor
+    ticket_id: UUID
+
+
+class ListTickets(_Message):
+    """Customers get their own tickets; agents every queue, soonest due first."""
+
+    actor: Actor
+    priority: Priority | None = None
+    status: TicketStatus | None = None
+    queue: str | None = Field(default=None, max_length=64)
+    assignee_id: UUID | None = None
+    unassigned: bool = False
+    cursor: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ListPriorities(_Message):
+    actor: Actor | None = None
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+class Submitted(BaseModel):
+    ticket_id: UUID
+    number: str
+    status: TicketStatus
+    priority: Priority
+    queue: str
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+
+
+class Person(BaseModel):
+    user_id: UUID
+    name: str | None = None
+
+
+class TicketSummary(BaseModel):
+    ticket_id: UUID
+    number: str
+    subject: str
+    status: TicketStatus
+    priority: Priority
+    category: Category | None
+    queue: str
+    requester: Person
+    assignee: Person | None
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str  # the event type: TicketSubmitted, TicketMessageAdded, ...
+    author: Person | None = None
+    body: str | None = None
+    internal: bool = False
+    details: dict[str, str | None] = {}
+
+
+class TicketDetail(TicketSummary):
+    description: str
+    first_responded_at: datetime | None
+    timeline: list[TimelineEntry]
+
+
+class TicketList(BaseModel):
+    items: list[TicketSummary]
+    next_cursor: str | None = None
+
+
+class MessageAdded(BaseModel):
+    ticket_id: UUID
+    message_id: UUID
+    status: TicketStatus
+
+
+class SlaTargetInfo(BaseModel):
+    first_response_minutes: int
+    resolution_minutes: int
+    clock: SlaClock
+    first_response: str  # as written in the policy, e.g. "8 business hours"
+    resolution: str
+
+
+class PriorityInfo(BaseModel):
+    key: Priority
+    label: dict[str, str]  # locale -> label (Greek verbatim from the FAQ)
+    description: dict[str, str]
+    queue: str
+    page: bool
+    sla: SlaTargetInfo
+
+
+class PriorityList(BaseModel):
+    items: list[PriorityInfo]
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class Contact(BaseModel):
+    """Who a mail about a ticket goes to, as the tickets service knew them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: UUID
+    name: str | None = None
+    email: str | None = None
+    locale: str = "el"
+
+
+class SlaSchedule(BaseModel):
+    """The running SLA deadlines after an event; `None` means stopped, met or paused."""
+
+    model_config = ConfigDict(frozen=True)
+
+    first_response_due: datetime | None = None
+    first_response_warning_at: datetime | None = None
+    resolution_due: datetime | None = None
+    resolution_warning_at: datetime | None = None
+    escalate_at: datetime | None = None  # critical: page again if still unacknowledged
+
+
+class TicketEvent(EventData):
+    """Base of the ticket events (not itself an event type)."""
+
+    # The last subject token: `tickets.events.ticket.<verb>`.
+    verb: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        cls.producer = SERVICE
+        cls.aggregate = "ticket"
+        super().__init_subclass__(**kwargs)
+
+    ticket_id: UUID
+    number: str
+    at: datetime
+
+    def subject(self) -> str:
+        return f"{SERVICE}.events.ticket.{self.verb}"
+
+
+class TicketSubmitted(TicketEvent):
+    verb: ClassVar[str] = "submitted"
+
+    requester: Contact
+    subject_line: str
+    description: str
+    priority: Priority
+    category: Category | None = None
+    queue: str
+    clock: SlaClock
+    page: bool
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    sla: SlaSchedule
+
+    def subject(self) -> str:  # type: ignore[override]
+        return f"{SERVICE}.events.ticket.{self.verb}.{self.priority.value}"
+
+
+class TicketMessageAdded(TicketEvent):
+    verb: ClassVar[str] = "message_added"
+
+    message_id: UUID
+    author: Contact
+    by_agent: bool
+    body: str
+    internal: bool
+    requester: Contact
+    assignee: Contact | None = None
+    first_response: bool = False  # the first public agent reply: the clock stopped
+    status: TicketStatus  # the status after the message
+    sla: SlaSchedule
+
+
+class TicketStatusChanged(TicketEvent):
+    verb: ClassVar[str] = "status_changed"
+
+    by: UUID
+    by_agent: bool
+    from_status: TicketStatus
+    to_status: TicketStatus
+    requester: Contact
+    subject_line: str
+    sla: SlaSchedule
+
+
+class TicketPriorityChanged(TicketEvent):
+    verb: ClassVar[str] = "priority_changed"
+
+    by: UUID
+    from_priority: Priority
+    priority: Priority
+    queue: str
+    clock: SlaClock
+    page: bool  # raised into a paging priority
+    subject_line: str
+    requester: Contact
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    sla: SlaSchedule
+
+    def subject(self) -> str:  # type: ignore[override]
+        return f"{SERVICE}.events.ticket.{self.verb}.{self.priority.value}"
+
+
+class TicketAssigned(TicketEvent):
+    verb: ClassVar[str] = "assigned"
+
+    by: UUID
+    assignee: Contact
+    previous_assignee_id: UUID | None = None
+    status: TicketStatus
+    sla: SlaSchedule
+
+
+class TicketSlaWarning(TicketEvent):
+    verb: ClassVar[str] = "sla_warning"
+
+    target: SlaTarget
+    due_at: datetime
+    priority: Priority
+    queue: str
+    subject_line: str
+    assignee: Contact | None = None
+
+
+class TicketSlaBreached(TicketEvent):
+    verb: ClassVar[str] = "sla_breached"
+
+    target: SlaTarget
+    due_at: datetime
+    priority: Priority
+    queue: str
+    subject_line: str
+    assignee: Contact | None = None
+
+
+class TicketEscalated(TicketEvent):
+    """A critical ticket nobody acknowledged in time: page the on-call again."""
+
+    verb: ClassVar[str] = "escalated"
+
+    reason: Literal["unacknowledged"] = "unacknowledged"
+    priority: Priority
+    queue: str
+    subject_line: str
+    submitted_at: datetime
+
+
+TICKET_EVENTS: tuple[type[TicketEvent], ...] = (
+    TicketSubmitted,
+    TicketMessageAdded,
+    TicketStatusChanged,
+    TicketPriorityChanged,
+    TicketAssigned,
+    TicketSlaWarning,
+    TicketSlaBreached,
+    TicketEscalated,
+)
