@@ -1,0 +1,106 @@
+"""The helpdesk services as child processes (`python -m helpdesk.<service>`)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("identity", "tickets", "notifier", "gateway")
+
+
+def available_services() -> list[str]:
+    """The services installed in this environment, in start order."""
+    return [s for s in SERVICES if importlib.util.find_spec(f"helpdesk.{s}.__main__") is not None]
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env, "HELPDESK_HTTP_PORT": str(self.port)}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"helpdesk.{self.name}"],
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the stack, not each child
+        )
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready on {self.url} after {timeout}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def service_environment(
+    *,
+    nats_url: str,
+    database_url: str,
+    smtp_host: str,
+    smtp_port: int,
+    public_url: str,
+    jwt_private_key: str,
+    jwt_public_key: str,
+    oncall_email: str = "oncall@helpdesk.example",
+    mail_from: str = "IPtech Helpdesk <helpdesk@helpdesk.example>",
+    log_format: str = "json",
+) -> dict[str, str]:
+    """The DESIGN.md §5 variables every service reads."""
+    return {
+        "HELPDESK_NATS_URL": nats_url,
+        "HELPDESK_DATABASE_URL": database_url,
+        "HELPDESK_SMTP_HOST": smtp_host,
+        "HELPDESK_SMTP_PORT": str(smtp_port),
+        "HELPDESK_MAIL_FROM": mail_from,
+        "HELPDESK_PUBLIC_URL": public_url,
+        "HELPDESK_JWT_PRIVATE_KEY": jwt_private_key,
+        "HELPDESK_JWT_PUBLIC_KEY": jwt_public_key,
+        "HELPDESK_ONCALL_EMAIL": oncall_email,
+        "HELPDESK_LOG_FORMAT": log_format,
+    }

@@ -1,0 +1,111 @@
+"""The whole helpdesk as real processes for end-to-end tests: every service
+from `python -m helpdesk.<service>`, on the test NATS and PostgreSQL (in a
+database of its own), with an SMTP sink that stores each mail as a file."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from helpdesk.devstack.keys import generate_keypair
+from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
+from helpdesk.devstack.servers import MailSink, free_port
+from tests.servers import Servers
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+async def create_database(url: str, database: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+
+
+def mail_text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+class System:
+    def __init__(self, workdir: Path, servers: Servers, database_url: str) -> None:
+        self.workdir = workdir
+        self.servers = servers
+        self.mail = MailSink(workdir / "mail")
+        self.gateway_port = free_port()
+        self.private_key, self.public_key = generate_keypair()
+        self.env = service_environment(
+            nats_url=servers.nats_url,
+            database_url=database_url,
+            smtp_host="127.0.0.1",
+            smtp_port=self.mail.port,
+            public_url=f"http://127.0.0.1:{self.gateway_port}",
+            jwt_private_key=self.private_key,
+            jwt_public_key=self.public_key,
+            oncall_email="oncall@helpdesk.example",
+        )
+        self.processes: dict[str, ServiceProcess] = {}
+        for name in available_services():
+            port = self.gateway_port if name == "gateway" else free_port()
+            self.processes[name] = ServiceProcess(
+                name, port, self.env, workdir / "logs" / f"{name}.log"
+            )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def start(self) -> System:
+        self.mail.start()
+        for process in self.processes.values():
+            process.start()
+        for process in self.processes.values():
+            process.wait_ready()
+        return self
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        self.mail.stop()
+
+    def restart(self, name: str) -> None:
+        self.processes[name].stop()
+        self.processes[name].start().wait_ready()
+
+    def mails_to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.mail.messages() if address.lower() in str(m["To"]).lower()]
+
+    def wait_for_mail(
+        self,
+        to: str,
+        predicate: Callable[[EmailMessage], bool] = lambda _: True,
+        timeout: float = 15.0,
+    ) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.mails_to(to):
+                if predicate(message):
+                    return message
+            time.sleep(0.05)
+        seen = [str(m["Subject"]) for m in self.mails_to(to)]
+        raise TimeoutError(f"no matching mail to {to} within {timeout}s; got {seen}")
+
+
+async def start_system(workdir: Path, servers: Servers) -> System:
+    database = f"e2e_{uuid.uuid4().hex[:8]}"
+    await create_database(servers.database_url, database)
+    system = System(workdir, servers, with_database(servers.database_url, database))
+    await asyncio.to_thread(system.start)
+    return system

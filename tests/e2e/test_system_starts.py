@@ -1,0 +1,29 @@
+"""The whole system comes up and answers on its ops endpoints."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.harness import System
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_every_service_is_ready_and_exposes_metrics(system: System) -> None:
+    assert "gateway" in system.processes
+    async with httpx.AsyncClient() as client:
+        for process in system.processes.values():
+            ready = await client.get(f"{process.url}/readyz")
+            assert ready.status_code == 200, (process.name, ready.text)
+            metrics = await client.get(f"{process.url}/metrics")
+            assert "python_info" in metrics.text
+
+
+async def test_unknown_api_path_is_a_problem_document(system: System) -> None:
+    async with httpx.AsyncClient(base_url=system.url) as client:
+        response = await client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+    assert response.headers["X-Correlation-Id"]
