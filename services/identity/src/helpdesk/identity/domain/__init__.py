@@ -1,0 +1,1 @@
+"""The identity domain: pure rules and event-sourced aggregates, no I/O."""

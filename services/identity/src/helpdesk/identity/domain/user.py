@@ -1,0 +1,258 @@
+"""The `User` aggregate, folded from its own stream `user-<id>`.
+
+Command methods decide and return the events to record; `apply` is the only
+place state changes, so loading a user and recording a decision run the same
+code. Secrets appear here only as hashes: the caller generates raw tokens and
+hashes passwords, the domain never sees plaintext.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from helpdesk.contracts.actors import Role
+
+Status = Literal["pending_activation", "active"]
+
+
+# ---------------------------------------------------------------- stored events
+
+
+class UserEvent(BaseModel):
+    """An event of the user stream as stored in the event store (never published as is)."""
+
+    model_config = ConfigDict(frozen=True)
+    types: ClassVar[dict[str, type[UserEvent]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        UserEvent.types[cls.__name__] = cls
+
+
+class Registered(UserEvent):
+    user_id: UUID
+    name: str
+    username: str
+    username_key: str
+    email: str
+    email_key: str
+    locale: str
+    roles: list[Role]
+    password_hash: str
+    at: datetime
+
+
+class ActivationTokenIssued(UserEvent):
+    token_hash: str
+    expires_at: datetime
+
+
+class Activated(UserEvent):
+    at: datetime
+
+
+class PasswordResetRequested(UserEvent):
+    token_hash: str
+    expires_at: datetime
+
+
+class PasswordChanged(UserEvent):
+    password_hash: str
+    at: datetime
+
+
+class PasswordRehashed(UserEvent):
+    """Same password, hash upgraded to the current argon2 parameters on login."""
+
+    password_hash: str
+
+
+class UsernameReminderRequested(UserEvent):
+    at: datetime
+
+
+class RegistrationAttempted(UserEvent):
+    """Someone tried to register this account's e-mail address again."""
+
+    at: datetime
+
+
+class RolesGranted(UserEvent):
+    roles: list[Role]
+
+
+# ---------------------------------------------------------------- errors
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "conflict"
+
+
+class InvalidToken(DomainError):
+    code = "invalid_token"
+
+
+class TokenExpired(InvalidToken):
+    pass
+
+
+class AlreadyActive(DomainError):
+    code = "conflict"
+
+
+# ---------------------------------------------------------------- aggregate
+
+
+@dataclass
+class User:
+    user_id: UUID
+    version: int = 0
+    name: str = ""
+    username: str = ""
+    email: str = ""
+    locale: str = "el"
+    roles: list[Role] = field(default_factory=list)
+    status: Status = "pending_activation"
+    password_hash: str = ""
+    registered_at: datetime | None = None
+    activation_token_hash: str | None = None
+    activation_expires_at: datetime | None = None
+    # Open password-reset tokens: hash -> expiry. Used or superseded ones leave.
+    reset_tokens: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @classmethod
+    def fold(cls, user_id: UUID, events: list[UserEvent]) -> User:
+        user = cls(user_id=user_id)
+        for event in events:
+            user.apply(event)
+        return user
+
+    def apply(self, event: UserEvent) -> None:
+        self.version += 1
+        match event:
+            case Registered():
+                self.name, self.username, self.email = event.name, event.username, event.email
+                self.locale, self.roles = event.locale, list(event.roles)
+                self.password_hash, self.registered_at = event.password_hash, event.at
+            case ActivationTokenIssued():
+                self.activation_token_hash = event.token_hash
+                self.activation_expires_at = event.expires_at
+            case Activated():
+                self.status = "active"
+                self.activation_token_hash = None
+                self.activation_expires_at = None
+            case PasswordResetRequested():
+                self.reset_tokens[event.token_hash] = event.expires_at
+            case PasswordChanged():
+                self.password_hash = event.password_hash
+                self.reset_tokens.clear()  # every other reset token is void now
+            case PasswordRehashed():
+                self.password_hash = event.password_hash
+            case RolesGranted():
+                self.roles = list(event.roles)
+            case UsernameReminderRequested() | RegistrationAttempted():
+                pass
+
+    # ---- decisions
+
+    @staticmethod
+    def register(
+        *,
+        user_id: UUID,
+        name: str,
+        username: str,
+        username_key: str,
+        email: str,
+        email_key: str,
+        locale: str,
+        roles: list[Role],
+        password_hash: str,
+        now: datetime,
+        activation: tuple[str, datetime] | None,
+    ) -> list[UserEvent]:
+        """A new account: pending with an activation token, or active at once (operator)."""
+        events: list[UserEvent] = [
+            Registered(
+                user_id=user_id, name=name, username=username, username_key=username_key,
+                email=email, email_key=email_key, locale=locale, roles=roles,
+                password_hash=password_hash, at=now,
+            )
+        ]
+        if activation is None:
+            events.append(Activated(at=now))
+        else:
+            token_hash, expires_at = activation
+            events.append(ActivationTokenIssued(token_hash=token_hash, expires_at=expires_at))
+        return events
+
+    def activate(self, token_hash: str, now: datetime) -> list[UserEvent]:
+        """Activate with the mailed token; nothing to do (a friendly success) if already active."""
+        if self.is_active:
+            return []
+        if token_hash != self.activation_token_hash or self.activation_expires_at is None:
+            raise InvalidToken("this activation link is not valid")
+        if now >= self.activation_expires_at:
+            raise TokenExpired("this activation link has expired; ask for a new one")
+        return [Activated(at=now)]
+
+    def reissue_activation(self, token_hash: str, expires_at: datetime) -> list[UserEvent]:
+        """A fresh activation token; the previous one stops working."""
+        if self.is_active:
+            raise AlreadyActive("the account is already active")
+        return [ActivationTokenIssued(token_hash=token_hash, expires_at=expires_at)]
+
+    def request_password_reset(self, token_hash: str, expires_at: datetime) -> list[UserEvent]:
+        return [PasswordResetRequested(token_hash=token_hash, expires_at=expires_at)]
+
+    def complete_password_reset(
+        self, token_hash: str, new_password_hash: str, now: datetime
+    ) -> list[UserEvent]:
+        """Set the new password with a single-use reset token.
+
+        The mailed token proves the address, so a still pending account is
+        activated as well.
+        """
+        expires_at = self.reset_tokens.get(token_hash)
+        if expires_at is None:
+            raise InvalidToken("this password reset link is not valid")
+        if now >= expires_at:
+            raise TokenExpired("this password reset link has expired; ask for a new one")
+        events: list[UserEvent] = [PasswordChanged(password_hash=new_password_hash, at=now)]
+        if not self.is_active:
+            events.append(Activated(at=now))
+        return events
+
+    def rehash_password(self, new_hash: str) -> list[UserEvent]:
+        return [PasswordRehashed(password_hash=new_hash)]
+
+    def remind_username(self, now: datetime) -> list[UserEvent]:
+        return [UsernameReminderRequested(at=now)]
+
+    def note_registration_attempt(self, now: datetime) -> list[UserEvent]:
+        return [RegistrationAttempted(at=now)]
+
+    def grant_role(self, role: Role) -> list[UserEvent]:
+        if role in self.roles:
+            return []
+        return [RolesGranted(roles=[*self.roles, role])]
+
+
+def user_stream(user_id: UUID) -> str:
+    return f"user-{user_id}"
+
+
+def user_event(event_type: str, data: dict[str, Any]) -> UserEvent:
+    return UserEvent.types[event_type].model_validate(data)
