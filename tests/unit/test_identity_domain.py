@@ -29,12 +29,19 @@ from helpdesk.identity.domain.user import (
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
-def pending_user(token_hash: str = "h-act") -> tuple[User, list[UserEvent]]:
+def pending_user(token_hash: str = "h-act") -> tuple[User, list[UserEvent]]:  # noqa: S107
     user_id = uuid4()
     events = User.register(
-        user_id=user_id, name="Μαρία Παπαδοπούλου", username="Μαρία.Π", username_key="μαρία.π",
-        email="maria@example.gr", email_key="maria@example.gr", locale="el",
-        roles=[Role.CUSTOMER], password_hash="argon-hash", now=NOW,
+        user_id=user_id,
+        name="Μαρία Παπαδοπούλου",
+        username="Μαρία.Π",
+        username_key="μαρία.π",
+        email="maria@example.gr",
+        email_key="maria@example.gr",
+        locale="el",
+        roles=[Role.CUSTOMER],
+        password_hash="argon-hash",
+        now=NOW,
         activation=(token_hash, NOW + timedelta(hours=48)),
     )
     return User.fold(user_id, events), events
@@ -90,7 +97,8 @@ def test_common_password_list_is_loaded() -> None:
 
 def test_registration_leaves_a_pending_account_with_an_activation_token() -> None:
     user, events = pending_user()
-    assert user.exists and user.version == 2
+    assert user.exists
+    assert user.version == 2
     assert user.status == "pending_activation"
     assert user.activation_token_hash == "h-act"
     assert [type(e).__name__ for e in events] == ["Registered", "ActivationTokenIssued"]
@@ -99,9 +107,17 @@ def test_registration_leaves_a_pending_account_with_an_activation_token() -> Non
 def test_operator_created_user_is_active_at_once() -> None:
     user_id = uuid4()
     events = User.register(
-        user_id=user_id, name="Admin", username="admin", username_key="admin",
-        email="a@example.org", email_key="a@example.org", locale="en",
-        roles=[Role.ADMIN], password_hash="h", now=NOW, activation=None,
+        user_id=user_id,
+        name="Admin",
+        username="admin",
+        username_key="admin",
+        email="a@example.org",
+        email_key="a@example.org",
+        locale="en",
+        roles=[Role.ADMIN],
+        password_hash="h",
+        now=NOW,
+        activation=None,
     )
     assert User.fold(user_id, events).is_active
 
@@ -191,8 +207,11 @@ def test_granting_a_role_twice_records_nothing() -> None:
 def started_session() -> Session:
     session_id = uuid4()
     events = Session.start(
-        session_id=session_id, user_id=uuid4(), refresh_token_hash="t1",
-        expires_at=NOW + timedelta(days=14), now=NOW,
+        session_id=session_id,
+        user_id=uuid4(),
+        refresh_token_hash="t1",
+        expires_at=NOW + timedelta(days=14),
+        now=NOW,
     )
     return Session.fold(session_id, list(events))
 

@@ -78,9 +78,11 @@ class Session:
         match event:
             case SessionStarted():
                 self.user_id = event.user_id
-                self.refresh_token_hash, self.expires_at = event.refresh_token_hash, event.expires_at
+                self.refresh_token_hash = event.refresh_token_hash
+                self.expires_at = event.expires_at
             case SessionRefreshed():
-                self.refresh_token_hash, self.expires_at = event.refresh_token_hash, event.expires_at
+                self.refresh_token_hash = event.refresh_token_hash
+                self.expires_at = event.expires_at
             case SessionRevoked():
                 self.revoked = True
 
