@@ -1,0 +1,75 @@
+"""The published event contracts and the rule that protects them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+from helpdesk.contracts.envelope import EventData, EventEnvelope
+from helpdesk.contracts.schemas import current_schemas, incompatibilities
+
+PUBLISHED = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
+
+
+def test_every_published_schema_is_still_compatible() -> None:
+    current = current_schemas()
+    published = sorted(PUBLISHED.glob("*.json"))
+    assert published, "no published schemas: run `make schemas`"
+    for path in published:
+        assert path.name in current, f"{path.name} is published but no contract produces it"
+        problems = incompatibilities(json.loads(path.read_text()), current[path.name])
+        assert not problems, f"{path.name}: {problems}; bump schema_version"
+
+
+def test_every_current_contract_is_published() -> None:
+    missing = set(current_schemas()) - {p.name for p in PUBLISHED.glob("*.json")}
+    assert not missing, f"run `make schemas` to publish {sorted(missing)}"
+
+
+class _V1(EventData):
+    producer: ClassVar[str] = "example"
+    aggregate: ClassVar[str] = "thing"
+    event_type: ClassVar[str] = "ThingHappened"
+    name: str
+    count: int
+    note: str | None = None
+
+
+def test_removing_retyping_or_requiring_a_field_is_incompatible() -> None:
+    v1 = _V1.model_json_schema()
+
+    class Removed(EventData):
+        name: str
+
+    class Retyped(EventData):
+        name: str
+        count: str
+        note: str | None = None
+
+    class NowRequired(EventData):
+        name: str
+        count: int
+        note: str
+
+    class Added(EventData):
+        name: str
+        count: int
+        note: str | None = None
+        extra: str = ""
+
+    assert incompatibilities(v1, Removed.model_json_schema()) == [
+        "field 'count' was removed",
+        "field 'note' was removed",
+    ]
+    assert incompatibilities(v1, Retyped.model_json_schema()) == ["field 'count' changed type"]
+    assert "field 'note' became required" in incompatibilities(v1, NowRequired.model_json_schema())
+    assert incompatibilities(v1, Added.model_json_schema()) == []
+
+
+def test_envelope_round_trips_typed_data() -> None:
+    envelope = EventEnvelope.wrap(_V1(name="a", count=2), correlation_id="corr")
+    again = EventEnvelope.model_validate_json(envelope.model_dump_json())
+    assert again.open(_V1) == _V1(name="a", count=2)
+    assert again.event_type == "ThingHappened"
+    assert _V1(name="a", count=1).subject() == "example.events.thing.thing_happened"
