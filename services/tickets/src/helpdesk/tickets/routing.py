@@ -1,0 +1,183 @@
+"""The declarative routing policy: queue, SLA targets, clock and paging per priority.
+
+The policy lives in `routing.yaml` next to this module (versioned with the
+code); `HELPDESK_ROUTING_POLICY` points at another file to override it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from functools import cached_property
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.tickets import SlaClock
+from helpdesk.tickets.calendar import AlwaysCalendar, BusinessCalendar, SlaCalendar
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(business\s+)?(minute|hour|day)s?\s*$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PolicyError(ValueError):
+    """The routing policy file is unreadable or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    text: str
+    amount: float
+    unit: Literal["minute", "hour", "day"]
+    business: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a duration like '30 minutes' or '2 business days'")
+        unit: Any = match.group(3)
+        return cls(text.strip(), float(match.group(1)), unit, bool(match.group(2)))
+
+    def seconds(self, business_day_seconds: float) -> float:
+        if self.unit == "minute":
+            return self.amount * 60
+        if self.unit == "hour":
+            return self.amount * 3600
+        return self.amount * (business_day_seconds if self.business else 86400)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HolidaySource(_Strict):
+    country: str = "GR"
+    subdivision: str | None = None
+
+
+class BusinessHours(_Strict):
+    timezone: str = "Europe/Athens"
+    days: list[str] = Field(default_factory=lambda: list(_WEEKDAYS[:5]))
+    opens: time = time(9, 0)
+    closes: time = time(17, 0)
+    holidays: HolidaySource = HolidaySource()
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, days: list[str]) -> list[str]:
+        unknown = [d for d in days if d not in _WEEKDAYS]
+        if unknown:
+            raise ValueError(f"unknown weekdays {unknown}; use {list(_WEEKDAYS)}")
+        return days
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}") from None
+        return zone
+
+
+class Route(_Strict):
+    queue: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    first_response: str
+    resolution: str
+    clock: SlaClock
+    page: bool = False
+    escalate_unacknowledged_after: str | None = None
+
+    @model_validator(mode="after")
+    def _durations_match_clock(self) -> Route:
+        for name in ("first_response", "resolution", "escalate_unacknowledged_after"):
+            text = getattr(self, name)
+            if text is None:
+                continue
+            duration = Duration.parse(text)
+            if duration.business and self.clock is not SlaClock.BUSINESS_HOURS:
+                raise ValueError(f"{name}: {text!r} says business time on a 24/7 clock")
+            if self.clock is SlaClock.BUSINESS_HOURS and not duration.business:
+                raise ValueError(f"{name}: write {text!r} as business time on this clock")
+        return self
+
+
+class RoutingPolicy(_Strict):
+    version: int = 1
+    business_hours: BusinessHours = BusinessHours()
+    warning_at: float = Field(default=0.8, gt=0, lt=1)
+    priorities: dict[Priority, Route]
+
+    @model_validator(mode="after")
+    def _every_priority(self) -> RoutingPolicy:
+        missing = [p.value for p in Priority if p not in self.priorities]
+        if missing:
+            raise ValueError(f"no route for priorities {missing}")
+        return self
+
+    @cached_property
+    def business_calendar(self) -> BusinessCalendar:
+        hours = self.business_hours
+        return BusinessCalendar(
+            timezone=ZoneInfo(hours.timezone),
+            weekdays=frozenset(_WEEKDAYS.index(d) for d in hours.days),
+            opens=hours.opens,
+            closes=hours.closes,
+            country=hours.holidays.country,
+            subdivision=hours.holidays.subdivision,
+        )
+
+    def route(self, priority: Priority) -> Route:
+        return self.priorities[priority]
+
+    def calendar(self, priority: Priority) -> SlaCalendar:
+        if self.route(priority).clock is SlaClock.BUSINESS_HOURS:
+            return self.business_calendar
+        return AlwaysCalendar()
+
+    def seconds(self, text: str) -> float:
+        return Duration.parse(text).seconds(self.business_calendar.day_seconds)
+
+    def targets(self, priority: Priority) -> SlaTargets:
+        route = self.route(priority)
+        escalate = route.escalate_unacknowledged_after
+        return SlaTargets(
+            first_response=self.seconds(route.first_response),
+            resolution=self.seconds(route.resolution),
+            escalate_after=self.seconds(escalate) if escalate else None,
+        )
+
+    def pages(self, priority: Priority) -> bool:
+        return self.route(priority).page
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    first_response: float  # seconds of SLA time
+    resolution: float
+    escalate_after: float | None
+
+
+DEFAULT_POLICY = "routing.yaml"
+
+
+def load_policy(path: Path | None = None) -> RoutingPolicy:
+    """The policy in `path`, or the one shipped with the service."""
+    try:
+        if path is None:
+            text = files("helpdesk.tickets").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
+        policy = RoutingPolicy.model_validate(raw)
+        policy.business_calendar  # noqa: B018 - fail at start on a bad calendar
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise PolicyError(f"routing policy {path or DEFAULT_POLICY}: {exc}") from exc
+    return policy
