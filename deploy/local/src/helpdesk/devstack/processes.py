@@ -52,10 +52,12 @@ class ServiceProcess:
             if self.process is not None and self.process.poll() is not None:
                 tail = self.log_path.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response,  # noqa: S310
+            ):
+                if response.status == 200:
+                    return
             time.sleep(0.1)
         raise TimeoutError(f"{self.name} not ready on {self.url} after {timeout}s")
 

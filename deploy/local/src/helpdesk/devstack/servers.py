@@ -91,6 +91,8 @@ class NatsServer:
                 "--routes",
                 ",".join(f"nats://127.0.0.1:{p}" for p in self.routes),
             ]
+        if self.log_file:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
         out = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(args, stdout=out, stderr=out)
         wait_for_port(self.port)

@@ -1,0 +1,112 @@
+"""`make run`: the whole helpdesk on this machine.
+
+Starts NATS with JetStream, PostgreSQL and an SMTP sink (mail lands in
+var/mail/*.eml) unless HELPDESK_NATS_URL / HELPDESK_DATABASE_URL /
+HELPDESK_SMTP_HOST name existing servers; then every service; prints where
+the portal and API are; Ctrl-C stops every process it started. State lives
+under var/, so data survives a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from helpdesk.devstack.keys import load_or_create_keypair
+from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
+from helpdesk.devstack.servers import MailSink, NatsServer, PostgresServer, free_port
+
+SERVICE_PORTS = {"gateway": 8080, "identity": 8081, "tickets": 8082, "notifier": 8083}
+
+
+def port_or_free(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
+def main() -> int:
+    var = Path(os.environ.get("HELPDESK_VAR_DIR", "var")).resolve()
+    stoppers: list[object] = []
+    started: list[ServiceProcess] = []
+    try:
+        nats_url = os.environ.get("HELPDESK_NATS_URL")
+        if not nats_url:
+            nats = NatsServer(var / "nats", port_or_free(4222), log_file=var / "logs" / "nats.log")
+            nats.start()
+            stoppers.append(nats)
+            nats_url = nats.url
+        database_url = os.environ.get("HELPDESK_DATABASE_URL")
+        if not database_url:
+            pg = PostgresServer(var / "pg", keep=True).start()
+            stoppers.append(pg)
+            database_url = pg.url
+        smtp_host = os.environ.get("HELPDESK_SMTP_HOST")
+        smtp_port = int(os.environ.get("HELPDESK_SMTP_PORT", "25"))
+        if not smtp_host:
+            sink = MailSink(var / "mail", port_or_free(1025)).start()
+            stoppers.append(sink)
+            smtp_host, smtp_port = "127.0.0.1", sink.port
+
+        gateway_port = int(os.environ.get("HELPDESK_HTTP_PORT") or port_or_free(8080))
+        public_url = os.environ.get("HELPDESK_PUBLIC_URL", f"http://127.0.0.1:{gateway_port}")
+        private_key, public_key = load_or_create_keypair(var / "keys")
+        env = service_environment(
+            nats_url=nats_url,
+            database_url=database_url,
+            smtp_host=smtp_host,
+            smtp_port=smtp_port,
+            public_url=public_url,
+            jwt_private_key=os.environ.get("HELPDESK_JWT_PRIVATE_KEY", private_key),
+            jwt_public_key=os.environ.get("HELPDESK_JWT_PUBLIC_KEY", public_key),
+            oncall_email=os.environ.get("HELPDESK_ONCALL_EMAIL", "oncall@helpdesk.example"),
+            log_format=os.environ.get("HELPDESK_LOG_FORMAT", "json"),
+        )
+        for name in available_services():
+            port = gateway_port if name == "gateway" else port_or_free(SERVICE_PORTS[name])
+            process = ServiceProcess(name, port, env, var / "logs" / f"{name}.log").start()
+            started.append(process)
+        for process in started:
+            process.wait_ready(60)
+
+        print(
+            f"""
+Helpdesk is running.
+  Portal (Greek):   {public_url}/helpdesk/el/
+  Portal (English): {public_url}/helpdesk/en/
+  REST API:         {public_url}/api/v1   (OpenAPI: {public_url}/docs)
+  Mail sink:        {var / "mail"}/*.eml
+  Logs:             {var / "logs"}/
+  NATS:             {nats_url}
+Press Ctrl-C to stop.""",
+            flush=True,
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        while not stop.wait(1.0):
+            for process in started:
+                if process.process is not None and process.process.poll() is not None:
+                    print(f"{process.name} exited; see {process.log_path}", file=sys.stderr)
+                    stop.set()
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"make run failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping…", flush=True)
+        for process in reversed(started):
+            process.stop()
+        for server in reversed(stoppers):
+            server.stop()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
