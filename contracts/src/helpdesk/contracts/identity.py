@@ -24,6 +24,24 @@ from helpdesk.contracts.subjects import command, query
 Locale = Literal["el", "en"]
 DEFAULT_LOCALE: Locale = "el"
 
+# What the system says after a registration (and, identically, when the address
+# was already registered). The Greek text is the FAQ's, verbatim.
+REGISTERED_MESSAGE: dict[str, str] = {
+    "el": "Ο λογαριασμός σας έχει δημιουργηθεί και έχει αποσταλεί σύνδεσμος ενεργοποίησης στη "
+    "διεύθυνση ηλεκτρονικού ταχυδρομείου που εισάγατε. Σημειώστε πως, πριν μπορέσετε να "
+    "συνδεθείτε, πρέπει να ενεργοποιήσετε το λογαριασμό ακολουθώντας το σύνδεσμο "
+    "ενεργοποίησης στο email που σας στάλθηκε πρίν συνδεθείτε.",
+    "en": "Your account has been created and an activation link has been sent to the e-mail "
+    "address you entered. Note that, before you can log in, you must activate the account by "
+    "following the activation link in the e-mail that was sent to you.",
+}
+
+# What every recovery / resend request answers, whether or not the address is known.
+RECOVERY_ACCEPTED_MESSAGE = (
+    "If an account uses this e-mail address, a message with instructions is on its way. "
+    "Check your mailbox in a few minutes."
+)
+
 # NATS subjects of every identity command and query.
 REGISTER = command("identity", "register")
 ACTIVATE = command("identity", "activate")

@@ -1,0 +1,1 @@
+"""Versioned SQL of the identity schema (applied by servicekit.db)."""

@@ -1,0 +1,30 @@
+"""Identity configuration (DESIGN.md §5), every field from `HELPDESK_<NAME>`."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from helpdesk.servicekit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    # PEM of the Ed25519 private key that signs access tokens (only identity has it).
+    jwt_private_key: SecretStr = Field(min_length=1)
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    activation_token_hours: int = 48
+    reset_token_minutes: int = 60
+    # argon2id cost; lowering it is for tests only. A change rehashes on next login.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    # Rate limits: at most `*_limit` events per `*_window_minutes`.
+    login_account_limit: int = 5
+    login_address_limit: int = 20
+    login_window_minutes: int = 15
+    recovery_limit: int = 3
+    recovery_window_minutes: int = 60
+    registration_address_limit: int = 10
+    registration_window_minutes: int = 60
+    # Recovery requests take at least this long, whether the address exists or not.
+    recovery_min_seconds: float = 0.3

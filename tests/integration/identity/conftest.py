@@ -1,0 +1,115 @@
+"""Shared set-up of the identity integration tests: a migrated schema, cheap
+argon2 parameters, a clock the test can move, and the outbox as the notifier
+would see it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+import asyncpg
+import pytest
+
+from helpdesk.contracts import identity as contract
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.devstack.keys import generate_keypair
+from helpdesk.identity.handlers import Identity
+from helpdesk.identity.settings import Settings
+from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from tests.servers import Servers
+
+PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
+
+
+@dataclass
+class Clock:
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def identity_settings(servers: Servers, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "nats_url": servers.nats_url,
+        "database_url": servers.database_url,
+        "jwt_private_key": PRIVATE_KEY,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 8192,
+        "argon2_parallelism": 1,
+        "recovery_min_seconds": 0.15,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+async def identity_pool(servers: Servers) -> tuple[str, asyncpg.Pool]:
+    schema = f"id_{uuid.uuid4().hex[:10]}"
+    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=20)
+    await apply_migrations(
+        pool,
+        schema,
+        migration_files(files(KIT_MIGRATIONS), files("helpdesk.identity.migrations")),
+    )
+    return schema, pool
+
+
+@pytest.fixture
+async def id_pool(servers: Servers) -> AsyncIterator[asyncpg.Pool]:
+    _, pool = await identity_pool(servers)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def identity(id_pool: asyncpg.Pool, servers: Servers, clock: Clock) -> Identity:
+    return Identity.from_settings(id_pool, identity_settings(servers), clock=clock)
+
+
+async def published(pool: asyncpg.Pool, event_type: str | None = None) -> list[EventEnvelope]:
+    """What the relay will publish (in commit order), optionally of one type."""
+    rows = await pool.fetch("SELECT payload FROM outbox ORDER BY position")
+    envelopes = [EventEnvelope.model_validate_json(r["payload"]) for r in rows]
+    return [e for e in envelopes if event_type is None or e.event_type == event_type]
+
+
+def registration(n: int | str = "", **overrides: Any) -> contract.RegisterUser:
+    values: dict[str, Any] = {
+        "name": "Μαρία Παπαδοπούλου",
+        "username": f"maria{n}",
+        "email": f"maria{n}@example.gr",
+        "password": "correct horse battery staple",
+        "locale": "el",
+        "client_address": f"10.0.0.{uuid.uuid4().int % 250}",
+        **overrides,
+    }
+    return contract.RegisterUser(**values)
+
+
+async def activation_token(pool: asyncpg.Pool, username: str) -> str:
+    for envelope in reversed(await published(pool)):
+        if envelope.event_type in ("UserRegistered", "ActivationResent") and (
+            envelope.data["username"] == username
+        ):
+            return str(envelope.data["activation_token"])
+    raise AssertionError(f"no activation token for {username}")
+
+
+async def registered_and_active(identity: Identity, n: int | str = "") -> contract.RegisterUser:
+    command = registration(n)
+    assert (await identity.register(command)).ok
+    token = await activation_token(identity.pool, command.username)
+    assert (await identity.activate(contract.ActivateAccount(token=token))).ok
+    return command
