@@ -12,6 +12,7 @@ import nats
 from fastapi import FastAPI, Request, Response
 
 from helpdesk.contracts.subjects import CORRELATION_HEADER
+from helpdesk.gateway import portal
 from helpdesk.gateway.problems import install_problem_handlers
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
@@ -76,4 +77,4 @@ def create_app(settings: Settings) -> FastAPI:
 
 def _include_routes(app: FastAPI) -> None:
     # One line per route module; each module owns its part of /api/v1 or the portal.
-    pass
+    portal.install(app)

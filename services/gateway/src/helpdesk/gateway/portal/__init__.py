@@ -1,0 +1,46 @@
+"""The web portal: server-rendered pages in Greek and English under /helpdesk/{el,en}/.
+
+`install(app)` mounts the pages, their static files and their HTML error pages.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from helpdesk.gateway.portal import routes_accounts, routes_tickets
+from helpdesk.gateway.portal.errors import install_error_pages
+from helpdesk.gateway.portal.i18n import lang_or_none, preferred_lang
+from helpdesk.gateway.portal.rendering import PREFIX, page_url
+from helpdesk.gateway.portal.session import LOCALE_COOKIE
+
+__all__ = ["install"]
+
+_root = APIRouter()
+
+
+@_root.get(PREFIX)
+@_root.get(PREFIX + "/")
+async def portal_root(request: Request) -> Response:
+    """The remembered language (cookie), else the browser's if Greek or English, else Greek."""
+    lang = lang_or_none(request.cookies.get(LOCALE_COOKIE)) or preferred_lang(
+        request.headers.get("accept-language")
+    )
+    return RedirectResponse(page_url(lang), status_code=303)
+
+
+@_root.get("/")
+async def site_root() -> Response:
+    return RedirectResponse(PREFIX + "/", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    static = files("helpdesk.gateway.portal").joinpath("static")
+    app.mount(PREFIX + "/static", StaticFiles(directory=str(static)), name="portal-static")
+    app.include_router(_root, include_in_schema=False)
+    app.include_router(routes_accounts.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(routes_tickets.router, prefix=PREFIX, include_in_schema=False)
+    install_error_pages(app)

@@ -1,0 +1,158 @@
+"""Jinja2 pages: one environment, autoescaping on, the page's language in every template."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
+from importlib.resources import files
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
+from helpdesk.contracts.tickets import CATEGORY_LABELS, Category, TicketStatus
+from helpdesk.gateway.portal.i18n import LANGS, Lang, t
+from helpdesk.gateway.portal.session import CSRF_FIELD, BrowserState, apply_cookies, load_state
+
+PREFIX = "/helpdesk"
+
+# No script at all, styles from our own origin, never framed, forms post only to us.
+SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+try:
+    LOCAL_ZONE: Any = ZoneInfo("Europe/Athens")
+except ZoneInfoNotFoundError:  # a machine without tzdata shows UTC
+    LOCAL_ZONE = UTC
+
+_environment = Environment(
+    loader=FileSystemLoader(str(files("helpdesk.gateway.portal").joinpath("templates"))),
+    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def page_url(lang: Lang, path: str = "") -> str:
+    """`/helpdesk/<lang>/<path>`; the one place the portal's URL scheme is spelled."""
+    return f"{PREFIX}/{lang}/{path}"
+
+
+def switch_url(request: Request, lang: Lang) -> str:
+    """The same page in the other language (query string kept: tokens, filters)."""
+    other: Lang = "en" if lang == "el" else "el"
+    path = request.url.path
+    rest = path[len(f"{PREFIX}/{lang}") :] if path.startswith(f"{PREFIX}/{lang}") else "/"
+    url = f"{PREFIX}/{other}{rest or '/'}"
+    if request.url.query:
+        url += f"?{request.url.query}"
+    return url
+
+
+def format_time(value: datetime | None, lang: Lang) -> str:
+    if value is None:
+        return "—"
+    local = value.astimezone(LOCAL_ZONE)
+    return local.strftime("%d/%m/%Y %H:%M")
+
+
+def due_state(value: datetime | None) -> str:
+    """`overdue`, `soon` (under an hour) or `ok`: a CSS class for SLA columns."""
+    if value is None:
+        return "none"
+    left = (value - datetime.now(UTC)).total_seconds()
+    if left < 0:
+        return "overdue"
+    return "soon" if left < 3600 else "ok"
+
+
+def priority_label(priority: Priority | str, lang: Lang) -> str:
+    return PRIORITY_TEXT[Priority(priority)][lang].label
+
+
+def priority_description(priority: Priority | str, lang: Lang) -> str:
+    return PRIORITY_TEXT[Priority(priority)][lang].description
+
+
+def status_label(status: TicketStatus | str, lang: Lang) -> str:
+    return t(f"status_{TicketStatus(status).value}", lang)
+
+
+def category_label(category: Category | str | None, lang: Lang) -> str:
+    if category is None:
+        return "—"
+    return CATEGORY_LABELS[Category(category)][lang]
+
+
+def login_url(lang: Lang, next_path: str | None = None) -> str:
+    url = page_url(lang, "login")
+    if next_path:
+        url += "?next=" + quote(next_path, safe="/")
+    return url
+
+
+def safe_next(value: str | None, lang: Lang) -> str:
+    """Only a portal path may follow a login: no open redirect to another site."""
+    if value and value.startswith(f"{PREFIX}/") and "//" not in value and "\\" not in value:
+        return value
+    return page_url(lang, "tickets")
+
+
+async def render(
+    request: Request,
+    template: str,
+    lang: Lang,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    state = await load_state(request)
+    values: dict[str, Any] = {
+        "lang": lang,
+        "langs": LANGS,
+        "t": partial(t, lang=lang),
+        "user": state.user,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": state.csrf_token,
+        "switch_url": switch_url(request, lang),
+        "url": partial(page_url, lang),
+        "path": request.url.path,
+        "time": partial(format_time, lang=lang),
+        "due_state": due_state,
+        "priority_label": partial(priority_label, lang=lang),
+        "priority_description": partial(priority_description, lang=lang),
+        "status_label": partial(status_label, lang=lang),
+        "category_label": partial(category_label, lang=lang),
+        "priorities": list(Priority),
+        "notice": None,
+        "errors": {},
+        "form_error": None,
+        "values": {},
+        "not_activated": False,
+        "invalid_token": False,
+    }
+    values.update(context or {})
+    body = _environment.get_template(template).render(values)
+    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    apply_cookies(request, response, state, lang)
+    return response
+
+
+async def redirect(request: Request, url: str, lang: Lang) -> RedirectResponse:
+    """303 See Other after a POST (and when a page needs a login), cookies applied."""
+    state: BrowserState = await load_state(request)
+    response = RedirectResponse(url, status_code=303)
+    apply_cookies(request, response, state, lang)
+    return response

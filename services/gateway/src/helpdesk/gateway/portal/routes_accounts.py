@@ -1,0 +1,352 @@
+"""Account pages: register, activate, login/logout, forgotten password and username.
+
+Each page calls the same identity commands over NATS as the REST API does.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from helpdesk.contracts.identity import (
+    ACTIVATE,
+    COMPLETE_PASSWORD_RESET,
+    LOGIN,
+    LOGOUT,
+    REGISTER,
+    REQUEST_PASSWORD_RESET,
+    REQUEST_USERNAME_REMINDER,
+    RESEND_ACTIVATION,
+    Accepted,
+    ActivateAccount,
+    Activated,
+    CompletePasswordReset,
+    LoggedOut,
+    Login,
+    Logout,
+    PasswordReset,
+    Registered,
+    RegisterUser,
+    RequestPasswordReset,
+    RequestUsernameReminder,
+    ResendActivation,
+    SessionTokens,
+)
+from helpdesk.gateway.auth import client_address
+from helpdesk.gateway.commands import send
+from helpdesk.gateway.portal.forms import (
+    Form,
+    add_field_errors,
+    add_validation_errors,
+    problem_message,
+    read_form,
+)
+from helpdesk.gateway.portal.i18n import Lang, t
+from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
+from helpdesk.gateway.portal.routing import PageLang
+from helpdesk.gateway.portal.session import end_session, load_state, start_session
+from helpdesk.gateway.problems import ProblemError
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+router = APIRouter()
+
+
+async def _form_page(
+    request: Request, template: str, lang: Lang, form: Form, status: int, **extra: object
+) -> Response:
+    return await render(
+        request,
+        template,
+        lang,
+        {"values": form.shown(), "errors": form.errors, **extra},
+        status_code=status,
+    )
+
+
+def _failed(form: Form, problem: ProblemError, lang: Lang) -> tuple[int, str]:
+    add_field_errors(form, problem.errors, lang)
+    return problem.status, problem_message(problem, lang)
+
+
+# ------------------------------------------------------------------ home
+
+
+@router.get("/{lang}/")
+async def home(request: Request, lang: PageLang) -> Response:
+    return await render(request, "home.html", lang)
+
+
+# ------------------------------------------------------------------ register
+
+
+@router.get("/{lang}/register")
+async def register_page(request: Request, lang: PageLang, done: str | None = None) -> Response:
+    if done:
+        return await render(request, "register_done.html", lang)
+    return await render(request, "register.html", lang)
+
+
+@router.post("/{lang}/register")
+async def register(request: Request, lang: PageLang) -> Response:
+    form = await read_form(request)
+    form.require(lang, "name", "username", "email", "password", "password_confirm")
+    if form.get("password") and form.get("password") != form.get("password_confirm"):
+        form.errors.setdefault("password_confirm", t("passwords_differ", lang))
+    command: RegisterUser | None = None
+    try:
+        command = RegisterUser(
+            name=form.get("name").strip(),
+            username=form.get("username"),
+            email=form.get("email").strip(),
+            password=form.get("password"),
+            locale=lang,
+            client_address=client_address(request),
+        )
+    except ValidationError as exc:
+        add_validation_errors(form, exc, lang)
+    if form.errors or command is None:
+        return await _form_page(
+            request, "register.html", lang, form, 422, form_error=t("form_has_errors", lang)
+        )
+    try:
+        await send(request, REGISTER, command, Registered)
+    except ProblemError as problem:
+        if problem.code == "username_taken":
+            form.errors["username"] = t("username_taken", lang)
+        status, message = _failed(form, problem, lang)
+        return await _form_page(request, "register.html", lang, form, status, form_error=message)
+    return await redirect(request, page_url(lang, "register?done=1"), lang)
+
+
+# ------------------------------------------------------------------ activation
+
+
+@router.get("/{lang}/activate")
+async def activate(request: Request, lang: PageLang, token: str = "") -> Response:
+    # The mail link activates at once: activation is idempotent, so a mail
+    # scanner that follows the link first does no harm (docs/portal.md).
+    if not token:
+        return await render(
+            request,
+            "message.html",
+            lang,
+            _message("activate_title", "invalid_token", lang),
+            status_code=400,
+        )
+    try:
+        result = await send(request, ACTIVATE, ActivateAccount(token=token), Activated)
+    except ProblemError as problem:
+        if problem.code != "invalid_token":
+            raise
+        context = _message("activate_title", "invalid_token", lang)
+        context["resend"] = True
+        return await render(request, "message.html", lang, context, status_code=400)
+    key = "already_active" if result.already_active else "activated"
+    context = _message("activate_title", key, lang)
+    context["login"] = True
+    return await render(request, "message.html", lang, context)
+
+
+@router.get("/{lang}/activation/resend")
+async def resend_page(request: Request, lang: PageLang, done: str | None = None) -> Response:
+    context = {"done": bool(done), "title_key": "resend_activation_title"}
+    return await render(request, "email_form.html", lang, context)
+
+
+@router.post("/{lang}/activation/resend")
+async def resend(request: Request, lang: PageLang) -> Response:
+    return await _email_form(request, lang, "activation/resend", "resend_activation_title")
+
+
+def _message(title_key: str, text_key: str, lang: Lang) -> dict[str, object]:
+    return {"title": t(title_key, lang), "text": t(text_key, lang), "login": False, "resend": False}
+
+
+# ------------------------------------------------------------------ login / logout
+
+
+@router.get("/{lang}/login")
+async def login_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
+    state = await load_state(request)
+    if state.user is not None:
+        return await redirect(request, safe_next(next, lang), lang)
+    return await render(request, "login.html", lang, {"values": {"next": next or ""}})
+
+
+@router.post("/{lang}/login")
+async def login(request: Request, lang: PageLang) -> Response:
+    form = await read_form(request)
+    form.require(lang, "username", "password")
+    if form.errors:
+        return await _form_page(
+            request, "login.html", lang, form, 422, form_error=t("form_has_errors", lang)
+        )
+    state = await load_state(request)
+    command = Login(
+        username=form.get("username"),
+        password=form.get("password"),
+        client_address=client_address(request),
+    )
+    try:
+        tokens = await send(request, LOGIN, command, SessionTokens)
+    except ProblemError as problem:
+        status, message = _failed(form, problem, lang)
+        headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
+        response = await _form_page(
+            request,
+            "login.html",
+            lang,
+            form,
+            status,
+            form_error=message,
+            not_activated=problem.code == "account_not_activated",
+        )
+        if headers:
+            response.headers.update(headers)
+        return response
+    start_session(state, request, tokens)
+    return await redirect(request, safe_next(form.get("next"), lang), lang)
+
+
+@router.post("/{lang}/logout")
+async def logout(request: Request, lang: PageLang) -> Response:
+    await read_form(request)
+    state = await load_state(request)
+    if state.user is not None:
+        try:
+            await send(request, LOGOUT, Logout(actor=state.user.actor), LoggedOut)
+        except ProblemError as problem:
+            log.info("portal logout without revocation", code=problem.code)
+    end_session(state)
+    return await redirect(request, page_url(lang, "?notice=logged_out"), lang)
+
+
+# ------------------------------------------------------------------ recovery
+
+
+@router.get("/{lang}/forgot-password")
+async def forgot_password_page(
+    request: Request, lang: PageLang, done: str | None = None
+) -> Response:
+    context = {"done": bool(done), "title_key": "forgot_password_title"}
+    return await render(request, "email_form.html", lang, context)
+
+
+@router.post("/{lang}/forgot-password")
+async def forgot_password(request: Request, lang: PageLang) -> Response:
+    return await _email_form(request, lang, "forgot-password", "forgot_password_title")
+
+
+@router.get("/{lang}/forgot-username")
+async def forgot_username_page(
+    request: Request, lang: PageLang, done: str | None = None
+) -> Response:
+    context = {"done": bool(done), "title_key": "forgot_username_title"}
+    return await render(request, "email_form.html", lang, context)
+
+
+@router.post("/{lang}/forgot-username")
+async def forgot_username(request: Request, lang: PageLang) -> Response:
+    return await _email_form(request, lang, "forgot-username", "forgot_username_title")
+
+
+async def _email_form(request: Request, lang: Lang, page: str, title_key: str) -> Response:
+    """The three "enter your e-mail" forms: same page, same always-accepted answer."""
+    form = await read_form(request)
+    form.require(lang, "email")
+    email = form.get("email").strip()
+    address = client_address(request)
+    try:
+        if page == "forgot-password":
+            await send(
+                request,
+                REQUEST_PASSWORD_RESET,
+                RequestPasswordReset(email=email, client_address=address),
+                Accepted,
+            )
+        elif page == "forgot-username":
+            await send(
+                request,
+                REQUEST_USERNAME_REMINDER,
+                RequestUsernameReminder(email=email, client_address=address),
+                Accepted,
+            )
+        else:
+            await send(
+                request,
+                RESEND_ACTIVATION,
+                ResendActivation(email=email, client_address=address),
+                Accepted,
+            )
+    except ValidationError as exc:
+        if not form.errors:
+            add_validation_errors(form, exc, lang)
+        return await _form_page(
+            request,
+            "email_form.html",
+            lang,
+            form,
+            422,
+            form_error=t("form_has_errors", lang),
+            title_key=title_key,
+            done=False,
+        )
+    except ProblemError as problem:
+        status, message = _failed(form, problem, lang)
+        return await _form_page(
+            request,
+            "email_form.html",
+            lang,
+            form,
+            status,
+            form_error=message,
+            title_key=title_key,
+            done=False,
+        )
+    return await redirect(request, page_url(lang, f"{page}?done=1"), lang)
+
+
+@router.get("/{lang}/reset-password")
+async def reset_password_page(request: Request, lang: PageLang, token: str = "") -> Response:
+    return await render(request, "reset_password.html", lang, {"values": {"token": token}})
+
+
+@router.post("/{lang}/reset-password")
+async def reset_password(request: Request, lang: PageLang) -> Response:
+    form = await read_form(request)
+    form.require(lang, "new_password", "password_confirm")
+    if form.get("new_password") != form.get("password_confirm"):
+        form.errors.setdefault("password_confirm", t("passwords_differ", lang))
+    if not form.get("token"):
+        form.errors["form"] = t("invalid_token", lang)
+    if form.errors:
+        return await _form_page(
+            request,
+            "reset_password.html",
+            lang,
+            form,
+            422,
+            form_error=form.errors.get("form") or t("form_has_errors", lang),
+        )
+    command = CompletePasswordReset(token=form.get("token"), new_password=form.get("new_password"))
+    try:
+        await send(request, COMPLETE_PASSWORD_RESET, command, PasswordReset)
+    except ProblemError as problem:
+        status, message = _failed(form, problem, lang)
+        return await _form_page(
+            request,
+            "reset_password.html",
+            lang,
+            form,
+            status,
+            form_error=message,
+            invalid_token=problem.code == "invalid_token",
+        )
+    # Every session of the account was revoked, this browser's included.
+    end_session(await load_state(request))
+    context = _message("reset_password_title", "password_changed", lang)
+    context["login"] = True
+    return await render(request, "message.html", lang, context)

@@ -1,0 +1,329 @@
+"""Ticket pages: my requests / the agents' queue, submit, a ticket's timeline and actions.
+
+Each page calls the tickets service's commands and queries over NATS, as the
+REST API does, with the caller taken from the session cookie's access token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.subjects import command, query
+from helpdesk.contracts.tickets import (
+    SERVICE,
+    AddMessage,
+    AssignTicket,
+    Category,
+    ChangePriority,
+    ChangeStatus,
+    GetTicket,
+    ListTickets,
+    MessageAdded,
+    Submitted,
+    SubmitTicket,
+    TicketDetail,
+    TicketList,
+    TicketStatus,
+)
+from helpdesk.gateway.commands import send
+from helpdesk.gateway.portal.forms import (
+    Form,
+    add_field_errors,
+    add_validation_errors,
+    problem_message,
+    read_form,
+)
+from helpdesk.gateway.portal.i18n import Lang, t
+from helpdesk.gateway.portal.rendering import login_url, page_url, redirect, render
+from helpdesk.gateway.portal.routing import PageLang
+from helpdesk.gateway.portal.session import PortalUser, load_state
+from helpdesk.gateway.problems import ProblemError
+
+# The tickets service's subjects (the same the REST routes send to).
+SUBMIT = command(SERVICE, "submit")
+ADD_MESSAGE = command(SERVICE, "add_message")
+CHANGE_STATUS = command(SERVICE, "change_status")
+CHANGE_PRIORITY = command(SERVICE, "change_priority")
+ASSIGN = command(SERVICE, "assign")
+GET = query(SERVICE, "get")
+LIST = query(SERVICE, "list")
+
+
+class Changed(BaseModel):
+    """Whatever a ticket change answers: the page only needs to know it succeeded."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+NOTICES = frozenset({"submitted", "reply_sent", "note_added", "saved"})
+
+router = APIRouter()
+
+
+class LoginRequired(Exception):
+    """No session: the page sends the browser to the login form and back."""
+
+
+async def _user(request: Request) -> PortalUser:
+    state = await load_state(request)
+    if state.user is None:
+        raise LoginRequired
+    return state.user
+
+
+def _enum_or_none(enum: Any, value: str | None) -> Any:
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------ lists
+
+
+@router.get("/{lang}/tickets")
+async def tickets(
+    request: Request,
+    lang: PageLang,
+    view: str = "all",
+    priority: str | None = None,
+    status: str | None = None,
+    queue: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    user = await _user(request)
+    filters = {
+        "view": view if view in ("all", "mine", "unassigned") else "all",
+        "priority": _enum_or_none(Priority, priority),
+        "status": _enum_or_none(TicketStatus, status),
+        "queue": (queue or "")[:64] or None,
+    }
+    listing = ListTickets(
+        actor=user.actor,
+        priority=filters["priority"],
+        status=filters["status"],
+        queue=filters["queue"],
+        assignee_id=user.user_id if user.is_agent and filters["view"] == "mine" else None,
+        unassigned=user.is_agent and filters["view"] == "unassigned",
+        cursor=(cursor or "")[:64] or None,
+    )
+    result = await send(request, LIST, listing, TicketList)
+    next_url = None
+    if result.next_cursor:
+        kept = {k: (v.value if hasattr(v, "value") else v) for k, v in filters.items() if v}
+        next_url = page_url(lang, "tickets?" + urlencode({**kept, "cursor": result.next_cursor}))
+    template = "queue.html" if user.is_agent else "tickets.html"
+    return await render(
+        request,
+        template,
+        lang,
+        {
+            "tickets": result.items,
+            "filters": filters,
+            "statuses": list(TicketStatus),
+            "next_url": next_url,
+        },
+    )
+
+
+# ------------------------------------------------------------------ submit
+
+
+@router.get("/{lang}/tickets/new")
+async def new_ticket_page(request: Request, lang: PageLang) -> Response:
+    await _user(request)
+    return await render(
+        request, "new_ticket.html", lang, {"categories": list(Category), "values": {}}
+    )
+
+
+@router.post("/{lang}/tickets/new")
+async def new_ticket(request: Request, lang: PageLang) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    form.require(lang, "subject", "description", "priority")
+    command_: SubmitTicket | None = None
+    if not form.errors:
+        try:
+            command_ = SubmitTicket(
+                actor=user.actor,
+                subject=form.get("subject"),
+                description=form.get("description"),
+                priority=form.get("priority"),  # type: ignore[arg-type]
+                category=form.get("category") or None,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc, lang)
+    status, message = 422, t("form_has_errors", lang)
+    if command_ is not None and not form.errors:
+        try:
+            submitted = await send(request, SUBMIT, command_, Submitted)
+        except ProblemError as problem:
+            add_field_errors(form, problem.errors, lang)
+            status, message = problem.status, problem_message(problem, lang)
+        else:
+            url = page_url(lang, f"tickets/{submitted.ticket_id}?notice=submitted")
+            return await redirect(request, url, lang)
+    return await render(
+        request,
+        "new_ticket.html",
+        lang,
+        {
+            "categories": list(Category),
+            "values": form.shown(),
+            "errors": form.errors,
+            "form_error": message,
+        },
+        status_code=status,
+    )
+
+
+# ------------------------------------------------------------------ one ticket
+
+
+async def _ticket_page(
+    request: Request,
+    lang: Lang,
+    user: PortalUser,
+    ticket_id: UUID,
+    *,
+    notice: str | None = None,
+    form: Form | None = None,
+    form_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    ticket = await send(
+        request, GET, GetTicket(actor=user.actor, ticket_id=ticket_id), TicketDetail
+    )
+    return await render(
+        request,
+        "ticket.html",
+        lang,
+        {
+            "ticket": ticket,
+            "notice": t(notice, lang) if notice in NOTICES else None,
+            "values": form.shown() if form else {},
+            "errors": form.errors if form else {},
+            "form_error": form_error,
+            "statuses": list(TicketStatus),
+            "is_closed": ticket.status == TicketStatus.CLOSED,
+            "assigned_to_me": ticket.assignee is not None
+            and ticket.assignee.user_id == user.user_id,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/{lang}/tickets/{ticket_id}")
+async def ticket_page(
+    request: Request, lang: PageLang, ticket_id: UUID, notice: str | None = None
+) -> Response:
+    user = await _user(request)
+    return await _ticket_page(request, lang, user, ticket_id, notice=notice)
+
+
+async def _act(
+    request: Request,
+    lang: Lang,
+    user: PortalUser,
+    ticket_id: UUID,
+    form: Form,
+    subject: str,
+    payload: Any,
+    result_type: Any,
+    notice: str,
+) -> Response:
+    """Send one ticket command; on success back to the ticket, else the page with the error."""
+    try:
+        await send(request, subject, payload, result_type)
+    except ProblemError as problem:
+        if problem.status in (404, 401, 503) and not problem.errors:
+            raise
+        add_field_errors(form, problem.errors, lang)
+        return await _ticket_page(
+            request,
+            lang,
+            user,
+            ticket_id,
+            form=form,
+            form_error=problem_message(problem, lang),
+            status_code=problem.status,
+        )
+    return await redirect(request, page_url(lang, f"tickets/{ticket_id}?notice={notice}"), lang)
+
+
+@router.post("/{lang}/tickets/{ticket_id}/messages")
+async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    internal = user.is_agent and form.get("internal") == "1"
+    try:
+        payload = AddMessage(
+            actor=user.actor, ticket_id=ticket_id, body=form.get("body"), internal=internal
+        )
+    except ValidationError as exc:
+        add_validation_errors(form, exc, lang)
+        return await _ticket_page(
+            request,
+            lang,
+            user,
+            ticket_id,
+            form=form,
+            form_error=t("form_has_errors", lang),
+            status_code=422,
+        )
+    notice = "note_added" if internal else "reply_sent"
+    return await _act(
+        request, lang, user, ticket_id, form, ADD_MESSAGE, payload, MessageAdded, notice
+    )
+
+
+@router.post("/{lang}/tickets/{ticket_id}/status")
+async def change_status(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    status = _enum_or_none(TicketStatus, form.get("status"))
+    if status is None:
+        raise ProblemError(422, "validation_error", "Unknown status.")
+    payload = ChangeStatus(actor=user.actor, ticket_id=ticket_id, status=status)
+    return await _act(
+        request, lang, user, ticket_id, form, CHANGE_STATUS, payload, Changed, "saved"
+    )
+
+
+@router.post("/{lang}/tickets/{ticket_id}/priority")
+async def change_priority(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    priority = _enum_or_none(Priority, form.get("priority"))
+    if priority is None:
+        raise ProblemError(422, "validation_error", "Unknown priority.")
+    payload = ChangePriority(actor=user.actor, ticket_id=ticket_id, priority=priority)
+    return await _act(
+        request, lang, user, ticket_id, form, CHANGE_PRIORITY, payload, Changed, "saved"
+    )
+
+
+@router.post("/{lang}/tickets/{ticket_id}/assign")
+async def assign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    payload = AssignTicket(
+        actor=user.actor, ticket_id=ticket_id, reassign=form.get("reassign") == "1"
+    )
+    return await _act(request, lang, user, ticket_id, form, ASSIGN, payload, Changed, "saved")
+
+
+def login_redirect_target(request: Request, lang: Lang) -> str:
+    """Where LoginRequired sends the browser: login, then back to this page (GET only)."""
+    back = request.url.path if request.method == "GET" else None
+    if back and request.url.query:
+        back += "?" + request.url.query
+    return login_url(lang, back)
