@@ -1,0 +1,126 @@
+"""The tickets read model (lists, queues) and the SLA deadlines the monitor scans.
+
+Both are fed from the ticket streams in the command's transaction and can be
+rebuilt from the event store (`helpdesk` CLI, projections rebuild).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from helpdesk.contracts.tickets import (
+    SlaSchedule,
+    TicketAssigned,
+    TicketEscalated,
+    TicketEvent,
+    TicketMessageAdded,
+    TicketPriorityChanged,
+    TicketSlaBreached,
+    TicketSlaWarning,
+    TicketStatusChanged,
+    TicketSubmitted,
+)
+from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.eventstore import RecordedEvent
+from helpdesk.tickets.ticket import EVENT_TYPES
+
+DEADLINE_KINDS = (
+    ("first_response_warning", "first_response_warning_at"),
+    ("first_response_breach", "first_response_due"),
+    ("resolution_warning", "resolution_warning_at"),
+    ("resolution_breach", "resolution_due"),
+    ("escalation", "escalate_at"),
+)
+
+_NEXT_DUE = "least($2::timestamptz, $3::timestamptz)"
+
+
+class TicketsProjection:
+    name = "tickets"
+    tables: Sequence[str] = ("tickets", "sla_deadlines")
+
+    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
+        event_cls = EVENT_TYPES.get(recorded.event_type)
+        if event_cls is None:
+            return
+        event = event_cls.model_validate(recorded.data)
+        await self._apply(conn, event, recorded.version)
+
+    async def _apply(self, conn: Connection, event: TicketEvent, version: int) -> None:
+        tid = event.ticket_id
+        if isinstance(event, TicketSubmitted):
+            await conn.execute(
+                "INSERT INTO tickets (ticket_id, number, requester_id, requester_name, subject,"
+                " status, priority, category, queue, first_response_due, resolution_due,"
+                " next_due, created_at, updated_at, version)"
+                " VALUES ($1, $4, $5, $6, $7, 'submitted', $8, $9, $10, $2, $3, "
+                + _NEXT_DUE
+                + ", $11, $11, $12) ON CONFLICT (ticket_id) DO NOTHING",
+                tid, event.sla.first_response_due, event.sla.resolution_due, event.number,
+                event.requester.user_id, event.requester.name, event.subject_line,
+                event.priority.value, event.category.value if event.category else None,
+                event.queue, event.at, version,
+            )
+        elif isinstance(event, TicketMessageAdded):
+            await self._update(conn, event, version, "status = $6", event.status.value)
+        elif isinstance(event, TicketStatusChanged):
+            await self._update(conn, event, version, "status = $6", event.to_status.value)
+        elif isinstance(event, TicketPriorityChanged):
+            await self._update(
+                conn, event, version, "priority = $6, queue = $7", event.priority.value, event.queue
+            )
+        elif isinstance(event, TicketAssigned):
+            await self._update(
+                conn, event, version, "assignee_id = $6, assignee_name = $7, status = $8",
+                event.assignee.user_id, event.assignee.name, event.status.value,
+            )
+        elif isinstance(event, TicketSlaWarning):
+            await self._fired(conn, event, version, [f"{event.target.value}_warning"])
+        elif isinstance(event, TicketSlaBreached):
+            kinds = [f"{event.target.value}_warning", f"{event.target.value}_breach"]
+            await self._fired(conn, event, version, kinds)
+        elif isinstance(event, TicketEscalated):
+            await self._fired(conn, event, version, ["escalation"])
+        sla: SlaSchedule | None = getattr(event, "sla", None)
+        if sla is not None:
+            await self._deadlines(conn, event, sla)
+
+    async def _update(
+        self, conn: Connection, event: TicketEvent, version: int, sets: str, *args: object
+    ) -> None:
+        sla: SlaSchedule = event.sla  # type: ignore[attr-defined]
+        await conn.execute(
+            "UPDATE tickets SET first_response_due = $2, resolution_due = $3,"
+            f" next_due = {_NEXT_DUE}, updated_at = $4, version = $5, {sets}"
+            " WHERE ticket_id = $1",
+            event.ticket_id, sla.first_response_due, sla.resolution_due, event.at, version, *args,
+        )
+
+    async def _fired(
+        self, conn: Connection, event: TicketEvent, version: int, kinds: list[str]
+    ) -> None:
+        await conn.execute(
+            "UPDATE sla_deadlines SET fired = true WHERE ticket_id = $1 AND kind = any($2::text[])",
+            event.ticket_id, kinds,
+        )
+        await conn.execute(
+            "UPDATE tickets SET version = $2 WHERE ticket_id = $1", event.ticket_id, version
+        )
+
+    async def _deadlines(
+        self, conn: Connection, event: TicketEvent, sla: SlaSchedule
+    ) -> None:
+        keep = [(kind, getattr(sla, attr)) for kind, attr in DEADLINE_KINDS]
+        present = [(kind, due) for kind, due in keep if due is not None]
+        await conn.execute(
+            "DELETE FROM sla_deadlines WHERE ticket_id = $1 AND NOT (kind = any($2::text[]))",
+            event.ticket_id, [kind for kind, _ in present],
+        )
+        if present:
+            # A moved deadline keeps its `fired` flag: each fires once per ticket.
+            await conn.execute(
+                "INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
+                " SELECT $1, k, d FROM unnest($2::text[], $3::timestamptz[]) AS t(k, d)"
+                " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at",
+                event.ticket_id, [k for k, _ in present], [d for _, d in present],
+            )

@@ -1,0 +1,83 @@
+"""Loading and saving tickets: the event stream, the outbox and the projections,
+all in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.eventstore import EventStore, NewEvent
+from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
+from helpdesk.servicekit.projections import Projection, apply_all
+from helpdesk.tickets.ticket import Ticket
+
+NUMBER_TIMEZONE = ZoneInfo("Europe/Athens")
+
+
+def stream_id(ticket_id: UUID) -> str:
+    return f"ticket-{ticket_id}"
+
+
+async def next_number(conn: Connection, now: datetime) -> str:
+    """`HD-2026-000042`: per-year, gapless, sequential under concurrency.
+
+    The counter row is locked until the submitting transaction ends, so two
+    submissions never share a number and a rolled-back one leaves no gap.
+    """
+    year = now.astimezone(NUMBER_TIMEZONE).year
+    number = await conn.fetchval(
+        "INSERT INTO ticket_numbers (year, last_number) VALUES ($1, 1)"
+        " ON CONFLICT (year) DO UPDATE SET last_number = ticket_numbers.last_number + 1"
+        " RETURNING last_number",
+        year,
+    )
+    return f"HD-{year}-{number:06d}"
+
+
+class TicketRepository:
+    def __init__(self, store: EventStore, projections: Sequence[Projection]) -> None:
+        self.store = store
+        self.projections = projections
+
+    async def load(self, conn: Connection, ticket_id: UUID) -> Ticket:
+        recorded = await self.store.load(conn, stream_id(ticket_id))
+        return Ticket.fold(ticket_id, [(r.event_type, r.data) for r in recorded])
+
+    async def save(
+        self,
+        conn: Connection,
+        ticket: Ticket,
+        *,
+        correlation_id: str,
+        causation_id: str | None = None,
+        actor_id: UUID | None = None,
+    ) -> None:
+        """Append the ticket's new events (raises ConcurrencyError if it moved on)."""
+        if not ticket.pending:
+            return
+        messages = [
+            OutgoingMessage.of(event, correlation_id=correlation_id, causation_id=causation_id)
+            for event in ticket.pending
+        ]
+        metadata = {
+            "correlation_id": correlation_id,
+            "actor_id": str(actor_id) if actor_id else None,
+        }
+        new = [
+            NewEvent(
+                event_type=m.envelope.event_type,
+                data=m.envelope.data,
+                event_id=m.envelope.event_id,
+                schema_version=m.envelope.schema_version,
+                metadata=metadata,
+            )
+            for m in messages
+        ]
+        recorded = await self.store.append(conn, stream_id(ticket.ticket_id), ticket.version, new)
+        await add_to_outbox(conn, messages)
+        await apply_all(conn, self.projections, recorded)
+        ticket.version += len(recorded)
+        ticket.pending.clear()

@@ -1,0 +1,119 @@
+"""The tickets service's own view of users, fed by identity's events.
+
+It never reads identity's tables: name, e-mail, locale and roles arrive as
+`UserRegistered`, `UserActivated`, `RolesChanged`, ... on the IDENTITY stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from helpdesk.contracts.actors import Role
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.identity import (
+    ActivationResent,
+    PasswordChanged,
+    RecoveryRequested,
+    RolesChanged,
+    UserActivated,
+    UserRegistered,
+)
+from helpdesk.contracts.tickets import Contact
+from helpdesk.servicekit.consumer import EventConsumer
+from helpdesk.servicekit.db import Connection
+
+CONSUMER_NAME = "tickets-users"
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: UUID
+    name: str | None
+    email: str | None
+    locale: str
+    roles: tuple[Role, ...]
+    active: bool
+
+    @property
+    def contact(self) -> Contact:
+        return Contact(user_id=self.user_id, name=self.name, email=self.email, locale=self.locale)
+
+    @property
+    def is_agent(self) -> bool:
+        return Role.AGENT in self.roles or Role.ADMIN in self.roles
+
+
+async def find_user(conn: Connection, user_id: UUID) -> User | None:
+    row = await conn.fetchrow(
+        "SELECT user_id, name, email, locale, roles, active FROM users WHERE user_id = $1", user_id
+    )
+    if row is None:
+        return None
+    roles = tuple(Role(r) for r in row["roles"] if r in Role._value2member_map_)
+    return User(row["user_id"], row["name"], row["email"], row["locale"], roles, row["active"])
+
+
+async def contact_of(conn: Connection, user_id: UUID) -> Contact:
+    user = await find_user(conn, user_id)
+    return user.contact if user else Contact(user_id=user_id)
+
+
+_UPSERT_PROFILE = (
+    "INSERT INTO users (user_id, name, username, email, locale) VALUES ($1, $2, $3, $4, $5)"
+    " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, username = excluded.username,"
+    " email = excluded.email, locale = excluded.locale, updated_at = now()"
+)
+
+
+async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> None:
+    """Keep the users table in step with identity (idempotent, order-tolerant)."""
+    event = envelope.payload() if envelope.event_type in _HANDLED else None
+    if isinstance(event, UserRegistered):
+        await conn.execute(
+            "INSERT INTO users (user_id, name, username, email, locale, roles)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name,"
+            " username = excluded.username, email = excluded.email, locale = excluded.locale,"
+            " roles = excluded.roles, updated_at = now()",
+            event.user_id, event.name, event.username, event.email, event.locale,
+            [r.value for r in event.roles],
+        )
+        if event.activation_token is None:
+            # Created by an operator: there is no activation step to wait for.
+            await conn.execute("UPDATE users SET active = true WHERE user_id = $1", event.user_id)
+    elif isinstance(event, UserActivated):
+        await conn.execute(
+            "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"
+            " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()",
+            event.user_id, event.username,
+        )
+    elif isinstance(event, RolesChanged):
+        await conn.execute(
+            "INSERT INTO users (user_id, roles) VALUES ($1, $2)"
+            " ON CONFLICT (user_id) DO UPDATE SET roles = excluded.roles, updated_at = now()",
+            event.user_id, [r.value for r in event.roles],
+        )
+    elif isinstance(event, ActivationResent | RecoveryRequested | PasswordChanged):
+        # These carry the current name, e-mail and locale: keep ours fresh.
+        await conn.execute(
+            _UPSERT_PROFILE, event.user_id, event.name, event.username, event.email, event.locale
+        )
+
+
+_HANDLED = {
+    cls.event_type
+    for cls in (
+        UserRegistered, UserActivated, RolesChanged, ActivationResent, RecoveryRequested,
+        PasswordChanged,
+    )
+}
+
+
+def users_consumer() -> EventConsumer:
+    return EventConsumer(
+        name=CONSUMER_NAME,
+        stream="IDENTITY",
+        subject="identity.events.user.>",
+        handler=apply_identity_event,
+    )

@@ -1,0 +1,117 @@
+"""A tickets service wired on the real test NATS and a fresh PostgreSQL schema,
+with a hand-moved clock, and a NATS client that speaks its commands."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
+
+from helpdesk.contracts.actors import Actor, Role
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.identity import UserRegistered
+from helpdesk.contracts.replies import Reply
+from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from helpdesk.servicekit.relay import OutboxRelay
+from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
+from helpdesk.tickets.app import TicketsApp, wire
+from helpdesk.tickets.clock import ManualClock
+from helpdesk.tickets.settings import Settings
+from helpdesk.tickets.users import apply_identity_event
+from tests.servers import Servers
+
+ATHENS = ZoneInfo("Europe/Athens")
+# Monday 23 November 2026, 09:00 in Athens: the start of a business week.
+MONDAY_9 = datetime(2026, 11, 23, 9, tzinfo=ATHENS)
+
+
+@dataclass
+class Tickets:
+    app: TicketsApp
+    pool: asyncpg.Pool
+    schema: str
+    clock: ManualClock
+    nc: NatsClient
+    relay: OutboxRelay
+
+    async def user(self, name: str, *roles: Role, locale: str = "el") -> Actor:
+        """A user the tickets service knows (as if identity's event had arrived)."""
+        user_id = uuid.uuid4()
+        roles = roles or (Role.CUSTOMER,)
+        event = UserRegistered(
+            user_id=user_id, name=name, username=name.lower().replace(" ", "."),
+            email=f"{user_id.hex[:8]}@example.com", locale=locale, roles=list(roles),  # type: ignore[arg-type]
+            registered_at=self.clock.now(),
+        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            await apply_identity_event(conn, EventEnvelope.wrap(event, correlation_id="test"))
+        return Actor(user_id=user_id, roles=list(roles))
+
+    async def call(self, kind: str, name: str, payload: dict[str, Any]) -> Reply[Any]:
+        msg = await self.nc.request(
+            f"tickets.{kind}.{name}", _json(payload),
+            timeout=10,
+        )
+        return Reply[Any].model_validate_json(msg.data)
+
+    async def cmd(self, name: str, actor: Actor | None, **payload: Any) -> Reply[Any]:
+        if actor is not None:
+            payload["actor"] = actor.model_dump(mode="json")
+        return await self.call("cmd", name, payload)
+
+    async def query(self, name: str, actor: Actor | None, **payload: Any) -> Reply[Any]:
+        if actor is not None:
+            payload["actor"] = actor.model_dump(mode="json")
+        return await self.call("query", name, payload)
+
+    async def ok(self, name: str, actor: Actor, **payload: Any) -> dict[str, Any]:
+        kind = "query" if name in ("get", "list", "priorities") else "cmd"
+        reply = await self.call(kind, name, {**payload, "actor": actor.model_dump(mode="json")})
+        assert reply.ok, reply.error
+        return reply.result  # type: ignore[return-value]
+
+    async def count(self, table: str) -> int:
+        return int(await self.pool.fetchval(f"SELECT count(*) FROM {table}"))
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(payload, default=str).encode()
+
+
+@pytest.fixture
+async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
+    schema = f"tk_{uuid.uuid4().hex[:10]}"
+    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=20)
+    await apply_migrations(
+        pool, schema,
+        migration_files(files(KIT_MIGRATIONS), files("helpdesk.tickets.migrations")),
+    )
+    broker = NatsBroker(servers.nats_url, logger=None)
+    nc = await broker.connect()
+    js = nc.jetstream()
+    for stream in ("IDENTITY", "TICKETS"):
+        await ensure_stream(js, stream, 1)
+    settings = Settings(nats_url=servers.nats_url, database_url=servers.database_url)
+    ctx = ServiceContext(
+        name="tickets", settings=settings, pool=pool, broker=broker, nats=nc, js=js
+    )
+    clock = ManualClock(MONDAY_9)
+    app = wire(ctx, clock=clock, consume_identity=False)
+    await broker.start()
+    relay = OutboxRelay(servers.database_url, schema, js)
+    yield Tickets(app=app, pool=pool, schema=schema, clock=clock, nc=nc, relay=relay)
+    await broker.stop()
+    await asyncio.sleep(0)
+    await pool.close()

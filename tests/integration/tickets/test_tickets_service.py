@@ -1,0 +1,260 @@
+"""The tickets service over real NATS request-reply and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from helpdesk.contracts.actors import Role
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.priorities import Priority
+from tests.integration.tickets.conftest import ATHENS, MONDAY_9, Tickets
+
+pytestmark = pytest.mark.integration
+
+
+def due(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+async def submit(t: Tickets, actor, priority: str = "normal", **extra):  # type: ignore[no-untyped-def]
+    return await t.ok("submit", actor, subject="Δεν ανοίγει το Outlook",
+                      description="Από σήμερα το πρωί.", priority=priority, **extra)
+
+
+async def test_submit_routes_numbers_and_publishes_by_priority(tickets: Tickets) -> None:
+    maria = await tickets.user("Μαρία Παπαδοπούλου")
+    normal = await submit(tickets, maria, "normal", category="software")
+    assert normal["number"] == "HD-2026-000001"
+    assert normal["status"] == "submitted"
+    assert normal["queue"] == "service-desk"
+    assert due(normal["first_response_due"]) == datetime(2026, 11, 23, 17, tzinfo=ATHENS)
+    assert due(normal["resolution_due"]) == datetime(2026, 11, 25, 17, tzinfo=ATHENS)
+
+    critical = await submit(tickets, maria, "critical")
+    assert critical["number"] == "HD-2026-000002"
+    assert critical["queue"] == "incidents"
+    assert due(critical["first_response_due"]) == MONDAY_9 + timedelta(minutes=15)
+
+    async with tickets.pool.acquire() as conn:
+        assert await tickets.relay.publish_pending(conn) == 2
+    js = tickets.nc.jetstream()
+    msg = await js.get_last_msg("TICKETS", "tickets.events.ticket.submitted.critical")
+    envelope = EventEnvelope.model_validate_json(msg.data)
+    assert envelope.data["ticket_id"] == critical["ticket_id"]
+    assert envelope.data["page"] is True
+    assert envelope.data["requester"]["name"] == "Μαρία Παπαδοπούλου"
+    normal_msg = await js.get_last_msg("TICKETS", "tickets.events.ticket.submitted.normal")
+    assert json.loads(normal_msg.data)["data"]["page"] is False
+
+
+async def test_ticket_numbers_are_sequential_and_unique_under_concurrency(
+    tickets: Tickets,
+) -> None:
+    actors = [await tickets.user(f"User {i}") for i in range(8)]
+    results = await asyncio.gather(
+        *(tickets.app.service.submit({
+            "actor": a.model_dump(mode="json"), "subject": f"s{i}-{n}", "description": "d",
+            "priority": "low",
+        }) for i, a in enumerate(actors) for n in range(5))
+    )
+    numbers = sorted(r.result.number for r in results)  # type: ignore[union-attr]
+    assert numbers == [f"HD-2026-{n:06d}" for n in range(1, 41)]
+
+
+@pytest.mark.parametrize(
+    ("field", "payload"),
+    [
+        ("subject", {"subject": "x" * 201}),
+        ("subject", {"subject": "bell\x07"}),
+        ("subject", {"subject": "two\nlines"}),
+        ("subject", {"subject": "   "}),
+        ("description", {"description": "y" * 20_001}),
+        ("description", {"description": "nul\x00byte"}),
+        ("priority", {"priority": "whenever"}),
+        ("category", {"category": "plumbing"}),
+        ("actor", {"actor": None}),
+    ],
+)
+async def test_bad_input_is_refused_with_field_errors_and_nothing_stored(
+    tickets: Tickets, field: str, payload: dict[str, object]
+) -> None:
+    maria = await tickets.user("Μαρία")
+    body = {"actor": maria.model_dump(mode="json"), "subject": "ok", "description": "ok",
+            "priority": "normal", **payload}
+    reply = await tickets.call("cmd", "submit", body)
+    assert not reply.ok
+    assert reply.error is not None
+    assert reply.error.code == "validation_error"
+    assert reply.error.field_errors[0].field.startswith(field)
+    for table in ("events", "outbox", "tickets", "ticket_numbers", "sla_deadlines"):
+        assert await tickets.count(table) == 0, table
+
+
+async def test_customers_see_only_their_own_tickets(tickets: Tickets) -> None:
+    maria = await tickets.user("Μαρία")
+    nikos = await tickets.user("Νίκος")
+    agent = await tickets.user("Agent Smith", Role.AGENT)
+    mine = await submit(tickets, maria)
+    await submit(tickets, nikos)
+
+    reply = await tickets.query("get", nikos, ticket_id=mine["ticket_id"])
+    assert reply.error is not None
+    assert reply.error.code == "not_found"
+    reply = await tickets.cmd("add_message", nikos, ticket_id=mine["ticket_id"], body="hi")
+    assert reply.error is not None
+    assert reply.error.code == "not_found"
+    reply = await tickets.cmd("change_status", nikos, ticket_id=mine["ticket_id"], status="closed")
+    assert reply.error is not None
+    assert reply.error.code == "not_found"
+
+    listed = await tickets.ok("list", maria)
+    assert [i["ticket_id"] for i in listed["items"]] == [mine["ticket_id"]]
+    # A customer's filters never widen what they see.
+    listed = await tickets.ok("list", maria, assignee_id=str(agent.user_id))
+    assert [i["ticket_id"] for i in listed["items"]] == [mine["ticket_id"]]
+    assert len((await tickets.ok("list", agent))["items"]) == 2
+
+
+async def test_customers_cannot_use_agent_commands(tickets: Tickets) -> None:
+    maria = await tickets.user("Μαρία")
+    mine = await submit(tickets, maria)
+    before = await tickets.count("events")
+    for name, payload in [
+        ("assign", {}),
+        ("change_priority", {"priority": "critical"}),
+        ("change_status", {"status": "resolved"}),
+        ("add_message", {"body": "psst", "internal": True}),
+    ]:
+        reply = await tickets.cmd(name, maria, ticket_id=mine["ticket_id"], **payload)
+        assert reply.error is not None, name
+        assert reply.error.code == "forbidden", name
+    assert await tickets.count("events") == before
+
+
+async def test_two_agents_assigning_at_once_one_wins_the_other_gets_409(
+    tickets: Tickets,
+) -> None:
+    maria = await tickets.user("Μαρία")
+    agents = [await tickets.user(f"Agent {i}", Role.AGENT) for i in range(2)]
+    for _ in range(3):
+        ticket = await submit(tickets, maria)
+        replies = await asyncio.gather(
+            *(tickets.app.service.assign({"actor": a.model_dump(mode="json"),
+                                          "ticket_id": ticket["ticket_id"]}) for a in agents)
+        )
+        codes = sorted(r.error.code if r.error else "ok" for r in replies)
+        assert codes == ["already_assigned", "ok"]
+        # And the same over NATS, where the gateway turns the code into 409.
+        ticket = await submit(tickets, maria)
+        replies = await asyncio.gather(
+            *(tickets.cmd("assign", a, ticket_id=ticket["ticket_id"]) for a in agents)
+        )
+        assert sorted(r.error.code if r.error else "ok" for r in replies) == [
+            "already_assigned", "ok"
+        ]
+
+
+async def test_assigning_to_someone_who_is_not_an_agent_is_refused(tickets: Tickets) -> None:
+    maria = await tickets.user("Μαρία")
+    agent = await tickets.user("Agent", Role.AGENT)
+    ticket = await submit(tickets, maria)
+    reply = await tickets.cmd("assign", agent, ticket_id=ticket["ticket_id"],
+                              assignee_id=str(maria.user_id))
+    assert reply.error is not None
+    assert reply.error.code == "validation_error"
+    reply = await tickets.cmd("assign", agent, ticket_id=ticket["ticket_id"],
+                              assignee_id=str(uuid4()))
+    assert reply.error is not None
+    assert reply.error.code == "validation_error"
+
+
+async def test_the_whole_lifecycle_and_the_requesters_timeline(tickets: Tickets) -> None:
+    maria = await tickets.user("Μαρία")
+    agent = await tickets.user("Agent Smith", Role.AGENT)
+    ticket = await submit(tickets, maria, "high")
+    tid = ticket["ticket_id"]
+
+    tickets.clock.advance(timedelta(minutes=10))
+    await tickets.ok("assign", agent, ticket_id=tid)
+    await tickets.ok("add_message", agent, ticket_id=tid, body="Only agents see this",
+                     internal=True)
+    reply = await tickets.ok("add_message", agent, ticket_id=tid, body="Δοκιμάστε επανεκκίνηση.")
+    assert reply["status"] == "open"
+    await tickets.ok("change_status", agent, ticket_id=tid, status="pending")
+    reply = await tickets.ok("add_message", maria, ticket_id=tid, body="Δεν έγινε τίποτα.")
+    assert reply["status"] == "open"
+    await tickets.ok("change_priority", agent, ticket_id=tid, priority="urgent")
+    await tickets.ok("change_status", agent, ticket_id=tid, status="resolved")
+    closed = await tickets.ok("change_status", maria, ticket_id=tid, status="closed")
+    assert closed["status"] == "closed"
+
+    reply = await tickets.cmd("add_message", maria, ticket_id=tid, body="one more thing")
+    assert reply.error is not None
+    assert reply.error.code == "ticket_closed"
+
+    seen_by_maria = await tickets.ok("get", maria, ticket_id=tid)
+    kinds = [e["kind"] for e in seen_by_maria["timeline"]]
+    assert kinds == [
+        "TicketSubmitted", "TicketAssigned", "TicketMessageAdded", "TicketStatusChanged",
+        "TicketMessageAdded", "TicketPriorityChanged", "TicketStatusChanged",
+        "TicketStatusChanged",
+    ]
+    assert all(not e["internal"] for e in seen_by_maria["timeline"])
+    assert seen_by_maria["first_responded_at"] is not None
+    seen_by_agent = await tickets.ok("get", agent, ticket_id=tid)
+    assert any(e["internal"] for e in seen_by_agent["timeline"])
+
+    listed = await tickets.ok("list", agent, status="closed")
+    assert listed["items"][0]["queue"] == "incidents"
+    assert listed["items"][0]["assignee"]["name"] == "Agent Smith"
+
+
+async def test_agents_queue_is_sorted_by_due_time_and_filters(tickets: Tickets) -> None:
+    maria = await tickets.user("Μαρία")
+    agent = await tickets.user("Agent", Role.AGENT)
+    low = await submit(tickets, maria, "low")
+    critical = await submit(tickets, maria, "critical")
+    high = await submit(tickets, maria, "high")
+    listed = await tickets.ok("list", agent)
+    assert [i["ticket_id"] for i in listed["items"]] == [
+        critical["ticket_id"], high["ticket_id"], low["ticket_id"]
+    ]
+    only = await tickets.ok("list", agent, priority="high")
+    assert [i["ticket_id"] for i in only["items"]] == [high["ticket_id"]]
+    incidents = await tickets.ok("list", agent, queue="incidents")
+    assert [i["ticket_id"] for i in incidents["items"]] == [critical["ticket_id"]]
+    await tickets.ok("assign", agent, ticket_id=low["ticket_id"])
+    mine = await tickets.ok("list", agent, assignee_id=str(agent.user_id))
+    assert [i["ticket_id"] for i in mine["items"]] == [low["ticket_id"]]
+    page = await tickets.ok("list", agent, limit=2)
+    assert len(page["items"]) == 2
+    rest = await tickets.ok("list", agent, limit=2, cursor=page["next_cursor"])
+    assert [i["ticket_id"] for i in rest["items"]] == [low["ticket_id"]]
+    assert rest["next_cursor"] is None
+
+
+async def test_priorities_query_lists_the_five_levels_with_their_sla(tickets: Tickets) -> None:
+    reply = await tickets.query("priorities", None)
+    assert reply.ok
+    items = reply.result["items"]  # type: ignore[index]
+    assert [i["key"] for i in items] == [p.value for p in Priority]
+    critical = items[-1]
+    assert critical["label"] == {"el": "Κρίσιμη", "en": "Critical"}
+    assert critical["sla"]["first_response_minutes"] == 15
+    assert critical["sla"]["clock"] == "24/7"
+    assert items[1]["sla"]["first_response"] == "8 business hours"
+
+
+async def test_unknown_ticket_is_not_found(tickets: Tickets) -> None:
+    agent = await tickets.user("Agent", Role.AGENT)
+    reply = await tickets.query("get", agent, ticket_id=str(uuid4()))
+    assert reply.error is not None
+    assert reply.error.code == "not_found"
+    reply = await tickets.cmd("change_status", agent, ticket_id=str(uuid4()), status="open")
+    assert reply.error is not None
+    assert reply.error.code == "not_found"
