@@ -1,0 +1,120 @@
+"""The identity service wired to a real NATS: commands over request-reply in a
+queue group, typed error replies for bad input, events on the IDENTITY stream
+through the outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
+
+from helpdesk.contracts import identity as contract
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.subjects import MSG_ID_HEADER
+from helpdesk.identity.handlers import Identity
+from helpdesk.identity.service import wire
+from helpdesk.servicekit.relay import OutboxRelay
+from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
+from tests.integration.identity.conftest import Clock, identity_pool, identity_settings
+from tests.servers import Servers
+
+pytestmark = pytest.mark.integration
+
+
+class RunningIdentity:
+    def __init__(self, prefix: str, nc: NatsClient, pool: asyncpg.Pool) -> None:
+        self.prefix, self.nc, self.pool = prefix, nc, pool
+
+    async def ask(self, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = await self.nc.request(
+            f"{self.prefix}.{kind}.{name}", json.dumps(body).encode(), timeout=10
+        )
+        result: dict[str, Any] = json.loads(reply.data)
+        return result
+
+
+@pytest.fixture
+async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIdentity]:
+    # A service name of its own, so no other identity on this NATS answers our requests.
+    name = f"identity_{uuid.uuid4().hex[:8]}"
+    schema, pool = await identity_pool(servers)
+    settings = identity_settings(servers)
+    broker = NatsBroker(servers.nats_url, logger=None)
+    client = await broker.connect()
+    js = client.jetstream()
+    await ensure_stream(js, "IDENTITY", 1)
+    ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=client,
+                         js=js)
+    wire(ctx, Identity.from_settings(pool, settings, clock=Clock()))
+    await broker.start()
+    relay = asyncio.create_task(
+        OutboxRelay(servers.database_url, schema, js, poll_interval=0.1).run())
+    yield RunningIdentity(name, nc, pool)
+    relay.cancel()
+    await asyncio.gather(relay, return_exceptions=True)
+    await broker.stop()
+    await pool.close()
+
+
+async def test_bad_input_is_a_typed_validation_error(running: RunningIdentity) -> None:
+    reply = await running.ask("cmd", "register", {"name": "", "email": "not an address"})
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "validation_error"
+    fields = {e["field"] for e in reply["error"]["field_errors"]}
+    assert {"name", "email", "username", "password"} <= fields
+
+
+async def test_register_over_nats_publishes_user_registered_once(
+    running: RunningIdentity, nc: NatsClient
+) -> None:
+    username = f"nats_{uuid.uuid4().hex[:6]}"
+    js = nc.jetstream()
+    sub = await js.subscribe("identity.events.user.user_registered", ordered_consumer=True)
+    reply = await running.ask("cmd", "register", {
+        "name": "Nikos", "username": username, "email": f"{username}@example.gr",
+        "password": "a perfectly fine passphrase", "locale": "en",
+    })
+    assert reply["ok"], reply
+    assert reply["result"]["message"] == contract.REGISTERED_MESSAGE["en"]
+    while True:
+        msg = await sub.next_msg(timeout=10)
+        envelope = EventEnvelope.model_validate_json(msg.data)
+        if envelope.data["username"] == username:
+            break
+    assert msg.headers is not None
+    assert msg.headers[MSG_ID_HEADER] == str(envelope.event_id)
+    assert envelope.producer == "identity"
+    assert envelope.data["activation_token"]
+    await sub.unsubscribe()
+    # A row that held a raw token is gone from the outbox once published.
+    for _ in range(50):
+        if not await running.pool.fetchval("SELECT count(*) FROM outbox"):
+            break
+        await asyncio.sleep(0.1)
+    assert await running.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_login_and_profile_over_nats(running: RunningIdentity) -> None:
+    username = f"admin_{uuid.uuid4().hex[:6]}"
+    created = await running.ask("cmd", "create_user", {
+        "name": "Admin", "username": username, "email": f"{username}@example.org",
+        "password": "an admin passphrase", "roles": ["admin"], "activated": True,
+    })
+    assert created["ok"], created
+    granted = await running.ask("cmd", "grant_role", {"username": username, "role": "agent"})
+    assert granted["result"]["roles"] == ["admin", "agent"]
+    session = await running.ask("cmd", "login", {
+        "username": username, "password": "an admin passphrase", "client_address": "127.0.0.1",
+    })
+    assert session["ok"], session
+    me = await running.ask("query", "me", {"actor": {
+        "user_id": created["result"]["user_id"], "roles": ["admin"], "session_id": None}})
+    assert me["result"]["username"] == username
+    assert me["result"]["roles"] == ["admin", "agent"]
