@@ -9,7 +9,7 @@ PACKAGES := contracts libs/servicekit services/identity services/tickets \
             services/notifier services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install run test test-fast lint schemas bench deploy-check clean
+.PHONY: install browser run test test-fast lint schemas bench deploy-check clean
 
 install: $(STAMP)
 
@@ -23,7 +23,11 @@ $(STAMP): requirements/dev.txt $(PYPROJECTS)
 run: install
 	$(BIN)/python -m helpdesk.devstack
 
-test: install
+# Debian's Chromium for the Playwright browser tests (they skip, saying why, without it).
+browser:
+	sh deploy/local/install-chromium.sh
+
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
