@@ -78,3 +78,6 @@ def create_app(settings: Settings) -> FastAPI:
 def _include_routes(app: FastAPI) -> None:
     # One line per route module; each module owns its part of /api/v1 or the portal.
     portal.install(app)
+    from helpdesk.gateway.routes import tickets
+
+    app.include_router(tickets.router)

@@ -1,0 +1,169 @@
+"""/api/v1/tickets and /api/v1/priorities: HTTP to the tickets service's
+commands and queries (contracts in helpdesk.contracts.tickets)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.subjects import command, query
+from helpdesk.contracts.tickets import (
+    SERVICE,
+    AddMessage,
+    AssignTicket,
+    Category,
+    ChangePriority,
+    ChangeStatus,
+    GetTicket,
+    ListPriorities,
+    ListTickets,
+    MessageAdded,
+    MessageBody,
+    PriorityList,
+    Submitted,
+    SubmitTicket,
+    TicketDescription,
+    TicketDetail,
+    TicketList,
+    TicketStatus,
+    TicketSubject,
+    TicketSummary,
+)
+from helpdesk.gateway.auth import CurrentActor
+from helpdesk.gateway.commands import send
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubmitBody(_Body):
+    subject: TicketSubject
+    description: TicketDescription
+    priority: Priority
+    category: Category | None = None
+
+
+class MessageBodyIn(_Body):
+    body: MessageBody
+    internal: bool = False
+
+
+class StatusBody(_Body):
+    status: TicketStatus
+
+
+class PriorityBody(_Body):
+    priority: Priority
+
+
+class AssignBody(_Body):
+    assignee_id: UUID | None = None
+    reassign: bool = False
+
+
+@router.get("/priorities", response_model=PriorityList)
+async def priorities(request: Request) -> PriorityList:
+    """The five priorities with their Greek and English wording and SLA targets."""
+    return await send(request, query(SERVICE, "priorities"), ListPriorities(), PriorityList)
+
+
+@router.post("/tickets", status_code=201, response_model=Submitted)
+async def submit(
+    request: Request, response: Response, actor: CurrentActor, body: SubmitBody
+) -> Submitted:
+    result = await send(
+        request,
+        command(SERVICE, "submit"),
+        SubmitTicket(actor=actor, **body.model_dump()),
+        Submitted,
+    )
+    response.headers["Location"] = f"/api/v1/tickets/{result.ticket_id}"
+    return result
+
+
+@router.get("/tickets", response_model=TicketList)
+async def list_tickets(
+    request: Request,
+    actor: CurrentActor,
+    priority: Priority | None = None,
+    status: TicketStatus | None = None,
+    queue: Annotated[str | None, Query(max_length=64)] = None,
+    assignee_id: UUID | None = None,
+    unassigned: bool = False,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TicketList:
+    """The caller's tickets; for agents every queue, soonest due first."""
+    return await send(
+        request,
+        query(SERVICE, "list"),
+        ListTickets(
+            actor=actor, priority=priority, status=status, queue=queue,
+            assignee_id=assignee_id, unassigned=unassigned, cursor=cursor, limit=limit,
+        ),
+        TicketList,
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketDetail)
+async def get_ticket(request: Request, actor: CurrentActor, ticket_id: UUID) -> TicketDetail:
+    return await send(
+        request, query(SERVICE, "get"), GetTicket(actor=actor, ticket_id=ticket_id), TicketDetail
+    )
+
+
+@router.post("/tickets/{ticket_id}/messages", status_code=201, response_model=MessageAdded)
+async def add_message(
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: MessageBodyIn
+) -> MessageAdded:
+    return await send(
+        request,
+        command(SERVICE, "add_message"),
+        AddMessage(actor=actor, ticket_id=ticket_id, body=body.body, internal=body.internal),
+        MessageAdded,
+    )
+
+
+@router.post("/tickets/{ticket_id}/status", response_model=TicketSummary)
+async def change_status(
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: StatusBody
+) -> TicketSummary:
+    return await send(
+        request,
+        command(SERVICE, "change_status"),
+        ChangeStatus(actor=actor, ticket_id=ticket_id, status=body.status),
+        TicketSummary,
+    )
+
+
+@router.post("/tickets/{ticket_id}/priority", response_model=TicketSummary)
+async def change_priority(
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: PriorityBody
+) -> TicketSummary:
+    return await send(
+        request,
+        command(SERVICE, "change_priority"),
+        ChangePriority(actor=actor, ticket_id=ticket_id, priority=body.priority),
+        TicketSummary,
+    )
+
+
+@router.post("/tickets/{ticket_id}/assign", response_model=TicketSummary)
+async def assign(
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: AssignBody
+) -> TicketSummary:
+    return await send(
+        request,
+        command(SERVICE, "assign"),
+        AssignTicket(
+            actor=actor, ticket_id=ticket_id, assignee_id=body.assignee_id, reassign=body.reassign
+        ),
+        TicketSummary,
+    )

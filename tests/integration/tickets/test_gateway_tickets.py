@@ -1,0 +1,125 @@
+"""The /api/v1 ticket routes in process (FastAPI app, real JWT verification)
+in front of the tickets service on real NATS and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from helpdesk.contracts.actors import Actor, Role
+from helpdesk.devstack.keys import generate_keypair
+from helpdesk.gateway.app import create_app
+from helpdesk.gateway.settings import Settings as GatewaySettings
+from tests.integration.tickets.conftest import Tickets
+
+pytestmark = pytest.mark.integration
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, private_key: str) -> None:
+        self.client = client
+        self.key = load_pem_private_key(private_key.encode(), password=None)
+
+    def auth(self, actor: Actor) -> dict[str, str]:
+        now = int(time.time())
+        claims = {"sub": str(actor.user_id), "roles": [r.value for r in actor.roles], "sid": "s1",
+                  "name": "n", "locale": "el", "iat": now, "exp": now + 600,
+                  "iss": "helpdesk-identity"}
+        return {"Authorization": f"Bearer {jwt.encode(claims, self.key, algorithm='EdDSA')}"}  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def api(tickets: Tickets) -> AsyncIterator[Api]:
+    private, public = generate_keypair()
+    app = create_app(GatewaySettings(jwt_public_key=public, nats_url="nats://unused:1"))
+    app.state.nats = tickets.nc  # the lifespan (which would connect) does not run here
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        yield Api(client, private)
+
+
+async def test_submit_and_read_back_over_http(tickets: Tickets, api: Api) -> None:
+    maria = await tickets.user("Μαρία")
+    response = await api.client.post(
+        "/api/v1/tickets", headers=api.auth(maria),
+        json={"subject": "Εκτυπωτής", "description": "Δεν τυπώνει.", "priority": "urgent",
+              "category": "hardware"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["queue"] == "incidents"
+    assert body["number"].startswith("HD-2026-")
+    assert response.headers["Location"] == f"/api/v1/tickets/{body['ticket_id']}"
+    detail = await api.client.get(f"/api/v1/tickets/{body['ticket_id']}", headers=api.auth(maria))
+    assert detail.status_code == 200
+    assert detail.json()["timeline"][0]["kind"] == "TicketSubmitted"
+
+
+async def test_priorities_need_no_login(api: Api) -> None:
+    response = await api.client.get("/api/v1/priorities")
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [i["label"]["el"] for i in items] == [
+        "Χαμηλή", "Κανονική", "Υψηλή", "Επείγουσα", "Κρίσιμη"
+    ]
+    assert items[0]["description"]["el"].startswith("Όταν το πρόβλημα δεν είναι")
+
+
+async def test_problem_details_for_errors(tickets: Tickets, api: Api) -> None:
+    maria = await tickets.user("Μαρία")
+    nikos = await tickets.user("Νίκος")
+    agent = await tickets.user("Agent", Role.AGENT)
+    unauthenticated = await api.client.post("/api/v1/tickets", json={})
+    assert unauthenticated.status_code == 401
+
+    bad = await api.client.post(
+        "/api/v1/tickets", headers=api.auth(maria),
+        json={"subject": "a\x1bb", "description": "x" * 20_001, "priority": "asap"},
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    fields = {e["field"].split(".")[-1] for e in bad.json()["errors"]}
+    assert {"subject", "description", "priority"} <= fields
+    assert await tickets.count("events") == 0
+
+    ticket = (await api.client.post(
+        "/api/v1/tickets", headers=api.auth(maria),
+        json={"subject": "ok", "description": "ok", "priority": "low"},
+    )).json()
+    path = f"/api/v1/tickets/{ticket['ticket_id']}"
+    assert (await api.client.get(path, headers=api.auth(nikos))).status_code == 404
+    forbidden = await api.client.post(f"{path}/assign", headers=api.auth(maria), json={})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["code"] == "forbidden"
+    priority = await api.client.post(
+        f"{path}/priority", headers=api.auth(maria), json={"priority": "critical"}
+    )
+    assert priority.status_code == 403
+    note = await api.client.post(
+        f"{path}/messages", headers=api.auth(maria), json={"body": "x", "internal": True}
+    )
+    assert note.status_code == 403
+
+    mine = await api.client.post(f"{path}/assign", headers=api.auth(agent), json={})
+    assert mine.status_code == 200
+    other = await tickets.user("Agent B", Role.AGENT)
+    taken = await api.client.post(f"{path}/assign", headers=api.auth(other), json={})
+    assert taken.status_code == 409
+    assert taken.json()["code"] == "already_assigned"
+    invalid = await api.client.post(
+        f"{path}/status", headers=api.auth(agent), json={"status": "closed"}
+    )
+    assert invalid.status_code == 409
+    assert invalid.json()["code"] == "invalid_transition"
+    closed = await api.client.post(
+        f"{path}/status", headers=api.auth(maria), json={"status": "closed"}
+    )
+    assert closed.status_code == 200
+    late = await api.client.post(f"{path}/messages", headers=api.auth(maria), json={"body": "x"})
+    assert late.status_code == 409
+    assert late.json()["code"] == "ticket_closed"
