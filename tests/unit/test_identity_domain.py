@@ -241,3 +241,12 @@ def test_expired_session_cannot_refresh() -> None:
     session = started_session()
     with pytest.raises(SessionEnded):
         session.rotate("t1", "t2", NOW + timedelta(days=28), NOW + timedelta(days=14))
+
+
+@pytest.mark.parametrize("name", ["Eve\r\nBcc: x@example.org", "tab\there", "   "])
+def test_names_with_control_characters_or_blank_are_refused(name: str) -> None:
+    assert policy.name_problems(name)
+
+
+def test_greek_names_are_fine() -> None:
+    assert policy.name_problems("Μαρία Παπαδοπούλου") == []

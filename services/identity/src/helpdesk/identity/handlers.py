@@ -151,9 +151,11 @@ class Identity:
     # ------------------------------------------------------------ registration
 
     async def register(self, cmd: contract.RegisterUser) -> Reply[contract.Registered]:
-        errors = invalid("username", policy.username_problems(cmd.username)) + invalid(
-            "password", policy.password_problems(cmd.password, username=cmd.username,
-                                                 email=cmd.email)
+        errors = (
+            invalid("name", policy.name_problems(cmd.name))
+            + invalid("username", policy.username_problems(cmd.username))
+            + invalid("password", policy.password_problems(cmd.password, username=cmd.username,
+                                                           email=cmd.email))
         )
         done = Reply.success(contract.Registered(message=contract.REGISTERED_MESSAGE[cmd.locale]))
         async with self.pool.acquire() as conn:
@@ -510,9 +512,12 @@ class Identity:
         ))
 
     async def create_user(self, cmd: contract.CreateUser) -> Reply[contract.UserCreated]:
-        errors = invalid("username", policy.username_problems(cmd.username)) + invalid(
-            "password", policy.password_problems(cmd.password, username=cmd.username,
-                                                 email=cmd.email))
+        errors = (
+            invalid("name", policy.name_problems(cmd.name))
+            + invalid("username", policy.username_problems(cmd.username))
+            + invalid("password", policy.password_problems(cmd.password, username=cmd.username,
+                                                           email=cmd.email))
+        )
         if errors:
             return validation_failure(errors)
         roles = list(dict.fromkeys(cmd.roles or [Role.CUSTOMER]))

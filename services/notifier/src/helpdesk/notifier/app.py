@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from helpdesk.notifier import identity_mails
 from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer
@@ -11,6 +12,7 @@ from helpdesk.servicekit.runtime import ServiceContext
 def all_consumers(mailer: Mailer) -> list[EventConsumer]:
     # One line per domain module; each returns the consumers of its events.
     consumers: list[EventConsumer] = []
+    consumers += identity_mails.consumers(mailer)
     return consumers
 
 

@@ -16,11 +16,11 @@ from typing import Any
 from uuid import UUID
 
 import aiosmtplib
-import asyncpg
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from prometheus_client import Counter
 
 from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import current_correlation_id
 
@@ -84,7 +84,7 @@ class Mailer:
 
     async def send_once(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         *,
         event_id: UUID,
         to: str,

@@ -37,6 +37,14 @@ def username_problems(username: str) -> list[str]:
     return problems
 
 
+def name_problems(name: str) -> list[str]:
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        return ["must not contain control characters or line breaks"]
+    if not name.strip():
+        return ["must not be blank"]
+    return []
+
+
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     text = files("helpdesk.identity.domain").joinpath("common_passwords.txt").read_text("utf-8")

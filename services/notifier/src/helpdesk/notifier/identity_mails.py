@@ -1,0 +1,125 @@
+"""Mails for the identity events: activation, password reset, username reminder,
+"your password was changed" and "someone registered with your address".
+
+One durable consumer reads every `identity.events.user.*` event; events that
+need no mail (UserActivated, RolesChanged) are simply recorded as handled.
+Templates: `templates/<el|en>/<name>.*`, chosen by the user's locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from urllib.parse import urlencode
+
+from helpdesk.contracts import identity as contract
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.notifier.mailer import Mailer
+from helpdesk.servicekit.consumer import EventConsumer
+from helpdesk.servicekit.db import Connection
+
+CONSUMER_NAME = "notifier-identity-mails"
+
+
+def hours_between(start: datetime, end: datetime) -> int:
+    return max(1, round((end - start).total_seconds() / 3600))
+
+
+class IdentityMails:
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+        self.handlers: dict[str, Callable[[Connection, EventEnvelope], Awaitable[None]]] = {
+            contract.UserRegistered.event_type: self.registered,
+            contract.ActivationResent.event_type: self.activation_resent,
+            contract.RecoveryRequested.event_type: self.recovery_requested,
+            contract.PasswordChanged.event_type: self.password_changed,
+            contract.RegistrationAttemptedForExistingEmail.event_type: self.existing_email,
+        }
+
+    async def handle(self, conn: Connection, envelope: EventEnvelope) -> None:
+        """Identity mails: activation, recovery, password changed, existing address."""
+        handler = self.handlers.get(envelope.event_type)
+        if handler is not None:
+            await handler(conn, envelope)
+
+    async def _activation(
+        self, conn: Connection, envelope: EventEnvelope, *, name: str, username: str,
+        email: str, locale: str, token: str, expires_at: datetime,
+    ) -> None:
+        await self.mailer.send_once(
+            conn, event_id=envelope.event_id, to=email, to_name=name, template="activation",
+            locale=locale, context={
+                "name": name, "username": username,
+                "link": self.mailer.link(locale, "activate?" + urlencode({"token": token})),
+                "valid_hours": hours_between(envelope.occurred_at, expires_at),
+            },
+        )
+
+    async def registered(self, conn: Connection, envelope: EventEnvelope) -> None:
+        event = envelope.open(contract.UserRegistered)
+        if event.activation_token is None or event.activation_expires_at is None:
+            return  # created active by an operator: nothing to activate
+        await self._activation(
+            conn, envelope, name=event.name, username=event.username, email=event.email,
+            locale=event.locale, token=event.activation_token,
+            expires_at=event.activation_expires_at,
+        )
+
+    async def activation_resent(self, conn: Connection, envelope: EventEnvelope) -> None:
+        event = envelope.open(contract.ActivationResent)
+        await self._activation(
+            conn, envelope, name=event.name, username=event.username, email=event.email,
+            locale=event.locale, token=event.activation_token,
+            expires_at=event.activation_expires_at,
+        )
+
+    async def recovery_requested(self, conn: Connection, envelope: EventEnvelope) -> None:
+        event = envelope.open(contract.RecoveryRequested)
+        context: dict[str, object] = {"name": event.name, "username": event.username}
+        if event.kind == "password":
+            if event.reset_token is None or event.expires_at is None:
+                raise ValueError("a password RecoveryRequested without its token")
+            template = "password_reset"
+            context["link"] = self.mailer.link(
+                event.locale, "reset-password?" + urlencode({"token": event.reset_token}))
+            context["valid_minutes"] = max(
+                1, round((event.expires_at - envelope.occurred_at).total_seconds() / 60))
+        else:
+            template = "username_reminder"
+            context["link"] = self.mailer.link(event.locale, "login")
+        await self.mailer.send_once(
+            conn, event_id=envelope.event_id, to=event.email, to_name=event.name,
+            template=template, locale=event.locale, context=context,
+        )
+
+    async def password_changed(self, conn: Connection, envelope: EventEnvelope) -> None:
+        event = envelope.open(contract.PasswordChanged)
+        await self.mailer.send_once(
+            conn, event_id=envelope.event_id, to=event.email, to_name=event.name,
+            template="password_changed", locale=event.locale, context={
+                "name": event.name, "username": event.username,
+                "changed_at": event.changed_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "link": self.mailer.link(event.locale, "forgot-password"),
+            },
+        )
+
+    async def existing_email(self, conn: Connection, envelope: EventEnvelope) -> None:
+        event = envelope.open(contract.RegistrationAttemptedForExistingEmail)
+        await self.mailer.send_once(
+            conn, event_id=envelope.event_id, to=event.email, to_name=event.name,
+            template="registration_existing_email", locale=event.locale, context={
+                "name": event.name, "username": event.username,
+                "login_link": self.mailer.link(event.locale, "login"),
+                "reset_link": self.mailer.link(event.locale, "forgot-password"),
+            },
+        )
+
+
+def consumers(mailer: Mailer) -> list[EventConsumer]:
+    mails = IdentityMails(mailer)
+    return [
+        EventConsumer(
+            name=CONSUMER_NAME, stream="IDENTITY", subject="identity.events.user.>",
+            handler=mails.handle,
+        )
+    ]
