@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
 def _include_routes(app: FastAPI) -> None:
     # One line per route module; each module owns its part of /api/v1 or the portal.
     portal.install(app)
-    from helpdesk.gateway.routes import tickets
+    from helpdesk.gateway.routes import accounts, tickets
 
+    app.include_router(accounts.router)
     app.include_router(tickets.router)
