@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpdesk.notifier import identity_mails
+from helpdesk.notifier import identity_mails, ticket_mails
 from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer
@@ -13,6 +13,7 @@ def all_consumers(mailer: Mailer) -> list[EventConsumer]:
     # One line per domain module; each returns the consumers of its events.
     consumers: list[EventConsumer] = []
     consumers += identity_mails.consumers(mailer)
+    consumers += ticket_mails.consumers(mailer)
     return consumers
 
 

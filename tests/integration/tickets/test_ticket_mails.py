@@ -1,0 +1,200 @@
+"""The notifier's ticket mails through the idempotent consumer path to a real
+SMTP sink, from events the real Ticket aggregate records."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from helpdesk.contracts.envelope import EventData, EventEnvelope
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.tickets import Contact, TicketStatus
+from helpdesk.devstack.servers import MailSink
+from helpdesk.notifier import ticket_mails
+from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.consumer import EventConsumer, handle_once
+from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from helpdesk.tickets.routing import load_policy
+from helpdesk.tickets.ticket import Caller, Ticket
+from tests.integration.tickets.conftest import ATHENS
+from tests.servers import Servers
+
+pytestmark = pytest.mark.integration
+
+ONCALL = "oncall@helpdesk.example"
+MONDAY_9 = datetime(2026, 11, 23, 9, tzinfo=ATHENS)
+POLICY = load_policy()
+MARIA = Contact(user_id=uuid.uuid4(), name="Μαρία Παπαδοπούλου", email="maria@example.gr")
+JOHN = Contact(user_id=uuid.uuid4(), name="John Smith", email="john@example.com", locale="en")
+AGENT = Contact(user_id=uuid.uuid4(), name="Agent Κώστας", email="kostas@helpdesk.example")
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[MailSink]:
+    running = MailSink(tmp_path / "mail").start()
+    yield running
+    running.stop()
+
+
+class Notifier:
+    def __init__(self, pool: asyncpg.Pool, consumers: list[EventConsumer], sink: MailSink):
+        self.pool = pool
+        self.by_name = {c.name: c for c in consumers}
+        self.sink = sink
+
+    async def deliver(self, event: EventData, consumer: str = ticket_mails.MAILS_CONSUMER) -> bool:
+        envelope = EventEnvelope.wrap(event, correlation_id="corr-t")
+        return await handle_once(self.pool, self.by_name[consumer], envelope)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sink.messages() if address in str(m["To"])]
+
+
+@pytest.fixture
+async def notifier(servers: Servers, sink: MailSink) -> Any:
+    schema = f"nt_{uuid.uuid4().hex[:10]}"
+    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=5)
+    await apply_migrations(pool, schema, migration_files(
+        files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations")))
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=sink.port, oncall_email=ONCALL,
+                        public_url="https://helpdesk.example", mail_from="Helpdesk <hd@example>")
+    yield Notifier(pool, ticket_mails.consumers(Mailer(settings)), sink)
+    await pool.close()
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def ticket(requester: Contact = MARIA, priority: Priority = Priority.NORMAL) -> Ticket:
+    return Ticket.submit(
+        ticket_id=uuid.uuid4(), number="HD-2026-000042", requester=requester,
+        subject="Δεν τυπώνει ο εκτυπωτής", description="Από το πρωί.", priority=priority,
+        category=None, policy=POLICY, now=MONDAY_9,
+    )
+
+
+async def test_requester_confirmation_in_greek(notifier: Notifier) -> None:
+    t = ticket()
+    assert await notifier.deliver(t.pending[0])
+    (mail, *_) = notifier.to(MARIA.email or "")
+    assert str(mail["Subject"]) == "Το αίτημά σας HD-2026-000042 καταχωρήθηκε"
+    body = text_of(mail)
+    assert "Προτεραιότητα: Κανονική" in body
+    assert "23/11/2026 17:00" in body  # 8 business hours after Monday 09:00
+    assert f"https://helpdesk.example/helpdesk/el/tickets/{t.ticket_id}" in body
+
+
+async def test_requester_confirmation_in_english(notifier: Notifier) -> None:
+    t = ticket(JOHN, Priority.HIGH)
+    await notifier.deliver(t.pending[0])
+    (mail,) = notifier.to("john@example.com")
+    assert str(mail["Subject"]) == "Your request HD-2026-000042 has been received"
+    assert "Priority: High" in text_of(mail)
+    assert "23/11/2026 11:00" in text_of(mail)
+
+
+async def test_each_mail_once_per_event(notifier: Notifier) -> None:
+    t = ticket()
+    envelope = EventEnvelope.wrap(t.pending[0], correlation_id="c")
+    consumer = notifier.by_name[ticket_mails.MAILS_CONSUMER]
+    assert await handle_once(notifier.pool, consumer, envelope)
+    assert not await handle_once(notifier.pool, consumer, envelope)
+    assert len(notifier.to(MARIA.email or "")) == 1
+
+
+async def test_pages_only_for_urgent_and_critical(notifier: Notifier) -> None:
+    subjects = {c.name: c.subject for c in notifier.by_name.values()}
+    assert subjects == {
+        "notifier-ticket-mails": "tickets.events.ticket.>",
+        "notifier-page-urgent": "tickets.events.ticket.*.urgent",
+        "notifier-page-critical": "tickets.events.ticket.*.critical",
+    }
+    critical = ticket(priority=Priority.CRITICAL)
+    await notifier.deliver(critical.pending[0], "notifier-page-critical")
+    (page,) = notifier.to(ONCALL)
+    assert str(page["Subject"]) == "[Κρίσιμη] HD-2026-000042: Δεν τυπώνει ο εκτυπωτής"
+    assert "Αιτών: Μαρία Παπαδοπούλου" in text_of(page)
+    assert "Ουρά: incidents" in text_of(page)
+
+
+async def test_raising_to_urgent_pages_lowering_does_not(notifier: Notifier) -> None:
+    t = ticket(priority=Priority.NORMAL)
+    agent = Caller(AGENT, True)
+    raised = t.change_priority(agent, Priority.URGENT, policy=POLICY, now=MONDAY_9)
+    assert raised is not None
+    await notifier.deliver(raised, "notifier-page-urgent")
+    (page,) = notifier.to(ONCALL)
+    assert "αυξήθηκε από Κανονική σε Επείγουσα" in text_of(page)
+    t2 = ticket(priority=Priority.CRITICAL)
+    lowered = t2.change_priority(agent, Priority.URGENT, policy=POLICY, now=MONDAY_9)
+    assert lowered is not None
+    await notifier.deliver(lowered, "notifier-page-urgent")
+    assert len(notifier.to(ONCALL)) == 1
+
+
+async def test_replies_go_to_the_other_side_and_notes_nowhere(notifier: Notifier) -> None:
+    t = ticket()
+    agent = Caller(AGENT, True)
+    requester = Caller(MARIA, False)
+    t.assign(agent, AGENT, reassign=False, policy=POLICY, now=MONDAY_9)
+    note = t.add_message(agent, body="internal", internal=True, policy=POLICY, now=MONDAY_9)
+    reply = t.add_message(agent, body="Κάντε επανεκκίνηση.", internal=False, policy=POLICY,
+                          now=MONDAY_9)
+    answer = t.add_message(requester, body="Έγινε, <b>ευχαριστώ</b>.", internal=False,
+                           policy=POLICY, now=MONDAY_9)
+    for event in (note, reply, answer):
+        await notifier.deliver(event)
+    (to_maria,) = notifier.to(MARIA.email or "")
+    assert str(to_maria["Subject"]) == "Νέα απάντηση στο αίτημα HD-2026-000042"
+    assert "Κάντε επανεκκίνηση." in text_of(to_maria)
+    (to_agent,) = notifier.to(AGENT.email or "")
+    assert "Έγινε, <b>ευχαριστώ</b>." in text_of(to_agent)
+    html = to_agent.get_body(("html",))
+    assert html is not None
+    assert "&lt;b&gt;ευχαριστώ&lt;/b&gt;" in str(html.get_content())
+
+
+async def test_resolved_mail(notifier: Notifier) -> None:
+    t = ticket(JOHN)
+    resolved = t.change_status(Caller(AGENT, True), TicketStatus.RESOLVED, policy=POLICY,
+                               now=MONDAY_9)
+    await notifier.deliver(resolved)
+    (mail,) = notifier.to("john@example.com")
+    assert str(mail["Subject"]) == "Your request HD-2026-000042 has been resolved"
+
+
+async def test_sla_alarms_reach_the_assignee_and_breaches_on_call(notifier: Notifier) -> None:
+    unassigned = ticket(priority=Priority.HIGH)
+    (warning,) = unassigned.check_sla(MONDAY_9 + timedelta(minutes=100))
+    await notifier.deliver(warning)
+    (mail,) = notifier.to(ONCALL)
+    assert str(mail["Subject"]) == "Προειδοποίηση SLA πρώτης απάντησης: HD-2026-000042"
+
+    assigned = ticket(priority=Priority.HIGH)
+    assigned.assign(Caller(AGENT, True), AGENT, reassign=False, policy=POLICY, now=MONDAY_9)
+    breaches = assigned.check_sla(MONDAY_9 + timedelta(hours=9))
+    for event in breaches:
+        await notifier.deliver(event)
+    assert len(notifier.to(AGENT.email or "")) == 2  # first response and resolution
+    assert len(notifier.to(ONCALL)) == 3
+
+
+async def test_unacknowledged_critical_escalates_to_on_call(notifier: Notifier) -> None:
+    t = ticket(priority=Priority.CRITICAL)
+    events = t.check_sla(MONDAY_9 + timedelta(minutes=15))
+    escalation = [e for e in events if e.event_type == "TicketEscalated"]
+    await notifier.deliver(escalation[0])
+    (mail,) = [m for m in notifier.to(ONCALL) if "ΚΛΙΜΑΚΩΣΗ" in str(m["Subject"])]
+    assert "HD-2026-000042" in str(mail["Subject"])
