@@ -75,8 +75,9 @@ def _failed(form: Form, problem: ProblemError, lang: Lang) -> tuple[int, str]:
 
 
 @router.get("/{lang}/")
-async def home(request: Request, lang: PageLang) -> Response:
-    return await render(request, "home.html", lang)
+async def home(request: Request, lang: PageLang, notice: str | None = None) -> Response:
+    shown = t("logged_out", lang) if notice == "logged_out" else None
+    return await render(request, "home.html", lang, {"notice": shown})
 
 
 # ------------------------------------------------------------------ register

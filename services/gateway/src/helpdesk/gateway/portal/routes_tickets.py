@@ -62,7 +62,13 @@ class Changed(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-NOTICES = frozenset({"submitted", "reply_sent", "note_added", "saved"})
+# `?notice=` names (never text from the URL) and the sentence each one shows.
+NOTICES = {
+    "submitted": "ticket_submitted",
+    "reply_sent": "reply_sent",
+    "note_added": "note_added",
+    "saved": "saved",
+}
 
 router = APIRouter()
 
@@ -208,7 +214,7 @@ async def _ticket_page(
         lang,
         {
             "ticket": ticket,
-            "notice": t(notice, lang) if notice in NOTICES else None,
+            "notice": t(NOTICES[notice], lang) if notice in NOTICES else None,
             "values": form.shown() if form else {},
             "errors": form.errors if form else {},
             "form_error": form_error,
