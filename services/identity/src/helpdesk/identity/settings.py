@@ -24,7 +24,7 @@ class Settings(ServiceSettings):
     login_window_minutes: int = 15
     recovery_limit: int = 3
     recovery_window_minutes: int = 60
-    registration_address_limit: int = 10
+    registration_address_limit: int = 20
     registration_window_minutes: int = 60
     # Recovery requests take at least this long, whether the address exists or not.
     recovery_min_seconds: float = 0.3
