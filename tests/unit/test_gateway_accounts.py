@@ -1,0 +1,99 @@
+"""The account routes of the gateway in-process, without NATS: body validation
+as problem+json, 503 + Retry-After when identity cannot be reached, the
+public key only for tokens, and the contract in the OpenAPI document."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import httpx
+import jwt
+import pytest
+
+from helpdesk.devstack.keys import generate_keypair
+from helpdesk.gateway.app import create_app
+from helpdesk.gateway.settings import Settings
+
+PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
+OTHER_PRIVATE_KEY, _ = generate_keypair()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[httpx.AsyncClient]:
+    # No lifespan: NATS never connects, so every command meets "unavailable".
+    app = create_app(Settings(jwt_public_key=PUBLIC_KEY))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api.test"
+    ) as client:
+        yield client
+
+
+def token(key: str = PRIVATE_KEY, ttl: int = 600) -> str:
+    now = int(time.time())
+    claims = {"sub": str(uuid4()), "roles": ["customer"], "sid": str(uuid4()), "name": "M",
+              "locale": "el", "iat": now, "exp": now + ttl, "iss": "helpdesk-identity"}
+    return jwt.encode(claims, key, algorithm="EdDSA")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/accounts", {"name": "M", "username": "maria", "email": "m@example.gr",
+                                      "password": "correct horse battery"}),
+        ("POST", "/api/v1/accounts/activate", {"token": "t"}),
+        ("POST", "/api/v1/accounts/activation/resend", {"email": "m@example.gr"}),
+        ("POST", "/api/v1/sessions", {"username": "maria", "password": "x"}),
+        ("POST", "/api/v1/sessions/refresh", {"refresh_token": "r"}),
+        ("POST", "/api/v1/recovery/password", {"email": "m@example.gr"}),
+        ("POST", "/api/v1/recovery/password/reset", {"token": "t", "new_password": "x"}),
+        ("POST", "/api/v1/recovery/username", {"email": "m@example.gr"}),
+    ],
+)
+async def test_identity_unreachable_is_503_with_retry_after(
+    api: httpx.AsyncClient, method: str, path: str, body: dict[str, str]
+) -> None:
+    response = await api.request(method, path, json=body)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["code"] == "unavailable"
+
+
+async def test_authenticated_routes_need_a_token_signed_by_identity(
+    api: httpx.AsyncClient,
+) -> None:
+    assert (await api.get("/api/v1/me")).status_code == 401
+    forged_token = token(OTHER_PRIVATE_KEY)
+    forged = await api.get("/api/v1/me", headers={"Authorization": f"Bearer {forged_token}"})
+    assert forged.status_code == 401
+    expired = await api.get("/api/v1/me", headers={"Authorization": f"Bearer {token(ttl=-60)}"})
+    assert expired.status_code == 401
+    logout = await api.delete("/api/v1/sessions/current")
+    assert logout.status_code == 401
+    # A valid token gets through to the (unreachable) identity service.
+    valid = await api.get("/api/v1/me", headers={"Authorization": f"Bearer {token()}"})
+    assert valid.status_code == 503
+
+
+async def test_bad_bodies_are_422_field_errors(api: httpx.AsyncClient) -> None:
+    response = await api.post("/api/v1/accounts", json={
+        "name": "M", "username": "maria", "email": "not-an-address", "password": "x",
+        "locale": "fr", "admin": True})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"email", "locale", "admin"} <= fields
+
+
+async def test_openapi_documents_the_account_routes(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    for path in ("/api/v1/accounts", "/api/v1/accounts/activate",
+                 "/api/v1/accounts/activation/resend", "/api/v1/sessions",
+                 "/api/v1/sessions/refresh", "/api/v1/sessions/current",
+                 "/api/v1/recovery/password", "/api/v1/recovery/password/reset",
+                 "/api/v1/recovery/username", "/api/v1/me"):
+        assert path in paths, path
+    assert "202" in paths["/api/v1/accounts"]["post"]["responses"]
+    assert (await api.get("/docs")).status_code == 200
