@@ -182,6 +182,15 @@ async def test_faq_procedures_in_greek_and_an_agent_answering_in_english(
     await page.get_by_label("Κωδικός σύνδεσης").fill(NEW_PASSWORD)
     await page.get_by_role("button", name=FAQ_LABELS["login_button"], exact=True).click()
     await page.wait_for_url("**/helpdesk/el/tickets")
+    # Two lesser requests first, so the agents' queue has something to sort.
+    for subject, label in (("Ερώτηση για τον εκτυπωτή", "Χαμηλή"), ("Δεν ανοίγει το ERP", "Υψηλή")):
+        await page.goto("/helpdesk/el/tickets/new")
+        await page.get_by_label("Θέμα").fill(subject)
+        await page.get_by_label(label, exact=True).check()
+        await page.get_by_label("Περιγραφή").fill(f"{subject}.")
+        await page.get_by_role("button", name=FAQ_LABELS["submit_button"], exact=True).click()
+        await page.wait_for_url("**?notice=submitted")
+    await page.goto("/helpdesk/el/tickets")
     # 4. Επιλέξτε Υποβολή αιτήματος
     await page.get_by_role("link", name=FAQ_LABELS["new_ticket_link"]).first.click()
     await page.wait_for_url("**/helpdesk/el/tickets/new")
@@ -231,7 +240,21 @@ async def test_faq_procedures_in_greek_and_an_agent_answering_in_english(
     assert await apage.get_by_role("heading", name="Ticket queue").is_visible()
     row = apage.locator("table.queue tbody tr", has_text="Δεν λειτουργεί το δίκτυο")
     assert await row.locator(".badge").inner_text() == "Critical"
+    # Soonest SLA due first: the critical request above the high, the high above the low.
+    subjects = await apage.locator("table.queue tbody tr td:nth-child(2)").all_inner_texts()
+    order = [
+        next(i for i, s in enumerate(subjects) if s.startswith(prefix))
+        for prefix in ("Δεν λειτουργεί το δίκτυο", "Δεν ανοίγει το ERP", "Ερώτηση για τον")
+    ]
+    assert order == sorted(order), subjects
     await walk.shot(apage, "agent-queue-en")
+    # The language switch keeps the page, and the choice is remembered.
+    await apage.get_by_role("link", name="Ελληνικά").click()
+    await apage.wait_for_url("**/helpdesk/el/tickets")
+    assert await apage.get_by_role("heading", name="Ουρά αιτημάτων").is_visible()
+    await apage.goto("/helpdesk/")
+    await apage.wait_for_url("**/helpdesk/el/")
+    await apage.goto("/helpdesk/en/tickets")
     await row.get_by_role("link", name="Δεν λειτουργεί το δίκτυο σε όλη την εταιρεία").click()
     await apage.wait_for_url(re.compile(r".*/helpdesk/en/tickets/[0-9a-f-]{36}"))
     await apage.get_by_role("button", name="Assign to me").click()
@@ -253,6 +276,13 @@ async def test_faq_procedures_in_greek_and_an_agent_answering_in_english(
     assert await timeline.get_by_text("the core switch in the server room has failed").is_visible()
     assert await timeline.get_by_text("spare in storage B").count() == 0
     await walk.shot(page, "ticket-answered-el")
+
+    # A page that does not exist is a page too, in the visitor's language.
+    missing = await page.goto("/helpdesk/el/tickets/00000000-0000-0000-0000-000000000000")
+    assert missing is not None
+    assert missing.status == 404
+    assert await page.get_by_role("heading", name="Η σελίδα δεν βρέθηκε").is_visible()
+    await walk.shot(page, "not-found-el")
 
     await customer.close()
     await agent.close()
