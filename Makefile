@@ -9,7 +9,7 @@ PACKAGES := contracts libs/servicekit services/identity services/tickets \
             services/notifier services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install browser run test test-fast lint schemas bench deploy-check clean
+.PHONY: install browser kubectl run test test-fast lint schemas bench deploy-check clean
 
 install: $(STAMP)
 
@@ -27,7 +27,11 @@ run: install
 browser:
 	sh deploy/local/install-chromium.sh
 
-test: install browser
+# Debian's kubectl, for `kubectl kustomize` in the deploy tests.
+kubectl:
+	sh deploy/k8s/install-kubectl.sh
+
+test: install browser kubectl
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -45,6 +49,12 @@ schemas: install
 
 bench: install
 	$(BIN)/python -m tests.bench
+
+# deploy/: render every overlay, validate all manifests offline (Kubernetes and CRD
+# schemas), lint the Dockerfile and YAML, check every setting the services read is
+# provided, and run the 3-node NATS cluster and concurrent-setup tests. Part of `make test`.
+deploy-check: install kubectl
+	$(BIN)/pytest -m deploy tests/deploy
 
 clean:
 	rm -rf $(VENV) var

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
 import yaml
 from pydantic_settings import BaseSettings
@@ -84,7 +84,9 @@ def validation_errors(doc: Doc, version: str) -> list[str]:
     except kubernetes_validate.ValidationError as exc:
         return [f"{where}: {'.'.join(map(str, exc.path))}: {exc.message} (k8s {version})"]
     except kubernetes_validate.SchemaNotFoundError:
-        return [f"{where}: no schema for {doc['apiVersion']} {doc['kind']}; vendor one in {CRD_SCHEMAS}"]
+        return [
+            f"{where}: no schema for {doc['apiVersion']} {doc['kind']}; vendor one in {CRD_SCHEMAS}"
+        ]
     return []
 
 

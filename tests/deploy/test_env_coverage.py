@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from helpdesk.servicekit.settings import ServiceSettings
 from tests.deploy.manifests import (
     DEPLOY,
     OVERLAYS,
@@ -23,8 +24,6 @@ from tests.deploy.manifests import (
     render,
     settings_class,
 )
-
-from helpdesk.servicekit.settings import ServiceSettings
 
 pytestmark = pytest.mark.deploy
 
@@ -42,9 +41,15 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("notifier", "HELPDESK_SMTP_USERNAME"): "the local mail catcher needs no login",
     ("notifier", "HELPDESK_SMTP_PASSWORD"): "the local mail catcher needs no login",
 }
-# Secrets the prod overlay references but does not ship; docs/operations.md tells how to create them.
-EXTERNAL_SECRETS = {"helpdesk-jwt", "helpdesk-db-identity", "helpdesk-db-tickets",
-                    "helpdesk-db-notifier", "helpdesk-smtp"}
+# Secrets the prod overlay references but does not ship; docs/operations.md says
+# how to create them.
+EXTERNAL_SECRETS = {
+    "helpdesk-jwt",
+    "helpdesk-db-identity",
+    "helpdesk-db-tickets",
+    "helpdesk-db-notifier",
+    "helpdesk-smtp",
+}
 
 
 def reads(service: str) -> set[str]:
@@ -100,8 +105,12 @@ def test_references_resolve(overlay: str) -> None:
         for c in list(spec.get("initContainers", [])) + list(spec["containers"]):
             defined: set[str] = set()
             for entry in c.get("env", []):
-                for ref in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", str(entry.get("value", ""))):
-                    assert ref in defined, f"{c['name']}: {entry['name']} uses $({ref}) before it is set"
+                for ref in re.findall(
+                    r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", str(entry.get("value", ""))
+                ):
+                    assert ref in defined, (
+                        f"{c['name']}: {entry['name']} uses $({ref}) before it is set"
+                    )
                 defined.add(entry["name"])
                 source: dict[str, Any] = entry.get("valueFrom", {})
                 if "configMapKeyRef" in source:
@@ -109,12 +118,16 @@ def test_references_resolve(overlay: str) -> None:
                     assert source["configMapKeyRef"]["key"] in ref_doc["data"]
                 if "secretKeyRef" in source:
                     name, key = source["secretKeyRef"]["name"], source["secretKeyRef"]["key"]
-                    shipped = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == name]
+                    shipped = [
+                        d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == name
+                    ]
                     if shipped:
                         assert key in shipped[0]["data"], f"{name} has no key {key}"
                     elif not source["secretKeyRef"].get("optional"):
                         assert name in EXTERNAL_SECRETS, f"unknown Secret {name}"
-                        assert name in docs_text, f"docs/operations.md must say how to create {name}"
+                        assert name in docs_text, (
+                            f"docs/operations.md must say how to create {name}"
+                        )
 
 
 def compose_env(service: dict[str, Any], base: Path) -> set[str]:
@@ -168,8 +181,11 @@ def test_stateful_services_get_their_own_database() -> None:
         main = deployment(docs, service)["spec"]["template"]["spec"]["containers"][0]
         url = next(e["value"] for e in main["env"] if e["name"] == "HELPDESK_DATABASE_URL")
         assert url.endswith(f"/{service}?sslmode=require")
-        refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in main["env"]
-                if "secretKeyRef" in e.get("valueFrom", {}) and e["name"].startswith("DATABASE_")}
+        refs = {
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in main["env"]
+            if "secretKeyRef" in e.get("valueFrom", {}) and e["name"].startswith("DATABASE_")
+        }
         assert refs == {f"helpdesk-db-{service}"}
     roles = find(docs, "Cluster", "helpdesk-db")["spec"]["managed"]["roles"]
     assert {r["name"]: r["passwordSecret"]["name"] for r in roles} == {

@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from tests.deploy.manifests import (
     CRD_SCHEMAS,
+    DEPLOY,
     KUBERNETES_VERSIONS,
     OVERLAYS,
     SERVICES,
@@ -116,10 +117,14 @@ def test_prod_runs_at_least_two_replicas_of_everything() -> None:
     docs = render("prod")
     for service in SERVICES:
         assert find(docs, "Deployment", f"helpdesk-{service}")["spec"]["replicas"] >= 2
-        assert find(docs, "HorizontalPodAutoscaler", f"helpdesk-{service}")["spec"]["minReplicas"] >= 2
+        assert (
+            find(docs, "HorizontalPodAutoscaler", f"helpdesk-{service}")["spec"]["minReplicas"] >= 2
+        )
     assert find(docs, "StatefulSet", "helpdesk-nats")["spec"]["replicas"] == 3
     assert find(docs, "Cluster", "helpdesk-db")["spec"]["instances"] == 3
-    assert not [d for d in docs if d["kind"] == "Secret"], "prod must reference secrets, not ship them"
+    assert not [d for d in docs if d["kind"] == "Secret"], (
+        "prod must reference secrets, not ship them"
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -131,8 +136,11 @@ def test_nats_is_a_three_node_jetstream_cluster_with_r3_streams(overlay: str) ->
     routes = re.findall(r"nats://(helpdesk-nats-\d)\.helpdesk-nats-headless:6222", conf)
     assert routes == ["helpdesk-nats-0", "helpdesk-nats-1", "helpdesk-nats-2"]
     assert "jetstream" in conf
-    shared = next(d for d in docs if d["kind"] == "ConfigMap"
-                  and d["metadata"]["name"].startswith("helpdesk-config"))
+    shared = next(
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("helpdesk-config")
+    )
     assert shared["data"]["HELPDESK_NATS_STREAM_REPLICAS"] == "3"
 
 
@@ -142,21 +150,30 @@ def test_only_the_gateway_is_exposed(overlay: str) -> None:
     ingresses = [d for d in docs if d["kind"] == "Ingress"]
     backends = {
         p["backend"]["service"]["name"]
-        for i in ingresses for r in i["spec"]["rules"] for p in r["http"]["paths"]
+        for i in ingresses
+        for r in i["spec"]["rules"]
+        for p in r["http"]["paths"]
     }
     assert backends == {"helpdesk-gateway"}
     paths = {p["path"] for i in ingresses for r in i["spec"]["rules"] for p in r["http"]["paths"]}
     assert not paths & {"/metrics", "/healthz", "/readyz"}
-    assert all(d["spec"].get("type", "ClusterIP") == "ClusterIP" for d in docs if d["kind"] == "Service")
+    assert all(
+        d["spec"].get("type", "ClusterIP") == "ClusterIP" for d in docs if d["kind"] == "Service"
+    )
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     deny = find(docs, "NetworkPolicy", "helpdesk-default-deny")
-    assert deny["spec"]["podSelector"] == {} and set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert deny["spec"]["podSelector"] == {}
+    assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
     # Only the gateway's policy admits traffic from the ingress controller's namespace.
     from_ingress = [
-        p["metadata"]["name"] for p in policies for rule in p["spec"].get("ingress", [])
+        p["metadata"]["name"]
+        for p in policies
+        for rule in p["spec"].get("ingress", [])
         for peer in rule.get("from", [])
-        if peer.get("namespaceSelector", {}).get("matchLabels", {}).get(
-            "kubernetes.io/metadata.name") == "ingress-nginx"
+        if peer.get("namespaceSelector", {})
+        .get("matchLabels", {})
+        .get("kubernetes.io/metadata.name")
+        == "ingress-nginx"
     ]
     assert from_ingress == ["helpdesk-gateway-ingress"]
 
@@ -185,10 +202,26 @@ def test_services_reach_nats_and_their_database_only() -> None:
     docs = render("prod")
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     for service in SERVICES:
-        labels = find(docs, "Deployment", f"helpdesk-{service}")["spec"]["template"]["metadata"]["labels"]
+        labels = find(docs, "Deployment", f"helpdesk-{service}")["spec"]["template"]["metadata"][
+            "labels"
+        ]
         expected = {53, 4222}
         if service in STATEFUL:
             expected.add(5432)
         if service == "notifier":
             expected |= {25, 465, 587}
         assert _allowed_egress_ports(policies, labels) == expected, service
+
+
+def test_yaml_lints_clean() -> None:
+    from yamllint import linter  # type: ignore[import-untyped]
+    from yamllint.config import YamlLintConfig  # type: ignore[import-untyped]
+
+    config = YamlLintConfig(file=str(DEPLOY / ".yamllint.yaml"))
+    paths = sorted((DEPLOY / "k8s").rglob("*.yaml")) + sorted((DEPLOY / "compose").rglob("*.yaml"))
+    problems = [
+        f"{path.relative_to(DEPLOY)}:{p.line}: {p.desc}"
+        for path in paths
+        for p in linter.run(path.read_text(encoding="utf-8"), config)
+    ]
+    assert not problems, "\n".join(problems)

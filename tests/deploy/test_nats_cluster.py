@@ -1,0 +1,167 @@
+"""A 3-node JetStream cluster on loopback (what deploy/k8s runs as a StatefulSet):
+while the stream leader is killed and restarted, the outbox relay keeps
+publishing and every event lands in the R3 stream exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from helpdesk.devstack.servers import NatsServer, free_port
+from helpdesk.servicekit.relay import OutboxRelay
+from helpdesk.servicekit.runtime import ensure_stream
+from tests.servers import Servers
+
+pytestmark = [pytest.mark.deploy, pytest.mark.integration]
+
+STREAM = "TICKETS"
+EVENTS_PER_SECOND = 50
+PRODUCE_SECONDS = 12.0
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
+    cluster_ports = [free_port() for _ in range(3)]
+    nodes = [
+        NatsServer(
+            tmp_path / f"n{i}",
+            name=f"n{i}",
+            cluster_port=port,
+            routes=[p for p in cluster_ports if p != port],
+            log_file=tmp_path / f"n{i}.log",
+        )
+        for i, port in enumerate(cluster_ports)
+    ]
+    for node in nodes:
+        node.start()
+    try:
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+@pytest.fixture
+async def client(cluster: list[NatsServer]) -> AsyncIterator[NatsClient]:
+    nc = await nats.connect(
+        servers=[n.url for n in cluster],
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,
+        connect_timeout=2,
+    )
+    yield nc
+    await nc.close()
+
+
+async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if await check():
+                return
+        except Exception as exc:  # JetStream answers errors while electing a leader
+            last = exc
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{what} not reached in {timeout}s (last error: {last!r})")
+
+
+async def stream_event_ids(js: JetStreamContext) -> list[str]:
+    """Every message's event id, read back by sequence number."""
+    info = await js.stream_info(STREAM)
+    ids: list[str] = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await js.get_msg(STREAM, seq)
+        ids.append(json.loads(msg.data or b"{}")["event_id"])
+    return ids
+
+
+async def produce(pool: asyncpg.Pool, stop_at: float) -> list[str]:
+    """Commit outbox rows steadily, as a service accepting tickets would."""
+    produced: list[str] = []
+    while time.monotonic() < stop_at:
+        event_id = str(uuid.uuid4())
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+                uuid.UUID(event_id),
+                "tickets.events.ticket.submitted.normal",
+                json.dumps({"event_id": event_id}).encode(),
+                {},
+            )
+        produced.append(event_id)
+        await asyncio.sleep(1 / EVENTS_PER_SECOND)
+    return produced
+
+
+async def test_no_event_lost_while_a_nats_node_restarts(
+    servers: Servers,
+    schema_pool: tuple[str, asyncpg.Pool],
+    cluster: list[NatsServer],
+    client: NatsClient,
+) -> None:
+    schema, pool = schema_pool
+    js = client.jetstream(timeout=2.0)
+
+    async def stream_ready() -> bool:
+        await ensure_stream(js, STREAM, replicas=3)
+        info = await js.stream_info(STREAM)
+        return info.cluster is not None and info.cluster.leader is not None
+
+    await wait_for("an R3 stream with a leader", stream_ready)
+    info = await js.stream_info(STREAM)
+    assert info.config.num_replicas == 3
+
+    relay = OutboxRelay(servers.database_url, schema, js, poll_interval=0.2)
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        producer = asyncio.create_task(produce(pool, time.monotonic() + PRODUCE_SECONDS))
+
+        # Kill the stream leader mid-stream (the most disruptive node to lose) ...
+        await asyncio.sleep(3)
+        leader_name = (await js.stream_info(STREAM)).cluster.leader  # type: ignore[union-attr]
+        victim = next(n for n in cluster if n.name == leader_name)
+        victim.kill()
+
+        async def new_leader() -> bool:
+            leader = (await js.stream_info(STREAM)).cluster.leader  # type: ignore[union-attr]
+            return leader is not None and leader != leader_name
+
+        await wait_for("a new stream leader", new_leader)
+        # ... and bring it back while events keep coming.
+        await asyncio.sleep(2)
+        victim.start()
+
+        produced = await producer
+        assert len(produced) > EVENTS_PER_SECOND * PRODUCE_SECONDS / 3
+
+        async def outbox_drained() -> bool:
+            return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+        await wait_for("every outbox row published", outbox_drained, timeout=60)
+
+        async def restarted_node_current() -> bool:
+            peers = (await js.stream_info(STREAM)).cluster.replicas or []  # type: ignore[union-attr]
+            return any(p.name == victim.name and p.current for p in peers)
+
+        await wait_for("the restarted node caught up", restarted_node_current, timeout=60)
+    finally:
+        relay_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay_task
+
+    stored = await stream_event_ids(js)
+    assert len(stored) == len(set(stored)), "an event was stored twice"
+    assert set(stored) == set(produced), "an event was lost"
+    assert stored == produced, "events are out of commit order"
