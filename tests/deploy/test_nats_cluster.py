@@ -165,3 +165,126 @@ async def test_no_event_lost_while_a_nats_node_restarts(
     assert len(stored) == len(set(stored)), "an event was stored twice"
     assert set(stored) == set(produced), "an event was lost"
     assert stored == produced, "events are out of commit order"
+
+
+async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
+    servers: Servers, cluster: list[NatsServer], client: NatsClient, tmp_path: Path
+) -> None:
+    """The real tickets service on the cluster: every accepted ticket's event arrives once."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from helpdesk.devstack.processes import ServiceProcess
+
+    database = f"cluster_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(servers.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    env = {
+        "HELPDESK_NATS_URL": cluster[0].url,  # learns the other servers from the cluster
+        "HELPDESK_DATABASE_URL": urlunsplit(
+            urlsplit(servers.database_url)._replace(path=f"/{database}")
+        ),
+        "HELPDESK_NATS_STREAM_REPLICAS": "3",
+    }
+    tickets = ServiceProcess("tickets", free_port(), env, tmp_path / "tickets.log").start()
+    js = client.jetstream(timeout=2.0)
+    try:
+        await asyncio.to_thread(tickets.wait_ready, 60.0)
+        accepted: list[str] = []
+        retries = 0
+        user_id = uuid.uuid4()
+        actor = {"user_id": str(user_id), "roles": ["customer"]}
+        await announce_user(js, user_id)
+
+        async def submit_for(seconds: float) -> None:
+            nonlocal retries
+            stop_at = time.monotonic() + seconds
+            while time.monotonic() < stop_at:
+                body = {
+                    "actor": actor,
+                    "subject": f"Printer {len(accepted)}",
+                    "description": "It does not print.",
+                    "priority": "normal",
+                }
+                try:
+                    msg = await client.request("tickets.cmd.submit", json.dumps(body).encode(), 3)
+                except Exception:
+                    retries += 1  # the service was reconnecting; ask again
+                    continue
+                reply = json.loads(msg.data)
+                if not reply["ok"] and reply["error"]["code"] == "unavailable":
+                    retries += 1  # e.g. the user is not yet known to tickets: ask again
+                    await asyncio.sleep(0.2)
+                    continue
+                assert reply["ok"], reply
+                accepted.append(reply["result"]["ticket_id"])
+
+        async def first_accepted() -> bool:
+            await submit_for(0.5)
+            return bool(accepted)
+
+        # Tickets learns the user from the IDENTITY stream before it accepts tickets.
+        await wait_for("the first ticket accepted", first_accepted, 30)
+        retries = 0
+        submitting = asyncio.create_task(submit_for(10.0))
+        await asyncio.sleep(3)
+        leader_name = (await js.stream_info(STREAM)).cluster.leader  # type: ignore[union-attr]
+        victim = next(n for n in cluster if n.name == leader_name)
+        victim.kill()
+        await asyncio.sleep(4)
+        victim.start()
+        await submitting
+        assert len(accepted) > 20, f"only {len(accepted)} tickets accepted ({retries} retries)"
+
+        async def all_submitted_events() -> bool:
+            ids = await stream_event_ids(js)
+            return set(accepted) <= set(await submitted_ticket_ids(js)) and len(ids) > 0
+
+        await wait_for("every accepted ticket's event in the stream", all_submitted_events, 60)
+        stored = await stream_event_ids(js)
+        assert len(stored) == len(set(stored)), "an event was stored twice"
+        submitted = await submitted_ticket_ids(js)
+        assert sorted(submitted) == sorted(set(submitted)), "a ticket was submitted twice"
+    finally:
+        tickets.stop()
+
+
+async def submitted_ticket_ids(js: JetStreamContext) -> list[str]:
+    info = await js.stream_info(STREAM)
+    found: list[str] = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await js.get_msg(STREAM, seq)
+        if msg.subject and msg.subject.startswith("tickets.events.ticket.submitted."):
+            found.append(json.loads(msg.data or b"{}")["data"]["ticket_id"])
+    return found
+
+
+async def announce_user(js: JetStreamContext, user_id: uuid.UUID) -> None:
+    """What identity publishes when an operator creates an active user."""
+    from datetime import UTC, datetime
+
+    from helpdesk.contracts.envelope import EventEnvelope
+    from helpdesk.contracts.identity import UserActivated, UserRegistered
+
+    now = datetime.now(UTC)
+    events = [
+        UserRegistered(
+            user_id=user_id,
+            name="Ada",
+            username=f"ada{user_id.hex[:6]}",
+            email="ada@example.com",
+            locale="en",
+            roles=["customer"],
+            registered_at=now,
+        ),
+        UserActivated(user_id=user_id, username=f"ada{user_id.hex[:6]}", activated_at=now),
+    ]
+    for event in events:
+        envelope = EventEnvelope.wrap(event, correlation_id=str(uuid.uuid4()))
+        await js.publish(
+            event.subject(),
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(envelope.event_id)},
+        )
