@@ -16,7 +16,7 @@ import asyncpg
 
 from helpdesk.devstack.keys import generate_keypair
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
-from helpdesk.devstack.servers import MailSink, free_port
+from helpdesk.devstack.servers import MailSink, NatsServer, free_port
 from tests.servers import Servers
 
 
@@ -43,11 +43,13 @@ class System:
     def __init__(self, workdir: Path, servers: Servers, database_url: str) -> None:
         self.workdir = workdir
         self.servers = servers
+        # A NATS of its own: durable consumers must not see other tests' events.
+        self.nats = NatsServer(workdir / "nats", log_file=workdir / "logs" / "nats.log")
         self.mail = MailSink(workdir / "mail")
         self.gateway_port = free_port()
         self.private_key, self.public_key = generate_keypair()
         self.env = service_environment(
-            nats_url=servers.nats_url,
+            nats_url=self.nats.url,
             database_url=database_url,
             smtp_host="127.0.0.1",
             smtp_port=self.mail.port,
@@ -68,6 +70,7 @@ class System:
         return f"http://127.0.0.1:{self.gateway_port}"
 
     def start(self) -> System:
+        self.nats.start()
         self.mail.start()
         for process in self.processes.values():
             process.start()
@@ -79,6 +82,7 @@ class System:
         for process in reversed(list(self.processes.values())):
             process.stop()
         self.mail.stop()
+        self.nats.stop()
 
     def restart(self, name: str) -> None:
         self.processes[name].stop()

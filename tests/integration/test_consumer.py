@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import asyncpg
@@ -43,13 +42,13 @@ class Flaky:
 @pytest.fixture
 async def setup(
     schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient
-) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+) -> tuple[str, asyncpg.Pool]:
     schema, pool = schema_pool
     await pool.execute("CREATE TABLE effects (text text NOT NULL)")
     await nc.jetstream().add_stream(
         StreamConfig(name=schema.upper(), subjects=[f"{schema}.>"], duplicate_window=120.0)
     )
-    yield schema, pool
+    return schema, pool
 
 
 async def publish(nc: NatsClient, schema: str, envelope: EventEnvelope) -> None:

@@ -19,8 +19,9 @@ import asyncpg
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
 from prometheus_client import Counter
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from helpdesk.contracts.admin import DeadLetter
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import MSG_ID_HEADER
 from helpdesk.servicekit.db import Connection
@@ -51,16 +52,6 @@ class EventConsumer:
 
     def delay_after(self, deliveries: int) -> float:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]
-
-
-class DeadLetter(BaseModel):
-    id: int
-    consumer: str
-    event_id: UUID
-    subject: str
-    error: str
-    deliveries: int
-    dead_at: str
 
 
 async def handle_once(pool: asyncpg.Pool, consumer: EventConsumer, envelope: EventEnvelope) -> bool:

@@ -28,10 +28,10 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
-from helpdesk.contracts import subjects
-from helpdesk.contracts.replies import Empty, Reply
+from helpdesk.contracts import admin, subjects
+from helpdesk.contracts.replies import Reply
 from helpdesk.servicekit import consumer as consumers
-from helpdesk.servicekit.consumer import DeadLetter, EventConsumer
+from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
@@ -103,39 +103,30 @@ async def ensure_stream(js: JetStreamContext, name: str, replicas: int) -> None:
         await js.update_stream(config)
 
 
-class AdminDeadLetters(Empty):
-    items: list[DeadLetter] = []
-
-
-class RedriveRequest(Empty):
-    id: int
-
-
-class RebuildResult(Empty):
-    events: dict[str, int] = {}
-
-
 def register_admin_handlers(ctx: ServiceContext[Any]) -> None:
     """The operator commands behind the `helpdesk` CLI."""
 
-    @ctx.broker.subscriber(subjects.admin(ctx.name, "dead_letters.list"), queue=ctx.name)
-    async def list_dead_letters() -> AdminDeadLetters:
-        return AdminDeadLetters(items=await consumers.list_dead_letters(ctx.pool))
+    def admin_subscriber(name: str) -> Callable[[Any], Any]:
+        return ctx.broker.subscriber(subjects.admin(ctx.name, name), queue=ctx.name)
 
-    @ctx.broker.subscriber(subjects.admin(ctx.name, "dead_letters.redrive"), queue=ctx.name)
-    async def redrive(request: RedriveRequest) -> Reply[Empty]:
+    @admin_subscriber(admin.LIST_DEAD_LETTERS)
+    async def list_dead_letters(_: admin.NoArguments) -> Reply[admin.DeadLetters]:
+        return Reply.success(admin.DeadLetters(items=await consumers.list_dead_letters(ctx.pool)))
+
+    @admin_subscriber(admin.REDRIVE_DEAD_LETTER)
+    async def redrive(request: admin.RedriveDeadLetter) -> Reply[admin.Redriven]:
         try:
             found = await consumers.redrive(ctx.pool, ctx.consumers, request.id)
         except Exception as exc:
-            return Reply.failure("redrive_failed", repr(exc))
+            return Reply.failure("redrive_failed", f"the handler failed again: {exc!r}")
         if not found:
             return Reply.failure("not_found", f"no dead letter {request.id}")
-        return Reply.success(Empty())
+        return Reply.success(admin.Redriven(id=request.id))
 
-    @ctx.broker.subscriber(subjects.admin(ctx.name, "projections.rebuild"), queue=ctx.name)
-    async def rebuild_projections() -> RebuildResult:
+    @admin_subscriber(admin.REBUILD_PROJECTIONS)
+    async def rebuild_projections(_: admin.NoArguments) -> Reply[admin.ProjectionsRebuilt]:
         counts = {p.name: await rebuild(ctx.pool, p) for p in ctx.projections}
-        return RebuildResult(events=counts)
+        return Reply.success(admin.ProjectionsRebuilt(events=counts))
 
 
 class _OpsServer(uvicorn.Server):
