@@ -1,0 +1,97 @@
+"""The `helpdesk` operator CLI against the running system."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+
+from tests.e2e.harness import System
+
+pytestmark = pytest.mark.e2e
+
+
+async def helpdesk(
+    system: System, *args: str, password: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HELPDESK_NATS_URL": system.nats.url, "HELPDESK_NEW_PASSWORD": password}
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "helpdesk.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_create_the_first_admin_then_grant_agent_and_log_in(system: System) -> None:
+    username = f"admin_{uuid.uuid4().hex[:6]}"
+    password = "correct horse battery staple"
+    created = await helpdesk(
+        system,
+        "create-user",
+        "--name",
+        "Άννα Διαχειρίστρια",
+        "--username",
+        username,
+        "--email",
+        f"{username}@example.com",
+        "--role",
+        "admin",
+        password=password,
+    )
+    assert created.returncode == 0, created.stderr
+    assert f"created {username}" in created.stdout
+
+    granted = await helpdesk(system, "grant-role", username, "agent")
+    assert granted.returncode == 0, granted.stderr
+    assert "agent" in granted.stdout and "admin" in granted.stdout
+
+    async with httpx.AsyncClient(base_url=system.url) as client:
+        login = await client.post(
+            "/api/v1/sessions", json={"username": username, "password": password}
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert set(me.json()["roles"]) >= {"admin", "agent"}
+
+
+async def test_bad_input_is_one_line_and_a_failure_status(system: System) -> None:
+    missing = await helpdesk(system, "grant-role", f"nobody_{uuid.uuid4().hex[:6]}", "agent")
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and missing.stderr.startswith("helpdesk: ")
+
+    weak = await helpdesk(
+        system,
+        "create-user",
+        "--name",
+        "X",
+        "--username",
+        f"u_{uuid.uuid4().hex[:6]}",
+        "--email",
+        "x@example.com",
+        password="short",
+    )
+    assert weak.returncode == 1
+    assert weak.stderr.startswith("helpdesk: ") and weak.stderr.count("\n") == 1
+
+
+async def test_dead_letters_and_projection_rebuild(system: System) -> None:
+    listed = await helpdesk(system, "dead-letters", "notifier")
+    assert listed.returncode == 0, listed.stderr
+    assert "no dead letters" in listed.stdout or "\t" in listed.stdout
+
+    rebuilt = await helpdesk(system, "rebuild-projections", "tickets")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "events replayed" in rebuilt.stdout
+
+    unknown = await helpdesk(system, "redrive", "notifier", "999999")
+    assert unknown.returncode == 1
+    assert "not_found" in unknown.stderr
