@@ -5,6 +5,7 @@ database of its own), with an SMTP sink that stores each mail as a file."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -42,9 +43,11 @@ def mail_text(message: EmailMessage) -> str:
 class System:
     def __init__(self, workdir: Path, servers: Servers, database_url: str) -> None:
         self.workdir = workdir
-        self.servers = servers
         # A NATS of its own: durable consumers must not see other tests' events.
         self.nats = NatsServer(workdir / "nats", log_file=workdir / "logs" / "nats.log")
+        self.servers = dataclasses.replace(
+            servers, nats_url=self.nats.url, database_url=database_url, nats=self.nats
+        )
         self.mail = MailSink(workdir / "mail")
         self.gateway_port = free_port()
         self.private_key, self.public_key = generate_keypair()

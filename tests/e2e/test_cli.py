@@ -51,7 +51,8 @@ async def test_create_the_first_admin_then_grant_agent_and_log_in(system: System
 
     granted = await helpdesk(system, "grant-role", username, "agent")
     assert granted.returncode == 0, granted.stderr
-    assert "agent" in granted.stdout and "admin" in granted.stdout
+    assert "agent" in granted.stdout
+    assert "admin" in granted.stdout
 
     async with httpx.AsyncClient(base_url=system.url) as client:
         login = await client.post(
@@ -66,7 +67,8 @@ async def test_create_the_first_admin_then_grant_agent_and_log_in(system: System
 async def test_bad_input_is_one_line_and_a_failure_status(system: System) -> None:
     missing = await helpdesk(system, "grant-role", f"nobody_{uuid.uuid4().hex[:6]}", "agent")
     assert missing.returncode == 1
-    assert missing.stderr.count("\n") == 1 and missing.stderr.startswith("helpdesk: ")
+    assert missing.stderr.count("\n") == 1
+    assert missing.stderr.startswith("helpdesk: ")
 
     weak = await helpdesk(
         system,
@@ -80,7 +82,8 @@ async def test_bad_input_is_one_line_and_a_failure_status(system: System) -> Non
         password="short",
     )
     assert weak.returncode == 1
-    assert weak.stderr.startswith("helpdesk: ") and weak.stderr.count("\n") == 1
+    assert weak.stderr.startswith("helpdesk: ")
+    assert weak.stderr.count("\n") == 1
 
 
 async def test_dead_letters_and_projection_rebuild(system: System) -> None:
