@@ -14,8 +14,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
-from nats.aio.client import Client as NatsClient
 
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.identity import CREATE_USER, CreateUser, UserCreated
@@ -53,7 +53,8 @@ class Walk:
         )
 
 
-async def create_agent(nc: NatsClient, username: str, email: str) -> None:
+async def create_agent(nats_url: str, username: str, email: str) -> None:
+    """An agent, made as an operator would: identity's create_user over NATS."""
     command = CreateUser(
         name="Alex Agent",
         username=username,
@@ -63,7 +64,11 @@ async def create_agent(nc: NatsClient, username: str, email: str) -> None:
         activated=True,
         locale="en",
     )
-    msg = await nc.request(CREATE_USER, command.model_dump_json().encode(), timeout=10)
+    nc = await nats.connect(nats_url)
+    try:
+        msg = await nc.request(CREATE_USER, command.model_dump_json().encode(), timeout=10)
+    finally:
+        await nc.close()
     reply = Reply[UserCreated].model_validate_json(msg.data)
     assert reply.ok, reply.error
 
@@ -75,7 +80,7 @@ async def no_horizontal_scroll(page: Any) -> bool:
 
 
 async def test_faq_procedures_in_greek_and_an_agent_answering_in_english(
-    system: System, browser: Any, nc: NatsClient, screenshots: Path
+    system: System, browser: Any, screenshots: Path
 ) -> None:
     walk = Walk(screenshots)
     suffix = uuid.uuid4().hex[:6]
@@ -119,9 +124,11 @@ async def test_faq_procedures_in_greek_and_an_agent_answering_in_english(
     await walk.shot(page, "registered-el")
     # 5.-6. Επιστρέψτε στο email σας ... ακολουθείτε τις οδηγίες για να ενεργοποιήσετε
     activation = system.wait_for_mail(email, lambda m: "/activate?token=" in mail_text(m))
-    await page.goto(link_in(activation, "activate"))
+    activation_link = link_in(activation, "activate")
+    await page.goto(activation_link)
     await page.wait_for_selector("#message")
-    assert "ενεργοποιήθηκε" in await page.locator("#message").inner_text()
+    shown = await page.locator("#message").inner_text()
+    assert "ενεργοποιήθηκε" in shown, (email, str(system.workdir), activation_link)
     await walk.shot(page, "activated-el")
 
     # --- Σύνδεση (with the keyboard only) -----------------------------------------------------
@@ -229,7 +236,7 @@ async def test_faq_procedures_in_greek_and_an_agent_answering_in_english(
 
     # --- An agent answers in English --------------------------------------------------------
     agent_name = f"alex.{suffix}"
-    await create_agent(nc, agent_name, f"alex.{suffix}@helpdesk.example")
+    await create_agent(system.servers.nats_url, agent_name, f"alex.{suffix}@helpdesk.example")
     agent = await browser.new_context(base_url=system.url, locale="en-GB")
     apage = await agent.new_page()
     await apage.goto("/helpdesk/en/login")
