@@ -43,9 +43,11 @@ def token_in(message: EmailMessage, page: str) -> str:
     return unquote(found.group(1))
 
 
-async def wait_for_mail(system: System, to: str, subject_part: str) -> EmailMessage:
+async def wait_for_mail(
+    system: System, to: str, subject_part: str, timeout: float = 30.0
+) -> EmailMessage:
     return await asyncio.to_thread(
-        system.wait_for_mail, to, lambda m: subject_part in str(m["Subject"]), 30.0
+        system.wait_for_mail, to, lambda m: subject_part in str(m["Subject"]), timeout
     )
 
 
@@ -271,7 +273,9 @@ async def test_notifier_restart_mid_stream_sends_each_mail_exactly_once(system: 
         await asyncio.gather(*(register(http, unique("b"), e, "en") for e in emails[4:]))
         await restart
     for email in emails:
-        await wait_for_mail(system, email, "Activate")
+        # A message the old process had pulled but not settled comes back after the
+        # consumer's ack wait (60 s), hence the long timeout.
+        await wait_for_mail(system, email, "Activate", timeout=90.0)
     await asyncio.sleep(2.0)  # time for any duplicate to show up
     for email in emails:
         mails = system.mails_to(email)

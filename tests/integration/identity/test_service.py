@@ -54,6 +54,7 @@ async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIden
                          js=js)
     wire(ctx, Identity.from_settings(pool, settings, clock=Clock()))
     await broker.start()
+    await client.flush()  # the subscriptions are known to the server before we ask
     relay = asyncio.create_task(
         OutboxRelay(servers.database_url, schema, js, poll_interval=0.1).run())
     yield RunningIdentity(name, nc, pool)
