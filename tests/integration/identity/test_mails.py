@@ -172,3 +172,19 @@ async def test_line_breaks_in_a_name_never_reach_a_header(notifier: Any, sink: M
     assert "\n" not in str(mail["To"])
     headers = mail.as_string().split("\n\n", 1)[0]
     assert "\nBcc:" not in headers
+
+
+async def test_smtp_down_fails_the_delivery_and_a_retry_sends_it_once(
+    notifier: Any, sink: MailSink
+) -> None:
+    pool, consumer = notifier
+    envelope = EventEnvelope.wrap(registered("el"), correlation_id="c")
+    sink.stop()
+    with pytest.raises(OSError):  # the consumer naks it and retries with back-off
+        await handle_once(pool, consumer, envelope)
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+    assert await pool.fetchval("SELECT count(*) FROM deliveries") == 0
+    sink.start()
+    assert await handle_once(pool, consumer, envelope)
+    assert not await handle_once(pool, consumer, envelope)
+    assert len(sink.messages()) == 1
