@@ -1,7 +1,9 @@
-"""Session-wide real servers for integration and end-to-end tests."""
+"""Session-wide real servers for integration tests, and one running helpdesk
+shared by the end-to-end and browser tests."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from tests.e2e.harness import System, start_system
 from tests.servers import Servers, test_servers
 
 
@@ -45,3 +48,13 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+async def system(
+    tmp_path_factory: pytest.TempPathFactory, servers: Servers
+) -> AsyncIterator[System]:
+    """Every service as a process, with its own NATS and database and a mail sink."""
+    running = await start_system(tmp_path_factory.mktemp("system"), servers)
+    yield running
+    await asyncio.to_thread(running.stop)

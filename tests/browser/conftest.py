@@ -15,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import system  # noqa: F401  (the running helpdesk, with its own NATS)
-
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
