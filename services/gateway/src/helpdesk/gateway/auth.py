@@ -53,10 +53,13 @@ async def current_actor(
 
 
 def client_address(request: Request) -> str:
-    """The client's address for per-address rate limits (the first proxy hop if any)."""
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
+    """The client's address for per-address rate limits.
+
+    uvicorn's proxy-headers middleware has already replaced the peer address
+    with the `X-Forwarded-For` client, but only when the peer is a trusted
+    proxy (`FORWARDED_ALLOW_IPS`, default 127.0.0.1): a client cannot dodge
+    its limits by sending the header itself.
+    """
     return request.client.host if request.client else "unknown"
 
 
