@@ -57,12 +57,14 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        ack_timeout: float = 5.0,
     ) -> None:
         self._dsn = dsn
         self._schema = schema
         self._js = js
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._ack_timeout = ack_timeout
         self._wake = asyncio.Event()
         self.is_leader = False
 
@@ -73,8 +75,8 @@ class OutboxRelay:
                 await self._run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay failed; restarting", schema=self._schema)
+            except Exception as exc:
+                log.warning("outbox relay failed; restarting", schema=self._schema, error=repr(exc))
                 self.is_leader = False
                 await asyncio.sleep(self._poll_interval)
 
@@ -122,7 +124,14 @@ class OutboxRelay:
             )
             for row in rows
         ]
-        await asyncio.gather(*futures)
+        try:
+            # An ack lost with a failed NATS node never arrives: give up on the
+            # batch, and publish it again (the server drops what it already has).
+            await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout)
+        except BaseException:
+            for future in futures:
+                future.cancel()  # also frees nats-py's pending-publish slots
+            raise
         secret = [r["position"] for r in rows if r["has_secret"]]
         plain = [r["position"] for r in rows if not r["has_secret"]]
         async with conn.transaction():
