@@ -17,7 +17,7 @@ import asyncpg
 
 from helpdesk.devstack.keys import generate_keypair
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
-from helpdesk.devstack.servers import MailSink, NatsServer, free_port
+from helpdesk.devstack.servers import MailSink, MailSinkProcess, NatsServer, free_port
 from tests.servers import Servers
 
 
@@ -41,14 +41,17 @@ def mail_text(message: EmailMessage) -> str:
 
 
 class System:
-    def __init__(self, workdir: Path, servers: Servers, database_url: str) -> None:
+    def __init__(
+        self, workdir: Path, servers: Servers, database_url: str, *, mail_process: bool = False
+    ) -> None:
         self.workdir = workdir
         # A NATS of its own: durable consumers must not see other tests' events.
         self.nats = NatsServer(workdir / "nats", log_file=workdir / "logs" / "nats.log")
         self.servers = dataclasses.replace(
             servers, nats_url=self.nats.url, database_url=database_url, nats=self.nats
         )
-        self.mail = MailSink(workdir / "mail")
+        sink = MailSinkProcess if mail_process else MailSink
+        self.mail = sink(workdir / "mail")
         self.gateway_port = free_port()
         self.private_key, self.public_key = generate_keypair()
         self.env = service_environment(
@@ -110,9 +113,11 @@ class System:
         raise TimeoutError(f"no matching mail to {to} within {timeout}s; got {seen}")
 
 
-async def start_system(workdir: Path, servers: Servers) -> System:
+async def start_system(workdir: Path, servers: Servers, *, mail_process: bool = False) -> System:
     database = f"e2e_{uuid.uuid4().hex[:8]}"
     await create_database(servers.database_url, database)
-    system = System(workdir, servers, with_database(servers.database_url, database))
+    system = System(
+        workdir, servers, with_database(servers.database_url, database), mail_process=mail_process
+    )
     await asyncio.to_thread(system.start)
     return system

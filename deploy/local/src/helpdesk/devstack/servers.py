@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -178,7 +179,36 @@ class MailSink:
         return [read_mail(path) for path in sorted(self.directory.glob("*.eml"))]
 
 
+class MailSinkProcess(MailSink):
+    """The same sink in a process of its own (benchmarks: off the client's GIL)."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        super().__init__(directory, port)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MailSinkProcess:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "helpdesk.devstack.servers", str(self.directory), str(self.port)]
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
 def read_mail(path: Path) -> EmailMessage:
     message = message_from_bytes(path.read_bytes(), policy=policy.default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+if __name__ == "__main__":
+    # python -m helpdesk.devstack.servers DIR PORT: run only the mail sink.
+    sink = MailSink(Path(sys.argv[1]), int(sys.argv[2])).start()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    sink.stop()

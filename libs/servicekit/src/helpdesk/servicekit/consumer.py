@@ -49,6 +49,9 @@ class EventConsumer:
     handler: EventHandler
     max_deliver: int = 5
     backoff: Sequence[float] = (1.0, 5.0, 15.0, 30.0)
+    # >1 handles that many messages at once, giving up their order: only for
+    # handlers whose effects do not depend on each other (mails, not projections).
+    max_workers: int = 1
 
     def delay_after(self, deliveries: int) -> float:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]
@@ -176,6 +179,7 @@ def subscribe(broker: NatsBroker, pool: asyncpg.Pool, consumer: EventConsumer) -
         stream=JStream(consumer.stream, declare=False),
         durable=consumer.name,
         pull_sub=PullSub(batch_size=16, timeout=1.0),
+        max_workers=consumer.max_workers,
         ack_policy=AckPolicy.MANUAL,
         # One spare delivery: the handler parks the message on the last one itself.
         config=ConsumerConfig(max_deliver=consumer.max_deliver + 1, ack_wait=60),

@@ -27,7 +27,7 @@ async def init_connection(conn: Connection) -> None:
 
 
 async def create_pool(
-    dsn: str, schema: str, *, min_size: int = 2, max_size: int = 10
+    dsn: str, schema: str, *, min_size: int = 10, max_size: int = 10
 ) -> asyncpg.Pool:
     """A pool whose connections see the service's own schema first."""
     await ensure_schema(dsn, schema)

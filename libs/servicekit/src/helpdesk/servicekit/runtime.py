@@ -44,6 +44,10 @@ log = get_logger(__name__)
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
+# Commands of one replica handled at once: a slow one (a password hash, a
+# retried transaction) must not queue the others behind it.
+COMMAND_CONCURRENCY = 16
+
 
 def current_correlation_id() -> str:
     """The correlation id of the message being handled (a new one if none)."""
@@ -77,10 +81,14 @@ class ServiceContext(Generic[SettingsT]):
 
     def command(self, name: str) -> Callable[[Any], Any]:
         """Decorator: serve `<service>.cmd.<name>` in the service's queue group."""
-        return self.broker.subscriber(subjects.command(self.name, name), queue=self.name)
+        return self.broker.subscriber(
+            subjects.command(self.name, name), queue=self.name, max_workers=COMMAND_CONCURRENCY
+        )
 
     def query(self, name: str) -> Callable[[Any], Any]:
-        return self.broker.subscriber(subjects.query(self.name, name), queue=self.name)
+        return self.broker.subscriber(
+            subjects.query(self.name, name), queue=self.name, max_workers=COMMAND_CONCURRENCY
+        )
 
     def consume(self, consumer: EventConsumer) -> None:
         self.consumers.append(consumer)

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.mailer import MAIL_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
 
@@ -120,6 +120,6 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
     return [
         EventConsumer(
             name=CONSUMER_NAME, stream="IDENTITY", subject="identity.events.user.>",
-            handler=mails.handle,
+            handler=mails.handle, max_workers=MAIL_WORKERS,
         )
     ]

@@ -8,10 +8,13 @@ recognisable as the same mail by the receiving server.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import re
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formataddr, getaddresses, parseaddr
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +32,10 @@ log = get_logger(__name__)
 SENT = Counter("notifier_mails_sent_total", "Mails handed to the SMTP server", ["template"])
 
 LOCALES = ("el", "en")
+
+# Mails of one consumer sent at once. Each is independent; their order is not
+# promised (two mails about one ticket seconds apart may arrive swapped).
+MAIL_WORKERS = 8
 _LINE_BREAKS = re.compile(r"[\r\n\x00]+")
 
 
@@ -37,9 +44,63 @@ def header_safe(value: str) -> str:
     return _LINE_BREAKS.sub(" ", value).strip()
 
 
+class SmtpConnections:
+    """A few SMTP sessions kept open and reused: a connection, EHLO and
+    STARTTLS per mail would cost more than the mail itself."""
+
+    def __init__(self, settings: Settings, size: int) -> None:
+        self.settings = settings
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(size)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout,
+        )
+        await client.connect()
+        return client
+
+    async def send(self, message: EmailMessage) -> None:
+        # Flattened once here; send_message would copy and flatten it again.
+        sender = parseaddr(str(message["From"]))[1]
+        recipients = [address for _, address in getaddresses([str(message["To"])])]
+        data = message.as_bytes(policy=SMTP_POLICY)
+        async with self._slots:
+            client = self._idle.pop() if self._idle else None
+            if client is not None:
+                try:
+                    await client.sendmail(sender, recipients, data)
+                except aiosmtplib.SMTPServerDisconnected:
+                    client = None  # the server closed it while idle: one fresh try below
+                except BaseException:
+                    client.close()
+                    raise
+            if client is None:
+                client = await self._connect()
+                try:
+                    await client.sendmail(sender, recipients, data)
+                except BaseException:
+                    client.close()
+                    raise
+            self._idle.append(client)
+
+    async def close(self) -> None:
+        while self._idle:
+            client = self._idle.pop()
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
+
+
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.smtp = SmtpConnections(settings, size=MAIL_WORKERS)
         self.templates = Environment(
             loader=PackageLoader("helpdesk.notifier", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -122,13 +183,4 @@ class Mailer:
         return True
 
     async def deliver(self, message: EmailMessage) -> None:
-        s = self.settings
-        await aiosmtplib.send(
-            message,
-            hostname=s.smtp_host,
-            port=s.smtp_port,
-            username=s.smtp_username,
-            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-            start_tls=s.smtp_starttls,
-            timeout=s.smtp_timeout,
-        )
+        await self.smtp.send(message)

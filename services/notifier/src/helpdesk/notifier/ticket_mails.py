@@ -33,7 +33,7 @@ from helpdesk.contracts.tickets import (
     TicketStatusChanged,
     TicketSubmitted,
 )
-from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.mailer import MAIL_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
@@ -246,7 +246,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
     found = [
         EventConsumer(
             name=MAILS_CONSUMER, stream="TICKETS", subject="tickets.events.ticket.>",
-            handler=mails.handle,
+            handler=mails.handle, max_workers=MAIL_WORKERS,
         )
     ]
     for priority, name in PAGE_CONSUMERS.items():
@@ -254,7 +254,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
         found.append(
             EventConsumer(
                 name=name, stream="TICKETS", subject=f"tickets.events.ticket.*.{priority.value}",
-                handler=mails.page,
+                handler=mails.page, max_workers=MAIL_WORKERS,
             )
         )
     return found
