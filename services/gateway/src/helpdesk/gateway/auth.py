@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 from uuid import UUID
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpdesk.contracts.actors import AccessTokenClaims, Actor
 from helpdesk.gateway.problems import ProblemError
+from helpdesk.gateway.settings import verifying_key
 
 _bearer = HTTPBearer(auto_error=False)
+
+
+@functools.cache
+def _verifying_key(pem: str) -> Ed25519PublicKey:
+    return verifying_key(pem)  # parsed once, not at every request
 
 
 def verify_access_token(token: str, public_key: str) -> AccessTokenClaims:
     try:
         claims = jwt.decode(
             token,
-            public_key,
+            _verifying_key(public_key),
             algorithms=["EdDSA"],
             issuer="helpdesk-identity",
             options={"require": ["exp", "iat", "sub", "sid"]},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import Field, field_validator
 
 from helpdesk.servicekit.settings import ServiceSettings
 
@@ -13,3 +15,19 @@ class Settings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8080"
     # How long a command may take before the client gets 503 + Retry-After.
     command_timeout: float = 5.0
+
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _an_ed25519_public_key(cls, pem: str) -> str:
+        verifying_key(pem)  # a malformed key stops the gateway at start, not at each request
+        return pem
+
+
+def verifying_key(pem: str) -> Ed25519PublicKey:
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError:
+        raise ValueError("not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key (EdDSA tokens need one)")
+    return key
