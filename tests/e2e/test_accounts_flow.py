@@ -32,9 +32,7 @@ def unique(prefix: str) -> str:
 def client(system: System, address: str | None = None) -> httpx.AsyncClient:
     # Each test speaks from an address of its own, so per-address limits stay per test.
     address = address or f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.1"
-    return httpx.AsyncClient(
-        base_url=system.url, timeout=20, headers={"X-Forwarded-For": address}
-    )
+    return httpx.AsyncClient(base_url=system.url, timeout=20, headers={"X-Forwarded-For": address})
 
 
 def token_in(message: EmailMessage, page: str) -> str:
@@ -63,10 +61,16 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
 async def register(
     http: httpx.AsyncClient, username: str, email: str, locale: str = "el"
 ) -> httpx.Response:
-    return await http.post("/api/v1/accounts", json={
-        "name": "Ελένη Δημητρίου" if locale == "el" else "Helen Smith",
-        "username": username, "email": email, "password": PASSWORD, "locale": locale,
-    })
+    return await http.post(
+        "/api/v1/accounts",
+        json={
+            "name": "Ελένη Δημητρίου" if locale == "el" else "Helen Smith",
+            "username": username,
+            "email": email,
+            "password": PASSWORD,
+            "locale": locale,
+        },
+    )
 
 
 async def active_user(system: System, http: httpx.AsyncClient) -> tuple[str, str]:
@@ -87,10 +91,24 @@ async def login(http: httpx.AsyncClient, username: str, password: str = PASSWORD
 @pytest.mark.parametrize(
     ("locale", "subjects"),
     [
-        ("el", {"activation": "Ενεργοποίηση λογαριασμού", "username": "Το όνομα σύνδεσής σας",
-                "reset": "Επαναφορά κωδικού", "changed": "Ο κωδικός σύνδεσής σας άλλαξε"}),
-        ("en", {"activation": "Activate your", "username": "Your IPtech Helpdesk username",
-                "reset": "Reset your", "changed": "password was changed"}),
+        (
+            "el",
+            {
+                "activation": "Ενεργοποίηση λογαριασμού",
+                "username": "Το όνομα σύνδεσής σας",
+                "reset": "Επαναφορά κωδικού",
+                "changed": "Ο κωδικός σύνδεσής σας άλλαξε",
+            },
+        ),
+        (
+            "en",
+            {
+                "activation": "Activate your",
+                "username": "Your IPtech Helpdesk username",
+                "reset": "Reset your",
+                "changed": "password was changed",
+            },
+        ),
     ],
 )
 async def test_register_activate_login_and_recover(
@@ -100,19 +118,21 @@ async def test_register_activate_login_and_recover(
     async with client(system) as http:
         registered = await register(http, username, email, locale)
         assert registered.status_code == 202
-        assert registered.json() == {"status": "pending_activation",
-                                     "message": REGISTERED_MESSAGE[locale]}
+        assert registered.json() == {
+            "status": "pending_activation",
+            "message": REGISTERED_MESSAGE[locale],
+        }
 
         activation = await wait_for_mail(system, email, subjects["activation"])
         if locale == "el":
             assert "πρέπει να ενεργοποιήσετε το λογαριασμό ακολουθώντας το σύνδεσμο" in (
-                mail_text(activation))
+                mail_text(activation)
+            )
         assert f"{system.url}/helpdesk/{locale}/activate?token=" in mail_text(activation)
         assert activation.get_body(("html",)) is not None
         token = token_in(activation, "activate")
 
-        assert_problem(await login(http, username, "not the password"), 401,
-                       "invalid_credentials")
+        assert_problem(await login(http, username, "not the password"), 401, "invalid_credentials")
         assert_problem(await login(http, username), 403, "account_not_activated")
 
         activated = await http.post("/api/v1/accounts/activate", json={"token": token})
@@ -125,11 +145,15 @@ async def test_register_activate_login_and_recover(
         tokens = session.json()
         assert tokens["token_type"] == "Bearer"
         assert tokens["expires_in"] == 900
-        me = await http.get("/api/v1/me",
-                            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        me = await http.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
         assert me.status_code == 200
         assert (me.json()["username"], me.json()["roles"], me.json()["locale"]) == (
-            username, ["customer"], locale)
+            username,
+            ["customer"],
+            locale,
+        )
 
         reminder = await http.post("/api/v1/recovery/username", json={"email": email})
         assert reminder.status_code == 202
@@ -139,19 +163,24 @@ async def test_register_activate_login_and_recover(
         assert forgot.status_code == 202
         reset_mail = await wait_for_mail(system, email, subjects["reset"])
         reset_token = token_in(reset_mail, "reset-password")
-        reset = await http.post("/api/v1/recovery/password/reset",
-                                json={"token": reset_token, "new_password": NEW_PASSWORD})
+        reset = await http.post(
+            "/api/v1/recovery/password/reset",
+            json={"token": reset_token, "new_password": NEW_PASSWORD},
+        )
         assert reset.status_code == 200
         await wait_for_mail(system, email, subjects["changed"])
 
         assert_problem(await login(http, username), 401, "invalid_credentials")
         assert (await login(http, username, NEW_PASSWORD)).status_code == 200
         # Every session from before the reset is gone.
-        old = await http.post("/api/v1/sessions/refresh",
-                              json={"refresh_token": tokens["refresh_token"]})
+        old = await http.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
         assert_problem(old, 401, "unauthenticated")
-        used = await http.post("/api/v1/recovery/password/reset",
-                               json={"token": reset_token, "new_password": NEW_PASSWORD + "!"})
+        used = await http.post(
+            "/api/v1/recovery/password/reset",
+            json={"token": reset_token, "new_password": NEW_PASSWORD + "!"},
+        )
         assert_problem(used, 400, "invalid_token")
 
 
@@ -164,13 +193,21 @@ async def test_registration_errors(system: System) -> None:
         assert (await register(http, username, f"{username}@example.org")).status_code == 202
         taken = await register(http, username.upper(), f"{unique('x')}@example.org")
         assert_problem(taken, 409, "username_taken")
-        invalid = await http.post("/api/v1/accounts", json={
-            "name": "X", "username": "a b", "email": "nope", "password": "short"})
+        invalid = await http.post(
+            "/api/v1/accounts",
+            json={"name": "X", "username": "a b", "email": "nope", "password": "short"},
+        )
         body = assert_problem(invalid, 422, "validation_error")
         assert {e["field"] for e in body["errors"]} >= {"email"}
-        weak = await http.post("/api/v1/accounts", json={
-            "name": "X", "username": unique("w"), "email": f"{unique('w')}@example.org",
-            "password": "1234567890"})
+        weak = await http.post(
+            "/api/v1/accounts",
+            json={
+                "name": "X",
+                "username": unique("w"),
+                "email": f"{unique('w')}@example.org",
+                "password": "1234567890",
+            },
+        )
         body = assert_problem(weak, 422, "validation_error")
         assert body["errors"][0]["field"] == "password"
         # An address already registered: the same 202 and body; its owner gets a mail.
@@ -185,8 +222,10 @@ async def test_token_errors(system: System) -> None:
     async with client(system) as http:
         bad = await http.post("/api/v1/accounts/activate", json={"token": "no-such-token"})
         assert_problem(bad, 400, "invalid_token")
-        bad_reset = await http.post("/api/v1/recovery/password/reset",
-                                    json={"token": "no-such-token", "new_password": NEW_PASSWORD})
+        bad_reset = await http.post(
+            "/api/v1/recovery/password/reset",
+            json={"token": "no-such-token", "new_password": NEW_PASSWORD},
+        )
         assert_problem(bad_reset, 400, "invalid_token")
         assert_problem(await http.get("/api/v1/me"), 401, "unauthenticated")
         forged = await http.get("/api/v1/me", headers={"Authorization": "Bearer x.y.z"})
@@ -198,41 +237,51 @@ async def test_weak_new_password_is_refused(system: System) -> None:
         _, email = await active_user(system, http)
         await http.post("/api/v1/recovery/password", json={"email": email})
         token = token_in(await wait_for_mail(system, email, "Reset"), "reset-password")
-        weak = await http.post("/api/v1/recovery/password/reset",
-                               json={"token": token, "new_password": "password123"})
+        weak = await http.post(
+            "/api/v1/recovery/password/reset", json={"token": token, "new_password": "password123"}
+        )
         assert assert_problem(weak, 422, "validation_error")["errors"][0]["field"] == (
-            "new_password")
+            "new_password"
+        )
 
 
 async def test_refresh_rotation_reuse_and_logout(system: System) -> None:
     async with client(system) as http:
         username, _ = await active_user(system, http)
         first = (await login(http, username)).json()
-        second = await http.post("/api/v1/sessions/refresh",
-                                 json={"refresh_token": first["refresh_token"]})
+        second = await http.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": first["refresh_token"]}
+        )
         assert second.status_code == 200
         assert second.json()["refresh_token"] != first["refresh_token"]
-        reuse = await http.post("/api/v1/sessions/refresh",
-                                json={"refresh_token": first["refresh_token"]})
+        reuse = await http.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": first["refresh_token"]}
+        )
         assert_problem(reuse, 401, "unauthenticated")
-        revoked = await http.post("/api/v1/sessions/refresh",
-                                  json={"refresh_token": second.json()["refresh_token"]})
+        revoked = await http.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": second.json()["refresh_token"]}
+        )
         assert_problem(revoked, 401, "unauthenticated")
 
         other = (await login(http, username)).json()
-        bye = await http.delete("/api/v1/sessions/current",
-                                headers={"Authorization": f"Bearer {other['access_token']}"})
+        bye = await http.delete(
+            "/api/v1/sessions/current", headers={"Authorization": f"Bearer {other['access_token']}"}
+        )
         assert bye.status_code == 204
-        after = await http.post("/api/v1/sessions/refresh",
-                                json={"refresh_token": other["refresh_token"]})
+        after = await http.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": other["refresh_token"]}
+        )
         assert_problem(after, 401, "unauthenticated")
 
 
 async def test_recovery_never_reveals_whether_an_address_exists(system: System) -> None:
     async with client(system) as http:
         _, email = await active_user(system, http)
-        for path in ("/api/v1/recovery/password", "/api/v1/recovery/username",
-                     "/api/v1/accounts/activation/resend"):
+        for path in (
+            "/api/v1/recovery/password",
+            "/api/v1/recovery/username",
+            "/api/v1/accounts/activation/resend",
+        ):
             known = await http.post(path, json={"email": email})
             unknown = await http.post(path, json={"email": f"{unique('ghost')}@example.org"})
             assert known.status_code == unknown.status_code == 202
@@ -243,8 +292,9 @@ async def test_login_failures_are_rate_limited_with_retry_after(system: System) 
     async with client(system) as http:
         username, _ = await active_user(system, http)
         for _ in range(5):
-            assert_problem(await login(http, username, "wrong password!"), 401,
-                           "invalid_credentials")
+            assert_problem(
+                await login(http, username, "wrong password!"), 401, "invalid_credentials"
+            )
         limited = await login(http, username)
         assert_problem(limited, 429, "rate_limited")
         assert 0 < int(limited.headers["Retry-After"]) <= 900

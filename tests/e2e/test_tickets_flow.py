@@ -47,21 +47,26 @@ async def login(client: httpx.AsyncClient, username: str) -> str:
     return str(response.json()["access_token"])
 
 
-async def register_customer(
-    system: System, client: httpx.AsyncClient, tag: str
-) -> tuple[str, str]:
+async def register_customer(system: System, client: httpx.AsyncClient, tag: str) -> tuple[str, str]:
     username = f"maria{tag}"
     email = f"maria.{tag}@example.gr"
-    response = await client.post("/api/v1/accounts", json={
-        "name": "Μαρία Παπαδοπούλου", "username": username, "email": email,
-        "password": PASSWORD, "locale": "el",
-    })
+    response = await client.post(
+        "/api/v1/accounts",
+        json={
+            "name": "Μαρία Παπαδοπούλου",
+            "username": username,
+            "email": email,
+            "password": PASSWORD,
+            "locale": "el",
+        },
+    )
     assert response.status_code == 202, response.text
     mail = await wait_mail(system, email, "token=")
     match = re.search(r"token=([^\s&\"<]+)", mail_text(mail))
     assert match
-    activated = await client.post("/api/v1/accounts/activate",
-                                  json={"token": unquote(match.group(1))})
+    activated = await client.post(
+        "/api/v1/accounts/activate", json={"token": unquote(match.group(1))}
+    )
     assert activated.status_code == 200, activated.text
     return email, await login(client, username)
 
@@ -72,11 +77,17 @@ async def create_agent(system: System, client: httpx.AsyncClient, tag: str) -> t
     nc = await nats.connect(system.servers.nats_url)
     try:
         command = identity_contract.CreateUser(
-            name="Κώστας Agent", username=username, email=email, password=PASSWORD,
-            roles=[Role.AGENT], activated=True, locale="el",
+            name="Κώστας Agent",
+            username=username,
+            email=email,
+            password=PASSWORD,
+            roles=[Role.AGENT],
+            activated=True,
+            locale="el",
         )
-        msg = await nc.request("identity.cmd.create_user", command.model_dump_json().encode(),
-                               timeout=10)
+        msg = await nc.request(
+            "identity.cmd.create_user", command.model_dump_json().encode(), timeout=10
+        )
     finally:
         await nc.close()
     assert Reply[Any].model_validate_json(msg.data).ok, msg.data
@@ -104,10 +115,16 @@ async def test_tickets_from_submission_to_close(system: System) -> None:
         tickets: dict[Priority, dict[str, Any]] = {}
         for priority in Priority:
             before = datetime.now(UTC)
-            response = await submit(client, customer, {
-                "subject": f"[{tag}] {priority.value}", "description": "Δεν λειτουργεί.",
-                "priority": priority.value, "category": "network",
-            })
+            response = await submit(
+                client,
+                customer,
+                {
+                    "subject": f"[{tag}] {priority.value}",
+                    "description": "Δεν λειτουργεί.",
+                    "priority": priority.value,
+                    "category": "network",
+                },
+            )
             after = datetime.now(UTC)
             assert response.status_code == 201, response.text
             ticket = response.json()
@@ -117,8 +134,10 @@ async def test_tickets_from_submission_to_close(system: System) -> None:
             calendar = policy.calendar(priority)
             assert ticket["queue"] == route.queue
             assert re.fullmatch(r"HD-\d{4}-\d{6}", ticket["number"])
-            for field, seconds in (("first_response_due", targets.first_response),
-                                   ("resolution_due", targets.resolution)):
+            for field, seconds in (
+                ("first_response_due", targets.first_response),
+                ("resolution_due", targets.resolution),
+            ):
                 due = datetime.fromisoformat(ticket[field])
                 low, high = calendar.add(before, seconds), calendar.add(after, seconds)
                 assert low - timedelta(seconds=1) <= due <= high + timedelta(seconds=1), field
@@ -142,44 +161,56 @@ async def test_tickets_from_submission_to_close(system: System) -> None:
         # The agent takes the normal ticket and answers; the customer gets the reply.
         normal = tickets[Priority.NORMAL]
         path = f"/api/v1/tickets/{normal['ticket_id']}"
-        queue = await client.get("/api/v1/tickets", headers=auth(agent),
-                                 params={"priority": "normal"})
+        queue = await client.get(
+            "/api/v1/tickets", headers=auth(agent), params={"priority": "normal"}
+        )
         assert normal["ticket_id"] in [t["ticket_id"] for t in queue.json()["items"]]
         assigned = await client.post(f"{path}/assign", headers=auth(agent), json={})
         assert assigned.status_code == 200, assigned.text
-        reply = await client.post(f"{path}/messages", headers=auth(agent),
-                                  json={"body": f"Καλημέρα, δοκιμάστε επανεκκίνηση ({tag})."})
+        reply = await client.post(
+            f"{path}/messages",
+            headers=auth(agent),
+            json={"body": f"Καλημέρα, δοκιμάστε επανεκκίνηση ({tag})."},
+        )
         assert reply.status_code == 201, reply.text
         mail = await wait_mail(system, customer_email, f"επανεκκίνηση ({tag})")
         assert normal["number"] in str(mail["Subject"])
 
         # The customer answers; the assignee is told.
-        answer = await client.post(f"{path}/messages", headers=auth(customer),
-                                   json={"body": f"Δεν βοήθησε ({tag})."})
+        answer = await client.post(
+            f"{path}/messages", headers=auth(customer), json={"body": f"Δεν βοήθησε ({tag})."}
+        )
         assert answer.status_code == 201, answer.text
         await wait_mail(system, agent_email, f"Δεν βοήθησε ({tag})")
 
         # Customers cannot act as agents, nor see someone else's ticket.
-        forbidden = await client.post(f"{path}/priority", headers=auth(customer),
-                                      json={"priority": "critical"})
+        forbidden = await client.post(
+            f"{path}/priority", headers=auth(customer), json={"priority": "critical"}
+        )
         assert forbidden.status_code == 403
         assert forbidden.headers["content-type"].startswith("application/problem+json")
         _, stranger = await register_customer(system, client, tag + "x")
         assert (await client.get(path, headers=auth(stranger))).status_code == 404
 
         # Resolved (mail), then closed by the customer.
-        resolved = await client.post(f"{path}/status", headers=auth(agent),
-                                     json={"status": "resolved"})
+        resolved = await client.post(
+            f"{path}/status", headers=auth(agent), json={"status": "resolved"}
+        )
         assert resolved.status_code == 200, resolved.text
         await wait_mail(system, customer_email, f"{normal['number']} επιλύθηκε")
-        closed = await client.post(f"{path}/status", headers=auth(customer),
-                                   json={"status": "closed"})
+        closed = await client.post(
+            f"{path}/status", headers=auth(customer), json={"status": "closed"}
+        )
         assert closed.status_code == 200
         assert closed.json()["status"] == "closed"
 
         detail = (await client.get(path, headers=auth(customer))).json()
         assert [e["kind"] for e in detail["timeline"]] == [
-            "TicketSubmitted", "TicketAssigned", "TicketMessageAdded", "TicketMessageAdded",
-            "TicketStatusChanged", "TicketStatusChanged",
+            "TicketSubmitted",
+            "TicketAssigned",
+            "TicketMessageAdded",
+            "TicketMessageAdded",
+            "TicketStatusChanged",
+            "TicketStatusChanged",
         ]
         assert detail["first_responded_at"] is not None

@@ -40,9 +40,7 @@ class Flaky:
 
 
 @pytest.fixture
-async def setup(
-    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient
-) -> tuple[str, asyncpg.Pool]:
+async def setup(schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient) -> tuple[str, asyncpg.Pool]:
     schema, pool = schema_pool
     await pool.execute("CREATE TABLE effects (text text NOT NULL)")
     await nc.jetstream().add_stream(

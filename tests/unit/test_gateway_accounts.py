@@ -32,16 +32,32 @@ async def api() -> AsyncIterator[httpx.AsyncClient]:
 
 def token(key: str = PRIVATE_KEY, ttl: int = 600) -> str:
     now = int(time.time())
-    claims = {"sub": str(uuid4()), "roles": ["customer"], "sid": str(uuid4()), "name": "M",
-              "locale": "el", "iat": now, "exp": now + ttl, "iss": "helpdesk-identity"}
+    claims = {
+        "sub": str(uuid4()),
+        "roles": ["customer"],
+        "sid": str(uuid4()),
+        "name": "M",
+        "locale": "el",
+        "iat": now,
+        "exp": now + ttl,
+        "iss": "helpdesk-identity",
+    }
     return jwt.encode(claims, key, algorithm="EdDSA")
 
 
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("POST", "/api/v1/accounts", {"name": "M", "username": "maria", "email": "m@example.gr",
-                                      "password": "correct horse battery"}),
+        (
+            "POST",
+            "/api/v1/accounts",
+            {
+                "name": "M",
+                "username": "maria",
+                "email": "m@example.gr",
+                "password": "correct horse battery",
+            },
+        ),
         ("POST", "/api/v1/accounts/activate", {"token": "t"}),
         ("POST", "/api/v1/accounts/activation/resend", {"email": "m@example.gr"}),
         ("POST", "/api/v1/sessions", {"username": "maria", "password": "x"}),
@@ -78,9 +94,17 @@ async def test_authenticated_routes_need_a_token_signed_by_identity(
 
 
 async def test_bad_bodies_are_422_field_errors(api: httpx.AsyncClient) -> None:
-    response = await api.post("/api/v1/accounts", json={
-        "name": "M", "username": "maria", "email": "not-an-address", "password": "x",
-        "locale": "fr", "admin": True})
+    response = await api.post(
+        "/api/v1/accounts",
+        json={
+            "name": "M",
+            "username": "maria",
+            "email": "not-an-address",
+            "password": "x",
+            "locale": "fr",
+            "admin": True,
+        },
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in response.json()["errors"]}
@@ -89,11 +113,18 @@ async def test_bad_bodies_are_422_field_errors(api: httpx.AsyncClient) -> None:
 
 async def test_openapi_documents_the_account_routes(api: httpx.AsyncClient) -> None:
     paths = (await api.get("/openapi.json")).json()["paths"]
-    for path in ("/api/v1/accounts", "/api/v1/accounts/activate",
-                 "/api/v1/accounts/activation/resend", "/api/v1/sessions",
-                 "/api/v1/sessions/refresh", "/api/v1/sessions/current",
-                 "/api/v1/recovery/password", "/api/v1/recovery/password/reset",
-                 "/api/v1/recovery/username", "/api/v1/me"):
+    for path in (
+        "/api/v1/accounts",
+        "/api/v1/accounts/activate",
+        "/api/v1/accounts/activation/resend",
+        "/api/v1/sessions",
+        "/api/v1/sessions/refresh",
+        "/api/v1/sessions/current",
+        "/api/v1/recovery/password",
+        "/api/v1/recovery/password/reset",
+        "/api/v1/recovery/username",
+        "/api/v1/me",
+    ):
         assert path in paths, path
     assert "202" in paths["/api/v1/accounts"]["post"]["responses"]
     assert (await api.get("/docs")).status_code == 200

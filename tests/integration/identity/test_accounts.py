@@ -32,7 +32,8 @@ pytestmark = pytest.mark.integration
 
 def login(command: contract.RegisterUser, password: str | None = None) -> contract.Login:
     return contract.Login(
-        username=command.username, password=password or command.password,
+        username=command.username,
+        password=password or command.password,
         client_address="192.0.2.1",
     )
 
@@ -57,7 +58,11 @@ async def test_registration_is_pending_and_publishes_the_activation_token(
     (event,) = await published(identity.pool, "UserRegistered")
     data = contract.UserRegistered.model_validate(event.data)
     assert (data.username, data.email, data.locale, data.roles) == (
-        "maria1", "maria1@example.gr", "el", [Role.CUSTOMER])
+        "maria1",
+        "maria1@example.gr",
+        "el",
+        [Role.CUSTOMER],
+    )
     assert data.activation_token
     assert data.activation_expires_at is not None
     assert data.activation_expires_at - data.registered_at == timedelta(hours=48)
@@ -78,7 +83,8 @@ async def test_invalid_fields_are_field_errors(identity: Identity) -> None:
     assert common.error is not None
     assert "too common" in common.error.field_errors[0].message
     same = await identity.register(
-        registration(4, password="Maria4Maria4", username="maria4maria4"))
+        registration(4, password="Maria4Maria4", username="maria4maria4")
+    )
     assert code(same) == "validation_error"
 
 
@@ -136,7 +142,8 @@ async def test_activation_then_again_is_a_friendly_success(identity: Identity) -
     assert second.result == contract.Activated(already_active=True)
     assert len(await published(identity.pool, "UserActivated")) == 1
     assert code(await identity.activate(contract.ActivateAccount(token="made-up"))) == (
-        "invalid_token")
+        "invalid_token"
+    )
 
 
 async def test_expired_activation_token_offers_a_resend(identity: Identity, clock: Clock) -> None:
@@ -164,7 +171,9 @@ async def test_not_activated_is_403_only_after_the_right_password(identity: Iden
     assert code(await identity.login(login(command, "wrong password!"))) == "invalid_credentials"
     assert code(await identity.login(login(command))) == "account_not_activated"
     assert (ERROR_STATUS["invalid_credentials"], ERROR_STATUS["account_not_activated"]) == (
-        401, 403)
+        401,
+        403,
+    )
     unknown = contract.Login(username="nobody", password="whatever12345")
     assert code(await identity.login(unknown)) == "invalid_credentials"
 
@@ -179,14 +188,18 @@ async def test_login_issues_an_eddsa_access_token_and_a_refresh_token(
     assert tokens.expires_in == 15 * 60
     assert tokens.refresh_expires_in == 14 * 24 * 3600
     claims = AccessTokenClaims.model_validate(
-        jwt.decode(tokens.access_token, PUBLIC_KEY, algorithms=["EdDSA"],
-                   issuer="helpdesk-identity")
+        jwt.decode(
+            tokens.access_token, PUBLIC_KEY, algorithms=["EdDSA"], issuer="helpdesk-identity"
+        )
     )
     assert claims.roles == [Role.CUSTOMER]
     assert claims.name == command.name
     assert claims.exp - claims.iat == 900
-    profile = await identity.profile(contract.GetProfile(
-        actor=Actor(user_id=claims.sub, roles=claims.roles, session_id=claims.sid)))
+    profile = await identity.profile(
+        contract.GetProfile(
+            actor=Actor(user_id=claims.sub, roles=claims.roles, session_id=claims.sid)
+        )
+    )
     assert profile.result is not None
     assert (profile.result.username, profile.result.status) == ("maria9", "active")
     # The username is matched ignoring case.
@@ -197,8 +210,9 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(identity: Identity)
     command = await registered_and_active(identity, 10)
     first = (await identity.login(login(command))).result
     assert first is not None
-    second = (await identity.refresh(contract.RefreshSession(
-        refresh_token=first.refresh_token))).result
+    second = (
+        await identity.refresh(contract.RefreshSession(refresh_token=first.refresh_token))
+    ).result
     assert second is not None
     assert second.refresh_token != first.refresh_token
     reused = await identity.refresh(contract.RefreshSession(refresh_token=first.refresh_token))
@@ -207,7 +221,8 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(identity: Identity)
     after = await identity.refresh(contract.RefreshSession(refresh_token=second.refresh_token))
     assert code(after) == "unauthenticated"
     assert code(await identity.refresh(contract.RefreshSession(refresh_token="nonsense"))) == (
-        "unauthenticated")
+        "unauthenticated"
+    )
 
 
 async def test_expired_refresh_token_is_refused(identity: Identity, clock: Clock) -> None:
@@ -243,8 +258,10 @@ async def test_password_hash_is_upgraded_on_login_when_parameters_change(
     assert len(rehashed) == 1
     assert "t=2" in rehashed[0]["data"]["password_hash"]
     assert (await new.login(login(command))).ok
-    assert await id_pool.fetchval(
-        "SELECT count(*) FROM events WHERE event_type = 'PasswordRehashed'") == 1
+    assert (
+        await id_pool.fetchval("SELECT count(*) FROM events WHERE event_type = 'PasswordRehashed'")
+        == 1
+    )
 
 
 # ---------------------------------------------------------------- recovery
@@ -266,18 +283,21 @@ async def test_password_reset_flow_revokes_tokens_and_sessions(
     assert delta  # an hour from now (checked exactly in the expiry test)
 
     weak = await identity.complete_password_reset(
-        contract.CompletePasswordReset(token=first, new_password="123"))
+        contract.CompletePasswordReset(token=first, new_password="123")
+    )
     assert code(weak) == "validation_error"
     assert weak.error is not None
     assert weak.error.field_errors[0].field == "new_password"
 
     new_password = "a brand new passphrase"
     done = await identity.complete_password_reset(
-        contract.CompletePasswordReset(token=first, new_password=new_password))
+        contract.CompletePasswordReset(token=first, new_password=new_password)
+    )
     assert done.ok
     for token in (first, second):  # used, and every older one revoked
         again = await identity.complete_password_reset(
-            contract.CompletePasswordReset(token=token, new_password="another fine passphrase"))
+            contract.CompletePasswordReset(token=token, new_password="another fine passphrase")
+        )
         assert code(again) == "invalid_token"
     revoked = await identity.refresh(contract.RefreshSession(refresh_token=session.refresh_token))
     assert code(revoked) == "unauthenticated"
@@ -292,8 +312,11 @@ async def test_reset_token_expires_after_an_hour(identity: Identity, clock: Cloc
     await identity.request_password_reset(contract.RequestPasswordReset(email="maria15@example.gr"))
     (event,) = await published(identity.pool, "RecoveryRequested")
     clock.advance(hours=1, seconds=1)
-    reply = await identity.complete_password_reset(contract.CompletePasswordReset(
-        token=event.data["reset_token"], new_password="a brand new passphrase"))
+    reply = await identity.complete_password_reset(
+        contract.CompletePasswordReset(
+            token=event.data["reset_token"], new_password="a brand new passphrase"
+        )
+    )
     assert code(reply) == "invalid_token"
     assert ERROR_STATUS["invalid_token"] == 400
 
@@ -301,11 +324,15 @@ async def test_reset_token_expires_after_an_hour(identity: Identity, clock: Cloc
 async def test_username_reminder_publishes_the_username(identity: Identity) -> None:
     await registered_and_active(identity, 16)
     reply = await identity.request_username_reminder(
-        contract.RequestUsernameReminder(email="maria16@example.gr"))
+        contract.RequestUsernameReminder(email="maria16@example.gr")
+    )
     assert reply.ok
     (event,) = await published(identity.pool, "RecoveryRequested")
     assert (event.data["kind"], event.data["username"], event.data["reset_token"]) == (
-        "username", "maria16", None)
+        "username",
+        "maria16",
+        None,
+    )
 
 
 async def test_recovery_answers_are_identical_and_take_as_long_for_unknown_addresses(
@@ -342,7 +369,8 @@ async def test_login_failures_are_limited_per_account_and_survive_a_restart(
     command = await registered_and_active(identity, 18)
     for _ in range(5):
         assert code(await identity.login(login(command, "wrong password!"))) == (
-            "invalid_credentials")
+            "invalid_credentials"
+        )
     blocked = await identity.login(login(command))  # even the right password now
     assert code(blocked) == "rate_limited"
     assert blocked.error is not None
@@ -357,14 +385,17 @@ async def test_login_failures_are_limited_per_client_address(
     id_pool: asyncpg.Pool, servers: Servers, clock: Clock
 ) -> None:
     identity = Identity.from_settings(
-        id_pool, identity_settings(servers, login_address_limit=3), clock=clock)
+        id_pool, identity_settings(servers, login_address_limit=3), clock=clock
+    )
     command = await registered_and_active(identity, 19)
     for n in range(3):  # a different (unknown) account each time, from one address
         guess = contract.Login(
-            username=f"guess{n}", password="x" * 12, client_address="198.51.100.7")
+            username=f"guess{n}", password="x" * 12, client_address="198.51.100.7"
+        )
         assert code(await identity.login(guess)) == "invalid_credentials"
-    from_there = contract.Login(username=command.username, password=command.password,
-                                client_address="198.51.100.7")
+    from_there = contract.Login(
+        username=command.username, password=command.password, client_address="198.51.100.7"
+    )
     assert code(await identity.login(from_there)) == "rate_limited"
     assert (await identity.login(login(command))).ok  # another address is fine
 
@@ -391,7 +422,8 @@ async def test_registration_is_limited_per_client_address(
     id_pool: asyncpg.Pool, servers: Servers
 ) -> None:
     identity = Identity.from_settings(
-        id_pool, identity_settings(servers, registration_address_limit=2))
+        id_pool, identity_settings(servers, registration_address_limit=2)
+    )
     for n in range(2):
         assert (await identity.register(registration(f"r{n}", client_address="203.0.113.9"))).ok
     limited = await identity.register(registration("r3", client_address="203.0.113.9"))
@@ -402,20 +434,29 @@ async def test_registration_is_limited_per_client_address(
 
 
 async def test_create_user_and_grant_role(identity: Identity) -> None:
-    created = await identity.create_user(contract.CreateUser(
-        name="Admin", username="admin", email="admin@example.org",
-        password="an admin passphrase", roles=[Role.ADMIN], activated=True))
+    created = await identity.create_user(
+        contract.CreateUser(
+            name="Admin",
+            username="admin",
+            email="admin@example.org",
+            password="an admin passphrase",
+            roles=[Role.ADMIN],
+            activated=True,
+        )
+    )
     assert created.result is not None
     assert created.result.roles == [Role.ADMIN]
-    assert (await identity.login(contract.Login(
-        username="admin", password="an admin passphrase"))).ok
+    assert (
+        await identity.login(contract.Login(username="admin", password="an admin passphrase"))
+    ).ok
     registered = await published(identity.pool, "UserRegistered")
     assert registered[0].data["activation_token"] is None
     assert len(await published(identity.pool, "UserActivated")) == 1
 
     agent = await registered_and_active(identity, 21)
-    granted = await identity.grant_role(contract.GrantRole(username=agent.username,
-                                                           role=Role.AGENT))
+    granted = await identity.grant_role(
+        contract.GrantRole(username=agent.username, role=Role.AGENT)
+    )
     assert granted.result is not None
     assert granted.result.roles == [Role.CUSTOMER, Role.AGENT]
     (changed,) = await published(identity.pool, "RolesChanged")
@@ -425,8 +466,11 @@ async def test_create_user_and_grant_role(identity: Identity) -> None:
     assert len(await published(identity.pool, "RolesChanged")) == 1
     missing = await identity.grant_role(contract.GrantRole(username="nobody", role=Role.AGENT))
     assert code(missing) == "not_found"
-    taken = await identity.create_user(contract.CreateUser(
-        name="X", username="someone", email="ADMIN@example.org", password="an admin passphrase"))
+    taken = await identity.create_user(
+        contract.CreateUser(
+            name="X", username="someone", email="ADMIN@example.org", password="an admin passphrase"
+        )
+    )
     assert code(taken) == "email_taken"
 
 
@@ -434,9 +478,11 @@ async def test_projections_rebuilt_from_the_store_equal_the_live_ones(identity: 
     await registered_and_active(identity, 22)
     await identity.register(registration(23))
     await identity.login(login(registration(22)))
-    query = ("SELECT (SELECT json_agg(u ORDER BY username) FROM users u)::text,"
-             " (SELECT json_agg(s ORDER BY session_id) FROM sessions s)::text,"
-             " (SELECT count(*) FROM user_tokens), (SELECT count(*) FROM refresh_tokens)")
+    query = (
+        "SELECT (SELECT json_agg(u ORDER BY username) FROM users u)::text,"
+        " (SELECT json_agg(s ORDER BY session_id) FROM sessions s)::text,"
+        " (SELECT count(*) FROM user_tokens), (SELECT count(*) FROM refresh_tokens)"
+    )
     before = await identity.pool.fetchrow(query)
     from helpdesk.identity.projections import PROJECTIONS
 

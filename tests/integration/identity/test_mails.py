@@ -28,7 +28,7 @@ from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
 
-FAQ_EL = (Path("/work/shared/seed/helpdesk-faq.el.txt"))
+FAQ_EL = Path("/work/shared/seed/helpdesk-faq.el.txt")
 NOW = datetime.now(UTC)
 
 
@@ -43,10 +43,15 @@ def sink(tmp_path: Path) -> Iterator[MailSink]:
 async def notifier(servers: Servers, sink: MailSink) -> Any:
     schema = f"nt_{uuid.uuid4().hex[:10]}"
     pool = await create_pool(servers.database_url, schema, min_size=1, max_size=5)
-    await apply_migrations(pool, schema, migration_files(
-        files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations")))
-    settings = Settings(smtp_host="127.0.0.1", smtp_port=sink.port,
-                        public_url="https://helpdesk.example", mail_from="Helpdesk <hd@example>")
+    await apply_migrations(
+        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations"))
+    )
+    settings = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=sink.port,
+        public_url="https://helpdesk.example",
+        mail_from="Helpdesk <hd@example>",
+    )
     (consumer,) = identity_mails.consumers(Mailer(settings))
     yield pool, consumer
     await pool.close()
@@ -73,10 +78,16 @@ def html_of(message: EmailMessage) -> str:
 
 def registered(locale: contract.Locale, **overrides: Any) -> contract.UserRegistered:
     values: dict[str, Any] = {
-        "user_id": uuid.uuid4(), "name": "Μαρία Παπαδοπούλου", "username": "maria",
-        "email": "maria@example.gr", "locale": locale, "roles": [Role.CUSTOMER],
-        "registered_at": NOW, "activation_token": "tok-en_123",
-        "activation_expires_at": NOW + timedelta(hours=48), **overrides,
+        "user_id": uuid.uuid4(),
+        "name": "Μαρία Παπαδοπούλου",
+        "username": "maria",
+        "email": "maria@example.gr",
+        "locale": locale,
+        "roles": [Role.CUSTOMER],
+        "registered_at": NOW,
+        "activation_token": "tok-en_123",
+        "activation_expires_at": NOW + timedelta(hours=48),
+        **overrides,
     }
     return contract.UserRegistered(**values)
 
@@ -89,8 +100,10 @@ async def test_greek_activation_mail_carries_the_faq_wording_and_link(
     assert str(mail["Subject"]) == "Ενεργοποίηση λογαριασμού στο IPtech Helpdesk"
     body = text_of(mail)
     faq = FAQ_EL.read_text(encoding="utf-8") if FAQ_EL.exists() else ""
-    wording = ("πριν μπορέσετε να συνδεθείτε, πρέπει να ενεργοποιήσετε το λογαριασμό "
-               "ακολουθώντας το σύνδεσμο ενεργοποίησης")
+    wording = (
+        "πριν μπορέσετε να συνδεθείτε, πρέπει να ενεργοποιήσετε το λογαριασμό "
+        "ακολουθώντας το σύνδεσμο ενεργοποίησης"
+    )
     assert "Ο λογαριασμός σας έχει δημιουργηθεί" in body
     assert wording in body
     if faq:
@@ -104,45 +117,95 @@ async def test_greek_activation_mail_carries_the_faq_wording_and_link(
 
 async def test_english_mails_follow_the_locale(notifier: Any, sink: MailSink) -> None:
     await deliver(notifier, registered("en", email="john@example.org", name="John"))
-    await deliver(notifier, contract.RecoveryRequested(
-        user_id=uuid.uuid4(), kind="password", name="John", username="john",
-        email="john@example.org", locale="en", reset_token="reset-1",
-        expires_at=NOW + timedelta(hours=1)))
-    await deliver(notifier, contract.RecoveryRequested(
-        user_id=uuid.uuid4(), kind="username", name="John", username="john.smith",
-        email="john@example.org", locale="en"))
-    await deliver(notifier, contract.PasswordChanged(
-        user_id=uuid.uuid4(), name="John", username="john", email="john@example.org",
-        locale="en", changed_at=NOW))
-    await deliver(notifier, contract.RegistrationAttemptedForExistingEmail(
-        user_id=uuid.uuid4(), name="John", username="john", email="john@example.org",
-        locale="en", attempted_at=NOW))
+    await deliver(
+        notifier,
+        contract.RecoveryRequested(
+            user_id=uuid.uuid4(),
+            kind="password",
+            name="John",
+            username="john",
+            email="john@example.org",
+            locale="en",
+            reset_token="reset-1",
+            expires_at=NOW + timedelta(hours=1),
+        ),
+    )
+    await deliver(
+        notifier,
+        contract.RecoveryRequested(
+            user_id=uuid.uuid4(),
+            kind="username",
+            name="John",
+            username="john.smith",
+            email="john@example.org",
+            locale="en",
+        ),
+    )
+    await deliver(
+        notifier,
+        contract.PasswordChanged(
+            user_id=uuid.uuid4(),
+            name="John",
+            username="john",
+            email="john@example.org",
+            locale="en",
+            changed_at=NOW,
+        ),
+    )
+    await deliver(
+        notifier,
+        contract.RegistrationAttemptedForExistingEmail(
+            user_id=uuid.uuid4(),
+            name="John",
+            username="john",
+            email="john@example.org",
+            locale="en",
+            attempted_at=NOW,
+        ),
+    )
     subjects = sorted(str(m["Subject"]) for m in sink.messages())
-    assert subjects == sorted([
-        "Activate your IPtech Helpdesk account",
-        "Reset your IPtech Helpdesk password",
-        "Your IPtech Helpdesk username",
-        "Your IPtech Helpdesk password was changed",
-        "Someone tried to register with your address at IPtech Helpdesk",
-    ])
+    assert subjects == sorted(
+        [
+            "Activate your IPtech Helpdesk account",
+            "Reset your IPtech Helpdesk password",
+            "Your IPtech Helpdesk username",
+            "Your IPtech Helpdesk password was changed",
+            "Someone tried to register with your address at IPtech Helpdesk",
+        ]
+    )
     texts = {str(m["Subject"]): text_of(m) for m in sink.messages()}
-    assert "/helpdesk/en/reset-password?token=reset-1" in texts[
-        "Reset your IPtech Helpdesk password"]
+    assert (
+        "/helpdesk/en/reset-password?token=reset-1" in texts["Reset your IPtech Helpdesk password"]
+    )
     assert "60 minutes" in texts["Reset your IPtech Helpdesk password"]
     assert "Username: john.smith" in texts["Your IPtech Helpdesk username"]
 
 
 async def test_every_greek_template_renders(notifier: Any, sink: MailSink) -> None:
-    user = {"user_id": uuid.uuid4(), "name": "Νίκος", "username": "nikos",
-            "email": "nikos@example.gr", "locale": "el"}
-    await deliver(notifier, contract.ActivationResent(
-        **user, activation_token="t2", activation_expires_at=NOW + timedelta(hours=48)))
-    await deliver(notifier, contract.RecoveryRequested(
-        **user, kind="password", reset_token="r", expires_at=NOW + timedelta(hours=1)))
+    user = {
+        "user_id": uuid.uuid4(),
+        "name": "Νίκος",
+        "username": "nikos",
+        "email": "nikos@example.gr",
+        "locale": "el",
+    }
+    await deliver(
+        notifier,
+        contract.ActivationResent(
+            **user, activation_token="t2", activation_expires_at=NOW + timedelta(hours=48)
+        ),
+    )
+    await deliver(
+        notifier,
+        contract.RecoveryRequested(
+            **user, kind="password", reset_token="r", expires_at=NOW + timedelta(hours=1)
+        ),
+    )
     await deliver(notifier, contract.RecoveryRequested(**user, kind="username"))
     await deliver(notifier, contract.PasswordChanged(**user, changed_at=NOW))
-    await deliver(notifier, contract.RegistrationAttemptedForExistingEmail(
-        **user, attempted_at=NOW))
+    await deliver(
+        notifier, contract.RegistrationAttemptedForExistingEmail(**user, attempted_at=NOW)
+    )
     mails = sink.messages()
     assert len(mails) == 5
     for mail in mails:
@@ -159,8 +222,9 @@ async def test_a_redelivered_event_sends_nothing_new(notifier: Any, sink: MailSi
 
 
 async def test_events_without_mail_are_handled_quietly(notifier: Any, sink: MailSink) -> None:
-    await deliver(notifier, contract.UserActivated(user_id=uuid.uuid4(), username="x",
-                                                   activated_at=NOW))
+    await deliver(
+        notifier, contract.UserActivated(user_id=uuid.uuid4(), username="x", activated_at=NOW)
+    )
     await deliver(notifier, contract.RolesChanged(user_id=uuid.uuid4(), roles=[Role.AGENT]))
     await deliver(notifier, registered("el", activation_token=None, activation_expires_at=None))
     assert sink.messages() == []

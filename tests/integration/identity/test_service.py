@@ -50,13 +50,13 @@ async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIden
     client = await broker.connect()
     js = client.jetstream()
     await ensure_stream(js, "IDENTITY", 1)
-    ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=client,
-                         js=js)
+    ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=client, js=js)
     wire(ctx, Identity.from_settings(pool, settings, clock=Clock()))
     await broker.start()
     await client.flush()  # the subscriptions are known to the server before we ask
     relay = asyncio.create_task(
-        OutboxRelay(servers.database_url, schema, js, poll_interval=0.1).run())
+        OutboxRelay(servers.database_url, schema, js, poll_interval=0.1).run()
+    )
     yield RunningIdentity(name, nc, pool)
     relay.cancel()
     await asyncio.gather(relay, return_exceptions=True)
@@ -78,10 +78,17 @@ async def test_register_over_nats_publishes_user_registered_once(
     username = f"nats_{uuid.uuid4().hex[:6]}"
     js = nc.jetstream()
     sub = await js.subscribe("identity.events.user.user_registered", ordered_consumer=True)
-    reply = await running.ask("cmd", "register", {
-        "name": "Nikos", "username": username, "email": f"{username}@example.gr",
-        "password": "a perfectly fine passphrase", "locale": "en",
-    })
+    reply = await running.ask(
+        "cmd",
+        "register",
+        {
+            "name": "Nikos",
+            "username": username,
+            "email": f"{username}@example.gr",
+            "password": "a perfectly fine passphrase",
+            "locale": "en",
+        },
+    )
     assert reply["ok"], reply
     assert reply["result"]["message"] == contract.REGISTERED_MESSAGE["en"]
     while True:
@@ -104,18 +111,41 @@ async def test_register_over_nats_publishes_user_registered_once(
 
 async def test_login_and_profile_over_nats(running: RunningIdentity) -> None:
     username = f"admin_{uuid.uuid4().hex[:6]}"
-    created = await running.ask("cmd", "create_user", {
-        "name": "Admin", "username": username, "email": f"{username}@example.org",
-        "password": "an admin passphrase", "roles": ["admin"], "activated": True,
-    })
+    created = await running.ask(
+        "cmd",
+        "create_user",
+        {
+            "name": "Admin",
+            "username": username,
+            "email": f"{username}@example.org",
+            "password": "an admin passphrase",
+            "roles": ["admin"],
+            "activated": True,
+        },
+    )
     assert created["ok"], created
     granted = await running.ask("cmd", "grant_role", {"username": username, "role": "agent"})
     assert granted["result"]["roles"] == ["admin", "agent"]
-    session = await running.ask("cmd", "login", {
-        "username": username, "password": "an admin passphrase", "client_address": "127.0.0.1",
-    })
+    session = await running.ask(
+        "cmd",
+        "login",
+        {
+            "username": username,
+            "password": "an admin passphrase",
+            "client_address": "127.0.0.1",
+        },
+    )
     assert session["ok"], session
-    me = await running.ask("query", "me", {"actor": {
-        "user_id": created["result"]["user_id"], "roles": ["admin"], "session_id": None}})
+    me = await running.ask(
+        "query",
+        "me",
+        {
+            "actor": {
+                "user_id": created["result"]["user_id"],
+                "roles": ["admin"],
+                "session_id": None,
+            }
+        },
+    )
     assert me["result"]["username"] == username
     assert me["result"]["roles"] == ["admin", "agent"]

@@ -49,8 +49,12 @@ class Tickets:
         user_id = uuid.uuid4()
         roles = roles or (Role.CUSTOMER,)
         event = UserRegistered(
-            user_id=user_id, name=name, username=name.lower().replace(" ", "."),
-            email=f"{user_id.hex[:8]}@example.com", locale=locale, roles=list(roles),  # type: ignore[arg-type]
+            user_id=user_id,
+            name=name,
+            username=name.lower().replace(" ", "."),
+            email=f"{user_id.hex[:8]}@example.com",
+            locale=locale,
+            roles=list(roles),  # type: ignore[arg-type]
             registered_at=self.clock.now(),
         )
         async with self.pool.acquire() as conn, conn.transaction():
@@ -59,7 +63,8 @@ class Tickets:
 
     async def call(self, kind: str, name: str, payload: dict[str, Any]) -> Reply[Any]:
         msg = await self.nc.request(
-            f"tickets.{kind}.{name}", _json(payload),
+            f"tickets.{kind}.{name}",
+            _json(payload),
             timeout=10,
         )
         return Reply[Any].model_validate_json(msg.data)
@@ -95,7 +100,8 @@ async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
     schema = f"tk_{uuid.uuid4().hex[:10]}"
     pool = await create_pool(servers.database_url, schema, min_size=1, max_size=20)
     await apply_migrations(
-        pool, schema,
+        pool,
+        schema,
         migration_files(files(KIT_MIGRATIONS), files("helpdesk.tickets.migrations")),
     )
     broker = NatsBroker(servers.nats_url, logger=None)

@@ -27,9 +27,16 @@ class Api:
 
     def auth(self, actor: Actor) -> dict[str, str]:
         now = int(time.time())
-        claims = {"sub": str(actor.user_id), "roles": [r.value for r in actor.roles], "sid": "s1",
-                  "name": "n", "locale": "el", "iat": now, "exp": now + 600,
-                  "iss": "helpdesk-identity"}
+        claims = {
+            "sub": str(actor.user_id),
+            "roles": [r.value for r in actor.roles],
+            "sid": "s1",
+            "name": "n",
+            "locale": "el",
+            "iat": now,
+            "exp": now + 600,
+            "iss": "helpdesk-identity",
+        }
         return {"Authorization": f"Bearer {jwt.encode(claims, self.key, algorithm='EdDSA')}"}  # type: ignore[arg-type]
 
 
@@ -46,9 +53,14 @@ async def api(tickets: Tickets) -> AsyncIterator[Api]:
 async def test_submit_and_read_back_over_http(tickets: Tickets, api: Api) -> None:
     maria = await tickets.user("Μαρία")
     response = await api.client.post(
-        "/api/v1/tickets", headers=api.auth(maria),
-        json={"subject": "Εκτυπωτής", "description": "Δεν τυπώνει.", "priority": "urgent",
-              "category": "hardware"},
+        "/api/v1/tickets",
+        headers=api.auth(maria),
+        json={
+            "subject": "Εκτυπωτής",
+            "description": "Δεν τυπώνει.",
+            "priority": "urgent",
+            "category": "hardware",
+        },
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -65,7 +77,11 @@ async def test_priorities_need_no_login(api: Api) -> None:
     assert response.status_code == 200
     items = response.json()["items"]
     assert [i["label"]["el"] for i in items] == [
-        "Χαμηλή", "Κανονική", "Υψηλή", "Επείγουσα", "Κρίσιμη"
+        "Χαμηλή",
+        "Κανονική",
+        "Υψηλή",
+        "Επείγουσα",
+        "Κρίσιμη",
     ]
     assert items[0]["description"]["el"].startswith("Όταν το πρόβλημα δεν είναι")
 
@@ -78,7 +94,8 @@ async def test_problem_details_for_errors(tickets: Tickets, api: Api) -> None:
     assert unauthenticated.status_code == 401
 
     bad = await api.client.post(
-        "/api/v1/tickets", headers=api.auth(maria),
+        "/api/v1/tickets",
+        headers=api.auth(maria),
         json={"subject": "a\x1bb", "description": "x" * 20_001, "priority": "asap"},
     )
     assert bad.status_code == 422
@@ -87,10 +104,13 @@ async def test_problem_details_for_errors(tickets: Tickets, api: Api) -> None:
     assert {"subject", "description", "priority"} <= fields
     assert await tickets.count("events") == 0
 
-    ticket = (await api.client.post(
-        "/api/v1/tickets", headers=api.auth(maria),
-        json={"subject": "ok", "description": "ok", "priority": "low"},
-    )).json()
+    ticket = (
+        await api.client.post(
+            "/api/v1/tickets",
+            headers=api.auth(maria),
+            json={"subject": "ok", "description": "ok", "priority": "low"},
+        )
+    ).json()
     path = f"/api/v1/tickets/{ticket['ticket_id']}"
     assert (await api.client.get(path, headers=api.auth(nikos))).status_code == 404
     forbidden = await api.client.post(f"{path}/assign", headers=api.auth(maria), json={})

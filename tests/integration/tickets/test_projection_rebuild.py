@@ -26,8 +26,9 @@ async def test_rebuild_equals_the_live_projection(tickets: Tickets) -> None:
     agent = await tickets.user("Agent", Role.AGENT)
     ids = []
     for priority in ("low", "high", "critical"):
-        result = await tickets.ok("submit", maria, subject=priority, description="d",
-                                  priority=priority)
+        result = await tickets.ok(
+            "submit", maria, subject=priority, description="d", priority=priority
+        )
         ids.append(result["ticket_id"])
     await tickets.ok("assign", agent, ticket_id=ids[1])
     await tickets.ok("change_status", agent, ticket_id=ids[1], status="pending")

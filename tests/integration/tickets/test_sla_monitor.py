@@ -22,8 +22,9 @@ def athens(*args: int) -> datetime:
 
 async def submit_at(t: Tickets, when: datetime, actor: Actor, priority: str) -> str:
     t.clock.set(when)
-    result = await t.ok("submit", actor, subject="VPN", description="Δεν συνδέεται.",
-                        priority=priority)
+    result = await t.ok(
+        "submit", actor, subject="VPN", description="Δεν συνδέεται.", priority=priority
+    )
     return str(result["ticket_id"])
 
 
@@ -55,7 +56,8 @@ async def test_business_hours_across_a_weekend(tickets: Tickets) -> None:
     assert await at(tickets, athens(2026, 11, 30, 9, 59)) == 0
     assert await at(tickets, athens(2026, 11, 30, 10, 0)) == 1
     assert await emitted(tickets, tid) == [
-        ("TicketSlaWarning", "first_response"), ("TicketSlaBreached", "first_response")
+        ("TicketSlaWarning", "first_response"),
+        ("TicketSlaBreached", "first_response"),
     ]
 
 
@@ -105,9 +107,12 @@ async def test_a_breach_is_emitted_once_across_a_monitor_restart(tickets: Ticket
     assert await restarted.run_once() == 0
     assert await emitted(tickets, tid) == [("TicketSlaBreached", "first_response")]
     # The outbox holds the breach once, so the notifier mails it once.
-    assert await tickets.pool.fetchval(
-        "SELECT count(*) FROM outbox WHERE subject = 'tickets.events.ticket.sla_breached'"
-    ) == 1
+    assert (
+        await tickets.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE subject = 'tickets.events.ticket.sla_breached'"
+        )
+        == 1
+    )
 
 
 async def test_two_monitor_replicas_emit_each_event_once(tickets: Tickets) -> None:

@@ -63,10 +63,16 @@ class Notifier:
 async def notifier(servers: Servers, sink: MailSink) -> Any:
     schema = f"nt_{uuid.uuid4().hex[:10]}"
     pool = await create_pool(servers.database_url, schema, min_size=1, max_size=5)
-    await apply_migrations(pool, schema, migration_files(
-        files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations")))
-    settings = Settings(smtp_host="127.0.0.1", smtp_port=sink.port, oncall_email=ONCALL,
-                        public_url="https://helpdesk.example", mail_from="Helpdesk <hd@example>")
+    await apply_migrations(
+        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations"))
+    )
+    settings = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=sink.port,
+        oncall_email=ONCALL,
+        public_url="https://helpdesk.example",
+        mail_from="Helpdesk <hd@example>",
+    )
     yield Notifier(pool, ticket_mails.consumers(Mailer(settings)), sink)
     await pool.close()
 
@@ -79,9 +85,15 @@ def text_of(message: EmailMessage) -> str:
 
 def ticket(requester: Contact = MARIA, priority: Priority = Priority.NORMAL) -> Ticket:
     return Ticket.submit(
-        ticket_id=uuid.uuid4(), number="HD-2026-000042", requester=requester,
-        subject="Δεν τυπώνει ο εκτυπωτής", description="Από το πρωί.", priority=priority,
-        category=None, policy=POLICY, now=MONDAY_9,
+        ticket_id=uuid.uuid4(),
+        number="HD-2026-000042",
+        requester=requester,
+        subject="Δεν τυπώνει ο εκτυπωτής",
+        description="Από το πρωί.",
+        priority=priority,
+        category=None,
+        policy=POLICY,
+        now=MONDAY_9,
     )
 
 
@@ -150,10 +162,12 @@ async def test_replies_go_to_the_other_side_and_notes_nowhere(notifier: Notifier
     requester = Caller(MARIA, False)
     t.assign(agent, AGENT, reassign=False, policy=POLICY, now=MONDAY_9)
     note = t.add_message(agent, body="internal", internal=True, policy=POLICY, now=MONDAY_9)
-    reply = t.add_message(agent, body="Κάντε επανεκκίνηση.", internal=False, policy=POLICY,
-                          now=MONDAY_9)
-    answer = t.add_message(requester, body="Έγινε, <b>ευχαριστώ</b>.", internal=False,
-                           policy=POLICY, now=MONDAY_9)
+    reply = t.add_message(
+        agent, body="Κάντε επανεκκίνηση.", internal=False, policy=POLICY, now=MONDAY_9
+    )
+    answer = t.add_message(
+        requester, body="Έγινε, <b>ευχαριστώ</b>.", internal=False, policy=POLICY, now=MONDAY_9
+    )
     for event in (note, reply, answer):
         await notifier.deliver(event)
     (to_maria,) = notifier.to(MARIA.email or "")
@@ -168,8 +182,9 @@ async def test_replies_go_to_the_other_side_and_notes_nowhere(notifier: Notifier
 
 async def test_resolved_mail(notifier: Notifier) -> None:
     t = ticket(JOHN)
-    resolved = t.change_status(Caller(AGENT, True), TicketStatus.RESOLVED, policy=POLICY,
-                               now=MONDAY_9)
+    resolved = t.change_status(
+        Caller(AGENT, True), TicketStatus.RESOLVED, policy=POLICY, now=MONDAY_9
+    )
     await notifier.deliver(resolved)
     (mail,) = notifier.to("john@example.com")
     assert str(mail["Subject"]) == "Your request HD-2026-000042 has been resolved"

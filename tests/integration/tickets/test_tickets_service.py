@@ -22,8 +22,14 @@ def due(value: str | None) -> datetime | None:
 
 
 async def submit(t: Tickets, actor, priority: str = "normal", **extra):  # type: ignore[no-untyped-def]
-    return await t.ok("submit", actor, subject="Δεν ανοίγει το Outlook",
-                      description="Από σήμερα το πρωί.", priority=priority, **extra)
+    return await t.ok(
+        "submit",
+        actor,
+        subject="Δεν ανοίγει το Outlook",
+        description="Από σήμερα το πρωί.",
+        priority=priority,
+        **extra,
+    )
 
 
 async def test_submit_routes_numbers_and_publishes_by_priority(tickets: Tickets) -> None:
@@ -57,10 +63,18 @@ async def test_ticket_numbers_are_sequential_and_unique_under_concurrency(
 ) -> None:
     actors = [await tickets.user(f"User {i}") for i in range(8)]
     results = await asyncio.gather(
-        *(tickets.app.service.submit({
-            "actor": a.model_dump(mode="json"), "subject": f"s{i}-{n}", "description": "d",
-            "priority": "low",
-        }) for i, a in enumerate(actors) for n in range(5))
+        *(
+            tickets.app.service.submit(
+                {
+                    "actor": a.model_dump(mode="json"),
+                    "subject": f"s{i}-{n}",
+                    "description": "d",
+                    "priority": "low",
+                }
+            )
+            for i, a in enumerate(actors)
+            for n in range(5)
+        )
     )
     numbers = sorted(r.result.number for r in results)  # type: ignore[union-attr]
     assert numbers == [f"HD-2026-{n:06d}" for n in range(1, 41)]
@@ -84,8 +98,13 @@ async def test_bad_input_is_refused_with_field_errors_and_nothing_stored(
     tickets: Tickets, field: str, payload: dict[str, object]
 ) -> None:
     maria = await tickets.user("Μαρία")
-    body = {"actor": maria.model_dump(mode="json"), "subject": "ok", "description": "ok",
-            "priority": "normal", **payload}
+    body = {
+        "actor": maria.model_dump(mode="json"),
+        "subject": "ok",
+        "description": "ok",
+        "priority": "normal",
+        **payload,
+    }
     reply = await tickets.call("cmd", "submit", body)
     assert not reply.ok
     assert reply.error is not None
@@ -144,8 +163,12 @@ async def test_two_agents_assigning_at_once_one_wins_the_other_gets_409(
     for _ in range(3):
         ticket = await submit(tickets, maria)
         replies = await asyncio.gather(
-            *(tickets.app.service.assign({"actor": a.model_dump(mode="json"),
-                                          "ticket_id": ticket["ticket_id"]}) for a in agents)
+            *(
+                tickets.app.service.assign(
+                    {"actor": a.model_dump(mode="json"), "ticket_id": ticket["ticket_id"]}
+                )
+                for a in agents
+            )
         )
         codes = sorted(r.error.code if r.error else "ok" for r in replies)
         assert codes == ["already_assigned", "ok"]
@@ -155,7 +178,8 @@ async def test_two_agents_assigning_at_once_one_wins_the_other_gets_409(
             *(tickets.cmd("assign", a, ticket_id=ticket["ticket_id"]) for a in agents)
         )
         assert sorted(r.error.code if r.error else "ok" for r in replies) == [
-            "already_assigned", "ok"
+            "already_assigned",
+            "ok",
         ]
 
 
@@ -163,12 +187,14 @@ async def test_assigning_to_someone_who_is_not_an_agent_is_refused(tickets: Tick
     maria = await tickets.user("Μαρία")
     agent = await tickets.user("Agent", Role.AGENT)
     ticket = await submit(tickets, maria)
-    reply = await tickets.cmd("assign", agent, ticket_id=ticket["ticket_id"],
-                              assignee_id=str(maria.user_id))
+    reply = await tickets.cmd(
+        "assign", agent, ticket_id=ticket["ticket_id"], assignee_id=str(maria.user_id)
+    )
     assert reply.error is not None
     assert reply.error.code == "validation_error"
-    reply = await tickets.cmd("assign", agent, ticket_id=ticket["ticket_id"],
-                              assignee_id=str(uuid4()))
+    reply = await tickets.cmd(
+        "assign", agent, ticket_id=ticket["ticket_id"], assignee_id=str(uuid4())
+    )
     assert reply.error is not None
     assert reply.error.code == "validation_error"
 
@@ -181,8 +207,9 @@ async def test_the_whole_lifecycle_and_the_requesters_timeline(tickets: Tickets)
 
     tickets.clock.advance(timedelta(minutes=10))
     await tickets.ok("assign", agent, ticket_id=tid)
-    await tickets.ok("add_message", agent, ticket_id=tid, body="Only agents see this",
-                     internal=True)
+    await tickets.ok(
+        "add_message", agent, ticket_id=tid, body="Only agents see this", internal=True
+    )
     reply = await tickets.ok("add_message", agent, ticket_id=tid, body="Δοκιμάστε επανεκκίνηση.")
     assert reply["status"] == "open"
     await tickets.ok("change_status", agent, ticket_id=tid, status="pending")
@@ -200,8 +227,13 @@ async def test_the_whole_lifecycle_and_the_requesters_timeline(tickets: Tickets)
     seen_by_maria = await tickets.ok("get", maria, ticket_id=tid)
     kinds = [e["kind"] for e in seen_by_maria["timeline"]]
     assert kinds == [
-        "TicketSubmitted", "TicketAssigned", "TicketMessageAdded", "TicketStatusChanged",
-        "TicketMessageAdded", "TicketPriorityChanged", "TicketStatusChanged",
+        "TicketSubmitted",
+        "TicketAssigned",
+        "TicketMessageAdded",
+        "TicketStatusChanged",
+        "TicketMessageAdded",
+        "TicketPriorityChanged",
+        "TicketStatusChanged",
         "TicketStatusChanged",
     ]
     assert all(not e["internal"] for e in seen_by_maria["timeline"])
@@ -222,7 +254,9 @@ async def test_agents_queue_is_sorted_by_due_time_and_filters(tickets: Tickets) 
     high = await submit(tickets, maria, "high")
     listed = await tickets.ok("list", agent)
     assert [i["ticket_id"] for i in listed["items"]] == [
-        critical["ticket_id"], high["ticket_id"], low["ticket_id"]
+        critical["ticket_id"],
+        high["ticket_id"],
+        low["ticket_id"],
     ]
     only = await tickets.ok("list", agent, priority="high")
     assert [i["ticket_id"] for i in only["items"]] == [high["ticket_id"]]

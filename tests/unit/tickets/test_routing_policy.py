@@ -44,7 +44,9 @@ def test_an_override_file_replaces_the_shipped_policy(tmp_path: Path) -> None:
     ],
 )
 def test_a_bad_policy_stops_the_service_with_a_clear_message(
-    tmp_path: Path, change, message: str  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    change,
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     policy = shipped()
     change(policy)

@@ -89,7 +89,7 @@ def test_policy_table_matches_the_issue() -> None:
     assert rows[Priority.NORMAL][1].resolution == 24 * HOUR
     assert rows[Priority.HIGH][1].first_response == 2 * HOUR
     assert rows[Priority.HIGH][1].resolution == 8 * HOUR
-    assert rows[Priority.URGENT] [0] == "incidents"
+    assert rows[Priority.URGENT][0] == "incidents"
     assert rows[Priority.URGENT][1].first_response == 30 * 60
     assert rows[Priority.URGENT][1].resolution == 8 * HOUR
     assert rows[Priority.CRITICAL][1].first_response == 15 * 60

@@ -49,12 +49,19 @@ AGENT_B = Caller(Contact(user_id=uuid4(), name="Agent B"), True)
 MONDAY_9 = athens(2026, 11, 23, 9)
 
 
-def submit(policy: RoutingPolicy, priority: Priority = Priority.NORMAL,
-           at: datetime = MONDAY_9) -> Ticket:
+def submit(
+    policy: RoutingPolicy, priority: Priority = Priority.NORMAL, at: datetime = MONDAY_9
+) -> Ticket:
     ticket = Ticket.submit(
-        ticket_id=uuid4(), number="HD-2026-000001", requester=CUSTOMER.contact,
-        subject="Ο εκτυπωτής δεν τυπώνει", description="Από το πρωί.", priority=priority,
-        category=None, policy=policy, now=at,
+        ticket_id=uuid4(),
+        number="HD-2026-000001",
+        requester=CUSTOMER.contact,
+        subject="Ο εκτυπωτής δεν τυπώνει",
+        description="Από το πρωί.",
+        priority=priority,
+        category=None,
+        policy=policy,
+        now=at,
     )
     return reload(ticket)
 
@@ -88,17 +95,20 @@ def test_critical_is_24_7_pages_and_can_escalate(policy: RoutingPolicy) -> None:
 
 def test_the_first_public_agent_reply_stops_the_first_response_clock(policy: RoutingPolicy) -> None:
     ticket = submit(policy)
-    ticket.add_message(AGENT, body="internal", internal=True, policy=policy,
-                       now=MONDAY_9 + timedelta(hours=1))
+    ticket.add_message(
+        AGENT, body="internal", internal=True, policy=policy, now=MONDAY_9 + timedelta(hours=1)
+    )
     assert ticket.sla.first_response_due is not None
     assert ticket.status is S.SUBMITTED
-    first = ticket.add_message(AGENT, body="Καλημέρα", internal=False, policy=policy,
-                               now=MONDAY_9 + timedelta(hours=2))
+    first = ticket.add_message(
+        AGENT, body="Καλημέρα", internal=False, policy=policy, now=MONDAY_9 + timedelta(hours=2)
+    )
     assert first.first_response
     assert ticket.status is S.OPEN
     assert ticket.sla.first_response_due is None
-    second = ticket.add_message(AGENT, body="again", internal=False, policy=policy,
-                                now=MONDAY_9 + timedelta(hours=3))
+    second = ticket.add_message(
+        AGENT, body="again", internal=False, policy=policy, now=MONDAY_9 + timedelta(hours=3)
+    )
     assert not second.first_response
     assert reload(ticket).first_responded_at == MONDAY_9 + timedelta(hours=2)
 
@@ -109,8 +119,13 @@ def test_pending_pauses_the_resolution_clock(policy: RoutingPolicy) -> None:
     assert ticket.sla.resolution_due is None
     ticket = reload(ticket)
     # The requester answers next morning: 4 h were used, 20 h remain.
-    ticket.add_message(CUSTOMER, body="Δοκίμασα, τίποτα.", internal=False, policy=policy,
-                       now=athens(2026, 11, 24, 9))
+    ticket.add_message(
+        CUSTOMER,
+        body="Δοκίμασα, τίποτα.",
+        internal=False,
+        policy=policy,
+        now=athens(2026, 11, 24, 9),
+    )
     assert ticket.status is S.OPEN
     assert ticket.sla.resolution_due == athens(2026, 11, 26, 13)
     assert reload(ticket).sla == ticket.sla
@@ -118,8 +133,9 @@ def test_pending_pauses_the_resolution_clock(policy: RoutingPolicy) -> None:
 
 def test_priority_change_reroutes_recomputes_and_pages_when_raised(policy: RoutingPolicy) -> None:
     ticket = submit(policy, Priority.NORMAL)
-    event = ticket.change_priority(AGENT, Priority.URGENT, policy=policy,
-                                   now=MONDAY_9 + timedelta(minutes=5))
+    event = ticket.change_priority(
+        AGENT, Priority.URGENT, policy=policy, now=MONDAY_9 + timedelta(minutes=5)
+    )
     assert event is not None
     assert event.page
     assert event.subject() == "tickets.events.ticket.priority_changed.urgent"
@@ -217,8 +233,9 @@ def test_unacknowledged_critical_escalates_once(policy: RoutingPolicy) -> None:
     ticket = submit(policy, Priority.CRITICAL, at)
     events = ticket.check_sla(at + timedelta(minutes=15))
     assert any(isinstance(e, TicketEscalated) for e in events)
-    assert not any(isinstance(e, TicketEscalated)
-                   for e in reload(ticket).check_sla(at + timedelta(minutes=20)))
+    assert not any(
+        isinstance(e, TicketEscalated) for e in reload(ticket).check_sla(at + timedelta(minutes=20))
+    )
 
 
 def test_an_assigned_critical_does_not_escalate(policy: RoutingPolicy) -> None:
@@ -227,5 +244,6 @@ def test_an_assigned_critical_does_not_escalate(policy: RoutingPolicy) -> None:
     later = at + timedelta(minutes=5)
     ticket.assign(AGENT, AGENT.contact, reassign=False, policy=policy, now=later)
     assert ticket.sla.escalate_at is None
-    assert not any(isinstance(e, TicketEscalated)
-                   for e in ticket.check_sla(at + timedelta(minutes=16)))
+    assert not any(
+        isinstance(e, TicketEscalated) for e in ticket.check_sla(at + timedelta(minutes=16))
+    )

@@ -26,11 +26,22 @@ class AccessTokenIssuer:
         self.ttl = ttl
 
     def issue(
-        self, *, user_id: UUID, roles: list[Role], session_id: UUID, name: str, locale: str,
+        self,
+        *,
+        user_id: UUID,
+        roles: list[Role],
+        session_id: UUID,
+        name: str,
+        locale: str,
         now: datetime,
     ) -> str:
         claims = AccessTokenClaims(
-            sub=str(user_id), roles=roles, sid=str(session_id), name=name, locale=locale,
-            iat=int(now.timestamp()), exp=int((now + self.ttl).timestamp()),
+            sub=str(user_id),
+            roles=roles,
+            sid=str(session_id),
+            name=name,
+            locale=locale,
+            iat=int(now.timestamp()),
+            exp=int((now + self.ttl).timestamp()),
         )
         return jwt.encode(claims.model_dump(mode="json"), self._key, algorithm="EdDSA")

@@ -54,9 +54,7 @@ def utcnow() -> datetime:
 
 
 def outgoing(event: EventData, *, has_secret: bool = False) -> OutgoingMessage:
-    return OutgoingMessage.of(
-        event, correlation_id=current_correlation_id(), has_secret=has_secret
-    )
+    return OutgoingMessage.of(event, correlation_id=current_correlation_id(), has_secret=has_secret)
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]], times: int = 5) -> T:
@@ -100,7 +98,8 @@ class Limits:
             login_account=Limit("login-account", s.login_account_limit, login),
             login_address=Limit("login-address", s.login_address_limit, login),
             registration=Limit(
-                "registration-address", s.registration_address_limit,
+                "registration-address",
+                s.registration_address_limit,
                 timedelta(minutes=s.registration_window_minutes),
             ),
             resend=Limit("activation-resend", s.recovery_limit, recovery),
@@ -154,8 +153,10 @@ class Identity:
         errors = (
             invalid("name", policy.name_problems(cmd.name))
             + invalid("username", policy.username_problems(cmd.username))
-            + invalid("password", policy.password_problems(cmd.password, username=cmd.username,
-                                                           email=cmd.email))
+            + invalid(
+                "password",
+                policy.password_problems(cmd.password, username=cmd.username, email=cmd.email),
+            )
         )
         done = Reply.success(contract.Registered(message=contract.REGISTERED_MESSAGE[cmd.locale]))
         async with self.pool.acquire() as conn:
@@ -172,8 +173,16 @@ class Identity:
             existing = await self.accounts.user_id_by_email(conn, email_key)
             if existing is None:
                 try:
-                    await self._create(conn, cmd.name, cmd.username, cmd.email, cmd.locale,
-                                       [Role.CUSTOMER], password_hash, activated=False)
+                    await self._create(
+                        conn,
+                        cmd.name,
+                        cmd.username,
+                        cmd.email,
+                        cmd.locale,
+                        [Role.CUSTOMER],
+                        password_hash,
+                        activated=False,
+                    )
                     return done
                 except asyncpg.UniqueViolationError as exc:
                     # A concurrent registration committed the same key first.
@@ -202,26 +211,43 @@ class Identity:
         raw = None if activated else new_token()
         expires_at = now + timedelta(hours=self.settings.activation_token_hours)
         events = User.register(
-            user_id=user_id, name=name, username=policy.normalize_username(username),
-            username_key=policy.username_key(username), email=email,
-            email_key=policy.email_key(email), locale=locale, roles=roles,
-            password_hash=password_hash, now=now,
+            user_id=user_id,
+            name=name,
+            username=policy.normalize_username(username),
+            username_key=policy.username_key(username),
+            email=email,
+            email_key=policy.email_key(email),
+            locale=locale,
+            roles=roles,
+            password_hash=password_hash,
+            now=now,
             activation=None if raw is None else (token_hash(raw), expires_at),
         )
         user = User.fold(user_id, events)
         messages = [
             outgoing(
                 contract.UserRegistered(
-                    user_id=user_id, name=user.name, username=user.username, email=user.email,
-                    locale=locale, roles=user.roles, registered_at=now, activation_token=raw,
+                    user_id=user_id,
+                    name=user.name,
+                    username=user.username,
+                    email=user.email,
+                    locale=locale,
+                    roles=user.roles,
+                    registered_at=now,
+                    activation_token=raw,
                     activation_expires_at=None if raw is None else expires_at,
                 ),
                 has_secret=raw is not None,
             )
         ]
         if activated:
-            messages.append(outgoing(contract.UserActivated(
-                user_id=user_id, username=user.username, activated_at=now)))
+            messages.append(
+                outgoing(
+                    contract.UserActivated(
+                        user_id=user_id, username=user.username, activated_at=now
+                    )
+                )
+            )
         await self.accounts.record(conn, user_stream(user_id), 0, events, messages)
         log.info("user registered", user_id=str(user_id), activated=activated)
         return user
@@ -230,10 +256,22 @@ class Identity:
         user = await self.accounts.user(conn, user_id)
         now = self.clock()
         await self.accounts.record(
-            conn, user_stream(user_id), user.version, user.note_registration_attempt(now),
-            [outgoing(contract.RegistrationAttemptedForExistingEmail(
-                user_id=user_id, name=user.name, username=user.username, email=user.email,
-                locale=_locale(user), attempted_at=now))],
+            conn,
+            user_stream(user_id),
+            user.version,
+            user.note_registration_attempt(now),
+            [
+                outgoing(
+                    contract.RegistrationAttemptedForExistingEmail(
+                        user_id=user_id,
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        locale=_locale(user),
+                        attempted_at=now,
+                    )
+                )
+            ],
         )
         log.info("registration attempted for an existing e-mail", user_id=str(user_id))
 
@@ -250,14 +288,24 @@ class Identity:
                 try:
                     events = user.activate(hashed, now)
                 except DomainError as exc:
-                    return Reply.failure(exc.code, f"{exc} (POST /api/v1/accounts/activation/"
-                                         "resend sends a new link)")
+                    return Reply.failure(
+                        exc.code,
+                        f"{exc} (POST /api/v1/accounts/activation/resend sends a new link)",
+                    )
                 if not events:
                     return Reply.success(contract.Activated(already_active=True))
                 await self.accounts.record(
-                    conn, user_stream(user_id), user.version, events,
-                    [outgoing(contract.UserActivated(
-                        user_id=user_id, username=user.username, activated_at=now))],
+                    conn,
+                    user_stream(user_id),
+                    user.version,
+                    events,
+                    [
+                        outgoing(
+                            contract.UserActivated(
+                                user_id=user_id, username=user.username, activated_at=now
+                            )
+                        )
+                    ],
                 )
                 log.info("user activated", user_id=str(user_id))
                 return Reply.success(contract.Activated())
@@ -272,12 +320,24 @@ class Identity:
             raw, now = new_token(), self.clock()
             expires_at = now + timedelta(hours=self.settings.activation_token_hours)
             await self.accounts.record(
-                conn, user_stream(user_id), user.version,
+                conn,
+                user_stream(user_id),
+                user.version,
                 user.reissue_activation(token_hash(raw), expires_at),
-                [outgoing(contract.ActivationResent(
-                    user_id=user_id, name=user.name, username=user.username, email=user.email,
-                    locale=_locale(user), activation_token=raw,
-                    activation_expires_at=expires_at), has_secret=True)],
+                [
+                    outgoing(
+                        contract.ActivationResent(
+                            user_id=user_id,
+                            name=user.name,
+                            username=user.username,
+                            email=user.email,
+                            locale=_locale(user),
+                            activation_token=raw,
+                            activation_expires_at=expires_at,
+                        ),
+                        has_secret=True,
+                    )
+                ],
             )
             log.info("activation link sent again", user_id=str(user_id))
 
@@ -292,7 +352,8 @@ class Identity:
             waits = [
                 await ratelimits.retry_after(conn, limits.login_account, username_key),
                 await ratelimits.retry_after(conn, limits.login_address, cmd.client_address)
-                if cmd.client_address else None,
+                if cmd.client_address
+                else None,
             ]
             if any(waits):
                 return rate_limited(max(w for w in waits if w))
@@ -330,8 +391,13 @@ class Identity:
     async def _start_session(self, conn: Connection, user: User) -> contract.SessionTokens:
         session_id, raw, now = uuid4(), new_token(), self.clock()
         ttl = timedelta(days=self.settings.refresh_token_days)
-        events = Session.start(session_id=session_id, user_id=user.user_id,
-                               refresh_token_hash=token_hash(raw), expires_at=now + ttl, now=now)
+        events = Session.start(
+            session_id=session_id,
+            user_id=user.user_id,
+            refresh_token_hash=token_hash(raw),
+            expires_at=now + ttl,
+            now=now,
+        )
         await self.accounts.record(conn, session_stream(session_id), 0, events)
         log.info("session started", user_id=str(user.user_id), session_id=str(session_id))
         return self._tokens(user, session_id, raw, now, ttl)
@@ -339,10 +405,17 @@ class Identity:
     def _tokens(
         self, user: User, session_id: UUID, refresh_token: str, now: datetime, ttl: timedelta
     ) -> contract.SessionTokens:
-        access = self.issuer.issue(user_id=user.user_id, roles=user.roles, session_id=session_id,
-                                   name=user.name, locale=user.locale, now=now)
+        access = self.issuer.issue(
+            user_id=user.user_id,
+            roles=user.roles,
+            session_id=session_id,
+            name=user.name,
+            locale=user.locale,
+            now=now,
+        )
         return contract.SessionTokens(
-            access_token=access, refresh_token=refresh_token,
+            access_token=access,
+            refresh_token=refresh_token,
             expires_in=int(self.issuer.ttl.total_seconds()),
             refresh_expires_in=int(ttl.total_seconds()),
         )
@@ -361,17 +434,25 @@ class Identity:
                 try:
                     events = session.rotate(presented, token_hash(raw), now + ttl, now)
                 except RefreshTokenReused as exc:
-                    await self.accounts.record(conn, session_stream(session_id), session.version,
-                                               session.revoke("refresh_token_reuse", now))
-                    log.warning("refresh token reused; session revoked",
-                                session_id=str(session_id), user_id=str(session.user_id))
+                    await self.accounts.record(
+                        conn,
+                        session_stream(session_id),
+                        session.version,
+                        session.revoke("refresh_token_reuse", now),
+                    )
+                    log.warning(
+                        "refresh token reused; session revoked",
+                        session_id=str(session_id),
+                        user_id=str(session.user_id),
+                    )
                     return unauthenticated(str(exc))
                 except SessionEnded as exc:
                     return unauthenticated(str(exc))
                 assert session.user_id is not None
                 user = await self.accounts.user(conn, session.user_id)
-                await self.accounts.record(conn, session_stream(session_id), session.version,
-                                           events)
+                await self.accounts.record(
+                    conn, session_stream(session_id), session.version, events
+                )
                 return Reply.success(self._tokens(user, session_id, raw, now, ttl))
 
             return await retrying(attempt)
@@ -386,8 +467,12 @@ class Identity:
                 session = await self.accounts.session(conn, session_id)
                 if session.user_id != cmd.actor.user_id:
                     return  # not the caller's session: nothing to do
-                await self.accounts.record(conn, session_stream(session_id), session.version,
-                                           session.revoke("logout", self.clock()))
+                await self.accounts.record(
+                    conn,
+                    session_stream(session_id),
+                    session.version,
+                    session.revoke("logout", self.clock()),
+                )
 
             await retrying(attempt)
         log.info("logged out", session_id=str(session_id))
@@ -424,12 +509,25 @@ class Identity:
             raw, now = new_token(), self.clock()
             expires_at = now + timedelta(minutes=self.settings.reset_token_minutes)
             await self.accounts.record(
-                conn, user_stream(user_id), user.version,
+                conn,
+                user_stream(user_id),
+                user.version,
                 user.request_password_reset(token_hash(raw), expires_at),
-                [outgoing(contract.RecoveryRequested(
-                    user_id=user_id, kind="password", name=user.name, username=user.username,
-                    email=user.email, locale=_locale(user), reset_token=raw,
-                    expires_at=expires_at), has_secret=True)],
+                [
+                    outgoing(
+                        contract.RecoveryRequested(
+                            user_id=user_id,
+                            kind="password",
+                            name=user.name,
+                            username=user.username,
+                            email=user.email,
+                            locale=_locale(user),
+                            reset_token=raw,
+                            expires_at=expires_at,
+                        ),
+                        has_secret=True,
+                    )
+                ],
             )
             log.info("password reset requested", user_id=str(user_id))
 
@@ -441,10 +539,22 @@ class Identity:
         async def act(conn: Connection, user_id: UUID) -> None:
             user = await self.accounts.user(conn, user_id)
             await self.accounts.record(
-                conn, user_stream(user_id), user.version, user.remind_username(self.clock()),
-                [outgoing(contract.RecoveryRequested(
-                    user_id=user_id, kind="username", name=user.name, username=user.username,
-                    email=user.email, locale=_locale(user)))],
+                conn,
+                user_stream(user_id),
+                user.version,
+                user.remind_username(self.clock()),
+                [
+                    outgoing(
+                        contract.RecoveryRequested(
+                            user_id=user_id,
+                            kind="username",
+                            name=user.name,
+                            username=user.username,
+                            email=user.email,
+                            locale=_locale(user),
+                        )
+                    )
+                ],
             )
             log.info("username reminder requested", user_id=str(user_id))
 
@@ -459,8 +569,9 @@ class Identity:
             if user_id is None:
                 return invalid_token("This password reset link is not valid.")
             user = await self.accounts.user(conn, user_id)
-            problems = policy.password_problems(cmd.new_password, username=user.username,
-                                                email=user.email)
+            problems = policy.password_problems(
+                cmd.new_password, username=user.username, email=user.email
+            )
             if problems:
                 return validation_failure(invalid("new_password", problems))
             new_hash = await self.hasher.hash(cmd.new_password)
@@ -472,30 +583,48 @@ class Identity:
                     events = user.complete_password_reset(hashed, new_hash, now)
                 except DomainError as exc:
                     return Reply.failure(exc.code, str(exc))
-                messages = [outgoing(contract.PasswordChanged(
-                    user_id=user_id, name=user.name, username=user.username, email=user.email,
-                    locale=_locale(user), changed_at=now))]
+                messages = [
+                    outgoing(
+                        contract.PasswordChanged(
+                            user_id=user_id,
+                            name=user.name,
+                            username=user.username,
+                            email=user.email,
+                            locale=_locale(user),
+                            changed_at=now,
+                        )
+                    )
+                ]
                 if not user.is_active:
-                    messages.append(outgoing(contract.UserActivated(
-                        user_id=user_id, username=user.username, activated_at=now)))
+                    messages.append(
+                        outgoing(
+                            contract.UserActivated(
+                                user_id=user_id, username=user.username, activated_at=now
+                            )
+                        )
+                    )
                 async with conn.transaction():
-                    await self.accounts.record(conn, user_stream(user_id), user.version, events,
-                                               messages)
+                    await self.accounts.record(
+                        conn, user_stream(user_id), user.version, events, messages
+                    )
                     revoked = await self._revoke_all_sessions(conn, user_id, now)
-                log.info("password changed by reset", user_id=str(user_id),
-                         sessions_revoked=revoked)
+                log.info(
+                    "password changed by reset", user_id=str(user_id), sessions_revoked=revoked
+                )
                 return Reply.success(contract.PasswordReset())
 
             return await retrying(attempt)
 
-    async def _revoke_all_sessions(
-        self, conn: Connection, user_id: UUID, now: datetime
-    ) -> int:
+    async def _revoke_all_sessions(self, conn: Connection, user_id: UUID, now: datetime) -> int:
         sessions = await self.accounts.active_sessions(conn, user_id)
         for session_id in sessions:
             session = await self.accounts.session(conn, session_id)
-            await self.accounts.record(conn, session_stream(session_id), session.version,
-                                       session.revoke("password_changed", now))
+            await self.accounts.record(
+                conn,
+                session_stream(session_id),
+                session.version,
+                session.revoke("password_changed", now),
+            )
         return len(sessions)
 
     # ------------------------------------------------------------ profile and operators
@@ -505,18 +634,27 @@ class Identity:
             user = await self.accounts.user(conn, cmd.actor.user_id)
         if not user.exists or user.registered_at is None:
             return unauthenticated("This account does not exist.")
-        return Reply.success(contract.Profile(
-            user_id=user.user_id, name=user.name, username=user.username, email=user.email,
-            locale=_locale(user), roles=user.roles, status=user.status,
-            registered_at=user.registered_at,
-        ))
+        return Reply.success(
+            contract.Profile(
+                user_id=user.user_id,
+                name=user.name,
+                username=user.username,
+                email=user.email,
+                locale=_locale(user),
+                roles=user.roles,
+                status=user.status,
+                registered_at=user.registered_at,
+            )
+        )
 
     async def create_user(self, cmd: contract.CreateUser) -> Reply[contract.UserCreated]:
         errors = (
             invalid("name", policy.name_problems(cmd.name))
             + invalid("username", policy.username_problems(cmd.username))
-            + invalid("password", policy.password_problems(cmd.password, username=cmd.username,
-                                                           email=cmd.email))
+            + invalid(
+                "password",
+                policy.password_problems(cmd.password, username=cmd.username, email=cmd.email),
+            )
         )
         if errors:
             return validation_failure(errors)
@@ -524,19 +662,29 @@ class Identity:
         password_hash = await self.hasher.hash(cmd.password)
         async with self.pool.acquire() as conn:
             try:
-                user = await self._create(conn, cmd.name, cmd.username, cmd.email, cmd.locale,
-                                          roles, password_hash, activated=cmd.activated)
+                user = await self._create(
+                    conn,
+                    cmd.name,
+                    cmd.username,
+                    cmd.email,
+                    cmd.locale,
+                    roles,
+                    password_hash,
+                    activated=cmd.activated,
+                )
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name == "users_username_key":
                     return username_taken()
                 return Reply.failure("email_taken", "An account already uses this e-mail.")
-        return Reply.success(contract.UserCreated(
-            user_id=user.user_id, username=user.username, roles=user.roles))
+        return Reply.success(
+            contract.UserCreated(user_id=user.user_id, username=user.username, roles=user.roles)
+        )
 
     async def grant_role(self, cmd: contract.GrantRole) -> Reply[contract.RolesGranted]:
         async with self.pool.acquire() as conn:
             user_id = await self.accounts.user_id_by_username(
-                conn, policy.username_key(cmd.username))
+                conn, policy.username_key(cmd.username)
+            )
             if user_id is None:
                 return Reply.failure("not_found", f"No user is called {cmd.username!r}.")
 
@@ -547,12 +695,16 @@ class Identity:
                     for event in events:
                         user.apply(event)
                     await self.accounts.record(
-                        conn, user_stream(user_id), user.version - len(events), events,
+                        conn,
+                        user_stream(user_id),
+                        user.version - len(events),
+                        events,
                         [outgoing(contract.RolesChanged(user_id=user_id, roles=user.roles))],
                     )
                     log.info("role granted", user_id=str(user_id), role=cmd.role.value)
-                return Reply.success(contract.RolesGranted(
-                    user_id=user_id, username=user.username, roles=user.roles))
+                return Reply.success(
+                    contract.RolesGranted(user_id=user_id, username=user.username, roles=user.roles)
+                )
 
             return await retrying(attempt)
 
@@ -563,7 +715,8 @@ def _locale(user: User) -> contract.Locale:
 
 def username_taken() -> Reply[Any]:
     return Reply.failure(
-        "username_taken", "This username is taken; choose another.",
+        "username_taken",
+        "This username is taken; choose another.",
         field_errors=[FieldError(field="username", message="username is taken")],
     )
 

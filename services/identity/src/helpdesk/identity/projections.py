@@ -26,14 +26,18 @@ class UserDirectory:
                     "INSERT INTO users (user_id, username, username_key, email, email_key, name,"
                     " locale, roles, status, registered_at)"
                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending_activation', $9)",
-                    user_id, data["username"], data["username_key"], data["email"],
-                    data["email_key"], data["name"], data["locale"], data["roles"],
+                    user_id,
+                    data["username"],
+                    data["username_key"],
+                    data["email"],
+                    data["email_key"],
+                    data["name"],
+                    data["locale"],
+                    data["roles"],
                     event.recorded_at,
                 )
             case "Activated":
-                await conn.execute(
-                    "UPDATE users SET status = 'active' WHERE user_id = $1", user_id
-                )
+                await conn.execute("UPDATE users SET status = 'active' WHERE user_id = $1", user_id)
             case "RolesGranted":
                 await conn.execute(
                     "UPDATE users SET roles = $2 WHERE user_id = $1", user_id, data["roles"]
@@ -43,7 +47,9 @@ class UserDirectory:
                 await conn.execute(
                     "INSERT INTO user_tokens (token_hash, purpose, user_id) VALUES ($1, $2, $3)"
                     " ON CONFLICT DO NOTHING",
-                    data["token_hash"], purpose, user_id,
+                    data["token_hash"],
+                    purpose,
+                    user_id,
                 )
 
 
@@ -62,7 +68,8 @@ class SessionIndex:
             case "SessionStarted":
                 await conn.execute(
                     "INSERT INTO sessions (session_id, user_id, active) VALUES ($1, $2, true)",
-                    session_id, data["user_id"],
+                    session_id,
+                    data["user_id"],
                 )
                 await self._add_token(conn, data["refresh_token_hash"], session_id)
             case "SessionRefreshed":
@@ -76,7 +83,8 @@ class SessionIndex:
     async def _add_token(conn: Connection, token_hash: str, session_id: str) -> None:
         await conn.execute(
             "INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)",
-            token_hash, session_id,
+            token_hash,
+            session_id,
         )
 
 

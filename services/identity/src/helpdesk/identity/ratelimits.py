@@ -22,7 +22,9 @@ async def retry_after(conn: Connection, limit: Limit, key: str) -> int | None:
     count = await conn.fetchval(
         "SELECT count(*) FROM rate_limit_hits WHERE bucket = $1 AND key = $2"
         " AND at > now() - $3::interval",
-        limit.bucket, key, limit.window,
+        limit.bucket,
+        key,
+        limit.window,
     )
     if count < limit.limit:
         return None
@@ -31,7 +33,10 @@ async def retry_after(conn: Connection, limit: Limit, key: str) -> int | None:
         "SELECT extract(epoch FROM at + $3::interval - now()) FROM rate_limit_hits"
         " WHERE bucket = $1 AND key = $2 AND at > now() - $3::interval"
         " ORDER BY at OFFSET $4 LIMIT 1",
-        limit.bucket, key, limit.window, count - limit.limit,
+        limit.bucket,
+        key,
+        limit.window,
+        count - limit.limit,
     )
     return max(1, math.ceil(float(seconds or 1)))
 
@@ -39,9 +44,10 @@ async def retry_after(conn: Connection, limit: Limit, key: str) -> int | None:
 async def hit(conn: Connection, limit: Limit, key: str) -> None:
     """Count one attempt (and forget this key's attempts older than the window)."""
     await conn.execute(
-        "DELETE FROM rate_limit_hits WHERE bucket = $1 AND key = $2"
-        " AND at <= now() - $3::interval",
-        limit.bucket, key, limit.window,
+        "DELETE FROM rate_limit_hits WHERE bucket = $1 AND key = $2 AND at <= now() - $3::interval",
+        limit.bucket,
+        key,
+        limit.window,
     )
     await conn.execute(
         "INSERT INTO rate_limit_hits (bucket, key) VALUES ($1, $2)", limit.bucket, key

@@ -43,8 +43,10 @@ class Accounts:
                 conn,
                 stream_id,
                 expected_version,
-                [NewEvent(event_type=type(e).__name__, data=e.model_dump(mode="json"))
-                 for e in events],
+                [
+                    NewEvent(event_type=type(e).__name__, data=e.model_dump(mode="json"))
+                    for e in events
+                ],
             )
             await apply_all(conn, PROJECTIONS, recorded)
             await add_to_outbox(conn, outgoing)
@@ -63,18 +65,15 @@ class Accounts:
         )
         return result
 
-    async def token_owner(
-        self, conn: Connection, token_hash: str, purpose: str
-    ) -> UUID | None:
+    async def token_owner(self, conn: Connection, token_hash: str, purpose: str) -> UUID | None:
         result: UUID | None = await conn.fetchval(
             "SELECT user_id FROM user_tokens WHERE token_hash = $1 AND purpose = $2",
-            token_hash, purpose,
+            token_hash,
+            purpose,
         )
         return result
 
-    async def session_of_refresh_token(
-        self, conn: Connection, token_hash: str
-    ) -> UUID | None:
+    async def session_of_refresh_token(self, conn: Connection, token_hash: str) -> UUID | None:
         result: UUID | None = await conn.fetchval(
             "SELECT session_id FROM refresh_tokens WHERE token_hash = $1", token_hash
         )

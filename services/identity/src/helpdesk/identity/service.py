@@ -32,11 +32,16 @@ def serve(
         try:
             command = command_type.model_validate(body)
         except ValidationError as exc:
-            return Reply.failure("validation_error", "Some fields are invalid.", field_errors=[
-                FieldError(field=".".join(str(p) for p in err["loc"]) or "body",
-                           message=err["msg"])
-                for err in exc.errors()
-            ])
+            return Reply.failure(
+                "validation_error",
+                "Some fields are invalid.",
+                field_errors=[
+                    FieldError(
+                        field=".".join(str(p) for p in err["loc"]) or "body", message=err["msg"]
+                    )
+                    for err in exc.errors()
+                ],
+            )
         try:
             return await handler(command)
         except Exception:
@@ -56,17 +61,25 @@ def wire(ctx: ServiceContext[Settings], identity: Identity) -> None:
     ctx.projections.extend(PROJECTIONS)
     serve(ctx.command("register"), contract.RegisterUser, identity.register)
     serve(ctx.command("activate"), contract.ActivateAccount, identity.activate)
-    serve(ctx.command("resend_activation"), contract.ResendActivation,
-          identity.resend_activation)
+    serve(ctx.command("resend_activation"), contract.ResendActivation, identity.resend_activation)
     serve(ctx.command("login"), contract.Login, identity.login)
     serve(ctx.command("refresh"), contract.RefreshSession, identity.refresh)
     serve(ctx.command("logout"), contract.Logout, identity.logout)
-    serve(ctx.command("request_password_reset"), contract.RequestPasswordReset,
-          identity.request_password_reset)
-    serve(ctx.command("complete_password_reset"), contract.CompletePasswordReset,
-          identity.complete_password_reset)
-    serve(ctx.command("request_username_reminder"), contract.RequestUsernameReminder,
-          identity.request_username_reminder)
+    serve(
+        ctx.command("request_password_reset"),
+        contract.RequestPasswordReset,
+        identity.request_password_reset,
+    )
+    serve(
+        ctx.command("complete_password_reset"),
+        contract.CompletePasswordReset,
+        identity.complete_password_reset,
+    )
+    serve(
+        ctx.command("request_username_reminder"),
+        contract.RequestUsernameReminder,
+        identity.request_username_reminder,
+    )
     serve(ctx.command("create_user"), contract.CreateUser, identity.create_user)
     serve(ctx.command("grant_role"), contract.GrantRole, identity.grant_role)
     serve(ctx.query("me"), contract.GetProfile, identity.profile)

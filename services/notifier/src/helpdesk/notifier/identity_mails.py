@@ -43,13 +43,27 @@ class IdentityMails:
             await handler(conn, envelope)
 
     async def _activation(
-        self, conn: Connection, envelope: EventEnvelope, *, name: str, username: str,
-        email: str, locale: str, token: str, expires_at: datetime,
+        self,
+        conn: Connection,
+        envelope: EventEnvelope,
+        *,
+        name: str,
+        username: str,
+        email: str,
+        locale: str,
+        token: str,
+        expires_at: datetime,
     ) -> None:
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=email, to_name=name, template="activation",
-            locale=locale, context={
-                "name": name, "username": username,
+            conn,
+            event_id=envelope.event_id,
+            to=email,
+            to_name=name,
+            template="activation",
+            locale=locale,
+            context={
+                "name": name,
+                "username": username,
                 "link": self.mailer.link(locale, "activate?" + urlencode({"token": token})),
                 "valid_hours": hours_between(envelope.occurred_at, expires_at),
             },
@@ -60,16 +74,26 @@ class IdentityMails:
         if event.activation_token is None or event.activation_expires_at is None:
             return  # created active by an operator: nothing to activate
         await self._activation(
-            conn, envelope, name=event.name, username=event.username, email=event.email,
-            locale=event.locale, token=event.activation_token,
+            conn,
+            envelope,
+            name=event.name,
+            username=event.username,
+            email=event.email,
+            locale=event.locale,
+            token=event.activation_token,
             expires_at=event.activation_expires_at,
         )
 
     async def activation_resent(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.ActivationResent)
         await self._activation(
-            conn, envelope, name=event.name, username=event.username, email=event.email,
-            locale=event.locale, token=event.activation_token,
+            conn,
+            envelope,
+            name=event.name,
+            username=event.username,
+            email=event.email,
+            locale=event.locale,
+            token=event.activation_token,
             expires_at=event.activation_expires_at,
         )
 
@@ -81,23 +105,36 @@ class IdentityMails:
                 raise ValueError("a password RecoveryRequested without its token")
             template = "password_reset"
             context["link"] = self.mailer.link(
-                event.locale, "reset-password?" + urlencode({"token": event.reset_token}))
+                event.locale, "reset-password?" + urlencode({"token": event.reset_token})
+            )
             context["valid_minutes"] = max(
-                1, round((event.expires_at - envelope.occurred_at).total_seconds() / 60))
+                1, round((event.expires_at - envelope.occurred_at).total_seconds() / 60)
+            )
         else:
             template = "username_reminder"
             context["link"] = self.mailer.link(event.locale, "login")
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=event.email, to_name=event.name,
-            template=template, locale=event.locale, context=context,
+            conn,
+            event_id=envelope.event_id,
+            to=event.email,
+            to_name=event.name,
+            template=template,
+            locale=event.locale,
+            context=context,
         )
 
     async def password_changed(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.PasswordChanged)
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=event.email, to_name=event.name,
-            template="password_changed", locale=event.locale, context={
-                "name": event.name, "username": event.username,
+            conn,
+            event_id=envelope.event_id,
+            to=event.email,
+            to_name=event.name,
+            template="password_changed",
+            locale=event.locale,
+            context={
+                "name": event.name,
+                "username": event.username,
                 "changed_at": event.changed_at.strftime("%Y-%m-%d %H:%M UTC"),
                 "link": self.mailer.link(event.locale, "forgot-password"),
             },
@@ -106,9 +143,15 @@ class IdentityMails:
     async def existing_email(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.RegistrationAttemptedForExistingEmail)
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=event.email, to_name=event.name,
-            template="registration_existing_email", locale=event.locale, context={
-                "name": event.name, "username": event.username,
+            conn,
+            event_id=envelope.event_id,
+            to=event.email,
+            to_name=event.name,
+            template="registration_existing_email",
+            locale=event.locale,
+            context={
+                "name": event.name,
+                "username": event.username,
                 "login_link": self.mailer.link(event.locale, "login"),
                 "reset_link": self.mailer.link(event.locale, "forgot-password"),
             },
@@ -119,7 +162,10 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
     mails = IdentityMails(mailer)
     return [
         EventConsumer(
-            name=CONSUMER_NAME, stream="IDENTITY", subject="identity.events.user.>",
-            handler=mails.handle, max_workers=MAIL_WORKERS,
+            name=CONSUMER_NAME,
+            stream="IDENTITY",
+            subject="identity.events.user.>",
+            handler=mails.handle,
+            max_workers=MAIL_WORKERS,
         )
     ]

@@ -95,29 +95,50 @@ class TicketMails:
             if not submitted.page:
                 return
             context = self._page_context(
-                submitted.ticket_id, submitted.number, submitted.subject_line,
-                submitted.priority, submitted.queue, submitted.requester,
-                submitted.first_response_due, raised_from=None,
+                submitted.ticket_id,
+                submitted.number,
+                submitted.subject_line,
+                submitted.priority,
+                submitted.queue,
+                submitted.requester,
+                submitted.first_response_due,
+                raised_from=None,
             )
         elif envelope.event_type == TicketPriorityChanged.event_type:
             changed = envelope.open(TicketPriorityChanged)
             if not changed.page:
                 return
             context = self._page_context(
-                changed.ticket_id, changed.number, changed.subject_line, changed.priority,
-                changed.queue, changed.requester, changed.first_response_due,
+                changed.ticket_id,
+                changed.number,
+                changed.subject_line,
+                changed.priority,
+                changed.queue,
+                changed.requester,
+                changed.first_response_due,
                 raised_from=priority_label(changed.from_priority, ONCALL_LOCALE),
             )
         else:
             return
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=self.oncall, template="ticket_page",
-            locale=ONCALL_LOCALE, context=context,
+            conn,
+            event_id=envelope.event_id,
+            to=self.oncall,
+            template="ticket_page",
+            locale=ONCALL_LOCALE,
+            context=context,
         )
 
     def _page_context(
-        self, ticket_id: Any, number: str, subject: str, priority: Priority, queue: str,
-        requester: Contact, first_response_due: datetime | None, raised_from: str | None,
+        self,
+        ticket_id: Any,
+        number: str,
+        subject: str,
+        priority: Priority,
+        queue: str,
+        requester: Contact,
+        first_response_due: datetime | None,
+        raised_from: str | None,
     ) -> dict[str, Any]:
         return {
             "number": number,
@@ -139,8 +160,13 @@ class TicketMails:
             return
         locale = requester.locale
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=requester.email, to_name=requester.name,
-            template="ticket_submitted", locale=locale, context={
+            conn,
+            event_id=envelope.event_id,
+            to=requester.email,
+            to_name=requester.name,
+            template="ticket_submitted",
+            locale=locale,
+            context={
                 "name": requester.name or "",
                 "number": event.number,
                 "subject": event.subject_line,
@@ -164,8 +190,13 @@ class TicketMails:
             return
         locale = recipient.locale
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=recipient.email, to_name=recipient.name,
-            template=template, locale=locale, context={
+            conn,
+            event_id=envelope.event_id,
+            to=recipient.email,
+            to_name=recipient.name,
+            template=template,
+            locale=locale,
+            context={
                 "name": recipient.name or "",
                 "number": event.number,
                 "author": event.author.name or "",
@@ -181,8 +212,13 @@ class TicketMails:
             return
         locale = requester.locale
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=requester.email, to_name=requester.name,
-            template="ticket_resolved", locale=locale, context={
+            conn,
+            event_id=envelope.event_id,
+            to=requester.email,
+            to_name=requester.name,
+            template="ticket_resolved",
+            locale=locale,
+            context={
                 "name": requester.name or "",
                 "number": event.number,
                 "subject": event.subject_line,
@@ -207,8 +243,13 @@ class TicketMails:
             recipients.append((self.oncall, None, ONCALL_LOCALE))
         for address, name, locale in recipients:
             await self.mailer.send_once(
-                conn, event_id=envelope.event_id, to=address, to_name=name, template=template,
-                locale=locale, context={
+                conn,
+                event_id=envelope.event_id,
+                to=address,
+                to_name=name,
+                template=template,
+                locale=locale,
+                context={
                     "number": event.number,
                     "subject": event.subject_line,
                     "priority": priority_label(event.priority, locale),
@@ -230,8 +271,12 @@ class TicketMails:
     async def escalated(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(TicketEscalated)
         await self.mailer.send_once(
-            conn, event_id=envelope.event_id, to=self.oncall, template="ticket_escalated",
-            locale=ONCALL_LOCALE, context={
+            conn,
+            event_id=envelope.event_id,
+            to=self.oncall,
+            template="ticket_escalated",
+            locale=ONCALL_LOCALE,
+            context={
                 "number": event.number,
                 "subject": event.subject_line,
                 "priority": priority_label(event.priority, ONCALL_LOCALE),
@@ -245,16 +290,22 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
     mails = TicketMails(mailer)
     found = [
         EventConsumer(
-            name=MAILS_CONSUMER, stream="TICKETS", subject="tickets.events.ticket.>",
-            handler=mails.handle, max_workers=MAIL_WORKERS,
+            name=MAILS_CONSUMER,
+            stream="TICKETS",
+            subject="tickets.events.ticket.>",
+            handler=mails.handle,
+            max_workers=MAIL_WORKERS,
         )
     ]
     for priority, name in PAGE_CONSUMERS.items():
         # `*` is the verb (submitted, priority_changed); the last token the priority.
         found.append(
             EventConsumer(
-                name=name, stream="TICKETS", subject=f"tickets.events.ticket.*.{priority.value}",
-                handler=mails.page, max_workers=MAIL_WORKERS,
+                name=name,
+                stream="TICKETS",
+                subject=f"tickets.events.ticket.*.{priority.value}",
+                handler=mails.page,
+                max_workers=MAIL_WORKERS,
             )
         )
     return found

@@ -93,6 +93,11 @@ class SlaMonitor:
         finally:
             bind_correlation_id(None)
         for event in events:
-            log.info("SLA event emitted", event_type=event.event_type, ticket_id=str(ticket_id),
-                     number=ticket.number, target=getattr(event, "target", None))
+            log.info(
+                "SLA event emitted",
+                event_type=event.event_type,
+                ticket_id=str(ticket_id),
+                number=ticket.number,
+                target=getattr(event, "target", None),
+            )
         return len(events)

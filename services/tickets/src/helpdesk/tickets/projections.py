@@ -56,10 +56,18 @@ class TicketsProjection:
                 " VALUES ($1, $4, $5, $6, $7, 'submitted', $8, $9, $10, $2, $3, "
                 + _NEXT_DUE
                 + ", $11, $11, $12) ON CONFLICT (ticket_id) DO NOTHING",
-                tid, event.sla.first_response_due, event.sla.resolution_due, event.number,
-                event.requester.user_id, event.requester.name, event.subject_line,
-                event.priority.value, event.category.value if event.category else None,
-                event.queue, event.at, version,
+                tid,
+                event.sla.first_response_due,
+                event.sla.resolution_due,
+                event.number,
+                event.requester.user_id,
+                event.requester.name,
+                event.subject_line,
+                event.priority.value,
+                event.category.value if event.category else None,
+                event.queue,
+                event.at,
+                version,
             )
         elif isinstance(event, TicketMessageAdded):
             await self._update(conn, event, version, "status = $6", event.status.value)
@@ -71,8 +79,13 @@ class TicketsProjection:
             )
         elif isinstance(event, TicketAssigned):
             await self._update(
-                conn, event, version, "assignee_id = $6, assignee_name = $7, status = $8",
-                event.assignee.user_id, event.assignee.name, event.status.value,
+                conn,
+                event,
+                version,
+                "assignee_id = $6, assignee_name = $7, status = $8",
+                event.assignee.user_id,
+                event.assignee.name,
+                event.status.value,
             )
         elif isinstance(event, TicketSlaWarning):
             await self._fired(conn, event, version, [f"{event.target.value}_warning"])
@@ -93,7 +106,12 @@ class TicketsProjection:
             "UPDATE tickets SET first_response_due = $2, resolution_due = $3,"
             f" next_due = {_NEXT_DUE}, updated_at = $4, version = $5, {sets}"
             " WHERE ticket_id = $1",
-            event.ticket_id, sla.first_response_due, sla.resolution_due, event.at, version, *args,
+            event.ticket_id,
+            sla.first_response_due,
+            sla.resolution_due,
+            event.at,
+            version,
+            *args,
         )
 
     async def _fired(
@@ -101,20 +119,20 @@ class TicketsProjection:
     ) -> None:
         await conn.execute(
             "UPDATE sla_deadlines SET fired = true WHERE ticket_id = $1 AND kind = any($2::text[])",
-            event.ticket_id, kinds,
+            event.ticket_id,
+            kinds,
         )
         await conn.execute(
             "UPDATE tickets SET version = $2 WHERE ticket_id = $1", event.ticket_id, version
         )
 
-    async def _deadlines(
-        self, conn: Connection, event: TicketEvent, sla: SlaSchedule
-    ) -> None:
+    async def _deadlines(self, conn: Connection, event: TicketEvent, sla: SlaSchedule) -> None:
         keep = [(kind, getattr(sla, attr)) for kind, attr in DEADLINE_KINDS]
         present = [(kind, due) for kind, due in keep if due is not None]
         await conn.execute(
             "DELETE FROM sla_deadlines WHERE ticket_id = $1 AND NOT (kind = any($2::text[]))",
-            event.ticket_id, [kind for kind, _ in present],
+            event.ticket_id,
+            [kind for kind, _ in present],
         )
         if present:
             # A moved deadline keeps its `fired` flag: each fires once per ticket.
@@ -122,5 +140,7 @@ class TicketsProjection:
                 "INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
                 " SELECT $1, k, d FROM unnest($2::text[], $3::timestamptz[]) AS t(k, d)"
                 " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at",
-                event.ticket_id, [k for k, _ in present], [d for _, d in present],
+                event.ticket_id,
+                [k for k, _ in present],
+                [d for _, d in present],
             )

@@ -131,8 +131,13 @@ class TicketService:
                 now=now,
             )
             await self._save(conn, ticket, cmd.actor)
-        log.info("ticket submitted", ticket_id=str(ticket.ticket_id), number=ticket.number,
-                 priority=ticket.priority.value, queue=ticket.queue)
+        log.info(
+            "ticket submitted",
+            ticket_id=str(ticket.ticket_id),
+            number=ticket.number,
+            priority=ticket.priority.value,
+            queue=ticket.queue,
+        )
         return Reply.success(
             Submitted(
                 ticket_id=ticket.ticket_id,
@@ -193,8 +198,10 @@ class TicketService:
         assignee_id = cmd.assignee_id or cmd.actor.user_id
         async with self.pool.acquire() as conn:
             user = await find_user(conn, assignee_id)
-        if cmd.assignee_id is not None and cmd.assignee_id != cmd.actor.user_id and (
-            user is None or not user.is_agent
+        if (
+            cmd.assignee_id is not None
+            and cmd.assignee_id != cmd.actor.user_id
+            and (user is None or not user.is_agent)
         ):
             error = InvalidAssignee("tickets can only be assigned to agents")
             return Reply.failure(
@@ -234,7 +241,8 @@ class TicketService:
         offset = _decode_cursor(query.cursor)
         if offset is None:
             return Reply.failure(
-                "validation_error", "Some fields are invalid.",
+                "validation_error",
+                "Some fields are invalid.",
                 field_errors=[FieldError(field="cursor", message="not a cursor from this API")],
             )
         where: list[str] = []
@@ -434,31 +442,47 @@ def _timeline_entry(event: TicketEvent, by: Callable[[UUID], Person]) -> Timelin
     base: dict[str, Any] = {"at": event.at, "kind": event.event_type}
     if isinstance(event, TicketSubmitted):
         return TimelineEntry(
-            **base, author=by(event.requester.user_id), body=event.description,
-            details={"priority": event.priority.value, "queue": event.queue,
-                     "category": event.category.value if event.category else None},
+            **base,
+            author=by(event.requester.user_id),
+            body=event.description,
+            details={
+                "priority": event.priority.value,
+                "queue": event.queue,
+                "category": event.category.value if event.category else None,
+            },
         )
     if isinstance(event, TicketMessageAdded):
         return TimelineEntry(
-            **base, author=by(event.author.user_id), body=event.body, internal=event.internal,
+            **base,
+            author=by(event.author.user_id),
+            body=event.body,
+            internal=event.internal,
             details={"status": event.status.value},
         )
     if isinstance(event, TicketStatusChanged):
         return TimelineEntry(
-            **base, author=by(event.by),
+            **base,
+            author=by(event.by),
             details={"from": event.from_status.value, "to": event.to_status.value},
         )
     if isinstance(event, TicketPriorityChanged):
         return TimelineEntry(
-            **base, author=by(event.by),
-            details={"from": event.from_priority.value, "to": event.priority.value,
-                     "queue": event.queue},
+            **base,
+            author=by(event.by),
+            details={
+                "from": event.from_priority.value,
+                "to": event.priority.value,
+                "queue": event.queue,
+            },
         )
     if isinstance(event, TicketAssigned):
         return TimelineEntry(
-            **base, author=by(event.by),
-            details={"assignee": event.assignee.name or str(event.assignee.user_id),
-                     "assignee_id": str(event.assignee.user_id)},
+            **base,
+            author=by(event.by),
+            details={
+                "assignee": event.assignee.name or str(event.assignee.user_id),
+                "assignee_id": str(event.assignee.user_id),
+            },
         )
     if isinstance(event, TicketSlaWarning | TicketSlaBreached):
         return TimelineEntry(

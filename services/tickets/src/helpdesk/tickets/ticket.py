@@ -281,7 +281,10 @@ class Ticket:
         elif not caller.is_agent and status in (S.PENDING, S.RESOLVED):
             status = S.OPEN  # the requester answered, or reopened by replying
         sla = self._schedule_after(
-            policy, status=status, at=now, first_responded=first_response or None,
+            policy,
+            status=status,
+            at=now,
+            first_responded=first_response or None,
             acknowledged=True if caller.is_agent and not internal else None,
         )
         event = TicketMessageAdded(
@@ -405,25 +408,30 @@ class Ticket:
             "subject_line": self.subject,
         }
         targets = (
-            (SlaTarget.FIRST_RESPONSE, self.sla.first_response_warning_at,
-             self.sla.first_response_due),
+            (
+                SlaTarget.FIRST_RESPONSE,
+                self.sla.first_response_warning_at,
+                self.sla.first_response_due,
+            ),
             (SlaTarget.RESOLUTION, self.sla.resolution_warning_at, self.sla.resolution_due),
         )
         for target, warning_at, due_at in targets:
             if due_at is None:
                 continue
             if due_at <= now and ("breach", target.value) not in self.fired:
-                due.append(TicketSlaBreached(
-                    target=target, due_at=due_at, assignee=self.assignee, **common
-                ))
+                due.append(
+                    TicketSlaBreached(
+                        target=target, due_at=due_at, assignee=self.assignee, **common
+                    )
+                )
             elif (
                 warning_at is not None
                 and warning_at <= now
                 and ("warning", target.value) not in self.fired
             ):
-                due.append(TicketSlaWarning(
-                    target=target, due_at=due_at, assignee=self.assignee, **common
-                ))
+                due.append(
+                    TicketSlaWarning(target=target, due_at=due_at, assignee=self.assignee, **common)
+                )
         escalate_at = self.sla.escalate_at
         if (
             escalate_at is not None

@@ -76,7 +76,11 @@ async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> Non
             " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name,"
             " username = excluded.username, email = excluded.email, locale = excluded.locale,"
             " roles = excluded.roles, updated_at = now()",
-            event.user_id, event.name, event.username, event.email, event.locale,
+            event.user_id,
+            event.name,
+            event.username,
+            event.email,
+            event.locale,
             [r.value for r in event.roles],
         )
         if event.activation_token is None:
@@ -86,13 +90,15 @@ async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> Non
         await conn.execute(
             "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"
             " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()",
-            event.user_id, event.username,
+            event.user_id,
+            event.username,
         )
     elif isinstance(event, RolesChanged):
         await conn.execute(
             "INSERT INTO users (user_id, roles) VALUES ($1, $2)"
             " ON CONFLICT (user_id) DO UPDATE SET roles = excluded.roles, updated_at = now()",
-            event.user_id, [r.value for r in event.roles],
+            event.user_id,
+            [r.value for r in event.roles],
         )
     elif isinstance(event, ActivationResent | RecoveryRequested | PasswordChanged):
         # These carry the current name, e-mail and locale: keep ours fresh.
@@ -104,7 +110,11 @@ async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> Non
 _HANDLED = {
     cls.event_type
     for cls in (
-        UserRegistered, UserActivated, RolesChanged, ActivationResent, RecoveryRequested,
+        UserRegistered,
+        UserActivated,
+        RolesChanged,
+        ActivationResent,
+        RecoveryRequested,
         PasswordChanged,
     )
 }

@@ -23,11 +23,13 @@ class _Body(BaseModel):
 
 class RegisterBody(_Body):
     name: str = Field(min_length=1, max_length=200, description="Full name")
-    username: str = Field(min_length=1, max_length=64,
-                          description="3-64 letters (Greek too), digits, '.', '_', '-'")
+    username: str = Field(
+        min_length=1, max_length=64, description="3-64 letters (Greek too), digits, '.', '_', '-'"
+    )
     email: EmailStr
-    password: str = Field(min_length=1, max_length=1024,
-                          description="10-128 characters, not a common password")
+    password: str = Field(
+        min_length=1, max_length=1024, description="10-128 characters, not a common password"
+    )
     locale: contract.Locale = contract.DEFAULT_LOCALE
 
 
@@ -58,7 +60,9 @@ def _no_store(response: Response) -> None:
 
 
 @router.post(
-    "/accounts", status_code=202, response_model=contract.Registered,
+    "/accounts",
+    status_code=202,
+    response_model=contract.Registered,
     responses={409: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
 )
 async def register(request: Request, body: RegisterBody) -> contract.Registered:
@@ -71,42 +75,52 @@ async def register(request: Request, body: RegisterBody) -> contract.Registered:
     return await send(request, contract.REGISTER, command, contract.Registered)
 
 
-@router.post("/accounts/activate", response_model=contract.Activated,
-             responses={400: _PROBLEM})
+@router.post("/accounts/activate", response_model=contract.Activated, responses={400: _PROBLEM})
 async def activate(request: Request, body: TokenBody) -> contract.Activated:
     """Activate with the token from the e-mail; activating again is a success too."""
-    return await send(request, contract.ACTIVATE, contract.ActivateAccount(token=body.token),
-                      contract.Activated)
+    return await send(
+        request, contract.ACTIVATE, contract.ActivateAccount(token=body.token), contract.Activated
+    )
 
 
-@router.post("/accounts/activation/resend", status_code=202, response_model=contract.Accepted,
-             responses={429: _PROBLEM})
+@router.post(
+    "/accounts/activation/resend",
+    status_code=202,
+    response_model=contract.Accepted,
+    responses={429: _PROBLEM},
+)
 async def resend_activation(request: Request, body: EmailBody) -> contract.Accepted:
     """Send a fresh activation link (the same answer whether or not the address is known)."""
     command = contract.ResendActivation(email=body.email, client_address=client_address(request))
     return await send(request, contract.RESEND_ACTIVATION, command, contract.Accepted)
 
 
-@router.post("/sessions", response_model=contract.SessionTokens,
-             responses={401: _PROBLEM, 403: _PROBLEM, 429: _PROBLEM})
+@router.post(
+    "/sessions",
+    response_model=contract.SessionTokens,
+    responses={401: _PROBLEM, 403: _PROBLEM, 429: _PROBLEM},
+)
 async def login(request: Request, response: Response, body: LoginBody) -> contract.SessionTokens:
     """Log in with username (Όνομα σύνδεσης) and password."""
-    command = contract.Login(username=body.username, password=body.password,
-                             client_address=client_address(request))
+    command = contract.Login(
+        username=body.username, password=body.password, client_address=client_address(request)
+    )
     _no_store(response)
     return await send(request, contract.LOGIN, command, contract.SessionTokens)
 
 
-@router.post("/sessions/refresh", response_model=contract.SessionTokens,
-             responses={401: _PROBLEM})
+@router.post("/sessions/refresh", response_model=contract.SessionTokens, responses={401: _PROBLEM})
 async def refresh(
     request: Request, response: Response, body: RefreshBody
 ) -> contract.SessionTokens:
     """Exchange the refresh token for a new pair; the old refresh token stops working."""
     _no_store(response)
-    return await send(request, contract.REFRESH,
-                      contract.RefreshSession(refresh_token=body.refresh_token),
-                      contract.SessionTokens)
+    return await send(
+        request,
+        contract.REFRESH,
+        contract.RefreshSession(refresh_token=body.refresh_token),
+        contract.SessionTokens,
+    )
 
 
 @router.delete("/sessions/current", status_code=204, responses={401: _PROBLEM})
@@ -116,30 +130,42 @@ async def logout(request: Request, actor: CurrentActor) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/recovery/password", status_code=202, response_model=contract.Accepted,
-             responses={429: _PROBLEM})
+@router.post(
+    "/recovery/password",
+    status_code=202,
+    response_model=contract.Accepted,
+    responses={429: _PROBLEM},
+)
 async def request_password_reset(request: Request, body: EmailBody) -> contract.Accepted:
     """Forgot your password? A reset link goes to the address if it has an account."""
-    command = contract.RequestPasswordReset(email=body.email,
-                                            client_address=client_address(request))
+    command = contract.RequestPasswordReset(
+        email=body.email, client_address=client_address(request)
+    )
     return await send(request, contract.REQUEST_PASSWORD_RESET, command, contract.Accepted)
 
 
-@router.post("/recovery/password/reset", response_model=contract.PasswordReset,
-             responses={400: _PROBLEM, 422: _PROBLEM})
+@router.post(
+    "/recovery/password/reset",
+    response_model=contract.PasswordReset,
+    responses={400: _PROBLEM, 422: _PROBLEM},
+)
 async def complete_password_reset(request: Request, body: ResetBody) -> contract.PasswordReset:
     """Set a new password with the mailed token; every other token and session is revoked."""
     command = contract.CompletePasswordReset(token=body.token, new_password=body.new_password)
-    return await send(request, contract.COMPLETE_PASSWORD_RESET, command,
-                      contract.PasswordReset)
+    return await send(request, contract.COMPLETE_PASSWORD_RESET, command, contract.PasswordReset)
 
 
-@router.post("/recovery/username", status_code=202, response_model=contract.Accepted,
-             responses={429: _PROBLEM})
+@router.post(
+    "/recovery/username",
+    status_code=202,
+    response_model=contract.Accepted,
+    responses={429: _PROBLEM},
+)
 async def request_username_reminder(request: Request, body: EmailBody) -> contract.Accepted:
     """Forgot your username? It is mailed to the address if it has an account."""
-    command = contract.RequestUsernameReminder(email=body.email,
-                                               client_address=client_address(request))
+    command = contract.RequestUsernameReminder(
+        email=body.email, client_address=client_address(request)
+    )
     return await send(request, contract.REQUEST_USERNAME_REMINDER, command, contract.Accepted)
 
 

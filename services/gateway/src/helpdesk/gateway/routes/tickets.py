@@ -105,8 +105,14 @@ async def list_tickets(
         request,
         query(SERVICE, "list"),
         ListTickets(
-            actor=actor, priority=priority, status=status, queue=queue,
-            assignee_id=assignee_id, unassigned=unassigned, cursor=cursor, limit=limit,
+            actor=actor,
+            priority=priority,
+            status=status,
+            queue=queue,
+            assignee_id=assignee_id,
+            unassigned=unassigned,
+            cursor=cursor,
+            limit=limit,
         ),
         TicketList,
     )

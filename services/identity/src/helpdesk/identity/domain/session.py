@@ -88,13 +88,20 @@ class Session:
 
     @staticmethod
     def start(
-        *, session_id: UUID, user_id: UUID, refresh_token_hash: str, expires_at: datetime,
+        *,
+        session_id: UUID,
+        user_id: UUID,
+        refresh_token_hash: str,
+        expires_at: datetime,
         now: datetime,
     ) -> list[SessionEvent]:
         return [
             SessionStarted(
-                session_id=session_id, user_id=user_id, refresh_token_hash=refresh_token_hash,
-                expires_at=expires_at, at=now,
+                session_id=session_id,
+                user_id=user_id,
+                refresh_token_hash=refresh_token_hash,
+                expires_at=expires_at,
+                at=now,
             )
         ]
 

@@ -186,9 +186,16 @@ class User:
         """A new account: pending with an activation token, or active at once (operator)."""
         events: list[UserEvent] = [
             Registered(
-                user_id=user_id, name=name, username=username, username_key=username_key,
-                email=email, email_key=email_key, locale=locale, roles=roles,
-                password_hash=password_hash, at=now,
+                user_id=user_id,
+                name=name,
+                username=username,
+                username_key=username_key,
+                email=email,
+                email_key=email_key,
+                locale=locale,
+                roles=roles,
+                password_hash=password_hash,
+                at=now,
             )
         ]
         if activation is None:
