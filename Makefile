@@ -9,7 +9,7 @@ PACKAGES := contracts libs/servicekit services/identity services/tickets \
             services/notifier services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install browser kubectl run test test-fast lint schemas bench deploy-check clean
+.PHONY: install browser kubectl run test test-fast lint schemas asyncapi bench deploy-check clean
 
 install: $(STAMP)
 
@@ -43,6 +43,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+asyncapi: install
+	$(BIN)/python -m helpdesk.servicekit.asyncapi docs/asyncapi
 
 schemas: install
 	$(BIN)/python -m helpdesk.contracts.schemas export contracts/schemas
