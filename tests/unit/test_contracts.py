@@ -73,3 +73,16 @@ def test_envelope_round_trips_typed_data() -> None:
     assert again.open(_V1) == _V1(name="a", count=2)
     assert again.event_type == "ThingHappened"
     assert _V1(name="a", count=1).subject() == "example.events.thing.thing_happened"
+
+
+def test_a_base_class_named_with_an_underscore_is_not_an_event_type() -> None:
+    class _Base(EventData):
+        producer: ClassVar[str] = "example"
+        aggregate: ClassVar[str] = "thing"
+
+    class Concrete(_Base):
+        n: int
+
+    assert "_Base" not in EventData.registry
+    assert EventData.registry["Concrete"] is Concrete
+    assert Concrete(n=1).subject() == "example.events.thing.concrete"

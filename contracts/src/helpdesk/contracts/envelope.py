@@ -32,7 +32,9 @@ class EventData(BaseModel):
         super().__init_subclass__(**kwargs)
         if "event_type" not in cls.__dict__:
             cls.event_type = cls.__name__
-        if hasattr(cls, "producer") and hasattr(cls, "aggregate"):
+        # A class whose name starts with "_" is a base of events, not one itself.
+        is_base = cls.__name__.startswith("_")
+        if hasattr(cls, "producer") and hasattr(cls, "aggregate") and not is_base:
             EventData.registry[cls.event_type] = cls
 
     def subject(self) -> str:

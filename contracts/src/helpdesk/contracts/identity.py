@@ -202,13 +202,13 @@ class RolesGranted(BaseModel):
 class _UserEvent(EventData):
     """Base of the events below; each names itself (the registry skips this one)."""
 
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "user"
+
 
 class UserRegistered(_UserEvent):
     """A new account. Self-registered accounts carry the raw activation token
     (for the activation mail); accounts an operator creates carry none."""
-
-    producer: ClassVar[str] = "identity"
-    aggregate: ClassVar[str] = "user"
 
     user_id: UUID
     name: str
@@ -224,9 +224,6 @@ class UserRegistered(_UserEvent):
 class ActivationResent(_UserEvent):
     """A fresh activation token for a pending account (the previous one is void)."""
 
-    producer: ClassVar[str] = "identity"
-    aggregate: ClassVar[str] = "user"
-
     user_id: UUID
     name: str
     username: str
@@ -237,9 +234,6 @@ class ActivationResent(_UserEvent):
 
 
 class UserActivated(_UserEvent):
-    producer: ClassVar[str] = "identity"
-    aggregate: ClassVar[str] = "user"
-
     user_id: UUID
     username: str
     activated_at: datetime
@@ -247,9 +241,6 @@ class UserActivated(_UserEvent):
 
 class RecoveryRequested(_UserEvent):
     """`kind=password`: carries the raw reset token; `kind=username`: the username."""
-
-    producer: ClassVar[str] = "identity"
-    aggregate: ClassVar[str] = "user"
 
     user_id: UUID
     kind: Literal["password", "username"]
@@ -262,9 +253,6 @@ class RecoveryRequested(_UserEvent):
 
 
 class PasswordChanged(_UserEvent):
-    producer: ClassVar[str] = "identity"
-    aggregate: ClassVar[str] = "user"
-
     user_id: UUID
     name: str
     username: str
@@ -276,9 +264,6 @@ class PasswordChanged(_UserEvent):
 class RegistrationAttemptedForExistingEmail(_UserEvent):
     """Someone tried to register with this address; its owner is told by mail."""
 
-    producer: ClassVar[str] = "identity"
-    aggregate: ClassVar[str] = "user"
-
     user_id: UUID
     name: str
     username: str
@@ -288,8 +273,5 @@ class RegistrationAttemptedForExistingEmail(_UserEvent):
 
 
 class RolesChanged(_UserEvent):
-    producer: ClassVar[str] = "identity"
-    aggregate: ClassVar[str] = "user"
-
     user_id: UUID
     roles: list[Role]
