@@ -45,7 +45,7 @@ from tests.servers import Servers, test_servers
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 8
 APPENDS = 4000
-RELAY_EVENTS = 5000
+RELAY_EVENTS = 20000
 LAG_RATE, LAG_SECONDS = 500, 10
 TICKET_CLIENTS, SATURATION_SECONDS = 16, 8.0
 TICKET_RATE, TICKET_SECONDS = 50, 10

@@ -7,8 +7,8 @@
   transaction (`pg_snapshot_xmin`), so a transaction that took an earlier
   position but commits later is never overtaken or skipped.
 * `Nats-Msg-Id` = event_id: a re-publish after a crash is dropped by the
-  server's duplicate window. Rows are marked published only after JetStream
-  acknowledged them; rows holding a secret are deleted instead.
+  server's duplicate window. Rows are deleted only after JetStream
+  acknowledged them (raw tokens included: nothing published stays).
 * Woken by LISTEN/NOTIFY (a trigger on outbox inserts), with polling as the
   fallback for a lost notification.
 """
@@ -39,7 +39,7 @@ LAG = Histogram(
 )
 
 _PENDING = """
-SELECT position, event_id, subject, payload, headers, has_secret,
+SELECT position, event_id, subject, payload, headers,
        extract(epoch FROM created_at) AS created
 FROM outbox
 WHERE published_at IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())
@@ -132,16 +132,11 @@ class OutboxRelay:
             for future in futures:
                 future.cancel()  # also frees nats-py's pending-publish slots
             raise
-        secret = [r["position"] for r in rows if r["has_secret"]]
-        plain = [r["position"] for r in rows if not r["has_secret"]]
-        async with conn.transaction():
-            if plain:
-                await conn.execute(
-                    "UPDATE outbox SET published_at = now() WHERE position = any($1::bigint[])",
-                    plain,
-                )
-            if secret:
-                await conn.execute("DELETE FROM outbox WHERE position = any($1::bigint[])", secret)
+        # Published rows leave the outbox (the event store keeps the history),
+        # so raw tokens in `has_secret` rows never outlive their publication.
+        await conn.execute(
+            "DELETE FROM outbox WHERE position = any($1::bigint[])", [r["position"] for r in rows]
+        )
         now = time.time()
         for row in rows:
             LAG.labels(self._schema).observe(max(0.0, now - float(row["created"])))
