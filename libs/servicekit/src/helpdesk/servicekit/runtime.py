@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,14 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 # Commands of one replica handled at once: a slow one (a password hash, a
 # retried transaction) must not queue the others behind it.
 COMMAND_CONCURRENCY = 16
+
+
+def freeze_startup_objects() -> None:
+    """Move everything allocated at start (modules, models, templates: ~100k
+    objects) out of the collector's reach: a full collection then scans only
+    what requests allocate, instead of pausing the event loop for ~80 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def current_correlation_id() -> str:
@@ -197,6 +206,7 @@ async def run_service(
         )
     )
     tasks.append(asyncio.create_task(server.serve(), name="ops-http"))
+    freeze_startup_objects()
     log.info("service started", http_port=settings.http_port)
 
     stop = asyncio.Event()

@@ -20,6 +20,7 @@ from helpdesk.gateway.problems import install_problem_handlers
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
 from helpdesk.servicekit.ops import add_ops_routes
+from helpdesk.servicekit.runtime import freeze_startup_objects
 
 log = get_logger(__name__)
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.nats = None
         connecting = asyncio.create_task(_connect_nats(app, settings.nats_url))
+        freeze_startup_objects()
         yield
         connecting.cancel()
         if app.state.nats is not None:
