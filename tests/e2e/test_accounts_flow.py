@@ -16,7 +16,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from helpdesk.contracts.identity import REGISTERED_MESSAGE
+from helpdesk.contracts.identity import RECOVERY_ACCEPTED_MESSAGE, REGISTERED_MESSAGE
 from tests.e2e.harness import System, mail_text
 
 pytestmark = pytest.mark.e2e
@@ -286,6 +286,9 @@ async def test_recovery_never_reveals_whether_an_address_exists(system: System) 
             unknown = await http.post(path, json={"email": f"{unique('ghost')}@example.org"})
             assert known.status_code == unknown.status_code == 202
             assert known.json() == unknown.json()
+            assert known.json()["message"] == RECOVERY_ACCEPTED_MESSAGE["el"]  # Greek first
+            english = await http.post(path, json={"email": email, "locale": "en"})
+            assert english.json()["message"] == RECOVERY_ACCEPTED_MESSAGE["en"]
 
 
 async def test_login_failures_are_rate_limited_with_retry_after(system: System) -> None:

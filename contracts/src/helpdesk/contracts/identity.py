@@ -37,10 +37,14 @@ REGISTERED_MESSAGE: dict[str, str] = {
 }
 
 # What every recovery / resend request answers, whether or not the address is known.
-RECOVERY_ACCEPTED_MESSAGE = (
-    "If an account uses this e-mail address, a message with instructions is on its way. "
-    "Check your mailbox in a few minutes."
-)
+# The 202 answer to every request by e-mail (recovery, resend), whatever the
+# address: in the language the caller asked for, never revealing an account.
+RECOVERY_ACCEPTED_MESSAGE: dict[str, str] = {
+    "el": "Αν η διεύθυνση ηλεκτρονικού ταχυδρομείου ανήκει σε λογαριασμό, σας στάλθηκε "
+    "μήνυμα με οδηγίες. Επιστρέψτε στο email σας σε λίγα λεπτά.",
+    "en": "If an account uses this e-mail address, a message with instructions is on its way. "
+    "Check your mailbox in a few minutes.",
+}
 
 # NATS subjects of every identity command and query.
 REGISTER = command("identity", "register")
@@ -83,6 +87,7 @@ class ActivateAccount(_Command):
 class ResendActivation(_Command):
     email: EmailStr
     client_address: str | None = None
+    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
 
 
 class Login(_Command):
@@ -102,6 +107,7 @@ class Logout(_Command):
 class RequestPasswordReset(_Command):
     email: EmailStr
     client_address: str | None = None
+    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
 
 
 class CompletePasswordReset(_Command):
@@ -112,6 +118,7 @@ class CompletePasswordReset(_Command):
 class RequestUsernameReminder(_Command):
     email: EmailStr
     client_address: str | None = None
+    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
 
 
 class GetProfile(_Command):

@@ -102,7 +102,9 @@ def main(argv: list[str]) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     for service in BUILDERS:
         path = directory / f"{service}.json"
-        path.write_text(json.dumps(describe(service), indent=2, ensure_ascii=False) + "\n")
+        path.write_text(
+            json.dumps(describe(service), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        )
         print(path)
     return 0
 

@@ -341,7 +341,7 @@ class Identity:
             )
             log.info("activation link sent again", user_id=str(user_id))
 
-        return await self._by_email(cmd.email, self.limits.resend, act)
+        return await self._by_email(cmd.email, cmd.locale, self.limits.resend, act)
 
     # ------------------------------------------------------------ sessions
 
@@ -483,6 +483,7 @@ class Identity:
     async def _by_email(
         self,
         email: str,
+        locale: str,
         limit: Limit,
         act: Callable[[Connection, UUID], Awaitable[None]],
     ) -> Reply[contract.Accepted]:
@@ -499,7 +500,7 @@ class Identity:
                 await retrying(lambda: act(conn, user_id))
         elapsed = time.monotonic() - started
         await asyncio.sleep(max(0.0, self.settings.recovery_min_seconds - elapsed))
-        return Reply.success(contract.Accepted(message=contract.RECOVERY_ACCEPTED_MESSAGE))
+        return Reply.success(contract.Accepted(message=contract.RECOVERY_ACCEPTED_MESSAGE[locale]))
 
     async def request_password_reset(
         self, cmd: contract.RequestPasswordReset
@@ -531,7 +532,7 @@ class Identity:
             )
             log.info("password reset requested", user_id=str(user_id))
 
-        return await self._by_email(cmd.email, self.limits.password_recovery, act)
+        return await self._by_email(cmd.email, cmd.locale, self.limits.password_recovery, act)
 
     async def request_username_reminder(
         self, cmd: contract.RequestUsernameReminder
@@ -558,7 +559,7 @@ class Identity:
             )
             log.info("username reminder requested", user_id=str(user_id))
 
-        return await self._by_email(cmd.email, self.limits.username_recovery, act)
+        return await self._by_email(cmd.email, cmd.locale, self.limits.username_recovery, act)
 
     async def complete_password_reset(
         self, cmd: contract.CompletePasswordReset

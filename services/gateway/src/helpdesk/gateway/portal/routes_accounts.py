@@ -265,21 +265,21 @@ async def _email_form(request: Request, lang: Lang, page: str, title_key: str) -
             await send(
                 request,
                 REQUEST_PASSWORD_RESET,
-                RequestPasswordReset(email=email, client_address=address),
+                RequestPasswordReset(email=email, client_address=address, locale=lang),
                 Accepted,
             )
         elif page == "forgot-username":
             await send(
                 request,
                 REQUEST_USERNAME_REMINDER,
-                RequestUsernameReminder(email=email, client_address=address),
+                RequestUsernameReminder(email=email, client_address=address, locale=lang),
                 Accepted,
             )
         else:
             await send(
                 request,
                 RESEND_ACTIVATION,
-                ResendActivation(email=email, client_address=address),
+                ResendActivation(email=email, client_address=address, locale=lang),
                 Accepted,
             )
     except ValidationError as exc:

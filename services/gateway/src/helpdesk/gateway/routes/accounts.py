@@ -39,6 +39,9 @@ class TokenBody(_Body):
 
 class EmailBody(_Body):
     email: EmailStr
+    locale: contract.Locale = Field(
+        default=contract.DEFAULT_LOCALE, description="Language of the answer (el, en)"
+    )
 
 
 class LoginBody(_Body):
@@ -91,7 +94,9 @@ async def activate(request: Request, body: TokenBody) -> contract.Activated:
 )
 async def resend_activation(request: Request, body: EmailBody) -> contract.Accepted:
     """Send a fresh activation link (the same answer whether or not the address is known)."""
-    command = contract.ResendActivation(email=body.email, client_address=client_address(request))
+    command = contract.ResendActivation(
+        email=body.email, client_address=client_address(request), locale=body.locale
+    )
     return await send(request, contract.RESEND_ACTIVATION, command, contract.Accepted)
 
 
@@ -139,7 +144,7 @@ async def logout(request: Request, actor: CurrentActor) -> Response:
 async def request_password_reset(request: Request, body: EmailBody) -> contract.Accepted:
     """Forgot your password? A reset link goes to the address if it has an account."""
     command = contract.RequestPasswordReset(
-        email=body.email, client_address=client_address(request)
+        email=body.email, client_address=client_address(request), locale=body.locale
     )
     return await send(request, contract.REQUEST_PASSWORD_RESET, command, contract.Accepted)
 
@@ -164,7 +169,7 @@ async def complete_password_reset(request: Request, body: ResetBody) -> contract
 async def request_username_reminder(request: Request, body: EmailBody) -> contract.Accepted:
     """Forgot your username? It is mailed to the address if it has an account."""
     command = contract.RequestUsernameReminder(
-        email=body.email, client_address=client_address(request)
+        email=body.email, client_address=client_address(request), locale=body.locale
     )
     return await send(request, contract.REQUEST_USERNAME_REMINDER, command, contract.Accepted)
 
