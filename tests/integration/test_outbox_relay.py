@@ -10,10 +10,11 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.api import StreamConfig
+from prometheus_client import REGISTRY
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
-from helpdesk.servicekit.relay import OutboxRelay
+from helpdesk.servicekit.relay import OutboxRelay, measure_outbox
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -158,3 +159,19 @@ async def test_relay_restarts_without_loss_and_only_one_replica_publishes(
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     assert await stream_numbers(nc, stream, schema) == list(range(1, 201))
+
+
+async def test_the_backlog_gauge_shows_the_age_of_the_oldest_unpublished_row(
+    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    schema, pool = schema_pool
+    await make_stream(nc, schema)
+    assert await measure_outbox(pool, schema) == 0.0
+    await write(pool, message(schema, 1))
+    await pool.execute("UPDATE outbox SET created_at = now() - interval '90 seconds'")
+    assert await measure_outbox(pool, schema) >= 90.0
+    assert REGISTRY.get_sample_value("outbox_oldest_pending_seconds", {"schema": schema}) >= 90.0
+    relay = OutboxRelay(servers.database_url, schema, nc.jetstream())
+    async with pool.acquire() as conn:
+        await relay.publish_pending(conn)
+    assert await measure_outbox(pool, schema) == 0.0

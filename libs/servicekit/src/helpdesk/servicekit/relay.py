@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 from nats.js import JetStreamContext
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from helpdesk.contracts.subjects import MSG_ID_HEADER
 from helpdesk.servicekit.db import Connection, init_connection
@@ -37,6 +37,34 @@ LAG = Histogram(
     ["schema"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+OLDEST_PENDING = Gauge(
+    "outbox_oldest_pending_seconds",
+    "Age of the oldest outbox row not yet published (0 when the outbox is empty)",
+    ["schema"],
+)
+
+
+async def watch_outbox(pool: asyncpg.Pool, schema: str, interval: float = 5.0) -> None:
+    """Report the outbox backlog from every replica, independently of the relay,
+    so a relay that stalls without failing shows as a growing age."""
+    while True:
+        try:
+            await measure_outbox(pool, schema)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("outbox backlog not measured", schema=schema, error=repr(exc))
+        await asyncio.sleep(interval)
+
+
+async def measure_outbox(pool: asyncpg.Pool, schema: str) -> float:
+    age = await pool.fetchval(
+        "SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox"
+    )
+    OLDEST_PENDING.labels(schema).set(float(age))
+    return float(age)
+
 
 _PENDING = """
 SELECT position, event_id, subject, payload, headers,

@@ -38,7 +38,7 @@ from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
 from helpdesk.servicekit.ops import ops_app
 from helpdesk.servicekit.projections import Projection, rebuild
-from helpdesk.servicekit.relay import OutboxRelay
+from helpdesk.servicekit.relay import OutboxRelay, watch_outbox
 from helpdesk.servicekit.settings import ServiceSettings, load_settings
 
 log = get_logger(__name__)
@@ -187,6 +187,7 @@ async def run_service(
     if owns_stream:
         relay = OutboxRelay(settings.database_url, name, js)
         tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        tasks.append(asyncio.create_task(watch_outbox(pool, name), name="outbox-watch"))
 
     async def database_ready() -> bool:
         return bool(await pool.fetchval("SELECT true"))
