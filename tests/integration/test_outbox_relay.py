@@ -26,9 +26,9 @@ class Pinged(EventData):
     n: int
 
 
-def message(schema: str, n: int, *, secret: bool = False) -> OutgoingMessage:
+def message(schema: str, n: int) -> OutgoingMessage:
     env = EventEnvelope.wrap(Pinged(n=n), correlation_id=f"corr-{n}")
-    return OutgoingMessage(envelope=env, subject=f"{schema}.events.ping", has_secret=secret)
+    return OutgoingMessage(envelope=env, subject=f"{schema}.events.ping")
 
 
 async def make_stream(nc: NatsClient, schema: str) -> str:
@@ -115,12 +115,12 @@ async def test_a_republish_after_a_crash_is_dropped_as_duplicate(
     assert await stream_numbers(nc, stream, schema) == [1, 2, 3]
 
 
-async def test_published_rows_leave_the_outbox_raw_tokens_included(
+async def test_published_rows_leave_the_outbox(
     schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
 ) -> None:
     schema, pool = schema_pool
     stream = await make_stream(nc, schema)
-    await write(pool, message(schema, 1, secret=True), message(schema, 2))
+    await write(pool, message(schema, 1), message(schema, 2))
     relay = OutboxRelay(servers.database_url, schema, nc.jetstream())
     async with pool.acquire() as conn:
         await relay.publish_pending(conn)

@@ -1,5 +1,6 @@
 """Transactional outbox: integration events written with the state change,
-published to JetStream by the relay (see relay.py)."""
+published to JetStream by the relay (see relay.py), which then deletes them —
+so a raw token in an event lives in PostgreSQL only until it is published."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from helpdesk.servicekit.db import Connection
 class OutgoingMessage:
     envelope: EventEnvelope
     subject: str
-    has_secret: bool = False
 
     @classmethod
     def of(
@@ -24,12 +24,11 @@ class OutgoingMessage:
         *,
         correlation_id: str,
         causation_id: str | None = None,
-        has_secret: bool = False,
     ) -> OutgoingMessage:
         envelope = EventEnvelope.wrap(
             event, correlation_id=correlation_id, causation_id=causation_id
         )
-        return cls(envelope=envelope, subject=event.subject(), has_secret=has_secret)
+        return cls(envelope=envelope, subject=event.subject())
 
 
 async def add_to_outbox(conn: Connection, messages: Sequence[OutgoingMessage]) -> None:
@@ -37,11 +36,10 @@ async def add_to_outbox(conn: Connection, messages: Sequence[OutgoingMessage]) -
     if not messages:
         return
     await conn.execute(
-        "INSERT INTO outbox (event_id, subject, payload, headers, has_secret)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::jsonb[], $5::bool[])",
+        "INSERT INTO outbox (event_id, subject, payload, headers)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::jsonb[])",
         [m.envelope.event_id for m in messages],
         [m.subject for m in messages],
         [m.envelope.model_dump_json().encode() for m in messages],
         [{CORRELATION_HEADER: m.envelope.correlation_id} for m in messages],
-        [m.has_secret for m in messages],
     )

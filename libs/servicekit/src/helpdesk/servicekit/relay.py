@@ -70,7 +70,7 @@ _PENDING = """
 SELECT position, event_id, subject, payload, headers,
        extract(epoch FROM created_at) AS created
 FROM outbox
-WHERE published_at IS NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())
+WHERE txid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY position
 LIMIT $1
 """
@@ -161,7 +161,7 @@ class OutboxRelay:
                 future.cancel()  # also frees nats-py's pending-publish slots
             raise
         # Published rows leave the outbox (the event store keeps the history),
-        # so raw tokens in `has_secret` rows never outlive their publication.
+        # so raw activation and reset tokens never outlive their publication.
         await conn.execute(
             "DELETE FROM outbox WHERE position = any($1::bigint[])", [r["position"] for r in rows]
         )

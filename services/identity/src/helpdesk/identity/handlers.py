@@ -53,8 +53,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def outgoing(event: EventData, *, has_secret: bool = False) -> OutgoingMessage:
-    return OutgoingMessage.of(event, correlation_id=current_correlation_id(), has_secret=has_secret)
+def outgoing(event: EventData) -> OutgoingMessage:
+    return OutgoingMessage.of(event, correlation_id=current_correlation_id())
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]], times: int = 5) -> T:
@@ -237,7 +237,6 @@ class Identity:
                     activation_token=raw,
                     activation_expires_at=None if raw is None else expires_at,
                 ),
-                has_secret=raw is not None,
             )
         ]
         if activated:
@@ -335,7 +334,6 @@ class Identity:
                             activation_token=raw,
                             activation_expires_at=expires_at,
                         ),
-                        has_secret=True,
                     )
                 ],
             )
@@ -526,7 +524,6 @@ class Identity:
                             reset_token=raw,
                             expires_at=expires_at,
                         ),
-                        has_secret=True,
                     )
                 ],
             )
