@@ -22,7 +22,3 @@ def query(service: str, name: str) -> str:
 def admin(service: str, name: str) -> str:
     """Operator commands (dead letters, projection rebuilds) used by the CLI."""
     return f"{service}.admin.{name}"
-
-
-def stream_for(producer: str) -> str:
-    return producer.upper()

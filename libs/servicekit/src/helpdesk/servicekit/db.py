@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.resources.abc import Traversable
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -83,7 +83,3 @@ async def apply_migrations(
     if applied:
         log.info("migrations applied", schema=schema, migrations=applied)
     return applied
-
-
-def record_to_dict(record: asyncpg.Record) -> dict[str, Any]:
-    return dict(record.items())

@@ -9,7 +9,6 @@ recognisable as the same mail by the receiving server.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -104,12 +103,6 @@ class SmtpConnections:
                     client.close()
                     raise
             self._idle.append(client)
-
-    async def close(self) -> None:
-        while self._idle:
-            client = self._idle.pop()
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                await client.quit()
 
 
 class Mailer:
