@@ -27,3 +27,15 @@ async def test_unknown_api_path_is_a_problem_document(system: System) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "not_found"
     assert response.headers["X-Correlation-Id"]
+
+
+async def test_a_well_formed_correlation_id_is_kept_and_any_other_replaced(system: System) -> None:
+    async with httpx.AsyncClient(base_url=system.url) as client:
+        kept = await client.get("/api/v1/priorities", headers={"X-Correlation-Id": "req-42.a_b:c"})
+        replaced = await client.get(
+            "/api/v1/priorities", headers={"X-Correlation-Id": "x" * 65 + "<script>"}
+        )
+    assert kept.headers["X-Correlation-Id"] == "req-42.a_b:c"
+    assert replaced.status_code == 200
+    assert replaced.headers["X-Correlation-Id"] != "x" * 65 + "<script>"
+    assert len(replaced.headers["X-Correlation-Id"]) == 36  # a fresh UUID
