@@ -292,7 +292,7 @@ async def bench_tickets(workdir: Path, servers: Servers) -> dict[str, float]:
             roles=[Role.CUSTOMER],
             locale="en",
         )
-        await nc.request(identity.CREATE_USER, command.model_dump_json().encode(), timeout=10)
+        await nc.request(command.nats_subject(), command.model_dump_json().encode(), timeout=10)
         await nc.close()
         client = LoadClient(system.url)
         try:

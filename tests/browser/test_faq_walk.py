@@ -18,7 +18,7 @@ import nats
 import pytest
 
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.identity import CREATE_USER, CreateUser, UserCreated
+from helpdesk.contracts.identity import CreateUser, UserCreated
 from helpdesk.contracts.replies import Reply
 from helpdesk.gateway.portal.i18n import FAQ_LABELS
 from tests.e2e.harness import System, mail_text
@@ -66,7 +66,9 @@ async def create_agent(nats_url: str, username: str, email: str) -> None:
     )
     nc = await nats.connect(nats_url)
     try:
-        msg = await nc.request(CREATE_USER, command.model_dump_json().encode(), timeout=10)
+        msg = await nc.request(
+            command.nats_subject(), command.model_dump_json().encode(), timeout=10
+        )
     finally:
         await nc.close()
     reply = Reply[UserCreated].model_validate_json(msg.data)

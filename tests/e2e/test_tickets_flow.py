@@ -86,7 +86,7 @@ async def create_agent(system: System, client: httpx.AsyncClient, tag: str) -> t
             locale="el",
         )
         msg = await nc.request(
-            "identity.cmd.create_user", command.model_dump_json().encode(), timeout=10
+            command.nats_subject(), command.model_dump_json().encode(), timeout=10
         )
     finally:
         await nc.close()

@@ -79,7 +79,7 @@ async def test_a_redelivered_event_is_handled_once(
 ) -> None:
     schema, pool = setup
     handler = Flaky(failures=0)
-    consumer = EventConsumer(f"{schema}-once", schema.upper(), f"{schema}.events.>", handler)
+    consumer = EventConsumer(f"{schema}-once", f"{schema}.events.>", handler)
     broker = await run_consumer(servers, pool, consumer)
     try:
         envelope = EventEnvelope.wrap(Noted(text="hello"), correlation_id="c-1")
@@ -97,9 +97,7 @@ async def test_a_failing_handler_is_retried_with_back_off_until_it_succeeds(
 ) -> None:
     schema, pool = setup
     handler = Flaky(failures=2)
-    consumer = EventConsumer(
-        f"{schema}-retry", schema.upper(), f"{schema}.events.>", handler, backoff=(0.1, 0.2)
-    )
+    consumer = EventConsumer(f"{schema}-retry", f"{schema}.events.>", handler, backoff=(0.1, 0.2))
     broker = await run_consumer(servers, pool, consumer)
     try:
         await publish(nc, schema, EventEnvelope.wrap(Noted(text="later"), correlation_id="c-2"))
@@ -121,7 +119,6 @@ async def test_after_max_deliveries_the_event_is_dead_lettered_and_can_be_redriv
     handler = Flaky(failures=3)
     consumer = EventConsumer(
         f"{schema}-dlq",
-        schema.upper(),
         f"{schema}.events.>",
         handler,
         max_deliver=3,
@@ -153,7 +150,7 @@ async def test_a_malformed_message_is_parked_at_once(
     setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
 ) -> None:
     schema, pool = setup
-    consumer = EventConsumer(f"{schema}-bad", schema.upper(), f"{schema}.events.>", Flaky(0))
+    consumer = EventConsumer(f"{schema}-bad", f"{schema}.events.>", Flaky(0))
     broker = await run_consumer(servers, pool, consumer)
     try:
         await nc.jetstream().publish(f"{schema}.events.note", b"{not json")

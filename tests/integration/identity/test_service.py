@@ -18,8 +18,8 @@ from nats.aio.client import Client as NatsClient
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import MSG_ID_HEADER
+from helpdesk.identity.bootstrap import wire
 from helpdesk.identity.handlers import Identity
-from helpdesk.identity.service import wire
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
 from tests.integration.identity.conftest import Clock, identity_pool, identity_settings
@@ -57,7 +57,7 @@ async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIden
     relay = asyncio.create_task(
         OutboxRelay(servers.database_url, schema, js, poll_interval=0.1).run()
     )
-    yield RunningIdentity(name, nc, pool)
+    yield RunningIdentity(contract.SERVICE, nc, pool)
     relay.cancel()
     await asyncio.gather(relay, return_exceptions=True)
     await broker.stop()

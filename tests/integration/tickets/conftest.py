@@ -24,7 +24,7 @@ from helpdesk.contracts.replies import Reply
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
-from helpdesk.tickets.app import TicketsApp, wire
+from helpdesk.tickets.bootstrap import TicketsApp, wire
 from helpdesk.tickets.clock import ManualClock
 from helpdesk.tickets.settings import Settings
 from helpdesk.tickets.users import apply_identity_event

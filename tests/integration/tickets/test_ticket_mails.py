@@ -129,7 +129,7 @@ async def test_each_mail_once_per_event(notifier: Notifier) -> None:
 async def test_pages_only_for_urgent_and_critical(notifier: Notifier) -> None:
     subjects = {c.name: c.subject for c in notifier.by_name.values()}
     assert subjects == {
-        "notifier-ticket-mails": "tickets.events.ticket.>",
+        "notifier-ticket-mails": "tickets.events.>",
         "notifier-page-urgent": "tickets.events.ticket.*.urgent",
         "notifier-page-critical": "tickets.events.ticket.*.critical",
     }

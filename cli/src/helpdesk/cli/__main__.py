@@ -21,8 +21,9 @@ import nats
 import nats.errors
 from pydantic import BaseModel, ValidationError
 
-from helpdesk.contracts import admin, identity, subjects
+from helpdesk.contracts import admin, identity
 from helpdesk.contracts.actors import Role
+from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Reply
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -38,7 +39,10 @@ async def _quiet(_: Exception) -> None:
     """Connection errors are reported once, as a CliError."""
 
 
-async def call(subject: str, payload: BaseModel, result_type: type[ResultT]) -> ResultT:
+async def call(payload: Request[ResultT], service: str | None = None) -> ResultT:
+    """Send a command to the service its contract names (admin ones: to `service`)."""
+    subject = payload.nats_subject(service)
+    result_type = payload.result_type()
     url = os.environ.get("HELPDESK_NATS_URL", "nats://127.0.0.1:4222")
     try:
         nc = await nats.connect(
@@ -78,22 +82,17 @@ async def create_user(args: argparse.Namespace) -> str:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    created = await call(identity.CREATE_USER, command, identity.UserCreated)
+    created = await call(command)
     return f"created {created.username} ({created.user_id}) with roles {', '.join(created.roles)}"
 
 
 async def grant_role(args: argparse.Namespace) -> str:
-    granted = await call(
-        identity.GRANT_ROLE,
-        identity.GrantRole(username=args.username, role=Role(args.role)),
-        identity.RolesGranted,
-    )
+    granted = await call(identity.GrantRole(username=args.username, role=Role(args.role)))
     return f"{granted.username} now has roles {', '.join(granted.roles)}"
 
 
 async def dead_letters(args: argparse.Namespace) -> str:
-    subject = subjects.admin(args.service, admin.LIST_DEAD_LETTERS)
-    found = await call(subject, admin.NoArguments(), admin.DeadLetters)
+    found = await call(admin.ListDeadLetters(), args.service)
     if not found.items:
         return f"{args.service}: no dead letters"
     return "\n".join(
@@ -104,14 +103,12 @@ async def dead_letters(args: argparse.Namespace) -> str:
 
 
 async def redrive(args: argparse.Namespace) -> str:
-    subject = subjects.admin(args.service, admin.REDRIVE_DEAD_LETTER)
-    await call(subject, admin.RedriveDeadLetter(id=args.id), admin.Redriven)
+    await call(admin.RedriveDeadLetter(id=args.id), args.service)
     return f"dead letter {args.id} re-driven"
 
 
 async def rebuild_projections(args: argparse.Namespace) -> str:
-    subject = subjects.admin(args.service, admin.REBUILD_PROJECTIONS)
-    rebuilt = await call(subject, admin.NoArguments(), admin.ProjectionsRebuilt)
+    rebuilt = await call(admin.RebuildProjections(), args.service)
     if not rebuilt.events:
         return f"{args.service} has no projections"
     return "\n".join(f"{name}: {count} events replayed" for name, count in rebuilt.events.items())

@@ -1,18 +1,13 @@
-"""Operator commands every service answers on `<service>.admin.<name>` (used by the CLI)."""
+"""Operator commands every service answers on `<service>.admin.<verb>` (used by the CLI)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel
 
-LIST_DEAD_LETTERS = "dead_letters.list"
-REDRIVE_DEAD_LETTER = "dead_letters.redrive"
-REBUILD_PROJECTIONS = "projections.rebuild"
-
-
-class NoArguments(BaseModel):
-    pass
+from helpdesk.contracts.messages import AdminRequest
 
 
 class DeadLetter(BaseModel):
@@ -29,10 +24,6 @@ class DeadLetters(BaseModel):
     items: list[DeadLetter]
 
 
-class RedriveDeadLetter(BaseModel):
-    id: int
-
-
 class Redriven(BaseModel):
     id: int
 
@@ -41,3 +32,17 @@ class ProjectionsRebuilt(BaseModel):
     """Events replayed per projection."""
 
     events: dict[str, int]
+
+
+class ListDeadLetters(AdminRequest[DeadLetters]):
+    verb: ClassVar[str] = "dead_letters.list"
+
+
+class RedriveDeadLetter(AdminRequest[Redriven]):
+    verb: ClassVar[str] = "dead_letters.redrive"
+
+    id: int
+
+
+class RebuildProjections(AdminRequest[ProjectionsRebuilt]):
+    verb: ClassVar[str] = "projections.rebuild"

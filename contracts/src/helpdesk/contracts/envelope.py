@@ -9,6 +9,8 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from helpdesk.contracts import subjects
+
 T = TypeVar("T", bound="EventData")
 
 
@@ -26,20 +28,43 @@ class EventData(BaseModel):
     schema_version: ClassVar[int] = 1
     producer: ClassVar[str]
     aggregate: ClassVar[str]
+    # The subject's name token (default: the event type in snake case), and the
+    # fields whose values follow it, e.g. `("priority",)` for `….submitted.urgent`.
+    verb: ClassVar[str]
+    subject_tokens: ClassVar[tuple[str, ...]] = ()
     registry: ClassVar[dict[str, type[EventData]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "event_type" not in cls.__dict__:
             cls.event_type = cls.__name__
+        if "verb" not in cls.__dict__:
+            cls.verb = snake_case(cls.event_type)
         # A class whose name starts with "_" is a base of events, not one itself.
         is_base = cls.__name__.startswith("_")
         if hasattr(cls, "producer") and hasattr(cls, "aggregate") and not is_base:
             EventData.registry[cls.event_type] = cls
 
+    @classmethod
+    def stream(cls) -> str:
+        """The JetStream stream of the producing service."""
+        return subjects.stream_name(cls.producer)
+
+    @classmethod
+    def subject_filter(cls, **tokens: str) -> str:
+        """What a consumer subscribes to: `tickets.events.ticket.submitted.*`, or with
+        `priority="urgent"` `….submitted.urgent`."""
+        unknown = set(tokens) - set(cls.subject_tokens)
+        if unknown:
+            raise TypeError(f"{cls.event_type} has no subject token {sorted(unknown)}")
+        parts = [f"{cls.producer}.events.{cls.aggregate}.{cls.verb}"]
+        parts += [str(tokens.get(name, "*")) for name in cls.subject_tokens]
+        return ".".join(parts)
+
     def subject(self) -> str:
         """The JetStream subject this event is published on."""
-        return f"{self.producer}.events.{self.aggregate}.{snake_case(self.event_type)}"
+        values = {name: str(getattr(self, name)) for name in self.subject_tokens}
+        return self.subject_filter(**values)
 
 
 def snake_case(name: str) -> str:

@@ -12,14 +12,16 @@ identity service stores nothing but their hashes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData
-from helpdesk.contracts.subjects import command, query
+from helpdesk.contracts.messages import Command, Query, ResultT
+
+SERVICE = "identity"
 
 Locale = Literal["el", "en"]
 DEFAULT_LOCALE: Locale = "el"
@@ -45,104 +47,6 @@ RECOVERY_ACCEPTED_MESSAGE: dict[str, str] = {
     "en": "If an account uses this e-mail address, a message with instructions is on its way. "
     "Check your mailbox in a few minutes.",
 }
-
-# NATS subjects of every identity command and query.
-REGISTER = command("identity", "register")
-ACTIVATE = command("identity", "activate")
-RESEND_ACTIVATION = command("identity", "resend_activation")
-LOGIN = command("identity", "login")
-REFRESH = command("identity", "refresh")
-LOGOUT = command("identity", "logout")
-REQUEST_PASSWORD_RESET = command("identity", "request_password_reset")
-COMPLETE_PASSWORD_RESET = command("identity", "complete_password_reset")
-REQUEST_USERNAME_REMINDER = command("identity", "request_username_reminder")
-CREATE_USER = command("identity", "create_user")
-GRANT_ROLE = command("identity", "grant_role")
-ME = query("identity", "me")
-
-
-class _Command(BaseModel):
-    # Unknown fields are an error: a typo in a client should not pass silently.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# ---------------------------------------------------------------- commands
-
-
-class RegisterUser(_Command):
-    """Self-registration from the portal or the API (`POST /api/v1/accounts`)."""
-
-    name: str = Field(min_length=1, max_length=200, description="Full name")
-    username: str = Field(description="Login name (Όνομα σύνδεσης)")
-    email: EmailStr
-    password: str = Field(description="Plain text; hashed with argon2id, never stored")
-    locale: Locale = DEFAULT_LOCALE
-    client_address: str | None = Field(None, description="For the per-address rate limit")
-
-
-class ActivateAccount(_Command):
-    token: str
-
-
-class ResendActivation(_Command):
-    email: EmailStr
-    client_address: str | None = None
-    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
-
-
-class Login(_Command):
-    username: str
-    password: str
-    client_address: str | None = None
-
-
-class RefreshSession(_Command):
-    refresh_token: str
-
-
-class Logout(_Command):
-    actor: Actor
-
-
-class RequestPasswordReset(_Command):
-    email: EmailStr
-    client_address: str | None = None
-    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
-
-
-class CompletePasswordReset(_Command):
-    token: str
-    new_password: str
-
-
-class RequestUsernameReminder(_Command):
-    email: EmailStr
-    client_address: str | None = None
-    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
-
-
-class GetProfile(_Command):
-    actor: Actor
-
-
-class CreateUser(_Command):
-    """Operator command (`helpdesk` CLI): create e.g. the first admin, already active."""
-
-    name: str = Field(min_length=1, max_length=200)
-    username: str
-    email: EmailStr
-    password: str
-    roles: list[Role] = [Role.CUSTOMER]
-    activated: bool = True
-    locale: Locale = DEFAULT_LOCALE
-
-
-class GrantRole(_Command):
-    """Operator command (`helpdesk` CLI): add a role to a user."""
-
-    username: str
-    role: Role
-
 
 # ---------------------------------------------------------------- results
 
@@ -201,6 +105,116 @@ class RolesGranted(BaseModel):
     user_id: UUID
     username: str
     roles: list[Role]
+
+
+class _IdentityCommand(Command[ResultT], Generic[ResultT]):
+    service: ClassVar[str | None] = SERVICE
+
+
+class _IdentityQuery(Query[ResultT], Generic[ResultT]):
+    service: ClassVar[str | None] = SERVICE
+
+
+# ---------------------------------------------------------------- commands
+
+
+class RegisterUser(_IdentityCommand[Registered]):
+    """Self-registration from the portal or the API (`POST /api/v1/accounts`)."""
+
+    verb: ClassVar[str] = "register"
+
+    name: str = Field(min_length=1, max_length=200, description="Full name")
+    username: str = Field(description="Login name (Όνομα σύνδεσης)")
+    email: EmailStr
+    password: str = Field(description="Plain text; hashed with argon2id, never stored")
+    locale: Locale = DEFAULT_LOCALE
+    client_address: str | None = Field(None, description="For the per-address rate limit")
+
+
+class ActivateAccount(_IdentityCommand[Activated]):
+    verb: ClassVar[str] = "activate"
+
+    token: str
+
+
+class ResendActivation(_IdentityCommand[Accepted]):
+    verb: ClassVar[str] = "resend_activation"
+
+    email: EmailStr
+    client_address: str | None = None
+    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
+
+
+class Login(_IdentityCommand[SessionTokens]):
+    verb: ClassVar[str] = "login"
+
+    username: str
+    password: str
+    client_address: str | None = None
+
+
+class RefreshSession(_IdentityCommand[SessionTokens]):
+    verb: ClassVar[str] = "refresh"
+
+    refresh_token: str
+
+
+class Logout(_IdentityCommand[LoggedOut]):
+    verb: ClassVar[str] = "logout"
+
+    actor: Actor
+
+
+class RequestPasswordReset(_IdentityCommand[Accepted]):
+    verb: ClassVar[str] = "request_password_reset"
+
+    email: EmailStr
+    client_address: str | None = None
+    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
+
+
+class CompletePasswordReset(_IdentityCommand[PasswordReset]):
+    verb: ClassVar[str] = "complete_password_reset"
+
+    token: str
+    new_password: str
+
+
+class RequestUsernameReminder(_IdentityCommand[Accepted]):
+    verb: ClassVar[str] = "request_username_reminder"
+
+    email: EmailStr
+    client_address: str | None = None
+    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
+
+
+class GetProfile(_IdentityQuery[Profile]):
+    verb: ClassVar[str] = "me"
+
+    actor: Actor
+
+
+class CreateUser(_IdentityCommand[UserCreated]):
+    """Operator command (`helpdesk` CLI): create e.g. the first admin, already active."""
+
+    verb: ClassVar[str] = "create_user"
+
+    name: str = Field(min_length=1, max_length=200)
+    username: str
+    email: EmailStr
+    password: str
+    roles: list[Role] = [Role.CUSTOMER]
+    activated: bool = True
+    locale: Locale = DEFAULT_LOCALE
+
+
+class GrantRole(_IdentityCommand[RolesGranted]):
+    """Operator command (`helpdesk` CLI): add a role to a user."""
+
+    verb: ClassVar[str] = "grant_role"
+
+    username: str
+    role: Role
 
 
 # ---------------------------------------------------------------- integration events

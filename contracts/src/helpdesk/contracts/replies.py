@@ -1,12 +1,13 @@
 """Typed replies of commands and queries sent over NATS request-reply.
 
-A handler answers with `Reply.success(result)` or `Reply.failure(CommandError)`;
-the gateway maps `CommandError.code` to an HTTP status with `ERROR_STATUS`.
+A handler returns its result, or raises `Refused` (or a domain error derived
+from it); the service kit turns either into a `Reply`, and the gateway maps
+`CommandError.code` to an HTTP status with `ERROR_STATUS`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -56,6 +57,33 @@ class Reply(BaseModel, Generic[ResultT]):
         )
 
 
+class Refused(Exception):
+    """A typed "no" from a handler or an aggregate: becomes `Reply.failure(...)`.
+
+    Domain errors subclass it and name their `code` once; the message is for
+    people and must never carry a secret.
+    """
+
+    code: ClassVar[str] = "conflict"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field_errors: list[FieldError] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = CommandError(
+            code=code or self.code,
+            message=message,
+            field_errors=field_errors or [],
+            retry_after=retry_after,
+        )
+
+
 class Empty(BaseModel):
     """Result of a command that has nothing to say beyond success."""
 
@@ -76,5 +104,6 @@ ERROR_STATUS: dict[str, int] = {
     "ticket_closed": 409,
     "already_assigned": 409,
     "rate_limited": 429,
+    "internal": 500,
     "unavailable": 503,
 }

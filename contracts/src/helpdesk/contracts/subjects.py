@@ -1,24 +1,25 @@
-"""NATS subject and JetStream stream names, in one place."""
+"""NATS naming rules, in one place.
 
-STREAMS: dict[str, str] = {
-    # stream name -> subjects it captures
-    "IDENTITY": "identity.events.>",
-    "TICKETS": "tickets.events.>",
-}
+Commands and queries carry their own subject (`helpdesk.contracts.messages`),
+events theirs (`EventData.subject_filter`); this module holds the rules both
+follow: one JetStream stream per producing service, and the headers.
+"""
+
+PRODUCERS: tuple[str, ...] = ("identity", "tickets")
 
 CORRELATION_HEADER = "X-Correlation-Id"
 MSG_ID_HEADER = "Nats-Msg-Id"
 
 
-def command(service: str, name: str) -> str:
-    """`identity.cmd.register`: a command served in the `service` queue group."""
-    return f"{service}.cmd.{name}"
+def stream_name(producer: str) -> str:
+    """`IDENTITY`: the stream that keeps every event `producer` publishes."""
+    return producer.upper()
 
 
-def query(service: str, name: str) -> str:
-    return f"{service}.query.{name}"
+def events_of(producer: str) -> str:
+    """`identity.events.>`: every subject of `producer`'s stream."""
+    return f"{producer}.events.>"
 
 
-def admin(service: str, name: str) -> str:
-    """Operator commands (dead letters, projection rebuilds) used by the CLI."""
-    return f"{service}.admin.{name}"
+# stream name -> the subjects it captures
+STREAMS: dict[str, str] = {stream_name(p): events_of(p) for p in PRODUCERS}

@@ -12,13 +12,14 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Generic, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
+from helpdesk.contracts.messages import Command, Query, ResultT
 from helpdesk.contracts.priorities import Priority
 
 SERVICE = "tickets"
@@ -97,81 +98,6 @@ TicketDescription = Annotated[
     str, Field(min_length=1, max_length=DESCRIPTION_MAX), AfterValidator(_text)
 ]
 MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(_text)]
-
-
-class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-# --- commands -----------------------------------------------------------------------------
-
-
-class SubmitTicket(_Message):
-    actor: Actor
-    subject: TicketSubject
-    description: TicketDescription
-    priority: Priority
-    category: Category | None = None
-
-
-class AddMessage(_Message):
-    """A reply (public) or, for agents only, an internal note."""
-
-    actor: Actor
-    ticket_id: UUID
-    body: MessageBody
-    internal: bool = False
-
-
-class ChangeStatus(_Message):
-    actor: Actor
-    ticket_id: UUID
-    status: TicketStatus
-
-
-class ChangePriority(_Message):
-    actor: Actor
-    ticket_id: UUID
-    priority: Priority
-
-
-class AssignTicket(_Message):
-    """Assign to `assignee_id` (the caller when omitted).
-
-    A ticket that already has another assignee is only taken over with
-    `reassign=true`; otherwise the reply is 409 `already_assigned` — which is
-    also what the loser of two simultaneous assigns gets.
-    """
-
-    actor: Actor
-    ticket_id: UUID
-    assignee_id: UUID | None = None
-    reassign: bool = False
-
-
-# --- queries ------------------------------------------------------------------------------
-
-
-class GetTicket(_Message):
-    actor: Actor
-    ticket_id: UUID
-
-
-class ListTickets(_Message):
-    """Customers get their own tickets; agents every queue, soonest due first."""
-
-    actor: Actor
-    priority: Priority | None = None
-    status: TicketStatus | None = None
-    queue: str | None = Field(default=None, max_length=64)
-    assignee_id: UUID | None = None
-    unassigned: bool = False
-    cursor: str | None = Field(default=None, max_length=64)
-    limit: int = Field(default=50, ge=1, le=200)
-
-
-class ListPriorities(_Message):
-    actor: Actor | None = None
 
 
 # --- results ------------------------------------------------------------------------------
@@ -256,6 +182,101 @@ class PriorityList(BaseModel):
     items: list[PriorityInfo]
 
 
+class _TicketsCommand(Command[ResultT], Generic[ResultT]):
+    service: ClassVar[str | None] = SERVICE
+
+
+class _TicketsQuery(Query[ResultT], Generic[ResultT]):
+    service: ClassVar[str | None] = SERVICE
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+class SubmitTicket(_TicketsCommand[Submitted]):
+    verb: ClassVar[str] = "submit"
+
+    actor: Actor
+    subject: TicketSubject
+    description: TicketDescription
+    priority: Priority
+    category: Category | None = None
+
+
+class AddMessage(_TicketsCommand[MessageAdded]):
+    """A reply (public) or, for agents only, an internal note."""
+
+    verb: ClassVar[str] = "add_message"
+
+    actor: Actor
+    ticket_id: UUID
+    body: MessageBody
+    internal: bool = False
+
+
+class ChangeStatus(_TicketsCommand[TicketSummary]):
+    verb: ClassVar[str] = "change_status"
+
+    actor: Actor
+    ticket_id: UUID
+    status: TicketStatus
+
+
+class ChangePriority(_TicketsCommand[TicketSummary]):
+    verb: ClassVar[str] = "change_priority"
+
+    actor: Actor
+    ticket_id: UUID
+    priority: Priority
+
+
+class AssignTicket(_TicketsCommand[TicketSummary]):
+    """Assign to `assignee_id` (the caller when omitted).
+
+    A ticket that already has another assignee is only taken over with
+    `reassign=true`; otherwise the reply is 409 `already_assigned` — which is
+    also what the loser of two simultaneous assigns gets.
+    """
+
+    verb: ClassVar[str] = "assign"
+
+    actor: Actor
+    ticket_id: UUID
+    assignee_id: UUID | None = None
+    reassign: bool = False
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+class GetTicket(_TicketsQuery[TicketDetail]):
+    verb: ClassVar[str] = "get"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class ListTickets(_TicketsQuery[TicketList]):
+    """Customers get their own tickets; agents every queue, soonest due first."""
+
+    verb: ClassVar[str] = "list"
+
+    actor: Actor
+    priority: Priority | None = None
+    status: TicketStatus | None = None
+    queue: str | None = Field(default=None, max_length=64)
+    assignee_id: UUID | None = None
+    unassigned: bool = False
+    cursor: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ListPriorities(_TicketsQuery[PriorityList]):
+    verb: ClassVar[str] = "priorities"
+
+    actor: Actor | None = None
+
+
 # --- events -------------------------------------------------------------------------------
 
 
@@ -285,9 +306,6 @@ class SlaSchedule(BaseModel):
 class TicketEvent(EventData):
     """Base of the ticket events (not itself an event type)."""
 
-    # The last subject token: `tickets.events.ticket.<verb>`.
-    verb: ClassVar[str]
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         cls.producer = SERVICE
         cls.aggregate = "ticket"
@@ -297,12 +315,15 @@ class TicketEvent(EventData):
     number: str
     at: datetime
 
-    def subject(self) -> str:
-        return f"{SERVICE}.events.ticket.{self.verb}"
+    @classmethod
+    def any_with(cls, priority: Priority) -> str:
+        """Every ticket event whose subject ends in `priority` (submitted, re-prioritised)."""
+        return f"{SERVICE}.events.ticket.*.{priority.value}"
 
 
 class TicketSubmitted(TicketEvent):
     verb: ClassVar[str] = "submitted"
+    subject_tokens: ClassVar[tuple[str, ...]] = ("priority",)
 
     requester: Contact
     subject_line: str
@@ -315,9 +336,6 @@ class TicketSubmitted(TicketEvent):
     first_response_due: datetime | None
     resolution_due: datetime | None
     sla: SlaSchedule
-
-    def subject(self) -> str:  # type: ignore[override]
-        return f"{SERVICE}.events.ticket.{self.verb}.{self.priority.value}"
 
 
 class TicketMessageAdded(TicketEvent):
@@ -349,6 +367,7 @@ class TicketStatusChanged(TicketEvent):
 
 class TicketPriorityChanged(TicketEvent):
     verb: ClassVar[str] = "priority_changed"
+    subject_tokens: ClassVar[tuple[str, ...]] = ("priority",)
 
     by: UUID
     from_priority: Priority
@@ -361,9 +380,6 @@ class TicketPriorityChanged(TicketEvent):
     first_response_due: datetime | None
     resolution_due: datetime | None
     sla: SlaSchedule
-
-    def subject(self) -> str:  # type: ignore[override]
-        return f"{SERVICE}.events.ticket.{self.verb}.{self.priority.value}"
 
 
 class TicketAssigned(TicketEvent):

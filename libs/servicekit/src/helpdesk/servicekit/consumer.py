@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from helpdesk.contracts.admin import DeadLetter
 from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.contracts.subjects import MSG_ID_HEADER
+from helpdesk.contracts.subjects import MSG_ID_HEADER, stream_name
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
 
@@ -41,10 +41,11 @@ DEAD_LETTERED = Counter(
 
 @dataclass(frozen=True)
 class EventConsumer:
-    """A durable consumer of one subject filter (wildcards allowed)."""
+    """A durable consumer of one subject filter (wildcards allowed), built from the
+    contracts: `subject=TicketSubmitted.subject_filter()`, `events_of(identity.SERVICE)`.
+    The stream is the producer's, named by the subject's first token."""
 
     name: str
-    stream: str
     subject: str
     handler: EventHandler
     max_deliver: int = 5
@@ -52,6 +53,10 @@ class EventConsumer:
     # >1 handles that many messages at once, giving up their order: only for
     # handlers whose effects do not depend on each other (mails, not projections).
     max_workers: int = 1
+
+    @property
+    def stream(self) -> str:
+        return stream_name(self.subject.split(".", 1)[0])
 
     def delay_after(self, deliveries: int) -> float:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]

@@ -1,9 +1,13 @@
-"""The composition root shared by identity, tickets and notifier.
+"""The runtime every service runs on.
 
-`run_service` reads settings, connects PostgreSQL (migrating the service's
-schema) and NATS (declaring the stream the service owns), lets the service's
-`build` function register its command handlers, consumers and projections,
-then runs the broker, the outbox relay and the ops HTTP server until SIGTERM.
+A service describes itself once, in its `bootstrap.py`, as a `Service`: its
+name, settings, migrations, whether it publishes events, and `build`, the one
+function that wires its handlers, consumers and projections onto a
+`ServiceContext`. `run(service)` reads the settings, connects PostgreSQL
+(migrating the service's schema) and NATS (declaring the streams), calls
+`build`, then runs the broker, the outbox relay and the ops HTTP server until
+SIGTERM. Services are found by the `helpdesk.services` entry point (`services()`),
+so tools such as the AsyncAPI generator never name them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import gc
 import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from importlib.resources import files
 from typing import Any, Generic, TypeVar
 from uuid import uuid4
@@ -22,6 +27,7 @@ import asyncpg
 import nats.js.errors
 import structlog
 import uvicorn
+import uvloop
 from faststream import BaseMiddleware
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker
@@ -30,11 +36,12 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 
 from helpdesk.contracts import admin, subjects
-from helpdesk.contracts.replies import Reply
+from helpdesk.contracts.replies import Refused
 from helpdesk.servicekit import consumer as consumers
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.eventstore import EventStore
+from helpdesk.servicekit.handlers import Handlers, router
 from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
 from helpdesk.servicekit.ops import ops_app
 from helpdesk.servicekit.projections import Projection, rebuild
@@ -45,9 +52,7 @@ log = get_logger(__name__)
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
-# Commands of one replica handled at once: a slow one (a password hash, a
-# retried transaction) must not queue the others behind it.
-COMMAND_CONCURRENCY = 16
+ENTRY_POINT_GROUP = "helpdesk.services"
 
 
 def freeze_startup_objects() -> None:
@@ -88,16 +93,9 @@ class ServiceContext(Generic[SettingsT]):
     consumers: list[EventConsumer] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
 
-    def command(self, name: str) -> Callable[[Any], Any]:
-        """Decorator: serve `<service>.cmd.<name>` in the service's queue group."""
-        return self.broker.subscriber(
-            subjects.command(self.name, name), queue=self.name, max_workers=COMMAND_CONCURRENCY
-        )
-
-    def query(self, name: str) -> Callable[[Any], Any]:
-        return self.broker.subscriber(
-            subjects.query(self.name, name), queue=self.name, max_workers=COMMAND_CONCURRENCY
-        )
+    def serve(self, handlers: Handlers) -> None:
+        """Serve each `{RequestType: handler}` on the subject its contract names."""
+        self.broker.include_router(router(self.name, handlers))
 
     def consume(self, consumer: EventConsumer) -> None:
         self.consumers.append(consumer)
@@ -123,27 +121,57 @@ async def ensure_stream(js: JetStreamContext, name: str, replicas: int) -> None:
 def register_admin_handlers(ctx: ServiceContext[Any]) -> None:
     """The operator commands behind the `helpdesk` CLI."""
 
-    def admin_subscriber(name: str) -> Callable[[Any], Any]:
-        return ctx.broker.subscriber(subjects.admin(ctx.name, name), queue=ctx.name)
+    async def list_dead_letters(_: admin.ListDeadLetters) -> admin.DeadLetters:
+        return admin.DeadLetters(items=await consumers.list_dead_letters(ctx.pool))
 
-    @admin_subscriber(admin.LIST_DEAD_LETTERS)
-    async def list_dead_letters(_: admin.NoArguments) -> Reply[admin.DeadLetters]:
-        return Reply.success(admin.DeadLetters(items=await consumers.list_dead_letters(ctx.pool)))
-
-    @admin_subscriber(admin.REDRIVE_DEAD_LETTER)
-    async def redrive(request: admin.RedriveDeadLetter) -> Reply[admin.Redriven]:
+    async def redrive(request: admin.RedriveDeadLetter) -> admin.Redriven:
         try:
             found = await consumers.redrive(ctx.pool, ctx.consumers, request.id)
         except Exception as exc:
-            return Reply.failure("redrive_failed", f"the handler failed again: {exc!r}")
+            raise Refused(
+                f"the handler failed again: {type(exc).__name__}", code="redrive_failed"
+            ) from None
         if not found:
-            return Reply.failure("not_found", f"no dead letter {request.id}")
-        return Reply.success(admin.Redriven(id=request.id))
+            raise Refused(f"no dead letter {request.id}", code="not_found")
+        return admin.Redriven(id=request.id)
 
-    @admin_subscriber(admin.REBUILD_PROJECTIONS)
-    async def rebuild_projections(_: admin.NoArguments) -> Reply[admin.ProjectionsRebuilt]:
+    async def rebuild_projections(_: admin.RebuildProjections) -> admin.ProjectionsRebuilt:
         counts = {p.name: await rebuild(ctx.pool, p) for p in ctx.projections}
-        return Reply.success(admin.ProjectionsRebuilt(events=counts))
+        return admin.ProjectionsRebuilt(events=counts)
+
+    ctx.serve(
+        {
+            admin.ListDeadLetters: list_dead_letters,
+            admin.RedriveDeadLetter: redrive,
+            admin.RebuildProjections: rebuild_projections,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Service(Generic[SettingsT]):
+    """What the runtime needs to know of a service; declared in its `bootstrap.py`."""
+
+    name: str
+    settings: type[SettingsT]
+    build: Callable[[ServiceContext[SettingsT]], Awaitable[None] | None]
+    migrations: str | None = None  # the package holding the schema's SQL files
+    publishes_events: bool = False  # owns a stream: runs the outbox relay
+
+    @property
+    def stream(self) -> str | None:
+        return subjects.stream_name(self.name) if self.publishes_events else None
+
+
+def services() -> dict[str, Service[Any]]:
+    """Every installed service, by name (the `helpdesk.services` entry points)."""
+    found: dict[str, Service[Any]] = {}
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        service = point.load()
+        if not isinstance(service, Service):
+            raise TypeError(f"entry point {point.value} is not a Service")
+        found[service.name] = service
+    return dict(sorted(found.items()))
 
 
 class _OpsServer(uvicorn.Server):
@@ -154,17 +182,11 @@ class _OpsServer(uvicorn.Server):
         yield
 
 
-async def run_service(
-    name: str,
-    settings_cls: type[SettingsT],
-    build: Callable[[ServiceContext[SettingsT]], Awaitable[None] | None],
-    *,
-    migrations_package: str | None = None,
-    owns_stream: str | None = None,
-) -> None:
-    settings = load_settings(settings_cls)
+async def run(service: Service[SettingsT]) -> None:
+    name = service.name
+    settings = load_settings(service.settings)
     configure_logging(name, settings.log_format)
-    packages = [files(KIT_MIGRATIONS)] + ([files(migrations_package)] if migrations_package else [])
+    packages = [files(KIT_MIGRATIONS)] + ([files(service.migrations)] if service.migrations else [])
     pool = await create_pool(settings.database_url, name)
     await apply_migrations(pool, name, migration_files(*packages))
 
@@ -176,7 +198,7 @@ async def run_service(
         await ensure_stream(js, stream, settings.nats_stream_replicas)
 
     ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=nc, js=js)
-    built = build(ctx)
+    built = service.build(ctx)
     if built is not None:
         await built
     register_admin_handlers(ctx)
@@ -184,7 +206,7 @@ async def run_service(
 
     tasks: list[asyncio.Task[Any]] = []
     relay: OutboxRelay | None = None
-    if owns_stream:
+    if service.publishes_events:
         relay = OutboxRelay(settings.database_url, name, js)
         tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         tasks.append(asyncio.create_task(watch_outbox(pool, name), name="outbox-watch"))
@@ -226,9 +248,17 @@ async def run_service(
     await pool.close()
 
 
+def main(service: Service[Any]) -> None:
+    """`python -m helpdesk.<service>`: run it on uvloop (a faster loop, same asyncio code)."""
+    uvloop.run(run(service))
+
+
 __all__: Sequence[str] = [
+    "Service",
     "ServiceContext",
     "current_correlation_id",
     "ensure_stream",
-    "run_service",
+    "main",
+    "run",
+    "services",
 ]

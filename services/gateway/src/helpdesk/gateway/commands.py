@@ -1,6 +1,7 @@
 """Commands and queries to the services over NATS request-reply.
 
-Every command and query handler answers with a `Reply[...]`.
+`send(request, SubmitTicket(...))` goes to the subject the contract names and
+returns the result type it names; a refusal becomes the problem it maps to.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import Request
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel
 
+from helpdesk.contracts.messages import Request as Command
 from helpdesk.contracts.replies import Reply
 from helpdesk.contracts.subjects import CORRELATION_HEADER
 from helpdesk.gateway.problems import ProblemError
@@ -34,6 +36,7 @@ def _unavailable(reason: str) -> ProblemError:
 
 
 async def request_raw(request: Request, subject: str, payload: BaseModel) -> bytes:
+    """The raw reply to `payload` on `subject`; 503 when NATS or the service is away."""
     nc: NatsClient = request.app.state.nats
     if nc is None or not nc.is_connected:
         raise _unavailable("nats not connected")
@@ -51,12 +54,11 @@ async def request_raw(request: Request, subject: str, payload: BaseModel) -> byt
     return bytes(msg.data)
 
 
-async def send(
-    request: Request, subject: str, payload: BaseModel, result_type: type[ResultT]
-) -> ResultT:
-    """Send a command; return its result or raise the problem its error maps to."""
+async def send(request: Request, command: Command[ResultT]) -> ResultT:
+    """Send a command or query; return its result or raise the problem its error maps to."""
+    result_type = command.result_type()
     reply = Reply[result_type].model_validate_json(  # type: ignore[valid-type]
-        await request_raw(request, subject, payload)
+        await request_raw(request, command.nats_subject(), command)
     )
     if not reply.ok or reply.result is None:
         assert reply.error is not None

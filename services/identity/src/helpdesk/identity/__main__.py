@@ -1,26 +1,7 @@
-"""`python -m helpdesk.identity`: the identity service."""
+"""`python -m helpdesk.identity`: run the identity service until SIGTERM."""
 
-from __future__ import annotations
-
-import uvloop
-
-from helpdesk.identity.service import build
-from helpdesk.identity.settings import Settings
-from helpdesk.servicekit.runtime import run_service
-
-
-def main() -> None:
-    # uvloop: a faster event loop for the same asyncio code.
-    uvloop.run(
-        run_service(
-            "identity",
-            Settings,
-            build,
-            migrations_package="helpdesk.identity.migrations",
-            owns_stream="IDENTITY",
-        )
-    )
-
+from helpdesk.identity.bootstrap import SERVICE
+from helpdesk.servicekit.runtime import main
 
 if __name__ == "__main__":
-    main()
+    main(SERVICE)

@@ -1,13 +1,7 @@
-"""`python -m helpdesk.notifier`: consume events and send mail until SIGTERM."""
+"""`python -m helpdesk.notifier`: run the notifier service until SIGTERM."""
 
-import uvloop
-
-from helpdesk.notifier.app import build
-from helpdesk.notifier.settings import Settings
-from helpdesk.servicekit.runtime import run_service
+from helpdesk.notifier.bootstrap import SERVICE
+from helpdesk.servicekit.runtime import main
 
 if __name__ == "__main__":
-    # uvloop: a faster event loop for the same asyncio code.
-    uvloop.run(
-        run_service("notifier", Settings, build, migrations_package="helpdesk.notifier.migrations")
-    )
+    main(SERVICE)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.subjects import events_of
 from helpdesk.notifier.mailer import MAIL_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
@@ -163,8 +164,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
     return [
         EventConsumer(
             name=CONSUMER_NAME,
-            stream="IDENTITY",
-            subject="identity.events.user.>",
+            subject=events_of(contract.SERVICE),
             handler=mails.handle,
             max_workers=MAIL_WORKERS,
         )

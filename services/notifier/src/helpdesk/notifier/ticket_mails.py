@@ -19,12 +19,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from helpdesk.contracts import tickets
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
+from helpdesk.contracts.subjects import events_of
 from helpdesk.contracts.tickets import (
     Contact,
     SlaTarget,
     TicketEscalated,
+    TicketEvent,
     TicketMessageAdded,
     TicketPriorityChanged,
     TicketSlaBreached,
@@ -291,19 +294,16 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
     found = [
         EventConsumer(
             name=MAILS_CONSUMER,
-            stream="TICKETS",
-            subject="tickets.events.ticket.>",
+            subject=events_of(tickets.SERVICE),
             handler=mails.handle,
             max_workers=MAIL_WORKERS,
         )
     ]
     for priority, name in PAGE_CONSUMERS.items():
-        # `*` is the verb (submitted, priority_changed); the last token the priority.
         found.append(
             EventConsumer(
                 name=name,
-                stream="TICKETS",
-                subject=f"tickets.events.ticket.*.{priority.value}",
+                subject=TicketEvent.any_with(priority),
                 handler=mails.page,
                 max_workers=MAIL_WORKERS,
             )

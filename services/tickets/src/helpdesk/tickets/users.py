@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from helpdesk.contracts import identity
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.identity import (
@@ -19,6 +20,7 @@ from helpdesk.contracts.identity import (
     UserActivated,
     UserRegistered,
 )
+from helpdesk.contracts.subjects import events_of
 from helpdesk.contracts.tickets import Contact
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
@@ -123,7 +125,6 @@ _HANDLED = {
 def users_consumer() -> EventConsumer:
     return EventConsumer(
         name=CONSUMER_NAME,
-        stream="IDENTITY",
-        subject="identity.events.user.>",
+        subject=events_of(identity.SERVICE),
         handler=apply_identity_event,
     )

@@ -10,28 +10,14 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from helpdesk.contracts.identity import (
-    ACTIVATE,
-    COMPLETE_PASSWORD_RESET,
-    LOGIN,
-    LOGOUT,
-    REGISTER,
-    REQUEST_PASSWORD_RESET,
-    REQUEST_USERNAME_REMINDER,
-    RESEND_ACTIVATION,
-    Accepted,
     ActivateAccount,
-    Activated,
     CompletePasswordReset,
-    LoggedOut,
     Login,
     Logout,
-    PasswordReset,
-    Registered,
     RegisterUser,
     RequestPasswordReset,
     RequestUsernameReminder,
     ResendActivation,
-    SessionTokens,
 )
 from helpdesk.gateway.auth import client_address
 from helpdesk.gateway.commands import send
@@ -113,7 +99,7 @@ async def register(request: Request, lang: PageLang) -> Response:
             request, "register.html", lang, form, 422, form_error=t("form_has_errors", lang)
         )
     try:
-        await send(request, REGISTER, command, Registered)
+        await send(request, command)
     except ProblemError as problem:
         if problem.code == "username_taken":
             form.errors["username"] = t("username_taken", lang)
@@ -138,7 +124,7 @@ async def activate(request: Request, lang: PageLang, token: str = "") -> Respons
             status_code=400,
         )
     try:
-        result = await send(request, ACTIVATE, ActivateAccount(token=token), Activated)
+        result = await send(request, ActivateAccount(token=token))
     except ProblemError as problem:
         if problem.code != "invalid_token":
             raise
@@ -192,7 +178,7 @@ async def login(request: Request, lang: PageLang) -> Response:
         client_address=client_address(request),
     )
     try:
-        tokens = await send(request, LOGIN, command, SessionTokens)
+        tokens = await send(request, command)
     except ProblemError as problem:
         status, message = _failed(form, problem, lang)
         headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
@@ -218,7 +204,7 @@ async def logout(request: Request, lang: PageLang) -> Response:
     state = await load_state(request)
     if state.user is not None:
         try:
-            await send(request, LOGOUT, Logout(actor=state.user.actor), LoggedOut)
+            await send(request, Logout(actor=state.user.actor))
         except ProblemError as problem:
             log.info("portal logout without revocation", code=problem.code)
     end_session(state)
@@ -263,25 +249,14 @@ async def _email_form(request: Request, lang: Lang, page: str, title_key: str) -
     try:
         if page == "forgot-password":
             await send(
-                request,
-                REQUEST_PASSWORD_RESET,
-                RequestPasswordReset(email=email, client_address=address, locale=lang),
-                Accepted,
+                request, RequestPasswordReset(email=email, client_address=address, locale=lang)
             )
         elif page == "forgot-username":
             await send(
-                request,
-                REQUEST_USERNAME_REMINDER,
-                RequestUsernameReminder(email=email, client_address=address, locale=lang),
-                Accepted,
+                request, RequestUsernameReminder(email=email, client_address=address, locale=lang)
             )
         else:
-            await send(
-                request,
-                RESEND_ACTIVATION,
-                ResendActivation(email=email, client_address=address, locale=lang),
-                Accepted,
-            )
+            await send(request, ResendActivation(email=email, client_address=address, locale=lang))
     except ValidationError as exc:
         if not form.errors:
             add_validation_errors(form, exc, lang)
@@ -334,7 +309,7 @@ async def reset_password(request: Request, lang: PageLang) -> Response:
         )
     command = CompletePasswordReset(token=form.get("token"), new_password=form.get("new_password"))
     try:
-        await send(request, COMPLETE_PASSWORD_RESET, command, PasswordReset)
+        await send(request, command)
     except ProblemError as problem:
         status, message = _failed(form, problem, lang)
         return await _form_page(

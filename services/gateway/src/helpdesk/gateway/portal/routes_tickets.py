@@ -12,12 +12,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from helpdesk.contracts.messages import Request as Command
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.subjects import command, query
 from helpdesk.contracts.tickets import (
-    SERVICE,
     AddMessage,
     AssignTicket,
     Category,
@@ -25,11 +24,7 @@ from helpdesk.contracts.tickets import (
     ChangeStatus,
     GetTicket,
     ListTickets,
-    MessageAdded,
-    Submitted,
     SubmitTicket,
-    TicketDetail,
-    TicketList,
     TicketStatus,
 )
 from helpdesk.gateway.commands import send
@@ -45,22 +40,6 @@ from helpdesk.gateway.portal.rendering import login_url, page_url, redirect, ren
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import PortalUser, load_state
 from helpdesk.gateway.problems import ProblemError
-
-# The tickets service's subjects (the same the REST routes send to).
-SUBMIT = command(SERVICE, "submit")
-ADD_MESSAGE = command(SERVICE, "add_message")
-CHANGE_STATUS = command(SERVICE, "change_status")
-CHANGE_PRIORITY = command(SERVICE, "change_priority")
-ASSIGN = command(SERVICE, "assign")
-GET = query(SERVICE, "get")
-LIST = query(SERVICE, "list")
-
-
-class Changed(BaseModel):
-    """Whatever a ticket change answers: the page only needs to know it succeeded."""
-
-    model_config = ConfigDict(extra="allow")
-
 
 # `?notice=` names (never text from the URL) and the sentence each one shows.
 NOTICES = {
@@ -120,7 +99,7 @@ async def tickets(
         unassigned=user.is_agent and filters["view"] == "unassigned",
         cursor=(cursor or "")[:64] or None,
     )
-    result = await send(request, LIST, listing, TicketList)
+    result = await send(request, listing)
     next_url = None
     if result.next_cursor:
         kept = {k: (v.value if hasattr(v, "value") else v) for k, v in filters.items() if v}
@@ -170,7 +149,7 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
     status, message = 422, t("form_has_errors", lang)
     if command_ is not None and not form.errors:
         try:
-            submitted = await send(request, SUBMIT, command_, Submitted)
+            submitted = await send(request, command_)
         except ProblemError as problem:
             add_field_errors(form, problem.errors, lang)
             status, message = problem.status, problem_message(problem, lang)
@@ -205,9 +184,7 @@ async def _ticket_page(
     form_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    ticket = await send(
-        request, GET, GetTicket(actor=user.actor, ticket_id=ticket_id), TicketDetail
-    )
+    ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
     return await render(
         request,
         "ticket.html",
@@ -241,14 +218,12 @@ async def _act(
     user: PortalUser,
     ticket_id: UUID,
     form: Form,
-    subject: str,
-    payload: Any,
-    result_type: Any,
+    command: Command[Any],
     notice: str,
 ) -> Response:
     """Send one ticket command; on success back to the ticket, else the page with the error."""
     try:
-        await send(request, subject, payload, result_type)
+        await send(request, command)
     except ProblemError as problem:
         if problem.status in (404, 401, 503) and not problem.errors:
             raise
@@ -286,9 +261,7 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
             status_code=422,
         )
     notice = "note_added" if internal else "reply_sent"
-    return await _act(
-        request, lang, user, ticket_id, form, ADD_MESSAGE, payload, MessageAdded, notice
-    )
+    return await _act(request, lang, user, ticket_id, form, payload, notice)
 
 
 @router.post("/{lang}/tickets/{ticket_id}/status")
@@ -299,9 +272,7 @@ async def change_status(request: Request, lang: PageLang, ticket_id: UUID) -> Re
     if status is None:
         raise ProblemError(422, "validation_error", "Unknown status.")
     payload = ChangeStatus(actor=user.actor, ticket_id=ticket_id, status=status)
-    return await _act(
-        request, lang, user, ticket_id, form, CHANGE_STATUS, payload, Changed, "saved"
-    )
+    return await _act(request, lang, user, ticket_id, form, payload, "saved")
 
 
 @router.post("/{lang}/tickets/{ticket_id}/priority")
@@ -312,9 +283,7 @@ async def change_priority(request: Request, lang: PageLang, ticket_id: UUID) -> 
     if priority is None:
         raise ProblemError(422, "validation_error", "Unknown priority.")
     payload = ChangePriority(actor=user.actor, ticket_id=ticket_id, priority=priority)
-    return await _act(
-        request, lang, user, ticket_id, form, CHANGE_PRIORITY, payload, Changed, "saved"
-    )
+    return await _act(request, lang, user, ticket_id, form, payload, "saved")
 
 
 @router.post("/{lang}/tickets/{ticket_id}/assign")
@@ -324,7 +293,7 @@ async def assign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
     payload = AssignTicket(
         actor=user.actor, ticket_id=ticket_id, reassign=form.get("reassign") == "1"
     )
-    return await _act(request, lang, user, ticket_id, form, ASSIGN, payload, Changed, "saved")
+    return await _act(request, lang, user, ticket_id, form, payload, "saved")
 
 
 def login_redirect_target(request: Request, lang: Lang) -> str:

@@ -20,7 +20,7 @@ from fastapi import Request, Response
 from starlette.datastructures import FormData
 
 from helpdesk.contracts.actors import AccessTokenClaims, Actor
-from helpdesk.contracts.identity import REFRESH, RefreshSession, SessionTokens
+from helpdesk.contracts.identity import RefreshSession, SessionTokens
 from helpdesk.gateway.auth import claims_of
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.i18n import Lang
@@ -109,9 +109,7 @@ async def load_state(request: Request) -> BrowserState:
 
 async def _refresh(request: Request, state: BrowserState, refresh_token: str) -> None:
     try:
-        tokens = await send(
-            request, REFRESH, RefreshSession(refresh_token=refresh_token), SessionTokens
-        )
+        tokens = await send(request, RefreshSession(refresh_token=refresh_token))
     except ProblemError as problem:
         if problem.status == 503:
             raise

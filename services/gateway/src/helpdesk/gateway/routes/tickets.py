@@ -10,9 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.subjects import command, query
 from helpdesk.contracts.tickets import (
-    SERVICE,
     AddMessage,
     AssignTicket,
     Category,
@@ -71,19 +69,14 @@ class AssignBody(_Body):
 @router.get("/priorities", response_model=PriorityList)
 async def priorities(request: Request) -> PriorityList:
     """The five priorities with their Greek and English wording and SLA targets."""
-    return await send(request, query(SERVICE, "priorities"), ListPriorities(), PriorityList)
+    return await send(request, ListPriorities())
 
 
 @router.post("/tickets", status_code=201, response_model=Submitted)
 async def submit(
     request: Request, response: Response, actor: CurrentActor, body: SubmitBody
 ) -> Submitted:
-    result = await send(
-        request,
-        command(SERVICE, "submit"),
-        SubmitTicket(actor=actor, **body.model_dump()),
-        Submitted,
-    )
+    result = await send(request, SubmitTicket(actor=actor, **body.model_dump()))
     response.headers["Location"] = f"/api/v1/tickets/{result.ticket_id}"
     return result
 
@@ -103,7 +96,6 @@ async def list_tickets(
     """The caller's tickets; for agents every queue, soonest due first."""
     return await send(
         request,
-        query(SERVICE, "list"),
         ListTickets(
             actor=actor,
             priority=priority,
@@ -114,15 +106,12 @@ async def list_tickets(
             cursor=cursor,
             limit=limit,
         ),
-        TicketList,
     )
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
 async def get_ticket(request: Request, actor: CurrentActor, ticket_id: UUID) -> TicketDetail:
-    return await send(
-        request, query(SERVICE, "get"), GetTicket(actor=actor, ticket_id=ticket_id), TicketDetail
-    )
+    return await send(request, GetTicket(actor=actor, ticket_id=ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/messages", status_code=201, response_model=MessageAdded)
@@ -131,9 +120,7 @@ async def add_message(
 ) -> MessageAdded:
     return await send(
         request,
-        command(SERVICE, "add_message"),
         AddMessage(actor=actor, ticket_id=ticket_id, body=body.body, internal=body.internal),
-        MessageAdded,
     )
 
 
@@ -141,12 +128,7 @@ async def add_message(
 async def change_status(
     request: Request, actor: CurrentActor, ticket_id: UUID, body: StatusBody
 ) -> TicketSummary:
-    return await send(
-        request,
-        command(SERVICE, "change_status"),
-        ChangeStatus(actor=actor, ticket_id=ticket_id, status=body.status),
-        TicketSummary,
-    )
+    return await send(request, ChangeStatus(actor=actor, ticket_id=ticket_id, status=body.status))
 
 
 @router.post("/tickets/{ticket_id}/priority", response_model=TicketSummary)
@@ -154,10 +136,7 @@ async def change_priority(
     request: Request, actor: CurrentActor, ticket_id: UUID, body: PriorityBody
 ) -> TicketSummary:
     return await send(
-        request,
-        command(SERVICE, "change_priority"),
-        ChangePriority(actor=actor, ticket_id=ticket_id, priority=body.priority),
-        TicketSummary,
+        request, ChangePriority(actor=actor, ticket_id=ticket_id, priority=body.priority)
     )
 
 
@@ -167,9 +146,7 @@ async def assign(
 ) -> TicketSummary:
     return await send(
         request,
-        command(SERVICE, "assign"),
         AssignTicket(
             actor=actor, ticket_id=ticket_id, assignee_id=body.assignee_id, reassign=body.reassign
         ),
-        TicketSummary,
     )

@@ -6,7 +6,7 @@ from helpdesk.notifier import identity_mails, ticket_mails
 from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer
-from helpdesk.servicekit.runtime import ServiceContext
+from helpdesk.servicekit.runtime import Service, ServiceContext
 
 
 def all_consumers(mailer: Mailer) -> list[EventConsumer]:
@@ -21,3 +21,8 @@ def build(ctx: ServiceContext[Settings]) -> None:
     mailer = Mailer(ctx.settings)
     for consumer in all_consumers(mailer):
         ctx.consume(consumer)
+
+
+SERVICE = Service(
+    name="notifier", settings=Settings, build=build, migrations="helpdesk.notifier.migrations"
+)

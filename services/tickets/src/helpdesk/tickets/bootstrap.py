@@ -4,11 +4,15 @@ consumer, the projections and the SLA monitor onto the service runtime."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from helpdesk.contracts.replies import Reply
-from helpdesk.servicekit.runtime import ServiceContext
+from pydantic import BaseModel
+
+from helpdesk.contracts import tickets as contract
+from helpdesk.contracts.replies import Refused, Reply
+from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.tickets.clock import Clock, SystemClock
 from helpdesk.tickets.monitor import SlaMonitor
 from helpdesk.tickets.projections import TicketsProjection
@@ -29,6 +33,25 @@ class TicketsApp:
 _background: set[asyncio.Task[None]] = set()
 
 
+def _unwrap(
+    method: Callable[[Any], Awaitable[Reply[Any]]],
+) -> Callable[[Any], Awaitable[BaseModel]]:
+    # Transitional: the handlers still answer `Reply`; the kit wants result or `Refused`.
+    async def handler(command: Any) -> BaseModel:
+        reply = await method(command)
+        if reply.error is not None:
+            raise Refused(
+                reply.error.message,
+                code=reply.error.code,
+                field_errors=reply.error.field_errors,
+                retry_after=reply.error.retry_after,
+            )
+        assert reply.result is not None
+        return reply.result  # type: ignore[no-any-return]
+
+    return handler
+
+
 def wire(
     ctx: ServiceContext[Settings],
     *,
@@ -44,37 +67,18 @@ def wire(
     service = TicketService(ctx.pool, repository, policy, clock)
     monitor = SlaMonitor(ctx.pool, repository, clock, interval=ctx.settings.sla_monitor_interval)
 
-    @ctx.command("submit")
-    async def submit(body: dict[str, Any]) -> Reply[Any]:
-        return await service.submit(body)
-
-    @ctx.command("add_message")
-    async def add_message(body: dict[str, Any]) -> Reply[Any]:
-        return await service.add_message(body)
-
-    @ctx.command("change_status")
-    async def change_status(body: dict[str, Any]) -> Reply[Any]:
-        return await service.change_status(body)
-
-    @ctx.command("change_priority")
-    async def change_priority(body: dict[str, Any]) -> Reply[Any]:
-        return await service.change_priority(body)
-
-    @ctx.command("assign")
-    async def assign(body: dict[str, Any]) -> Reply[Any]:
-        return await service.assign(body)
-
-    @ctx.query("get")
-    async def get(body: dict[str, Any]) -> Reply[Any]:
-        return await service.get(body)
-
-    @ctx.query("list")
-    async def list_tickets(body: dict[str, Any]) -> Reply[Any]:
-        return await service.list(body)
-
-    @ctx.query("priorities")
-    async def priorities(body: dict[str, Any] | None = None) -> Reply[Any]:
-        return await service.priorities(body)
+    ctx.serve(
+        {
+            contract.SubmitTicket: _unwrap(service.submit),
+            contract.AddMessage: _unwrap(service.add_message),
+            contract.ChangeStatus: _unwrap(service.change_status),
+            contract.ChangePriority: _unwrap(service.change_priority),
+            contract.AssignTicket: _unwrap(service.assign),
+            contract.GetTicket: _unwrap(service.get),
+            contract.ListTickets: _unwrap(service.list),
+            contract.ListPriorities: _unwrap(service.priorities),
+        }
+    )
 
     if consume_identity:
         ctx.consume(users_consumer())
@@ -86,3 +90,12 @@ def build(ctx: ServiceContext[Settings]) -> None:
     task = asyncio.get_running_loop().create_task(app.monitor.run(), name="sla-monitor")
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+SERVICE = Service(
+    name=contract.SERVICE,
+    settings=Settings,
+    build=build,
+    migrations="helpdesk.tickets.migrations",
+    publishes_events=True,
+)
