@@ -21,11 +21,11 @@ from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.identity import UserRegistered
 from helpdesk.contracts.replies import Reply
+from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
 from helpdesk.tickets.bootstrap import TicketsApp, wire
-from helpdesk.tickets.clock import ManualClock
 from helpdesk.tickets.settings import Settings
 from helpdesk.tickets.users import apply_identity_event
 from tests.servers import Servers

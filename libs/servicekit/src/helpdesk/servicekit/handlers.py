@@ -33,6 +33,7 @@ from helpdesk.servicekit.logging import get_logger
 log = get_logger(__name__)
 
 T = TypeVar("T")
+DepsT = TypeVar("DepsT")
 
 Handler: TypeAlias = Callable[[Any], Awaitable[BaseModel]]
 Handlers: TypeAlias = Mapping[type[Request[Any]], Handler]
@@ -124,6 +125,25 @@ def router(service: str, handlers: Handlers) -> NatsRouter:
     return served
 
 
+def bind(
+    deps: DepsT, table: Mapping[type[Request[Any]], Callable[[Any, DepsT], Awaitable[BaseModel]]]
+) -> Handlers:
+    """`{Command: handler(command, deps)}` -> `{Command: handler(command)}`.
+
+    Handlers are plain functions of the command and the service's dependencies
+    (a unit of work, a clock, a policy …); the composition root binds the real
+    ones, a use-case test passes fakes.
+    """
+
+    def bound(handler: Callable[[Any, DepsT], Awaitable[BaseModel]]) -> Handler:
+        async def call(command: Any) -> BaseModel:
+            return await handler(command, deps)
+
+        return call
+
+    return {request_type: bound(handler) for request_type, handler in table.items()}
+
+
 async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
     """Run a load–decide–save attempt again when another writer moved the stream first.
 
@@ -141,6 +161,7 @@ __all__ = [
     "CONCURRENCY",
     "Handler",
     "Handlers",
+    "bind",
     "field_errors",
     "invalid",
     "retry_on_conflict",

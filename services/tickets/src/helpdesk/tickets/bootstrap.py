@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from helpdesk.contracts import tickets as contract
 from helpdesk.contracts.replies import Refused, Reply
+from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.runtime import Service, ServiceContext
-from helpdesk.tickets.clock import Clock, SystemClock
 from helpdesk.tickets.monitor import SlaMonitor
 from helpdesk.tickets.projections import TicketsProjection
 from helpdesk.tickets.repository import TicketRepository

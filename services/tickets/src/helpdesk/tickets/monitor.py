@@ -16,9 +16,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from helpdesk.servicekit.clock import Clock
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
-from helpdesk.tickets.clock import Clock
 from helpdesk.tickets.repository import TicketRepository
 
 log = get_logger(__name__)

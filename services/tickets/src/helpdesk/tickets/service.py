@@ -50,11 +50,11 @@ from helpdesk.contracts.tickets import (
     TicketSummary,
     TimelineEntry,
 )
+from helpdesk.servicekit.clock import Clock
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import current_correlation_id
-from helpdesk.tickets.clock import Clock
 from helpdesk.tickets.repository import TicketRepository, next_number
 from helpdesk.tickets.routing import RoutingPolicy
 from helpdesk.tickets.ticket import Caller, InvalidAssignee, Ticket, TicketError
