@@ -78,27 +78,17 @@ async def test_appending_the_same_event_ids_again_is_a_no_op(
         assert len(await store.load(conn, "s-4")) == 2
 
 
-async def test_read_all_waits_for_an_earlier_position_that_commits_late(
+async def test_replay_reads_every_stream_in_position_order_across_batches(
     schema_pool: tuple[str, asyncpg.Pool],
 ) -> None:
     _, pool = schema_pool
-    early = await pool.acquire()
-    late = await pool.acquire()
-    try:
-        tx_early = early.transaction()
-        await tx_early.start()
-        await store.append(early, "a", 0, [event(1)])  # takes the lower position
-        async with late.transaction():
-            await store.append(late, "b", 0, [event(2)])  # higher position, commits first
-        async with pool.acquire() as reader:
-            assert await store.read_all(reader) == []  # position 2 waits for position 1
-        await tx_early.commit()
-        async with pool.acquire() as reader:
-            seen = await store.read_all(reader)
-        assert [e.stream_id for e in seen] == ["a", "b"]
-    finally:
-        await pool.release(early)
-        await pool.release(late)
+    async with pool.acquire() as conn, conn.transaction():
+        for n in range(5):
+            await store.append(conn, f"r-{n}", 0, [event(n), event(n + 10)])
+    async with pool.acquire() as conn, conn.transaction():
+        replayed = [e async for e in store.replay(conn, batch_size=3)]
+    assert [e.stream_id for e in replayed] == [f"r-{n}" for n in range(5) for _ in (1, 2)]
+    assert [e.position for e in replayed] == sorted(e.position for e in replayed)
 
 
 async def test_event_ids_are_unique_across_streams(schema_pool: tuple[str, asyncpg.Pool]) -> None:

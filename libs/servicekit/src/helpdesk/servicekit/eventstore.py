@@ -2,15 +2,20 @@
 
 `append` takes the version the caller last saw; if the stream moved on, it
 raises `ConcurrencyError` and writes nothing. Appending events whose ids are
-already stored is a no-op (an idempotent retry). `read_all` returns events in
-commit order: it never hands out a position while an earlier-numbered
-transaction is still open, so a reader that remembers its last position
-cannot skip a late commit.
+already stored is a no-op (an idempotent retry). `replay` reads the whole
+store in position order for a projection rebuild, inside the transaction that
+holds the projection's tables locked.
+
+There is deliberately no "events after position N" reader: a position is
+taken at insert, not at commit, so such a reader skips a transaction that
+took a lower position and commits later. Live consumers get events from
+JetStream, fed by the outbox relay, which is built to never skip one
+(see relay.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,15 +120,24 @@ class EventStore:
         )
         return [_recorded(r) for r in rows]
 
-    async def read_all(
-        self, conn: Connection, after: int = 0, limit: int = 1000
-    ) -> list[RecordedEvent]:
-        """Events after `after` in commit-safe order (see the module docstring)."""
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM events"
-            " WHERE position > $1 AND txid < pg_snapshot_xmin(pg_current_snapshot())"
-            " ORDER BY position LIMIT $2",
-            after,
-            limit,
-        )
-        return [_recorded(r) for r in rows]
+    async def replay(
+        self, conn: Connection, batch_size: int = 1000
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every stored event in position order, fetched in batches.
+
+        For rebuilding a projection: run it in the transaction that locks the
+        projection's tables, so every command that would update them waits and
+        applies its own event on top of the rebuilt state.
+        """
+        position = 0
+        while True:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+                position,
+                batch_size,
+            )
+            for row in rows:
+                yield _recorded(row)
+            if len(rows) < batch_size:
+                return
+            position = rows[-1]["position"]

@@ -13,15 +13,10 @@ from typing import Protocol
 import asyncpg
 
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.eventstore import RecordedEvent
+from helpdesk.servicekit.eventstore import EventStore, RecordedEvent
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
-
-_ALL_EVENTS = (
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, data,"
-    " metadata, recorded_at FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-)
 
 
 class Projection(Protocol):
@@ -50,14 +45,8 @@ async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 
         tables = ", ".join(projection.tables)
         await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         await conn.execute(f"TRUNCATE {tables}")
-        position = 0
-        while True:
-            rows = await conn.fetch(_ALL_EVENTS, position, batch_size)
-            if not rows:
-                break
-            for row in rows:
-                await projection.apply(conn, RecordedEvent(**dict(row.items())))
-            position = rows[-1]["position"]
-            replayed += len(rows)
+        async for event in EventStore().replay(conn, batch_size):
+            await projection.apply(conn, event)
+            replayed += 1
     log.info("projection rebuilt", projection=projection.name, events=replayed)
     return replayed
