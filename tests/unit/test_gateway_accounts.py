@@ -11,9 +11,11 @@ from uuid import uuid4
 import httpx
 import jwt
 import pytest
+from starlette.requests import Request
 
 from helpdesk.devstack.keys import generate_keypair
 from helpdesk.gateway.app import create_app
+from helpdesk.gateway.auth import client_address
 from helpdesk.gateway.settings import Settings
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
@@ -128,3 +130,17 @@ async def test_openapi_documents_the_account_routes(api: httpx.AsyncClient) -> N
         assert path in paths, path
     assert "202" in paths["/api/v1/accounts"]["post"]["responses"]
     assert (await api.get("/docs")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("x" * 4000, "unknown"),  # an oversized X-Forwarded-For from a proxy
+        ("not an address", "unknown"),
+    ],
+)
+def test_the_rate_limit_address_is_an_ip_or_one_shared_unknown(host: str, expected: str) -> None:
+    request = Request({"type": "http", "client": (host, 1234), "headers": []})
+    assert client_address(request) == expected

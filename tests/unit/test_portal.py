@@ -211,6 +211,21 @@ async def test_bad_input_comes_back_escaped_with_field_errors(client: httpx.Asyn
     assert 'aria-invalid="true"' in html
 
 
+async def test_input_beyond_the_contracts_bounds_is_a_422_page_not_a_crash(
+    client: httpx.AsyncClient,
+) -> None:
+    token = await csrf_of(client, "/helpdesk/en/login")
+    response = await client.post(
+        "/helpdesk/en/login",
+        data={"csrf_token": token, "username": "u" * 300, "password": "whatever"},
+    )
+    assert response.status_code == 422
+    assert "Invalid input" in response.text
+    activation = await client.get("/helpdesk/el/activate", params={"token": "t" * 500})
+    assert activation.status_code == 422
+    assert "Μη έγκυρα στοιχεία" in activation.text
+
+
 async def test_a_service_outage_keeps_the_form_and_says_so(client: httpx.AsyncClient) -> None:
     token = await csrf_of(client, "/helpdesk/en/forgot-password")
     response = await client.post(

@@ -12,10 +12,10 @@ identity service stores nothing but their hashes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Generic, Literal
+from typing import Annotated, ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData
@@ -115,48 +115,93 @@ class _IdentityQuery(Query[ResultT], Generic[ResultT]):
     service: ClassVar[str | None] = SERVICE
 
 
+# ---------------------------------------------------------------- what clients send
+# The REST bodies (the gateway serves these very models); each command below
+# adds what the gateway knows about the caller (address, verified actor).
+
+ClientAddress = Annotated[
+    str | None, Field(default=None, max_length=64, description="For per-address rate limits")
+]
+
+
+class _Body(BaseModel):
+    # Unknown fields are an error: a typo in a client should not pass silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Registration(_Body):
+    name: str = Field(min_length=1, max_length=200, description="Full name")
+    username: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Login name (Όνομα σύνδεσης): 3-64 letters (Greek too), digits, '.', '_', '-'",
+    )
+    email: EmailStr
+    password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="10-128 characters, not a common password; hashed with argon2id",
+    )
+    locale: Locale = DEFAULT_LOCALE
+
+
+class ActivationToken(_Body):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class EmailRequest(_Body):
+    """Resend activation, forgot password, forgot username: an address only."""
+
+    email: EmailStr
+    locale: Locale = Field(
+        default=DEFAULT_LOCALE,
+        description="Language of the answer (el, en); mails use the account's own",
+    )
+
+
+class Credentials(_Body):
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshToken(_Body):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class NewPassword(_Body):
+    token: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 # ---------------------------------------------------------------- commands
 
 
-class RegisterUser(_IdentityCommand[Registered]):
+class RegisterUser(_IdentityCommand[Registered], Registration):
     """Self-registration from the portal or the API (`POST /api/v1/accounts`)."""
 
     verb: ClassVar[str] = "register"
 
-    name: str = Field(min_length=1, max_length=200, description="Full name")
-    username: str = Field(description="Login name (Όνομα σύνδεσης)")
-    email: EmailStr
-    password: str = Field(description="Plain text; hashed with argon2id, never stored")
-    locale: Locale = DEFAULT_LOCALE
-    client_address: str | None = Field(None, description="For the per-address rate limit")
+    client_address: ClientAddress
 
 
-class ActivateAccount(_IdentityCommand[Activated]):
+class ActivateAccount(_IdentityCommand[Activated], ActivationToken):
     verb: ClassVar[str] = "activate"
 
-    token: str
 
-
-class ResendActivation(_IdentityCommand[Accepted]):
+class ResendActivation(_IdentityCommand[Accepted], EmailRequest):
     verb: ClassVar[str] = "resend_activation"
 
-    email: EmailStr
-    client_address: str | None = None
-    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
+    client_address: ClientAddress
 
 
-class Login(_IdentityCommand[SessionTokens]):
+class Login(_IdentityCommand[SessionTokens], Credentials):
     verb: ClassVar[str] = "login"
 
-    username: str
-    password: str
-    client_address: str | None = None
+    client_address: ClientAddress
 
 
-class RefreshSession(_IdentityCommand[SessionTokens]):
+class RefreshSession(_IdentityCommand[SessionTokens], RefreshToken):
     verb: ClassVar[str] = "refresh"
-
-    refresh_token: str
 
 
 class Logout(_IdentityCommand[LoggedOut]):
@@ -165,27 +210,20 @@ class Logout(_IdentityCommand[LoggedOut]):
     actor: Actor
 
 
-class RequestPasswordReset(_IdentityCommand[Accepted]):
+class RequestPasswordReset(_IdentityCommand[Accepted], EmailRequest):
     verb: ClassVar[str] = "request_password_reset"
 
-    email: EmailStr
-    client_address: str | None = None
-    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
+    client_address: ClientAddress
 
 
-class CompletePasswordReset(_IdentityCommand[PasswordReset]):
+class CompletePasswordReset(_IdentityCommand[PasswordReset], NewPassword):
     verb: ClassVar[str] = "complete_password_reset"
 
-    token: str
-    new_password: str
 
-
-class RequestUsernameReminder(_IdentityCommand[Accepted]):
+class RequestUsernameReminder(_IdentityCommand[Accepted], EmailRequest):
     verb: ClassVar[str] = "request_username_reminder"
 
-    email: EmailStr
-    client_address: str | None = None
-    locale: Locale = DEFAULT_LOCALE  # of the answer; mails use the account's own
+    client_address: ClientAddress
 
 
 class GetProfile(_IdentityQuery[Profile]):
@@ -200,9 +238,9 @@ class CreateUser(_IdentityCommand[UserCreated]):
     verb: ClassVar[str] = "create_user"
 
     name: str = Field(min_length=1, max_length=200)
-    username: str
+    username: str = Field(min_length=1, max_length=64)
     email: EmailStr
-    password: str
+    password: str = Field(min_length=1, max_length=1024)
     roles: list[Role] = [Role.CUSTOMER]
     activated: bool = True
     locale: Locale = DEFAULT_LOCALE
@@ -213,7 +251,7 @@ class GrantRole(_IdentityCommand[RolesGranted]):
 
     verb: ClassVar[str] = "grant_role"
 
-    username: str
+    username: str = Field(min_length=1, max_length=64)
     role: Role
 
 

@@ -190,47 +190,38 @@ class _TicketsQuery(Query[ResultT], Generic[ResultT]):
     service: ClassVar[str | None] = SERVICE
 
 
-# --- commands -----------------------------------------------------------------------------
+# --- what clients send ---------------------------------------------------------------------
+# The REST bodies (the gateway serves these very models); each command adds the
+# verified caller and, where it acts on one, the ticket from the URL.
 
 
-class SubmitTicket(_TicketsCommand[Submitted]):
-    verb: ClassVar[str] = "submit"
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    actor: Actor
+
+class TicketDraft(_Body):
     subject: TicketSubject
     description: TicketDescription
     priority: Priority
     category: Category | None = None
 
 
-class AddMessage(_TicketsCommand[MessageAdded]):
+class MessageDraft(_Body):
     """A reply (public) or, for agents only, an internal note."""
 
-    verb: ClassVar[str] = "add_message"
-
-    actor: Actor
-    ticket_id: UUID
     body: MessageBody
     internal: bool = False
 
 
-class ChangeStatus(_TicketsCommand[TicketSummary]):
-    verb: ClassVar[str] = "change_status"
-
-    actor: Actor
-    ticket_id: UUID
+class StatusChange(_Body):
     status: TicketStatus
 
 
-class ChangePriority(_TicketsCommand[TicketSummary]):
-    verb: ClassVar[str] = "change_priority"
-
-    actor: Actor
-    ticket_id: UUID
+class PriorityChange(_Body):
     priority: Priority
 
 
-class AssignTicket(_TicketsCommand[TicketSummary]):
+class Assignment(_Body):
     """Assign to `assignee_id` (the caller when omitted).
 
     A ticket that already has another assignee is only taken over with
@@ -238,12 +229,49 @@ class AssignTicket(_TicketsCommand[TicketSummary]):
     also what the loser of two simultaneous assigns gets.
     """
 
+    assignee_id: UUID | None = None
+    reassign: bool = False
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+class SubmitTicket(_TicketsCommand[Submitted], TicketDraft):
+    verb: ClassVar[str] = "submit"
+
+    actor: Actor
+
+
+class AddMessage(_TicketsCommand[MessageAdded], MessageDraft):
+    """A reply (public) or, for agents only, an internal note."""
+
+    verb: ClassVar[str] = "add_message"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class ChangeStatus(_TicketsCommand[TicketSummary], StatusChange):
+    verb: ClassVar[str] = "change_status"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class ChangePriority(_TicketsCommand[TicketSummary], PriorityChange):
+    verb: ClassVar[str] = "change_priority"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class AssignTicket(_TicketsCommand[TicketSummary], Assignment):
+    """Assign to `assignee_id` (the caller when omitted); see `Assignment`."""
+
     verb: ClassVar[str] = "assign"
 
     actor: Actor
     ticket_id: UUID
-    assignee_id: UUID | None = None
-    reassign: bool = False
 
 
 # --- queries ------------------------------------------------------------------------------

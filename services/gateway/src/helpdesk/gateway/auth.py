@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 from typing import Annotated
 from uuid import UUID
 
@@ -66,9 +67,15 @@ def client_address(request: Request) -> str:
     uvicorn's proxy-headers middleware has already replaced the peer address
     with the `X-Forwarded-For` client, but only when the peer is a trusted
     proxy (`FORWARDED_ALLOW_IPS`, default 127.0.0.1): a client cannot dodge
-    its limits by sending the header itself.
+    its limits by sending the header itself. Anything that is not an IP
+    address (a malformed or oversized header from a proxy) counts as one
+    shared "unknown" client rather than a key of its own.
     """
-    return request.client.host if request.client else "unknown"
+    host = request.client.host if request.client else ""
+    try:
+        return str(ipaddress.ip_address(host[:64]))
+    except ValueError:
+        return "unknown"
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

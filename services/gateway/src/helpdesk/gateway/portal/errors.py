@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpdesk.gateway.portal.forms import CsrfError
@@ -27,7 +28,7 @@ log = get_logger(__name__)
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
 # Statuses with a page of their own; others fall back to the nearest.
-_PAGES = {400: 404, 401: 403, 403: 403, 404: 404, 405: 404, 409: 409, 422: 404, 429: 429, 503: 503}
+_PAGES = {400: 404, 401: 403, 403: 403, 404: 404, 405: 404, 409: 409, 422: 422, 429: 429, 503: 503}
 
 
 def is_portal(request: Request) -> bool:
@@ -100,6 +101,12 @@ def install_error_pages(app: FastAPI) -> None:
         # id that is not a UUID): the page does not exist.
         return await error_page(request, 404)
 
+    async def on_bad_input(request: Request, exc: ValidationError) -> Response:
+        # A form value the contract refuses before any form check caught it
+        # (e.g. a 300-character username at login): the input, not the server.
+        log.info("portal input refused by the contract", path=request.url.path)
+        return await error_page(request, 422)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled portal error", path=request.url.path)
         return await error_page(request, 500)
@@ -107,6 +114,7 @@ def install_error_pages(app: FastAPI) -> None:
     wrap(ProblemError, on_problem)
     wrap(StarletteHTTPException, on_http)
     wrap(RequestValidationError, on_validation)
+    wrap(ValidationError, on_bad_input)
     wrap(Exception, on_unexpected)
     app.add_exception_handler(LoginRequired, on_login_required)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfError, on_csrf)  # type: ignore[arg-type]

@@ -274,6 +274,13 @@ _STRINGS: dict[str, dict[Lang, str]] = {
         "el": "Η κατάσταση του αιτήματος δεν επιτρέπει αυτή την ενέργεια.",
         "en": "The state of the request does not allow this.",
     },
+    "error_422_title": {"el": "Μη έγκυρα στοιχεία", "en": "Invalid input"},
+    "error_422_text": {
+        "el": "Κάποια από τα στοιχεία που στείλατε δεν είναι έγκυρα (για παράδειγμα, είναι "
+        "πολύ μεγάλα). Επιστρέψτε, διορθώστε τα και δοκιμάστε ξανά.",
+        "en": "Some of what you sent is not valid (too long, for example). "
+        "Go back, correct it and try again.",
+    },
     "error_429_title": {"el": "Πολλά αιτήματα", "en": "Too many requests"},
     "error_429_text": {
         "el": "Κάνατε πολλές προσπάθειες σε λίγο χρόνο. Δοκιμάστε ξανά σε λίγο.",

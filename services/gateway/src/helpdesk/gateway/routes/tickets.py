@@ -7,63 +7,34 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     AddMessage,
+    Assignment,
     AssignTicket,
-    Category,
     ChangePriority,
     ChangeStatus,
     GetTicket,
     ListPriorities,
     ListTickets,
     MessageAdded,
-    MessageBody,
+    MessageDraft,
+    PriorityChange,
     PriorityList,
+    StatusChange,
     Submitted,
     SubmitTicket,
-    TicketDescription,
     TicketDetail,
+    TicketDraft,
     TicketList,
     TicketStatus,
-    TicketSubject,
     TicketSummary,
 )
 from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SubmitBody(_Body):
-    subject: TicketSubject
-    description: TicketDescription
-    priority: Priority
-    category: Category | None = None
-
-
-class MessageBodyIn(_Body):
-    body: MessageBody
-    internal: bool = False
-
-
-class StatusBody(_Body):
-    status: TicketStatus
-
-
-class PriorityBody(_Body):
-    priority: Priority
-
-
-class AssignBody(_Body):
-    assignee_id: UUID | None = None
-    reassign: bool = False
 
 
 @router.get("/priorities", response_model=PriorityList)
@@ -74,7 +45,7 @@ async def priorities(request: Request) -> PriorityList:
 
 @router.post("/tickets", status_code=201, response_model=Submitted)
 async def submit(
-    request: Request, response: Response, actor: CurrentActor, body: SubmitBody
+    request: Request, response: Response, actor: CurrentActor, body: TicketDraft
 ) -> Submitted:
     result = await send(request, SubmitTicket(actor=actor, **body.model_dump()))
     response.headers["Location"] = f"/api/v1/tickets/{result.ticket_id}"
@@ -116,37 +87,35 @@ async def get_ticket(request: Request, actor: CurrentActor, ticket_id: UUID) -> 
 
 @router.post("/tickets/{ticket_id}/messages", status_code=201, response_model=MessageAdded)
 async def add_message(
-    request: Request, actor: CurrentActor, ticket_id: UUID, body: MessageBodyIn
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: MessageDraft
 ) -> MessageAdded:
     return await send(
         request,
-        AddMessage(actor=actor, ticket_id=ticket_id, body=body.body, internal=body.internal),
+        AddMessage(actor=actor, ticket_id=ticket_id, **body.model_dump()),
     )
 
 
 @router.post("/tickets/{ticket_id}/status", response_model=TicketSummary)
 async def change_status(
-    request: Request, actor: CurrentActor, ticket_id: UUID, body: StatusBody
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: StatusChange
 ) -> TicketSummary:
-    return await send(request, ChangeStatus(actor=actor, ticket_id=ticket_id, status=body.status))
+    return await send(request, ChangeStatus(actor=actor, ticket_id=ticket_id, **body.model_dump()))
 
 
 @router.post("/tickets/{ticket_id}/priority", response_model=TicketSummary)
 async def change_priority(
-    request: Request, actor: CurrentActor, ticket_id: UUID, body: PriorityBody
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: PriorityChange
 ) -> TicketSummary:
     return await send(
-        request, ChangePriority(actor=actor, ticket_id=ticket_id, priority=body.priority)
+        request, ChangePriority(actor=actor, ticket_id=ticket_id, **body.model_dump())
     )
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=TicketSummary)
 async def assign(
-    request: Request, actor: CurrentActor, ticket_id: UUID, body: AssignBody
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: Assignment
 ) -> TicketSummary:
     return await send(
         request,
-        AssignTicket(
-            actor=actor, ticket_id=ticket_id, assignee_id=body.assignee_id, reassign=body.reassign
-        ),
+        AssignTicket(actor=actor, ticket_id=ticket_id, **body.model_dump()),
     )
