@@ -144,3 +144,25 @@ async def test_openapi_documents_the_account_routes(api: httpx.AsyncClient) -> N
 def test_the_rate_limit_address_is_an_ip_or_one_shared_unknown(host: str, expected: str) -> None:
     request = Request({"type": "http", "client": (host, 1234), "headers": []})
     assert client_address(request) == expected
+
+
+async def test_an_oversized_body_is_refused_413_before_it_is_parsed(
+    api: httpx.AsyncClient,
+) -> None:
+    """An 8 MiB JSON body used to be read and parsed in full."""
+    huge = b'{"username": "' + b"a" * (2 * 1024 * 1024) + b'", "password": "x"}'
+    declared = await api.post(
+        "/api/v1/sessions", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert declared.status_code == 413
+    assert declared.headers["content-type"] == "application/problem+json"
+    assert declared.json()["code"] == "payload_too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+        for start in range(0, len(huge), 65536):
+            yield huge[start : start + 65536]
+
+    streamed = await api.post(
+        "/api/v1/sessions", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413

@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import Command, Query, ResultT
+from helpdesk.contracts.text import no_control_chars, secret, single_line
 
 SERVICE = "identity"
 
@@ -129,24 +130,41 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Registration(_Body):
-    name: str = Field(min_length=1, max_length=200, description="Full name")
-    username: str = Field(
+Name = Annotated[
+    str, Field(min_length=1, max_length=200, description="Full name"), AfterValidator(single_line)
+]
+Username = Annotated[
+    str,
+    Field(
         min_length=1,
         max_length=64,
         description="Login name (Όνομα σύνδεσης): 3-64 letters (Greek too), digits, '.', '_', '-'",
-    )
-    email: EmailStr
-    password: str = Field(
+    ),
+    AfterValidator(no_control_chars),
+]
+Password = Annotated[
+    str,
+    Field(
         min_length=1,
         max_length=1024,
         description="10-128 characters, not a common password; hashed with argon2id",
-    )
+    ),
+    AfterValidator(secret),
+]
+# Opaque tokens from mails and sessions (URL-safe base64 and dots, never longer).
+Token = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.~-]+$")]
+
+
+class Registration(_Body):
+    name: Name
+    username: Username
+    email: EmailStr
+    password: Password
     locale: Locale = DEFAULT_LOCALE
 
 
 class ActivationToken(_Body):
-    token: str = Field(min_length=1, max_length=200)
+    token: Token
 
 
 class EmailRequest(_Body):
@@ -160,17 +178,17 @@ class EmailRequest(_Body):
 
 
 class Credentials(_Body):
-    username: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=1, max_length=1024)
+    username: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
+    password: Password
 
 
 class RefreshToken(_Body):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: Token
 
 
 class NewPassword(_Body):
-    token: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=1, max_length=1024)
+    token: Token
+    new_password: Password
 
 
 # ---------------------------------------------------------------- commands
@@ -237,10 +255,10 @@ class CreateUser(_IdentityCommand[UserCreated]):
 
     verb: ClassVar[str] = "create_user"
 
-    name: str = Field(min_length=1, max_length=200)
-    username: str = Field(min_length=1, max_length=64)
+    name: Name
+    username: Username
     email: EmailStr
-    password: str = Field(min_length=1, max_length=1024)
+    password: Password
     roles: list[Role] = [Role.CUSTOMER]
     activated: bool = True
     locale: Locale = DEFAULT_LOCALE
@@ -251,7 +269,7 @@ class GrantRole(_IdentityCommand[RolesGranted]):
 
     verb: ClassVar[str] = "grant_role"
 
-    username: str = Field(min_length=1, max_length=64)
+    username: Username
     role: Role
 
 

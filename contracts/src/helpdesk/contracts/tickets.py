@@ -9,7 +9,6 @@ serious ones only.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal
@@ -21,6 +20,7 @@ from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import Command, Query, ResultT
 from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.text import single_line, text
 
 SERVICE = "tickets"
 
@@ -66,38 +66,13 @@ class SlaClock(StrEnum):
     ALWAYS = "24/7"
 
 
-# --- validation helpers -------------------------------------------------------------------
-
-
-def _no_control_chars(value: str, *, allow_newlines: bool) -> str:
-    allowed = {"\n", "\r", "\t"} if allow_newlines else set()
-    for ch in value:
-        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            raise ValueError("must not contain control characters")
-    return value
-
-
-def _single_line(value: str) -> str:
-    value = _no_control_chars(value, allow_newlines=False).strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
-
-
-def _text(value: str) -> str:
-    value = _no_control_chars(value, allow_newlines=True)
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 TicketSubject = Annotated[
-    str, Field(min_length=1, max_length=SUBJECT_MAX), AfterValidator(_single_line)
+    str, Field(min_length=1, max_length=SUBJECT_MAX), AfterValidator(single_line)
 ]
 TicketDescription = Annotated[
-    str, Field(min_length=1, max_length=DESCRIPTION_MAX), AfterValidator(_text)
+    str, Field(min_length=1, max_length=DESCRIPTION_MAX), AfterValidator(text)
 ]
-MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(_text)]
+MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(text)]
 
 
 # --- results ------------------------------------------------------------------------------

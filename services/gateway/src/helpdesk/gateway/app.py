@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpdesk.contracts.subjects import CORRELATION_HEADER
 from helpdesk.gateway import portal
+from helpdesk.gateway.limits import BodyLimitMiddleware
 from helpdesk.gateway.problems import install_problem_handlers
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
@@ -89,7 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.nats = None
     install_problem_handlers(app)
 
-    app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 carries the id too
 
     async def nats_ready() -> bool:
         return app.state.nats is not None and bool(app.state.nats.is_connected)

@@ -1,0 +1,60 @@
+"""Request bodies are bounded before anyone reads them.
+
+A JSON or form body larger than `MAX_BODY_BYTES` is answered 413 (problem+json)
+without being parsed: by its `Content-Length` when it declares one, else as
+soon as the streamed bytes pass the limit. Nothing the API or the portal
+accepts comes near it (a ticket's description is at most 20,000 characters).
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from helpdesk.gateway.problems import ProblemError
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _refusal(limit: int) -> ProblemError:
+    return ProblemError(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _refusal(self.max_bytes).response(scope["path"])(scope, receive, send)
+            return
+
+        seen = 0
+        too_large = False
+
+        async def counting_receive() -> Message:
+            # Past the limit the app is told the body ended; whatever it then
+            # answers is replaced by the 413 below.
+            nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def refusing_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _refusal(self.max_bytes).response(scope["path"])(scope, receive, send)
+
+        await self.app(scope, counting_receive, refusing_send)
