@@ -19,7 +19,12 @@ pytestmark = pytest.mark.e2e
 async def helpdesk(
     system: System, *args: str, password: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HELPDESK_NATS_URL": system.nats.url, "HELPDESK_NEW_PASSWORD": password}
+    env = {
+        **os.environ,
+        "HELPDESK_NATS_URL": system.nats.url,
+        "HELPDESK_NATS_CREDS": str(system.servers.nats_keys["operator"]),
+        "HELPDESK_NEW_PASSWORD": password,
+    }
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "helpdesk.cli", *args],
