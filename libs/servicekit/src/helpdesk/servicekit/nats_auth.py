@@ -14,6 +14,8 @@ keys until it is retired (docs/operations.md, "Rotating the NATS keys").
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -148,10 +150,19 @@ def parse_seed(text: bytes) -> bytes:
     seed = text.strip()
     if not seed.startswith(b"SU"):
         raise ValueError("not an NKEY user seed (one line starting with SU)")
+    damaged = ValueError("not a valid NKEY user seed (damaged or truncated)")
+    try:
+        raw = base64.b32decode(seed + b"=" * (-len(seed) % 8))
+    except binascii.Error:
+        raise damaged from None
+    # nkeys.from_seed does not check the checksum: a mistyped seed would be a valid,
+    # different key, refused by the server with a vaguer message much later.
+    if len(raw) != 36 or nkeys.crc16_checksum(raw[:-2]) != raw[-2:]:
+        raise damaged
     try:
         public_key(seed)
     except Exception:
-        raise ValueError("not a valid NKEY user seed (damaged or truncated)") from None
+        raise damaged from None
     return seed
 
 
