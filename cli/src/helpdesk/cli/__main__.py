@@ -45,8 +45,18 @@ class CliError(Exception):
     """Printed as one line; exit status 1."""
 
 
-async def _quiet(_: Exception) -> None:
-    """Connection errors are reported once, as a CliError."""
+class _Refusals:
+    """Connection errors are reported once, as a CliError; a permissions
+    violation (a key other than the operator's) ends the wait for a reply."""
+
+    def __init__(self) -> None:
+        self.refused = asyncio.Event()
+        self.reason = ""
+
+    async def report(self, exc: Exception) -> None:
+        if "permissions violation" in str(exc).lower():
+            self.reason = str(exc).removeprefix("nats: ")
+            self.refused.set()
 
 
 async def call(subject: str, payload: BaseModel, result_type: type[ResultT]) -> ResultT:
@@ -55,13 +65,14 @@ async def call(subject: str, payload: BaseModel, result_type: type[ResultT]) -> 
     except ConfigurationError as exc:
         raise CliError(f"configuration error: {exc}") from None
     url = settings.nats_url
+    refusals = _Refusals()
     try:
         nc = await nats.connect(
             url,
             connect_timeout=3,
             allow_reconnect=False,
             max_reconnect_attempts=1,
-            error_cb=_quiet,
+            error_cb=refusals.report,
             name="helpdesk-cli",
             **settings.nats_options("operator"),
         )
@@ -73,13 +84,24 @@ async def call(subject: str, payload: BaseModel, result_type: type[ResultT]) -> 
         raise CliError(f"cannot reach NATS at {url} (set HELPDESK_NATS_URL)") from None
     except Exception:
         raise CliError(f"cannot reach NATS at {url} (set HELPDESK_NATS_URL)") from None
+    request = asyncio.ensure_future(
+        nc.request(subject, payload.model_dump_json().encode(), timeout=30)
+    )
+    refused = asyncio.ensure_future(refusals.refused.wait())
     try:
-        msg = await nc.request(subject, payload.model_dump_json().encode(), timeout=30)
+        await asyncio.wait({request, refused}, return_when=asyncio.FIRST_COMPLETED)
+        if not request.done():
+            request.cancel()
+            raise CliError(
+                f"NATS refused: {refusals.reason} (is HELPDESK_NATS_CREDS the operator's key?)"
+            )
+        msg = request.result()
     except nats.errors.NoRespondersError:
         raise CliError(f"no service answers {subject}: is it running?") from None
     except nats.errors.TimeoutError:
         raise CliError(f"{subject} timed out") from None
     finally:
+        refused.cancel()
         await nc.close()
     reply = Reply[result_type].model_validate_json(msg.data)  # type: ignore[valid-type]
     if not reply.ok or reply.result is None:
