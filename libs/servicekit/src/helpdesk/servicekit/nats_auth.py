@@ -296,6 +296,7 @@ def render_authorization(
 
 __all__ = [
     "IDENTITIES",
+    "OPERATOR_COMMANDS",
     "Permissions",
     "User",
     "ensure_seeds",
@@ -307,5 +308,8 @@ __all__ = [
     "render_authorization",
     "retire",
     "rotate",
+    "seed_path",
+    "service_permissions",
     "users_in",
+    "write_seed",
 ]
