@@ -110,9 +110,10 @@ async def bench_appends(url: str) -> tuple[float, float]:
     return ours, raw
 
 
-async def bench_relay(db_url: str, nats_url: str) -> tuple[float, float]:
+async def bench_relay(servers: Servers) -> tuple[float, float]:
+    db_url = servers.database_url
     schema, pool = await migrated_pool(db_url)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers.nats_url, **servers.nats_options())
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name=schema.upper(), subjects=[f"{schema}.>"]))
     messages = [
@@ -144,9 +145,10 @@ async def bench_relay(db_url: str, nats_url: str) -> tuple[float, float]:
     return ours, raw
 
 
-async def bench_lag(db_url: str, nats_url: str) -> tuple[float, float, int]:
+async def bench_lag(servers: Servers) -> tuple[float, float, int]:
+    db_url = servers.database_url
     schema, pool = await migrated_pool(db_url)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers.nats_url, **servers.nats_options())
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name=schema.upper(), subjects=[f"{schema}.>"]))
     committed: dict[str, float] = {}
@@ -283,7 +285,7 @@ async def bench_tickets(workdir: Path, servers: Servers) -> dict[str, float]:
     body = {"subject": "Printer", "description": "It jams.", "priority": "normal"}
     try:
         username, password = f"bench{uuid.uuid4().hex[:6]}", "correct horse battery staple"
-        nc = await nats.connect(system.nats.url)
+        nc = await nats.connect(system.nats.url, **servers.nats_options("operator"))
         command = identity.CreateUser(
             name="Bench",
             username=username,
@@ -397,8 +399,8 @@ async def run() -> str:
         # leave tables for autovacuum to work on, which would stall it.
         t = await bench_tickets(Path(tmp), servers)
         appends, raw_inserts = await bench_appends(servers.database_url)
-        relayed, raw_published = await bench_relay(servers.database_url, servers.nats_url)
-        lag50, lag99, lag_n = await bench_lag(servers.database_url, servers.nats_url)
+        relayed, raw_published = await bench_relay(servers)
+        lag50, lag99, lag_n = await bench_lag(servers)
     ok = lambda cond: "met" if cond else "NOT met"  # noqa: E731
     return f"""# Performance
 

@@ -38,7 +38,8 @@ async def schema_pool(servers: Servers) -> AsyncIterator[tuple[str, asyncpg.Pool
 
 @pytest.fixture
 async def nc(servers: Servers) -> AsyncIterator[NatsClient]:
-    client = await nats.connect(servers.nats_url)
+    """A connection as the tests' own all-permitted identity (tests/servers.py)."""
+    client = await nats.connect(servers.nats_url, **servers.nats_options())
     yield client
     await client.drain()
 

@@ -7,7 +7,10 @@ start at once. That is safe: migrations run under a PostgreSQL advisory lock
 identical `add_stream` succeeds; a changed configuration is updated). The
 services repeat both steps at start; doing it here first makes a bad
 migration or an unreachable NATS fail the rollout visibly (Init:Error) before
-any new replica takes traffic.
+any new replica takes traffic. It connects to NATS as the service itself
+(HELPDESK_NATS_CREDS), so a wrong or unknown key fails the rollout too. The
+gateway owns no stream and may not touch JetStream: for it the step only
+proves its key is accepted.
 
     python helpdesk_setup.py identity
 """
@@ -65,9 +68,15 @@ async def migrate(service: str, settings: ServiceSettings, deadline: float) -> l
         await pool.close()
 
 
-async def declare_streams(settings: ServiceSettings, deadline: float) -> None:
-    nc = await retry("NATS", lambda: nats.connect(settings.nats_url), deadline)
+async def declare_streams(service: str, settings: ServiceSettings, deadline: float) -> None:
+    nc = await retry(
+        "NATS",
+        lambda: nats.connect(settings.nats_url, name=service, **settings.nats_options(service)),
+        deadline,
+    )
     try:
+        if service not in STATEFUL:
+            return
         js = nc.jetstream()
         for stream in subjects.STREAMS:
 
@@ -83,7 +92,7 @@ async def setup(service: str, settings: ServiceSettings, patience: float = 300.0
     """Returns the migrations this run applied (none when another replica did)."""
     deadline = time.monotonic() + patience
     applied = await migrate(service, settings, deadline) if service in STATEFUL else []
-    await declare_streams(settings, deadline)
+    await declare_streams(service, settings, deadline)
     return applied
 
 

@@ -22,6 +22,7 @@ from helpdesk.contracts.identity import CreateUser, UserCreated
 from helpdesk.contracts.replies import Reply
 from helpdesk.gateway.portal.i18n import FAQ_LABELS
 from tests.e2e.harness import System, mail_text
+from tests.servers import Servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -53,7 +54,7 @@ class Walk:
         )
 
 
-async def create_agent(nats_url: str, username: str, email: str) -> None:
+async def create_agent(servers: Servers, username: str, email: str) -> None:
     """An agent, made as an operator would: identity's create_user over NATS."""
     command = CreateUser(
         name="Alex Agent",
@@ -64,7 +65,7 @@ async def create_agent(nats_url: str, username: str, email: str) -> None:
         activated=True,
         locale="en",
     )
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers.nats_url, **servers.nats_options("operator"))
     try:
         msg = await nc.request(
             command.nats_subject(), command.model_dump_json().encode(), timeout=10
@@ -238,7 +239,7 @@ async def test_faq_procedures_in_greek_and_an_agent_answering_in_english(
 
     # --- An agent answers in English --------------------------------------------------------
     agent_name = f"alex.{suffix}"
-    await create_agent(system.servers.nats_url, agent_name, f"alex.{suffix}@helpdesk.example")
+    await create_agent(system.servers, agent_name, f"alex.{suffix}@helpdesk.example")
     agent = await browser.new_context(base_url=system.url, locale="en-GB")
     apage = await agent.new_page()
     await apage.goto("/helpdesk/en/login")

@@ -49,6 +49,12 @@ EXTERNAL_SECRETS = {
     "helpdesk-db-tickets",
     "helpdesk-db-notifier",
     "helpdesk-smtp",
+    # NATS: the server's authorization block and each identity's NKEY seed (docs/security.md).
+    "helpdesk-nats-auth",
+    "helpdesk-nats-identity",
+    "helpdesk-nats-tickets",
+    "helpdesk-nats-notifier",
+    "helpdesk-nats-gateway",
 }
 
 
@@ -102,6 +108,17 @@ def test_references_resolve(overlay: str) -> None:
         if doc["kind"] not in ("Deployment", "StatefulSet"):
             continue
         spec = doc["spec"]["template"]["spec"]
+        for volume in spec.get("volumes", []):
+            mounted = [volume["secret"]["secretName"]] if "secret" in volume else []
+            mounted += [
+                source["secret"]["name"]
+                for source in volume.get("projected", {}).get("sources", [])
+                if "secret" in source
+            ]
+            for name in mounted:
+                if not any(d["kind"] == "Secret" and d["metadata"]["name"] == name for d in docs):
+                    assert name in EXTERNAL_SECRETS, f"unknown Secret {name}"
+                    assert name in docs_text, f"docs/operations.md must say how to create {name}"
         for c in list(spec.get("initContainers", [])) + list(spec["containers"]):
             defined: set[str] = set()
             for entry in c.get("env", []):

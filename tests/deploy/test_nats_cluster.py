@@ -31,7 +31,7 @@ PRODUCE_SECONDS = 12.0
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
+def cluster(tmp_path: Path, servers: Servers) -> Iterator[list[NatsServer]]:
     cluster_ports = [free_port() for _ in range(3)]
     nodes = [
         NatsServer(
@@ -40,6 +40,7 @@ def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
             cluster_port=port,
             routes=[p for p in cluster_ports if p != port],
             log_file=tmp_path / f"n{i}.log",
+            config_file=servers.auth_config,  # the same authorization on every node
         )
         for i, port in enumerate(cluster_ports)
     ]
@@ -53,9 +54,10 @@ def cluster(tmp_path: Path) -> Iterator[list[NatsServer]]:
 
 
 @pytest.fixture
-async def client(cluster: list[NatsServer]) -> AsyncIterator[NatsClient]:
+async def client(cluster: list[NatsServer], servers: Servers) -> AsyncIterator[NatsClient]:
     nc = await nats.connect(
         servers=[n.url for n in cluster],
+        **servers.nats_options(),
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.2,
         connect_timeout=2,
@@ -188,7 +190,13 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
         ),
         "HELPDESK_NATS_STREAM_REPLICAS": "3",
     }
-    tickets = ServiceProcess("tickets", free_port(), env, tmp_path / "tickets.log").start()
+    tickets = ServiceProcess(
+        "tickets",
+        free_port(),
+        env,
+        tmp_path / "tickets.log",
+        nats_creds=servers.nats_keys["tickets"],  # its own identity and permissions
+    ).start()
     js = client.jetstream(timeout=2.0)
     try:
         await asyncio.to_thread(tickets.wait_ready, 60.0)

@@ -46,15 +46,17 @@ async def test_setup_from_several_replicas_at_once(servers: Servers, tmp_path: P
     finally:
         await admin.close()
     url = urlunsplit(urlsplit(servers.database_url)._replace(path=f"/{database}"))
-    server = NatsServer(tmp_path / "nats").start()
+    server = NatsServer(tmp_path / "nats", config_file=servers.auth_config).start()
     try:
         env = {
             "HELPDESK_DATABASE_URL": url,
             "HELPDESK_NATS_URL": server.url,
             "HELPDESK_NATS_STREAM_REPLICAS": "1",
+            "HELPDESK_NATS_CREDS": str(servers.nats_keys["tickets"]),
         }
+        gateway_env = {**env, "HELPDESK_NATS_CREDS": str(servers.nats_keys["gateway"])}
         results = await asyncio.gather(
-            *(run_setup("tickets", env) for _ in range(REPLICAS)), run_setup("gateway", env)
+            *(run_setup("tickets", env) for _ in range(REPLICAS)), run_setup("gateway", gateway_env)
         )
         for code, out in results:
             assert code == 0, out
@@ -69,7 +71,7 @@ async def test_setup_from_several_replicas_at_once(servers: Servers, tmp_path: P
         listed = [r["name"] for r in names]
         assert len(listed) == len(set(listed)) > 1
 
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(server.url, **servers.nats_options())
         try:
             js = nc.jetstream()
             for stream in ("IDENTITY", "TICKETS"):

@@ -45,8 +45,13 @@ class System:
         self, workdir: Path, servers: Servers, database_url: str, *, mail_process: bool = False
     ) -> None:
         self.workdir = workdir
-        # A NATS of its own: durable consumers must not see other tests' events.
-        self.nats = NatsServer(workdir / "nats", log_file=workdir / "logs" / "nats.log")
+        # A NATS of its own: durable consumers must not see other tests' events. Same
+        # identities and authorization as the shared test server.
+        self.nats = NatsServer(
+            workdir / "nats",
+            log_file=workdir / "logs" / "nats.log",
+            config_file=servers.auth_config,
+        )
         self.servers = dataclasses.replace(
             servers, nats_url=self.nats.url, database_url=database_url, nats=self.nats
         )
@@ -68,7 +73,11 @@ class System:
         for name in available_services():
             port = self.gateway_port if name == "gateway" else free_port()
             self.processes[name] = ServiceProcess(
-                name, port, self.env, workdir / "logs" / f"{name}.log"
+                name,
+                port,
+                self.env,
+                workdir / "logs" / f"{name}.log",
+                nats_creds=servers.nats_keys[name],
             )
 
     @property

@@ -19,7 +19,12 @@ pytestmark = pytest.mark.e2e
 async def helpdesk(
     system: System, *args: str, password: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HELPDESK_NATS_URL": system.nats.url, "HELPDESK_NEW_PASSWORD": password}
+    env = {
+        **os.environ,
+        "HELPDESK_NATS_URL": system.nats.url,
+        "HELPDESK_NATS_CREDS": str(system.servers.nats_keys["operator"]),
+        "HELPDESK_NEW_PASSWORD": password,
+    }
     return await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "helpdesk.cli", *args],
@@ -98,3 +103,36 @@ async def test_dead_letters_and_projection_rebuild(system: System) -> None:
     unknown = await helpdesk(system, "redrive", "notifier", "999999")
     assert unknown.returncode == 1
     assert "not_found" in unknown.stderr
+
+
+async def test_the_cli_with_another_identitys_key_is_refused(system: System) -> None:
+    """Only the operator may publish operator commands: the gateway's key is refused
+    by NATS at once (not after a timeout), and a key NATS does not know cannot connect."""
+    env = {**os.environ, "HELPDESK_NATS_URL": system.nats.url}
+
+    def run(creds: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "helpdesk.cli", *args],
+            env={**env, "HELPDESK_NATS_CREDS": creds},
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+
+    gateway = str(system.servers.nats_keys["gateway"])
+    refused = await asyncio.to_thread(run, gateway, "dead-letters", "notifier")
+    assert refused.returncode == 1
+    assert "NATS refused: permissions violation for publish" in refused.stderr, refused.stderr
+    assert "notifier.admin.dead_letters.list" in refused.stderr
+
+    granted = await asyncio.to_thread(run, gateway, "grant-role", "nobody", "admin")
+    assert granted.returncode == 1
+    assert "identity.cmd.grant_role" in granted.stderr, granted.stderr
+
+    from helpdesk.servicekit import nats_auth
+
+    stranger = system.workdir / "stranger.nk"
+    nats_auth.write_seed(stranger, nats_auth.new_seed())
+    unknown = await asyncio.to_thread(run, str(stranger), "dead-letters", "notifier")
+    assert unknown.returncode == 1
+    assert "refused the operator key" in unknown.stderr, unknown.stderr

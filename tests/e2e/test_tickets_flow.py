@@ -74,7 +74,7 @@ async def register_customer(system: System, client: httpx.AsyncClient, tag: str)
 async def create_agent(system: System, client: httpx.AsyncClient, tag: str) -> tuple[str, str]:
     username = f"agent{tag}"
     email = f"agent.{tag}@helpdesk.example"
-    nc = await nats.connect(system.servers.nats_url)
+    nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
     try:
         command = identity_contract.CreateUser(
             name="Κώστας Agent",

@@ -68,7 +68,7 @@ async def eventually(check: object, timeout: float = 10.0) -> None:
 
 
 async def run_consumer(servers: Servers, pool: asyncpg.Pool, consumer: EventConsumer) -> NatsBroker:
-    broker = NatsBroker(servers.nats_url, logger=None)
+    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
     subscribe(broker, pool, consumer)
     await broker.start()
     return broker

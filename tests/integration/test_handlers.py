@@ -61,7 +61,7 @@ async def echo(command: Echo, deps: Deps) -> Echoed:
 @pytest.fixture
 async def service(servers: Servers) -> AsyncIterator[str]:
     name = f"kit{uuid.uuid4().hex[:8]}"
-    broker = NatsBroker(servers.nats_url, logger=None)
+    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
     broker.include_router(router(name, bind(Deps(), {Echo: echo})))
     await broker.start()
     yield name

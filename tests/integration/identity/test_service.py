@@ -46,7 +46,7 @@ async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIden
     name = f"identity_{uuid.uuid4().hex[:8]}"
     schema, pool = await identity_pool(servers)
     settings = identity_settings(servers)
-    broker = NatsBroker(servers.nats_url, logger=None)
+    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
     client = await broker.connect()
     js = client.jetstream()
     await ensure_stream(js, "IDENTITY", 1)

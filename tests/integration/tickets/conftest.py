@@ -104,7 +104,8 @@ async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
         schema,
         migration_files(files(KIT_MIGRATIONS), files("helpdesk.tickets.migrations")),
     )
-    broker = NatsBroker(servers.nats_url, logger=None)
+    # The tests' identity: this connection also plays the gateway and inspects streams.
+    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
     nc = await broker.connect()
     js = nc.jetstream()
     for stream in ("IDENTITY", "TICKETS"):

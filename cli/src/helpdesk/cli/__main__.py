@@ -1,11 +1,19 @@
 """`helpdesk`: the operator CLI. It talks to the services over NATS
-(HELPDESK_NATS_URL), the same commands the gateway sends.
+(HELPDESK_NATS_URL) as the `operator` identity (HELPDESK_NATS_CREDS, the
+operator's NKEY seed file), the same commands the gateway sends.
 
     helpdesk create-user --name "Ada Admin" --username ada --email ada@example.com --role admin
     helpdesk grant-role ada agent
     helpdesk dead-letters notifier
     helpdesk redrive notifier 7
     helpdesk rebuild-projections tickets
+
+and creates and rotates the NATS keys of every identity (no NATS needed):
+
+    helpdesk nats-keys create var/nats-keys
+    helpdesk nats-keys render var/nats-keys > auth.conf
+    helpdesk nats-keys rotate var/nats-keys gateway
+    helpdesk nats-keys retire var/nats-keys gateway
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import TypeVar
 
 import nats
@@ -25,6 +34,8 @@ from helpdesk.contracts import admin, identity
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Reply
+from helpdesk.servicekit import nats_auth
+from helpdesk.servicekit.settings import ConfigurationError, NatsClientSettings, read_settings
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
@@ -35,28 +46,66 @@ class CliError(Exception):
     """Printed as one line; exit status 1."""
 
 
-async def _quiet(_: Exception) -> None:
-    """Connection errors are reported once, as a CliError."""
+class _Refusals:
+    """Connection errors are reported once, as a CliError; a permissions
+    violation (a key other than the operator's) ends the wait for a reply."""
+
+    def __init__(self) -> None:
+        self.refused = asyncio.Event()
+        self.reason = ""
+
+    async def report(self, exc: Exception) -> None:
+        if "permissions violation" in str(exc).lower():
+            self.reason = str(exc).removeprefix("nats: ")
+            self.refused.set()
 
 
 async def call(payload: Request[ResultT], service: str | None = None) -> ResultT:
     """Send a command to the service its contract names (admin ones: to `service`)."""
     subject = payload.nats_subject(service)
     result_type = payload.result_type()
-    url = os.environ.get("HELPDESK_NATS_URL", "nats://127.0.0.1:4222")
+    try:
+        settings = read_settings(NatsClientSettings)
+    except ConfigurationError as exc:
+        raise CliError(f"configuration error: {exc}") from None
+    url = settings.nats_url
+    refusals = _Refusals()
     try:
         nc = await nats.connect(
-            url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=1, error_cb=_quiet
+            url,
+            connect_timeout=3,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            error_cb=refusals.report,
+            name="helpdesk-cli",
+            **settings.nats_options("operator"),
         )
+    except nats.errors.Error as exc:
+        if "authorization" in str(exc).lower():
+            raise CliError(
+                f"NATS at {url} refused the operator key in HELPDESK_NATS_CREDS"
+            ) from None
+        raise CliError(f"cannot reach NATS at {url} (set HELPDESK_NATS_URL)") from None
     except Exception:
         raise CliError(f"cannot reach NATS at {url} (set HELPDESK_NATS_URL)") from None
+    request = asyncio.ensure_future(
+        nc.request(subject, payload.model_dump_json().encode(), timeout=30)
+    )
+    refused = asyncio.ensure_future(refusals.refused.wait())
     try:
-        msg = await nc.request(subject, payload.model_dump_json().encode(), timeout=30)
+        await asyncio.wait({request, refused}, return_when=asyncio.FIRST_COMPLETED)
+        if not request.done():
+            request.cancel()
+            raise CliError(
+                f"NATS refused: {refusals.reason} (is HELPDESK_NATS_CREDS the operator's key?)"
+            )
+        msg = request.result()
     except nats.errors.NoRespondersError:
         raise CliError(f"no service answers {subject}: is it running?") from None
     except nats.errors.TimeoutError:
         raise CliError(f"{subject} timed out") from None
     finally:
+        refused.cancel()
         await nc.close()
     reply = Reply[result_type].model_validate_json(msg.data)  # type: ignore[valid-type]
     if not reply.ok or reply.result is None:
@@ -114,6 +163,31 @@ async def rebuild_projections(args: argparse.Namespace) -> str:
     return "\n".join(f"{name}: {count} events replayed" for name, count in rebuilt.events.items())
 
 
+async def nats_keys(args: argparse.Namespace) -> str:
+    """Seeds stay in the directory (mode 0600); only public keys are printed."""
+    directory: Path = args.directory
+    try:
+        if args.action == "create":
+            paths = nats_auth.ensure_seeds(directory)
+            return "\n".join(
+                f"{name}\t{nats_auth.public_key(nats_auth.read_seed(path))}\t{path}"
+                for name, path in paths.items()
+            )
+        if args.action == "render":
+            return nats_auth.render_authorization(nats_auth.users_in(directory)).rstrip("\n")
+        if not args.identity or args.identity not in nats_auth.IDENTITIES:
+            raise CliError(f"name an identity: {', '.join(nats_auth.IDENTITIES)}")
+        if args.action == "rotate":
+            path = nats_auth.rotate(directory, args.identity)
+            public = nats_auth.public_key(nats_auth.read_seed(path))
+            return f"{args.identity}: new key {public} in {path}; the previous one stays valid"
+        if nats_auth.retire(directory, args.identity):
+            return f"{args.identity}: previous key removed; render and reload the server config"
+        return f"{args.identity}: no previous key to retire"
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="helpdesk", description="Helpdesk operator commands.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -145,6 +219,20 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("service", choices=SERVICES)
     p.set_defaults(run=rebuild_projections)
+
+    p = sub.add_parser(
+        "nats-keys",
+        help="create, render, rotate or retire the NATS keys of every identity (docs/security.md)",
+    )
+    p.add_argument(
+        "action",
+        choices=["create", "render", "rotate", "retire"],
+        help="create missing seeds | print the nats-server authorization block | "
+        "replace an identity's seed, keeping the old one valid | forget the old one",
+    )
+    p.add_argument("directory", type=Path, help="where the seeds (<identity>.nk) live")
+    p.add_argument("identity", nargs="?", help="for rotate and retire")
+    p.set_defaults(run=nats_keys)
     return root
 
 

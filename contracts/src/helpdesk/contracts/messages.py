@@ -16,6 +16,8 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from helpdesk.contracts import subjects
+
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
 Kind = Literal["cmd", "query", "admin"]
@@ -55,7 +57,7 @@ class Request(BaseModel, Generic[ResultT]):
         owner = cls.service or service
         if owner is None:
             raise TypeError(f"{cls.__name__} is served by every service: say which one")
-        return f"{owner}.{cls.kind}.{cls.verb}"
+        return _SUBJECT_OF[cls.kind](owner, cls.verb)
 
 
 class Command(Request[ResultT], Generic[ResultT]):
@@ -70,6 +72,9 @@ class AdminRequest(Request[ResultT], Generic[ResultT]):
     """Operator commands every service answers on `<service>.admin.<verb>`."""
 
     kind: ClassVar[Kind] = "admin"
+
+
+_SUBJECT_OF = {"cmd": subjects.command, "query": subjects.query, "admin": subjects.admin}
 
 
 def is_request_type(value: object) -> bool:

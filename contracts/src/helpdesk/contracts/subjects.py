@@ -23,3 +23,18 @@ def events_of(producer: str) -> str:
 
 # stream name -> the subjects it captures
 STREAMS: dict[str, str] = {stream_name(p): events_of(p) for p in PRODUCERS}
+
+
+# Request–reply subjects: `<service>.<kind>.<verb>` (a contract's own
+# `nats_subject()` uses the same rule; these build permission patterns).
+def command(service: str, verb: str) -> str:
+    return f"{service}.cmd.{verb}"
+
+
+def query(service: str, verb: str) -> str:
+    return f"{service}.query.{verb}"
+
+
+def admin(service: str, verb: str) -> str:
+    """Operator commands (dead letters, projection rebuilds) used by the CLI."""
+    return f"{service}.admin.{verb}"

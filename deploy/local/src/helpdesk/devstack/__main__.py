@@ -4,7 +4,10 @@ Starts NATS with JetStream, PostgreSQL and an SMTP sink (mail lands in
 var/mail/*.eml) unless HELPDESK_NATS_URL / HELPDESK_DATABASE_URL /
 HELPDESK_SMTP_HOST name existing servers; then every service; prints where
 the portal and API are; Ctrl-C stops every process it started. State lives
-under var/, so data survives a restart.
+under var/, so data survives a restart. NATS runs with authentication: each
+service has its own NKEY seed in var/nats-keys/ (the operator CLI uses
+var/nats-keys/operator.nk), and the server's authorization block is rendered
+to var/nats-auth.conf at every start.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from helpdesk.devstack.keys import load_or_create_keypair
+from helpdesk.devstack.keys import load_or_create_keypair, load_or_create_nats_keys
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
 from helpdesk.devstack.servers import MailSink, NatsServer, PostgresServer, free_port
 
@@ -37,9 +40,17 @@ def main() -> int:
     stoppers: list[object] = []
     started: list[ServiceProcess] = []
     try:
+        seeds = load_or_create_nats_keys(var / "nats-keys", var / "nats-auth.conf")
         nats_url = os.environ.get("HELPDESK_NATS_URL")
-        if not nats_url:
-            nats = NatsServer(var / "nats", port_or_free(4222), log_file=var / "logs" / "nats.log")
+        if nats_url:
+            print(f"Using {nats_url}; include {var / 'nats-auth.conf'} in its configuration")
+        else:
+            nats = NatsServer(
+                var / "nats",
+                port_or_free(4222),
+                log_file=var / "logs" / "nats.log",
+                config_file=var / "nats-auth.conf",
+            )
             nats.start()
             stoppers.append(nats)
             nats_url = nats.url
@@ -71,7 +82,9 @@ def main() -> int:
         )
         for name in available_services():
             port = gateway_port if name == "gateway" else port_or_free(SERVICE_PORTS[name])
-            process = ServiceProcess(name, port, env, var / "logs" / f"{name}.log").start()
+            process = ServiceProcess(
+                name, port, env, var / "logs" / f"{name}.log", nats_creds=seeds[name]
+            ).start()
             started.append(process)
         for process in started:
             process.wait_ready(60)
@@ -85,6 +98,8 @@ Helpdesk is running.
   Mail sink:        {var / "mail"}/*.eml
   Logs:             {var / "logs"}/
   NATS:             {nats_url}
+  Operator CLI:     HELPDESK_NATS_URL={nats_url} HELPDESK_NATS_CREDS={seeds["operator"]} \\
+                    .venv/bin/helpdesk …
 Press Ctrl-C to stop.""",
             flush=True,
         )

@@ -1,11 +1,15 @@
-"""Ed25519 key pairs for signing access tokens in development and tests."""
+"""Keys for development and tests: Ed25519 key pairs for signing access tokens,
+and the NKEY seed of every NATS identity with the server's authorization block."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from helpdesk.servicekit import nats_auth
 
 
 def generate_keypair() -> tuple[str, str]:
@@ -34,3 +38,18 @@ def load_or_create_keypair(directory: Path) -> tuple[str, str]:
         private_path.chmod(0o600)
         public_path.write_text(public)
     return private_path.read_text(), public_path.read_text()
+
+
+def load_or_create_nats_keys(
+    directory: Path,
+    config_file: Path,
+    permissions: Mapping[str, nats_auth.Permissions] = nats_auth.IDENTITIES,
+) -> dict[str, Path]:
+    """The seed file of every identity (created once, kept under var/), and the
+    nats-server authorization block naming their public keys in `config_file`."""
+    seeds = nats_auth.ensure_seeds(directory, permissions)
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(
+        nats_auth.render_authorization(nats_auth.users_in(directory), permissions)
+    )
+    return seeds

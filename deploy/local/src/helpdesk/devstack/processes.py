@@ -27,6 +27,8 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path
+    # This service's NKEY seed file (HELPDESK_NATS_CREDS): each process its own identity.
+    nats_creds: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -36,6 +38,8 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "HELPDESK_HTTP_PORT": str(self.port)}
+        if self.nats_creds is not None:
+            env["HELPDESK_NATS_CREDS"] = str(self.nats_creds)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"helpdesk.{self.name}"],

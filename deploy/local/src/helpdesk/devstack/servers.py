@@ -45,7 +45,9 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    """One `nats-server -js` process; optionally a member of a cluster."""
+    """One `nats-server -js` process; optionally a member of a cluster. With
+    `config_file` (e.g. the authorization block of `keys.load_or_create_nats_keys`)
+    it refuses anonymous clients and enforces each identity's permissions."""
 
     def __init__(
         self,
@@ -56,8 +58,10 @@ class NatsServer:
         cluster_port: int | None = None,
         routes: list[int] | None = None,
         log_file: Path | None = None,
+        config_file: Path | None = None,
     ) -> None:
         self.store_dir = store_dir
+        self.config_file = config_file
         self.port = port or free_port()
         self.name = name
         self.cluster_port = cluster_port
@@ -83,6 +87,8 @@ class NatsServer:
             "-n",
             self.name,
         ]
+        if self.config_file:
+            args += ["-c", str(self.config_file)]
         if self.cluster_port:
             args += [
                 "--cluster_name",

@@ -176,14 +176,19 @@ def _uuid_or_new(value: str | None) -> UUID:
         return uuid4()
 
 
-def subscribe(broker: NatsBroker, pool: asyncpg.Pool, consumer: EventConsumer) -> None:
-    """Declare the durable pull consumer on the broker (started with the broker)."""
+def subscribe(
+    broker: NatsBroker, pool: asyncpg.Pool, consumer: EventConsumer, inbox_prefix: str = "_INBOX"
+) -> None:
+    """Declare the durable pull consumer on the broker (started with the broker).
+    Pulled messages arrive under `inbox_prefix`, which the service's NATS
+    permissions allow it to subscribe to (nats_auth.inbox_prefix)."""
 
     @broker.subscriber(
         consumer.subject,
         stream=JStream(consumer.stream, declare=False),
         durable=consumer.name,
         pull_sub=PullSub(batch_size=16, timeout=1.0),
+        inbox_prefix=f"{inbox_prefix}.".encode(),
         max_workers=consumer.max_workers,
         ack_policy=AckPolicy.MANUAL,
         # One spare delivery: the handler parks the message on the last one itself.

@@ -43,6 +43,7 @@ from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.handlers import Handlers, router
 from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
+from helpdesk.servicekit.nats_auth import inbox_prefix
 from helpdesk.servicekit.ops import ops_app
 from helpdesk.servicekit.projections import Projection, rebuild
 from helpdesk.servicekit.relay import OutboxRelay, watch_outbox
@@ -99,7 +100,7 @@ class ServiceContext(Generic[SettingsT]):
 
     def consume(self, consumer: EventConsumer) -> None:
         self.consumers.append(consumer)
-        consumers.subscribe(self.broker, self.pool, consumer)
+        consumers.subscribe(self.broker, self.pool, consumer, inbox_prefix(self.name))
 
 
 async def ensure_stream(js: JetStreamContext, name: str, replicas: int) -> None:
@@ -190,7 +191,13 @@ async def run(service: Service[SettingsT]) -> None:
     pool = await create_pool(settings.database_url, name)
     await apply_migrations(pool, name, migration_files(*packages))
 
-    broker = NatsBroker(settings.nats_url, middlewares=[CorrelationMiddleware], logger=None)
+    broker = NatsBroker(
+        settings.nats_url,
+        middlewares=[CorrelationMiddleware],
+        logger=None,
+        name=name,
+        **settings.nats_options(name),  # its own NKEY and reply inbox (docs/security.md)
+    )
     nc = await broker.connect()
     js = nc.jetstream()
     for stream in subjects.STREAMS:

@@ -3,20 +3,48 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SettingsT = TypeVar("SettingsT", bound="ServiceSettings")
+from helpdesk.servicekit.nats_auth import inbox_prefix, read_seed
+
+SettingsT = TypeVar("SettingsT", bound="NatsClientSettings")
 
 
-class ServiceSettings(BaseSettings):
-    """What every service reads. Services subclass it with their own fields."""
+def _a_seed_file(path: Path) -> Path:
+    read_seed(path)  # a missing or damaged seed stops the process at start, not at connect
+    return path
+
+
+# The path of an NKEY user seed file; the settings hold the path, never the seed.
+NatsSeedFile = Annotated[Path, AfterValidator(_a_seed_file)]
+
+
+class NatsClientSettings(BaseSettings):
+    """What every process that talks to NATS reads (services, gateway, CLI)."""
 
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    # This process's own NATS identity (DESIGN.md §3a, docs/security.md). Required by
+    # load_settings; None only where a test builds settings for an app without NATS.
+    nats_creds: NatsSeedFile | None = None
+
+    def nats_options(self, identity: str) -> dict[str, Any]:
+        """Connect options for nats-py / FastStream: the seed file and the reply
+        inbox prefix that `identity`'s permissions allow."""
+        options: dict[str, Any] = {"inbox_prefix": inbox_prefix(identity)}
+        if self.nats_creds is not None:
+            options["nkeys_seed"] = str(self.nats_creds)
+        return options
+
+
+class ServiceSettings(NatsClientSettings):
+    """What every service reads. Services subclass it with their own fields."""
+
     database_url: str = "postgresql://postgres@127.0.0.1:5432/helpdesk"
     http_port: int = 8080
     log_format: Literal["json", "console"] = "json"
@@ -24,12 +52,29 @@ class ServiceSettings(BaseSettings):
     nats_stream_replicas: int = 1
 
 
-def load_settings(settings_cls: type[SettingsT]) -> SettingsT:
-    """Read settings or stop the process with one line naming the bad variable."""
+class ConfigurationError(Exception):
+    """One line: `HELPDESK_X: what is wrong`."""
+
+
+def read_settings(settings_cls: type[SettingsT]) -> SettingsT:
+    """Read settings, or raise ConfigurationError naming the first bad variable."""
     try:
-        return settings_cls()
+        settings = settings_cls()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "HELPDESK_" + "_".join(str(part) for part in first["loc"]).upper()
-        print(f"configuration error: {name}: {first['msg']}", file=sys.stderr)
+        raise ConfigurationError(f"{name}: {first['msg']}") from None
+    if settings.nats_creds is None:
+        raise ConfigurationError(
+            "HELPDESK_NATS_CREDS: required: the path of this process's NKEY seed file"
+        )
+    return settings
+
+
+def load_settings(settings_cls: type[SettingsT]) -> SettingsT:
+    """Read settings or stop the process with one line naming the bad variable."""
+    try:
+        return read_settings(settings_cls)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -26,12 +26,16 @@ from helpdesk.servicekit.runtime import freeze_startup_objects
 log = get_logger(__name__)
 
 
-async def _connect_nats(app: FastAPI, url: str) -> None:
+async def _connect_nats(app: FastAPI, settings: Settings) -> None:
     # Keep trying in the background: until NATS answers, commands get 503.
     while True:
         try:
             app.state.nats = await nats.connect(
-                url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, name="gateway"
+                settings.nats_url,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                name="gateway",
+                **settings.nats_options("gateway"),  # its own NKEY (docs/security.md)
             )
             log.info("connected to NATS")
             return
@@ -72,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.nats = None
-        connecting = asyncio.create_task(_connect_nats(app, settings.nats_url))
+        connecting = asyncio.create_task(_connect_nats(app, settings))
         freeze_startup_objects()
         yield
         connecting.cancel()

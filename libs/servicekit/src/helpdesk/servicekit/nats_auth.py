@@ -1,0 +1,316 @@
+"""NATS identities and permissions (DESIGN.md §3a).
+
+Every process kind connects to NATS as its own user, authenticated by an NKEY
+(an Ed25519 key pair: the process holds the seed, the server knows only the
+public key), and may publish and subscribe only the subjects listed here. This
+module is the single source of that policy: it creates the seeds and renders
+the `authorization { users = [...] }` block of the nats-server configuration
+for `make run`, the tests, compose and Kubernetes (`helpdesk nats-keys`).
+
+Seeds live one per file, `<identity>.nk`, mode 0600. During a rotation the
+replaced seed is kept as `<identity>.previous.nk`, and the server accepts both
+keys until it is retired (docs/operations.md, "Rotating the NATS keys").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.signing  # type: ignore[import-untyped]
+import nkeys  # type: ignore[import-untyped]
+
+from helpdesk.contracts import identity as identity_contract
+from helpdesk.contracts import subjects
+
+SEED_SUFFIX = ".nk"
+PREVIOUS_SUFFIX = ".previous.nk"
+_IDENTITY_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
+def inbox_prefix(identity: str) -> str:
+    """Each identity receives replies under its own prefix, so no other process
+    may subscribe to them (a reply can carry access tokens)."""
+    return f"_INBOX.{identity}"
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What one identity may do on the bus; anything not allowed is refused."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    publish_deny: tuple[str, ...] = ()
+    # Reply once to the reply subject of a request it received (request-reply serving).
+    allow_responses: bool = False
+
+
+def _declare_streams() -> list[str]:
+    # Every service declares every stream at start (runtime.ensure_stream), so a
+    # consumer can bind whichever starts first. Create, update and inspect only:
+    # nobody may delete or purge a stream or its messages.
+    return [
+        f"$JS.API.STREAM.{verb}.{stream}"
+        for stream in subjects.STREAMS
+        for verb in ("CREATE", "UPDATE", "INFO")
+    ]
+
+
+def _consume(stream: str) -> list[str]:
+    """Durable pull consumers on one stream: create, inspect, pull, acknowledge."""
+    return [
+        f"$JS.API.CONSUMER.CREATE.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.INFO.{stream}.>",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
+        f"$JS.ACK.{stream}.>",
+    ]
+
+
+def _stream_of(service: str) -> str | None:
+    prefix = f"{service}.events."
+    return next((s for s, subj in subjects.STREAMS.items() if subj.startswith(prefix)), None)
+
+
+def service_permissions(service: str, consumes: Sequence[str] = ()) -> Permissions:
+    """A service: serves its commands, queries and operator commands in its queue
+    group, publishes its own events (if it owns a stream) and consumes `consumes`."""
+    own = _stream_of(service)
+    publish = [
+        "$JS.API.INFO",
+        *_declare_streams(),
+        *([f"{service}.events.>"] if own else []),
+        *(rule for stream in consumes for rule in _consume(stream)),
+    ]
+    subscribe = [
+        # "<subject> <queue>": only in the service's own queue group.
+        f"{subjects.command(service, '*')} {service}",
+        f"{subjects.query(service, '*')} {service}",
+        f"{subjects.admin(service, '>')} {service}",
+        f"{inbox_prefix(service)}.>",
+    ]
+    return Permissions(tuple(publish), tuple(subscribe), allow_responses=True)
+
+
+# Commands only the operator may send: they create users and grant roles without
+# an end user's session behind them.
+OPERATOR_COMMANDS = (
+    identity_contract.CreateUser.nats_subject(),
+    identity_contract.GrantRole.nats_subject(),
+)
+
+IDENTITIES: dict[str, Permissions] = {
+    "identity": service_permissions("identity"),
+    "tickets": service_permissions("tickets", consumes=["IDENTITY"]),
+    "notifier": service_permissions("notifier", consumes=["IDENTITY", "TICKETS"]),
+    # The gateway sends commands and queries and reads their replies; nothing else.
+    "gateway": Permissions(
+        publish=tuple(
+            pattern(service, "*")
+            for service in ("identity", "tickets")
+            for pattern in (subjects.command, subjects.query)
+        ),
+        publish_deny=OPERATOR_COMMANDS,
+        subscribe=(f"{inbox_prefix('gateway')}.>",),
+    ),
+    # The `helpdesk` CLI: operator commands of every service, and creating users.
+    "operator": Permissions(
+        publish=(subjects.admin("*", ">"), *OPERATOR_COMMANDS),
+        subscribe=(f"{inbox_prefix('operator')}.>",),
+    ),
+}
+
+
+# ------------------------------------------------------------------ seeds
+
+
+def new_seed() -> bytes:
+    """A fresh NKEY user seed (`SU…`)."""
+    raw = bytes(nacl.signing.SigningKey.generate())
+    return bytes(nkeys.encode_seed(raw, nkeys.PREFIX_BYTE_USER))
+
+
+def public_key(seed: bytes) -> str:
+    """The user's public key (`U…`), which the server configuration names."""
+    pair = nkeys.from_seed(bytearray(seed))
+    try:
+        return bytes(pair.public_key).decode()
+    finally:
+        pair.wipe()
+
+
+def parse_seed(text: bytes) -> bytes:
+    """The seed in a seed file, or ValueError saying what is wrong (never the content)."""
+    seed = text.strip()
+    if not seed.startswith(b"SU"):
+        raise ValueError("not an NKEY user seed (one line starting with SU)")
+    damaged = ValueError("not a valid NKEY user seed (damaged or truncated)")
+    try:
+        raw = base64.b32decode(seed + b"=" * (-len(seed) % 8))
+    except binascii.Error:
+        raise damaged from None
+    # nkeys.from_seed does not check the checksum: a mistyped seed would be a valid,
+    # different key, refused by the server with a vaguer message much later.
+    if len(raw) != 36 or nkeys.crc16_checksum(raw[:-2]) != raw[-2:]:
+        raise damaged
+    try:
+        public_key(seed)
+    except Exception:
+        raise damaged from None
+    return seed
+
+
+def read_seed(path: Path) -> bytes:
+    try:
+        return parse_seed(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def write_seed(path: Path, seed: bytes) -> None:
+    """Written 0600 from the start and renamed into place: never readable by others,
+    never seen half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(seed + b"\n")
+    tmp.replace(path)
+
+
+def seed_path(directory: Path, identity: str) -> Path:
+    return directory / f"{identity}{SEED_SUFFIX}"
+
+
+def _check_identity(identity: str) -> None:
+    if not _IDENTITY_NAME.fullmatch(identity):
+        raise ValueError(f"not an identity name: {identity!r}")
+
+
+def ensure_seeds(directory: Path, identities: Iterable[str] = IDENTITIES) -> dict[str, Path]:
+    """The seed file of each identity, creating the missing ones."""
+    paths: dict[str, Path] = {}
+    for identity in identities:
+        _check_identity(identity)
+        path = seed_path(directory, identity)
+        if not path.exists():
+            write_seed(path, new_seed())
+        paths[identity] = path
+    return paths
+
+
+def rotate(directory: Path, identity: str) -> Path:
+    """Keep the current seed as `<identity>.previous.nk` and write a new one."""
+    _check_identity(identity)
+    current = seed_path(directory, identity)
+    previous = directory / f"{identity}{PREVIOUS_SUFFIX}"
+    if previous.exists():
+        raise ValueError(
+            f"{identity} is already being rotated: retire {previous.name} first "
+            f"(`helpdesk nats-keys retire {directory} {identity}`)"
+        )
+    if current.exists():
+        current.replace(previous)
+    write_seed(current, new_seed())
+    return current
+
+
+def retire(directory: Path, identity: str) -> bool:
+    """Forget the previous seed of a rotation; False if there was none."""
+    _check_identity(identity)
+    previous = directory / f"{identity}{PREVIOUS_SUFFIX}"
+    if not previous.exists():
+        return False
+    previous.unlink()
+    return True
+
+
+@dataclass(frozen=True)
+class User:
+    identity: str
+    public_key: str
+
+
+def users_in(directory: Path) -> list[User]:
+    """One user per seed file, previous seeds of a rotation included."""
+    users = []
+    for path in sorted(directory.glob(f"*{SEED_SUFFIX}")):
+        identity = path.name.removesuffix(PREVIOUS_SUFFIX).removesuffix(SEED_SUFFIX)
+        users.append(User(identity, public_key(read_seed(path))))
+    return users
+
+
+# ------------------------------------------------------------------ server configuration
+
+
+def _block(name: str, items: Iterable[str], indent: str) -> list[str]:
+    return [
+        f"{indent}{name}: [",
+        *(f"{indent}  {json.dumps(item)}" for item in items),
+        f"{indent}]",
+    ]
+
+
+def render_authorization(
+    users: Iterable[User], permissions: Mapping[str, Permissions] = IDENTITIES
+) -> str:
+    """The nats-server `authorization` block for these users (no secrets in it:
+    public keys and permissions only). Anonymous connections are refused."""
+    lines = [
+        "# NATS users of the helpdesk: one NKEY per identity, least privilege.",
+        "# Generated by `helpdesk nats-keys render` (helpdesk.servicekit.nats_auth); do not edit.",
+        "authorization {",
+        "  users = [",
+    ]
+    for user in users:
+        if user.identity not in permissions:
+            raise ValueError(f"no permissions defined for identity {user.identity!r}")
+        if not user.public_key.startswith("U"):
+            raise ValueError(f"{user.identity}: not a user public key")
+        rules = permissions[user.identity]
+        lines += [
+            f"    # {user.identity}",
+            "    {",
+            f"      nkey: {user.public_key}",
+            "      permissions: {",
+            "        publish: {",
+            *_block("allow", rules.publish, " " * 10),
+            *(_block("deny", rules.publish_deny, " " * 10) if rules.publish_deny else []),
+            "        }",
+            "        subscribe: {",
+            *_block("allow", rules.subscribe, " " * 10),
+            "        }",
+            *(["        allow_responses: true"] if rules.allow_responses else []),
+            "      }",
+            "    }",
+        ]
+    lines += ["  ]", "}", ""]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "IDENTITIES",
+    "OPERATOR_COMMANDS",
+    "Permissions",
+    "User",
+    "ensure_seeds",
+    "inbox_prefix",
+    "new_seed",
+    "parse_seed",
+    "public_key",
+    "read_seed",
+    "render_authorization",
+    "retire",
+    "rotate",
+    "seed_path",
+    "service_permissions",
+    "users_in",
+    "write_seed",
+]
