@@ -132,10 +132,15 @@ class PostgresSessions:
 class PostgresUnitOfWork:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._transaction: Transaction | None = None
 
     async def __aenter__(self) -> Self:
         self._conn: PoolConnectionProxy[asyncpg.Record] = await self._pool.acquire()
-        self._transaction = await self._begin()
+        try:
+            self._transaction = await self._begin()
+        except BaseException:
+            await self._pool.release(self._conn)
+            raise
         self.users = PostgresUsers(self._conn)
         self.sessions = PostgresSessions(self._conn)
         self.limits = PostgresRateLimits(self._conn)
@@ -147,7 +152,10 @@ class PostgresUnitOfWork:
         return transaction
 
     async def commit(self) -> None:
-        await self._transaction.commit()
+        assert self._transaction is not None, "commit outside `async with`"
+        # A failed COMMIT ends the transaction too: nothing is left to roll back.
+        transaction, self._transaction = self._transaction, None
+        await transaction.commit()
         self._transaction = await self._begin()
 
     async def __aexit__(
@@ -157,6 +165,8 @@ class PostgresUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self._transaction.rollback()  # whatever was not committed
+            if self._transaction is not None:
+                await self._transaction.rollback()  # whatever was not committed
         finally:
+            self._transaction = None
             await self._pool.release(self._conn)
