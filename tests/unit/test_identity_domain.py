@@ -9,18 +9,17 @@ import pytest
 
 from helpdesk.contracts.actors import Role
 from helpdesk.identity.domain import policy
-from helpdesk.identity.domain.session import (
-    RefreshTokenReused,
-    Session,
-    SessionEnded,
-    SessionRevoked,
-)
-from helpdesk.identity.domain.user import (
-    Activated,
+from helpdesk.identity.domain.errors import (
     AlreadyActive,
     InvalidToken,
-    PasswordChanged,
+    RefreshTokenReused,
+    SessionEnded,
     TokenExpired,
+)
+from helpdesk.identity.domain.session import Session, SessionRevoked
+from helpdesk.identity.domain.user import (
+    Activated,
+    PasswordChanged,
     User,
     UserEvent,
     user_event,

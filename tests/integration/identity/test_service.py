@@ -18,11 +18,10 @@ from nats.aio.client import Client as NatsClient
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import MSG_ID_HEADER
-from helpdesk.identity.bootstrap import wire
-from helpdesk.identity.handlers import Identity
+from helpdesk.identity.bootstrap import build
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
-from tests.integration.identity.conftest import Clock, identity_pool, identity_settings
+from tests.integration.identity.conftest import identity_pool, identity_settings
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -51,7 +50,7 @@ async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIden
     js = client.jetstream()
     await ensure_stream(js, "IDENTITY", 1)
     ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=client, js=js)
-    wire(ctx, Identity.from_settings(pool, settings, clock=Clock()))
+    build(ctx)
     await broker.start()
     await client.flush()  # the subscriptions are known to the server before we ask
     relay = asyncio.create_task(

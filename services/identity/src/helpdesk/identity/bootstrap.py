@@ -1,61 +1,51 @@
-"""The identity service's composition root: its adapters wired into its handlers."""
+"""The identity service's composition root: its adapters wired into its handlers.
+
+Build the adapters, put them in `Deps`, bind the handler table to them and
+serve it; keep the read models rebuildable. Tests build their own `Deps`
+(fakes, a manual clock, cheap argon2) and call the same handlers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import timedelta
 
-from pydantic import BaseModel
+import asyncpg
 
 from helpdesk.contracts import identity as contract
-from helpdesk.contracts.replies import Refused, Reply
-from helpdesk.identity.handlers import Identity
-from helpdesk.identity.projections import PROJECTIONS
+from helpdesk.identity.adapters.access_tokens import AccessTokenIssuer
+from helpdesk.identity.adapters.passwords import Argon2Passwords
+from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
+from helpdesk.identity.adapters.projections import PROJECTIONS
+from helpdesk.identity.adapters.tokens import OpaqueTokens
+from helpdesk.identity.handlers import HANDLERS
+from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.settings import Settings
+from helpdesk.servicekit.clock import Clock, SystemClock
+from helpdesk.servicekit.handlers import bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
 
 
-def _unwrap(
-    method: Callable[[Any], Awaitable[Reply[Any]]],
-) -> Callable[[Any], Awaitable[BaseModel]]:
-    # Transitional: the handlers still answer `Reply`; the kit wants result or `Refused`.
-    async def handler(command: Any) -> BaseModel:
-        reply = await method(command)
-        if reply.error is not None:
-            raise Refused(
-                reply.error.message,
-                code=reply.error.code,
-                field_errors=reply.error.field_errors,
-                retry_after=reply.error.retry_after,
-            )
-        assert reply.result is not None
-        return reply.result  # type: ignore[no-any-return]
-
-    return handler
+def build_deps(pool: asyncpg.Pool, settings: Settings, clock: Clock | None = None) -> Deps:
+    return Deps(
+        uow=lambda: PostgresUnitOfWork(pool),
+        passwords=Argon2Passwords(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        ),
+        tokens=OpaqueTokens(),
+        access_tokens=AccessTokenIssuer(
+            settings.jwt_private_key.get_secret_value(),
+            timedelta(minutes=settings.access_token_minutes),
+        ),
+        clock=clock or SystemClock(),
+        settings=settings,
+    )
 
 
 def build(ctx: ServiceContext[Settings]) -> None:
-    wire(ctx, Identity.from_settings(ctx.pool, ctx.settings))
-
-
-def wire(ctx: ServiceContext[Settings], identity: Identity) -> None:
     ctx.projections.extend(PROJECTIONS)
-    ctx.serve(
-        {
-            contract.RegisterUser: _unwrap(identity.register),
-            contract.ActivateAccount: _unwrap(identity.activate),
-            contract.ResendActivation: _unwrap(identity.resend_activation),
-            contract.Login: _unwrap(identity.login),
-            contract.RefreshSession: _unwrap(identity.refresh),
-            contract.Logout: _unwrap(identity.logout),
-            contract.RequestPasswordReset: _unwrap(identity.request_password_reset),
-            contract.CompletePasswordReset: _unwrap(identity.complete_password_reset),
-            contract.RequestUsernameReminder: _unwrap(identity.request_username_reminder),
-            contract.CreateUser: _unwrap(identity.create_user),
-            contract.GrantRole: _unwrap(identity.grant_role),
-            contract.GetProfile: _unwrap(identity.profile),
-        }
-    )
+    ctx.serve(bind(build_deps(ctx.pool, ctx.settings), HANDLERS))
 
 
 SERVICE = Service(

@@ -1,1 +1,2 @@
-"""The identity domain: pure rules and event-sourced aggregates, no I/O."""
+"""Identity's domain: the `User` and `Session` aggregates, their private events,
+the account policy and every refusal. Pure: no I/O."""

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from helpdesk.identity.domain.user import DomainError
+from helpdesk.identity.domain.errors import RefreshTokenReused, SessionEnded
 
 RevokeReason = Literal["logout", "refresh_token_reuse", "password_changed"]
 
@@ -45,16 +45,6 @@ class SessionRefreshed(SessionEvent):
 class SessionRevoked(SessionEvent):
     reason: RevokeReason
     at: datetime
-
-
-class SessionEnded(DomainError):
-    """Revoked, expired or unknown: the client must log in again."""
-
-    code = "unauthenticated"
-
-
-class RefreshTokenReused(DomainError):
-    code = "unauthenticated"
 
 
 @dataclass

@@ -16,8 +16,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from helpdesk.contracts.actors import Role
+from helpdesk.identity.domain.errors import AlreadyActive, InvalidToken, TokenExpired
 
 Status = Literal["pending_activation", "active"]
+Language = Literal["el", "en"]
 
 
 # ---------------------------------------------------------------- stored events
@@ -86,25 +88,6 @@ class RolesGranted(UserEvent):
     roles: list[Role]
 
 
-# ---------------------------------------------------------------- errors
-
-
-class DomainError(Exception):
-    code: ClassVar[str] = "conflict"
-
-
-class InvalidToken(DomainError):
-    code = "invalid_token"
-
-
-class TokenExpired(InvalidToken):
-    pass
-
-
-class AlreadyActive(DomainError):
-    code = "conflict"
-
-
 # ---------------------------------------------------------------- aggregate
 
 
@@ -132,6 +115,11 @@ class User:
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def language(self) -> Language:
+        """The locale mails and profiles use (Greek unless English was chosen)."""
+        return "en" if self.locale == "en" else "el"
 
     @classmethod
     def fold(cls, user_id: UUID, events: list[UserEvent]) -> User:

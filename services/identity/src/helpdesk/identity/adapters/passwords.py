@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    needs_rehash: bool = False
+from helpdesk.identity.handlers.deps import Verification
 
 
-class PasswordHasher:
+class Argon2Passwords:
     def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
         self._argon2 = Argon2Hasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism

@@ -1,0 +1,127 @@
+"""The one place where identity's private events become public contract events.
+
+The event store keeps `helpdesk.identity.domain` events (free to change);
+consumers see only `helpdesk.contracts.identity` events (a published schema).
+A user's new events are translated here, with the user as they stand after
+them and the raw token of the mail, if any. Session events publish nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from helpdesk.contracts import identity as contract
+from helpdesk.contracts.envelope import EventData
+from helpdesk.identity.domain.user import (
+    Activated,
+    ActivationTokenIssued,
+    PasswordChanged,
+    PasswordResetRequested,
+    Registered,
+    RegistrationAttempted,
+    RolesGranted,
+    User,
+    UserEvent,
+    UsernameReminderRequested,
+)
+
+
+def integration_events(
+    user: User, events: Sequence[UserEvent], raw_token: str | None = None
+) -> list[EventData]:
+    """What `events` (already applied to `user`) tell the other services, in order."""
+    issued = next((e for e in events if isinstance(e, ActivationTokenIssued)), None)
+    registering = any(isinstance(e, Registered) for e in events)
+    public: list[EventData] = []
+    for event in events:
+        match event:
+            case Registered():
+                # The activation link of a self-registered account travels with it.
+                public.append(
+                    contract.UserRegistered(
+                        user_id=user.user_id,
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        locale=user.language,
+                        roles=user.roles,
+                        registered_at=event.at,
+                        activation_token=raw_token if issued else None,
+                        activation_expires_at=issued.expires_at if issued else None,
+                    )
+                )
+            case ActivationTokenIssued() if not registering:
+                public.append(
+                    contract.ActivationResent(
+                        user_id=user.user_id,
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        locale=user.language,
+                        activation_token=_required(raw_token, event),
+                        activation_expires_at=event.expires_at,
+                    )
+                )
+            case Activated():
+                public.append(
+                    contract.UserActivated(
+                        user_id=user.user_id, username=user.username, activated_at=event.at
+                    )
+                )
+            case PasswordResetRequested():
+                public.append(
+                    contract.RecoveryRequested(
+                        user_id=user.user_id,
+                        kind="password",
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        locale=user.language,
+                        reset_token=_required(raw_token, event),
+                        expires_at=event.expires_at,
+                    )
+                )
+            case UsernameReminderRequested():
+                public.append(
+                    contract.RecoveryRequested(
+                        user_id=user.user_id,
+                        kind="username",
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        locale=user.language,
+                    )
+                )
+            case PasswordChanged():
+                public.append(
+                    contract.PasswordChanged(
+                        user_id=user.user_id,
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        locale=user.language,
+                        changed_at=event.at,
+                    )
+                )
+            case RegistrationAttempted():
+                public.append(
+                    contract.RegistrationAttemptedForExistingEmail(
+                        user_id=user.user_id,
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        locale=user.language,
+                        attempted_at=event.at,
+                    )
+                )
+            case RolesGranted():
+                public.append(contract.RolesChanged(user_id=user.user_id, roles=list(event.roles)))
+            case _:
+                pass  # a rehash, the token issued with a registration: nothing to tell
+    return public
+
+
+def _required(raw_token: str | None, event: UserEvent) -> str:
+    if raw_token is None:
+        raise ValueError(f"{type(event).__name__} is mailed: save it with its raw token")
+    return raw_token

@@ -1,0 +1,92 @@
+"""Every way identity says no: each a `Refused` with its code, so a handler
+raises it and the kit answers the typed error (DESIGN.md §4 error table).
+
+Messages are for people and never carry a secret.
+"""
+
+from __future__ import annotations
+
+from helpdesk.contracts.replies import FieldError, Refused
+
+
+class DomainError(Refused):
+    """Base of identity's refusals (`conflict` unless a subclass says otherwise)."""
+
+
+class InvalidToken(DomainError):
+    """An activation or reset link that is unknown, used or superseded."""
+
+    code = "invalid_token"
+
+
+class TokenExpired(InvalidToken):
+    pass
+
+
+class AlreadyActive(DomainError):
+    code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    """The caller must (log in and) prove who they are again."""
+
+    code = "unauthenticated"
+
+
+class SessionEnded(Unauthenticated):
+    """Revoked, expired or unknown: the client must log in again."""
+
+
+class RefreshTokenReused(Unauthenticated):
+    """An already rotated refresh token came back: the session is revoked."""
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password.")
+
+
+class NotActivated(DomainError):
+    code = "account_not_activated"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Activate your account first with the link we sent to your e-mail address."
+        )
+
+
+class UsernameTaken(DomainError):
+    code = "username_taken"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This username is taken; choose another.",
+            field_errors=[FieldError(field="username", message="username is taken")],
+        )
+
+
+class EmailTaken(DomainError):
+    """Only operators hear this; self-registration never reveals a known address."""
+
+    code = "email_taken"
+
+    def __init__(self) -> None:
+        super().__init__("An account already uses this e-mail.")
+
+
+class UnknownUser(DomainError):
+    code = "not_found"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"No user is called {username!r}.")
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(
+            f"Too many attempts. Try again in {wait_seconds} seconds.", retry_after=wait_seconds
+        )

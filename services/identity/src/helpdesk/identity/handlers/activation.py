@@ -1,0 +1,63 @@
+"""Activating an account with the mailed link, and mailing a new link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from helpdesk.contracts import identity as contract
+from helpdesk.identity.domain.errors import InvalidToken
+from helpdesk.identity.handlers.deps import Deps, UseCases
+from helpdesk.identity.handlers.recovery import answer_by_email
+from helpdesk.servicekit.handlers import retry_on_conflict
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+RESEND_HINT = "(POST /api/v1/accounts/activation/resend sends a new link)"
+
+
+async def activate(cmd: contract.ActivateAccount, deps: Deps) -> contract.Activated:
+    hashed = deps.tokens.hash(cmd.token)
+    async with deps.uow() as uow:
+        user_id = await uow.users.id_by_token(hashed, "activation")
+    if user_id is None:
+        raise InvalidToken("This activation link is not valid.")
+
+    async def attempt() -> contract.Activated:
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            try:
+                events = user.activate(hashed, deps.clock.now())
+            except InvalidToken as exc:  # expired or superseded: say how to get a new one
+                raise InvalidToken(f"{exc.message} {RESEND_HINT}") from None
+            if not events:
+                return contract.Activated(already_active=True)
+            await uow.users.save(user, events)
+            await uow.commit()
+        log.info("user activated", user_id=str(user_id))
+        return contract.Activated()
+
+    return await retry_on_conflict(attempt)
+
+
+async def resend_activation(cmd: contract.ResendActivation, deps: Deps) -> contract.Accepted:
+    async def resend(user_id: UUID) -> None:
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            if user.is_active:
+                return
+            raw = deps.tokens.new()
+            expires_at = deps.clock.now() + timedelta(hours=deps.settings.activation_token_hours)
+            events = user.reissue_activation(deps.tokens.hash(raw), expires_at)
+            await uow.users.save(user, events, raw_token=raw)
+            await uow.commit()
+        log.info("activation link sent again", user_id=str(user_id))
+
+    return await answer_by_email(deps, cmd.email, cmd.locale, deps.limits.resend, resend)
+
+
+HANDLERS: UseCases = {
+    contract.ActivateAccount: activate,
+    contract.ResendActivation: resend_activation,
+}

@@ -1,0 +1,201 @@
+"""What identity's use cases need from the world, and nothing more.
+
+`Deps` is everything a handler gets besides its command; `UnitOfWork` is the
+persistence port: one transaction over the accounts (event streams with their
+read models and outbox), the sessions and the rate limits. The composition
+root (`bootstrap.py`) binds the PostgreSQL adapters; use-case tests bind the
+in-memory fakes of `tests/unit/identity/fakes.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self, TypeAlias
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from helpdesk.contracts.actors import Role
+from helpdesk.contracts.messages import Request
+from helpdesk.identity.domain.session import Session, SessionEvent
+from helpdesk.identity.domain.user import User, UserEvent
+from helpdesk.identity.settings import Settings
+from helpdesk.servicekit.clock import Clock
+
+TokenPurpose = Literal["activation", "reset"]
+
+
+# ---------------------------------------------------------------- persistence
+
+
+class Users(Protocol):
+    async def get(self, user_id: UUID) -> User:
+        """The user folded from its stream (`exists` is False for an unknown id)."""
+
+    async def save(
+        self, user: User, events: Sequence[UserEvent], *, raw_token: str | None = None
+    ) -> None:
+        """Record `events` as the user's next ones and apply them to `user`.
+
+        Raises `ConcurrencyError` if the stream moved since `user` was loaded,
+        `UsernameTaken` / `EmailTaken` if another account holds the key. Their
+        integration events are queued in the same transaction; `raw_token` is
+        the raw form of the token whose hash `events` carry (for the mail).
+        """
+
+    async def id_by_username(self, username_key: str) -> UUID | None: ...
+
+    async def id_by_email(self, email_key: str) -> UUID | None: ...
+
+    async def id_by_token(self, token_hash: str, purpose: TokenPurpose) -> UUID | None: ...
+
+
+class Sessions(Protocol):
+    async def get(self, session_id: UUID) -> Session: ...
+
+    async def save(self, session: Session, events: Sequence[SessionEvent]) -> None:
+        """Record `events` and apply them to `session` (`ConcurrencyError` as for users)."""
+
+    async def id_by_refresh_token(self, token_hash: str) -> UUID | None:
+        """The session that ever issued this refresh token (current or rotated)."""
+
+    async def active_of(self, user_id: UUID) -> list[UUID]: ...
+
+
+@dataclass(frozen=True)
+class Limit:
+    bucket: str  # what is limited, e.g. "login-account"
+    limit: int
+    window: timedelta
+
+
+class RateLimits(Protocol):
+    async def retry_after(self, limit: Limit, key: str) -> int | None:
+        """Seconds until one more attempt is allowed, or None if it is allowed now."""
+
+    async def hit(self, limit: Limit, key: str) -> None:
+        """Count one attempt."""
+
+    async def take(self, limit: Limit, key: str) -> int | None:
+        """Count an attempt unless the limit is reached (then return the wait).
+        Serialised per key; commit right after it."""
+
+    async def clear(self, limit: Limit, key: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: `async with deps.uow() as uow: …; await uow.commit()`.
+
+    Whatever was not committed when the block ends is rolled back; `commit`
+    may be called more than once (a rate-limit hit must stick even when the
+    command is then refused).
+    """
+
+    @property
+    def users(self) -> Users: ...
+    @property
+    def sessions(self) -> Sessions: ...
+    @property
+    def limits(self) -> RateLimits: ...
+
+    async def commit(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+# ---------------------------------------------------------------- secrets
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    needs_rehash: bool = False
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str | None, password: str) -> Verification:
+        """`None` (an unknown user) is checked against a decoy: same cost, not ok."""
+
+
+class Tokens(Protocol):
+    """Opaque single-use tokens (activation, reset, refresh), stored only as hashes."""
+
+    def new(self) -> str: ...
+
+    def hash(self, raw: str) -> str: ...
+
+
+class AccessTokens(Protocol):
+    @property
+    def ttl(self) -> timedelta: ...
+
+    def issue(
+        self,
+        *,
+        user_id: UUID,
+        roles: list[Role],
+        session_id: UUID,
+        name: str,
+        locale: str,
+        now: datetime,
+    ) -> str: ...
+
+
+# ---------------------------------------------------------------- all of it
+
+
+@dataclass(frozen=True)
+class Limits:
+    login_account: Limit
+    login_address: Limit
+    registration: Limit
+    resend: Limit
+    password_recovery: Limit
+    username_recovery: Limit
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limits:
+        login = timedelta(minutes=s.login_window_minutes)
+        recovery = timedelta(minutes=s.recovery_window_minutes)
+        return cls(
+            login_account=Limit("login-account", s.login_account_limit, login),
+            login_address=Limit("login-address", s.login_address_limit, login),
+            registration=Limit(
+                "registration-address",
+                s.registration_address_limit,
+                timedelta(minutes=s.registration_window_minutes),
+            ),
+            resend=Limit("activation-resend", s.recovery_limit, recovery),
+            password_recovery=Limit("recovery-password", s.recovery_limit, recovery),
+            username_recovery=Limit("recovery-username", s.recovery_limit, recovery),
+        )
+
+
+@dataclass(frozen=True)
+class Deps:
+    uow: Callable[[], UnitOfWork]  # a new unit of work for each transaction
+    passwords: PasswordHasher
+    tokens: Tokens
+    access_tokens: AccessTokens
+    clock: Clock
+    settings: Settings  # token lifetimes, recovery timing
+
+    @property
+    def limits(self) -> Limits:
+        return Limits.from_settings(self.settings)
+
+
+# A table of use cases, `{Command: handler}`, as each handlers module exports it.
+UseCases: TypeAlias = Mapping[type[Request[Any]], Callable[[Any, Deps], Awaitable[BaseModel]]]

@@ -1,0 +1,127 @@
+"""Forgotten password and forgotten username, by e-mail.
+
+Every request by e-mail (these two, and resending an activation link) has one
+enumeration-safe shape, `answer_by_email`: rate-limited per address, the same
+answer, and no faster when the address is unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from helpdesk.contracts import identity as contract
+from helpdesk.contracts.replies import FieldError
+from helpdesk.identity.domain import policy
+from helpdesk.identity.domain.errors import InvalidToken, RateLimited
+from helpdesk.identity.handlers.deps import Deps, Limit, UnitOfWork, UseCases
+from helpdesk.servicekit.handlers import invalid, retry_on_conflict
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def answer_by_email(
+    deps: Deps,
+    email: str,
+    locale: contract.Locale,
+    limit: Limit,
+    act: Callable[[UUID], Awaitable[None]],
+) -> contract.Accepted:
+    """Run `act` on the account using `email`, if any; answer the same either way."""
+    started = time.monotonic()
+    key = policy.email_key(email)
+    async with deps.uow() as uow:
+        wait = await uow.limits.take(limit, key)
+        await uow.commit()
+        user_id = None if wait else await uow.users.id_by_email(key)
+    if wait:
+        raise RateLimited(wait)
+    if user_id is not None:
+        owner = user_id
+        await retry_on_conflict(lambda: act(owner))
+    elapsed = time.monotonic() - started
+    await asyncio.sleep(max(0.0, deps.settings.recovery_min_seconds - elapsed))
+    return contract.Accepted(message=contract.RECOVERY_ACCEPTED_MESSAGE[locale])
+
+
+async def request_password_reset(
+    cmd: contract.RequestPasswordReset, deps: Deps
+) -> contract.Accepted:
+    async def send_reset_link(user_id: UUID) -> None:
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            raw = deps.tokens.new()
+            expires_at = deps.clock.now() + timedelta(minutes=deps.settings.reset_token_minutes)
+            events = user.request_password_reset(deps.tokens.hash(raw), expires_at)
+            await uow.users.save(user, events, raw_token=raw)
+            await uow.commit()
+        log.info("password reset requested", user_id=str(user_id))
+
+    return await answer_by_email(
+        deps, cmd.email, cmd.locale, deps.limits.password_recovery, send_reset_link
+    )
+
+
+async def request_username_reminder(
+    cmd: contract.RequestUsernameReminder, deps: Deps
+) -> contract.Accepted:
+    async def send_username(user_id: UUID) -> None:
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            await uow.users.save(user, user.remind_username(deps.clock.now()))
+            await uow.commit()
+        log.info("username reminder requested", user_id=str(user_id))
+
+    return await answer_by_email(
+        deps, cmd.email, cmd.locale, deps.limits.username_recovery, send_username
+    )
+
+
+async def complete_password_reset(
+    cmd: contract.CompletePasswordReset, deps: Deps
+) -> contract.PasswordReset:
+    """Set the new password; every reset token and every session of the user ends."""
+    hashed = deps.tokens.hash(cmd.token)
+    async with deps.uow() as uow:
+        owner = await uow.users.id_by_token(hashed, "reset")
+        if owner is None:
+            raise InvalidToken("This password reset link is not valid.")
+        user_id, user = owner, await uow.users.get(owner)
+    problems = policy.password_problems(cmd.new_password, username=user.username, email=user.email)
+    if problems:
+        raise invalid(
+            [FieldError(field="new_password", message=f"new_password {p}") for p in problems]
+        )
+    new_hash = await deps.passwords.hash(cmd.new_password)
+
+    async def attempt() -> int:
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            now = deps.clock.now()
+            await uow.users.save(user, user.complete_password_reset(hashed, new_hash, now))
+            revoked = await _end_every_session(uow, user_id, now)
+            await uow.commit()
+        return revoked
+
+    revoked = await retry_on_conflict(attempt)
+    log.info("password changed by reset", user_id=str(user_id), sessions_revoked=revoked)
+    return contract.PasswordReset()
+
+
+async def _end_every_session(uow: UnitOfWork, user_id: UUID, now: datetime) -> int:
+    sessions = await uow.sessions.active_of(user_id)
+    for session_id in sessions:
+        session = await uow.sessions.get(session_id)
+        await uow.sessions.save(session, session.revoke("password_changed", now))
+    return len(sessions)
+
+
+HANDLERS: UseCases = {
+    contract.RequestPasswordReset: request_password_reset,
+    contract.CompletePasswordReset: complete_password_reset,
+    contract.RequestUsernameReminder: request_username_reminder,
+}

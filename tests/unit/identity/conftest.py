@@ -1,0 +1,99 @@
+"""Identity's use cases wired to in-memory fakes and a clock the test moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from helpdesk.contracts import identity as contract
+from helpdesk.contracts.actors import Actor
+from helpdesk.identity.handlers.activation import activate
+from helpdesk.identity.handlers.deps import Deps
+from helpdesk.identity.handlers.registration import register
+from helpdesk.identity.handlers.sessions import login
+from helpdesk.identity.settings import Settings
+from helpdesk.servicekit.clock import ManualClock
+from tests.unit.identity.fakes import FakeAccessTokens, FakeDatabase, FakePasswords, FakeTokens
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    """The fakes a use case ran against, for the test to look into."""
+
+    db: FakeDatabase
+    clock: ManualClock
+    passwords: FakePasswords
+    tokens: FakeTokens
+    access_tokens: FakeAccessTokens
+
+
+def make_deps(world: World, **settings: Any) -> Deps:
+    values: dict[str, Any] = {"jwt_private_key": "unused", "recovery_min_seconds": 0, **settings}
+    return Deps(
+        uow=world.db.uow,
+        passwords=world.passwords,
+        tokens=world.tokens,
+        access_tokens=world.access_tokens,
+        clock=world.clock,
+        settings=Settings(**values),
+    )
+
+
+@pytest.fixture
+def world() -> World:
+    clock = ManualClock(NOW)
+    return World(FakeDatabase(clock), clock, FakePasswords(), FakeTokens(), FakeAccessTokens())
+
+
+@pytest.fixture
+def deps(world: World) -> Deps:
+    return make_deps(world)
+
+
+def registration(n: int | str = "", **overrides: Any) -> contract.RegisterUser:
+    values: dict[str, Any] = {
+        "name": "Μαρία Παπαδοπούλου",
+        "username": f"maria{n}",
+        "email": f"maria{n}@example.gr",
+        "password": "correct horse battery staple",
+        "client_address": "192.0.2.10",
+        **overrides,
+    }
+    return contract.RegisterUser(**values)
+
+
+def login_of(command: contract.RegisterUser, password: str | None = None) -> contract.Login:
+    return contract.Login(
+        username=command.username, password=password or command.password, client_address="192.0.2.1"
+    )
+
+
+def token_mailed_to(world: World, username: str) -> str:
+    """The newest activation token published for `username` (what the mail links to)."""
+    for event in reversed(world.db.stored.published):
+        token = getattr(event, "activation_token", None)
+        if getattr(event, "username", None) == username and token:
+            return str(token)
+    raise AssertionError(f"no activation token for {username}")
+
+
+async def active_user(deps: Deps, world: World, n: int | str = "") -> contract.RegisterUser:
+    command = registration(n)
+    await register(command, deps)
+    await activate(contract.ActivateAccount(token=token_mailed_to(world, command.username)), deps)
+    return command
+
+
+async def signed_in(
+    deps: Deps, world: World, n: int | str = ""
+) -> tuple[contract.RegisterUser, contract.SessionTokens, Actor]:
+    command = await active_user(deps, world, n)
+    tokens = await login(login_of(command), deps)
+    claims = world.access_tokens.claims(tokens.access_token)
+    actor = Actor(user_id=claims.user_id, roles=claims.roles, session_id=str(claims.session_id))
+    return command, tokens, actor

@@ -1,0 +1,283 @@
+"""In-memory stand-ins for identity's adapters, so each use case runs in
+microseconds against the same ports the PostgreSQL adapters implement.
+
+`FakeDatabase` is what PostgreSQL would hold: the user and session streams,
+the published (outbox) events and the rate-limit hits. A `FakeUnitOfWork`
+works on a copy and hands it back on `commit`, so what a handler does not
+commit is lost, as in a rolled-back transaction. Lookups are answered from
+the streams themselves (what the projections would say).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self, TypeVar
+from uuid import UUID
+
+from helpdesk.contracts.actors import Role
+from helpdesk.contracts.envelope import EventData
+from helpdesk.identity.adapters.published import integration_events
+from helpdesk.identity.domain.errors import EmailTaken, UsernameTaken
+from helpdesk.identity.domain.session import (
+    Session,
+    SessionEvent,
+    SessionRefreshed,
+    SessionStarted,
+)
+from helpdesk.identity.domain.user import (
+    ActivationTokenIssued,
+    PasswordResetRequested,
+    Registered,
+    User,
+    UserEvent,
+)
+from helpdesk.identity.handlers.deps import Limit, TokenPurpose, Verification
+from helpdesk.servicekit.clock import ManualClock
+from helpdesk.servicekit.eventstore import ConcurrencyError
+
+EventT = TypeVar("EventT", bound=EventData)
+
+
+@dataclass
+class Stored:
+    users: dict[UUID, list[UserEvent]] = field(default_factory=dict)
+    sessions: dict[UUID, list[SessionEvent]] = field(default_factory=dict)
+    published: list[EventData] = field(default_factory=list)
+    hits: dict[tuple[str, str], list[datetime]] = field(default_factory=dict)
+
+
+class FakeDatabase:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.stored = Stored()
+        self.conflicts = 0  # the next saves that find their stream moved by someone else
+        self.open_units = 0
+
+    def published(self, event_type: type[EventT]) -> list[EventT]:
+        return [e for e in self.stored.published if isinstance(e, event_type)]
+
+    def user_events(self) -> list[UserEvent]:
+        return [e for stream in self.stored.users.values() for e in stream]
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+class FakeUnitOfWork:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def __aenter__(self) -> Self:
+        # Handlers never hold two units at once (in production: two pooled connections).
+        assert self.db.open_units == 0, "a unit of work opened inside another"
+        self.db.open_units += 1
+        self.stored = copy.deepcopy(self.db.stored)
+        self.users = FakeUsers(self)
+        self.sessions = FakeSessions(self)
+        self.limits = FakeRateLimits(self)
+        return self
+
+    async def commit(self) -> None:
+        self.db.stored = self.stored
+        self.stored = copy.deepcopy(self.db.stored)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.db.open_units -= 1
+
+    def check_version(self, stream: str, stored: Sequence[object], version: int) -> None:
+        if self.db.conflicts:
+            self.db.conflicts -= 1
+            raise ConcurrencyError(stream, version)
+        if len(stored) != version:
+            raise ConcurrencyError(stream, version)
+
+
+class FakeUsers:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    @property
+    def _streams(self) -> dict[UUID, list[UserEvent]]:
+        return self.uow.stored.users
+
+    async def get(self, user_id: UUID) -> User:
+        return User.fold(user_id, list(self._streams.get(user_id, [])))
+
+    async def save(
+        self, user: User, events: Sequence[UserEvent], *, raw_token: str | None = None
+    ) -> None:
+        if not events:
+            return
+        stream = self._streams.get(user.user_id, [])
+        self.uow.check_version(f"user-{user.user_id}", stream, user.version)
+        for event in events:
+            if isinstance(event, Registered):  # the read model's unique keys
+                if await self.id_by_username(event.username_key):
+                    raise UsernameTaken()
+                if await self.id_by_email(event.email_key):
+                    raise EmailTaken()
+        self._streams[user.user_id] = [*stream, *events]
+        for event in events:
+            user.apply(event)
+        self.uow.stored.published.extend(integration_events(user, events, raw_token))
+
+    def _registered(self) -> list[tuple[UUID, Registered]]:
+        return [
+            (user_id, e)
+            for user_id, stream in self._streams.items()
+            for e in stream
+            if isinstance(e, Registered)
+        ]
+
+    async def id_by_username(self, username_key: str) -> UUID | None:
+        return next((u for u, e in self._registered() if e.username_key == username_key), None)
+
+    async def id_by_email(self, email_key: str) -> UUID | None:
+        return next((u for u, e in self._registered() if e.email_key == email_key), None)
+
+    async def id_by_token(self, token_hash: str, purpose: TokenPurpose) -> UUID | None:
+        kind = ActivationTokenIssued if purpose == "activation" else PasswordResetRequested
+        for user_id, stream in self._streams.items():
+            if any(isinstance(e, kind) and e.token_hash == token_hash for e in stream):
+                return user_id
+        return None
+
+
+class FakeSessions:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    @property
+    def _streams(self) -> dict[UUID, list[SessionEvent]]:
+        return self.uow.stored.sessions
+
+    async def get(self, session_id: UUID) -> Session:
+        return Session.fold(session_id, list(self._streams.get(session_id, [])))
+
+    async def save(self, session: Session, events: Sequence[SessionEvent]) -> None:
+        if not events:
+            return
+        stream = self._streams.get(session.session_id, [])
+        self.uow.check_version(f"session-{session.session_id}", stream, session.version)
+        self._streams[session.session_id] = [*stream, *events]
+        for event in events:
+            session.apply(event)
+
+    async def id_by_refresh_token(self, token_hash: str) -> UUID | None:
+        for session_id, stream in self._streams.items():
+            for e in stream:
+                if isinstance(e, SessionStarted | SessionRefreshed) and (
+                    e.refresh_token_hash == token_hash
+                ):
+                    return session_id
+        return None
+
+    async def active_of(self, user_id: UUID) -> list[UUID]:
+        sessions = [await self.get(session_id) for session_id in self._streams]
+        return [s.session_id for s in sessions if s.user_id == user_id and not s.revoked]
+
+
+class FakeRateLimits:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.clock = uow.db.clock
+
+    def _recent(self, limit: Limit, key: str) -> list[datetime]:
+        now = self.clock.now()
+        hits = self.uow.stored.hits.get((limit.bucket, key), [])
+        return sorted(at for at in hits if at > now - limit.window)
+
+    async def retry_after(self, limit: Limit, key: str) -> int | None:
+        recent = self._recent(limit, key)
+        if len(recent) < limit.limit:
+            return None
+        freed_at = recent[len(recent) - limit.limit] + limit.window
+        return max(1, math.ceil((freed_at - self.clock.now()).total_seconds()))
+
+    async def hit(self, limit: Limit, key: str) -> None:
+        self.uow.stored.hits[(limit.bucket, key)] = [*self._recent(limit, key), self.clock.now()]
+
+    async def take(self, limit: Limit, key: str) -> int | None:
+        wait = await self.retry_after(limit, key)
+        if wait is None:
+            await self.hit(limit, key)
+        return wait
+
+    async def clear(self, limit: Limit, key: str) -> None:
+        self.uow.stored.hits.pop((limit.bucket, key), None)
+
+
+class FakePasswords:
+    """Hashes are `<scheme>:<password>`; raising `scheme` makes old hashes need a rehash."""
+
+    def __init__(self) -> None:
+        self.scheme = "v1"
+
+    async def hash(self, password: str) -> str:
+        return f"{self.scheme}:{password}"
+
+    async def verify(self, password_hash: str | None, password: str) -> Verification:
+        if password_hash is None:
+            return Verification(ok=False)
+        scheme, _, hashed = password_hash.partition(":")
+        if hashed != password:
+            return Verification(ok=False)
+        return Verification(ok=True, needs_rehash=scheme != self.scheme)
+
+
+class FakeTokens:
+    """Predictable tokens: `token-1`, `token-2`, …, hashed as `hash(token-1)`."""
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+
+    def new(self) -> str:
+        self.issued.append(f"token-{len(self.issued) + 1}")
+        return self.issued[-1]
+
+    def hash(self, raw: str) -> str:
+        return f"hash({raw})"
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: UUID
+    roles: list[Role]
+    session_id: UUID
+    name: str
+    locale: str
+    now: datetime
+
+
+class FakeAccessTokens:
+    """An access token is an index into `issued`, the claims it was issued with."""
+
+    def __init__(self) -> None:
+        self.ttl = timedelta(minutes=15)
+        self.issued: list[Claims] = []
+
+    def issue(
+        self,
+        *,
+        user_id: UUID,
+        roles: list[Role],
+        session_id: UUID,
+        name: str,
+        locale: str,
+        now: datetime,
+    ) -> str:
+        self.issued.append(Claims(user_id, list(roles), session_id, name, locale, now))
+        return f"access-{len(self.issued) - 1}"
+
+    def claims(self, access_token: str) -> Claims:
+        return self.issued[int(access_token.removeprefix("access-"))]
