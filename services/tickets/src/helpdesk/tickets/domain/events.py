@@ -121,7 +121,5 @@ TicketEvent = (
 
 SlaAlarm = SlaWarningIssued | SlaBreached | Escalated
 
-# Events that change the SLA schedule carry the new one.
-SCHEDULING = (Submitted, MessageAdded, StatusChanged, PriorityChanged, Assigned)
 # SLA alarms: shown to agents only.
 SLA_ALARMS = (SlaWarningIssued, SlaBreached, Escalated)
