@@ -20,7 +20,7 @@ from helpdesk.contracts import identity as identity_contract
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Reply
-from helpdesk.tickets.routing import load_policy
+from helpdesk.tickets.adapters.policy_file import load_policy
 from tests.e2e.harness import System, mail_text
 
 pytestmark = pytest.mark.e2e

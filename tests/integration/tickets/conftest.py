@@ -20,14 +20,15 @@ from nats.aio.client import Client as NatsClient
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.identity import UserRegistered
-from helpdesk.contracts.replies import Reply
+from helpdesk.contracts.messages import Request
+from helpdesk.contracts.replies import Refused, Reply
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
+from helpdesk.tickets.adapters.users import apply_identity_event
 from helpdesk.tickets.bootstrap import TicketsApp, wire
 from helpdesk.tickets.settings import Settings
-from helpdesk.tickets.users import apply_identity_event
 from tests.servers import Servers
 
 ATHENS = ZoneInfo("Europe/Athens")
@@ -84,6 +85,13 @@ class Tickets:
         reply = await self.call(kind, name, {**payload, "actor": actor.model_dump(mode="json")})
         assert reply.ok, reply.error
         return reply.result  # type: ignore[return-value]
+
+    async def direct(self, command: Request[Any]) -> Reply[Any]:
+        """The handler called in-process (no NATS), answered as the kit would."""
+        try:
+            return Reply.success(await self.app.handlers[type(command)](command))
+        except Refused as refused:
+            return Reply(ok=False, error=refused.error)
 
     async def count(self, table: str) -> int:
         return int(await self.pool.fetchval(f"SELECT count(*) FROM {table}"))

@@ -9,7 +9,7 @@ import pytest
 
 from helpdesk.contracts.actors import Role
 from helpdesk.servicekit.projections import rebuild
-from helpdesk.tickets.projections import TicketsProjection
+from helpdesk.tickets.adapters.projections import TicketsProjection
 from tests.integration.tickets.conftest import MONDAY_9, Tickets
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from helpdesk.contracts.actors import Actor, Role
-from helpdesk.tickets.monitor import SlaMonitor
+from helpdesk.tickets.handlers.sla import SlaMonitor
 from tests.integration.tickets.conftest import ATHENS, Tickets
 
 pytestmark = pytest.mark.integration
@@ -101,7 +101,7 @@ async def test_a_breach_is_emitted_once_across_a_monitor_restart(tickets: Ticket
     tid = await submit_at(tickets, start, maria, "urgent")
     assert await at(tickets, start + timedelta(minutes=31)) == 1  # first response breached
     # The monitor process is restarted: a new instance, same database.
-    restarted = SlaMonitor(tickets.pool, tickets.app.monitor.repository, tickets.clock)
+    restarted = SlaMonitor(tickets.app.deps)
     assert await restarted.run_once() == 0
     tickets.clock.set(start + timedelta(minutes=40))
     assert await restarted.run_once() == 0
@@ -120,10 +120,7 @@ async def test_two_monitor_replicas_emit_each_event_once(tickets: Tickets) -> No
     start = athens(2026, 11, 28, 23)
     ids = [await submit_at(tickets, start, maria, "critical") for _ in range(10)]
     tickets.clock.set(start + timedelta(hours=5))  # everything is due
-    replicas = [
-        SlaMonitor(tickets.pool, tickets.app.monitor.repository, tickets.clock, batch_size=4)
-        for _ in range(3)
-    ]
+    replicas = [SlaMonitor(tickets.app.deps, batch_size=4) for _ in range(3)]
     for _ in range(4):
         await asyncio.gather(*(m.run_once() for m in replicas))
     for tid in ids:

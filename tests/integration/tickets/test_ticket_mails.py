@@ -16,15 +16,18 @@ import pytest
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.tickets import Contact, TicketStatus
+from helpdesk.contracts.tickets import Contact, TicketEvent, TicketStatus
 from helpdesk.devstack.servers import MailSink
 from helpdesk.notifier import ticket_mails
 from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
-from helpdesk.tickets.routing import load_policy
-from helpdesk.tickets.ticket import Caller, Ticket
+from helpdesk.tickets.adapters.contract_events import contract_events
+from helpdesk.tickets.adapters.policy_file import load_policy
+from helpdesk.tickets.domain.caller import Caller
+from helpdesk.tickets.domain.events import TicketEvent as DomainEvent
+from helpdesk.tickets.domain.ticket import Ticket
 from tests.integration.tickets.conftest import ATHENS
 from tests.servers import Servers
 
@@ -77,6 +80,12 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
     await pool.close()
 
 
+def published(t: Ticket, event: DomainEvent | None = None) -> TicketEvent:
+    """What the tickets service publishes for `event` of `t` (default: its first)."""
+    index = 0 if event is None else next(i for i, e in enumerate(t.history) if e is event)
+    return contract_events(t, start=index)[0]
+
+
 def text_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
@@ -99,7 +108,7 @@ def ticket(requester: Contact = MARIA, priority: Priority = Priority.NORMAL) -> 
 
 async def test_requester_confirmation_in_greek(notifier: Notifier) -> None:
     t = ticket()
-    assert await notifier.deliver(t.pending[0])
+    assert await notifier.deliver(published(t))
     (mail, *_) = notifier.to(MARIA.email or "")
     assert str(mail["Subject"]) == "Το αίτημά σας HD-2026-000042 καταχωρήθηκε"
     body = text_of(mail)
@@ -110,7 +119,7 @@ async def test_requester_confirmation_in_greek(notifier: Notifier) -> None:
 
 async def test_requester_confirmation_in_english(notifier: Notifier) -> None:
     t = ticket(JOHN, Priority.HIGH)
-    await notifier.deliver(t.pending[0])
+    await notifier.deliver(published(t))
     (mail,) = notifier.to("john@example.com")
     assert str(mail["Subject"]) == "Your request HD-2026-000042 has been received"
     assert "Priority: High" in text_of(mail)
@@ -119,7 +128,7 @@ async def test_requester_confirmation_in_english(notifier: Notifier) -> None:
 
 async def test_each_mail_once_per_event(notifier: Notifier) -> None:
     t = ticket()
-    envelope = EventEnvelope.wrap(t.pending[0], correlation_id="c")
+    envelope = EventEnvelope.wrap(published(t), correlation_id="c")
     consumer = notifier.by_name[ticket_mails.MAILS_CONSUMER]
     assert await handle_once(notifier.pool, consumer, envelope)
     assert not await handle_once(notifier.pool, consumer, envelope)
@@ -134,7 +143,7 @@ async def test_pages_only_for_urgent_and_critical(notifier: Notifier) -> None:
         "notifier-page-critical": "tickets.events.ticket.*.critical",
     }
     critical = ticket(priority=Priority.CRITICAL)
-    await notifier.deliver(critical.pending[0], "notifier-page-critical")
+    await notifier.deliver(published(critical), "notifier-page-critical")
     (page,) = notifier.to(ONCALL)
     assert str(page["Subject"]) == "[Κρίσιμη] HD-2026-000042: Δεν τυπώνει ο εκτυπωτής"
     assert "Αιτών: Μαρία Παπαδοπούλου" in text_of(page)
@@ -146,13 +155,13 @@ async def test_raising_to_urgent_pages_lowering_does_not(notifier: Notifier) -> 
     agent = Caller(AGENT, True)
     raised = t.change_priority(agent, Priority.URGENT, policy=POLICY, now=MONDAY_9)
     assert raised is not None
-    await notifier.deliver(raised, "notifier-page-urgent")
+    await notifier.deliver(published(t, raised), "notifier-page-urgent")
     (page,) = notifier.to(ONCALL)
     assert "αυξήθηκε από Κανονική σε Επείγουσα" in text_of(page)
     t2 = ticket(priority=Priority.CRITICAL)
     lowered = t2.change_priority(agent, Priority.URGENT, policy=POLICY, now=MONDAY_9)
     assert lowered is not None
-    await notifier.deliver(lowered, "notifier-page-urgent")
+    await notifier.deliver(published(t2, lowered), "notifier-page-urgent")
     assert len(notifier.to(ONCALL)) == 1
 
 
@@ -160,7 +169,7 @@ async def test_replies_go_to_the_other_side_and_notes_nowhere(notifier: Notifier
     t = ticket()
     agent = Caller(AGENT, True)
     requester = Caller(MARIA, False)
-    t.assign(agent, AGENT, reassign=False, policy=POLICY, now=MONDAY_9)
+    t.assign(agent, AGENT, assignee_is_agent=True, reassign=False, policy=POLICY, now=MONDAY_9)
     note = t.add_message(agent, body="internal", internal=True, policy=POLICY, now=MONDAY_9)
     reply = t.add_message(
         agent, body="Κάντε επανεκκίνηση.", internal=False, policy=POLICY, now=MONDAY_9
@@ -169,7 +178,7 @@ async def test_replies_go_to_the_other_side_and_notes_nowhere(notifier: Notifier
         requester, body="Έγινε, <b>ευχαριστώ</b>.", internal=False, policy=POLICY, now=MONDAY_9
     )
     for event in (note, reply, answer):
-        await notifier.deliver(event)
+        await notifier.deliver(published(t, event))
     (to_maria,) = notifier.to(MARIA.email or "")
     assert str(to_maria["Subject"]) == "Νέα απάντηση στο αίτημα HD-2026-000042"
     assert "Κάντε επανεκκίνηση." in text_of(to_maria)
@@ -185,7 +194,7 @@ async def test_resolved_mail(notifier: Notifier) -> None:
     resolved = t.change_status(
         Caller(AGENT, True), TicketStatus.RESOLVED, policy=POLICY, now=MONDAY_9
     )
-    await notifier.deliver(resolved)
+    await notifier.deliver(published(t, resolved))
     (mail,) = notifier.to("john@example.com")
     assert str(mail["Subject"]) == "Your request HD-2026-000042 has been resolved"
 
@@ -193,15 +202,22 @@ async def test_resolved_mail(notifier: Notifier) -> None:
 async def test_sla_alarms_reach_the_assignee_and_breaches_on_call(notifier: Notifier) -> None:
     unassigned = ticket(priority=Priority.HIGH)
     (warning,) = unassigned.check_sla(MONDAY_9 + timedelta(minutes=100))
-    await notifier.deliver(warning)
+    await notifier.deliver(published(unassigned, warning))
     (mail,) = notifier.to(ONCALL)
     assert str(mail["Subject"]) == "Προειδοποίηση SLA πρώτης απάντησης: HD-2026-000042"
 
     assigned = ticket(priority=Priority.HIGH)
-    assigned.assign(Caller(AGENT, True), AGENT, reassign=False, policy=POLICY, now=MONDAY_9)
+    assigned.assign(
+        Caller(AGENT, True),
+        AGENT,
+        assignee_is_agent=True,
+        reassign=False,
+        policy=POLICY,
+        now=MONDAY_9,
+    )
     breaches = assigned.check_sla(MONDAY_9 + timedelta(hours=9))
     for event in breaches:
-        await notifier.deliver(event)
+        await notifier.deliver(published(assigned, event))
     assert len(notifier.to(AGENT.email or "")) == 2  # first response and resolution
     assert len(notifier.to(ONCALL)) == 3
 
@@ -209,7 +225,8 @@ async def test_sla_alarms_reach_the_assignee_and_breaches_on_call(notifier: Noti
 async def test_unacknowledged_critical_escalates_to_on_call(notifier: Notifier) -> None:
     t = ticket(priority=Priority.CRITICAL)
     events = t.check_sla(MONDAY_9 + timedelta(minutes=15))
-    escalation = [e for e in events if e.event_type == "TicketEscalated"]
+    escalation = [published(t, e) for e in events]
+    escalation = [e for e in escalation if e.event_type == "TicketEscalated"]
     await notifier.deliver(escalation[0])
     (mail,) = [m for m in notifier.to(ONCALL) if "ΚΛΙΜΑΚΩΣΗ" in str(m["Subject"])]
     assert "HD-2026-000042" in str(mail["Subject"])

@@ -12,6 +12,7 @@ import pytest
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.tickets import AssignTicket, SubmitTicket
 from tests.integration.tickets.conftest import ATHENS, MONDAY_9, Tickets
 
 pytestmark = pytest.mark.integration
@@ -64,13 +65,15 @@ async def test_ticket_numbers_are_sequential_and_unique_under_concurrency(
     actors = [await tickets.user(f"User {i}") for i in range(8)]
     results = await asyncio.gather(
         *(
-            tickets.app.service.submit(
-                {
-                    "actor": a.model_dump(mode="json"),
-                    "subject": f"s{i}-{n}",
-                    "description": "d",
-                    "priority": "low",
-                }
+            tickets.direct(
+                SubmitTicket.model_validate(
+                    {
+                        "actor": a.model_dump(mode="json"),
+                        "subject": f"s{i}-{n}",
+                        "description": "d",
+                        "priority": "low",
+                    }
+                )
             )
             for i, a in enumerate(actors)
             for n in range(5)
@@ -163,12 +166,7 @@ async def test_two_agents_assigning_at_once_one_wins_the_other_gets_409(
     for _ in range(3):
         ticket = await submit(tickets, maria)
         replies = await asyncio.gather(
-            *(
-                tickets.app.service.assign(
-                    {"actor": a.model_dump(mode="json"), "ticket_id": ticket["ticket_id"]}
-                )
-                for a in agents
-            )
+            *(tickets.direct(AssignTicket(actor=a, ticket_id=ticket["ticket_id"])) for a in agents)
         )
         codes = sorted(r.error.code if r.error else "ok" for r in replies)
         assert codes == ["already_assigned", "ok"]

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from helpdesk.contracts.priorities import Priority
-from helpdesk.tickets.routing import PolicyError, load_policy
+from helpdesk.tickets.adapters.policy_file import load_policy
+from helpdesk.tickets.domain.routing import PolicyError
 
 
 def shipped() -> dict:  # type: ignore[type-arg]

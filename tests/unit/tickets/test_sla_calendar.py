@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpdesk.contracts.priorities import Priority
-from helpdesk.tickets.calendar import AlwaysCalendar
-from helpdesk.tickets.routing import load_policy
+from helpdesk.tickets.adapters.policy_file import load_policy
+from helpdesk.tickets.domain.calendar import AlwaysCalendar
 
 ATHENS = ZoneInfo("Europe/Athens")
 HOUR = 3600.0

@@ -1,55 +1,39 @@
-"""Composition root of the tickets service: wires the handlers, the users
-consumer, the projections and the SLA monitor onto the service runtime."""
+"""Composition root of the tickets service: adapters -> `Deps` -> the handlers,
+the users consumer, the projections and the SLA monitor, on the service runtime.
+
+Tests build the same wiring with `wire(ctx, clock=ManualClock(...))`; use-case
+tests skip it and pass their fakes in a `Deps` of their own.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
 
 from helpdesk.contracts import tickets as contract
-from helpdesk.contracts.replies import Refused, Reply
 from helpdesk.servicekit.clock import Clock, SystemClock
+from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
-from helpdesk.tickets.monitor import SlaMonitor
-from helpdesk.tickets.projections import TicketsProjection
-from helpdesk.tickets.repository import TicketRepository
-from helpdesk.tickets.routing import RoutingPolicy, load_policy
-from helpdesk.tickets.service import TicketService
+from helpdesk.tickets.adapters.policy_file import load_policy
+from helpdesk.tickets.adapters.projections import TicketsProjection
+from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
+from helpdesk.tickets.adapters.users import users_consumer
+from helpdesk.tickets.domain.routing import RoutingPolicy
+from helpdesk.tickets.handlers import HANDLERS
+from helpdesk.tickets.handlers.deps import Deps
+from helpdesk.tickets.handlers.sla import SlaMonitor
 from helpdesk.tickets.settings import Settings
-from helpdesk.tickets.users import users_consumer
 
 
 @dataclass
 class TicketsApp:
-    service: TicketService
+    deps: Deps
+    handlers: Handlers
     monitor: SlaMonitor
     policy: RoutingPolicy
 
 
 _background: set[asyncio.Task[None]] = set()
-
-
-def _unwrap(
-    method: Callable[[Any], Awaitable[Reply[Any]]],
-) -> Callable[[Any], Awaitable[BaseModel]]:
-    # Transitional: the handlers still answer `Reply`; the kit wants result or `Refused`.
-    async def handler(command: Any) -> BaseModel:
-        reply = await method(command)
-        if reply.error is not None:
-            raise Refused(
-                reply.error.message,
-                code=reply.error.code,
-                field_errors=reply.error.field_errors,
-                retry_after=reply.error.retry_after,
-            )
-        assert reply.result is not None
-        return reply.result  # type: ignore[no-any-return]
-
-    return handler
 
 
 def wire(
@@ -60,29 +44,19 @@ def wire(
     consume_identity: bool = True,
 ) -> TicketsApp:
     """Register every handler of the service on `ctx` (tests pass their own clock)."""
-    clock = clock or SystemClock()
     policy = policy or load_policy(ctx.settings.routing_policy)
     ctx.projections.append(TicketsProjection())
-    repository = TicketRepository(ctx.store, ctx.projections)
-    service = TicketService(ctx.pool, repository, policy, clock)
-    monitor = SlaMonitor(ctx.pool, repository, clock, interval=ctx.settings.sla_monitor_interval)
-
-    ctx.serve(
-        {
-            contract.SubmitTicket: _unwrap(service.submit),
-            contract.AddMessage: _unwrap(service.add_message),
-            contract.ChangeStatus: _unwrap(service.change_status),
-            contract.ChangePriority: _unwrap(service.change_priority),
-            contract.AssignTicket: _unwrap(service.assign),
-            contract.GetTicket: _unwrap(service.get),
-            contract.ListTickets: _unwrap(service.list),
-            contract.ListPriorities: _unwrap(service.priorities),
-        }
+    deps = Deps(
+        uow=PostgresUnitOfWork.factory(ctx.pool, ctx.store, ctx.projections),
+        policy=policy,
+        clock=clock or SystemClock(),
     )
-
+    handlers = bind(deps, HANDLERS)
+    ctx.serve(handlers)
     if consume_identity:
         ctx.consume(users_consumer())
-    return TicketsApp(service=service, monitor=monitor, policy=policy)
+    monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
+    return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
 
 
 def build(ctx: ServiceContext[Settings]) -> None:

@@ -1,7 +1,8 @@
 """The declarative routing policy: queue, SLA targets, clock and paging per priority.
 
-The policy lives in `routing.yaml` next to this module (versioned with the
-code); `HELPDESK_ROUTING_POLICY` points at another file to override it.
+The policy ships as `helpdesk/tickets/routing.yaml` (versioned with the
+code); `HELPDESK_ROUTING_POLICY` points at another file to override it. This
+module validates it; `adapters/policy_file.py` reads the file.
 """
 
 from __future__ import annotations
@@ -10,17 +11,14 @@ import re
 from dataclasses import dataclass
 from datetime import time
 from functools import cached_property
-from importlib.resources import files
-from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import SlaClock
-from helpdesk.tickets.calendar import AlwaysCalendar, BusinessCalendar, SlaCalendar
+from helpdesk.tickets.domain.calendar import AlwaysCalendar, BusinessCalendar, SlaCalendar
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(business\s+)?(minute|hour|day)s?\s*$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -163,21 +161,3 @@ class SlaTargets:
     first_response: float  # seconds of SLA time
     resolution: float
     escalate_after: float | None
-
-
-DEFAULT_POLICY = "routing.yaml"
-
-
-def load_policy(path: Path | None = None) -> RoutingPolicy:
-    """The policy in `path`, or the one shipped with the service."""
-    try:
-        if path is None:
-            text = files("helpdesk.tickets").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
-        else:
-            text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-        policy = RoutingPolicy.model_validate(raw)
-        policy.business_calendar  # noqa: B018 - fail at start on a bad calendar
-    except (OSError, yaml.YAMLError, ValueError) as exc:
-        raise PolicyError(f"routing policy {path or DEFAULT_POLICY}: {exc}") from exc
-    return policy

@@ -1,5 +1,5 @@
 """Loading and saving tickets: the event stream, the outbox and the projections,
-all in the caller's transaction."""
+all in the unit of work's transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.projections import Projection, apply_all
-from helpdesk.tickets.ticket import Ticket
+from helpdesk.servicekit.runtime import current_correlation_id
+from helpdesk.tickets.adapters.contract_events import contract_events, load_ticket
+from helpdesk.tickets.domain.ticket import Ticket
 
 NUMBER_TIMEZONE = ZoneInfo("Europe/Athens")
 
@@ -37,35 +39,30 @@ async def next_number(conn: Connection, now: datetime) -> str:
     return f"HD-{year}-{number:06d}"
 
 
-class TicketRepository:
-    def __init__(self, store: EventStore, projections: Sequence[Projection]) -> None:
+class PostgresTickets:
+    """The tickets repository on one connection (inside its unit of work's transaction)."""
+
+    def __init__(
+        self, conn: Connection, store: EventStore, projections: Sequence[Projection]
+    ) -> None:
+        self.conn = conn
         self.store = store
         self.projections = projections
 
-    async def load(self, conn: Connection, ticket_id: UUID) -> Ticket:
-        recorded = await self.store.load(conn, stream_id(ticket_id))
-        return Ticket.fold(ticket_id, [(r.event_type, r.data) for r in recorded])
+    async def get(self, ticket_id: UUID) -> Ticket:
+        recorded = await self.store.load(self.conn, stream_id(ticket_id))
+        return load_ticket(ticket_id, [(r.event_type, r.data) for r in recorded])
 
-    async def save(
-        self,
-        conn: Connection,
-        ticket: Ticket,
-        *,
-        correlation_id: str,
-        causation_id: str | None = None,
-        actor_id: UUID | None = None,
-    ) -> None:
+    async def save(self, ticket: Ticket, *, by: UUID | None = None) -> None:
         """Append the ticket's new events (raises ConcurrencyError if it moved on)."""
         if not ticket.pending:
             return
+        correlation_id = current_correlation_id()
         messages = [
-            OutgoingMessage.of(event, correlation_id=correlation_id, causation_id=causation_id)
-            for event in ticket.pending
+            OutgoingMessage.of(event, correlation_id=correlation_id)
+            for event in contract_events(ticket)
         ]
-        metadata = {
-            "correlation_id": correlation_id,
-            "actor_id": str(actor_id) if actor_id else None,
-        }
+        metadata = {"correlation_id": correlation_id, "actor_id": str(by) if by else None}
         new = [
             NewEvent(
                 event_type=m.envelope.event_type,
@@ -76,8 +73,9 @@ class TicketRepository:
             )
             for m in messages
         ]
-        recorded = await self.store.append(conn, stream_id(ticket.ticket_id), ticket.version, new)
-        await add_to_outbox(conn, messages)
-        await apply_all(conn, self.projections, recorded)
-        ticket.version += len(recorded)
-        ticket.pending.clear()
+        recorded = await self.store.append(
+            self.conn, stream_id(ticket.ticket_id), ticket.version, new
+        )
+        await add_to_outbox(self.conn, messages)
+        await apply_all(self.conn, self.projections, recorded)
+        ticket.saved()

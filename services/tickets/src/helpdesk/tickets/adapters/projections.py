@@ -1,12 +1,16 @@
 """The tickets read model (lists, queues) and the SLA deadlines the monitor scans.
 
-Both are fed from the ticket streams in the command's transaction and can be
-rebuilt from the event store (`helpdesk` CLI, projections rebuild).
+Both are fed from the ticket streams (stored in their contract form, see
+`contract_events.py`) in the command's transaction and can be rebuilt from the
+event store (`helpdesk` CLI, projections rebuild). The SLA monitor reads and
+settles `sla_deadlines` through the functions at the end of this module only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
 
 from helpdesk.contracts.tickets import (
     SlaSchedule,
@@ -22,7 +26,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
-from helpdesk.tickets.ticket import EVENT_TYPES
+from helpdesk.tickets.adapters.contract_events import stored_event
 
 DEADLINE_KINDS = (
     ("first_response_warning", "first_response_warning_at"),
@@ -40,11 +44,9 @@ class TicketsProjection:
     tables: Sequence[str] = ("tickets", "sla_deadlines")
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
-        event_cls = EVENT_TYPES.get(recorded.event_type)
-        if event_cls is None:
-            return
-        event = event_cls.model_validate(recorded.data)
-        await self._apply(conn, event, recorded.version)
+        event = stored_event(recorded.event_type, recorded.data)
+        if event is not None:
+            await self._apply(conn, event, recorded.version)
 
     async def _apply(self, conn: Connection, event: TicketEvent, version: int) -> None:
         tid = event.ticket_id
@@ -144,3 +146,27 @@ class TicketsProjection:
                 [k for k, _ in present],
                 [d for _, d in present],
             )
+
+
+# --- what the SLA monitor asks of the deadlines ------------------------------------------
+
+_DUE = (
+    "SELECT ticket_id, min(due_at) AS due_at FROM sla_deadlines"
+    " WHERE NOT fired AND due_at <= $1 GROUP BY ticket_id ORDER BY min(due_at) LIMIT $2"
+)
+
+
+async def tickets_due(conn: Connection, now: datetime, limit: int) -> list[UUID]:
+    """Tickets with a passed deadline not yet fired, the most overdue first."""
+    rows = await conn.fetch(_DUE, now, limit)
+    return [row["ticket_id"] for row in rows]
+
+
+async def settle_deadlines(conn: Connection, ticket_id: UUID, now: datetime) -> None:
+    """Mark the ticket's passed deadlines fired: its aggregate found nothing left to
+    emit for them (each fires once per ticket, also after a reopen)."""
+    await conn.execute(
+        "UPDATE sla_deadlines SET fired = true WHERE ticket_id = $1 AND NOT fired AND due_at <= $2",
+        ticket_id,
+        now,
+    )

@@ -1,0 +1,95 @@
+"""The ticket lists, from the `tickets` projection: a `TicketFilter` as SQL, and
+the opaque cursor that pages through it."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import asyncpg
+
+from helpdesk.contracts.tickets import Person, TicketList, TicketSummary
+from helpdesk.servicekit.db import Connection
+from helpdesk.tickets.handlers.deps import InvalidCursor, TicketFilter
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The offset a cursor of ours stands for; `InvalidCursor` for anything else."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        offset = int(value)
+    except ValueError:
+        raise InvalidCursor() from None
+    if kind != "o" or offset < 0:
+        raise InvalidCursor()
+    return offset
+
+
+async def ticket_list(
+    conn: Connection, filters: TicketFilter, *, cursor: str | None, limit: int
+) -> TicketList:
+    offset = decode_cursor(cursor)
+    where: list[str] = []
+    args: list[Any] = []
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if filters.requester_id is not None:
+        where.append(f"requester_id = {param(filters.requester_id)}")
+    if filters.queue:
+        where.append(f"queue = {param(filters.queue)}")
+    if filters.assignee_id:
+        where.append(f"assignee_id = {param(filters.assignee_id)}")
+    if filters.unassigned:
+        where.append("assignee_id IS NULL")
+    if filters.hide_closed:
+        where.append("status <> 'closed'")
+    if filters.priority:
+        where.append(f"priority = {param(filters.priority.value)}")
+    if filters.status:
+        where.append(f"status = {param(filters.status.value)}")
+    order = (
+        "next_due NULLS LAST, created_at, number"
+        if filters.soonest_due_first
+        else "created_at DESC, number DESC"
+    )
+    sql = (
+        "SELECT * FROM tickets"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY {order} LIMIT {param(limit + 1)} OFFSET {param(offset)}"
+    )
+    rows = await conn.fetch(sql, *args)
+    items = [_summary_row(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(offset + limit) if len(rows) > limit else None
+    return TicketList(items=items, next_cursor=next_cursor)
+
+
+def _summary_row(row: asyncpg.Record) -> TicketSummary:
+    assignee = None
+    if row["assignee_id"]:
+        assignee = Person(user_id=row["assignee_id"], name=row["assignee_name"])
+    return TicketSummary(
+        ticket_id=row["ticket_id"],
+        number=row["number"],
+        subject=row["subject"],
+        status=row["status"],
+        priority=row["priority"],
+        category=row["category"],
+        queue=row["queue"],
+        requester=Person(user_id=row["requester_id"], name=row["requester_name"]),
+        assignee=assignee,
+        first_response_due=row["first_response_due"],
+        resolution_due=row["resolution_due"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )

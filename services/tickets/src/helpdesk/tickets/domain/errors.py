@@ -1,0 +1,40 @@
+"""The refusals of the tickets domain: each names its reply code once."""
+
+from __future__ import annotations
+
+from helpdesk.contracts.replies import FieldError, Refused
+
+
+class TicketNotFound(Refused):
+    """Also what a customer gets for somebody else's ticket: no existence leak."""
+
+    code = "not_found"
+
+    def __init__(self) -> None:
+        super().__init__("no such ticket")
+
+
+class Forbidden(Refused):
+    code = "forbidden"
+
+
+class InvalidTransition(Refused):
+    code = "invalid_transition"
+
+
+class TicketClosed(Refused):
+    code = "ticket_closed"
+
+
+class AlreadyAssigned(Refused):
+    code = "already_assigned"
+
+
+class InvalidAssignee(Refused):
+    code = "validation_error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "tickets can only be assigned to agents",
+            field_errors=[FieldError(field="assignee_id", message="not an agent")],
+        )

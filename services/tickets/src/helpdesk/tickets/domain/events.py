@@ -1,0 +1,125 @@
+"""What happened to a ticket: the `Ticket` aggregate's own, private events.
+
+They are the vocabulary of the aggregate, free to change with it. The public
+contract events (`helpdesk.contracts.tickets.TicketSubmitted`, …) are made
+from them in one place only, `adapters/contract_events.py`, which also adds
+what subscribers need and the aggregate already knows (the ticket's number,
+its requester's contact, its subject line). Due times travel in `sla`, so
+folding never needs the routing policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.tickets import (
+    Category,
+    Contact,
+    SlaClock,
+    SlaSchedule,
+    SlaTarget,
+    TicketStatus,
+)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    at: datetime
+    number: str
+    requester: Contact
+    subject: str
+    description: str
+    priority: Priority
+    category: Category | None
+    queue: str
+    clock: SlaClock
+    page: bool  # the priority pages on-call
+    sla: SlaSchedule
+
+
+@dataclass(frozen=True)
+class MessageAdded:
+    """A reply, or (agents only) an internal note."""
+
+    at: datetime
+    message_id: UUID
+    author: Contact
+    by_agent: bool
+    body: str
+    internal: bool
+    first_response: bool  # the first public agent reply: the first-response clock stopped
+    status: TicketStatus  # the status after the message
+    sla: SlaSchedule
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    at: datetime
+    by: UUID
+    by_agent: bool
+    from_status: TicketStatus
+    to_status: TicketStatus
+    sla: SlaSchedule
+
+
+@dataclass(frozen=True)
+class PriorityChanged:
+    at: datetime
+    by: UUID
+    from_priority: Priority
+    priority: Priority
+    queue: str
+    clock: SlaClock
+    page: bool  # raised into a paging priority
+    sla: SlaSchedule
+
+
+@dataclass(frozen=True)
+class Assigned:
+    at: datetime
+    by: UUID
+    assignee: Contact
+    previous_assignee_id: UUID | None
+    status: TicketStatus  # a submitted ticket opens when assigned
+    sla: SlaSchedule
+
+
+@dataclass(frozen=True)
+class SlaWarningIssued:
+    at: datetime
+    target: SlaTarget
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SlaBreached:
+    at: datetime
+    target: SlaTarget
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """A critical ticket nobody acknowledged in time."""
+
+    at: datetime
+
+
+TicketEvent = (
+    Submitted
+    | MessageAdded
+    | StatusChanged
+    | PriorityChanged
+    | Assigned
+    | SlaWarningIssued
+    | SlaBreached
+    | Escalated
+)
+
+SlaAlarm = SlaWarningIssued | SlaBreached | Escalated
+
+# SLA alarms: shown to agents only.
+SLA_ALARMS = (SlaWarningIssued, SlaBreached, Escalated)

@@ -1,0 +1,366 @@
+"""The Ticket aggregate: a support request folded from its events.
+
+Pure: no I/O. Command methods check the rules, then record one of the
+aggregate's own events (`domain/events.py`) whose `_apply` is the only place
+state changes; loading a ticket replays the same `_apply` over the stored
+events. Time comes in as `now`, SLA rules as the routing policy; due times
+computed at a command travel in the event (`domain/sla.py`).
+
+Lifecycle: submitted -> open -> pending (waiting on the requester) ->
+resolved -> closed, with reopen (resolved -> open). The resolution clock runs
+only while submitted or open; the first-response clock stops at the first
+public agent reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.tickets import (
+    Category,
+    Contact,
+    SlaSchedule,
+    TicketStatus,
+)
+from helpdesk.tickets.domain.caller import Caller
+from helpdesk.tickets.domain.errors import (
+    AlreadyAssigned,
+    Forbidden,
+    InvalidAssignee,
+    InvalidTransition,
+    TicketClosed,
+    TicketNotFound,
+)
+from helpdesk.tickets.domain.events import (
+    Assigned,
+    Escalated,
+    MessageAdded,
+    PriorityChanged,
+    SlaAlarm,
+    SlaBreached,
+    SlaWarningIssued,
+    StatusChanged,
+    Submitted,
+    TicketEvent,
+)
+from helpdesk.tickets.domain.lifecycle import allowed_moves
+from helpdesk.tickets.domain.routing import RoutingPolicy
+from helpdesk.tickets.domain.sla import Fired, Intervals, alarms_due, running_after, schedule
+
+S = TicketStatus
+
+_RANK = {p: i for i, p in enumerate(Priority)}
+
+
+@dataclass
+class Ticket:
+    ticket_id: UUID
+    version: int = 0
+    number: str = ""
+    requester: Contact | None = None
+    subject: str = ""
+    description: str = ""
+    priority: Priority = Priority.NORMAL
+    category: Category | None = None
+    queue: str = ""
+    status: TicketStatus = S.SUBMITTED
+    assignee: Contact | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    first_responded_at: datetime | None = None
+    acknowledged: bool = False
+    sla: SlaSchedule = field(default_factory=SlaSchedule)
+    running: Intervals = field(default_factory=list)
+    fired: Fired = field(default_factory=set)
+    history: list[TicketEvent] = field(default_factory=list)
+    pending: list[TicketEvent] = field(default_factory=list)
+
+    # --- folding ---------------------------------------------------------------------------
+
+    @classmethod
+    def fold(cls, ticket_id: UUID, events: Iterable[TicketEvent]) -> Ticket:
+        """Rebuild from its stored events, oldest first."""
+        ticket = cls(ticket_id)
+        for event in events:
+            ticket._apply(event)
+            ticket.version += 1
+        return ticket
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0 or bool(self.pending)
+
+    def saved(self) -> None:
+        """The pending events are stored: they count in the version now."""
+        self.version += len(self.pending)
+        self.pending.clear()
+
+    def _record(self, event: TicketEvent) -> None:
+        self._apply(event)
+        self.pending.append(event)
+
+    def _apply(self, event: TicketEvent) -> None:
+        self.history.append(event)
+        self.updated_at = event.at
+        match event:
+            case Submitted():
+                self.number = event.number
+                self.requester = event.requester
+                self.subject = event.subject
+                self.description = event.description
+                self.priority = event.priority
+                self.category = event.category
+                self.queue = event.queue
+                self.status = S.SUBMITTED
+                self.created_at = event.at
+                self.running = [(event.at, None)]
+                self.sla = event.sla
+            case MessageAdded():
+                if event.first_response:
+                    self.first_responded_at = event.at
+                if event.by_agent and not event.internal:
+                    self.acknowledged = True
+                self._enter(event.status, event.at)
+                self.sla = event.sla
+            case StatusChanged():
+                self._enter(event.to_status, event.at)
+                self.sla = event.sla
+            case PriorityChanged():
+                self.priority = event.priority
+                self.queue = event.queue
+                self.sla = event.sla
+            case Assigned():
+                self.assignee = event.assignee
+                self.acknowledged = True
+                self._enter(event.status, event.at)
+                self.sla = event.sla
+            case SlaWarningIssued():
+                self.fired.add(("warning", event.target.value))
+            case SlaBreached():
+                self.fired.add(("breach", event.target.value))
+                self.fired.add(("warning", event.target.value))
+            case Escalated():
+                self.fired.add(("escalation", ""))
+
+    def _enter(self, status: TicketStatus, at: datetime) -> None:
+        self.running = running_after(self.running, self.status, status, at)
+        self.status = status
+
+    # --- commands --------------------------------------------------------------------------
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        ticket_id: UUID,
+        number: str,
+        requester: Contact,
+        subject: str,
+        description: str,
+        priority: Priority,
+        category: Category | None,
+        policy: RoutingPolicy,
+        now: datetime,
+    ) -> Ticket:
+        ticket = cls(ticket_id)
+        route = policy.route(priority)
+        sla = schedule(
+            policy,
+            priority=priority,
+            created_at=now,
+            status=S.SUBMITTED,
+            running=[(now, None)],
+            first_responded=False,
+            acknowledged=False,
+            fired=set(),
+        )
+        ticket._record(
+            Submitted(
+                at=now,
+                number=number,
+                requester=requester,
+                subject=subject,
+                description=description,
+                priority=priority,
+                category=category,
+                queue=route.queue,
+                clock=route.clock,
+                page=route.page,
+                sla=sla,
+            )
+        )
+        return ticket
+
+    def ensure_visible_to(self, caller: Caller) -> None:
+        """Customers see their own tickets only; anything else does not exist for them."""
+        if not self.exists:
+            raise TicketNotFound()
+        own = self.requester is not None and caller.user_id == self.requester.user_id
+        if not caller.is_agent and not own:
+            raise TicketNotFound()
+
+    def _ensure_agent(self, caller: Caller, what: str) -> None:
+        self.ensure_visible_to(caller)
+        if not caller.is_agent:
+            raise Forbidden(f"only agents may {what}")
+
+    def _ensure_not_closed(self) -> None:
+        if self.status is S.CLOSED:
+            raise TicketClosed(f"ticket {self.number} is closed")
+
+    def add_message(
+        self, caller: Caller, *, body: str, internal: bool, policy: RoutingPolicy, now: datetime
+    ) -> MessageAdded:
+        self.ensure_visible_to(caller)
+        if internal and not caller.is_agent:
+            raise Forbidden("only agents may add internal notes")
+        self._ensure_not_closed()
+        status = self.status
+        first_response = False
+        if caller.is_agent and not internal:
+            first_response = self.first_responded_at is None
+            if status is S.SUBMITTED:
+                status = S.OPEN
+        elif not caller.is_agent and status in (S.PENDING, S.RESOLVED):
+            status = S.OPEN  # the requester answered, or reopened by replying
+        sla = self._schedule_after(
+            policy,
+            status=status,
+            at=now,
+            first_responded=first_response or None,
+            acknowledged=True if caller.is_agent and not internal else None,
+        )
+        event = MessageAdded(
+            at=now,
+            message_id=uuid4(),
+            author=caller.contact,
+            by_agent=caller.is_agent,
+            body=body,
+            internal=internal,
+            first_response=first_response,
+            status=status,
+            sla=sla,
+        )
+        self._record(event)
+        return event
+
+    def change_status(
+        self, caller: Caller, status: TicketStatus, *, policy: RoutingPolicy, now: datetime
+    ) -> StatusChanged:
+        self.ensure_visible_to(caller)
+        if status not in allowed_moves(self.status, by_agent=caller.is_agent):
+            if self.status is S.CLOSED:
+                raise TicketClosed(f"ticket {self.number} is closed")
+            if not caller.is_agent and status not in (S.CLOSED, S.OPEN):
+                raise Forbidden("customers may only close a ticket or reopen a resolved one")
+            raise InvalidTransition(f"a {self.status.value} ticket cannot become {status.value}")
+        sla = self._schedule_after(policy, status=status, at=now)
+        event = StatusChanged(
+            at=now,
+            by=caller.user_id,
+            by_agent=caller.is_agent,
+            from_status=self.status,
+            to_status=status,
+            sla=sla,
+        )
+        self._record(event)
+        return event
+
+    def change_priority(
+        self, caller: Caller, priority: Priority, *, policy: RoutingPolicy, now: datetime
+    ) -> PriorityChanged | None:
+        """Re-route and recompute the due times from submission; None if unchanged."""
+        self._ensure_agent(caller, "change the priority")
+        self._ensure_not_closed()
+        if priority is self.priority:
+            return None
+        route = policy.route(priority)
+        raised = _RANK[priority] > _RANK[self.priority]
+        event = PriorityChanged(
+            at=now,
+            by=caller.user_id,
+            from_priority=self.priority,
+            priority=priority,
+            queue=route.queue,
+            clock=route.clock,
+            page=route.page and raised,
+            sla=self._schedule_after(policy, status=self.status, at=now, priority=priority),
+        )
+        self._record(event)
+        return event
+
+    def assign(
+        self,
+        caller: Caller,
+        assignee: Contact,
+        *,
+        assignee_is_agent: bool,
+        reassign: bool,
+        policy: RoutingPolicy,
+        now: datetime,
+    ) -> Assigned | None:
+        """Only agents are assignees; None when `assignee` has it already (a repeat).
+
+        Assigning to oneself needs no word about the assignee: only an agent
+        may assign at all. Someone else must be known as an agent, which is
+        checked first, before the ticket is looked at.
+        """
+        if assignee.user_id != caller.user_id and not assignee_is_agent:
+            raise InvalidAssignee()
+        self._ensure_agent(caller, "assign tickets")
+        self._ensure_not_closed()
+        current = self.assignee
+        if current is not None and current.user_id == assignee.user_id:
+            return None
+        if current is not None and not reassign:
+            raise AlreadyAssigned(
+                f"ticket {self.number} is already assigned to {current.name or current.user_id}"
+            )
+        status = S.OPEN if self.status is S.SUBMITTED else self.status
+        event = Assigned(
+            at=now,
+            by=caller.user_id,
+            assignee=assignee,
+            previous_assignee_id=current.user_id if current else None,
+            status=status,
+            sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
+        )
+        self._record(event)
+        return event
+
+    def check_sla(self, now: datetime) -> list[SlaAlarm]:
+        """The SLA warnings, breaches and escalation due by `now` and not yet emitted."""
+        if self.created_at is None:
+            return []
+        due = alarms_due(self.sla, fired=self.fired, acknowledged=self.acknowledged, now=now)
+        for event in due:
+            self._record(event)
+        return due
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _schedule_after(
+        self,
+        policy: RoutingPolicy,
+        *,
+        status: TicketStatus,
+        at: datetime,
+        priority: Priority | None = None,
+        first_responded: bool | None = None,
+        acknowledged: bool | None = None,
+    ) -> SlaSchedule:
+        assert self.created_at is not None
+        return schedule(
+            policy,
+            priority=priority or self.priority,
+            created_at=self.created_at,
+            status=status,
+            running=running_after(self.running, self.status, status, at),
+            first_responded=first_responded or self.first_responded_at is not None,
+            acknowledged=acknowledged or self.acknowledged,
+            fired=self.fired,
+        )

@@ -1,0 +1,165 @@
+"""The tickets service's commands: load the ticket, let it decide, save its events.
+
+Each handler returns its result or raises `Refused` (the domain's errors
+derive from it); the kit turns either into the reply. A concurrent writer
+makes the save fail, and the attempt runs again on the fresh state
+(`retry_on_conflict`) — which is how the loser of two simultaneous assigns
+gets 409 `already_assigned`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID, uuid4
+
+from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.replies import Refused
+from helpdesk.contracts.tickets import (
+    AddMessage,
+    AssignTicket,
+    ChangePriority,
+    ChangeStatus,
+    Contact,
+    MessageAdded,
+    Submitted,
+    SubmitTicket,
+    TicketSummary,
+)
+from helpdesk.servicekit.handlers import retry_on_conflict
+from helpdesk.servicekit.logging import get_logger
+from helpdesk.tickets.domain.caller import Caller
+from helpdesk.tickets.domain.ticket import Ticket
+from helpdesk.tickets.handlers.deps import Deps, Table, caller_of
+from helpdesk.tickets.handlers.views import summary_of
+
+log = get_logger(__name__)
+
+R = TypeVar("R")
+
+
+class AccountNotReady(Refused):
+    """Identity's `UserRegistered` has not reached the users projection yet: a moment's lag."""
+
+    code = "unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("Your account is still being set up; try again.", retry_after=1)
+
+
+async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        requester = await uow.user(cmd.actor.user_id)
+        if requester is None:
+            raise AccountNotReady()
+        ticket = Ticket.submit(
+            ticket_id=uuid4(),
+            number=await uow.next_number(now),
+            requester=requester.contact,
+            subject=cmd.subject,
+            description=cmd.description,
+            priority=cmd.priority,
+            category=cmd.category,
+            policy=deps.policy,
+            now=now,
+        )
+        await uow.tickets.save(ticket, by=cmd.actor.user_id)
+        await uow.commit()
+    log.info(
+        "ticket submitted",
+        ticket_id=str(ticket.ticket_id),
+        number=ticket.number,
+        priority=ticket.priority.value,
+        queue=ticket.queue,
+    )
+    return Submitted(
+        ticket_id=ticket.ticket_id,
+        number=ticket.number,
+        status=ticket.status,
+        priority=ticket.priority,
+        queue=ticket.queue,
+        first_response_due=ticket.sla.first_response_due,
+        resolution_due=ticket.sla.resolution_due,
+    )
+
+
+async def add_message(cmd: AddMessage, deps: Deps) -> MessageAdded:
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> MessageAdded:
+        event = ticket.add_message(
+            caller, body=cmd.body, internal=cmd.internal, policy=deps.policy, now=now
+        )
+        return MessageAdded(
+            ticket_id=ticket.ticket_id, message_id=event.message_id, status=ticket.status
+        )
+
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide)
+
+
+async def change_status(cmd: ChangeStatus, deps: Deps) -> TicketSummary:
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+        ticket.change_status(caller, cmd.status, policy=deps.policy, now=now)
+        return summary_of(ticket)
+
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide)
+
+
+async def change_priority(cmd: ChangePriority, deps: Deps) -> TicketSummary:
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+        ticket.change_priority(caller, cmd.priority, policy=deps.policy, now=now)
+        return summary_of(ticket)
+
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide)
+
+
+async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
+    """To `assignee_id`, or to the caller. Whether someone else is an agent only
+    the users projection can say (see `domain/caller.py`)."""
+    assignee_id = cmd.assignee_id or cmd.actor.user_id
+    async with deps.uow() as uow:
+        known = await uow.user(assignee_id)
+    assignee = known.contact if known else Contact(user_id=assignee_id)
+    if assignee_id == cmd.actor.user_id:
+        assignee_is_agent = cmd.actor.is_agent  # the caller: their token says
+    else:
+        assignee_is_agent = known is not None and known.is_agent
+
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+        ticket.assign(
+            caller,
+            assignee,
+            assignee_is_agent=assignee_is_agent,
+            reassign=cmd.reassign,
+            policy=deps.policy,
+            now=now,
+        )
+        return summary_of(ticket)
+
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide)
+
+
+async def _change(
+    deps: Deps, actor: Actor, ticket_id: UUID, decide: Callable[[Ticket, Caller, datetime], R]
+) -> R:
+    """Load the ticket, let `decide` run one of its commands, save what it recorded."""
+
+    async def attempt() -> R:
+        async with deps.uow() as uow:
+            caller = await caller_of(uow, actor)
+            ticket = await uow.tickets.get(ticket_id)
+            result = decide(ticket, caller, deps.clock.now())
+            await uow.tickets.save(ticket, by=actor.user_id)
+            await uow.commit()
+        return result
+
+    return await retry_on_conflict(attempt)
+
+
+COMMANDS: Table = {
+    SubmitTicket: submit,
+    AddMessage: add_message,
+    ChangeStatus: change_status,
+    ChangePriority: change_priority,
+    AssignTicket: assign,
+}

@@ -1,0 +1,133 @@
+"""What the use cases need, as ports: `Deps` (bound once in `bootstrap.py`) and
+the `UnitOfWork` they open for each attempt.
+
+A unit of work is one transaction: the tickets repository, the users
+projection, the ticket number counter and the read models, as methods. What
+is not committed is rolled back when the `async with` block ends. The
+PostgreSQL implementation is `adapters/unit_of_work.py`; use-case tests use
+the in-memory one in `tests/unit/tickets/fakes.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, TypeAlias
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.messages import Request
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.replies import FieldError, Refused
+from helpdesk.contracts.tickets import Contact, TicketList, TicketStatus
+from helpdesk.servicekit.clock import Clock
+from helpdesk.tickets.domain.caller import Caller
+from helpdesk.tickets.domain.routing import RoutingPolicy
+from helpdesk.tickets.domain.ticket import Ticket
+
+
+class TicketRepository(Protocol):
+    async def get(self, ticket_id: UUID) -> Ticket:
+        """The ticket folded from its stream; `exists` is False if there is none."""
+
+    async def save(self, ticket: Ticket, *, by: UUID | None = None) -> None:
+        """Store the ticket's new events, publish them, update the read models.
+
+        Raises `ConcurrencyError` if its stream moved on since it was loaded.
+        """
+
+
+class KnownUser(Protocol):
+    """A user as the users projection knows them (from identity's events)."""
+
+    @property
+    def contact(self) -> Contact: ...
+
+    @property
+    def is_agent(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """Which tickets a list shows, and in which order."""
+
+    requester_id: UUID | None = None  # only this requester's
+    queue: str | None = None
+    assignee_id: UUID | None = None
+    unassigned: bool = False
+    priority: Priority | None = None
+    status: TicketStatus | None = None
+    hide_closed: bool = False
+    soonest_due_first: bool = False  # the agents' working order; else newest first
+
+
+class InvalidCursor(Refused):
+    code = "validation_error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Some fields are invalid.",
+            field_errors=[FieldError(field="cursor", message="not a cursor from this API")],
+        )
+
+
+class UnitOfWork(Protocol):
+    @property
+    def tickets(self) -> TicketRepository: ...
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def user(self, user_id: UUID) -> KnownUser | None:
+        """The users projection's record, None if identity's events have not arrived."""
+
+    async def next_number(self, now: datetime) -> str:
+        """The next ticket number of `now`'s year (gapless: released on rollback)."""
+
+    async def ticket_list(
+        self, filters: TicketFilter, *, cursor: str | None, limit: int
+    ) -> TicketList:
+        """A page of the tickets read model; raises `InvalidCursor` for a foreign cursor."""
+
+    # The SLA monitor's questions.
+
+    async def tickets_due(self, now: datetime, limit: int) -> list[UUID]:
+        """Tickets with an SLA deadline passed by `now` and not yet fired."""
+
+    async def claim_sla_check(self, ticket_id: UUID) -> bool:
+        """Claim the ticket for this transaction; False if another replica holds it."""
+
+    async def settle_deadlines(self, ticket_id: UUID, now: datetime) -> None:
+        """Mark its passed deadlines fired: the aggregate had nothing left to emit."""
+
+
+async def caller_of(uow: UnitOfWork, actor: Actor) -> Caller:
+    """The verified actor of a request, with the contact the users projection has for
+    them; their roles come from the actor alone (`domain/caller.py` says why)."""
+    known = await uow.user(actor.user_id)
+    return Caller.of(actor, known.contact if known else Contact(user_id=actor.user_id))
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The service's dependencies, the second argument of every handler."""
+
+    uow: Callable[[], UnitOfWork]
+    policy: RoutingPolicy
+    clock: Clock
+
+
+# `{Command: handler(command, deps)}`, the shape the kit's `bind` takes.
+Table: TypeAlias = dict[type[Request[Any]], Callable[[Any, Deps], Awaitable[BaseModel]]]

@@ -1,0 +1,80 @@
+"""The tickets service's queries: one ticket with its timeline, the lists, the priorities."""
+
+from __future__ import annotations
+
+from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
+from helpdesk.contracts.tickets import (
+    GetTicket,
+    ListPriorities,
+    ListTickets,
+    PriorityInfo,
+    PriorityList,
+    SlaTargetInfo,
+    TicketDetail,
+    TicketList,
+)
+from helpdesk.tickets.handlers.deps import Deps, Table, TicketFilter, caller_of
+from helpdesk.tickets.handlers.views import detail_of
+
+
+async def get_ticket(query: GetTicket, deps: Deps) -> TicketDetail:
+    """Someone else's ticket is `not_found` for a customer, as if it did not exist."""
+    async with deps.uow() as uow:
+        caller = await caller_of(uow, query.actor)
+        ticket = await uow.tickets.get(query.ticket_id)
+    ticket.ensure_visible_to(caller)
+    return detail_of(ticket, for_agent=caller.is_agent)
+
+
+async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:
+    """Customers: their own tickets, newest first, whatever else they filter on.
+    Agents: every queue, soonest due first, closed ones only when asked for."""
+    if query.actor.is_agent:
+        filters = TicketFilter(
+            queue=query.queue or None,
+            assignee_id=query.assignee_id,
+            unassigned=query.unassigned,
+            priority=query.priority,
+            status=query.status,
+            hide_closed=query.status is None,
+            soonest_due_first=True,
+        )
+    else:
+        filters = TicketFilter(
+            requester_id=query.actor.user_id, priority=query.priority, status=query.status
+        )
+    async with deps.uow() as uow:
+        return await uow.ticket_list(filters, cursor=query.cursor, limit=query.limit)
+
+
+async def priorities(query: ListPriorities, deps: Deps) -> PriorityList:
+    """The five levels with their labels (from the FAQ) and the policy's SLA targets."""
+    items = []
+    for priority in Priority:
+        route = deps.policy.route(priority)
+        targets = deps.policy.targets(priority)
+        texts = PRIORITY_TEXT[priority]
+        items.append(
+            PriorityInfo(
+                key=priority,
+                label={locale: t.label for locale, t in texts.items()},
+                description={locale: t.description for locale, t in texts.items()},
+                queue=route.queue,
+                page=route.page,
+                sla=SlaTargetInfo(
+                    first_response_minutes=round(targets.first_response / 60),
+                    resolution_minutes=round(targets.resolution / 60),
+                    clock=route.clock,
+                    first_response=route.first_response,
+                    resolution=route.resolution,
+                ),
+            )
+        )
+    return PriorityList(items=items)
+
+
+QUERIES: Table = {
+    GetTicket: get_ticket,
+    ListTickets: list_tickets,
+    ListPriorities: priorities,
+}

@@ -1,0 +1,160 @@
+"""What the replies show of a ticket: its summary, and its detail with the timeline.
+
+Pure functions of the aggregate, so they live beside the use cases (not in
+`adapters/`): the commands answer with `summary_of` the ticket they just
+changed, `get` with `detail_of` the ticket it folded. Lists come from the
+read model instead (`adapters/read_model.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from helpdesk.contracts.tickets import Contact, Person, TicketDetail, TicketSummary, TimelineEntry
+from helpdesk.tickets.domain import events as e
+from helpdesk.tickets.domain.ticket import Ticket
+
+# The timeline's `kind` of each event: part of the REST contract, named as the
+# published event types are (a test checks they agree).
+TIMELINE_KIND: dict[type[e.TicketEvent], str] = {
+    e.Submitted: "TicketSubmitted",
+    e.MessageAdded: "TicketMessageAdded",
+    e.StatusChanged: "TicketStatusChanged",
+    e.PriorityChanged: "TicketPriorityChanged",
+    e.Assigned: "TicketAssigned",
+    e.SlaWarningIssued: "TicketSlaWarning",
+    e.SlaBreached: "TicketSlaBreached",
+    e.Escalated: "TicketEscalated",
+}
+
+
+def summary_of(ticket: Ticket) -> TicketSummary:
+    assert ticket.requester is not None
+    assert ticket.created_at is not None
+    assert ticket.updated_at is not None
+    return TicketSummary(
+        ticket_id=ticket.ticket_id,
+        number=ticket.number,
+        subject=ticket.subject,
+        status=ticket.status,
+        priority=ticket.priority,
+        category=ticket.category,
+        queue=ticket.queue,
+        requester=Person(user_id=ticket.requester.user_id, name=ticket.requester.name),
+        assignee=_person(ticket.assignee),
+        first_response_due=ticket.sla.first_response_due,
+        resolution_due=ticket.sla.resolution_due,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        version=ticket.version + len(ticket.pending),
+    )
+
+
+def detail_of(ticket: Ticket, *, for_agent: bool) -> TicketDetail:
+    """The ticket with its timeline; customers see neither internal notes nor SLA alarms."""
+    names = _names_in(ticket.history)
+
+    def by(user_id: UUID) -> Person:
+        return _person(names.get(user_id)) or Person(user_id=user_id)
+
+    timeline: list[TimelineEntry] = []
+    for event in ticket.history:
+        if isinstance(event, e.SLA_ALARMS) and not for_agent:
+            continue
+        entry = _timeline_entry(event, by)
+        if entry.internal and not for_agent:
+            continue
+        timeline.append(entry)
+    return TicketDetail(
+        **summary_of(ticket).model_dump(),
+        description=ticket.description,
+        first_responded_at=ticket.first_responded_at,
+        timeline=timeline,
+    )
+
+
+def _person(contact: Contact | None) -> Person | None:
+    return Person(user_id=contact.user_id, name=contact.name) if contact else None
+
+
+def _names_in(history: list[e.TicketEvent]) -> dict[UUID, Contact]:
+    """Each person's latest contact among those the published events carried
+    (the requester and the assignee of the time travel with most of them)."""
+    names: dict[UUID, Contact] = {}
+    requester: Contact | None = None
+    assignee: Contact | None = None
+    for event in history:
+        carried: list[Contact | None] = []
+        match event:
+            case e.Submitted():
+                requester = event.requester
+                carried = [requester]
+            case e.MessageAdded():
+                carried = [requester, event.author, assignee]
+            case e.StatusChanged() | e.PriorityChanged():
+                carried = [requester]
+            case e.Assigned():
+                assignee = event.assignee
+                carried = [assignee]
+            case e.SlaWarningIssued() | e.SlaBreached():
+                carried = [assignee]
+        for contact in carried:
+            if contact is not None:
+                names[contact.user_id] = contact
+    return names
+
+
+def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> TimelineEntry:
+    base: dict[str, Any] = {"at": event.at, "kind": TIMELINE_KIND[type(event)]}
+    match event:
+        case e.Submitted():
+            return TimelineEntry(
+                **base,
+                author=by(event.requester.user_id),
+                body=event.description,
+                details={
+                    "priority": event.priority.value,
+                    "queue": event.queue,
+                    "category": event.category.value if event.category else None,
+                },
+            )
+        case e.MessageAdded():
+            return TimelineEntry(
+                **base,
+                author=by(event.author.user_id),
+                body=event.body,
+                internal=event.internal,
+                details={"status": event.status.value},
+            )
+        case e.StatusChanged():
+            return TimelineEntry(
+                **base,
+                author=by(event.by),
+                details={"from": event.from_status.value, "to": event.to_status.value},
+            )
+        case e.PriorityChanged():
+            return TimelineEntry(
+                **base,
+                author=by(event.by),
+                details={
+                    "from": event.from_priority.value,
+                    "to": event.priority.value,
+                    "queue": event.queue,
+                },
+            )
+        case e.Assigned():
+            return TimelineEntry(
+                **base,
+                author=by(event.by),
+                details={
+                    "assignee": event.assignee.name or str(event.assignee.user_id),
+                    "assignee_id": str(event.assignee.user_id),
+                },
+            )
+        case e.SlaWarningIssued() | e.SlaBreached():
+            return TimelineEntry(
+                **base, details={"target": event.target.value, "due_at": event.due_at.isoformat()}
+            )
+    return TimelineEntry(**base)

@@ -1,0 +1,191 @@
+"""In-memory stand-ins for the tickets service's ports (`handlers/deps.py`).
+
+`FakeDatabase` is the shared state (ticket streams of private events, the
+users projection, the number counters); each `FakeUnitOfWork` stages its
+writes and applies them on `commit`, so a refused or failed attempt leaves
+nothing behind — as the PostgreSQL transaction does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from uuid import UUID, uuid4
+
+from helpdesk.contracts.actors import Actor, Role
+from helpdesk.contracts.tickets import Contact, TicketList, TicketStatus, TicketSummary
+from helpdesk.servicekit.clock import ManualClock
+from helpdesk.servicekit.eventstore import ConcurrencyError
+from helpdesk.tickets.adapters.policy_file import load_policy
+from helpdesk.tickets.adapters.read_model import decode_cursor, encode_cursor
+from helpdesk.tickets.domain.events import TicketEvent
+from helpdesk.tickets.domain.routing import RoutingPolicy
+from helpdesk.tickets.domain.ticket import Ticket
+from helpdesk.tickets.handlers.deps import Deps, TicketFilter
+from helpdesk.tickets.handlers.views import summary_of
+
+POLICY = load_policy()
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    contact: Contact
+    roles: tuple[Role, ...]
+
+    @property
+    def is_agent(self) -> bool:
+        return Role.AGENT in self.roles or Role.ADMIN in self.roles
+
+
+@dataclass
+class FakeDatabase:
+    streams: dict[UUID, list[TicketEvent]] = field(default_factory=dict)
+    users: dict[UUID, FakeUser] = field(default_factory=dict)
+    numbers: dict[int, int] = field(default_factory=dict)
+    # Deadlines the SLA monitor settled, and tickets another replica is checking.
+    settled: list[UUID] = field(default_factory=list)
+    claimed_elsewhere: set[UUID] = field(default_factory=set)
+    # Runs once, just before the next save: another writer getting in first.
+    before_next_save: Callable[[], None] | None = None
+    commits: int = 0
+
+    def add_user(self, name: str, *roles: Role) -> Actor:
+        """A user the users projection knows, and their verified actor."""
+        user_id = uuid4()
+        roles = roles or (Role.CUSTOMER,)
+        contact = Contact(user_id=user_id, name=name, email=f"{user_id.hex[:8]}@example.com")
+        self.users[user_id] = FakeUser(contact, roles)
+        return Actor(user_id=user_id, roles=list(roles))
+
+    def ticket(self, ticket_id: UUID) -> Ticket:
+        return Ticket.fold(ticket_id, self.streams.get(ticket_id, []))
+
+    def events_of(self, ticket_id: UUID) -> list[type[TicketEvent]]:
+        return [type(e) for e in self.streams.get(ticket_id, [])]
+
+    def event_count(self) -> int:
+        return sum(len(events) for events in self.streams.values())
+
+
+class FakeTickets:
+    def __init__(self, db: FakeDatabase, staged: dict[UUID, list[TicketEvent]]) -> None:
+        self.db = db
+        self.staged = staged
+
+    async def get(self, ticket_id: UUID) -> Ticket:
+        return self.db.ticket(ticket_id)
+
+    async def save(self, ticket: Ticket, *, by: UUID | None = None) -> None:
+        if not ticket.pending:
+            return
+        if self.db.before_next_save is not None:
+            interleave, self.db.before_next_save = self.db.before_next_save, None
+            interleave()
+        stored = self.db.streams.get(ticket.ticket_id, [])
+        if len(stored) != ticket.version:
+            raise ConcurrencyError(f"ticket-{ticket.ticket_id}", ticket.version)
+        self.staged[ticket.ticket_id] = stored + list(ticket.pending)
+        ticket.saved()
+
+
+class FakeUnitOfWork:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self._streams: dict[UUID, list[TicketEvent]] = {}
+        self._numbers: dict[int, int] = {}
+        self._settled: list[UUID] = []
+        self.tickets = FakeTickets(db, self._streams)
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._streams.clear()  # what was not committed is gone
+        self._numbers.clear()
+        self._settled.clear()
+
+    async def commit(self) -> None:
+        for ticket_id, events in self._streams.items():
+            if len(self.db.streams.get(ticket_id, [])) >= len(events):
+                raise ConcurrencyError(f"ticket-{ticket_id}", len(events))
+            self.db.streams[ticket_id] = events
+        self.db.numbers.update(self._numbers)
+        self.db.settled += self._settled
+        self.db.commits += 1
+
+    async def user(self, user_id: UUID) -> FakeUser | None:
+        return self.db.users.get(user_id)
+
+    async def next_number(self, now: datetime) -> str:
+        year = now.year
+        number = self._numbers.get(year, self.db.numbers.get(year, 0)) + 1
+        self._numbers[year] = number
+        return f"HD-{year}-{number:06d}"
+
+    async def ticket_list(
+        self, filters: TicketFilter, *, cursor: str | None, limit: int
+    ) -> TicketList:
+        offset = decode_cursor(cursor)
+        found = [summary_of(self.db.ticket(t)) for t in self.db.streams]
+        found = [s for s in found if _matches(s, filters)]
+        if filters.soonest_due_first:
+            found.sort(key=lambda s: (_next_due(s) is None, _next_due(s) or s.created_at, s.number))
+        else:
+            found.sort(key=lambda s: (s.created_at, s.number), reverse=True)
+        page = found[offset : offset + limit]
+        more = len(found) > offset + limit
+        return TicketList(items=page, next_cursor=encode_cursor(offset + limit) if more else None)
+
+    async def tickets_due(self, now: datetime, limit: int) -> list[UUID]:
+        due = []
+        for ticket_id in self.db.streams:
+            sla = self.db.ticket(ticket_id).sla
+            times = [
+                t
+                for t in (
+                    sla.first_response_warning_at,
+                    sla.first_response_due,
+                    sla.resolution_warning_at,
+                    sla.resolution_due,
+                    sla.escalate_at,
+                )
+                if t is not None and t <= now
+            ]
+            if times and ticket_id not in self.db.settled:
+                due.append(ticket_id)
+        return due[:limit]
+
+    async def claim_sla_check(self, ticket_id: UUID) -> bool:
+        return ticket_id not in self.db.claimed_elsewhere
+
+    async def settle_deadlines(self, ticket_id: UUID, now: datetime) -> None:
+        self._settled.append(ticket_id)
+
+
+def _next_due(summary: TicketSummary) -> datetime | None:
+    times = [t for t in (summary.first_response_due, summary.resolution_due) if t is not None]
+    return min(times) if times else None
+
+
+def _matches(s: TicketSummary, f: TicketFilter) -> bool:
+    assignee_id = s.assignee.user_id if s.assignee else None
+    return (
+        (f.requester_id is None or s.requester.user_id == f.requester_id)
+        and (not f.queue or s.queue == f.queue)
+        and (not f.assignee_id or assignee_id == f.assignee_id)
+        and (not f.unassigned or assignee_id is None)
+        and (not f.hide_closed or s.status is not TicketStatus.CLOSED)
+        and (f.priority is None or s.priority is f.priority)
+        and (f.status is None or s.status is f.status)
+    )
+
+
+def fake_deps(db: FakeDatabase, clock: ManualClock, policy: RoutingPolicy = POLICY) -> Deps:
+    return Deps(uow=lambda: FakeUnitOfWork(db), policy=policy, clock=clock)
