@@ -10,6 +10,10 @@ Lifecycle: submitted -> open -> pending (waiting on the requester) ->
 resolved -> closed, with reopen (resolved -> open). The resolution clock runs
 only while submitted or open; the first-response clock stops at the first
 public agent reply.
+
+A little over our ~350-line module aim: every command of the ticket stays on
+the aggregate, beside the rule it checks; lifecycle and SLA scheduling are
+already their own modules.
 """
 
 from __future__ import annotations
