@@ -18,10 +18,12 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
+from helpdesk.contracts.actors import Actor
 from helpdesk.devstack.servers import NatsServer, free_port
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ensure_stream
 from tests.servers import Servers
+from tests.tokens import headers_for, public_key
 
 pytestmark = [pytest.mark.deploy, pytest.mark.integration]
 
@@ -189,6 +191,7 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
             urlsplit(servers.database_url)._replace(path=f"/{database}")
         ),
         "HELPDESK_NATS_STREAM_REPLICAS": "3",
+        "HELPDESK_JWT_PUBLIC_KEY": public_key(),
     }
     tickets = ServiceProcess(
         "tickets",
@@ -204,6 +207,7 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
         retries = 0
         user_id = uuid.uuid4()
         actor = {"user_id": str(user_id), "roles": ["customer"]}
+        headers = headers_for(Actor.model_validate(actor))
         await announce_user(js, user_id)
 
         async def submit_for(seconds: float) -> None:
@@ -217,7 +221,9 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
                     "priority": "normal",
                 }
                 try:
-                    msg = await client.request("tickets.cmd.submit", json.dumps(body).encode(), 3)
+                    msg = await client.request(
+                        "tickets.cmd.submit", json.dumps(body).encode(), 3, headers=headers
+                    )
                 except Exception:
                     retries += 1  # the service was reconnecting; ask again
                     continue

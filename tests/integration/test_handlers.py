@@ -14,11 +14,15 @@ from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel, Field
 
+from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.messages import Command
 from helpdesk.contracts.replies import Refused
+from helpdesk.devstack.keys import generate_keypair
+from helpdesk.servicekit.access_tokens import verifier
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.handlers import bind, retry_on_conflict, router
 from tests.servers import Servers
+from tests.tokens import headers_for, public_key
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +130,61 @@ async def test_a_bug_is_internal_and_does_not_echo_the_exception(
 async def test_a_concurrency_conflict_is_retried(service: str, nc: NatsClient) -> None:
     reply = await ask(nc, service, body(text="hi", outcome="conflict-once"))
     assert reply["result"] == {"text": "hi"}
+
+
+class WhoAmI(Command[Echoed]):
+    verb: ClassVar[str] = "whoami"
+
+    actor: Actor
+
+
+async def whoami(command: WhoAmI, deps: Deps) -> Echoed:
+    return Echoed(text=str(command.actor.user_id))
+
+
+@pytest.fixture
+async def guarded(servers: Servers) -> AsyncIterator[str]:
+    name = f"kit{uuid.uuid4().hex[:8]}"
+    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
+    table = bind(Deps(), {WhoAmI: whoami})
+    broker.include_router(router(name, table, verifier(public_key())))
+    await broker.start()
+    yield name
+    await broker.stop()
+
+
+async def as_caller(
+    nc: NatsClient, service: str, actor: Actor, headers: dict[str, str]
+) -> dict[str, Any]:
+    body = json.dumps({"actor": actor.model_dump(mode="json")}).encode()
+    msg = await nc.request(WhoAmI.nats_subject(service), body, timeout=5, headers=headers)
+    reply: dict[str, Any] = json.loads(msg.data)
+    return reply
+
+
+async def test_a_command_acts_as_the_user_its_token_proves(guarded: str, nc: NatsClient) -> None:
+    maria = Actor(user_id=uuid.uuid4(), roles=[Role.CUSTOMER], session_id="s-1")
+    reply = await as_caller(nc, guarded, maria, headers_for(maria))
+    assert reply["result"] == {"text": str(maria.user_id)}
+
+
+async def test_a_forged_actor_published_straight_to_nats_is_refused(
+    guarded: str, nc: NatsClient
+) -> None:
+    """Whoever can publish on the bus tries to act as someone else, or as an admin."""
+    maria = Actor(user_id=uuid.uuid4(), roles=[Role.CUSTOMER], session_id="s-1")
+    nikos = Actor(user_id=uuid.uuid4(), roles=[Role.CUSTOMER], session_id="s-2")
+    as_admin = maria.model_copy(update={"roles": [Role.ADMIN]})
+    stranger_key = generate_keypair()[0]
+    attempts = {
+        "no token": await as_caller(nc, guarded, maria, {}),
+        "someone else's token": await as_caller(nc, guarded, maria, headers_for(nikos)),
+        "roles raised": await as_caller(nc, guarded, as_admin, headers_for(maria)),
+        "self-signed token": await as_caller(
+            nc, guarded, maria, headers_for(maria, private_key=stranger_key)
+        ),
+        "not a token": await as_caller(nc, guarded, maria, {"Authorization": "Bearer x.y.z"}),
+    }
+    for attempt, reply in attempts.items():
+        assert reply["ok"] is False, attempt
+        assert reply["error"]["code"] == "unauthenticated", attempt

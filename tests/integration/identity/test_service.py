@@ -11,14 +11,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import jwt
 import pytest
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.contracts.subjects import MSG_ID_HEADER
+from helpdesk.contracts.subjects import AUTHORIZATION_HEADER, MSG_ID_HEADER
 from helpdesk.identity.bootstrap import build
+from helpdesk.servicekit.access_tokens import public_key_of, verifier
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
 from tests.integration.identity.conftest import identity_pool, identity_settings
@@ -31,9 +33,12 @@ class RunningIdentity:
     def __init__(self, prefix: str, nc: NatsClient, pool: asyncpg.Pool) -> None:
         self.prefix, self.nc, self.pool = prefix, nc, pool
 
-    async def ask(self, kind: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def ask(
+        self, kind: str, name: str, body: dict[str, Any], *, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {AUTHORIZATION_HEADER: f"Bearer {token}"} if token else None
         reply = await self.nc.request(
-            f"{self.prefix}.{kind}.{name}", json.dumps(body).encode(), timeout=10
+            f"{self.prefix}.{kind}.{name}", json.dumps(body).encode(), timeout=10, headers=headers
         )
         result: dict[str, Any] = json.loads(reply.data)
         return result
@@ -49,7 +54,15 @@ async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIden
     client = await broker.connect()
     js = client.jetstream()
     await ensure_stream(js, "IDENTITY", 1)
-    ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=client, js=js)
+    ctx = ServiceContext(
+        name=name,
+        settings=settings,
+        pool=pool,
+        broker=broker,
+        nats=client,
+        js=js,
+        verify_token=verifier(public_key_of(settings.jwt_private_key.get_secret_value())),
+    )
     build(ctx)
     await broker.start()
     await client.flush()  # the subscriptions are known to the server before we ask
@@ -135,16 +148,9 @@ async def test_login_and_profile_over_nats(running: RunningIdentity) -> None:
         },
     )
     assert session["ok"], session
-    me = await running.ask(
-        "query",
-        "me",
-        {
-            "actor": {
-                "user_id": created["result"]["user_id"],
-                "roles": ["admin"],
-                "session_id": None,
-            }
-        },
-    )
+    token = session["result"]["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    actor = {"user_id": claims["sub"], "roles": claims["roles"], "session_id": claims["sid"]}
+    me = await running.ask("query", "me", {"actor": actor}, token=token)
     assert me["result"]["username"] == username
     assert me["result"]["roles"] == ["admin", "agent"]

@@ -22,6 +22,7 @@ from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.identity import UserRegistered
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Refused, Reply
+from helpdesk.servicekit.access_tokens import verifier
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.relay import OutboxRelay
@@ -30,6 +31,7 @@ from helpdesk.tickets.adapters.users import apply_identity_event
 from helpdesk.tickets.bootstrap import TicketsApp, wire
 from helpdesk.tickets.settings import Settings
 from tests.servers import Servers
+from tests.tokens import headers_for, public_key
 
 ATHENS = ZoneInfo("Europe/Athens")
 # Monday 23 November 2026, 09:00 in Athens: the start of a business week.
@@ -63,10 +65,13 @@ class Tickets:
         return Actor(user_id=user_id, roles=list(roles))
 
     async def call(self, kind: str, name: str, payload: dict[str, Any]) -> Reply[Any]:
+        """Over NATS as the gateway sends it: the actor's access token in the headers."""
+        actor = Actor.model_validate(payload["actor"]) if payload.get("actor") else None
         msg = await self.nc.request(
             f"tickets.{kind}.{name}",
             _json(payload),
             timeout=10,
+            headers=headers_for(actor),
         )
         return Reply[Any].model_validate_json(msg.data)
 
@@ -118,9 +123,17 @@ async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
     js = nc.jetstream()
     for stream in ("IDENTITY", "TICKETS"):
         await ensure_stream(js, stream, 1)
-    settings = Settings(nats_url=servers.nats_url, database_url=servers.database_url)
+    settings = Settings(
+        nats_url=servers.nats_url, database_url=servers.database_url, jwt_public_key=public_key()
+    )
     ctx = ServiceContext(
-        name="tickets", settings=settings, pool=pool, broker=broker, nats=nc, js=js
+        name="tickets",
+        settings=settings,
+        pool=pool,
+        broker=broker,
+        nats=nc,
+        js=js,
+        verify_token=verifier(public_key()),
     )
     clock = ManualClock(MONDAY_9)
     app = wire(ctx, clock=clock, consume_identity=False)

@@ -3,51 +3,35 @@ in front of the tickets service on real NATS and PostgreSQL."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from helpdesk.contracts.actors import Actor, Role
-from helpdesk.devstack.keys import generate_keypair
 from helpdesk.gateway.app import create_app
 from helpdesk.gateway.settings import Settings as GatewaySettings
 from tests.integration.tickets.conftest import Tickets
+from tests.tokens import headers_for, public_key
 
 pytestmark = pytest.mark.integration
 
 
 class Api:
-    def __init__(self, client: httpx.AsyncClient, private_key: str) -> None:
+    def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
-        self.key = load_pem_private_key(private_key.encode(), password=None)
 
     def auth(self, actor: Actor) -> dict[str, str]:
-        now = int(time.time())
-        claims = {
-            "sub": str(actor.user_id),
-            "roles": [r.value for r in actor.roles],
-            "sid": "s1",
-            "name": "n",
-            "locale": "el",
-            "iat": now,
-            "exp": now + 600,
-            "iss": "helpdesk-identity",
-        }
-        return {"Authorization": f"Bearer {jwt.encode(claims, self.key, algorithm='EdDSA')}"}  # type: ignore[arg-type]
+        return headers_for(actor)  # signed with the key the tickets service trusts
 
 
 @pytest.fixture
 async def api(tickets: Tickets) -> AsyncIterator[Api]:
-    private, public = generate_keypair()
-    app = create_app(GatewaySettings(jwt_public_key=public, nats_url="nats://unused:1"))
+    app = create_app(GatewaySettings(jwt_public_key=public_key(), nats_url="nats://unused:1"))
     app.state.nats = tickets.nc  # the lifespan (which would connect) does not run here
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-        yield Api(client, private)
+        yield Api(client)
 
 
 async def test_submit_and_read_back_over_http(tickets: Tickets, api: Api) -> None:

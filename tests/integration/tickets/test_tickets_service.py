@@ -14,6 +14,7 @@ from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import AssignTicket, SubmitTicket
 from tests.integration.tickets.conftest import ATHENS, MONDAY_9, Tickets
+from tests.tokens import headers_for
 
 pytestmark = pytest.mark.integration
 
@@ -290,3 +291,25 @@ async def test_unknown_ticket_is_not_found(tickets: Tickets) -> None:
     reply = await tickets.cmd("change_status", agent, ticket_id=str(uuid4()), status="open")
     assert reply.error is not None
     assert reply.error.code == "not_found"
+
+
+async def test_a_forged_actor_sent_straight_to_the_tickets_service_is_refused(
+    tickets: Tickets,
+) -> None:
+    """Anyone who can publish `tickets.cmd.submit` claims to be Maria (no token, or
+    Nikos's token): refused, and nothing is stored."""
+    maria = await tickets.user("Μαρία")
+    nikos = await tickets.user("Νίκος")
+    body = {
+        "actor": maria.model_dump(mode="json"),
+        "subject": "Forged",
+        "description": "Not really Maria.",
+        "priority": "critical",
+    }
+    for headers in ({}, headers_for(nikos)):
+        msg = await tickets.nc.request(
+            "tickets.cmd.submit", json.dumps(body).encode(), timeout=10, headers=headers
+        )
+        reply = json.loads(msg.data)
+        assert reply["error"]["code"] == "unauthenticated"
+    assert await tickets.count("events") == 0

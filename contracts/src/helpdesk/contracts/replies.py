@@ -94,6 +94,7 @@ ERROR_STATUS: dict[str, int] = {
     "invalid_token": 400,
     "invalid_credentials": 401,
     "unauthenticated": 401,
+    "token_expired": 401,
     "account_not_activated": 403,
     "forbidden": 403,
     "not_found": 404,

@@ -9,6 +9,8 @@ PRODUCERS: tuple[str, ...] = ("identity", "tickets")
 
 CORRELATION_HEADER = "X-Correlation-Id"
 MSG_ID_HEADER = "Nats-Msg-Id"
+# The caller's access token travels with every command that names an actor.
+AUTHORIZATION_HEADER = "Authorization"
 
 
 def stream_name(producer: str) -> str:

@@ -21,6 +21,8 @@ from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from pydantic import SecretStr
 
+from helpdesk.contracts.actors import AccessTokenClaims
+from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.schemas import load_all_contracts
 from helpdesk.servicekit.runtime import ServiceContext, register_admin_handlers, services
 
@@ -32,6 +34,11 @@ def _throwaway_signing_key() -> str:
         .private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
         .decode()
     )
+
+
+def _no_caller(token: str) -> AccessTokenClaims:
+    """Nothing is served while describing: no token is ever checked."""
+    raise Refused("not serving", code="unavailable")
 
 
 async def _describe(name: str) -> dict[str, Any]:
@@ -46,6 +53,7 @@ async def _describe(name: str) -> dict[str, Any]:
         broker=broker,
         nats=cast(Any, None),
         js=cast(Any, None),
+        verify_token=_no_caller,
     )
     built = service.build(ctx)
     if built is not None:

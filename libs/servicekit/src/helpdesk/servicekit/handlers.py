@@ -11,7 +11,12 @@ result or raises `Refused` (domain errors derive from it). The kit:
 * answers every way a handler can end with a typed `Reply`: its result, its
   refusal, `validation_error` with field errors, `unavailable` (+ Retry-After)
   when a dependency is down, `internal` for a bug. A handler that raises never
-  leaves the caller waiting for a timeout.
+  leaves the caller waiting for a timeout;
+* proves the caller of every request that names an `actor`: the gateway sends
+  the caller's access token in the `Authorization` header, and the actor must
+  be the token's (user, roles, session) — whoever can publish on the bus
+  cannot act as somebody else. A request without an actor field is for NATS
+  permissions alone to guard (operator and mail-intake subjects).
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from faststream.middlewares import ExceptionMiddleware
-from faststream.nats import NatsRouter
+from faststream.nats import NatsMessage, NatsRouter
 from pydantic import BaseModel, ValidationError
 
+from helpdesk.contracts.actors import AccessTokenClaims, Actor
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import FieldError, Refused, Reply
+from helpdesk.contracts.subjects import AUTHORIZATION_HEADER
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.logging import get_logger
 
@@ -37,6 +44,8 @@ DepsT = TypeVar("DepsT")
 
 Handler: TypeAlias = Callable[[Any], Awaitable[BaseModel]]
 Handlers: TypeAlias = Mapping[type[Request[Any]], Handler]
+# Access token -> its verified claims, or `Refused` (see servicekit.access_tokens).
+TokenVerifier: TypeAlias = Callable[[str], AccessTokenClaims]
 
 # Requests one replica handles at once: a slow one (a password hash, a retried
 # transaction) must not queue the others behind it.
@@ -95,22 +104,57 @@ def _failed(exc: Exception) -> Reply[Any]:
     return Reply.failure("internal", "Something went wrong on our side.")
 
 
-def _handle(request_type: type[Request[Any]], handler: Handler) -> Callable[..., Any]:
-    async def handle(command: Any) -> Reply[Any]:
+def _names_an_actor(request_type: type[Request[Any]]) -> bool:
+    return "actor" in request_type.model_fields
+
+
+def prove_actor(actor: Actor, authorization: str | None, verify: TokenVerifier) -> None:
+    """Refuse unless `actor` is exactly who the bearer token says (user, roles, session)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Refused("This request carries no access token.", code="unauthenticated")
+    claims = verify(token)
+    if (
+        str(actor.user_id) != claims.sub
+        or sorted(actor.roles) != sorted(claims.roles)
+        or (actor.session_id or "") != claims.sid
+    ):
+        raise Refused("The actor is not the token's.", code="unauthenticated")
+
+
+def _handle(
+    request_type: type[Request[Any]], handler: Handler, verify: TokenVerifier | None
+) -> Callable[..., Any]:
+    check_actor = _names_an_actor(request_type)
+    if check_actor and verify is None:
+        raise TypeError(f"{request_type.__name__} names an actor: the service needs a verifier")
+
+    async def handle(command: Any, message: NatsMessage) -> Reply[Any]:
         try:
+            if check_actor and command.actor is not None:
+                assert verify is not None
+                prove_actor(command.actor, message.headers.get(AUTHORIZATION_HEADER), verify)
             return Reply.success(await handler(command))
         except Refused as refused:
             return Reply(ok=False, error=refused.error)
 
-    # FastStream reads the annotation to validate the body and to document it.
-    handle.__annotations__ = {"command": request_type, "return": Reply[Any]}
+    # FastStream reads the annotations: the body is validated into (and documented
+    # as) the contract; `message` is the NATS message itself (for its headers).
+    handle.__annotations__ = {
+        "command": request_type,
+        "message": NatsMessage,
+        "return": Reply[Any],
+    }
     handle.__name__ = handle.__qualname__ = request_type.__name__
     handle.__doc__ = request_type.__doc__ or f"{request_type.nats_subject('<service>')}"
     return handle
 
 
-def router(service: str, handlers: Handlers) -> NatsRouter:
-    """A FastStream router serving each request type of `handlers` in `service`'s queue group."""
+def router(
+    service: str, handlers: Handlers, verify_token: TokenVerifier | None = None
+) -> NatsRouter:
+    """A FastStream router serving each request type of `handlers` in `service`'s
+    queue group; `verify_token` proves the actor of those that name one."""
     served = NatsRouter(
         middlewares=[
             ExceptionMiddleware(
@@ -121,7 +165,7 @@ def router(service: str, handlers: Handlers) -> NatsRouter:
     for request_type, handler in handlers.items():
         served.subscriber(
             request_type.nats_subject(service), queue=service, max_workers=CONCURRENCY
-        )(_handle(request_type, handler))
+        )(_handle(request_type, handler, verify_token))
     return served
 
 
@@ -161,9 +205,11 @@ __all__ = [
     "CONCURRENCY",
     "Handler",
     "Handlers",
+    "TokenVerifier",
     "bind",
     "field_errors",
     "invalid",
+    "prove_actor",
     "retry_on_conflict",
     "router",
 ]

@@ -37,11 +37,12 @@ from nats.js.api import StorageType, StreamConfig
 
 from helpdesk.contracts import admin, subjects
 from helpdesk.contracts.replies import Refused
+from helpdesk.servicekit import access_tokens
 from helpdesk.servicekit import consumer as consumers
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.eventstore import EventStore
-from helpdesk.servicekit.handlers import Handlers, router
+from helpdesk.servicekit.handlers import Handlers, TokenVerifier, router
 from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
 from helpdesk.servicekit.nats_auth import inbox_prefix
 from helpdesk.servicekit.ops import ops_app
@@ -93,10 +94,12 @@ class ServiceContext(Generic[SettingsT]):
     store: EventStore = field(default_factory=EventStore)
     consumers: list[EventConsumer] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
+    # Proves the actor of requests that name one (see handlers.prove_actor).
+    verify_token: TokenVerifier | None = None
 
     def serve(self, handlers: Handlers) -> None:
         """Serve each `{RequestType: handler}` on the subject its contract names."""
-        self.broker.include_router(router(self.name, handlers))
+        self.broker.include_router(router(self.name, handlers, self.verify_token))
 
     def consume(self, consumer: EventConsumer) -> None:
         self.consumers.append(consumer)
@@ -158,6 +161,9 @@ class Service(Generic[SettingsT]):
     build: Callable[[ServiceContext[SettingsT]], Awaitable[None] | None]
     migrations: str | None = None  # the package holding the schema's SQL files
     publishes_events: bool = False  # owns a stream: runs the outbox relay
+    # The PEM of identity's public key, from the settings: for services whose
+    # commands name an actor (the caller's token is checked against it).
+    actor_key: Callable[[SettingsT], str] | None = None
 
     @property
     def stream(self) -> str | None:
@@ -205,6 +211,8 @@ async def run(service: Service[SettingsT]) -> None:
         await ensure_stream(js, stream, settings.nats_stream_replicas)
 
     ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=nc, js=js)
+    if service.actor_key is not None:
+        ctx.verify_token = access_tokens.verifier(service.actor_key(settings))
     built = service.build(ctx)
     if built is not None:
         await built

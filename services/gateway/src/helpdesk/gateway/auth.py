@@ -2,46 +2,29 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 from typing import Annotated
 from uuid import UUID
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpdesk.contracts.actors import AccessTokenClaims, Actor
+from helpdesk.contracts.replies import Refused
 from helpdesk.gateway.problems import ProblemError
-from helpdesk.gateway.settings import verifying_key
+from helpdesk.servicekit import access_tokens
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-@functools.cache
-def _verifying_key(pem: str) -> Ed25519PublicKey:
-    return verifying_key(pem)  # parsed once, not at every request
-
-
-def verify_access_token(token: str, public_key: str) -> AccessTokenClaims:
-    try:
-        claims = jwt.decode(
-            token,
-            _verifying_key(public_key),
-            algorithms=["EdDSA"],
-            issuer="helpdesk-identity",
-            options={"require": ["exp", "iat", "sub", "sid"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise ProblemError(401, "token_expired", "The access token has expired.") from None
-    except jwt.InvalidTokenError:
-        raise ProblemError(401, "unauthenticated", "The access token is not valid.") from None
-    return AccessTokenClaims.model_validate(claims)
-
-
 def claims_of(request: Request, token: str) -> AccessTokenClaims:
-    return verify_access_token(token, request.app.state.settings.jwt_public_key)
+    """The token's verified claims; the token then travels with this request's commands."""
+    try:
+        claims = access_tokens.verify(token, request.app.state.settings.jwt_public_key)
+    except Refused as refused:
+        raise ProblemError.from_command_error(refused.error) from None
+    request.state.access_token = token
+    return claims
 
 
 async def current_claims(

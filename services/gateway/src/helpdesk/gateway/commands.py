@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from helpdesk.contracts.messages import Request as Command
 from helpdesk.contracts.replies import Reply
-from helpdesk.contracts.subjects import CORRELATION_HEADER
+from helpdesk.contracts.subjects import AUTHORIZATION_HEADER, CORRELATION_HEADER
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.logging import get_logger
 
@@ -35,6 +35,16 @@ def _unavailable(reason: str) -> ProblemError:
     ).with_log(reason)
 
 
+def _headers(request: Request) -> dict[str, str]:
+    headers = {CORRELATION_HEADER: request.state.correlation_id}
+    # Verified for this request (auth.claims_of); the service checks it again
+    # against the command's actor: the gateway cannot assert who is asking.
+    token = getattr(request.state, "access_token", None)
+    if token:
+        headers[AUTHORIZATION_HEADER] = f"Bearer {token}"
+    return headers
+
+
 async def request_raw(request: Request, subject: str, payload: BaseModel) -> bytes:
     """The raw reply to `payload` on `subject`; 503 when NATS or the service is away."""
     nc: NatsClient = request.app.state.nats
@@ -45,7 +55,7 @@ async def request_raw(request: Request, subject: str, payload: BaseModel) -> byt
             subject,
             payload.model_dump_json().encode(),
             timeout=request.app.state.settings.command_timeout,
-            headers={CORRELATION_HEADER: request.state.correlation_id},
+            headers=_headers(request),
         )
     except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
         raise _unavailable(f"{subject}: {type(exc).__name__}") from None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import Field, field_validator
 
+from helpdesk.servicekit.access_tokens import verifying_key
 from helpdesk.servicekit.settings import ServiceSettings
 
 
@@ -21,13 +20,3 @@ class Settings(ServiceSettings):
     def _an_ed25519_public_key(cls, pem: str) -> str:
         verifying_key(pem)  # a malformed key stops the gateway at start, not at each request
         return pem
-
-
-def verifying_key(pem: str) -> Ed25519PublicKey:
-    try:
-        key = load_pem_public_key(pem.encode())
-    except ValueError:
-        raise ValueError("not a PEM public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key (EdDSA tokens need one)")
-    return key

@@ -20,6 +20,7 @@ from helpdesk.identity.adapters.tokens import OpaqueTokens
 from helpdesk.identity.handlers import HANDLERS
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.settings import Settings
+from helpdesk.servicekit.access_tokens import public_key_of
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
@@ -54,4 +55,5 @@ SERVICE = Service(
     build=build,
     migrations="helpdesk.identity.migrations",
     publishes_events=True,
+    actor_key=lambda settings: public_key_of(settings.jwt_private_key.get_secret_value()),
 )

@@ -72,4 +72,5 @@ SERVICE = Service(
     build=build,
     migrations="helpdesk.tickets.migrations",
     publishes_events=True,
+    actor_key=lambda settings: settings.jwt_public_key,
 )

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from helpdesk.servicekit.access_tokens import verifying_key
 from helpdesk.servicekit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
+    # PEM of identity's Ed25519 public key: every command names its actor, and
+    # the caller's access token (sent with the command) must prove it.
+    jwt_public_key: str = Field(min_length=1)
     # HELPDESK_ROUTING_POLICY: a YAML file replacing the shipped routing.yaml.
     routing_policy: Path | None = None
     # How often the SLA monitor looks for deadlines that passed (seconds).
     sla_monitor_interval: float = Field(default=5.0, gt=0)
+
+    @field_validator("jwt_public_key")
+    @classmethod
+    def _an_ed25519_public_key(cls, pem: str) -> str:
+        verifying_key(pem)  # a malformed key stops the service at start
+        return pem
