@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.notifier.mailer import MAIL_WORKERS, Mailer
+from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
 
@@ -54,7 +54,7 @@ class IdentityMails:
         token: str,
         expires_at: datetime,
     ) -> None:
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=email,
@@ -113,7 +113,7 @@ class IdentityMails:
         else:
             template = "username_reminder"
             context["link"] = self.mailer.link(event.locale, "login")
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=event.email,
@@ -125,7 +125,7 @@ class IdentityMails:
 
     async def password_changed(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.PasswordChanged)
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=event.email,
@@ -142,7 +142,7 @@ class IdentityMails:
 
     async def existing_email(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.RegistrationAttemptedForExistingEmail)
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=event.email,
@@ -166,6 +166,6 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
             stream="IDENTITY",
             subject="identity.events.user.>",
             handler=mails.handle,
-            max_workers=MAIL_WORKERS,
+            max_workers=CONSUMER_WORKERS,
         )
     ]
