@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SettingsT = TypeVar("SettingsT", bound="ServiceSettings")
@@ -22,6 +22,10 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     # R3 on a 3-node JetStream cluster in production; 1 on a single dev server.
     nats_stream_replicas: int = 1
+    # Reconnect to NATS forever (-1), waiting this long between rounds of
+    # attempts: an outage of any length delays work, never ends the service.
+    nats_reconnect_wait: float = Field(2.0, gt=0, le=60)
+    nats_max_reconnect_attempts: int = Field(-1, ge=-1)
 
 
 def load_settings(settings_cls: type[SettingsT]) -> SettingsT:
