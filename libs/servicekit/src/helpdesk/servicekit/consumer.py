@@ -81,6 +81,7 @@ class EventConsumer:
     # handlers whose effects do not depend on each other (mails, not projections).
     max_workers: int = 1
     ack_wait: float = ACK_WAIT
+    park_retry_delay: float = PARK_RETRY_DELAY
 
     def delay_after(self, deliveries: int) -> float:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]
@@ -187,9 +188,9 @@ async def park_or_retry(
             error=repr(exc),
             handler_error=error,
             deliveries=deliveries,
-            retry_in=PARK_RETRY_DELAY,
+            retry_in=consumer.park_retry_delay,
         )
-        await msg.nack(delay=PARK_RETRY_DELAY)
+        await msg.nack(delay=consumer.park_retry_delay)
         return
     await msg.ack()
 
