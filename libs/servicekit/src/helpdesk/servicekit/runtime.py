@@ -289,7 +289,8 @@ class ConnectionEvents:
         log.info("nats reconnected", nats_url=self.url)
 
     async def closed(self) -> None:
-        log.error("nats connection closed", nats_url=self.url)
+        # Only at shutdown: reconnection never gives up.
+        log.warning("nats connection closed", nats_url=self.url)
 
     async def error(self, exc: Exception) -> None:
         text = repr(exc)
