@@ -34,6 +34,8 @@ class Timeline:
     entries: list[str] = field(default_factory=list)
     # Seconds from NATS coming back until every service was ready again.
     nats_recovery: list[float] = field(default_factory=list)
+    # Services that still said "ready" while NATS was down (should be none).
+    ready_without_nats: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         line = f"t={time.monotonic() - self.started:6.1f}s  {text}"
@@ -88,7 +90,11 @@ async def inject(
         await asyncio.sleep(gap)
         await in_thread(system.nats.kill)
         timeline.note(f"kill -9 NATS; down for {nats_down:.0f}s")
-        await asyncio.sleep(nats_down)
+        await asyncio.sleep(min(3.0, nats_down / 2))
+        ready = await asyncio.gather(*(asyncio.to_thread(system.ready, n) for n in SERVICES))
+        timeline.ready_without_nats += [n for n, r in zip(SERVICES, ready, strict=True) if r]
+        timeline.note(f"/readyz while NATS is down: {dict(zip(SERVICES, ready, strict=True))}")
+        await asyncio.sleep(nats_down - min(3.0, nats_down / 2))
         await in_thread(system.nats.start)
         timeline.note("NATS restarted with its store")
         took = await wait_all_ready(system)
