@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -271,12 +272,15 @@ async def stop_within(step: Awaitable[Any], seconds: float, what: str) -> bool:
     return True
 
 
+_USERINFO = re.compile(r"//[^/@,]*@")
+
+
 class ConnectionEvents:
     """nats-py connection callbacks that log through structlog. Errors while
     reconnecting repeat every few seconds: the same one is logged once a minute."""
 
     def __init__(self, url: str, repeat_after: float = 60.0) -> None:
-        self.url = url
+        self.url = _USERINFO.sub("//", url)  # never a password in a log line
         self.repeat_after = repeat_after
         self._last_error = ""
         self._last_logged = 0.0
