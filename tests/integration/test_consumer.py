@@ -262,3 +262,30 @@ async def _dead_letter_count(pg: Any, schema: str) -> int:
     finally:
         await conn.close()
         pg.stop()
+
+
+async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_redelivery(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient
+) -> None:
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    from helpdesk.servicekit.consumer import ACK_WAIT, ensure_unlimited_redelivery
+
+    schema, _ = setup
+    consumer = EventConsumer(f"{schema}-old", schema.upper(), f"{schema}.events.>", Flaky(0))
+    js = nc.jetstream()
+    await js.add_consumer(
+        consumer.stream,
+        ConsumerConfig(
+            durable_name=consumer.name,
+            filter_subject=consumer.subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=6,
+            ack_wait=60,
+        ),
+    )
+    await ensure_unlimited_redelivery(js, consumer)
+    info = await js.consumer_info(consumer.stream, consumer.name)
+    assert info.config.max_deliver == -1
+    assert info.config.ack_wait == ACK_WAIT
+    assert info.config.filter_subject == consumer.subject
