@@ -6,6 +6,7 @@ from one queue without sending anything twice."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +23,7 @@ from helpdesk.notifier.compose import MailComposer
 from helpdesk.notifier.queue import MailQueue
 from helpdesk.notifier.sender import MailSender
 from helpdesk.notifier.settings import Settings
+from helpdesk.notifier.smtp import SmtpConnections
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.servers import Servers
 
@@ -204,3 +206,35 @@ async def test_two_replicas_send_every_mail_exactly_once(
     assert max(per_recipient.values()) == 1
     assert set((await statuses(pool)).values()) == {"sent"}
     assert len({m for _, m in handler.accepted}) == len(recipients)  # one Message-ID each
+
+
+async def test_a_stopping_sender_gives_its_unsent_mails_back_at_once(
+    queue_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """Stopped mid-send (the server stalls), the sender releases its claims:
+    the next replica or start sends them now, not after the lease."""
+    schema, pool = queue_db
+    stall = socket.create_server(("127.0.0.1", 0))  # accepts, never greets
+    try:
+        await queue_mails(pool, ["a@example.org", "b@example.org"])
+        settings = settings_for(stall.getsockname()[1], smtp_timeout=30.0)
+        sender = MailSender(
+            MailQueue(pool),
+            SmtpConnections(settings, size=4),
+            settings,
+            channel=f"{schema}_mail",
+            shutdown_grace=0.2,
+        )
+        task = asyncio.create_task(sender.run())
+        deadline = asyncio.get_running_loop().time() + 5
+        while not await pool.fetchval("SELECT bool_and(attempts = 1) FROM deliveries"):
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        leased = await pool.fetchval("SELECT bool_and(next_attempt_at > now()) FROM deliveries")
+        assert leased  # claimed: other replicas keep off
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        stall.close()
+    rows = await pool.fetch("SELECT status, next_attempt_at <= now() AS due FROM deliveries")
+    assert [(r["status"], r["due"]) for r in rows] == [("pending", True), ("pending", True)]

@@ -119,6 +119,14 @@ class MailQueue:
             error,
         )
 
+    async def release(self, delivery_ids: list[int]) -> None:
+        """Give claimed, unsettled mails back: due again at once."""
+        await self._pool().execute(
+            "UPDATE deliveries SET next_attempt_at = now()"
+            " WHERE id = any($1::bigint[]) AND status = 'pending'",
+            delivery_ids,
+        )
+
     async def give_up(self, delivery_id: int, status: str, error: str) -> None:
         """`bounced` (the server refused it for good) or `expired` (retried too long)."""
         await self._pool().execute(

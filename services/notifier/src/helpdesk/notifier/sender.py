@@ -53,18 +53,22 @@ class MailSender:
         *,
         channel: str,
         poll_interval: float = 1.0,
+        shutdown_grace: float = 5.0,
     ) -> None:
         self.queue = queue
         self.smtp = smtp
         self.settings = settings
         self.channel = channel
         self.poll_interval = poll_interval
+        self.shutdown_grace = shutdown_grace
         self.workers = settings.mail_workers
         # aiosmtplib's timeout is per command; a whole send gets a few of them.
         self.send_timeout = 4 * settings.smtp_timeout
-        self.lease_seconds = self.send_timeout + 60.0
+        # A crashed sender's mails wait this long before another takes them.
+        self.lease_seconds = self.send_timeout + 15.0
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._claimed: set[int] = set()  # claimed and not yet settled
         self._paused_until = 0.0
         self._server_failures = 0
 
@@ -113,7 +117,7 @@ class MailSender:
             if free <= 0:
                 await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
                 continue
-            batch = await self.queue.claim(free, self.lease_seconds)
+            batch = await self._claim(free)
             if not batch:
                 break
             for claimed in batch:
@@ -123,6 +127,20 @@ class MailSender:
             started += len(batch)
         return started
 
+    async def _claim(self, limit: int) -> list[ClaimedMail]:
+        """Claim due mails. If we are stopped while the claim is under way, it
+        may still commit: its rows are released so they need not wait out
+        their lease."""
+        claim = asyncio.ensure_future(self.queue.claim(limit, self.lease_seconds))
+        try:
+            batch = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self.queue.release([c.id for c in await claim])
+            raise
+        self._claimed.update(c.id for c in batch)
+        return batch
+
     async def drain(self) -> int:
         """Send every mail due now and wait for each outcome; returns how many."""
         started = await self.send_due()
@@ -130,11 +148,18 @@ class MailSender:
             await asyncio.wait(self._inflight)
         return started
 
-    async def _finish_inflight(self, grace: float = 5.0) -> None:
+    async def _finish_inflight(self) -> None:
         if self._inflight:
-            _, late = await asyncio.wait(self._inflight, timeout=grace)
+            _, late = await asyncio.wait(self._inflight, timeout=self.shutdown_grace)
             for task in late:
-                task.cancel()  # its lease ends and another attempt sends it (same Message-ID)
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        if self._claimed:
+            # Unsettled mails go back to the queue at once, for another replica or
+            # the next start (if one was in fact sent: a resend, same Message-ID).
+            with contextlib.suppress(Exception):
+                await self.queue.release(sorted(self._claimed))
         self.smtp.close()
 
     async def _attempt(self, claimed: ClaimedMail) -> None:
@@ -147,21 +172,22 @@ class MailSender:
             return
         self._server_failures = 0
         SENT.labels(claimed.template).inc()
-        await self._settle(lambda: self.queue.sent(claimed.id))
+        await self._settle(claimed.id, lambda: self.queue.sent(claimed.id))
         log.info("mail sent", template=claimed.template, delivery_id=claimed.id)
 
     async def _failed(self, claimed: ClaimedMail, exc: Exception) -> None:
         reason = describe(exc)
         fields = {"template": claimed.template, "delivery_id": claimed.id, "error": reason}
+        mail_id = claimed.id
         if is_permanent(exc):
             BOUNCED.labels(claimed.template).inc()
-            await self._settle(lambda: self.queue.give_up(claimed.id, "bounced", reason))
+            await self._settle(mail_id, lambda: self.queue.give_up(mail_id, "bounced", reason))
             log.error("mail bounced", **fields)
             return
         age = (datetime.now(UTC) - claimed.created_at).total_seconds()
         if age >= self.settings.mail_retry_seconds:
             EXPIRED.labels(claimed.template).inc()
-            await self._settle(lambda: self.queue.give_up(claimed.id, "expired", reason))
+            await self._settle(mail_id, lambda: self.queue.give_up(mail_id, "expired", reason))
             log.error("mail expired after retrying", attempts=claimed.attempts, **fields)
             return
         DEFERRED.labels(claimed.template).inc()
@@ -171,7 +197,7 @@ class MailSender:
             self._server_failures += 1
             pause = self.backoff(self._server_failures)
             self._paused_until = max(self._paused_until, time.monotonic() + pause)
-        await self._settle(lambda: self.queue.retry(claimed.id, delay, reason))
+        await self._settle(mail_id, lambda: self.queue.retry(mail_id, delay, reason))
         log.warning(
             "mail not sent; will retry",
             attempts=claimed.attempts,
@@ -179,13 +205,14 @@ class MailSender:
             **fields,
         )
 
-    async def _settle(self, action: Callable[[], Awaitable[None]]) -> None:
+    async def _settle(self, delivery_id: int, action: Callable[[], Awaitable[None]]) -> None:
         """Record an outcome, retrying while the database is briefly away; if it
         stays away, the lease ends and the mail is tried again (same Message-ID)."""
         deadline = time.monotonic() + self.lease_seconds / 2
         while True:
             try:
                 await action()
+                self._claimed.discard(delivery_id)
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 if time.monotonic() > deadline:
