@@ -9,7 +9,7 @@ PACKAGES := contracts libs/servicekit services/identity services/tickets \
             services/notifier services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install browser kubectl run test test-fast lint schemas asyncapi bench deploy-check clean
+.PHONY: install browser kubectl run test test-fast lint schemas asyncapi bench chaos deploy-check clean
 
 install: $(STAMP)
 
@@ -52,6 +52,12 @@ schemas: install
 
 bench: install
 	$(BIN)/python -m tests.bench
+
+# Fault injection, long form: 1,200 tickets while every service, NATS and
+# PostgreSQL are killed and the mail server stopped, three rounds; prints the
+# audit and fails on any loss or duplicate (docs/operations.md). ~10 minutes.
+chaos: install
+	$(BIN)/python -m tests.faults.chaos
 
 # deploy/: render every overlay, validate all manifests offline (Kubernetes and CRD
 # schemas), lint the Dockerfile and YAML, check every setting the services read is

@@ -327,7 +327,7 @@ async def test_notifier_restart_mid_stream_sends_each_mail_exactly_once(system: 
         await restart
     for email in emails:
         # A message the old process had pulled but not settled comes back after the
-        # consumer's ack wait (60 s), hence the long timeout.
+        # consumer's ack wait (15 s), hence the long timeout.
         await wait_for_mail(system, email, "Activate", timeout=90.0)
     await asyncio.sleep(2.0)  # time for any duplicate to show up
     for email in emails:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ClassVar
 
 import asyncpg
 import pytest
@@ -168,3 +171,118 @@ async def test_a_malformed_message_is_parked_at_once(
 async def _consumed(nc: NatsClient, stream: str, durable: str, count: int) -> bool:
     info = await nc.jetstream().consumer_info(stream, durable)
     return info.ack_floor.stream_seq >= count and info.num_ack_pending == 0
+
+
+async def test_database_down_at_the_last_delivery_never_loses_the_message(
+    tmp_path: Path, servers: Servers, nc: NatsClient
+) -> None:
+    """The handler fails, then the consumer's database stops across the delivery
+    that would park the message: parking fails too, yet the message comes back
+    and is handled once the database returns (no loss, no dead letter)."""
+    from importlib.resources import files
+
+    from helpdesk.devstack.servers import PostgresServer
+    from helpdesk.servicekit.db import (
+        KIT_MIGRATIONS,
+        apply_migrations,
+        create_pool,
+        migration_files,
+    )
+
+    pg = PostgresServer(tmp_path / "pg").start()
+    schema = "parked"
+    pool = await create_pool(pg.url, schema, min_size=1, max_size=4)
+    await apply_migrations(pool, schema, migration_files(files(KIT_MIGRATIONS)))
+    await pool.execute("CREATE TABLE effects (text text NOT NULL)")
+    stream = f"PARK_{uuid.uuid4().hex[:8].upper()}"
+    subject = stream.lower()
+    await nc.jetstream().add_stream(StreamConfig(name=stream, subjects=[f"{subject}.>"]))
+    handler = Flaky(failures=1)
+    consumer = EventConsumer(
+        f"{subject}-park",
+        stream,
+        f"{subject}.events.>",
+        handler,
+        max_deliver=2,
+        backoff=(2.0,),  # time to stop the database before the last delivery
+        park_retry_delay=0.3,
+    )
+    failures_before = _sample("consumer_park_failures_total", consumer.name)
+    broker = await run_consumer(servers, pool, consumer)
+    try:
+        await nc.jetstream().publish(
+            f"{subject}.events.note",
+            EventEnvelope.wrap(Noted(text="kept"), correlation_id="c-p").model_dump_json().encode(),
+        )
+        await eventually(_async(lambda: handler.calls == 1))
+        await asyncio.to_thread(pg.stop)  # down before the second (last) delivery
+        failed_parks = "consumer_park_failures_total"
+        await eventually(_async(lambda: _sample(failed_parks, consumer.name) > failures_before + 1))
+        info = await nc.jetstream().consumer_info(stream, consumer.name)
+        assert info.num_ack_pending + info.num_pending == 1  # still there, not dropped
+        await asyncio.to_thread(pg.start)
+
+        async def handled() -> bool:
+            try:
+                return await effects(pool) == ["kept"]
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return False
+
+        await eventually(handled, timeout=15)
+        await eventually(lambda: _consumed(nc, stream, consumer.name, 1))
+    finally:
+        await broker.stop()
+        await pool.close()
+        await asyncio.to_thread(pg.stop)
+    assert handler.calls == 2
+    assert await _dead_letter_count(pg, schema) == 0
+
+
+def _sample(metric: str, consumer: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(metric, {"consumer": consumer}) or 0.0
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def run() -> bool:
+        return check()
+
+    return run
+
+
+async def _dead_letter_count(pg: Any, schema: str) -> int:
+    pg.start()
+    conn = await asyncpg.connect(pg.url, server_settings={"search_path": schema})
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM dead_letters"))
+    finally:
+        await conn.close()
+        pg.stop()
+
+
+async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_redelivery(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient
+) -> None:
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    from helpdesk.servicekit.consumer import ACK_WAIT, ensure_unlimited_redelivery
+
+    schema, _ = setup
+    consumer = EventConsumer(f"{schema}-old", schema.upper(), f"{schema}.events.>", Flaky(0))
+    js = nc.jetstream()
+    await js.add_consumer(
+        consumer.stream,
+        ConsumerConfig(
+            durable_name=consumer.name,
+            filter_subject=consumer.subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=6,
+            ack_wait=60,
+        ),
+    )
+    await ensure_unlimited_redelivery(js, consumer)
+    info = await js.consumer_info(consumer.stream, consumer.name)
+    assert info.config.max_deliver == -1
+    assert info.config.ack_wait == ACK_WAIT
+    assert info.config.filter_subject == consumer.subject

@@ -1,17 +1,19 @@
-"""The notifier's identity mails, through the idempotent consumer path, to a real
-SMTP sink: wording per locale, links, once-only delivery, no header injection."""
+"""The notifier's identity mails, through the idempotent consumer path and the
+sender loop, to a real SMTP sink: wording per locale, links, once-only
+delivery, no header injection, mail that waits out an SMTP outage."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import aiosmtplib
 import asyncpg
 import pytest
 
@@ -20,7 +22,10 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.devstack.servers import MailSink
 from helpdesk.notifier import identity_mails
+from helpdesk.notifier.bootstrap import mail_sender
 from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.queue import MailQueue
+from helpdesk.notifier.sender import MailSender
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
@@ -51,16 +56,25 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
         smtp_port=sink.port,
         public_url="https://helpdesk.example",
         mail_from="Helpdesk <hd@example>",
+        mail_retry_first_seconds=0.2,
+        smtp_timeout=2.0,
     )
     (consumer,) = identity_mails.consumers(Mailer(settings))
-    yield pool, consumer
+    yield Notifier(pool, consumer, mail_sender(settings, MailQueue(pool), schema))
     await pool.close()
 
 
-async def deliver(notifier: tuple[asyncpg.Pool, EventConsumer], event: EventData) -> EventEnvelope:
-    pool, consumer = notifier
+@dataclass
+class Notifier:
+    pool: asyncpg.Pool
+    consumer: EventConsumer
+    sender: MailSender
+
+
+async def deliver(notifier: Notifier, event: EventData) -> EventEnvelope:
     envelope = EventEnvelope.wrap(event, correlation_id="corr-1", occurred_at=NOW)
-    assert await handle_once(pool, consumer, envelope)
+    assert await handle_once(notifier.pool, notifier.consumer, envelope)
+    await notifier.sender.drain()
     return envelope
 
 
@@ -213,11 +227,12 @@ async def test_every_greek_template_renders(notifier: Any, sink: MailSink) -> No
     assert any("Όνομα σύνδεσης: nikos" in text_of(m) for m in mails)
 
 
-async def test_a_redelivered_event_sends_nothing_new(notifier: Any, sink: MailSink) -> None:
-    pool, consumer = notifier
+async def test_a_redelivered_event_sends_nothing_new(notifier: Notifier, sink: MailSink) -> None:
     envelope = EventEnvelope.wrap(registered("el"), correlation_id="c")
-    assert await handle_once(pool, consumer, envelope)
-    assert not await handle_once(pool, consumer, envelope)
+    assert await handle_once(notifier.pool, notifier.consumer, envelope)
+    assert not await handle_once(notifier.pool, notifier.consumer, envelope)
+    assert await notifier.sender.drain() == 1
+    assert await notifier.sender.drain() == 0
     assert len(sink.messages()) == 1
 
 
@@ -239,17 +254,27 @@ async def test_line_breaks_in_a_name_never_reach_a_header(notifier: Any, sink: M
     assert "\nBcc:" not in headers
 
 
-async def test_smtp_down_fails_the_delivery_and_a_retry_sends_it_once(
-    notifier: Any, sink: MailSink
+async def test_smtp_down_delays_the_mail_and_it_is_sent_once_when_it_returns(
+    notifier: Notifier, sink: MailSink
 ) -> None:
-    pool, consumer = notifier
     envelope = EventEnvelope.wrap(registered("el"), correlation_id="c")
     sink.stop()
-    with pytest.raises(aiosmtplib.SMTPConnectError):  # the consumer naks it, retries later
-        await handle_once(pool, consumer, envelope)
-    assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
-    assert await pool.fetchval("SELECT count(*) FROM deliveries") == 0
+    # The event is handled at once: the mail is recorded, not sent in the transaction.
+    assert await handle_once(notifier.pool, notifier.consumer, envelope)
+    assert await notifier.sender.drain() == 1  # refused: retried later
+    row = await notifier.pool.fetchrow("SELECT status, attempts, last_error FROM deliveries")
+    assert row is not None
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert "SMTPConnect" in row["last_error"]
     sink.start()
-    assert await handle_once(pool, consumer, envelope)
-    assert not await handle_once(pool, consumer, envelope)
-    assert len(sink.messages()) == 1
+    deadline = asyncio.get_running_loop().time() + 10
+    while not sink.messages() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+        await notifier.sender.drain()
+    assert not await handle_once(notifier.pool, notifier.consumer, envelope)
+    assert await notifier.sender.drain() == 0
+    (mail,) = sink.messages()
+    assert str(envelope.event_id) in str(mail["Message-ID"])
+    row = await notifier.pool.fetchrow("SELECT status, message FROM deliveries")
+    assert row is not None
+    assert (row["status"], row["message"]) == ("sent", None)  # the activation link is gone

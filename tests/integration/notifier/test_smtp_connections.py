@@ -9,18 +9,19 @@ from pathlib import Path
 import pytest
 
 from helpdesk.devstack.servers import MailSink
-from helpdesk.notifier.mailer import ComposedMail, Mailer
+from helpdesk.notifier.compose import ComposedMail, MailComposer
 from helpdesk.notifier.settings import Settings
+from helpdesk.notifier.smtp import SmtpConnections
 
 pytestmark = pytest.mark.integration
 
 
-def mailer_for(port: int) -> Mailer:
-    return Mailer(Settings(smtp_host="127.0.0.1", smtp_port=port))
+def smtp_for(port: int) -> SmtpConnections:
+    return SmtpConnections(Settings(smtp_host="127.0.0.1", smtp_port=port), size=8)
 
 
-def compose(mailer: Mailer, to: str) -> ComposedMail:
-    return mailer.compose(
+def compose(to: str) -> ComposedMail:
+    return MailComposer(Settings()).compose(
         event_id=uuid.uuid4(),
         to=to,
         to_name="Μαρία",
@@ -34,16 +35,14 @@ async def test_one_session_carries_many_mails_and_survives_a_server_restart(
     tmp_path: Path,
 ) -> None:
     sink = MailSink(tmp_path / "mail").start()
-    mailer = mailer_for(sink.port)
+    smtp = smtp_for(sink.port)
     try:
-        await asyncio.gather(
-            *(mailer.deliver(compose(mailer, f"u{n}@example.org")) for n in range(20))
-        )
+        await asyncio.gather(*(smtp.send(compose(f"u{n}@example.org")) for n in range(20)))
         assert len(sink.messages()) == 20
         # The server goes away and comes back: the idle pooled sessions are dead.
         sink.stop()
         sink = MailSink(tmp_path / "mail", port=sink.port).start()
-        await mailer.deliver(compose(mailer, "after@example.org"))
+        await smtp.send(compose("after@example.org"))
     finally:
         sink.stop()
     recipients = [str(m["To"]) for m in sink.messages()]

@@ -1,5 +1,5 @@
-"""The notifier's ticket mails through the idempotent consumer path to a real
-SMTP sink, from events the real Ticket aggregate records."""
+"""The notifier's ticket mails through the idempotent consumer path and the
+sender loop to a real SMTP sink, from events the real Ticket aggregate records."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import Contact, TicketEvent, TicketStatus
 from helpdesk.devstack.servers import MailSink
 from helpdesk.notifier import ticket_mails
+from helpdesk.notifier.bootstrap import mail_sender
 from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.queue import MailQueue
+from helpdesk.notifier.sender import MailSender
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
@@ -49,14 +52,23 @@ def sink(tmp_path: Path) -> Iterator[MailSink]:
 
 
 class Notifier:
-    def __init__(self, pool: asyncpg.Pool, consumers: list[EventConsumer], sink: MailSink):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        consumers: list[EventConsumer],
+        sink: MailSink,
+        sender: MailSender,
+    ):
         self.pool = pool
         self.by_name = {c.name: c for c in consumers}
         self.sink = sink
+        self.sender = sender
 
     async def deliver(self, event: EventData, consumer: str = ticket_mails.MAILS_CONSUMER) -> bool:
         envelope = EventEnvelope.wrap(event, correlation_id="corr-t")
-        return await handle_once(self.pool, self.by_name[consumer], envelope)
+        handled = await handle_once(self.pool, self.by_name[consumer], envelope)
+        await self.sender.drain()
+        return handled
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.sink.messages() if address in str(m["To"])]
@@ -76,7 +88,8 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
         public_url="https://helpdesk.example",
         mail_from="Helpdesk <hd@example>",
     )
-    yield Notifier(pool, ticket_mails.consumers(Mailer(settings)), sink)
+    sender = mail_sender(settings, MailQueue(pool), schema)
+    yield Notifier(pool, ticket_mails.consumers(Mailer(settings)), sink, sender)
     await pool.close()
 
 
@@ -132,6 +145,7 @@ async def test_each_mail_once_per_event(notifier: Notifier) -> None:
     consumer = notifier.by_name[ticket_mails.MAILS_CONSUMER]
     assert await handle_once(notifier.pool, consumer, envelope)
     assert not await handle_once(notifier.pool, consumer, envelope)
+    await notifier.sender.drain()
     assert len(notifier.to(MARIA.email or "")) == 1
 
 

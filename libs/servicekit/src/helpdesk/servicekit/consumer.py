@@ -6,19 +6,31 @@ redelivered event has no second effect. A failing handler is retried with
 back-off (nak with delay); after `max_deliver` deliveries the message is
 parked in `dead_letters`, logged and counted, and acknowledged. `redrive`
 runs a parked message through the handler again.
+
+Nothing is ever dropped: the server-side consumer redelivers without limit
+(`max_deliver=-1`) and the delivery count is ours; if parking fails too (the
+database is down), the message is nak'ed and tried again later, until it is
+either handled or parked. `ack_wait` is short (a crashed replica's messages
+come back in seconds) and a long-running handler keeps its message with
+in-progress acks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import nats.js.errors
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
-from prometheus_client import Counter
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
 from helpdesk.contracts.admin import DeadLetter
@@ -37,6 +49,22 @@ FAILURES = Counter("consumer_handler_failures_total", "Handler failures", ["cons
 DEAD_LETTERED = Counter(
     "consumer_dead_letters_total", "Events parked as dead letters", ["consumer"]
 )
+PARK_FAILURES = Counter(
+    "consumer_park_failures_total",
+    "Events that could not be parked (database down) and will be tried again",
+    ["consumer"],
+)
+PENDING = Gauge(
+    "consumer_pending_messages",
+    "Messages of the durable consumer not yet acknowledged (waiting or in flight)",
+    ["consumer"],
+)
+
+# Seconds JetStream waits for an ack before redelivering (a crashed replica's
+# messages come back this fast); handlers that run longer send in-progress acks.
+ACK_WAIT = 15.0
+# After a failed park (database down), the message comes back this much later.
+PARK_RETRY_DELAY = 10.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,8 @@ class EventConsumer:
     # >1 handles that many messages at once, giving up their order: only for
     # handlers whose effects do not depend on each other (mails, not projections).
     max_workers: int = 1
+    ack_wait: float = ACK_WAIT
+    park_retry_delay: float = PARK_RETRY_DELAY
 
     @property
     def stream(self) -> str:
@@ -115,45 +145,94 @@ async def park(
     )
 
 
-async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMessage) -> None:
-    """Handle one JetStream delivery and settle it (ack, nak with delay, or park)."""
-    raw = msg.raw_message
-    headers = dict(raw.headers or {})
-    deliveries = raw.metadata.num_delivered or 1
+@contextlib.asynccontextmanager
+async def kept_in_progress(msg: NatsMessage, every: float) -> Any:
+    """Tell JetStream the message is still being worked on while the body runs."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    task = asyncio.create_task(beat())
     try:
-        envelope = EventEnvelope.model_validate_json(raw.data)
-    except ValidationError as exc:
-        # A malformed message will never succeed: park it at once.
-        event_id = _uuid_or_new(headers.get(MSG_ID_HEADER))
+        yield
+    finally:
+        task.cancel()
+
+
+async def park_or_retry(
+    pool: asyncpg.Pool,
+    consumer: EventConsumer,
+    msg: NatsMessage,
+    *,
+    event_id: UUID,
+    error: str,
+    deliveries: int,
+) -> None:
+    """Park the message and ack it; if parking fails, nak it to try again later."""
+    raw = msg.raw_message
+    try:
         await park(
             pool,
             consumer,
             event_id=event_id,
             subject=raw.subject,
             payload=raw.data,
-            headers=headers,
+            headers=dict(raw.headers or {}),
+            error=error,
+            deliveries=deliveries,
+        )
+    except Exception as exc:
+        PARK_FAILURES.labels(consumer.name).inc()
+        log.error(
+            "event could not be parked; will retry",
+            consumer=consumer.name,
+            event_id=str(event_id),
+            error=repr(exc),
+            handler_error=error,
+            deliveries=deliveries,
+            retry_in=consumer.park_retry_delay,
+        )
+        await msg.nack(delay=consumer.park_retry_delay)
+        return
+    await msg.ack()
+
+
+async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMessage) -> None:
+    """Handle one JetStream delivery and settle it (ack, nak with delay, or park)."""
+    raw = msg.raw_message
+    deliveries = raw.metadata.num_delivered or 1
+    try:
+        envelope = EventEnvelope.model_validate_json(raw.data)
+    except ValidationError as exc:
+        # A malformed message will never succeed: park it at once.
+        event_id = _uuid_or_new(dict(raw.headers or {}).get(MSG_ID_HEADER))
+        await park_or_retry(
+            pool,
+            consumer,
+            msg,
+            event_id=event_id,
             error=f"malformed envelope: {exc}",
             deliveries=deliveries,
         )
-        await msg.ack()
         return
     bind_correlation_id(envelope.correlation_id)
     try:
-        await handle_once(pool, consumer, envelope)
+        async with kept_in_progress(msg, consumer.ack_wait / 3):
+            await handle_once(pool, consumer, envelope)
     except Exception as exc:
         FAILURES.labels(consumer.name).inc()
         if deliveries >= consumer.max_deliver:
-            await park(
+            await park_or_retry(
                 pool,
                 consumer,
+                msg,
                 event_id=envelope.event_id,
-                subject=raw.subject,
-                payload=raw.data,
-                headers=headers,
                 error=repr(exc),
                 deliveries=deliveries,
             )
-            await msg.ack()
         else:
             delay = consumer.delay_after(deliveries)
             log.warning(
@@ -191,12 +270,47 @@ def subscribe(
         inbox_prefix=f"{inbox_prefix}.".encode(),
         max_workers=consumer.max_workers,
         ack_policy=AckPolicy.MANUAL,
-        # One spare delivery: the handler parks the message on the last one itself.
-        config=ConsumerConfig(max_deliver=consumer.max_deliver + 1, ack_wait=60),
+        # No server-side limit: the handler counts deliveries and parks the
+        # message itself, so a failed park never lets the server drop it.
+        config=ConsumerConfig(max_deliver=-1, ack_wait=consumer.ack_wait),
         description=f"{consumer.name}: {consumer.handler.__doc__ or ''}".strip(),
     )
     async def deliver(body: Any, msg: NatsMessage) -> None:
         await on_delivery(pool, consumer, msg)
+
+
+async def ensure_unlimited_redelivery(js: JetStreamContext, consumer: EventConsumer) -> None:
+    """Bring a durable consumer created by an older release (bounded
+    `max_deliver`, 60 s `ack_wait`) to the current settings; a new one is
+    created by the subscriber as declared."""
+    try:
+        info: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.name)
+    except nats.js.errors.NotFoundError:
+        return
+    config = info.config
+    if config.max_deliver == -1 and config.ack_wait == consumer.ack_wait:
+        return
+    config.max_deliver = -1
+    config.ack_wait = consumer.ack_wait
+    await js.add_consumer(consumer.stream, config)
+    log.info("durable consumer updated", consumer=consumer.name, max_deliver=-1)
+
+
+async def watch_lag(
+    js: JetStreamContext, consumers: Sequence[EventConsumer], interval: float = 5.0
+) -> None:
+    """Report each durable consumer's unacknowledged messages (the server's
+    count, so a stuck or silently failing consumer shows as a growing number)."""
+    while True:
+        for consumer in consumers:
+            try:
+                info = await js.consumer_info(consumer.stream, consumer.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: S112 - NATS away: readiness says so; keep the last value
+                continue
+            PENDING.labels(consumer.name).set((info.num_pending or 0) + (info.num_ack_pending or 0))
+        await asyncio.sleep(interval)
 
 
 async def list_dead_letters(pool: asyncpg.Pool) -> list[DeadLetter]:

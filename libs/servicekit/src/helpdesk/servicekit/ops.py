@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import FastAPI, Response
@@ -11,19 +12,40 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 ReadinessCheck = tuple[str, Callable[[], Awaitable[bool]]]
 
 
-def add_ops_routes(app: FastAPI, checks: Sequence[ReadinessCheck]) -> None:
+async def _run_checks(checks: Sequence[ReadinessCheck], seconds: float) -> dict[str, bool]:
+    results: dict[str, bool] = {}
+    for name, check in checks:
+        try:
+            # A dependency that hangs (a stalled database) answers "not ready", not a timeout.
+            results[name] = bool(await asyncio.wait_for(check(), seconds))
+        except Exception:
+            results[name] = False
+    return results
+
+
+def add_ops_routes(
+    app: FastAPI,
+    checks: Sequence[ReadinessCheck],
+    liveness: Sequence[ReadinessCheck] = (),
+    *,
+    timeout: float = 2.0,
+) -> None:
+    """`/readyz`: every dependency reachable (take traffic). `/healthz`: the
+    process itself works (a failing answer means restart it); a dependency
+    outage alone never fails it."""
+
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        results = await _run_checks(liveness, timeout)
+        alive = all(results.values())
+        return JSONResponse(
+            {"status": "ok" if alive else "failing", "checks": results},
+            status_code=200 if alive else 503,
+        )
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        results: dict[str, bool] = {}
-        for name, check in checks:
-            try:
-                results[name] = await check()
-            except Exception:
-                results[name] = False
+        results = await _run_checks(checks, timeout)
         ready = all(results.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": results},
@@ -35,7 +57,7 @@ def add_ops_routes(app: FastAPI, checks: Sequence[ReadinessCheck]) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def ops_app(checks: Sequence[ReadinessCheck]) -> FastAPI:
+def ops_app(checks: Sequence[ReadinessCheck], liveness: Sequence[ReadinessCheck] = ()) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    add_ops_routes(app, checks)
+    add_ops_routes(app, checks, liveness)
     return app

@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
+import re
 import signal
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from importlib.resources import files
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from uuid import uuid4
 
 import asyncpg
@@ -94,8 +97,14 @@ class ServiceContext(Generic[SettingsT]):
     store: EventStore = field(default_factory=EventStore)
     consumers: list[EventConsumer] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
+    loops: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = field(default_factory=list)
     # Proves the actor of requests that name one (see handlers.prove_actor).
     verify_token: TokenVerifier | None = None
+
+    def background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `loop()` as a task from start to shutdown; if it ever ends, the
+        service reports itself unhealthy (/healthz) so it gets restarted."""
+        self.loops.append((name, loop))
 
     def serve(self, handlers: Handlers) -> None:
         """Serve each `{RequestType: handler}` on the subject its contract names."""
@@ -197,13 +206,7 @@ async def run(service: Service[SettingsT]) -> None:
     pool = await create_pool(settings.database_url, name)
     await apply_migrations(pool, name, migration_files(*packages))
 
-    broker = NatsBroker(
-        settings.nats_url,
-        middlewares=[CorrelationMiddleware],
-        logger=None,
-        name=name,
-        **settings.nats_options(name),  # its own NKEY and reply inbox (docs/security.md)
-    )
+    broker = create_broker(settings, name)
     nc = await broker.connect()
     js = nc.jetstream()
     for stream in subjects.STREAMS:
@@ -217,9 +220,16 @@ async def run(service: Service[SettingsT]) -> None:
     if built is not None:
         await built
     register_admin_handlers(ctx)
+    for event_consumer in ctx.consumers:
+        await consumers.ensure_unlimited_redelivery(js, event_consumer)
     await broker.start()
 
-    tasks: list[asyncio.Task[Any]] = []
+    tasks: list[asyncio.Task[Any]] = [
+        asyncio.create_task(loop(), name=loop_name) for loop_name, loop in ctx.loops
+    ]
+    if ctx.consumers:
+        watch = consumers.watch_lag(js, ctx.consumers)
+        tasks.append(asyncio.create_task(watch, name="consumer-lag"))
     relay: OutboxRelay | None = None
     if service.publishes_events:
         relay = OutboxRelay(settings.database_url, name, js)
@@ -232,7 +242,18 @@ async def run(service: Service[SettingsT]) -> None:
     async def nats_ready() -> bool:
         return nc.is_connected
 
-    app = ops_app([("database", database_ready), ("nats", nats_ready)])
+    async def nats_not_closed() -> bool:
+        # Disconnected is normal during an outage (reconnecting forever);
+        # closed never recovers: restart the process.
+        return not nc.is_closed
+
+    async def loops_running() -> bool:
+        return not any(task.done() for task in tasks)
+
+    app = ops_app(
+        [("database", database_ready), ("nats", nats_ready)],
+        liveness=[("nats", nats_not_closed), ("loops", loops_running)],
+    )
     server = _OpsServer(
         uvicorn.Config(
             app,
@@ -259,8 +280,84 @@ async def run(service: Service[SettingsT]) -> None:
         if task.get_name() != "ops-http":
             task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await broker.stop()
-    await pool.close()
+    await stop_within(broker.stop(), SHUTDOWN_STEP_SECONDS, "broker")
+    if not await stop_within(pool.close(), SHUTDOWN_STEP_SECONDS, "database pool"):
+        pool.terminate()
+    log.info("service stopped")
+
+
+# Each shutdown step gets this long; a server that is away (NATS or PostgreSQL
+# down) must not keep a stopping process alive until Kubernetes kills it.
+SHUTDOWN_STEP_SECONDS = 5.0
+
+
+async def stop_within(step: Awaitable[Any], seconds: float, what: str) -> bool:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        log.warning("shutdown step timed out", step=what, seconds=seconds)
+        return False
+    except Exception as exc:
+        log.warning("shutdown step failed", step=what, error=repr(exc))
+        return False
+    return True
+
+
+_USERINFO = re.compile(r"//[^/@,]*@")
+
+
+class ConnectionEvents:
+    """nats-py connection callbacks that log through structlog. Errors while
+    reconnecting repeat every few seconds: the same one is logged once a minute."""
+
+    def __init__(self, url: str, repeat_after: float = 60.0) -> None:
+        self.url = _USERINFO.sub("//", url)  # never a password in a log line
+        self.repeat_after = repeat_after
+        self._last_error = ""
+        self._last_logged = 0.0
+
+    async def disconnected(self) -> None:
+        log.warning("nats disconnected; reconnecting", nats_url=self.url)
+
+    async def reconnected(self) -> None:
+        self._last_error = ""
+        log.info("nats reconnected", nats_url=self.url)
+
+    async def closed(self) -> None:
+        # Only at shutdown: reconnection never gives up.
+        log.warning("nats connection closed", nats_url=self.url)
+
+    async def error(self, exc: Exception) -> None:
+        text = repr(exc)
+        now = time.monotonic()
+        if text != self._last_error or now - self._last_logged >= self.repeat_after:
+            self._last_error, self._last_logged = text, now
+            log.warning("nats connection error", nats_url=self.url, error=text)
+
+
+def create_broker(settings: ServiceSettings, name: str) -> NatsBroker:
+    """A broker that connects as the service's own NATS identity (its NKEY and
+    reply inbox, docs/security.md), reconnects forever with a fixed, capped wait
+    and logs every connection event (FastStream's warnings and errors go to stderr)."""
+    events = ConnectionEvents(settings.nats_url)
+    faststream_log = logging.getLogger("faststream")
+    faststream_log.setLevel(logging.WARNING)
+    return NatsBroker(
+        settings.nats_url,
+        middlewares=[CorrelationMiddleware],
+        logger=faststream_log,
+        log_level=logging.DEBUG,  # per-message lines: below the logger's level
+        allow_reconnect=True,
+        max_reconnect_attempts=settings.nats_max_reconnect_attempts,
+        reconnect_time_wait=cast(int, settings.nats_reconnect_wait),
+        connect_timeout=2,
+        disconnected_cb=events.disconnected,
+        reconnected_cb=events.reconnected,
+        closed_cb=events.closed,
+        error_cb=events.error,
+        name=name,
+        **settings.nats_options(name),
+    )
 
 
 def main(service: Service[Any]) -> None:
@@ -271,6 +368,7 @@ def main(service: Service[Any]) -> None:
 __all__: Sequence[str] = [
     "Service",
     "ServiceContext",
+    "create_broker",
     "current_correlation_id",
     "ensure_stream",
     "main",

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk.servicekit.nats_auth import inbox_prefix, read_seed
@@ -50,6 +50,10 @@ class ServiceSettings(NatsClientSettings):
     log_format: Literal["json", "console"] = "json"
     # R3 on a 3-node JetStream cluster in production; 1 on a single dev server.
     nats_stream_replicas: int = 1
+    # Reconnect to NATS forever (-1), waiting this long between rounds of
+    # attempts: an outage of any length delays work, never ends the service.
+    nats_reconnect_wait: float = Field(2.0, gt=0, le=60)
+    nats_max_reconnect_attempts: int = Field(-1, ge=-1)
 
 
 class ConfigurationError(Exception):

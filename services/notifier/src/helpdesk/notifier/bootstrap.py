@@ -1,10 +1,17 @@
-"""The notifier: durable consumers of integration events that send e-mail."""
+"""The notifier's composition root: durable consumers of integration events
+that record mails, and the loops that send them and measure the backlog.
+
+Nothing here knows about users or tickets: each mail module (`identity_mails`,
+`ticket_mails`) returns its consumers, and the sender only sees rows."""
 
 from __future__ import annotations
 
 from helpdesk.notifier import identity_mails, ticket_mails
 from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.queue import MailQueue
+from helpdesk.notifier.sender import MailSender
 from helpdesk.notifier.settings import Settings
+from helpdesk.notifier.smtp import SmtpConnections
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.runtime import Service, ServiceContext
 
@@ -17,10 +24,19 @@ def all_consumers(mailer: Mailer) -> list[EventConsumer]:
     return consumers
 
 
+def mail_sender(settings: Settings, queue: MailQueue, schema: str) -> MailSender:
+    """The sender of the mails queued in `schema` (NOTIFY channel `<schema>_mail`)."""
+    smtp = SmtpConnections(settings, size=settings.mail_workers)
+    return MailSender(queue, smtp, settings, channel=f"{schema}_mail")
+
+
 def build(ctx: ServiceContext[Settings]) -> None:
     mailer = Mailer(ctx.settings)
     for consumer in all_consumers(mailer):
         ctx.consume(consumer)
+    queue = MailQueue(ctx.pool)
+    ctx.background("mail-sender", mail_sender(ctx.settings, queue, ctx.name).run)
+    ctx.background("mail-backlog", queue.watch)
 
 
 SERVICE = Service(

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import events_of
-from helpdesk.notifier.mailer import MAIL_WORKERS, Mailer
+from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
 
@@ -55,7 +55,7 @@ class IdentityMails:
         token: str,
         expires_at: datetime,
     ) -> None:
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=email,
@@ -114,7 +114,7 @@ class IdentityMails:
         else:
             template = "username_reminder"
             context["link"] = self.mailer.link(event.locale, "login")
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=event.email,
@@ -126,7 +126,7 @@ class IdentityMails:
 
     async def password_changed(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.PasswordChanged)
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=event.email,
@@ -143,7 +143,7 @@ class IdentityMails:
 
     async def existing_email(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.RegistrationAttemptedForExistingEmail)
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=event.email,
@@ -166,6 +166,6 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
             name=CONSUMER_NAME,
             subject=events_of(contract.SERVICE),
             handler=mails.handle,
-            max_workers=MAIL_WORKERS,
+            max_workers=CONSUMER_WORKERS,
         )
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import EmailStr, SecretStr
+from pydantic import EmailStr, Field, SecretStr
 
 from helpdesk.servicekit.settings import ServiceSettings
 
@@ -13,8 +13,16 @@ class Settings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
-    smtp_timeout: float = 10.0
+    smtp_timeout: float = Field(10.0, gt=0)
     mail_from: str = "Helpdesk <helpdesk@localhost>"
     # Base of the links in e-mails: {public_url}/helpdesk/{locale}/activate?token=...
     public_url: str = "http://127.0.0.1:8080"
     oncall_email: EmailStr = "oncall@localhost.localdomain"
+    # How long a mail the SMTP server refuses temporarily (down, timeouts, 4xx)
+    # is retried before it is given up as expired, like an MTA's queue lifetime.
+    mail_retry_seconds: float = Field(24 * 3600.0, gt=0)
+    # Back-off between attempts: first delay, doubled each time up to the cap.
+    mail_retry_first_seconds: float = Field(5.0, gt=0)
+    mail_retry_max_seconds: float = Field(600.0, gt=0)
+    # SMTP sessions (mails sent at once) per replica.
+    mail_workers: int = Field(8, ge=1, le=64)

@@ -9,7 +9,8 @@
   `*.critical` only, so nothing else is even delivered to them — and the
   escalation of a critical ticket nobody acknowledged.
 
-Each mail is sent once per (event, recipient, template) by `Mailer.send_once`.
+Each mail is recorded once per (event, recipient, template) by `Mailer.queue`
+and sent after commit by the sender loop.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from helpdesk.contracts.tickets import (
     TicketStatusChanged,
     TicketSubmitted,
 )
-from helpdesk.notifier.mailer import MAIL_WORKERS, Mailer
+from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
@@ -123,7 +124,7 @@ class TicketMails:
             )
         else:
             return
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=self.oncall,
@@ -162,7 +163,7 @@ class TicketMails:
             log.warning("no address for the requester", ticket_id=str(event.ticket_id))
             return
         locale = requester.locale
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=requester.email,
@@ -192,7 +193,7 @@ class TicketMails:
         if recipient is None or not recipient.email or recipient.user_id == event.author.user_id:
             return
         locale = recipient.locale
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=recipient.email,
@@ -214,7 +215,7 @@ class TicketMails:
         if event.to_status is not TicketStatus.RESOLVED or not requester.email:
             return
         locale = requester.locale
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=requester.email,
@@ -245,7 +246,7 @@ class TicketMails:
         if always_oncall or not recipients:
             recipients.append((self.oncall, None, ONCALL_LOCALE))
         for address, name, locale in recipients:
-            await self.mailer.send_once(
+            await self.mailer.queue(
                 conn,
                 event_id=envelope.event_id,
                 to=address,
@@ -273,7 +274,7 @@ class TicketMails:
 
     async def escalated(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(TicketEscalated)
-        await self.mailer.send_once(
+        await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
             to=self.oncall,
@@ -296,7 +297,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
             name=MAILS_CONSUMER,
             subject=events_of(tickets.SERVICE),
             handler=mails.handle,
-            max_workers=MAIL_WORKERS,
+            max_workers=CONSUMER_WORKERS,
         )
     ]
     for priority, name in PAGE_CONSUMERS.items():
@@ -305,7 +306,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
                 name=name,
                 subject=TicketEvent.any_with(priority),
                 handler=mails.page,
-                max_workers=MAIL_WORKERS,
+                max_workers=CONSUMER_WORKERS,
             )
         )
     return found

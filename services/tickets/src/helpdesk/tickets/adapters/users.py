@@ -61,34 +61,38 @@ async def contact_of(conn: Connection, user_id: UUID) -> Contact:
     return user.contact if user else Contact(user_id=user_id)
 
 
+# Each upsert applies only if the event is not older than what the row holds:
+# a retried earlier event must not overtake (undo) a later one.
 _UPSERT_PROFILE = (
-    "INSERT INTO users (user_id, name, username, email, locale) VALUES ($1, $2, $3, $4, $5)"
+    "INSERT INTO users (user_id, name, username, email, locale, profile_as_of)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
     " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, username = excluded.username,"
-    " email = excluded.email, locale = excluded.locale, updated_at = now()"
+    " email = excluded.email, locale = excluded.locale,"
+    " profile_as_of = excluded.profile_as_of, updated_at = now()"
+    " WHERE users.profile_as_of IS NULL OR users.profile_as_of <= excluded.profile_as_of"
+)
+_UPSERT_ROLES = (
+    "INSERT INTO users (user_id, roles, roles_as_of) VALUES ($1, $2, $3)"
+    " ON CONFLICT (user_id) DO UPDATE SET roles = excluded.roles,"
+    " roles_as_of = excluded.roles_as_of, updated_at = now()"
+    " WHERE users.roles_as_of IS NULL OR users.roles_as_of <= excluded.roles_as_of"
 )
 
 
 async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> None:
-    """Keep the users table in step with identity (idempotent, order-tolerant)."""
+    """Keep the users table in step with identity (idempotent; an event older
+    than the values it would set is ignored, so redelivery order cannot matter)."""
     event = envelope.payload() if envelope.event_type in _HANDLED else None
+    at = envelope.occurred_at
     if isinstance(event, UserRegistered):
-        await conn.execute(
-            "INSERT INTO users (user_id, name, username, email, locale, roles)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (user_id) DO UPDATE SET name = excluded.name,"
-            " username = excluded.username, email = excluded.email, locale = excluded.locale,"
-            " roles = excluded.roles, updated_at = now()",
-            event.user_id,
-            event.name,
-            event.username,
-            event.email,
-            event.locale,
-            [r.value for r in event.roles],
-        )
+        profile = (event.user_id, event.name, event.username, event.email, event.locale)
+        await conn.execute(_UPSERT_PROFILE, *profile, at)
+        await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)
         if event.activation_token is None:
             # Created by an operator: there is no activation step to wait for.
             await conn.execute("UPDATE users SET active = true WHERE user_id = $1", event.user_id)
     elif isinstance(event, UserActivated):
+        # Activation is never undone, so it needs no ordering.
         await conn.execute(
             "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"
             " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()",
@@ -96,17 +100,11 @@ async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> Non
             event.username,
         )
     elif isinstance(event, RolesChanged):
-        await conn.execute(
-            "INSERT INTO users (user_id, roles) VALUES ($1, $2)"
-            " ON CONFLICT (user_id) DO UPDATE SET roles = excluded.roles, updated_at = now()",
-            event.user_id,
-            [r.value for r in event.roles],
-        )
+        await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)
     elif isinstance(event, ActivationResent | RecoveryRequested | PasswordChanged):
         # These carry the current name, e-mail and locale: keep ours fresh.
-        await conn.execute(
-            _UPSERT_PROFILE, event.user_id, event.name, event.username, event.email, event.locale
-        )
+        profile = (event.user_id, event.name, event.username, event.email, event.locale)
+        await conn.execute(_UPSERT_PROFILE, *profile, at)
 
 
 _HANDLED = {

@@ -1,0 +1,105 @@
+"""Rendering mails: templates in `templates/<locale>/<name>.subject.txt`,
+`<name>.txt` and `<name>.html` (Jinja2; HTML autoescaped), composed into one
+multipart message. The Message-ID is derived from the event, the recipient
+and the template, so the rare resend after a crash between SMTP's answer and
+the delivery's mark is recognisable as the same mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
+from uuid import UUID
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.runtime import current_correlation_id
+
+LOCALES = ("el", "en")
+
+_LINE_BREAKS = re.compile(r"[\r\n\x00]+")
+
+
+def header_safe(value: str) -> str:
+    """No CR/LF ever reaches a header raw (header injection)."""
+    return _LINE_BREAKS.sub(" ", value).strip()
+
+
+def message_id_for(event_id: UUID, to: str, template: str) -> str:
+    """The same event, recipient and template always give the same Message-ID."""
+    digest = hashlib.sha256(f"{to.lower()}|{template}".encode()).hexdigest()[:12]
+    return f"<{event_id}.{digest}@helpdesk>"
+
+
+@dataclass(frozen=True)
+class ComposedMail:
+    """A mail ready for SMTP: envelope addresses and the flattened message."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+
+class MailComposer:
+    """Renders a template in a locale into a complete, flattened message."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.templates = Environment(
+            loader=PackageLoader("helpdesk.notifier", "templates"),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def link(self, locale: str, page: str) -> str:
+        """An absolute link to a portal page in the user's locale."""
+        return f"{self.settings.public_url.rstrip('/')}/helpdesk/{locale}/{page}"
+
+    def render(self, template: str, locale: str, context: dict[str, Any]) -> tuple[str, str, str]:
+        locale = locale if locale in LOCALES else "el"
+        ctx = {**context, "locale": locale, "public_url": self.settings.public_url}
+        subject = self.templates.get_template(f"{locale}/{template}.subject.txt").render(ctx)
+        text = self.templates.get_template(f"{locale}/{template}.txt").render(ctx)
+        html = self.templates.get_template(f"{locale}/{template}.html").render(ctx)
+        return header_safe(subject), text, html
+
+    def compose(
+        self,
+        *,
+        event_id: UUID,
+        to: str,
+        to_name: str | None,
+        template: str,
+        locale: str,
+        context: dict[str, Any],
+    ) -> ComposedMail:
+        subject, text, html = self.render(template, locale, context)
+        # email.mime with the compat32 policy: a third of the CPU of EmailMessage,
+        # whose header registry re-parses every header it is given.
+        message = MIMEMultipart("alternative")
+        sender_name, sender = parseaddr(header_safe(self.settings.mail_from))
+        message["From"] = formataddr((sender_name, sender), charset="utf-8")
+        message["To"] = formataddr((header_safe(to_name or ""), header_safe(to)), charset="utf-8")
+        message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
+        message["Date"] = formatdate(usegmt=True)
+        message_id = message_id_for(event_id, to, template)
+        message["Message-ID"] = message_id
+        message["X-Correlation-Id"] = header_safe(current_correlation_id())
+        message["Auto-Submitted"] = "auto-generated"
+        message.attach(MIMEText(text, "plain", "utf-8"))
+        message.attach(MIMEText(html, "html", "utf-8"))
+        return ComposedMail(
+            sender=sender,
+            recipient=header_safe(to),
+            message_id=message_id,
+            data=message.as_bytes(),
+        )

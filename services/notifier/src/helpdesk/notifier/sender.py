@@ -1,0 +1,221 @@
+"""The sender loop: sends recorded mails after their transaction committed.
+
+Woken by NOTIFY when a consumer records mail (with polling as the fallback),
+it claims due rows (a lease, committed before sending), sends them over a few
+SMTP sessions at once and settles each one on its own, so one failing
+recipient never holds up or re-sends the others:
+
+* accepted → `sent`;
+* 5xx → `bounced` (counted, logged; never retried);
+* anything else (refused, timeouts, 4xx) → retried with a doubling back-off
+  until `mail_retry_seconds` after the mail was recorded, then `expired`.
+
+A failure to even reach the server pauses claiming for the same back-off, so
+an SMTP outage costs one connection attempt per pause, not one per mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from prometheus_client import Counter
+
+from helpdesk.notifier.queue import ClaimedMail, MailQueue
+from helpdesk.notifier.settings import Settings
+from helpdesk.notifier.smtp import SmtpConnections, describe, is_permanent, smtp_code
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+SENT = Counter("notifier_mails_sent_total", "Mails handed to the SMTP server", ["template"])
+DEFERRED = Counter(
+    "notifier_mail_attempts_deferred_total", "Send attempts that failed temporarily", ["template"]
+)
+BOUNCED = Counter("notifier_mails_bounced_total", "Mails refused permanently (5xx)", ["template"])
+EXPIRED = Counter(
+    "notifier_mails_expired_total", "Mails given up after retrying too long", ["template"]
+)
+
+
+class MailSender:
+    def __init__(
+        self,
+        queue: MailQueue,
+        smtp: SmtpConnections,
+        settings: Settings,
+        *,
+        channel: str,
+        poll_interval: float = 1.0,
+        shutdown_grace: float = 5.0,
+    ) -> None:
+        self.queue = queue
+        self.smtp = smtp
+        self.settings = settings
+        self.channel = channel
+        self.poll_interval = poll_interval
+        self.shutdown_grace = shutdown_grace
+        self.workers = settings.mail_workers
+        # aiosmtplib's timeout is per command; a whole send gets a few of them.
+        self.send_timeout = 4 * settings.smtp_timeout
+        # A crashed sender's mails wait this long before another takes them.
+        self.lease_seconds = self.send_timeout + 15.0
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._claimed: set[int] = set()  # claimed and not yet settled
+        self._paused_until = 0.0
+        self._server_failures = 0
+
+    def backoff(self, attempts: int) -> float:
+        s = self.settings
+        doubled = s.mail_retry_first_seconds * 2.0 ** max(0, attempts - 1)
+        return float(min(s.mail_retry_max_seconds, doubled)) * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, not security
+
+    async def run(self) -> None:
+        """Send forever; a lost database connection restarts the loop."""
+        try:
+            while True:
+                try:
+                    await self._run_listening()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("mail sender failed; restarting", error=repr(exc))
+                    await asyncio.sleep(self.poll_interval)
+        finally:
+            await self._finish_inflight()
+
+    async def _run_listening(self) -> None:
+        pool = self.queue.pool
+        assert pool is not None
+        async with pool.acquire() as conn:
+            await conn.add_listener(self.channel, self._notified)
+            try:
+                while True:
+                    await self.send_due()
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener(self.channel, self._notified)
+
+    def _notified(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def send_due(self) -> int:
+        """Claim and start sending due mails while workers are free; returns how many."""
+        started = 0
+        while time.monotonic() >= self._paused_until:
+            free = self.workers - len(self._inflight)
+            if free <= 0:
+                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            batch = await self._claim(free)
+            if not batch:
+                break
+            for claimed in batch:
+                task = asyncio.create_task(self._attempt(claimed), name=f"mail-{claimed.id}")
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            started += len(batch)
+        return started
+
+    async def _claim(self, limit: int) -> list[ClaimedMail]:
+        """Claim due mails. If we are stopped while the claim is under way, it
+        may still commit: its rows are released so they need not wait out
+        their lease."""
+        claim = asyncio.ensure_future(self.queue.claim(limit, self.lease_seconds))
+        try:
+            batch = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self.queue.release([c.id for c in await claim])
+            raise
+        self._claimed.update(c.id for c in batch)
+        return batch
+
+    async def drain(self) -> int:
+        """Send every mail due now and wait for each outcome; returns how many."""
+        started = await self.send_due()
+        if self._inflight:
+            await asyncio.wait(self._inflight)
+        return started
+
+    async def _finish_inflight(self) -> None:
+        if self._inflight:
+            _, late = await asyncio.wait(self._inflight, timeout=self.shutdown_grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        if self._claimed:
+            # Unsettled mails go back to the queue at once, for another replica or
+            # the next start (if one was in fact sent: a resend, same Message-ID).
+            with contextlib.suppress(Exception):
+                await self.queue.release(sorted(self._claimed))
+        self.smtp.close()
+
+    async def _attempt(self, claimed: ClaimedMail) -> None:
+        try:
+            await asyncio.wait_for(self.smtp.send(claimed.mail), self.send_timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._failed(claimed, exc)
+            return
+        self._server_failures = 0
+        SENT.labels(claimed.template).inc()
+        await self._settle(claimed.id, lambda: self.queue.sent(claimed.id))
+        log.info("mail sent", template=claimed.template, delivery_id=claimed.id)
+
+    async def _failed(self, claimed: ClaimedMail, exc: Exception) -> None:
+        reason = describe(exc)
+        fields = {"template": claimed.template, "delivery_id": claimed.id, "error": reason}
+        mail_id = claimed.id
+        if is_permanent(exc):
+            BOUNCED.labels(claimed.template).inc()
+            await self._settle(mail_id, lambda: self.queue.give_up(mail_id, "bounced", reason))
+            log.error("mail bounced", **fields)
+            return
+        age = (datetime.now(UTC) - claimed.created_at).total_seconds()
+        if age >= self.settings.mail_retry_seconds:
+            EXPIRED.labels(claimed.template).inc()
+            await self._settle(mail_id, lambda: self.queue.give_up(mail_id, "expired", reason))
+            log.error("mail expired after retrying", attempts=claimed.attempts, **fields)
+            return
+        DEFERRED.labels(claimed.template).inc()
+        delay = self.backoff(claimed.attempts)
+        if smtp_code(exc) is None:
+            # The server itself is unreachable or stalled: stop claiming for a while.
+            self._server_failures += 1
+            pause = self.backoff(self._server_failures)
+            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+        await self._settle(mail_id, lambda: self.queue.retry(mail_id, delay, reason))
+        log.warning(
+            "mail not sent; will retry",
+            attempts=claimed.attempts,
+            retry_in=round(delay, 1),
+            **fields,
+        )
+
+    async def _settle(self, delivery_id: int, action: Callable[[], Awaitable[None]]) -> None:
+        """Record an outcome, retrying while the database is briefly away; if it
+        stays away, the lease ends and the mail is tried again (same Message-ID)."""
+        deadline = time.monotonic() + self.lease_seconds / 2
+        while True:
+            try:
+                await action()
+                self._claimed.discard(delivery_id)
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                if time.monotonic() > deadline:
+                    log.error("delivery outcome not recorded", error=repr(exc))
+                    return
+                await asyncio.sleep(1.0)

@@ -1,0 +1,240 @@
+"""The notifier's mail queue against a real PostgreSQL and a real SMTP server
+(aiosmtpd with per-recipient answers): per-recipient outcomes, temporary
+failures retried, permanent ones bounced, expiry, and two replicas sending
+from one queue without sending anything twice."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from importlib.resources import files
+from typing import Any
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+
+from helpdesk.devstack.servers import free_port
+from helpdesk.notifier.bootstrap import mail_sender
+from helpdesk.notifier.compose import MailComposer
+from helpdesk.notifier.queue import MailQueue
+from helpdesk.notifier.sender import MailSender
+from helpdesk.notifier.settings import Settings
+from helpdesk.notifier.smtp import SmtpConnections
+from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from tests.servers import Servers
+
+pytestmark = pytest.mark.integration
+
+
+class Answering:
+    """Accepts every mail except for the recipients given an answer in `refuse`."""
+
+    def __init__(self) -> None:
+        self.refuse: dict[str, str] = {}
+        self.accepted: list[tuple[str, str]] = []  # (recipient, Message-ID)
+        self.rcpt_attempts: Counter[str] = Counter()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.rcpt_attempts[address] += 1
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or b""
+        message_id = next(
+            (
+                line.split(b":", 1)[1].strip().decode()
+                for line in content.splitlines()
+                if line.lower().startswith(b"message-id:")
+            ),
+            "",
+        )
+        for rcpt in envelope.rcpt_tos:
+            self.accepted.append((rcpt, message_id))
+        return "250 accepted"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Answering, int]]:
+    handler = Answering()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture
+async def queue_db(servers: Servers) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    schema = f"nq_{uuid.uuid4().hex[:10]}"
+    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=10)
+    await apply_migrations(
+        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations"))
+    )
+    yield schema, pool
+    await pool.close()
+
+
+def settings_for(port: int, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_timeout": 2.0,
+        "mail_retry_first_seconds": 0.1,
+        "mail_retry_max_seconds": 0.5,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+async def queue_mails(pool: asyncpg.Pool, recipients: list[str]) -> uuid.UUID:
+    """One event's mails to several recipients, recorded in one transaction."""
+    composer = MailComposer(Settings())
+    event_id = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        for to in recipients:
+            mail = composer.compose(
+                event_id=event_id,
+                to=to,
+                to_name=None,
+                template="username_reminder",
+                locale="en",
+                context={"name": "N", "username": "n", "link": "http://x/login"},
+            )
+            assert await MailQueue.enqueue(
+                conn, event_id=event_id, template="username_reminder", mail=mail
+            )
+    return event_id
+
+
+async def statuses(pool: asyncpg.Pool) -> dict[str, str]:
+    rows = await pool.fetch("SELECT recipient, status FROM deliveries")
+    return {r["recipient"]: r["status"] for r in rows}
+
+
+async def send_until_settled(sender: MailSender, pool: asyncpg.Pool, timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'pending'"):
+        assert asyncio.get_running_loop().time() < deadline, await statuses(pool)
+        await sender.drain()
+        await asyncio.sleep(0.05)
+
+
+async def test_one_refusing_recipient_bounces_and_never_resends_to_the_others(
+    smtp: tuple[Answering, int], queue_db: tuple[str, asyncpg.Pool]
+) -> None:
+    handler, port = smtp
+    schema, pool = queue_db
+    handler.refuse["gone@example.org"] = "550 5.1.1 no such mailbox"
+    handler.refuse["full@example.org"] = "452 4.2.2 mailbox full"
+    await queue_mails(pool, ["a@example.org", "gone@example.org", "full@example.org"])
+    sender = mail_sender(settings_for(port), MailQueue(pool), schema)
+
+    await sender.drain()
+    assert await statuses(pool) == {
+        "a@example.org": "sent",
+        "gone@example.org": "bounced",
+        "full@example.org": "pending",  # 4xx: tried again after a back-off
+    }
+    del handler.refuse["full@example.org"]
+    await send_until_settled(sender, pool)
+
+    assert await statuses(pool) == {
+        "a@example.org": "sent",
+        "gone@example.org": "bounced",
+        "full@example.org": "sent",
+    }
+    assert sorted(r for r, _ in handler.accepted) == ["a@example.org", "full@example.org"]
+    assert handler.rcpt_attempts["a@example.org"] == 1
+    assert handler.rcpt_attempts["gone@example.org"] == 1
+    assert handler.rcpt_attempts["full@example.org"] >= 2
+    error = await pool.fetchval(
+        "SELECT last_error FROM deliveries WHERE recipient = 'gone@example.org'"
+    )
+    assert "550" in error
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE message IS NOT NULL") == 0
+
+
+async def test_a_mail_refused_temporarily_for_too_long_expires(
+    queue_db: tuple[str, asyncpg.Pool],
+) -> None:
+    schema, pool = queue_db
+    await queue_mails(pool, ["late@example.org"])
+    nobody_listens = free_port()
+    sender = mail_sender(
+        settings_for(nobody_listens, mail_retry_seconds=0.5), MailQueue(pool), schema
+    )
+    await send_until_settled(sender, pool)
+    row = await pool.fetchrow("SELECT status, attempts, last_error FROM deliveries")
+    assert row is not None
+    assert row["status"] == "expired"
+    assert row["attempts"] >= 2
+    assert "Connect" in row["last_error"]
+
+
+async def test_two_replicas_send_every_mail_exactly_once(
+    smtp: tuple[Answering, int], queue_db: tuple[str, asyncpg.Pool]
+) -> None:
+    handler, port = smtp
+    schema, pool = queue_db
+    recipients = [f"u{n}@example.org" for n in range(120)]
+    for start in range(0, len(recipients), 4):
+        await queue_mails(pool, recipients[start : start + 4])
+    settings = settings_for(port, mail_workers=4)
+    replicas = [mail_sender(settings, MailQueue(pool), schema) for _ in range(2)]
+    tasks = [asyncio.create_task(r.run()) for r in replicas]
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(handler.accepted) < len(recipients):
+            assert asyncio.get_running_loop().time() < deadline, len(handler.accepted)
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # anything sent twice would arrive by now
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    per_recipient = Counter(r for r, _ in handler.accepted)
+    assert set(per_recipient) == set(recipients)
+    assert max(per_recipient.values()) == 1
+    assert set((await statuses(pool)).values()) == {"sent"}
+    assert len({m for _, m in handler.accepted}) == len(recipients)  # one Message-ID each
+
+
+async def test_a_stopping_sender_gives_its_unsent_mails_back_at_once(
+    queue_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """Stopped mid-send (the server stalls), the sender releases its claims:
+    the next replica or start sends them now, not after the lease."""
+    schema, pool = queue_db
+    stall = socket.create_server(("127.0.0.1", 0))  # accepts, never greets
+    try:
+        await queue_mails(pool, ["a@example.org", "b@example.org"])
+        settings = settings_for(stall.getsockname()[1], smtp_timeout=30.0)
+        sender = MailSender(
+            MailQueue(pool),
+            SmtpConnections(settings, size=4),
+            settings,
+            channel=f"{schema}_mail",
+            shutdown_grace=0.2,
+        )
+        task = asyncio.create_task(sender.run())
+        deadline = asyncio.get_running_loop().time() + 5
+        while not await pool.fetchval("SELECT bool_and(attempts = 1) FROM deliveries"):
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        leased = await pool.fetchval("SELECT bool_and(next_attempt_at > now()) FROM deliveries")
+        assert leased  # claimed: other replicas keep off
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        stall.close()
+    rows = await pool.fetch("SELECT status, next_attempt_at <= now() AS due FROM deliveries")
+    assert [(r["status"], r["due"]) for r in rows] == [("pending", True), ("pending", True)]
