@@ -19,6 +19,7 @@ from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.projections import rebuild
 from tests.integration.identity.conftest import (
     PUBLIC_KEY,
+    REGISTERED_PASSWORD,
     Identity,
     activation_token,
     identity_settings,
@@ -135,12 +136,14 @@ async def test_activation_then_again_is_a_friendly_success(identity: Identity) -
     command = registration(6)
     await identity.ask(command)
     token = await activation_token(identity.pool, "maria6")
-    first = await identity.ask(contract.ActivateAccount(token=token))
-    second = await identity.ask(contract.ActivateAccount(token=token))
+    first = await identity.ask(contract.ActivateAccount(token=token, password=REGISTERED_PASSWORD))
+    second = await identity.ask(contract.ActivateAccount(token=token, password=REGISTERED_PASSWORD))
     assert first.result == contract.Activated(already_active=False)
     assert second.result == contract.Activated(already_active=True)
     assert len(await published(identity.pool, "UserActivated")) == 1
-    assert code(await identity.ask(contract.ActivateAccount(token="made-up"))) == ("invalid_token")
+    assert code(
+        await identity.ask(contract.ActivateAccount(token="made-up", password=REGISTERED_PASSWORD))
+    ) == ("invalid_token")
 
 
 async def test_expired_activation_token_offers_a_resend(
@@ -149,7 +152,7 @@ async def test_expired_activation_token_offers_a_resend(
     await identity.ask(registration(7))
     old = await activation_token(identity.pool, "maria7")
     clock.advance(timedelta(hours=48, seconds=1))
-    expired = await identity.ask(contract.ActivateAccount(token=old))
+    expired = await identity.ask(contract.ActivateAccount(token=old, password=REGISTERED_PASSWORD))
     assert code(expired) == "invalid_token"
     assert expired.error is not None
     assert "resend" in expired.error.message
@@ -157,8 +160,13 @@ async def test_expired_activation_token_offers_a_resend(
     assert resent.ok
     new = await activation_token(identity.pool, "maria7")
     assert new != old
-    assert code(await identity.ask(contract.ActivateAccount(token=old))) == "invalid_token"
-    assert (await identity.ask(contract.ActivateAccount(token=new))).ok
+    assert (
+        code(await identity.ask(contract.ActivateAccount(token=old, password=REGISTERED_PASSWORD)))
+        == "invalid_token"
+    )
+    assert (
+        await identity.ask(contract.ActivateAccount(token=new, password=REGISTERED_PASSWORD))
+    ).ok
 
 
 # ---------------------------------------------------------------- login and sessions

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpdesk.contracts.actors import AccessTokenClaims, Actor
 from helpdesk.gateway.problems import ProblemError
+from helpdesk.gateway.revocations import ensure_not_revoked
 from helpdesk.gateway.settings import verifying_key
 
 _bearer = HTTPBearer(auto_error=False)
@@ -52,7 +53,9 @@ async def current_claims(
         raise ProblemError(
             401, "unauthenticated", "Log in first: send 'Authorization: Bearer <token>'."
         )
-    return claims_of(request, credentials.credentials)
+    claims = claims_of(request, credentials.credentials)
+    await ensure_not_revoked(request, claims)
+    return claims
 
 
 async def current_actor(
