@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from helpdesk.contracts.identity import ActivateAccount, CancelRegistration
+from helpdesk.contracts.identity import ActivateAccount, CancelRegistration, Token
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.forms import Form, add_field_errors, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
@@ -20,6 +20,8 @@ from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.problems import ProblemError
 
 router = APIRouter()
+
+_TOKEN: TypeAdapter[str] = TypeAdapter(Token)
 
 
 def _message(title_key: str, text_key: str, lang: Lang, **flags: bool) -> dict[str, object]:
@@ -43,9 +45,17 @@ async def _activate_form(
     return await render(request, "activate.html", lang, context, status_code=status)
 
 
+def _a_token(token: str) -> bool:
+    try:
+        _TOKEN.validate_python(token)
+    except ValidationError:
+        return False
+    return True
+
+
 @router.get("/{lang}/activate")
 async def activate_page(request: Request, lang: PageLang, token: str = "") -> Response:
-    if not token:
+    if not _a_token(token):
         return await _invalid_link(request, lang, "activate_title")
     return await _activate_form(request, lang, Form(values={"token": token}))
 
@@ -64,14 +74,19 @@ async def activate(request: Request, lang: PageLang) -> Response:
     except ValidationError:
         return await _invalid_link(request, lang, "activate_title")
     except ProblemError as problem:
+        if problem.status == 503:
+            raise  # the friendly "briefly unavailable" page
         if problem.code == "invalid_token":
             return await _invalid_link(request, lang, "activate_title")
         if problem.code == "invalid_credentials":
             form.errors["password"] = t("activation_wrong_password", lang)
         add_field_errors(form, problem.errors, lang)
-        return await _activate_form(
+        response = await _activate_form(
             request, lang, form, problem.status, problem_message(problem, lang)
         )
+        if problem.retry_after:  # 429
+            response.headers["Retry-After"] = str(problem.retry_after)
+        return response
     key = "already_active" if result.already_active else "activated"
     return await render(
         request, "message.html", lang, _message("activate_title", key, lang, login=True)
@@ -80,7 +95,7 @@ async def activate(request: Request, lang: PageLang) -> Response:
 
 @router.get("/{lang}/activate/cancel")
 async def cancel_page(request: Request, lang: PageLang, token: str = "") -> Response:
-    if not token:
+    if not _a_token(token):
         return await _invalid_link(request, lang, "cancel_registration_title")
     return await render(request, "cancel_registration.html", lang, {"token": token})
 
