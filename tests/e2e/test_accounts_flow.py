@@ -262,12 +262,17 @@ async def test_refresh_rotation_reuse_and_logout(system: System) -> None:
         )
         assert second.status_code == 200
         assert second.json()["refresh_token"] != first["refresh_token"]
+        third = await http.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": second.json()["refresh_token"]}
+        )
+        assert third.status_code == 200
+        # Two rotations back is no concurrent twin (docs/accounts.md): a stolen copy.
         reuse = await http.post(
             "/api/v1/sessions/refresh", json={"refresh_token": first["refresh_token"]}
         )
         assert_problem(reuse, 401, "unauthenticated")
         revoked = await http.post(
-            "/api/v1/sessions/refresh", json={"refresh_token": second.json()["refresh_token"]}
+            "/api/v1/sessions/refresh", json={"refresh_token": third.json()["refresh_token"]}
         )
         assert_problem(revoked, 401, "unauthenticated")
 
