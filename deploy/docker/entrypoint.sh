@@ -10,6 +10,7 @@ usage: <image> COMMAND [ARGS...]
                                              streams, then exit (safe from many replicas at once)
   helpdesk ARGS...                           the operator CLI (create admins, dead letters, rebuilds)
   healthcheck                                exit 0 when this container's /healthz answers
+                                             (on HELPDESK_OPS_PORT if set: the gateway)
 USAGE
 }
 
@@ -35,7 +36,8 @@ case "$command" in
         exec helpdesk "$@" ;;
     healthcheck)
         exec python -c 'import os, urllib.request
-urllib.request.urlopen("http://127.0.0.1:%s/healthz" % os.environ.get("HELPDESK_HTTP_PORT", "8080"), timeout=3)' ;;
+port = os.environ.get("HELPDESK_OPS_PORT") or os.environ.get("HELPDESK_HTTP_PORT", "8080")
+urllib.request.urlopen("http://127.0.0.1:%s/healthz" % port, timeout=3)' ;;
     -h|--help|help|"")
         usage ;;
     *)

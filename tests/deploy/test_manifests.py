@@ -108,9 +108,35 @@ def test_services_have_probes_spread_pdb_hpa_and_metrics(overlay: str) -> None:
         assert hpa["spec"]["minReplicas"] <= deployment["spec"]["replicas"]
         svc = find(docs, "Service", name)
         assert svc["spec"]["selector"].items() <= labels.items()
-        assert svc["metadata"]["labels"]["helpdesk.example.com/metrics"] == "true"
+        # The gateway's metrics are on its ops port, behind a Service of their own.
+        scraped = find(docs, "Service", f"{name}-ops") if service == "gateway" else svc
+        assert scraped["metadata"]["labels"]["helpdesk.example.com/metrics"] == "true"
     monitor = find(docs, "ServiceMonitor", "helpdesk")
-    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"http", "metrics"}
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"http", "ops", "metrics"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateway_keeps_ops_endpoints_off_its_public_port(overlay: str) -> None:
+    """Attack: read /metrics or the readiness details through the Ingress, or set
+    X-Forwarded-For to pick one's own rate-limit address. The probes and the
+    ServiceMonitor use the ops port, which neither the public Service nor the
+    Ingress carries, and only a named proxy network may set the client address."""
+    docs = render(overlay)
+    pod = find(docs, "Deployment", "helpdesk-gateway")["spec"]["template"]["spec"]
+    main = pod["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert main[probe]["httpGet"]["port"] == "ops"
+    public = find(docs, "Service", "helpdesk-gateway")
+    assert [p["targetPort"] for p in public["spec"]["ports"]] == ["http"]
+    (config,) = [
+        d["data"]
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("helpdesk-gateway-config")
+    ]
+    assert int(config["HELPDESK_OPS_PORT"]) == ports["ops"] != ports["http"]
+    assert config["FORWARDED_ALLOW_IPS"] not in ("*", "")
+    assert "*" not in config["FORWARDED_ALLOW_IPS"].split(",")
 
 
 def test_prod_runs_at_least_two_replicas_of_everything() -> None:

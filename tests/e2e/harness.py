@@ -78,6 +78,7 @@ class System:
                 self.env,
                 workdir / "logs" / f"{name}.log",
                 nats_creds=servers.nats_keys[name],
+                ops_port=free_port() if name == "gateway" else None,
             )
 
     @property

@@ -77,7 +77,9 @@ async def active_user(system: System, http: httpx.AsyncClient) -> tuple[str, str
     username, email = unique("user"), f"{unique('u')}@example.org"
     assert (await register(http, username, email, "en")).status_code == 202
     token = token_in(await wait_for_mail(system, email, "Activate"), "activate")
-    assert (await http.post("/api/v1/accounts/activate", json={"token": token})).status_code == 200
+    assert (
+        await http.post("/api/v1/accounts/activate", json={"token": token, "password": PASSWORD})
+    ).status_code == 200
     return username, email
 
 
@@ -135,9 +137,13 @@ async def test_register_activate_login_and_recover(
         assert_problem(await login(http, username, "not the password"), 401, "invalid_credentials")
         assert_problem(await login(http, username), 403, "account_not_activated")
 
-        activated = await http.post("/api/v1/accounts/activate", json={"token": token})
+        activated = await http.post(
+            "/api/v1/accounts/activate", json={"token": token, "password": PASSWORD}
+        )
         assert activated.json() == {"status": "active", "already_active": False}
-        again = await http.post("/api/v1/accounts/activate", json={"token": token})
+        again = await http.post(
+            "/api/v1/accounts/activate", json={"token": token, "password": PASSWORD}
+        )
         assert (again.status_code, again.json()["already_active"]) == (200, True)
 
         session = await login(http, username)
@@ -220,7 +226,9 @@ async def test_registration_errors(system: System) -> None:
 
 async def test_token_errors(system: System) -> None:
     async with client(system) as http:
-        bad = await http.post("/api/v1/accounts/activate", json={"token": "no-such-token"})
+        bad = await http.post(
+            "/api/v1/accounts/activate", json={"token": "no-such-token", "password": PASSWORD}
+        )
         assert_problem(bad, 400, "invalid_token")
         bad_reset = await http.post(
             "/api/v1/recovery/password/reset",
@@ -254,12 +262,17 @@ async def test_refresh_rotation_reuse_and_logout(system: System) -> None:
         )
         assert second.status_code == 200
         assert second.json()["refresh_token"] != first["refresh_token"]
+        third = await http.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": second.json()["refresh_token"]}
+        )
+        assert third.status_code == 200
+        # Two rotations back is no concurrent twin (docs/accounts.md): a stolen copy.
         reuse = await http.post(
             "/api/v1/sessions/refresh", json={"refresh_token": first["refresh_token"]}
         )
         assert_problem(reuse, 401, "unauthenticated")
         revoked = await http.post(
-            "/api/v1/sessions/refresh", json={"refresh_token": second.json()["refresh_token"]}
+            "/api/v1/sessions/refresh", json={"refresh_token": third.json()["refresh_token"]}
         )
         assert_problem(revoked, 401, "unauthenticated")
 

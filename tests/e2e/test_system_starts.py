@@ -14,10 +14,24 @@ async def test_every_service_is_ready_and_exposes_metrics(system: System) -> Non
     assert "gateway" in system.processes
     async with httpx.AsyncClient() as client:
         for process in system.processes.values():
-            ready = await client.get(f"{process.url}/readyz")
+            ready = await client.get(f"{process.ops_url}/readyz")
             assert ready.status_code == 200, (process.name, ready.text)
-            metrics = await client.get(f"{process.url}/metrics")
+            metrics = await client.get(f"{process.ops_url}/metrics")
             assert "python_info" in metrics.text
+
+
+async def test_the_public_port_serves_no_ops_endpoints(system: System) -> None:
+    """Attack: read /metrics (request counts, paths, internals) or the readiness
+    details from the internet. The gateway serves them on HELPDESK_OPS_PORT only;
+    its public port answers 404 for all three."""
+    gateway = system.processes["gateway"]
+    assert gateway.ops_port is not None
+    assert gateway.ops_port != gateway.port
+    async with httpx.AsyncClient(base_url=system.url) as client:
+        for path in ("/metrics", "/readyz", "/healthz"):
+            assert (await client.get(path)).status_code == 404, path
+    async with httpx.AsyncClient(base_url=gateway.ops_url) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
 
 
 async def test_unknown_api_path_is_a_problem_document(system: System) -> None:

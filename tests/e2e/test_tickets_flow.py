@@ -65,7 +65,7 @@ async def register_customer(system: System, client: httpx.AsyncClient, tag: str)
     match = re.search(r"token=([^\s&\"<]+)", mail_text(mail))
     assert match
     activated = await client.post(
-        "/api/v1/accounts/activate", json={"token": unquote(match.group(1))}
+        "/api/v1/accounts/activate", json={"token": unquote(match.group(1)), "password": PASSWORD}
     )
     assert activated.status_code == 200, activated.text
     return email, await login(client, username)

@@ -157,8 +157,11 @@ def test_nats_keys_create_render_rotate_retire(tmp_path: Path) -> None:
 
 def test_the_policy_is_least_privilege() -> None:
     ids = nats_auth.IDENTITIES
-    # The gateway never touches JetStream, events or operator commands.
-    assert not any(s.startswith("$JS") for s in ids["gateway"].publish)
+    # The gateway never touches JetStream, events or operator commands, except reading
+    # single keys of the access-token revocation list.
+    gateway_js = {s for s in ids["gateway"].publish if s.startswith("$JS")}
+    assert gateway_js == set(nats_auth.REVOCATIONS_READ)
+    assert all(".DIRECT.GET." in s or ".STREAM.INFO." in s for s in gateway_js)
     assert not any(".events." in s or ".admin." in s for s in ids["gateway"].publish)
     assert set(nats_auth.OPERATOR_COMMANDS) <= set(ids["gateway"].publish_deny)
     # The notifier publishes no events; only identity and tickets publish their own.

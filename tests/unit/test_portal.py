@@ -222,8 +222,8 @@ async def test_input_beyond_the_contracts_bounds_is_a_422_page_not_a_crash(
     assert response.status_code == 422
     assert "Invalid input" in response.text
     activation = await client.get("/helpdesk/el/activate", params={"token": "t" * 500})
-    assert activation.status_code == 422
-    assert "Μη έγκυρα στοιχεία" in activation.text
+    assert activation.status_code == 400
+    assert "Ο σύνδεσμος δεν είναι έγκυρος" in activation.text
 
 
 async def test_a_service_outage_keeps_the_form_and_says_so(client: httpx.AsyncClient) -> None:
@@ -259,7 +259,11 @@ async def test_portal_errors_are_pages_and_api_errors_stay_problems(
 async def test_unavailable_services_give_a_friendly_503_with_retry_after(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.get("/helpdesk/el/activate?token=abc")
+    token = await csrf_of(client, "/helpdesk/el/activate?token=abc")
+    response = await client.post(
+        "/helpdesk/el/activate",
+        data={"csrf_token": token, "token": "abc", "password": "whatever it was"},
+    )
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert "Προσωρινά μη διαθέσιμο" in response.text

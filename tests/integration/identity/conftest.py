@@ -28,8 +28,10 @@ from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import Clock, ManualClock
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.servers import Servers
+from tests.unit.identity.fakes import FakeRevocations
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
+REGISTERED_PASSWORD = "correct horse battery staple"
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
@@ -47,7 +49,7 @@ class Identity:
     def from_settings(
         cls, pool: asyncpg.Pool, settings: Settings, clock: Clock | None = None
     ) -> Identity:
-        return cls(pool, settings, build_deps(pool, settings, clock))
+        return cls(pool, settings, build_deps(pool, settings, FakeRevocations(), clock))
 
     async def ask(self, command: Request[ResultT]) -> Reply[ResultT]:
         try:
@@ -110,7 +112,7 @@ def registration(n: int | str = "", **overrides: Any) -> contract.RegisterUser:
         "name": "Μαρία Παπαδοπούλου",
         "username": f"maria{n}",
         "email": f"maria{n}@example.gr",
-        "password": "correct horse battery staple",
+        "password": REGISTERED_PASSWORD,
         "locale": "el",
         "client_address": f"10.0.0.{uuid.uuid4().int % 250}",
         **overrides,
@@ -131,5 +133,7 @@ async def registered_and_active(identity: Identity, n: int | str = "") -> contra
     command = registration(n)
     assert (await identity.ask(command)).ok
     token = await activation_token(identity.pool, command.username)
-    assert (await identity.ask(contract.ActivateAccount(token=token))).ok
+    assert (
+        await identity.ask(contract.ActivateAccount(token=token, password=REGISTERED_PASSWORD))
+    ).ok
     return command

@@ -16,9 +16,16 @@ from helpdesk.identity.handlers.registration import register
 from helpdesk.identity.handlers.sessions import login
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import ManualClock
-from tests.unit.identity.fakes import FakeAccessTokens, FakeDatabase, FakePasswords, FakeTokens
+from tests.unit.identity.fakes import (
+    FakeAccessTokens,
+    FakeDatabase,
+    FakePasswords,
+    FakeRevocations,
+    FakeTokens,
+)
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+REGISTERED_PASSWORD = "correct horse battery staple"
 
 
 @dataclass
@@ -30,6 +37,7 @@ class World:
     passwords: FakePasswords
     tokens: FakeTokens
     access_tokens: FakeAccessTokens
+    revocations: FakeRevocations
 
 
 def make_deps(world: World, **settings: Any) -> Deps:
@@ -41,13 +49,21 @@ def make_deps(world: World, **settings: Any) -> Deps:
         access_tokens=world.access_tokens,
         clock=world.clock,
         settings=Settings(**values),
+        revocations=world.revocations,
     )
 
 
 @pytest.fixture
 def world() -> World:
     clock = ManualClock(NOW)
-    return World(FakeDatabase(clock), clock, FakePasswords(), FakeTokens(), FakeAccessTokens())
+    return World(
+        FakeDatabase(clock),
+        clock,
+        FakePasswords(),
+        FakeTokens(),
+        FakeAccessTokens(),
+        FakeRevocations(),
+    )
 
 
 @pytest.fixture
@@ -60,7 +76,7 @@ def registration(n: int | str = "", **overrides: Any) -> contract.RegisterUser:
         "name": "Μαρία Παπαδοπούλου",
         "username": f"maria{n}",
         "email": f"maria{n}@example.gr",
-        "password": "correct horse battery staple",
+        "password": REGISTERED_PASSWORD,
         "client_address": "192.0.2.10",
         **overrides,
     }
@@ -85,7 +101,8 @@ def token_mailed_to(world: World, username: str) -> str:
 async def active_user(deps: Deps, world: World, n: int | str = "") -> contract.RegisterUser:
     command = registration(n)
     await register(command, deps)
-    await activate(contract.ActivateAccount(token=token_mailed_to(world, command.username)), deps)
+    token = token_mailed_to(world, command.username)
+    await activate(contract.ActivateAccount(token=token, password=command.password), deps)
     return command
 
 

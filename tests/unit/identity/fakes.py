@@ -22,6 +22,7 @@ from uuid import UUID
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.adapters.published import integration_events
+from helpdesk.identity.adapters.ratelimits import growing_delay
 from helpdesk.identity.domain.errors import EmailTaken, UsernameTaken
 from helpdesk.identity.domain.session import (
     Session,
@@ -216,6 +217,41 @@ class FakeRateLimits:
     async def clear(self, limit: Limit, key: str) -> None:
         self.uow.stored.hits.pop((limit.bucket, key), None)
 
+    async def clear_prefix(self, limit: Limit, prefix: str) -> None:
+        for bucket, key in list(self.uow.stored.hits):
+            if bucket == limit.bucket and key.startswith(prefix):
+                del self.uow.stored.hits[(bucket, key)]
+
+    async def forgive(self, limit: Limit, key: str) -> None:
+        hits = self.uow.stored.hits.get((limit.bucket, key), [])
+        if hits:
+            hits.remove(max(hits))
+
+    async def delay(self, limit: Limit, key: str, max_seconds: int) -> int | None:
+        recent = self._recent(limit, key)
+        if len(recent) < limit.limit:
+            return None
+        wait = growing_delay(len(recent) - limit.limit, max_seconds)
+        left = (recent[-1] + timedelta(seconds=wait) - self.clock.now()).total_seconds()
+        return math.ceil(left) if left > 0 else None
+
+    async def serialise(self, limit: Limit, key: str) -> None:
+        pass  # one event loop, no interleaving inside a fake transaction
+
+
+class FakeRevocations:
+    """What the gateway would find in the revocation bucket."""
+
+    def __init__(self) -> None:
+        self.sessions: set[UUID] = set()
+        self.users: dict[UUID, int] = {}
+
+    async def revoke_session(self, session_id: UUID) -> None:
+        self.sessions.add(session_id)
+
+    async def revoke_user(self, user_id: UUID, credentials_version: int) -> None:
+        self.users[user_id] = credentials_version
+
 
 class FakePasswords:
     """Hashes are `<scheme>:<password>`; raising `scheme` makes old hashes need a rehash."""
@@ -248,6 +284,9 @@ class FakeTokens:
     def hash(self, raw: str) -> str:
         return f"hash({raw})"
 
+    def successor(self, raw: str) -> str:
+        return f"{raw}.next"
+
 
 @dataclass(frozen=True)
 class Claims:
@@ -257,6 +296,7 @@ class Claims:
     name: str
     locale: str
     now: datetime
+    credentials_version: int = 0
 
 
 class FakeAccessTokens:
@@ -275,8 +315,11 @@ class FakeAccessTokens:
         name: str,
         locale: str,
         now: datetime,
+        credentials_version: int = 0,
     ) -> str:
-        self.issued.append(Claims(user_id, list(roles), session_id, name, locale, now))
+        self.issued.append(
+            Claims(user_id, list(roles), session_id, name, locale, now, credentials_version)
+        )
         return f"access-{len(self.issued) - 1}"
 
     def claims(self, access_token: str) -> Claims:

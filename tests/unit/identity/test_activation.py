@@ -12,14 +12,25 @@ from helpdesk.identity.domain.errors import InvalidToken, RateLimited
 from helpdesk.identity.handlers.activation import activate, resend_activation
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.registration import register
-from tests.unit.identity.conftest import NOW, World, active_user, registration, token_mailed_to
+from tests.unit.identity.conftest import (
+    NOW,
+    REGISTERED_PASSWORD,
+    World,
+    active_user,
+    registration,
+    token_mailed_to,
+)
 
 
 async def test_activation_then_again_is_a_friendly_success(deps: Deps, world: World) -> None:
     await register(registration(1), deps)
     token = token_mailed_to(world, "maria1")
-    first = await activate(contract.ActivateAccount(token=token), deps)
-    second = await activate(contract.ActivateAccount(token=token), deps)
+    first = await activate(
+        contract.ActivateAccount(token=token, password=REGISTERED_PASSWORD), deps
+    )
+    second = await activate(
+        contract.ActivateAccount(token=token, password=REGISTERED_PASSWORD), deps
+    )
     assert first == contract.Activated(already_active=False)
     assert second == contract.Activated(already_active=True)
     (activated,) = world.db.published(contract.UserActivated)
@@ -28,7 +39,9 @@ async def test_activation_then_again_is_a_friendly_success(deps: Deps, world: Wo
 
 async def test_an_unknown_token_is_invalid(deps: Deps) -> None:
     with pytest.raises(InvalidToken) as refused:
-        await activate(contract.ActivateAccount(token="made-up"), deps)
+        await activate(
+            contract.ActivateAccount(token="made-up", password=REGISTERED_PASSWORD), deps
+        )
     assert refused.value.error.code == "invalid_token"
     assert refused.value.error.message == "This activation link is not valid."
 
@@ -40,7 +53,7 @@ async def test_expired_token_offers_a_resend_and_the_new_link_works(
     old = token_mailed_to(world, "maria2")
     world.clock.advance(timedelta(hours=48, seconds=1))
     with pytest.raises(InvalidToken) as expired:
-        await activate(contract.ActivateAccount(token=old), deps)
+        await activate(contract.ActivateAccount(token=old, password=REGISTERED_PASSWORD), deps)
     assert expired.value.error.code == "invalid_token"
     assert expired.value.error.message == (
         "this activation link has expired; ask for a new one"
@@ -52,17 +65,20 @@ async def test_expired_token_offers_a_resend_and_the_new_link_works(
     assert resent.activation_token != old
     assert resent.activation_expires_at == world.clock.now() + timedelta(hours=48)
     with pytest.raises(InvalidToken, match="not valid"):  # superseded
-        await activate(contract.ActivateAccount(token=old), deps)
-    assert await activate(contract.ActivateAccount(token=resent.activation_token), deps) == (
-        contract.Activated()
-    )
+        await activate(contract.ActivateAccount(token=old, password=REGISTERED_PASSWORD), deps)
+    assert await activate(
+        contract.ActivateAccount(token=resent.activation_token, password=REGISTERED_PASSWORD), deps
+    ) == (contract.Activated())
 
 
 async def test_activation_is_retried_when_the_account_moved(deps: Deps, world: World) -> None:
     await register(registration(3), deps)
     world.db.conflicts = 1
     token = token_mailed_to(world, "maria3")
-    assert await activate(contract.ActivateAccount(token=token), deps) == contract.Activated()
+    assert (
+        await activate(contract.ActivateAccount(token=token, password=REGISTERED_PASSWORD), deps)
+        == contract.Activated()
+    )
     assert world.db.conflicts == 0
     assert len(world.db.published(contract.UserActivated)) == 1
 
@@ -73,7 +89,12 @@ async def test_activation_gives_up_with_a_conflict_when_the_account_keeps_moving
     await register(registration(4), deps)
     world.db.conflicts = 5
     with pytest.raises(Refused) as refused:
-        await activate(contract.ActivateAccount(token=token_mailed_to(world, "maria4")), deps)
+        await activate(
+            contract.ActivateAccount(
+                token=token_mailed_to(world, "maria4"), password=REGISTERED_PASSWORD
+            ),
+            deps,
+        )
     assert refused.value.error.code == "conflict"
     assert world.db.published(contract.UserActivated) == []
 

@@ -130,6 +130,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(deps: Deps, world: 
     assert second.refresh_token != first.refresh_token
     claims = world.access_tokens.claims(second.access_token)
     assert claims.name == "Μαρία Παπαδοπούλου"
+    world.clock.advance(timedelta(seconds=deps.settings.refresh_grace_seconds + 1))
     with pytest.raises(RefreshTokenReused) as reused:
         await refresh(refreshing(first), deps)
     assert reused.value.error.code == "unauthenticated"

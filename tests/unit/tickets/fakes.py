@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 from uuid import UUID, uuid4
 
 from helpdesk.contracts.actors import Actor, Role
@@ -23,7 +24,7 @@ from helpdesk.tickets.adapters.read_model import decode_cursor, encode_cursor
 from helpdesk.tickets.domain.events import TicketEvent
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
-from helpdesk.tickets.handlers.deps import Deps, TicketFilter
+from helpdesk.tickets.handlers.deps import Deps, IdempotencyKeyReused, TicketFilter
 from helpdesk.tickets.handlers.views import summary_of
 
 POLICY = load_policy()
@@ -50,6 +51,8 @@ class FakeDatabase:
     # Runs once, just before the next save: another writer getting in first.
     before_next_save: Callable[[], None] | None = None
     commits: int = 0
+    # (user, Idempotency-Key) -> (fingerprint, answer)
+    answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     def add_user(self, name: str, *roles: Role) -> Actor:
         """A user the users projection knows, and their verified actor."""
@@ -96,6 +99,8 @@ class FakeUnitOfWork:
         self._streams: dict[UUID, list[TicketEvent]] = {}
         self._numbers: dict[int, int] = {}
         self._settled: list[UUID] = []
+        self._claims: dict[tuple[UUID, str], str] = {}
+        self._answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = {}
         self.tickets = FakeTickets(db, self._streams)
 
     async def __aenter__(self) -> FakeUnitOfWork:
@@ -110,6 +115,8 @@ class FakeUnitOfWork:
         self._streams.clear()  # what was not committed is gone
         self._numbers.clear()
         self._settled.clear()
+        self._claims.clear()
+        self._answers.clear()
 
     async def commit(self) -> None:
         for ticket_id, events in self._streams.items():
@@ -118,7 +125,22 @@ class FakeUnitOfWork:
             self.db.streams[ticket_id] = events
         self.db.numbers.update(self._numbers)
         self.db.settled += self._settled
+        self.db.answers.update(self._answers)
         self.db.commits += 1
+
+    async def first_answer(
+        self, user_id: UUID, key: str, fingerprint: str
+    ) -> dict[str, Any] | None:
+        stored = self.db.answers.get((user_id, key))
+        if stored is None:
+            self._claims[(user_id, key)] = fingerprint
+            return None
+        if stored[0] != fingerprint:
+            raise IdempotencyKeyReused()
+        return stored[1]
+
+    async def remember_answer(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
+        self._answers[(user_id, key)] = (self._claims[(user_id, key)], answer)
 
     async def user(self, user_id: UUID) -> FakeUser | None:
         return self.db.users.get(user_id)

@@ -39,3 +39,6 @@ class AccessTokenClaims(BaseModel):
     iat: int
     exp: int
     iss: str = "helpdesk-identity"
+    # The account's credentials version when the token was minted: a password reset
+    # raises it, and the gateway refuses tokens of an older one (docs/accounts.md).
+    cv: int = 0

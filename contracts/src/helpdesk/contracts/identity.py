@@ -49,6 +49,23 @@ RECOVERY_ACCEPTED_MESSAGE: dict[str, str] = {
     "Check your mailbox in a few minutes.",
 }
 
+# Access tokens cut off before they expire (logout, password reset): a NATS KV
+# bucket written by identity, read by the gateway on every authenticated request.
+# Entries live as long as an access token (plus a margin), then the tokens they
+# void have expired anyway.
+REVOCATIONS_BUCKET = "revocations"
+
+
+def revoked_session_key(session_id: UUID | str) -> str:
+    """Present: every access token of this session is void."""
+    return f"session.{session_id}"
+
+
+def revoked_user_key(user_id: UUID | str) -> str:
+    """Value: the user's current credentials version; tokens with an older `cv` are void."""
+    return f"user.{user_id}"
+
+
 # ---------------------------------------------------------------- results
 
 
@@ -67,6 +84,10 @@ class Registered(BaseModel):
 class Activated(BaseModel):
     status: Literal["active"] = "active"
     already_active: bool = False
+
+
+class RegistrationCancelled(BaseModel):
+    status: Literal["cancelled"] = "cancelled"
 
 
 class SessionTokens(BaseModel):
@@ -164,6 +185,16 @@ class Registration(_Body):
 
 
 class ActivationToken(_Body):
+    """The mailed token and the password chosen at registration: the token proves
+    the mailbox, the password that whoever registered owns it."""
+
+    token: Token
+    password: Password
+
+
+class CancellationToken(_Body):
+    """ "This was not me": the token of the activation mail cancels the registration."""
+
     token: Token
 
 
@@ -204,6 +235,10 @@ class RegisterUser(_IdentityCommand[Registered], Registration):
 
 class ActivateAccount(_IdentityCommand[Activated], ActivationToken):
     verb: ClassVar[str] = "activate"
+
+
+class CancelRegistration(_IdentityCommand[RegistrationCancelled], CancellationToken):
+    verb: ClassVar[str] = "cancel_registration"
 
 
 class ResendActivation(_IdentityCommand[Accepted], EmailRequest):
@@ -347,6 +382,15 @@ class RegistrationAttemptedForExistingEmail(_UserEvent):
     email: str
     locale: Locale
     attempted_at: datetime
+
+
+class UserRegistrationCancelled(_UserEvent):
+    """The owner of the address said "this was not me" in the activation mail: the
+    pending account is gone; its username and address are free again."""
+
+    user_id: UUID
+    username: str
+    cancelled_at: datetime
 
 
 class RolesChanged(_UserEvent):

@@ -214,10 +214,28 @@ class Assignment(_Body):
 # --- commands -----------------------------------------------------------------------------
 
 
+QUEUE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # the URL-safe base64 of `next_cursor`
+
+
+# The client's `Idempotency-Key` header (IETF httpapi draft): printable ASCII.
+IdempotencyKey = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x20-\x7e]+$",
+        description="The same key from the same user within 24 h: the first answer, "
+        "nothing created again",
+    ),
+]
+
+
 class SubmitTicket(_TicketsCommand[Submitted], TicketDraft):
     verb: ClassVar[str] = "submit"
 
     actor: Actor
+    idempotency_key: IdempotencyKey = None
 
 
 class AddMessage(_TicketsCommand[MessageAdded], MessageDraft):
@@ -227,6 +245,7 @@ class AddMessage(_TicketsCommand[MessageAdded], MessageDraft):
 
     actor: Actor
     ticket_id: UUID
+    idempotency_key: IdempotencyKey = None
 
 
 class ChangeStatus(_TicketsCommand[TicketSummary], StatusChange):
@@ -270,10 +289,11 @@ class ListTickets(_TicketsQuery[TicketList]):
     actor: Actor
     priority: Priority | None = None
     status: TicketStatus | None = None
-    queue: str | None = Field(default=None, max_length=64)
+    # A queue name as the routing policy spells them: nothing else can match a queue.
+    queue: str | None = Field(default=None, max_length=64, pattern=QUEUE_PATTERN)
     assignee_id: UUID | None = None
     unassigned: bool = False
-    cursor: str | None = Field(default=None, max_length=64)
+    cursor: str | None = Field(default=None, max_length=64, pattern=CURSOR_PATTERN)
     limit: int = Field(default=50, ge=1, le=200)
 
 

@@ -67,6 +67,7 @@ def main() -> int:
             smtp_host, smtp_port = "127.0.0.1", sink.port
 
         gateway_port = int(os.environ.get("HELPDESK_HTTP_PORT") or port_or_free(8080))
+        ops_port = int(os.environ.get("HELPDESK_OPS_PORT") or port_or_free(8090))
         public_url = os.environ.get("HELPDESK_PUBLIC_URL", f"http://127.0.0.1:{gateway_port}")
         private_key, public_key = load_or_create_keypair(var / "keys")
         env = service_environment(
@@ -83,7 +84,12 @@ def main() -> int:
         for name in available_services():
             port = gateway_port if name == "gateway" else port_or_free(SERVICE_PORTS[name])
             process = ServiceProcess(
-                name, port, env, var / "logs" / f"{name}.log", nats_creds=seeds[name]
+                name,
+                port,
+                env,
+                var / "logs" / f"{name}.log",
+                nats_creds=seeds[name],
+                ops_port=ops_port if name == "gateway" else None,
             ).start()
             started.append(process)
         for process in started:
@@ -97,6 +103,7 @@ Helpdesk is running.
   REST API:         {public_url}/api/v1   (OpenAPI: {public_url}/docs)
   Mail sink:        {var / "mail"}/*.eml
   Logs:             {var / "logs"}/
+  Gateway ops:      http://127.0.0.1:{ops_port}/metrics  (/healthz, /readyz; not public)
   NATS:             {nats_url}
   Operator CLI:     HELPDESK_NATS_URL={nats_url} HELPDESK_NATS_CREDS={seeds["operator"]} \\
                     .venv/bin/helpdesk …

@@ -29,15 +29,24 @@ class ServiceProcess:
     log_path: Path
     # This service's NKEY seed file (HELPDESK_NATS_CREDS): each process its own identity.
     nats_creds: Path | None = None
+    # Where /healthz, /readyz and /metrics are, if not on `port` (the gateway's
+    # HELPDESK_OPS_PORT: never served on its public port).
+    ops_port: int | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ops_url(self) -> str:
+        return f"http://127.0.0.1:{self.ops_port or self.port}"
+
     def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "HELPDESK_HTTP_PORT": str(self.port)}
+        if self.ops_port is not None:
+            env["HELPDESK_OPS_PORT"] = str(self.ops_port)
         if self.nats_creds is not None:
             env["HELPDESK_NATS_CREDS"] = str(self.nats_creds)
         log = self.log_path.open("ab")
@@ -58,12 +67,12 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response,  # noqa: S310
+                urllib.request.urlopen(f"{self.ops_url}/readyz", timeout=1) as response,  # noqa: S310
             ):
                 if response.status == 200:
                     return
             time.sleep(0.1)
-        raise TimeoutError(f"{self.name} not ready on {self.url} after {timeout}s")
+        raise TimeoutError(f"{self.name} not ready on {self.ops_url} after {timeout}s")
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -99,6 +99,29 @@ def service_permissions(service: str, consumes: Sequence[str] = ()) -> Permissio
     return Permissions(tuple(publish), tuple(subscribe), allow_responses=True)
 
 
+# The access-token revocation list (a KV bucket, docs/accounts.md): identity declares
+# and writes it, the gateway reads single keys. Nobody deletes or purges it.
+_REVOCATIONS_STREAM = f"KV_{identity_contract.REVOCATIONS_BUCKET}"
+REVOCATIONS_WRITE = (
+    f"$JS.API.STREAM.CREATE.{_REVOCATIONS_STREAM}",
+    f"$JS.API.STREAM.INFO.{_REVOCATIONS_STREAM}",
+    f"$KV.{identity_contract.REVOCATIONS_BUCKET}.>",
+)
+REVOCATIONS_READ = (
+    f"$JS.API.STREAM.INFO.{_REVOCATIONS_STREAM}",
+    f"$JS.API.DIRECT.GET.{_REVOCATIONS_STREAM}.>",
+)
+
+
+def _with_publish(permissions: Permissions, extra: Sequence[str]) -> Permissions:
+    return Permissions(
+        (*permissions.publish, *extra),
+        permissions.subscribe,
+        permissions.publish_deny,
+        permissions.allow_responses,
+    )
+
+
 # Commands only the operator may send: they create users and grant roles without
 # an end user's session behind them.
 OPERATOR_COMMANDS = (
@@ -107,7 +130,7 @@ OPERATOR_COMMANDS = (
 )
 
 IDENTITIES: dict[str, Permissions] = {
-    "identity": service_permissions("identity"),
+    "identity": _with_publish(service_permissions("identity"), REVOCATIONS_WRITE),
     "tickets": service_permissions("tickets", consumes=["IDENTITY"]),
     "notifier": service_permissions("notifier", consumes=["IDENTITY", "TICKETS"]),
     # The gateway sends commands and queries and reads their replies; nothing else.
@@ -116,7 +139,8 @@ IDENTITIES: dict[str, Permissions] = {
             pattern(service, "*")
             for service in ("identity", "tickets")
             for pattern in (subjects.command, subjects.query)
-        ),
+        )
+        + REVOCATIONS_READ,
         publish_deny=OPERATOR_COMMANDS,
         subscribe=(f"{inbox_prefix('gateway')}.>",),
     ),

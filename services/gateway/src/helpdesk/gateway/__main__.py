@@ -1,26 +1,72 @@
-"""`python -m helpdesk.gateway`: serve the API and portal on HELPDESK_HTTP_PORT."""
+"""`python -m helpdesk.gateway`: the API and portal on HELPDESK_HTTP_PORT, and
+health, readiness and metrics on HELPDESK_OPS_PORT (never on the public port)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+
 import uvicorn
 
-from helpdesk.gateway.app import create_app
+from helpdesk.gateway.app import create_app, create_ops_app
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import configure_logging
 from helpdesk.servicekit.settings import load_settings
 
 
+class _Server(uvicorn.Server):
+    """A server that leaves the signals to `serve` below (two servers, one process)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    public = _Server(
+        uvicorn.Config(
+            app,
+            host="0.0.0.0",
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            # The client address comes from X-Forwarded-For only when the peer is one
+            # of FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1): docs/security.md.
+            proxy_headers=True,
+        )
+    )
+    ops = _Server(
+        uvicorn.Config(
+            create_ops_app(app),
+            host="0.0.0.0",
+            port=settings.ops_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
+
+    def stop() -> None:
+        public.should_exit = ops.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    # One ending (a signal, a port already taken) ends the other.
+    serving = asyncio.ensure_future(public.serve())
+    operating = asyncio.ensure_future(ops.serve())
+    await asyncio.wait({serving, operating}, return_when=asyncio.FIRST_COMPLETED)
+    stop()
+    await asyncio.gather(serving, operating)
+
+
 def main() -> None:
     settings = load_settings(Settings)
     configure_logging("gateway", settings.log_format)
-    uvicorn.run(
-        create_app(settings),
-        host="0.0.0.0",
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-    )
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

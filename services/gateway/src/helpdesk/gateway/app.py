@@ -20,7 +20,7 @@ from helpdesk.gateway.limits import BodyLimitMiddleware
 from helpdesk.gateway.problems import install_problem_handlers
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
-from helpdesk.servicekit.ops import add_ops_routes
+from helpdesk.servicekit.ops import ops_app
 from helpdesk.servicekit.runtime import freeze_startup_objects
 
 log = get_logger(__name__)
@@ -97,12 +97,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 carries the id too
 
+    _include_routes(app)
+    return app
+
+
+def create_ops_app(app: FastAPI) -> FastAPI:
+    """/healthz, /readyz and /metrics of the public `app`, served on HELPDESK_OPS_PORT:
+    readiness details and metrics are for the cluster, not for the internet."""
+
     async def nats_ready() -> bool:
         return app.state.nats is not None and bool(app.state.nats.is_connected)
 
-    add_ops_routes(app, [("nats", nats_ready)])
-    _include_routes(app)
-    return app
+    return ops_app([("nats", nats_ready)])
 
 
 def _include_routes(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from helpdesk.contracts.actors import AccessTokenClaims, Actor
 from helpdesk.contracts.replies import Refused
 from helpdesk.gateway.problems import ProblemError
+from helpdesk.gateway.revocations import ensure_not_revoked
 from helpdesk.servicekit import access_tokens
 
 _bearer = HTTPBearer(auto_error=False)
@@ -35,7 +36,9 @@ async def current_claims(
         raise ProblemError(
             401, "unauthenticated", "Log in first: send 'Authorization: Bearer <token>'."
         )
-    return claims_of(request, credentials.credentials)
+    claims = claims_of(request, credentials.credentials)
+    await ensure_not_revoked(request, claims)
+    return claims
 
 
 async def current_actor(

@@ -14,6 +14,9 @@ class Settings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8080"
     # How long a command may take before the client gets 503 + Retry-After.
     command_timeout: float = 5.0
+    # /healthz, /readyz (with details) and /metrics: on this port only, never on the
+    # public HELPDESK_HTTP_PORT (docs/security.md).
+    ops_port: int = 8090
 
     @field_validator("jwt_public_key")
     @classmethod

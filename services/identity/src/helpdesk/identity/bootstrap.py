@@ -16,9 +16,10 @@ from helpdesk.identity.adapters.access_tokens import AccessTokenIssuer
 from helpdesk.identity.adapters.passwords import Argon2Passwords
 from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
 from helpdesk.identity.adapters.projections import PROJECTIONS
+from helpdesk.identity.adapters.revocations import KvRevocations
 from helpdesk.identity.adapters.tokens import OpaqueTokens
 from helpdesk.identity.handlers import HANDLERS
-from helpdesk.identity.handlers.deps import Deps
+from helpdesk.identity.handlers.deps import Deps, Revocations
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.access_tokens import public_key_of
 from helpdesk.servicekit.clock import Clock, SystemClock
@@ -26,7 +27,9 @@ from helpdesk.servicekit.handlers import bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
 
 
-def build_deps(pool: asyncpg.Pool, settings: Settings, clock: Clock | None = None) -> Deps:
+def build_deps(
+    pool: asyncpg.Pool, settings: Settings, revocations: Revocations, clock: Clock | None = None
+) -> Deps:
     return Deps(
         uow=lambda: PostgresUnitOfWork(pool),
         passwords=Argon2Passwords(
@@ -34,19 +37,24 @@ def build_deps(pool: asyncpg.Pool, settings: Settings, clock: Clock | None = Non
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
         ),
-        tokens=OpaqueTokens(),
+        tokens=OpaqueTokens.keyed_by(settings.jwt_private_key.get_secret_value()),
         access_tokens=AccessTokenIssuer(
             settings.jwt_private_key.get_secret_value(),
             timedelta(minutes=settings.access_token_minutes),
         ),
         clock=clock or SystemClock(),
         settings=settings,
+        revocations=revocations,
     )
 
 
 def build(ctx: ServiceContext[Settings]) -> None:
     ctx.projections.extend(PROJECTIONS)
-    ctx.serve(bind(build_deps(ctx.pool, ctx.settings), HANDLERS))
+    settings = ctx.settings
+    revocations = KvRevocations(
+        ctx.js, timedelta(minutes=settings.access_token_minutes), settings.nats_stream_replicas
+    )
+    ctx.serve(bind(build_deps(ctx.pool, settings, revocations), HANDLERS))
 
 
 SERVICE = Service(

@@ -18,10 +18,21 @@ class Settings(ServiceSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
-    # Rate limits: at most `*_limit` events per `*_window_minutes`.
+    # Rate limits: at most `*_limit` events per `*_window_minutes` (docs/security.md).
+    # Login failures: per (account, client address) pair, and per address over all accounts.
     login_account_limit: int = 5
     login_address_limit: int = 20
     login_window_minutes: int = 15
+    # Account-wide, over every address: past this many failures in a day each further
+    # attempt waits twice as long as the one before (1 s, 2 s, ...), at most the cap.
+    # Slows guessing down without locking the owner out; a password reset lifts it.
+    login_slowdown_after: int = 10
+    login_max_delay_seconds: int = 300
+    # Concurrent refreshes with the same refresh token within this many seconds get
+    # the same new pair (two tabs, a double click) instead of revoking the session.
+    refresh_grace_seconds: int = 10
+    # The "someone tried to register with your address" mail: at most this many per hour.
+    owner_notice_limit: int = 1
     recovery_limit: int = 3
     recovery_window_minutes: int = 60
     registration_address_limit: int = 20

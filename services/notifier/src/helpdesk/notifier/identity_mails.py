@@ -66,6 +66,10 @@ class IdentityMails:
                 "name": name,
                 "username": username,
                 "link": self.mailer.link(locale, "activate?" + urlencode({"token": token})),
+                # "This was not me": cancels the registration (docs/accounts.md).
+                "not_me_link": self.mailer.link(
+                    locale, "activate/cancel?" + urlencode({"token": token})
+                ),
                 "valid_hours": hours_between(envelope.occurred_at, expires_at),
             },
         )

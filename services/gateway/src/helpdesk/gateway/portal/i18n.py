@@ -132,6 +132,32 @@ _STRINGS: dict[str, dict[Lang, str]] = {
         "el": "Ο λογαριασμός σας είναι ήδη ενεργός. Μπορείτε να συνδεθείτε.",
         "en": "Your account is already active. You can log in.",
     },
+    "activate_intro": {
+        "el": "Για να ενεργοποιήσετε το λογαριασμό, εισάγετε τον κωδικό που επιλέξατε κατά "
+        "την εγγραφή.",
+        "en": "To activate the account, enter the password you chose when you registered.",
+    },
+    "activate_button": {"el": "Ενεργοποίηση", "en": "Activate"},
+    "activation_wrong_password": {
+        "el": "Αυτός δεν είναι ο κωδικός που επιλέχθηκε κατά την εγγραφή.",
+        "en": "This is not the password chosen at registration.",
+    },
+    "not_me_link": {
+        "el": "Δεν έκανα εγώ αυτή την εγγραφή",
+        "en": "I did not register this account",
+    },
+    "cancel_registration_title": {"el": "Ακύρωση εγγραφής", "en": "Cancel the registration"},
+    "cancel_registration_intro": {
+        "el": "Κάποιος δημιούργησε λογαριασμό με τη διεύθυνση email σας. Αν δεν ήσασταν εσείς, "
+        "ακυρώστε την εγγραφή: ο λογαριασμός διαγράφεται και δεν μπορεί να ενεργοποιηθεί.",
+        "en": "Someone created an account with your e-mail address. If it was not you, cancel "
+        "the registration: the account is removed and can never be activated.",
+    },
+    "cancel_registration_button": {"el": "Ακύρωση της εγγραφής", "en": "Cancel the registration"},
+    "registration_cancelled": {
+        "el": "Η εγγραφή ακυρώθηκε. Δεν θα λάβετε άλλα μηνύματα γι' αυτήν.",
+        "en": "The registration has been cancelled. You will get no more mail about it.",
+    },
     "invalid_token": {
         "el": "Ο σύνδεσμος δεν είναι έγκυρος ή έχει λήξει.",
         "en": "This link is not valid or has expired.",

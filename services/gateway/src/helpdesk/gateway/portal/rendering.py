@@ -7,6 +7,7 @@ from functools import partial
 from importlib.resources import files
 from typing import Any
 from urllib.parse import quote
+from uuid import uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
@@ -138,6 +139,8 @@ async def render(
         "values": {},
         "not_activated": False,
         "invalid_token": False,
+        # One Idempotency-Key per rendered form: submitting it twice creates one thing.
+        "new_idempotency_key": lambda: str(uuid4()),
     }
     values.update(context or {})
     body = _environment.get_template(template).render(values)

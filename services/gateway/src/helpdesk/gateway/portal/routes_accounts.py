@@ -10,7 +10,6 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from helpdesk.contracts.identity import (
-    ActivateAccount,
     CompletePasswordReset,
     Login,
     Logout,
@@ -109,32 +108,7 @@ async def register(request: Request, lang: PageLang) -> Response:
 
 
 # ------------------------------------------------------------------ activation
-
-
-@router.get("/{lang}/activate")
-async def activate(request: Request, lang: PageLang, token: str = "") -> Response:
-    # The mail link activates at once: activation is idempotent, so a mail
-    # scanner that follows the link first does no harm (docs/portal.md).
-    if not token:
-        return await render(
-            request,
-            "message.html",
-            lang,
-            _message("activate_title", "invalid_token", lang),
-            status_code=400,
-        )
-    try:
-        result = await send(request, ActivateAccount(token=token))
-    except ProblemError as problem:
-        if problem.code != "invalid_token":
-            raise
-        context = _message("activate_title", "invalid_token", lang)
-        context["resend"] = True
-        return await render(request, "message.html", lang, context, status_code=400)
-    key = "already_active" if result.already_active else "activated"
-    context = _message("activate_title", key, lang)
-    context["login"] = True
-    return await render(request, "message.html", lang, context)
+# Activating and cancelling: routes_activation.py.
 
 
 @router.get("/{lang}/activation/resend")

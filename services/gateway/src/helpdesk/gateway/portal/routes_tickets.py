@@ -143,6 +143,7 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
                 description=form.get("description"),
                 priority=form.get("priority"),  # type: ignore[arg-type]
                 category=form.get("category") or None,  # type: ignore[arg-type]
+                idempotency_key=form.get("idempotency_key") or None,
             )
         except ValidationError as exc:
             add_validation_errors(form, exc, lang)
@@ -247,7 +248,11 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
     internal = user.is_agent and form.get("internal") == "1"
     try:
         payload = AddMessage(
-            actor=user.actor, ticket_id=ticket_id, body=form.get("body"), internal=internal
+            actor=user.actor,
+            ticket_id=ticket_id,
+            body=form.get("body"),
+            internal=internal,
+            idempotency_key=form.get("idempotency_key") or None,
         )
     except ValidationError as exc:
         add_validation_errors(form, exc, lang)

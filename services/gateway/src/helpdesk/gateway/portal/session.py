@@ -25,6 +25,7 @@ from helpdesk.gateway.auth import claims_of
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.i18n import Lang
 from helpdesk.gateway.problems import ProblemError
+from helpdesk.gateway.revocations import ensure_not_revoked
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -97,10 +98,14 @@ async def load_state(request: Request) -> BrowserState:
     if raw:
         access, _, refresh = raw.partition(" ")
         try:
-            state.user = _user_from(request, access)
+            user = _user_from(request, access)
+            await ensure_not_revoked(request, user.claims)  # logged out or password changed
+            state.user = user
         except ProblemError as problem:
             if problem.code == "token_expired" and refresh:
                 await _refresh(request, state, refresh)
+            elif problem.status == 503:
+                raise
             else:
                 state.clear_session = True
     request.state.portal = state

@@ -36,10 +36,28 @@ async def register(request: Request, body: contract.Registration) -> contract.Re
     return await send(request, command)
 
 
-@router.post("/accounts/activate", response_model=contract.Activated, responses={400: _PROBLEM})
+@router.post(
+    "/accounts/activate",
+    response_model=contract.Activated,
+    responses={400: _PROBLEM, 401: _PROBLEM, 422: _PROBLEM},
+)
 async def activate(request: Request, body: contract.ActivationToken) -> contract.Activated:
-    """Activate with the token from the e-mail; activating again is a success too."""
+    """Activate with the token from the e-mail and the password chosen at registration
+    (401 if it is not that password); activating again is a success too."""
     return await send(request, contract.ActivateAccount(**body.model_dump()))
+
+
+@router.post(
+    "/accounts/activation/cancel",
+    response_model=contract.RegistrationCancelled,
+    responses={400: _PROBLEM, 409: _PROBLEM},
+)
+async def cancel_registration(
+    request: Request, body: contract.CancellationToken
+) -> contract.RegistrationCancelled:
+    """ "This was not me": the owner of the mailbox cancels a registration they never
+    made with the activation mail's token; the username and address are free again."""
+    return await send(request, contract.CancelRegistration(**body.model_dump()))
 
 
 @router.post(

@@ -3,13 +3,15 @@ commands and queries (contracts in helpdesk.contracts.tickets)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
+    CURSOR_PATTERN,
+    QUEUE_PATTERN,
     AddMessage,
     Assignment,
     AssignTicket,
@@ -36,6 +38,8 @@ from helpdesk.gateway.commands import send
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
 
 @router.get("/priorities", response_model=PriorityList)
 async def priorities(request: Request) -> PriorityList:
@@ -43,11 +47,30 @@ async def priorities(request: Request) -> PriorityList:
     return await send(request, ListPriorities())
 
 
-@router.post("/tickets", status_code=201, response_model=Submitted)
+# `Idempotency-Key` (IETF httpapi draft): the same key from the same user within 24 h
+# gets the first answer and creates nothing; the same key with another body is 422.
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x20-\x7e]+$",
+        description="A unique key per request (e.g. a UUID); a retry sends the same one",
+    ),
+]
+
+
+@router.post("/tickets", status_code=201, response_model=Submitted, responses={422: _PROBLEM})
 async def submit(
-    request: Request, response: Response, actor: CurrentActor, body: TicketDraft
+    request: Request,
+    response: Response,
+    actor: CurrentActor,
+    body: TicketDraft,
+    idempotency_key: IdempotencyHeader = None,
 ) -> Submitted:
-    result = await send(request, SubmitTicket(actor=actor, **body.model_dump()))
+    command = SubmitTicket(actor=actor, idempotency_key=idempotency_key, **body.model_dump())
+    result = await send(request, command)
     response.headers["Location"] = f"/api/v1/tickets/{result.ticket_id}"
     return result
 
@@ -58,10 +81,10 @@ async def list_tickets(
     actor: CurrentActor,
     priority: Priority | None = None,
     status: TicketStatus | None = None,
-    queue: Annotated[str | None, Query(max_length=64)] = None,
+    queue: Annotated[str | None, Query(max_length=64, pattern=QUEUE_PATTERN)] = None,
     assignee_id: UUID | None = None,
     unassigned: bool = False,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=64, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketList:
     """The caller's tickets; for agents every queue, soonest due first."""
@@ -85,13 +108,27 @@ async def get_ticket(request: Request, actor: CurrentActor, ticket_id: UUID) -> 
     return await send(request, GetTicket(actor=actor, ticket_id=ticket_id))
 
 
-@router.post("/tickets/{ticket_id}/messages", status_code=201, response_model=MessageAdded)
+@router.post(
+    "/tickets/{ticket_id}/messages",
+    status_code=201,
+    response_model=MessageAdded,
+    responses={422: _PROBLEM},
+)
 async def add_message(
-    request: Request, actor: CurrentActor, ticket_id: UUID, body: MessageDraft
+    request: Request,
+    actor: CurrentActor,
+    ticket_id: UUID,
+    body: MessageDraft,
+    idempotency_key: IdempotencyHeader = None,
 ) -> MessageAdded:
     return await send(
         request,
-        AddMessage(actor=actor, ticket_id=ticket_id, **body.model_dump()),
+        AddMessage(
+            actor=actor,
+            ticket_id=ticket_id,
+            idempotency_key=idempotency_key,
+            **body.model_dump(),
+        ),
     )
 
 

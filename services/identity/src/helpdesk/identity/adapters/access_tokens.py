@@ -34,6 +34,7 @@ class AccessTokenIssuer:
         name: str,
         locale: str,
         now: datetime,
+        credentials_version: int = 0,
     ) -> str:
         claims = AccessTokenClaims(
             sub=str(user_id),
@@ -43,5 +44,6 @@ class AccessTokenIssuer:
             locale=locale,
             iat=int(now.timestamp()),
             exp=int((now + self.ttl).timestamp()),
+            cv=credentials_version,
         )
         return jwt.encode(claims.model_dump(mode="json"), self._key, algorithm="EdDSA")

@@ -38,6 +38,10 @@ class UserDirectory:
                 )
             case "Activated":
                 await conn.execute("UPDATE users SET status = 'active' WHERE user_id = $1", user_id)
+            case "RegistrationCancelled":
+                # The username and the address are free again; the mailed token is void.
+                await conn.execute("DELETE FROM users WHERE user_id = $1", user_id)
+                await conn.execute("DELETE FROM user_tokens WHERE user_id = $1", user_id)
             case "RolesGranted":
                 await conn.execute(
                     "UPDATE users SET roles = $2 WHERE user_id = $1", user_id, data["roles"]

@@ -19,6 +19,7 @@ from helpdesk.identity.domain.user import (
     PasswordResetRequested,
     Registered,
     RegistrationAttempted,
+    RegistrationCancelled,
     RolesGranted,
     User,
     UserEvent,
@@ -112,6 +113,12 @@ def integration_events(
                         email=user.email,
                         locale=user.language,
                         attempted_at=event.at,
+                    )
+                )
+            case RegistrationCancelled():
+                public.append(
+                    contract.UserRegistrationCancelled(
+                        user_id=user.user_id, username=user.username, cancelled_at=event.at
                     )
                 )
             case RolesGranted():

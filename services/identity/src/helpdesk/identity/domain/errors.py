@@ -48,6 +48,13 @@ class InvalidCredentials(DomainError):
         super().__init__("Wrong username or password.")
 
 
+class WrongPassword(InvalidCredentials):
+    """Activation with the mailed token but not the password chosen at registration."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(self, "This is not the password chosen at registration.")
+
+
 class NotActivated(DomainError):
     code = "account_not_activated"
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from helpdesk.contracts.actors import Role
 from helpdesk.identity.domain.errors import AlreadyActive, InvalidToken, TokenExpired
 
-Status = Literal["pending_activation", "active"]
+Status = Literal["pending_activation", "active", "cancelled"]
 Language = Literal["el", "en"]
 
 
@@ -88,6 +88,13 @@ class RolesGranted(UserEvent):
     roles: list[Role]
 
 
+class RegistrationCancelled(UserEvent):
+    """The mailbox owner said "this was not me": the pending account is gone and
+    its username and address are free again."""
+
+    at: datetime
+
+
 # ---------------------------------------------------------------- aggregate
 
 
@@ -107,6 +114,9 @@ class User:
     activation_expires_at: datetime | None = None
     # Open password-reset tokens: hash -> expiry. Used or superseded ones leave.
     reset_tokens: dict[str, datetime] = field(default_factory=dict)
+    # Raised by every password change: sessions and access tokens of an older
+    # version are void (checked at refresh, and by the gateway).
+    credentials_version: int = 0
 
     @property
     def exists(self) -> bool:
@@ -147,10 +157,15 @@ class User:
             case PasswordChanged():
                 self.password_hash = event.password_hash
                 self.reset_tokens.clear()  # every other reset token is void now
+                self.credentials_version += 1
             case PasswordRehashed():
                 self.password_hash = event.password_hash
             case RolesGranted():
                 self.roles = list(event.roles)
+            case RegistrationCancelled():
+                self.status = "cancelled"
+                self.activation_token_hash = None
+                self.activation_expires_at = None
             case UsernameReminderRequested() | RegistrationAttempted():
                 pass
 
@@ -194,14 +209,28 @@ class User:
         return events
 
     def activate(self, token_hash: str, now: datetime) -> list[UserEvent]:
-        """Activate with the mailed token; nothing to do (a friendly success) if already active."""
+        """Activate with the mailed token; nothing to do (a friendly success) if already active.
+
+        The caller has checked the password chosen at registration: the token
+        proves the mailbox, the password proves the mailbox's owner registered.
+        """
         if self.is_active:
             return []
+        self._check_activation_token(token_hash, now)
+        return [Activated(at=now)]
+
+    def cancel_registration(self, token_hash: str, now: datetime) -> list[UserEvent]:
+        """ "This was not me": the mailbox owner ends a registration they never made."""
+        if self.is_active:
+            raise AlreadyActive("the account is already active; it cannot be cancelled")
+        self._check_activation_token(token_hash, now)
+        return [RegistrationCancelled(at=now)]
+
+    def _check_activation_token(self, token_hash: str, now: datetime) -> None:
         if token_hash != self.activation_token_hash or self.activation_expires_at is None:
             raise InvalidToken("this activation link is not valid")
         if now >= self.activation_expires_at:
             raise TokenExpired("this activation link has expired; ask for a new one")
-        return [Activated(at=now)]
 
     def reissue_activation(self, token_hash: str, expires_at: datetime) -> list[UserEvent]:
         """A fresh activation token; the previous one stops working."""

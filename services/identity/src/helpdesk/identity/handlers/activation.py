@@ -1,4 +1,11 @@
-"""Activating an account with the mailed link, and mailing a new link."""
+"""Activating an account with the mailed link, cancelling a registration one
+never made ("this was not me"), and mailing a new link.
+
+Activation needs the mailed token *and* the password chosen at registration:
+the token proves the mailbox, the password that whoever registered owns it.
+Otherwise anyone could register someone else's address with a password of
+their own and wait for the owner (or a mail scanner) to follow the link.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from helpdesk.contracts import identity as contract
-from helpdesk.identity.domain.errors import InvalidToken
+from helpdesk.identity.domain.errors import InvalidToken, WrongPassword
 from helpdesk.identity.handlers.deps import Deps, UseCases
 from helpdesk.identity.handlers.recovery import answer_by_email
 from helpdesk.servicekit.handlers import retry_on_conflict
@@ -21,8 +28,13 @@ async def activate(cmd: contract.ActivateAccount, deps: Deps) -> contract.Activa
     hashed = deps.tokens.hash(cmd.token)
     async with deps.uow() as uow:
         user_id = await uow.users.id_by_token(hashed, "activation")
-    if user_id is None:
+        user = None if user_id is None else await uow.users.get(user_id)
+    if user_id is None or user is None:
         raise InvalidToken("This activation link is not valid.")
+    checked = await deps.passwords.verify(user.password_hash, cmd.password)
+    if not checked.ok:
+        log.info("activation with a wrong password", user_id=str(user_id))
+        raise WrongPassword()
 
     async def attempt() -> contract.Activated:
         async with deps.uow() as uow:
@@ -39,6 +51,26 @@ async def activate(cmd: contract.ActivateAccount, deps: Deps) -> contract.Activa
         return contract.Activated()
 
     return await retry_on_conflict(attempt)
+
+
+async def cancel_registration(
+    cmd: contract.CancelRegistration, deps: Deps
+) -> contract.RegistrationCancelled:
+    hashed = deps.tokens.hash(cmd.token)
+    async with deps.uow() as uow:
+        user_id = await uow.users.id_by_token(hashed, "activation")
+    if user_id is None:
+        raise InvalidToken("This link is not valid (the registration may be cancelled already).")
+
+    async def attempt() -> None:
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            await uow.users.save(user, user.cancel_registration(hashed, deps.clock.now()))
+            await uow.commit()
+
+    await retry_on_conflict(attempt)
+    log.info("registration cancelled by the mailbox owner", user_id=str(user_id))
+    return contract.RegistrationCancelled()
 
 
 async def resend_activation(cmd: contract.ResendActivation, deps: Deps) -> contract.Accepted:
@@ -59,5 +91,6 @@ async def resend_activation(cmd: contract.ResendActivation, deps: Deps) -> contr
 
 HANDLERS: UseCases = {
     contract.ActivateAccount: activate,
+    contract.CancelRegistration: cancel_registration,
     contract.ResendActivation: resend_activation,
 }

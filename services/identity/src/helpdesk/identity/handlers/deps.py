@@ -85,6 +85,21 @@ class RateLimits(Protocol):
 
     async def clear(self, limit: Limit, key: str) -> None: ...
 
+    async def clear_prefix(self, limit: Limit, prefix: str) -> None:
+        """Forget every key of `limit` that starts with `prefix`."""
+
+    async def forgive(self, limit: Limit, key: str) -> None:
+        """Forget the newest attempt counted for `key` (an attempt that succeeded)."""
+
+    async def delay(self, limit: Limit, key: str, max_seconds: int) -> int | None:
+        """Growing delays instead of a lock-out: past `limit.limit` attempts in the
+        window, the next one waits 1 s, 2 s, 4 s, ... (at most `max_seconds`)
+        after the newest. Seconds still to wait, or None."""
+
+    async def serialise(self, limit: Limit, key: str) -> None:
+        """Hold a lock on (`limit`, `key`) until the transaction ends, so concurrent
+        checks-and-hits of one key cannot overshoot."""
+
 
 class UnitOfWork(Protocol):
     """One transaction: `async with deps.uow() as uow: …; await uow.commit()`.
@@ -136,6 +151,21 @@ class Tokens(Protocol):
 
     def hash(self, raw: str) -> str: ...
 
+    def successor(self, raw: str) -> str:
+        """The refresh token that replaces `raw`: a keyed function of it, so two
+        concurrent refreshes with one token compute the same new one (and nobody
+        without the key can)."""
+
+
+class Revocations(Protocol):
+    """Where the gateway looks before it accepts an access token (a NATS KV bucket
+    whose entries live as long as an access token)."""
+
+    async def revoke_session(self, session_id: UUID) -> None: ...
+
+    async def revoke_user(self, user_id: UUID, credentials_version: int) -> None:
+        """Access tokens of `user_id` minted for an older credentials version are void."""
+
 
 class AccessTokens(Protocol):
     @property
@@ -150,6 +180,7 @@ class AccessTokens(Protocol):
         name: str,
         locale: str,
         now: datetime,
+        credentials_version: int = 0,
     ) -> str: ...
 
 
@@ -158,20 +189,24 @@ class AccessTokens(Protocol):
 
 @dataclass(frozen=True)
 class Limits:
-    login_account: Limit
-    login_address: Limit
+    login_pair: Limit  # failures of one account from one address
+    login_address: Limit  # failures from one address, over every account
+    login_account: Limit  # failures of one account over every address: delays, no lock
     registration: Limit
     resend: Limit
     password_recovery: Limit
     username_recovery: Limit
+    owner_notice: Limit
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
         login = timedelta(minutes=s.login_window_minutes)
         recovery = timedelta(minutes=s.recovery_window_minutes)
         return cls(
-            login_account=Limit("login-account", s.login_account_limit, login),
+            login_pair=Limit("login-pair", s.login_account_limit, login),
             login_address=Limit("login-address", s.login_address_limit, login),
+            login_account=Limit("login-account", s.login_slowdown_after, timedelta(days=1)),
+            owner_notice=Limit("owner-notice", s.owner_notice_limit, timedelta(hours=1)),
             registration=Limit(
                 "registration-address",
                 s.registration_address_limit,
@@ -191,6 +226,7 @@ class Deps:
     access_tokens: AccessTokens
     clock: Clock
     settings: Settings  # token lifetimes, recovery timing
+    revocations: Revocations
 
     @property
     def limits(self) -> Limits:

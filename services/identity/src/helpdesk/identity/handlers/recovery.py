@@ -18,6 +18,7 @@ from helpdesk.contracts.replies import FieldError
 from helpdesk.identity.domain import policy
 from helpdesk.identity.domain.errors import InvalidToken, RateLimited
 from helpdesk.identity.handlers.deps import Deps, Limit, UnitOfWork, UseCases
+from helpdesk.identity.handlers.sessions import lift_login_limits
 from helpdesk.servicekit.handlers import invalid, retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 
@@ -98,16 +99,21 @@ async def complete_password_reset(
         )
     new_hash = await deps.passwords.hash(cmd.new_password)
 
-    async def attempt() -> int:
+    async def attempt() -> tuple[int, int]:
         async with deps.uow() as uow:
             user = await uow.users.get(user_id)
             now = deps.clock.now()
             await uow.users.save(user, user.complete_password_reset(hashed, new_hash, now))
             revoked = await _end_every_session(uow, user_id, now)
+            # The owner proved the mailbox: the account-wide slowdown is lifted.
+            await lift_login_limits(uow, deps, policy.username_key(user.username))
             await uow.commit()
-        return revoked
+        return revoked, user.credentials_version
 
-    revoked = await retry_on_conflict(attempt)
+    revoked, version = await retry_on_conflict(attempt)
+    # Sessions opened while this committed fail at their next refresh (credentials
+    # version); access tokens already out stop working now.
+    await deps.revocations.revoke_user(user_id, version)
     log.info("password changed by reset", user_id=str(user_id), sessions_revoked=revoked)
     return contract.PasswordReset()
 

@@ -104,10 +104,15 @@ async def open_account(
 
 
 async def _tell_owner(deps: Deps, email_key: str) -> None:
+    """Mail the owner, at most `owner_notice_limit` times an hour per address: a
+    flood of registrations with someone's address must not become a flood of mail."""
     async with deps.uow() as uow:
         user_id = await uow.users.id_by_email(email_key)
-        if user_id is None:  # the account that took the address is gone: cannot happen
-            raise LookupError("no account holds the address that was taken")
+        if user_id is None:  # the account that took the address is gone (cancelled meanwhile)
+            return
+        if await uow.limits.take(deps.limits.owner_notice, email_key):
+            log.info("owner already told within the hour", user_id=str(user_id))
+            return  # rolled back with the unit: nothing counted, nothing sent
         user = await uow.users.get(user_id)
         await uow.users.save(user, user.note_registration_attempt(deps.clock.now()))
         await uow.commit()

@@ -16,11 +16,12 @@ from helpdesk.identity.domain.errors import (
     NotActivated,
     RateLimited,
     RefreshTokenReused,
+    SessionEnded,
     Unauthenticated,
 )
 from helpdesk.identity.domain.session import Session
 from helpdesk.identity.domain.user import User
-from helpdesk.identity.handlers.deps import Deps, UseCases
+from helpdesk.identity.handlers.deps import Deps, UnitOfWork, UseCases
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
@@ -29,35 +30,69 @@ log = get_logger(__name__)
 
 
 async def login(cmd: contract.Login, deps: Deps) -> contract.SessionTokens:
-    username_key, limits = policy.username_key(cmd.username), deps.limits
+    username_key = policy.username_key(cmd.username)
+    address = cmd.client_address or "unknown"
+    await _count_attempt(deps, username_key, address)
     async with deps.uow() as uow:
-        waits = [
-            await uow.limits.retry_after(limits.login_account, username_key),
-            await uow.limits.retry_after(limits.login_address, cmd.client_address)
-            if cmd.client_address
-            else None,
-        ]
-        if any(waits):
-            raise RateLimited(max(w for w in waits if w))
         user_id = await uow.users.id_by_username(username_key)
         user = None if user_id is None else await uow.users.get(user_id)
     # An unknown username is checked against a decoy hash: same cost, same answer.
     checked = await deps.passwords.verify(user.password_hash if user else None, cmd.password)
-    async with deps.uow() as uow:
-        if user is None or not checked.ok:
-            await uow.limits.hit(limits.login_account, username_key)
-            if cmd.client_address:
-                await uow.limits.hit(limits.login_address, cmd.client_address)
-            await uow.commit()
-            log.info("login failed", user_id=str(user_id) if user_id else None)
-            raise InvalidCredentials()
-        await uow.limits.clear(limits.login_account, username_key)
-        await uow.commit()
+    if user is None or not checked.ok:
+        log.info("login failed", user_id=str(user_id) if user_id else None)
+        raise InvalidCredentials()  # already counted by `_count_attempt`
+    await _forgive(deps, username_key, address)
     if not user.is_active:
         raise NotActivated()
     if checked.needs_rehash:
         await _rehash(deps, user, cmd.password)
     return await _start_session(deps, user)
+
+
+def pair_key(username_key: str, address: str) -> str:
+    # A username cannot hold a control character, so U+001F separates the two.
+    return f"{username_key}\x1f{address}"
+
+
+async def _count_attempt(deps: Deps, username_key: str, address: str) -> None:
+    """Check the limits and count this attempt as a failure, committed in its own
+    short transaction before the password is even looked at: whatever fails later
+    (a bad row, a timeout, a crash), the guess has been counted. A success then
+    forgives it (`_forgive`). Serialised per account, so a burst of parallel
+    guesses cannot overshoot."""
+    limits = deps.limits
+    async with deps.uow() as uow:
+        await uow.limits.serialise(limits.login_account, username_key)
+        waits = [
+            await uow.limits.retry_after(limits.login_pair, pair_key(username_key, address)),
+            await uow.limits.retry_after(limits.login_address, address),
+            await uow.limits.delay(
+                limits.login_account, username_key, deps.settings.login_max_delay_seconds
+            ),
+        ]
+        if any(waits):
+            raise RateLimited(max(w for w in waits if w))
+        await uow.limits.hit(limits.login_pair, pair_key(username_key, address))
+        await uow.limits.hit(limits.login_address, address)
+        await uow.limits.hit(limits.login_account, username_key)
+        await uow.commit()
+
+
+async def _forgive(deps: Deps, username_key: str, address: str) -> None:
+    """The right password: this account's failures are forgotten, and this attempt
+    no longer counts against the address."""
+    limits = deps.limits
+    async with deps.uow() as uow:
+        await uow.limits.clear(limits.login_pair, pair_key(username_key, address))
+        await uow.limits.clear(limits.login_account, username_key)
+        await uow.limits.forgive(limits.login_address, address)
+        await uow.commit()
+
+
+async def lift_login_limits(uow: UnitOfWork, deps: Deps, username_key: str) -> None:
+    """After a password reset: the owner proved the mailbox, the guessing is moot."""
+    await uow.limits.clear(deps.limits.login_account, username_key)
+    await uow.limits.clear_prefix(deps.limits.login_pair, pair_key(username_key, ""))
 
 
 async def _rehash(deps: Deps, user: User, password: str) -> None:
@@ -80,6 +115,7 @@ async def _start_session(deps: Deps, user: User) -> contract.SessionTokens:
         refresh_token_hash=deps.tokens.hash(raw),
         expires_at=now + ttl,
         now=now,
+        credentials_version=user.credentials_version,
     )
     async with deps.uow() as uow:
         await uow.sessions.save(Session(session_id=session_id), events)
@@ -98,6 +134,7 @@ def _tokens(
         name=user.name,
         locale=user.locale,
         now=now,
+        credentials_version=user.credentials_version,
     )
     return contract.SessionTokens(
         access_token=access,
@@ -113,14 +150,18 @@ async def refresh(cmd: contract.RefreshSession, deps: Deps) -> contract.SessionT
         session_id = await uow.sessions.id_by_refresh_token(presented)
     if session_id is None:
         raise Unauthenticated("This refresh token is not valid; log in again.")
+    # The successor is a keyed function of the presented token: two concurrent
+    # refreshes with one token compute the same new one (`Session.rotate`).
+    raw = deps.tokens.successor(cmd.refresh_token)
+    ttl = timedelta(days=deps.settings.refresh_token_days)
+    grace = timedelta(seconds=deps.settings.refresh_grace_seconds)
 
     async def attempt() -> contract.SessionTokens:
-        raw, now = deps.tokens.new(), deps.clock.now()
-        ttl = timedelta(days=deps.settings.refresh_token_days)
+        now = deps.clock.now()
         async with deps.uow() as uow:
             session = await uow.sessions.get(session_id)
             try:
-                events = session.rotate(presented, deps.tokens.hash(raw), now + ttl, now)
+                events = session.rotate(presented, deps.tokens.hash(raw), now + ttl, now, grace)
             except RefreshTokenReused:
                 await uow.sessions.save(session, session.revoke("refresh_token_reuse", now))
                 await uow.commit()
@@ -132,6 +173,15 @@ async def refresh(cmd: contract.RefreshSession, deps: Deps) -> contract.SessionT
                 raise
             assert session.user_id is not None
             user = await uow.users.get(session.user_id)
+            if user.credentials_version != session.credentials_version or not user.is_active:
+                # Opened with a password that has changed since (also by a login
+                # that was in flight while the reset committed).
+                await uow.sessions.save(session, session.revoke("password_changed", now))
+                await uow.commit()
+                raise SessionEnded("The password has changed since this login; log in again.")
+            if not events:  # the twin of the refresh just made: the same pair again
+                assert session.rotated_at is not None
+                return _tokens(deps, user, session_id, raw, session.rotated_at, ttl)
             await uow.sessions.save(session, events)
             await uow.commit()
         return _tokens(deps, user, session_id, raw, now, ttl)
@@ -153,6 +203,8 @@ async def logout(cmd: contract.Logout, deps: Deps) -> contract.LoggedOut:
             await uow.commit()
 
     await retry_on_conflict(attempt)
+    # Its access tokens stop working now, not when they expire.
+    await deps.revocations.revoke_session(session_id)
     log.info("logged out", session_id=str(session_id))
     return contract.LoggedOut()
 

@@ -17,17 +17,24 @@ def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
 
 
+# No list pages this deep; anything beyond is not a cursor of ours (and an offset
+# past PostgreSQL's bigint would fail in the query instead of being refused here).
+MAX_OFFSET = 10_000_000
+
+
 def decode_cursor(cursor: str | None) -> int:
     """The offset a cursor of ours stands for; `InvalidCursor` for anything else."""
     if not cursor:
         return 0
+    if len(cursor) > 64:
+        raise InvalidCursor()
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
         offset = int(value)
     except ValueError:
         raise InvalidCursor() from None
-    if kind != "o" or offset < 0:
+    if kind != "o" or not 0 <= offset <= MAX_OFFSET:
         raise InvalidCursor()
     return offset
 

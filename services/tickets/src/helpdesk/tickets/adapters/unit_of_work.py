@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -20,7 +21,7 @@ from helpdesk.contracts.tickets import TicketList
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.projections import Projection
-from helpdesk.tickets.adapters import projections, read_model, users
+from helpdesk.tickets.adapters import idempotency, projections, read_model, users
 from helpdesk.tickets.adapters.repository import PostgresTickets, next_number
 from helpdesk.tickets.handlers.deps import KnownUser, TicketFilter
 
@@ -73,6 +74,14 @@ class PostgresUnitOfWork:
     def conn(self) -> Connection:
         assert self._conn is not None, "use the unit of work in `async with`"
         return self._conn
+
+    async def first_answer(
+        self, user_id: UUID, key: str, fingerprint: str
+    ) -> dict[str, Any] | None:
+        return await idempotency.first_answer(self.conn, user_id, key, fingerprint)
+
+    async def remember_answer(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
+        await idempotency.remember_answer(self.conn, user_id, key, answer)
 
     async def user(self, user_id: UUID) -> KnownUser | None:
         return await users.find_user(self.conn, user_id)

@@ -9,10 +9,14 @@ gets 409 `already_assigned`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 from uuid import UUID, uuid4
+
+from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.replies import Refused
@@ -31,12 +35,13 @@ from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.ticket import Ticket
-from helpdesk.tickets.handlers.deps import Deps, Table, caller_of
+from helpdesk.tickets.handlers.deps import Deps, Table, UnitOfWork, caller_of
 from helpdesk.tickets.handlers.views import summary_of
 
 log = get_logger(__name__)
 
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 
 
 class AccountNotReady(Refused):
@@ -48,9 +53,37 @@ class AccountNotReady(Refused):
         super().__init__("Your account is still being set up; try again.", retry_after=1)
 
 
+@dataclass(frozen=True)
+class Once:
+    """A command sent with an `Idempotency-Key`: its first answer is replayed."""
+
+    user_id: UUID
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, cmd: SubmitTicket | AddMessage) -> Once | None:
+        if cmd.idempotency_key is None:
+            return None
+        # What the request asked for, without who asked or the key itself.
+        asked = cmd.model_dump_json(exclude={"actor", "idempotency_key"})
+        fingerprint = hashlib.sha256(f"{cmd.verb}\n{asked}".encode()).hexdigest()
+        return cls(cmd.actor.user_id, cmd.idempotency_key, fingerprint)
+
+    async def replay(self, uow: UnitOfWork, result_type: type[M]) -> M | None:
+        answer = await uow.first_answer(self.user_id, self.key, self.fingerprint)
+        return None if answer is None else result_type.model_validate(answer)
+
+    async def remember(self, uow: UnitOfWork, result: BaseModel) -> None:
+        await uow.remember_answer(self.user_id, self.key, result.model_dump(mode="json"))
+
+
 async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
-    now = deps.clock.now()
+    now, once = deps.clock.now(), Once.of(cmd)
     async with deps.uow() as uow:
+        if once and (first := await once.replay(uow, Submitted)) is not None:
+            log.info("submit replayed for its Idempotency-Key", ticket_id=str(first.ticket_id))
+            return first
         requester = await uow.user(cmd.actor.user_id)
         if requester is None:
             raise AccountNotReady()
@@ -66,6 +99,17 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
             now=now,
         )
         await uow.tickets.save(ticket, by=cmd.actor.user_id)
+        submitted = Submitted(
+            ticket_id=ticket.ticket_id,
+            number=ticket.number,
+            status=ticket.status,
+            priority=ticket.priority,
+            queue=ticket.queue,
+            first_response_due=ticket.sla.first_response_due,
+            resolution_due=ticket.sla.resolution_due,
+        )
+        if once:
+            await once.remember(uow, submitted)
         await uow.commit()
     log.info(
         "ticket submitted",
@@ -74,15 +118,7 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
         priority=ticket.priority.value,
         queue=ticket.queue,
     )
-    return Submitted(
-        ticket_id=ticket.ticket_id,
-        number=ticket.number,
-        status=ticket.status,
-        priority=ticket.priority,
-        queue=ticket.queue,
-        first_response_due=ticket.sla.first_response_due,
-        resolution_due=ticket.sla.resolution_due,
-    )
+    return submitted
 
 
 async def add_message(cmd: AddMessage, deps: Deps) -> MessageAdded:
@@ -94,7 +130,9 @@ async def add_message(cmd: AddMessage, deps: Deps) -> MessageAdded:
             ticket_id=ticket.ticket_id, message_id=event.message_id, status=ticket.status
         )
 
-    return await _change(deps, cmd.actor, cmd.ticket_id, decide)
+    return await _change(
+        deps, cmd.actor, cmd.ticket_id, decide, once=Once.of(cmd), result_type=MessageAdded
+    )
 
 
 async def change_status(cmd: ChangeStatus, deps: Deps) -> TicketSummary:
@@ -140,16 +178,29 @@ async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
 
 
 async def _change(
-    deps: Deps, actor: Actor, ticket_id: UUID, decide: Callable[[Ticket, Caller, datetime], R]
+    deps: Deps,
+    actor: Actor,
+    ticket_id: UUID,
+    decide: Callable[[Ticket, Caller, datetime], R],
+    *,
+    once: Once | None = None,
+    result_type: type[BaseModel] | None = None,
 ) -> R:
-    """Load the ticket, let `decide` run one of its commands, save what it recorded."""
+    """Load the ticket, let `decide` run one of its commands, save what it recorded
+    (or, for a command with an `Idempotency-Key` already answered, that answer)."""
 
     async def attempt() -> R:
         async with deps.uow() as uow:
+            if once and result_type:
+                first = await once.replay(uow, result_type)
+                if first is not None:
+                    return cast(R, first)
             caller = await caller_of(uow, actor)
             ticket = await uow.tickets.get(ticket_id)
             result = decide(ticket, caller, deps.clock.now())
             await uow.tickets.save(ticket, by=actor.user_id)
+            if once and isinstance(result, BaseModel):
+                await once.remember(uow, result)
             await uow.commit()
         return result
 

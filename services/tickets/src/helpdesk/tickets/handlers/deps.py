@@ -75,9 +75,37 @@ class InvalidCursor(Refused):
         )
 
 
+class IdempotencyKeyReused(Refused):
+    """The same `Idempotency-Key` with a different request (the IETF draft's 422)."""
+
+    code = "validation_error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was used for a different request.",
+            field_errors=[
+                FieldError(
+                    field="Idempotency-Key",
+                    message="already used with another request body; send a new key",
+                )
+            ],
+        )
+
+
 class UnitOfWork(Protocol):
     @property
     def tickets(self) -> TicketRepository: ...
+
+    async def first_answer(
+        self, user_id: UUID, key: str, fingerprint: str
+    ) -> dict[str, Any] | None:
+        """Claim (`user_id`, `key`) for this transaction; if a request with that key
+        committed within the last 24 hours, its answer instead. Waits for a
+        concurrent request with the same key to end. Raises `IdempotencyKeyReused`
+        if that request was a different one (`fingerprint`)."""
+
+    async def remember_answer(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
+        """The answer to the claimed key, committed with what the request did."""
 
     async def __aenter__(self) -> UnitOfWork: ...
 
