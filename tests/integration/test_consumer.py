@@ -200,7 +200,6 @@ async def test_database_down_at_the_last_delivery_never_loses_the_message(
     handler = Flaky(failures=1)
     consumer = EventConsumer(
         f"{subject}-park",
-        stream,
         f"{subject}.events.>",
         handler,
         max_deliver=2,
@@ -269,7 +268,7 @@ async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_re
     from helpdesk.servicekit.consumer import ACK_WAIT, ensure_unlimited_redelivery
 
     schema, _ = setup
-    consumer = EventConsumer(f"{schema}-old", schema.upper(), f"{schema}.events.>", Flaky(0))
+    consumer = EventConsumer(f"{schema}-old", f"{schema}.events.>", Flaky(0))
     js = nc.jetstream()
     await js.add_consumer(
         consumer.stream,
