@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := contracts libs/servicekit services/identity services/tickets \
-            services/notifier services/gateway deploy/local cli
+            services/notifier services/mailgate services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
 .PHONY: install browser kubectl run test test-fast lint schemas asyncapi bench deploy-check clean
