@@ -73,7 +73,8 @@ class IntakeHandler:
         try:
             kept = await self.store.keep(
                 raw,
-                envelope_from=envelope.mail_from or "",
+                # A null reverse-path (a bounce) is "" however the client wrote it.
+                envelope_from=(envelope.mail_from or "").strip("<>"),
                 recipients=envelope.rcpt_tos,
                 source=self.source,
             )
