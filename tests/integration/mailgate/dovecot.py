@@ -96,7 +96,7 @@ service anvil {{
             (self.maildir / sub).mkdir(parents=True, exist_ok=True)
         shutil.chown(d, "dovecot", "dovecot")
         subprocess.run(["chown", "-R", "dovecot:dovecot", str(d / "mail")], check=True)
-        os.chmod(d, 0o755)
+        os.chmod(d, 0o755)  # noqa: S103 (dovecot's users must traverse it)
         subprocess.run([DOVECOT, "-c", str(d / "dovecot.conf")], check=True)
         wait_for_port(self.port)
         return self
