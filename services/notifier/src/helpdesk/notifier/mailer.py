@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -137,6 +138,7 @@ class Mailer:
         template: str,
         locale: str,
         context: dict[str, Any],
+        headers: Mapping[str, str] | None = None,
     ) -> ComposedMail:
         subject, text, html = self.render(template, locale, context)
         # email.mime with the compat32 policy: a third of the CPU of EmailMessage,
@@ -151,6 +153,8 @@ class Mailer:
         message["Message-ID"] = message_id
         message["X-Correlation-Id"] = header_safe(current_correlation_id())
         message["Auto-Submitted"] = "auto-generated"
+        for name, value in (headers or {}).items():  # threading (threading.py)
+            message[name] = header_safe(value)
         message.attach(MIMEText(text, "plain", "utf-8"))
         message.attach(MIMEText(html, "html", "utf-8"))
         return ComposedMail(
@@ -170,6 +174,7 @@ class Mailer:
         locale: str,
         context: dict[str, Any],
         to_name: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> bool:
         """Send unless this (event, recipient, template) was already sent.
 
@@ -194,6 +199,7 @@ class Mailer:
                 template=template,
                 locale=locale,
                 context=context,
+                headers=headers,
             )
         )
         SENT.labels(template).inc()

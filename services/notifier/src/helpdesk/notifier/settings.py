@@ -18,3 +18,7 @@ class Settings(ServiceSettings):
     # Base of the links in e-mails: {public_url}/helpdesk/{locale}/activate?token=...
     public_url: str = "http://127.0.0.1:8080"
     oncall_email: EmailStr = "oncall@localhost.localdomain"
+    # The mail channel (docs/mail.md): ticket mails get a signed Reply-To on the first
+    # support address (default: HELPDESK_MAIL_FROM's); no key, no Reply-To.
+    mail_reply_key: SecretStr | None = None
+    support_addresses: str = ""
