@@ -125,7 +125,8 @@ async def test_a_conversation_by_mail(system: System) -> None:
         assert reply.status_code == 201, reply.text
         agent_mail = await wait_mail(system, email, f"τόνερ ({tag})")
         reply_to = str(agent_mail["Reply-To"])
-        assert reply_to.startswith("helpdesk+") and reply_to.endswith("@helpdesk.example")
+        assert reply_to.startswith("helpdesk+")
+        assert reply_to.endswith("@helpdesk.example")
         assert str(agent_mail["In-Reply-To"]).startswith("<hd.")
         response = answer(agent_mail, email, f"Το άλλαξα, τίποτα ({tag}).")
         await deliver(system, response, sender=email)
