@@ -6,10 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := contracts libs/servicekit services/identity services/tickets \
-            services/notifier services/gateway deploy/local cli
+            services/notifier services/mailgate services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install browser kubectl run test test-fast lint schemas asyncapi bench chaos deploy-check clean
+.PHONY: install browser kubectl imap run test test-fast lint schemas asyncapi bench chaos deploy-check clean
 
 install: $(STAMP)
 
@@ -27,11 +27,16 @@ run: install
 browser:
 	sh deploy/local/install-chromium.sh
 
+# Debian's dovecot-imapd, the real IMAP server of the mailgate's polling tests
+# (they skip, saying why, without it).
+imap:
+	sh deploy/local/install-dovecot.sh
+
 # Debian's kubectl, for `kubectl kustomize` in the deploy tests.
 kubectl:
 	sh deploy/k8s/install-kubectl.sh
 
-test: install browser kubectl
+test: install browser kubectl imap
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

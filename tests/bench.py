@@ -7,6 +7,8 @@ docs/performance.md. Not part of `make test` (figures, not assertions).
 (c) commit -> publish lag p50/p99 at 500 events/s (relay woken by LISTEN/NOTIFY)
 (d) tickets/s through the gateway at saturation, and submit -> 201 / submit -> mail
     latency at 50 tickets/s    vs  a minimal FastAPI endpoint on the same machine
+(e) mails made tickets/s (SMTP intake -> ticket stored) at saturation, and its
+    latency at 20 mails/s      vs  the portal submit path of (d) (tests/bench_mail.py)
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.relay import OutboxRelay
+from tests.bench_mail import bench_mail, report_rows
 from tests.e2e.harness import start_system
 from tests.integration.test_outbox_relay import Pinged
 from tests.servers import Servers, test_servers
@@ -398,6 +401,7 @@ async def run() -> str:
         # The whole system first, on a fresh server: the sub-benchmarks below
         # leave tables for autovacuum to work on, which would stall it.
         t = await bench_tickets(Path(tmp), servers)
+        m = await bench_mail(Path(tmp), servers)
         appends, raw_inserts = await bench_appends(servers.database_url)
         relayed, raw_published = await bench_relay(servers)
         lag50, lag99, lag_n = await bench_lag(servers)
@@ -416,7 +420,7 @@ baseline ran in the same run, against the same servers.
 | (d) tickets accepted/s through the gateway, {TICKET_CLIENTS} clients at saturation | {t["tickets_per_s"]:,.0f} | {t["baseline_per_s"]:,.0f} minimal FastAPI POST/s | {t["tickets_per_s"] / t["baseline_per_s"]:.2f}× | |
 | (d) `POST /api/v1/tickets` → 201 at {TICKET_RATE} tickets/s ({t["tickets_paced"]:.0f} tickets) | p50 {t["submit_p50_ms"]:.1f} ms, p99 {t["submit_p99_ms"]:.1f} ms | p50 {t["baseline_p50_ms"]:.1f} ms, p99 {t["baseline_p99_ms"]:.1f} ms | | p99 < 50 ms — {ok(t["submit_p99_ms"] < 50)} |
 | (d) `POST /api/v1/tickets` → confirmation mail in the sink at {TICKET_RATE}/s ({t["mails_seen"]:.0f} mails) | p50 {t["mail_p50_ms"]:.0f} ms, p99 {t["mail_p99_ms"]:.0f} ms | | | p99 < 500 ms — {ok(t["mail_p99_ms"] < 500)} |
-
+{report_rows(m, t)}
 What the figures include:
 - (a) each append is its own transaction: the version check and insert are one
   statement (`INSERT … SELECT … WHERE max(version) = expected`), so the cost over a
@@ -434,6 +438,10 @@ What the figures include:
   (pools, caches, first connections) are not counted; the run does not pause
   after them, because on this VM the first requests after an idle second are
   slower (a few of them would be the p99 of a short run).
+- (e) the whole system again (its own database) with the mailgate: one SMTP
+  session per mail to its listener, the mail kept in PostgreSQL before the 250,
+  then the worker, `tickets.mail.submit` and the ticket's transaction; "stored"
+  is when the mailgate recorded the ticket, after the tickets commit.
 - (d) runs first, on the fresh servers: the sub-benchmarks (a)–(c) leave
   tables that autovacuum then works on, and run before (d) they stalled it
   (p99 of 57–266 ms in such runs, against 21–44 ms in three runs in this order).

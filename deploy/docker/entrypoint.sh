@@ -5,7 +5,7 @@ set -eu
 usage() {
     cat <<'USAGE'
 usage: <image> COMMAND [ARGS...]
-  identity | tickets | notifier | gateway   run that service (settings: HELPDESK_* variables)
+  identity | tickets | notifier | mailgate | gateway   run that service (settings: HELPDESK_* variables)
   setup SERVICE                              migrate SERVICE's schema and declare the JetStream
                                              streams, then exit (safe from many replicas at once)
   helpdesk ARGS...                           the operator CLI (create admins, dead letters, rebuilds)
@@ -28,7 +28,7 @@ done
 command="${1:-}"
 [ "$#" -gt 0 ] && shift
 case "$command" in
-    identity|tickets|notifier|gateway)
+    identity|tickets|notifier|mailgate|gateway)
         exec python -m "helpdesk.$command" "$@" ;;
     setup)
         exec python /app/helpdesk_setup.py "$@" ;;

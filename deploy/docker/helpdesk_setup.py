@@ -33,7 +33,7 @@ from helpdesk.servicekit.runtime import ensure_stream
 from helpdesk.servicekit.settings import ServiceSettings, load_settings
 
 # Services with an event store of their own; the gateway keeps no state.
-STATEFUL = ("identity", "tickets", "notifier")
+STATEFUL = ("identity", "tickets", "notifier", "mailgate")
 SERVICES = (*STATEFUL, "gateway")
 T = TypeVar("T")
 

@@ -27,6 +27,7 @@ ROOTS = (
     "helpdesk-identity",
     "helpdesk-tickets",
     "helpdesk-notifier",
+    "helpdesk-mailgate",
     "helpdesk-gateway",
     "helpdesk-cli",
 )

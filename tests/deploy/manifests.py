@@ -25,9 +25,9 @@ CRD_SCHEMAS = K8S / "schemas"
 # The oldest Kubernetes the manifests support (preStop `sleep`, topology spread
 # `matchLabelKeys`) and the newest whose schemas kubernetes-validate ships.
 KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version() + ".0")
-SERVICES = ("identity", "tickets", "notifier", "gateway")
+SERVICES = ("identity", "tickets", "notifier", "mailgate", "gateway")
 # Services that keep an event store and run the setup init container.
-STATEFUL = ("identity", "tickets", "notifier")
+STATEFUL = ("identity", "tickets", "notifier", "mailgate")
 
 Doc = dict[str, Any]
 

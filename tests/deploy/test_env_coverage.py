@@ -35,11 +35,18 @@ OPERATIONS = REPO / "docs" / "operations.md"
 UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
     ("gateway", "HELPDESK_DATABASE_URL"): "the gateway keeps no state (DESIGN.md §1)",
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
+    ("mailgate", "HELPDESK_MAILGATE_TLS_CERT"): "unset = no STARTTLS (docs/mail.md)",
+    ("mailgate", "HELPDESK_MAILGATE_TLS_KEY"): "unset = no STARTTLS (docs/mail.md)",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
     ("notifier", "HELPDESK_SMTP_USERNAME"): "the local mail catcher needs no login",
     ("notifier", "HELPDESK_SMTP_PASSWORD"): "the local mail catcher needs no login",
+    ("mailgate", "HELPDESK_SMTP_USERNAME"): "the local mail catcher needs no login",
+    ("mailgate", "HELPDESK_SMTP_PASSWORD"): "the local mail catcher needs no login",
+    ("mailgate", "HELPDESK_MAILGATE_TLS_CERT"): "unset = no STARTTLS (docs/mail.md)",
+    ("mailgate", "HELPDESK_MAILGATE_TLS_KEY"): "unset = no STARTTLS (docs/mail.md)",
+    ("mailgate", "HELPDESK_MAILGATE_IMAP_URL"): "unset = SMTP intake only",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says
 # how to create them.
@@ -48,12 +55,15 @@ EXTERNAL_SECRETS = {
     "helpdesk-db-identity",
     "helpdesk-db-tickets",
     "helpdesk-db-notifier",
+    "helpdesk-db-mailgate",
+    "helpdesk-mail-reply",
     "helpdesk-smtp",
     # NATS: the server's authorization block and each identity's NKEY seed (docs/security.md).
     "helpdesk-nats-auth",
     "helpdesk-nats-identity",
     "helpdesk-nats-tickets",
     "helpdesk-nats-notifier",
+    "helpdesk-nats-mailgate",
     "helpdesk-nats-gateway",
 }
 

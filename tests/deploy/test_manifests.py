@@ -234,8 +234,10 @@ def test_services_reach_nats_and_their_database_only() -> None:
         expected = {53, 4222}
         if service in STATEFUL:
             expected.add(5432)
-        if service == "notifier":
-            expected |= {25, 465, 587}
+        if service in ("notifier", "mailgate"):
+            expected |= {25, 465, 587}  # the SMTP relay (the mailgate's explanation mails)
+        if service == "mailgate":
+            expected |= {993}  # IMAPS: a hosted mailbox to poll
         assert _allowed_egress_ports(policies, labels) == expected, service
 
 

@@ -58,6 +58,7 @@ class System:
         sink = MailSinkProcess if mail_process else MailSink
         self.mail = sink(workdir / "mail")
         self.gateway_port = free_port()
+        self.mailgate_port = free_port()
         self.private_key, self.public_key = generate_keypair()
         self.env = service_environment(
             nats_url=self.nats.url,
@@ -68,6 +69,7 @@ class System:
             jwt_private_key=self.private_key,
             jwt_public_key=self.public_key,
             oncall_email="oncall@helpdesk.example",
+            mailgate_smtp_port=self.mailgate_port,
         )
         self.processes: dict[str, ServiceProcess] = {}
         for name in available_services():

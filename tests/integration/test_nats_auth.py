@@ -110,6 +110,16 @@ REFUSED_PUBLISH = [
     ("gateway", "identity.events.user.user_activated"),
     ("operator", "tickets.cmd.submit"),
     ("operator", "identity.cmd.login"),
+    # Mail requests carry a sender's address, no token: only the mailgate sends them.
+    ("gateway", "tickets.mail.submit"),
+    ("notifier", "tickets.mail.reply"),
+    ("operator", "tickets.mail.submit"),
+    ("identity", "tickets.mail.submit"),
+    ("mailgate", "tickets.cmd.submit"),
+    ("mailgate", "tickets.cmd.add_message"),
+    ("mailgate", "identity.cmd.login"),
+    ("mailgate", "tickets.events.ticket.submitted.normal"),
+    ("mailgate", "tickets.admin.dead_letters.list"),
 ]
 ALLOWED_PUBLISH = [
     ("gateway", "tickets.cmd.submit"),
@@ -118,6 +128,8 @@ ALLOWED_PUBLISH = [
     ("operator", "tickets.admin.dead_letters.list"),
     ("operator", "identity.cmd.create_user"),
     ("operator", "identity.cmd.grant_role"),
+    ("mailgate", "tickets.mail.submit"),
+    ("mailgate", "tickets.mail.reply"),
 ]
 
 
@@ -175,12 +187,17 @@ REFUSED_SUBSCRIBE = [
     ("tickets", "_INBOX.>", "", "_INBOX.gateway.probe"),
     ("gateway", "tickets.cmd.submit", "tickets", "tickets.cmd.submit"),
     ("operator", "identity.admin.>", "identity", "identity.admin.projections.rebuild"),
+    # Only tickets serves the mail requests, and only in its queue group.
+    ("mailgate", "tickets.mail.*", "tickets", "tickets.mail.submit"),
+    ("tickets", "tickets.mail.*", "", "tickets.mail.submit"),
 ]
 ALLOWED_SUBSCRIBE = [
     ("tickets", "tickets.cmd.*", "tickets", "tickets.cmd.submit"),
     ("identity", "identity.cmd.*", "identity", "identity.cmd.login"),
     ("notifier", "notifier.admin.>", "notifier", "notifier.admin.dead_letters.list"),
     ("gateway", "_INBOX.gateway.>", "", "_INBOX.gateway.probe"),
+    ("tickets", "tickets.mail.*", "tickets", "tickets.mail.submit"),
+    ("mailgate", "mailgate.admin.>", "mailgate", "mailgate.admin.dead_letters.list"),
 ]
 
 

@@ -168,6 +168,12 @@ def test_the_policy_is_least_privilege() -> None:
     assert not any(".events." in s for s in ids["notifier"].publish)
     assert [s for s in ids["identity"].publish if ".events." in s] == ["identity.events.>"]
     assert [s for s in ids["tickets"].publish if ".events." in s] == ["tickets.events.>"]
+    # Mail requests (a sender's address instead of a token) come from the mailgate
+    # alone, which may send nothing else and publishes no events.
+    for name, rules in ids.items():
+        sends_mail = any(".mail." in s for s in rules.publish)
+        assert sends_mail == (name == "mailgate"), name
+    assert [s for s in ids["mailgate"].publish if not s.startswith("$JS")] == ["tickets.mail.*"]
     # Only the services answer requests.
     assert not ids["gateway"].allow_responses
     assert not ids["operator"].allow_responses

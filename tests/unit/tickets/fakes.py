@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import Any
 from uuid import UUID, uuid4
 
+from pydantic import BaseModel
+
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.tickets import Contact, TicketList, TicketStatus, TicketSummary
 from helpdesk.servicekit.clock import ManualClock
@@ -34,6 +36,7 @@ POLICY = load_policy()
 class FakeUser:
     contact: Contact
     roles: tuple[Role, ...]
+    active: bool = True
 
     @property
     def is_agent(self) -> bool:
@@ -53,6 +56,8 @@ class FakeDatabase:
     commits: int = 0
     # (user, Idempotency-Key) -> (fingerprint, answer)
     answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # What each mail (by its Message-ID) became: the mail channel's idempotency.
+    mails: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_user(self, name: str, *roles: Role) -> Actor:
         """A user the users projection knows, and their verified actor."""
@@ -101,6 +106,7 @@ class FakeUnitOfWork:
         self._settled: list[UUID] = []
         self._claims: dict[tuple[UUID, str], str] = {}
         self._answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = {}
+        self._mails: dict[str, dict[str, Any]] = {}
         self.tickets = FakeTickets(db, self._streams)
 
     async def __aenter__(self) -> FakeUnitOfWork:
@@ -117,6 +123,7 @@ class FakeUnitOfWork:
         self._settled.clear()
         self._claims.clear()
         self._answers.clear()
+        self._mails.clear()
 
     async def commit(self) -> None:
         for ticket_id, events in self._streams.items():
@@ -126,6 +133,7 @@ class FakeUnitOfWork:
         self.db.numbers.update(self._numbers)
         self.db.settled += self._settled
         self.db.answers.update(self._answers)
+        self.db.mails.update(self._mails)
         self.db.commits += 1
 
     async def first_answer(
@@ -144,6 +152,27 @@ class FakeUnitOfWork:
 
     async def user(self, user_id: UUID) -> FakeUser | None:
         return self.db.users.get(user_id)
+
+    async def active_user_by_email(self, email: str) -> FakeUser | None:
+        for user in self.db.users.values():
+            address = (user.contact.email or "").lower()
+            if user.active and address == email.strip().lower():
+                return user
+        return None
+
+    async def ticket_by_number(self, number: str) -> UUID | None:
+        for ticket_id in self.db.streams:
+            if self.db.ticket(ticket_id).number == number:
+                return ticket_id
+        return None
+
+    async def mail_result(self, mail_id: str) -> dict[str, Any] | None:
+        return self.db.mails.get(mail_id)
+
+    async def record_mail(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
+        if mail_id in self.db.mails or mail_id in self._mails:
+            raise AssertionError("unique violation: mail_intake")
+        self._mails[mail_id] = result.model_dump(mode="json")
 
     async def next_number(self, now: datetime) -> str:
         year = now.year

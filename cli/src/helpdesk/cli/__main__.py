@@ -39,7 +39,7 @@ from helpdesk.servicekit.settings import ConfigurationError, NatsClientSettings,
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
-SERVICES = ("identity", "tickets", "notifier")
+SERVICES = ("identity", "tickets", "notifier", "mailgate")
 
 
 class CliError(Exception):

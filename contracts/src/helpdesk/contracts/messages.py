@@ -20,7 +20,7 @@ from helpdesk.contracts import subjects
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
-Kind = Literal["cmd", "query", "admin"]
+Kind = Literal["cmd", "query", "admin", "mail"]
 
 
 class Request(BaseModel, Generic[ResultT]):
@@ -74,7 +74,20 @@ class AdminRequest(Request[ResultT], Generic[ResultT]):
     kind: ClassVar[Kind] = "admin"
 
 
-_SUBJECT_OF = {"cmd": subjects.command, "query": subjects.query, "admin": subjects.admin}
+class MailCommand(Request[ResultT], Generic[ResultT]):
+    """What the mail gateway asks on `<service>.mail.<verb>`: a request carrying a
+    sender's address instead of an access token. Only the mailgate's NATS identity
+    may publish these subjects (nats_auth.py), which is the proof they came from it."""
+
+    kind: ClassVar[Kind] = "mail"
+
+
+_SUBJECT_OF = {
+    "cmd": subjects.command,
+    "query": subjects.query,
+    "admin": subjects.admin,
+    "mail": subjects.mail,
+}
 
 
 def is_request_type(value: object) -> bool:

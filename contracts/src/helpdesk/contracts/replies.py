@@ -105,6 +105,9 @@ ERROR_STATUS: dict[str, int] = {
     "ticket_closed": 409,
     "already_assigned": 409,
     "rate_limited": 429,
+    # mail commands (tickets.mail.*): never reach HTTP, listed for completeness
+    "unknown_sender": 403,
+    "not_participant": 403,
     "internal": 500,
     "unavailable": 503,
 }

@@ -40,3 +40,9 @@ def query(service: str, verb: str) -> str:
 def admin(service: str, verb: str) -> str:
     """Operator commands (dead letters, projection rebuilds) used by the CLI."""
     return f"{service}.admin.{verb}"
+
+
+def mail(service: str, verb: str) -> str:
+    """Requests from the mail gateway (a sender's address, no access token): only the
+    mailgate identity may publish them (docs/mail.md)."""
+    return f"{service}.mail.{verb}"

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
-from helpdesk.contracts.messages import Command, Query, ResultT
+from helpdesk.contracts.messages import Command, MailCommand, Query, ResultT
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.text import single_line, text
 
@@ -168,6 +168,10 @@ class _TicketsQuery(Query[ResultT], Generic[ResultT]):
     service: ClassVar[str | None] = SERVICE
 
 
+class _TicketsMailCommand(MailCommand[ResultT], Generic[ResultT]):
+    service: ClassVar[str | None] = SERVICE
+
+
 # --- what clients send ---------------------------------------------------------------------
 # The REST bodies (the gateway serves these very models); each command adds the
 # verified caller and, where it acts on one, the ticket from the URL.
@@ -269,6 +273,48 @@ class AssignTicket(_TicketsCommand[TicketSummary], Assignment):
 
     actor: Actor
     ticket_id: UUID
+
+
+# --- from the mail gateway ----------------------------------------------------------------
+# A mail has no access token: these commands name the sender by address, and the
+# tickets service resolves it in its users projection (active users only). They
+# travel on `tickets.mail.*`, which only the mailgate's NATS identity may publish
+# (nats_auth.py): that identity is the proof (docs/mail.md).
+
+MailAddress = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(single_line)]
+# The mail's Message-ID (or its SHA-256 when it has none): the same mail twice is one
+# ticket or message.
+MailId = Annotated[str, Field(min_length=1, max_length=998), AfterValidator(single_line)]
+
+
+class SubmitFromMail(_TicketsMailCommand[Submitted]):
+    """A mail that answers no thread: a new ticket (priority normal, category other).
+
+    Refused `unknown_sender` when no active user has the sender's address."""
+
+    verb: ClassVar[str] = "submit"  # -> tickets.mail.submit
+
+    sender: MailAddress
+    mail_id: MailId
+    subject: TicketSubject
+    description: TicketDescription
+
+
+class ReplyFromMail(_TicketsMailCommand[MessageAdded]):
+    """A mail answering a ticket: a public message by the requester or an agent.
+
+    The ticket is named by `ticket_id` (from a signed reply address or thread
+    reference) or else by `number` (from the subject). Refused `unknown_sender`,
+    `not_participant` (the sender is neither the requester nor an agent),
+    `not_found`, `ticket_closed`."""
+
+    verb: ClassVar[str] = "reply"  # -> tickets.mail.reply
+
+    sender: MailAddress
+    mail_id: MailId
+    ticket_id: UUID | None = None
+    number: str | None = Field(default=None, pattern=r"^HD-\d{4}-\d{6}$")
+    body: MessageBody
 
 
 # --- queries ------------------------------------------------------------------------------

@@ -19,11 +19,21 @@ import sys
 import threading
 from pathlib import Path
 
-from helpdesk.devstack.keys import load_or_create_keypair, load_or_create_nats_keys
+from helpdesk.devstack.keys import (
+    load_or_create_keypair,
+    load_or_create_mail_reply_key,
+    load_or_create_nats_keys,
+)
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
 from helpdesk.devstack.servers import MailSink, NatsServer, PostgresServer, free_port
 
-SERVICE_PORTS = {"gateway": 8080, "identity": 8081, "tickets": 8082, "notifier": 8083}
+SERVICE_PORTS = {
+    "gateway": 8080,
+    "identity": 8081,
+    "tickets": 8082,
+    "notifier": 8083,
+    "mailgate": 8084,
+}
 
 
 def port_or_free(preferred: int) -> int:
@@ -70,6 +80,7 @@ def main() -> int:
         ops_port = int(os.environ.get("HELPDESK_OPS_PORT") or port_or_free(8090))
         public_url = os.environ.get("HELPDESK_PUBLIC_URL", f"http://127.0.0.1:{gateway_port}")
         private_key, public_key = load_or_create_keypair(var / "keys")
+        mailgate_port = int(os.environ.get("HELPDESK_MAILGATE_SMTP_PORT") or port_or_free(2525))
         env = service_environment(
             nats_url=nats_url,
             database_url=database_url,
@@ -80,6 +91,9 @@ def main() -> int:
             jwt_public_key=os.environ.get("HELPDESK_JWT_PUBLIC_KEY", public_key),
             oncall_email=os.environ.get("HELPDESK_ONCALL_EMAIL", "oncall@helpdesk.example"),
             log_format=os.environ.get("HELPDESK_LOG_FORMAT", "json"),
+            mail_reply_key=os.environ.get("HELPDESK_MAIL_REPLY_KEY")
+            or load_or_create_mail_reply_key(var / "keys"),
+            mailgate_smtp_port=mailgate_port,
         )
         for name in available_services():
             port = gateway_port if name == "gateway" else port_or_free(SERVICE_PORTS[name])
@@ -102,6 +116,7 @@ Helpdesk is running.
   Portal (English): {public_url}/helpdesk/en/
   REST API:         {public_url}/api/v1   (OpenAPI: {public_url}/docs)
   Mail sink:        {var / "mail"}/*.eml
+  Mail in (SMTP):   127.0.0.1:{mailgate_port}   (write to {env["HELPDESK_SUPPORT_ADDRESSES"]})
   Logs:             {var / "logs"}/
   Gateway ops:      http://127.0.0.1:{ops_port}/metrics  (/healthz, /readyz; not public)
   NATS:             {nats_url}

@@ -3,6 +3,7 @@ and the NKEY seed of every NATS identity with the server's authorization block."
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,6 +39,17 @@ def load_or_create_keypair(directory: Path) -> tuple[str, str]:
         private_path.chmod(0o600)
         public_path.write_text(public)
     return private_path.read_text(), public_path.read_text()
+
+
+def load_or_create_mail_reply_key(directory: Path) -> str:
+    """The HMAC key of the reply addresses (mailgate and notifier), kept under var/ so
+    the reply addresses in mails already sent stay valid across restarts."""
+    path = directory / "mail-reply.key"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def load_or_create_nats_keys(

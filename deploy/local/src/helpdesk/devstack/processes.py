@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 
-SERVICES = ("identity", "tickets", "notifier", "gateway")
+SERVICES = ("identity", "tickets", "notifier", "mailgate", "gateway")
 
 
 def available_services() -> list[str]:
@@ -105,6 +107,8 @@ def service_environment(
     oncall_email: str = "oncall@helpdesk.example",
     mail_from: str = "IPtech Helpdesk <helpdesk@helpdesk.example>",
     log_format: str = "json",
+    mail_reply_key: str = "",
+    mailgate_smtp_port: int = 2525,
 ) -> dict[str, str]:
     """The DESIGN.md §5 variables every service reads."""
     return {
@@ -118,4 +122,10 @@ def service_environment(
         "HELPDESK_JWT_PUBLIC_KEY": jwt_public_key,
         "HELPDESK_ONCALL_EMAIL": oncall_email,
         "HELPDESK_LOG_FORMAT": log_format,
+        # The mail channel (docs/mail.md): where employees write, the key that signs
+        # the reply addresses (mailgate and notifier), the mailgate's SMTP listener.
+        "HELPDESK_SUPPORT_ADDRESSES": parseaddr(mail_from)[1],
+        "HELPDESK_MAIL_REPLY_KEY": mail_reply_key or secrets.token_hex(32),
+        "HELPDESK_MAILGATE_SMTP_PORT": str(mailgate_smtp_port),
+        "HELPDESK_MAILGATE_SMTP_HOST": "127.0.0.1",
     }

@@ -79,21 +79,26 @@ def _stream_of(service: str) -> str | None:
     return next((s for s, subj in subjects.STREAMS.items() if subj.startswith(prefix)), None)
 
 
-def service_permissions(service: str, consumes: Sequence[str] = ()) -> Permissions:
-    """A service: serves its commands, queries and operator commands in its queue
-    group, publishes its own events (if it owns a stream) and consumes `consumes`."""
+def service_permissions(
+    service: str, consumes: Sequence[str] = (), sends: Sequence[str] = ()
+) -> Permissions:
+    """A service: serves its commands, queries, mail requests and operator commands in
+    its queue group, publishes its own events (if it owns a stream), consumes
+    `consumes` and sends the requests `sends` (subject patterns)."""
     own = _stream_of(service)
     publish = [
         "$JS.API.INFO",
         *_declare_streams(),
         *([f"{service}.events.>"] if own else []),
         *(rule for stream in consumes for rule in _consume(stream)),
+        *sends,
     ]
     subscribe = [
         # "<subject> <queue>": only in the service's own queue group.
         f"{subjects.command(service, '*')} {service}",
         f"{subjects.query(service, '*')} {service}",
         f"{subjects.admin(service, '>')} {service}",
+        f"{subjects.mail(service, '*')} {service}",
         f"{inbox_prefix(service)}.>",
     ]
     return Permissions(tuple(publish), tuple(subscribe), allow_responses=True)
@@ -133,6 +138,9 @@ IDENTITIES: dict[str, Permissions] = {
     "identity": _with_publish(service_permissions("identity"), REVOCATIONS_WRITE),
     "tickets": service_permissions("tickets", consumes=["IDENTITY"]),
     "notifier": service_permissions("notifier", consumes=["IDENTITY", "TICKETS"]),
+    # The mail gateway: the tickets service's mail requests (`tickets.mail.*`), which
+    # carry a sender's address instead of an access token, and nothing else.
+    "mailgate": service_permissions("mailgate", sends=[subjects.mail("tickets", "*")]),
     # The gateway sends commands and queries and reads their replies; nothing else.
     "gateway": Permissions(
         publish=tuple(

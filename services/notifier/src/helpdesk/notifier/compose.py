@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -81,6 +82,7 @@ class MailComposer:
         template: str,
         locale: str,
         context: dict[str, Any],
+        headers: Mapping[str, str] | None = None,
     ) -> ComposedMail:
         subject, text, html = self.render(template, locale, context)
         # email.mime with the compat32 policy: a third of the CPU of EmailMessage,
@@ -95,6 +97,8 @@ class MailComposer:
         message["Message-ID"] = message_id
         message["X-Correlation-Id"] = header_safe(current_correlation_id())
         message["Auto-Submitted"] = "auto-generated"
+        for name, value in (headers or {}).items():  # threading (threading.py)
+            message[name] = header_safe(value)
         message.attach(MIMEText(text, "plain", "utf-8"))
         message.attach(MIMEText(html, "html", "utf-8"))
         return ComposedMail(

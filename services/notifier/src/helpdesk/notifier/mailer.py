@@ -4,6 +4,7 @@ after commit, in the sender loop (`sender.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -40,6 +41,7 @@ class Mailer:
         locale: str,
         context: dict[str, Any],
         to_name: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> bool:
         """Record the mail unless this (event, recipient, template) already was.
 
@@ -53,6 +55,7 @@ class Mailer:
             template=template,
             locale=locale,
             context=context,
+            headers=headers,
         )
         queued = await MailQueue.enqueue(conn, event_id=event_id, template=template, mail=mail)
         if queued:

@@ -26,3 +26,7 @@ class Settings(ServiceSettings):
     mail_retry_max_seconds: float = Field(600.0, gt=0)
     # SMTP sessions (mails sent at once) per replica.
     mail_workers: int = Field(8, ge=1, le=64)
+    # The mail channel (docs/mail.md): ticket mails get a signed Reply-To on the first
+    # support address (default: HELPDESK_MAIL_FROM's); no key, no Reply-To.
+    mail_reply_key: SecretStr | None = None
+    support_addresses: str = ""

@@ -38,6 +38,7 @@ from helpdesk.contracts.tickets import (
     TicketSubmitted,
 )
 from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
+from helpdesk.notifier.threading import thread_headers
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
@@ -170,6 +171,7 @@ class TicketMails:
             to_name=requester.name,
             template="ticket_submitted",
             locale=locale,
+            headers=thread_headers(self.mailer.settings, event.ticket_id),
             context={
                 "name": requester.name or "",
                 "number": event.number,
@@ -200,6 +202,7 @@ class TicketMails:
             to_name=recipient.name,
             template=template,
             locale=locale,
+            headers=thread_headers(self.mailer.settings, event.ticket_id),
             context={
                 "name": recipient.name or "",
                 "number": event.number,
@@ -222,6 +225,7 @@ class TicketMails:
             to_name=requester.name,
             template="ticket_resolved",
             locale=locale,
+            headers=thread_headers(self.mailer.settings, event.ticket_id),
             context={
                 "name": requester.name or "",
                 "number": event.number,

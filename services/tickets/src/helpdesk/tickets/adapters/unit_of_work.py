@@ -16,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 from asyncpg.transaction import Transaction
+from pydantic import BaseModel
 
 from helpdesk.contracts.tickets import TicketList
 from helpdesk.servicekit.db import Connection
@@ -88,6 +89,27 @@ class PostgresUnitOfWork:
 
     async def next_number(self, now: datetime) -> str:
         return await next_number(self.conn, now)
+
+    async def active_user_by_email(self, email: str) -> KnownUser | None:
+        return await users.find_active_user_by_email(self.conn, email)
+
+    async def ticket_by_number(self, number: str) -> UUID | None:
+        found = await self.conn.fetchval("SELECT ticket_id FROM tickets WHERE number = $1", number)
+        return found if isinstance(found, UUID) else None
+
+    async def mail_result(self, mail_id: str) -> dict[str, Any] | None:
+        found = await self.conn.fetchval(
+            "SELECT result FROM mail_intake WHERE mail_id = $1", mail_id
+        )
+        return found if isinstance(found, dict) else None
+
+    async def record_mail(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
+        await self.conn.execute(
+            "INSERT INTO mail_intake (mail_id, ticket_id, result) VALUES ($1, $2, $3)",
+            mail_id,
+            ticket_id,
+            result.model_dump(mode="json"),
+        )
 
     async def ticket_list(
         self, filters: TicketFilter, *, cursor: str | None, limit: int

@@ -56,6 +56,16 @@ async def find_user(conn: Connection, user_id: UUID) -> User | None:
     return User(row["user_id"], row["name"], row["email"], row["locale"], roles, row["active"])
 
 
+async def find_active_user_by_email(conn: Connection, email: str) -> User | None:
+    """The active user with this address (identity keeps addresses unique)."""
+    row = await conn.fetchrow(
+        "SELECT user_id FROM users WHERE lower(email) = lower($1) AND active"
+        " ORDER BY updated_at DESC LIMIT 1",
+        email.strip(),
+    )
+    return await find_user(conn, row["user_id"]) if row else None
+
+
 async def contact_of(conn: Connection, user_id: UUID) -> Contact:
     user = await find_user(conn, user_id)
     return user.contact if user else Contact(user_id=user_id)

@@ -124,6 +124,20 @@ class UnitOfWork(Protocol):
     async def next_number(self, now: datetime) -> str:
         """The next ticket number of `now`'s year (gapless: released on rollback)."""
 
+    # The mail channel's questions (handlers/mail.py).
+
+    async def active_user_by_email(self, email: str) -> KnownUser | None:
+        """The active user with this address (case-insensitive), None if there is none."""
+
+    async def ticket_by_number(self, number: str) -> UUID | None:
+        """The ticket with this number, None if there is none."""
+
+    async def mail_result(self, mail_id: str) -> dict[str, Any] | None:
+        """What the mail `mail_id` became the first time (its result as JSON), if seen."""
+
+    async def record_mail(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
+        """Remember what the mail became, in this transaction."""
+
     async def ticket_list(
         self, filters: TicketFilter, *, cursor: str | None, limit: int
     ) -> TicketList:

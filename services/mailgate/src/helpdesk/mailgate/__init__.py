@@ -1,0 +1,1 @@
+"""The mail gateway: takes e-mail in (SMTP/LMTP, IMAP) and threads it to tickets."""

@@ -1,0 +1,149 @@
+"""Composition root of the mail gateway: the store, the tickets client and the
+policy -> `Deps` -> the worker; the SMTP/LMTP listeners and the IMAP poller
+keep mail, the explainer answers senders. `SERVICE` is what the runtime runs.
+
+Tests build the same wiring with `wire(ctx)` and start the parts they need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from typing import Any
+
+from helpdesk.contracts.mail import SERVICE as NAME
+from helpdesk.mailgate.adapters.explanations import Explainer
+from helpdesk.mailgate.adapters.imap import ImapMailbox, ImapPoller
+from helpdesk.mailgate.adapters.smtp import IntakeHandler, accepts, listen, tls_context
+from helpdesk.mailgate.adapters.store import PostgresMailStore, intake_consumer
+from helpdesk.mailgate.adapters.tickets import NatsTickets
+from helpdesk.mailgate.handlers.deps import Deps, MailPolicy
+from helpdesk.mailgate.handlers.process import MailWorker
+from helpdesk.mailgate.settings import Settings
+from helpdesk.servicekit.clock import Clock, SystemClock
+from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.runtime import Service, ServiceContext
+
+log = get_logger(__name__)
+
+
+def support_addresses(settings: Settings) -> tuple[str, ...]:
+    """HELPDESK_SUPPORT_ADDRESSES, or the address of HELPDESK_MAIL_FROM."""
+    found = [parseaddr(a)[1].lower() for a in settings.support_addresses]
+    return tuple(a for a in found if "@" in a) or (parseaddr(settings.mail_from)[1].lower(),)
+
+
+def policy_of(settings: Settings) -> MailPolicy:
+    support = support_addresses(settings)
+    return MailPolicy(
+        reply_key=settings.mail_reply_key.get_secret_value().encode(),
+        support=support,
+        own=(*support, parseaddr(settings.mail_from)[1].lower()),
+        hourly_limit=settings.mailgate_sender_hourly_limit,
+    )
+
+
+@dataclass
+class MailGate:
+    deps: Deps
+    store: PostgresMailStore
+    worker: MailWorker
+    explainer: Explainer
+    settings: Settings
+    servers: list[asyncio.AbstractServer] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def kept(self) -> None:
+        self.worker.wake.set()
+
+    async def start_listeners(self) -> None:
+        s = self.settings
+        accept = accepts(self.deps.policy.support)
+        tls = tls_context(s.mailgate_tls_cert, s.mailgate_tls_key)
+        for port, lmtp in ((s.mailgate_smtp_port, False), (s.mailgate_lmtp_port, True)):
+            if port:
+                handler = IntakeHandler(
+                    self.store, accept, source="lmtp" if lmtp else "smtp", kept=self.kept
+                )
+                server = await listen(
+                    handler, s.mailgate_smtp_host, port, max_bytes=s.mailgate_max_bytes,
+                    lmtp=lmtp, tls=tls,
+                )  # fmt: skip
+                self.servers.append(server)
+
+    def start_loops(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.tasks.append(loop.create_task(self.worker.run(), name="mail-worker"))
+        self.tasks.append(loop.create_task(self.explainer.run(), name="mail-explainer"))
+        if self.settings.mailgate_imap_url is not None:
+            url = self.settings.mailgate_imap_url.get_secret_value()
+            if url:
+                poller = ImapPoller(
+                    ImapMailbox.from_url(url),
+                    self.store,
+                    interval=self.settings.mailgate_imap_interval,
+                    kept=self.kept,
+                )
+                self.tasks.append(loop.create_task(poller.run(), name="imap-poller"))
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def wire(ctx: ServiceContext[Settings], *, clock: Clock | None = None) -> MailGate:
+    store = PostgresMailStore(ctx.pool)
+    deps = Deps(
+        store=store,
+        tickets=NatsTickets(ctx.nats),
+        clock=clock or SystemClock(),
+        policy=policy_of(ctx.settings),
+    )
+    return MailGate(
+        deps=deps,
+        store=store,
+        worker=MailWorker(deps),
+        explainer=Explainer(ctx.pool, ctx.settings),
+        settings=ctx.settings,
+    )
+
+
+_running: list[MailGate] = []
+
+
+async def start(ctx: ServiceContext[Settings]) -> MailGate:
+    gate = wire(ctx)
+    await gate.start_listeners()
+    gate.start_loops()
+    _running.append(gate)
+    return gate
+
+
+def build(ctx: ServiceContext[Settings]) -> None:
+    """Registers what the kit serves and starts the mail intake as the service starts
+    (a listener that cannot bind stops the service with the reason)."""
+    # Not subscribed: lets `helpdesk redrive mailgate <id>` queue a parked mail again.
+    ctx.consumers.append(intake_consumer())
+    task = asyncio.get_running_loop().create_task(start(ctx), name="mail-intake-start")
+    task.add_done_callback(_stop_on_failure)
+
+
+def _stop_on_failure(task: asyncio.Task[MailGate]) -> None:
+    if task.cancelled() or task.exception() is None:
+        return
+    log.error("mail intake did not start", error=repr(task.exception()))
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+SERVICE = Service(
+    name=NAME,
+    settings=Settings,
+    build=build,
+    migrations="helpdesk.mailgate.migrations",
+)

@@ -1,0 +1,206 @@
+"""What a kept mail becomes, and the worker that gets every kept mail there.
+
+Decision (docs/mail.md): a mail is processed straight from its stored row, not
+announced as an event first. The row *is* the durable queue: the worker leases
+waiting rows (`FOR UPDATE SKIP LOCKED`, so replicas share them), asks the
+tickets service, and records the outcome. A crash anywhere leaves the row
+waiting, its lease runs out and it is processed again; the tickets service
+answers the second time with what the first did (idempotent by Message-ID).
+A dependency outage delays a mail (back-off), it never drops it; after
+`max_attempts` it is dead-lettered, still kept, and re-drivable.
+
+The rules, in order:
+1. unreadable -> dead letter;
+2. machines' mail (bounce, auto-reply, our own address), or a sender over
+   the hourly limit -> kept, nothing created;
+3. answers a ticket (signed reply address or thread reference) -> a message
+   by the requester or an agent; anyone else is told why not;
+4. names a ticket number in the subject -> a message if the sender is the
+   requester or an agent, else a new ticket;
+5. otherwise -> a new ticket; an unknown sender is told how to register.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from dataclasses import replace
+from datetime import timedelta
+from typing import TypeVar
+from uuid import uuid4
+
+from helpdesk.contracts.replies import Refused
+from helpdesk.contracts.tickets import ReplyFromMail, SubmitFromMail
+from helpdesk.mailgate.domain.message import ParsedMail, UnreadableMail, parse
+from helpdesk.mailgate.domain.screening import Skip, screen
+from helpdesk.mailgate.domain.threading import (
+    Answers,
+    ForgedAddress,
+    MentionsNumber,
+    thread_of,
+)
+from helpdesk.mailgate.handlers.deps import Deps, Explanation, Outcome, StoredMail
+from helpdesk.servicekit.logging import bind_correlation_id, get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+NO_SUBJECT = "(χωρίς θέμα / no subject)"
+NO_TEXT = "(χωρίς κείμενο / no text)"
+# Refusals that no retry will change; anything else is transient.
+_EXPLAINED = {"unknown_sender", "not_participant", "ticket_closed"}
+_PERMANENT = {"not_found", "validation_error", "forbidden", *_EXPLAINED}
+
+
+class Retry(Exception):
+    """A dependency is away: try this mail again later."""
+
+
+def _explain(mail: ParsedMail, reason: str) -> Explanation:
+    assert mail.sender is not None
+    return Explanation(
+        to=mail.sender, reason=reason, subject=mail.subject, in_reply_to=mail.message_id
+    )
+
+
+async def _ask(call: Awaitable[T]) -> T:
+    """Await a tickets request; a refusal other than a permanent one means retry."""
+    try:
+        return await call
+    except Refused as refused:
+        if refused.error.code in _PERMANENT:
+            raise
+        raise Retry(f"tickets: {refused.error.code}") from None
+    except (TimeoutError, OSError, ConnectionError) as exc:
+        raise Retry(f"tickets: {type(exc).__name__}") from None
+
+
+async def _submit(mail: ParsedMail, deps: Deps) -> Outcome:
+    assert mail.sender is not None
+    command = SubmitFromMail(
+        sender=mail.sender,
+        mail_id=mail.key,
+        subject=mail.subject or NO_SUBJECT,
+        # A new ticket keeps the whole text: a forwarded mail's history is its content.
+        description=mail.full_text or NO_TEXT,
+    )
+    try:
+        submitted = await _ask(deps.tickets.submit(command))
+    except Refused as refused:
+        if refused.error.code in _EXPLAINED:
+            code = refused.error.code
+            return Outcome("ignored", code, explanation=_explain(mail, code))
+        return Outcome("dead", f"tickets refused the new ticket: {refused.error.code}")
+    return Outcome("done", f"created {submitted.number}", ticket_id=submitted.ticket_id)
+
+
+async def _reply(mail: ParsedMail, deps: Deps, command: ReplyFromMail) -> Outcome | None:
+    """A message on the ticket; None when a subject number did not hold (-> new ticket)."""
+    try:
+        added = await _ask(deps.tickets.reply(command))
+    except Refused as refused:
+        code = refused.error.code
+        if command.ticket_id is None and code in ("not_participant", "not_found"):
+            return None  # only a number in the subject: not evidence enough
+        if code in _EXPLAINED:
+            return Outcome("ignored", code, explanation=_explain(mail, code))
+        return Outcome("dead", f"tickets refused the reply: {code}")
+    return Outcome("done", f"added ({added.status.value})", ticket_id=added.ticket_id)
+
+
+async def decide(stored: StoredMail, deps: Deps) -> Outcome:
+    """What this mail becomes (raises `Retry` while a dependency is away)."""
+    try:
+        mail = parse(stored.raw)
+    except UnreadableMail as exc:
+        return Outcome("dead", f"unreadable mail: {exc}")
+    return replace(await _decide(mail, stored, deps), sender=mail.sender)
+
+
+async def _decide(mail: ParsedMail, stored: StoredMail, deps: Deps) -> Outcome:
+    policy = deps.policy
+    skip = screen(mail, envelope_sender=stored.envelope_from, own=policy.own)
+    if skip is None and mail.sender is not None:
+        since = deps.clock.now() - timedelta(hours=1)
+        if await deps.store.mails_from(mail.sender, since) >= policy.hourly_limit:
+            skip = Skip.RATE_LIMITED
+    if skip is not None:
+        return Outcome("ignored", skip.value)
+    assert mail.sender is not None
+    thread = thread_of(mail, stored.recipients, key=policy.reply_key, support=policy.support)
+    if isinstance(thread, ForgedAddress):
+        return Outcome("dead", f"reply address not signed by this helpdesk: {thread.address}")
+    body = mail.text or NO_TEXT
+    if isinstance(thread, Answers):
+        command = ReplyFromMail(
+            sender=mail.sender, mail_id=mail.key, ticket_id=thread.ticket_id, body=body
+        )
+        outcome = await _reply(mail, deps, command)
+        assert outcome is not None
+        return outcome
+    if isinstance(thread, MentionsNumber):
+        command = ReplyFromMail(
+            sender=mail.sender, mail_id=mail.key, number=thread.number, body=body
+        )
+        outcome = await _reply(mail, deps, command)
+        if outcome is not None:
+            return outcome
+    return await _submit(mail, deps)
+
+
+async def process(stored: StoredMail, deps: Deps) -> Outcome | None:
+    """Decide and record; None when the mail waits for another attempt."""
+    bind_correlation_id(f"mail-{stored.mail_id}")
+    try:
+        try:
+            outcome = await decide(stored, deps)
+        except Retry as retry:
+            if stored.attempts >= deps.policy.max_attempts:
+                outcome = Outcome("dead", f"gave up after {stored.attempts} attempts: {retry}")
+            else:
+                backoff = deps.policy.backoff
+                delay = backoff[min(stored.attempts, len(backoff)) - 1]
+                log.warning("mail waits for the tickets service", error=str(retry), retry_in=delay)
+                await deps.store.retry_later(stored, str(retry), delay)
+                return None
+        except Exception as exc:  # a bug must not stop the other mails
+            log.error("mail processing failed", error=type(exc).__name__, exc_info=exc)
+            outcome = Outcome("dead", f"processing failed: {type(exc).__name__}")
+        await deps.store.finish(stored, outcome)
+        log.info("mail processed", status=outcome.status, detail=outcome.detail)
+        return outcome
+    finally:
+        bind_correlation_id(None)
+
+
+class MailWorker:
+    """Processes kept mails: woken at once by the listener, and every `interval`
+    seconds for what other replicas kept or a lease that ran out."""
+
+    def __init__(self, deps: Deps, *, interval: float = 1.0, batch_size: int = 16) -> None:
+        self.deps = deps
+        self.interval = interval
+        self.batch_size = batch_size
+        self.wake = asyncio.Event()
+        self.id = uuid4()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.run_once():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("mail worker pass failed", error=type(exc).__name__)
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.interval)
+
+    async def run_once(self) -> int:
+        """Process one batch of waiting mails; returns how many were claimed."""
+        batch = await self.deps.store.claim(self.batch_size)
+        await asyncio.gather(*(process(mail, self.deps) for mail in batch))
+        return len(batch)

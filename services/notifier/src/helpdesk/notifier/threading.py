@@ -1,0 +1,30 @@
+"""The headers that let a ticket mail be answered by mail (docs/mail.md).
+
+`Reply-To` is the ticket's signed reply address (`helpdesk+<token>@…`), and
+`In-Reply-To` / `References` name the ticket's thread root, so the answer
+reaches the mailgate and is threaded to the ticket even if the client drops
+one of them. Without `HELPDESK_MAIL_REPLY_KEY` the mail channel is off and
+ticket mails carry none of these.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from uuid import UUID
+
+from helpdesk.contracts.mail import reply_address, thread_reference
+from helpdesk.notifier.settings import Settings
+
+
+def thread_headers(settings: Settings, ticket_id: UUID) -> dict[str, str]:
+    if settings.mail_reply_key is None or not settings.mail_reply_key.get_secret_value():
+        return {}
+    key = settings.mail_reply_key.get_secret_value().encode()
+    configured = [a.strip() for a in settings.support_addresses.split(",") if a.strip()]
+    support = parseaddr(configured[0] if configured else settings.mail_from)[1]
+    root = thread_reference(support, key, ticket_id)
+    return {
+        "Reply-To": reply_address(support, key, ticket_id),
+        "In-Reply-To": root,
+        "References": root,
+    }

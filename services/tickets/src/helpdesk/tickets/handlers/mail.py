@@ -1,0 +1,134 @@
+"""What a mail becomes: the requests of the mail gateway (`tickets.mail.*`).
+
+A mail carries no access token. The sender is named by address and found in
+the users projection (active users only); the proof that the request comes
+from the mail gateway is the NATS identity allowed to publish these subjects
+(docs/security.md). Whether the sender is an agent therefore comes from the
+projection here — the one place it does (`domain/caller.py` explains why the
+token is preferred everywhere else).
+
+Each mail is handled once: its Message-ID (`mail_id`) and what it became are
+stored in the same transaction as the ticket's events, and a second delivery
+gets the first answer back without a second effect.
+"""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from helpdesk.contracts import tickets as contract
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.replies import Refused
+from helpdesk.contracts.tickets import Category, ReplyFromMail, SubmitFromMail, Submitted
+from helpdesk.servicekit.handlers import retry_on_conflict
+from helpdesk.servicekit.logging import get_logger
+from helpdesk.tickets.domain.caller import Caller
+from helpdesk.tickets.domain.errors import TicketNotFound
+from helpdesk.tickets.domain.ticket import Ticket
+from helpdesk.tickets.handlers.deps import Deps, KnownUser, Table, UnitOfWork
+
+log = get_logger(__name__)
+
+
+class UnknownSender(Refused):
+    """No active user has the sender's address: the mailgate explains how to register."""
+
+    code = "unknown_sender"
+
+    def __init__(self) -> None:
+        super().__init__("no active account has this address")
+
+
+class NotParticipant(Refused):
+    """The mail answers a ticket, but its sender is neither the requester nor an agent."""
+
+    code = "not_participant"
+
+    def __init__(self) -> None:
+        super().__init__("only the requester and agents may add to this ticket by mail")
+
+
+async def _sender(uow: UnitOfWork, address: str) -> KnownUser:
+    user = await uow.active_user_by_email(address)
+    if user is None:
+        raise UnknownSender()
+    return user
+
+
+async def submit_from_mail(cmd: SubmitFromMail, deps: Deps) -> Submitted:
+    """A new ticket from a mail that answers no thread: normal priority, category other."""
+    async with deps.uow() as uow:
+        seen = await uow.mail_result(cmd.mail_id)
+        if seen is not None:
+            return Submitted.model_validate(seen)
+        requester = await _sender(uow, cmd.sender)
+        now = deps.clock.now()
+        ticket = Ticket.submit(
+            ticket_id=uuid4(),
+            number=await uow.next_number(now),
+            requester=requester.contact,
+            subject=cmd.subject,
+            description=cmd.description,
+            priority=Priority.NORMAL,
+            category=Category.OTHER,
+            policy=deps.policy,
+            now=now,
+        )
+        await uow.tickets.save(ticket, by=requester.contact.user_id)
+        result = Submitted(
+            ticket_id=ticket.ticket_id,
+            number=ticket.number,
+            status=ticket.status,
+            priority=ticket.priority,
+            queue=ticket.queue,
+            first_response_due=ticket.sla.first_response_due,
+            resolution_due=ticket.sla.resolution_due,
+        )
+        await uow.record_mail(cmd.mail_id, ticket.ticket_id, result)
+        await uow.commit()
+    log.info("ticket submitted by mail", ticket_id=str(ticket.ticket_id), number=ticket.number)
+    return result
+
+
+async def reply_from_mail(cmd: ReplyFromMail, deps: Deps) -> contract.MessageAdded:
+    """A public message on the ticket the mail answers, by its requester or an agent
+    (an agent's first one stops the first-response clock; the requester's reopens a
+    pending or resolved ticket, as a portal reply does)."""
+
+    async def attempt() -> contract.MessageAdded:
+        async with deps.uow() as uow:
+            seen = await uow.mail_result(cmd.mail_id)
+            if seen is not None:
+                return contract.MessageAdded.model_validate(seen)
+            sender = await _sender(uow, cmd.sender)
+            ticket_id = cmd.ticket_id
+            if ticket_id is None and cmd.number is not None:
+                ticket_id = await uow.ticket_by_number(cmd.number)
+            if ticket_id is None:
+                raise TicketNotFound()
+            ticket = await uow.tickets.get(ticket_id)
+            if not ticket.exists:
+                raise TicketNotFound()
+            caller = Caller(contact=sender.contact, is_agent=sender.is_agent)
+            assert ticket.requester is not None
+            if not caller.is_agent and ticket.requester.user_id != caller.user_id:
+                raise NotParticipant()
+            event = ticket.add_message(
+                caller, body=cmd.body, internal=False, policy=deps.policy, now=deps.clock.now()
+            )
+            await uow.tickets.save(ticket, by=caller.user_id)
+            result = contract.MessageAdded(
+                ticket_id=ticket.ticket_id, message_id=event.message_id, status=ticket.status
+            )
+            await uow.record_mail(cmd.mail_id, ticket.ticket_id, result)
+            await uow.commit()
+        log.info("mail added to ticket", ticket_id=str(ticket.ticket_id), by_agent=caller.is_agent)
+        return result
+
+    return await retry_on_conflict(attempt)
+
+
+MAIL: Table = {
+    SubmitFromMail: submit_from_mail,
+    ReplyFromMail: reply_from_mail,
+}
