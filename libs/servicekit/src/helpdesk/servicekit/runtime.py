@@ -95,7 +95,10 @@ class ServiceContext(Generic[SettingsT]):
     nats: NatsClient
     js: JetStreamContext
     store: EventStore = field(default_factory=EventStore)
+    # Every handler a dead letter can be re-driven through; `subscribed` are the
+    # ones that also pull from a stream (some re-drive handlers pull nothing).
     consumers: list[EventConsumer] = field(default_factory=list)
+    subscribed: list[EventConsumer] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
     loops: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = field(default_factory=list)
     # Proves the actor of requests that name one (see handlers.prove_actor).
@@ -112,6 +115,7 @@ class ServiceContext(Generic[SettingsT]):
 
     def consume(self, consumer: EventConsumer) -> None:
         self.consumers.append(consumer)
+        self.subscribed.append(consumer)
         consumers.subscribe(self.broker, self.pool, consumer, inbox_prefix(self.name))
 
 
@@ -220,15 +224,15 @@ async def run(service: Service[SettingsT]) -> None:
     if built is not None:
         await built
     register_admin_handlers(ctx)
-    for event_consumer in ctx.consumers:
+    for event_consumer in ctx.subscribed:
         await consumers.ensure_unlimited_redelivery(js, event_consumer)
     await broker.start()
 
     tasks: list[asyncio.Task[Any]] = [
         asyncio.create_task(loop(), name=loop_name) for loop_name, loop in ctx.loops
     ]
-    if ctx.consumers:
-        watch = consumers.watch_lag(js, ctx.consumers)
+    if ctx.subscribed:
+        watch = consumers.watch_lag(js, ctx.subscribed)
         tasks.append(asyncio.create_task(watch, name="consumer-lag"))
     relay: OutboxRelay | None = None
     if service.publishes_events:

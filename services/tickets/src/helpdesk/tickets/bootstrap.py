@@ -7,7 +7,6 @@ tests skip it and pass their fakes in a `Deps` of their own.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from helpdesk.contracts import tickets as contract
@@ -31,9 +30,6 @@ class TicketsApp:
     handlers: Handlers
     monitor: SlaMonitor
     policy: RoutingPolicy
-
-
-_background: set[asyncio.Task[None]] = set()
 
 
 def wire(
@@ -61,9 +57,8 @@ def wire(
 
 def build(ctx: ServiceContext[Settings]) -> None:
     app = wire(ctx)
-    task = asyncio.get_running_loop().create_task(app.monitor.run(), name="sla-monitor")
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    # A loop that ends makes /healthz fail, so Kubernetes restarts the replica.
+    ctx.background("sla-monitor", app.monitor.run)
 
 
 SERVICE = Service(
