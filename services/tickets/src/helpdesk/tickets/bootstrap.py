@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from helpdesk.contracts import tickets as contract
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
+from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
+from helpdesk.tickets.adapters.repository import prepare_number_years
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.domain.routing import RoutingPolicy
@@ -34,6 +36,7 @@ class TicketsApp:
 
 
 _background: set[asyncio.Task[None]] = set()
+log = get_logger(__name__)
 
 
 def wire(
@@ -59,11 +62,27 @@ def wire(
     return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
 
 
+async def keep_number_years(ctx: ServiceContext[Settings], clock: Clock) -> None:
+    """This year's and next year's ticket-number sequences, checked hourly."""
+    while True:
+        try:
+            await prepare_number_years(ctx.pool, clock.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a submit creates a missing year itself
+            log.warning("ticket number years not prepared", error=repr(exc))
+        await asyncio.sleep(3600)
+
+
 def build(ctx: ServiceContext[Settings]) -> None:
     app = wire(ctx)
-    task = asyncio.get_running_loop().create_task(app.monitor.run(), name="sla-monitor")
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    loop = asyncio.get_running_loop()
+    for task in (
+        loop.create_task(app.monitor.run(), name="sla-monitor"),
+        loop.create_task(keep_number_years(ctx, app.deps.clock), name="number-years"),
+    ):
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
 
 SERVICE = Service(
