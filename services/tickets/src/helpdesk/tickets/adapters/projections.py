@@ -42,6 +42,9 @@ _NEXT_DUE = "least($2::timestamptz, $3::timestamptz)"
 class TicketsProjection:
     name = "tickets"
     tables: Sequence[str] = ("tickets", "sla_deadlines")
+    # Every statement below is keyed by ticket_id, its first argument: a rebuild
+    # may batch statements of different tickets (servicekit/projections.py).
+    statements_keyed_by_first_argument = True
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
         event = stored_event(recorded.event_type, recorded.data)
