@@ -221,6 +221,8 @@ def report(empty: dict[str, float], full: dict[str, float], seeded: dict[str, fl
         )
 
     rebuild_ratio = seeded["rebuild_per_s"] / seeded["raw_per_s"]
+    rebuild_met = "met" if rebuild_ratio >= 0.3 else "NOT met"
+    rates = f"{seeded['rebuild_per_s']:,.0f} | {seeded['raw_per_s']:,.0f}"
     return f"""# Scale: empty store vs {seeded["events"]:,.0f} events
 
 Measured by `make bench-scale` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {machine()}.
@@ -237,7 +239,7 @@ inbox rows) in {seeded["seed_s"]:,.0f} s through tests/bench_seed.py.
 
 | projection rebuild | events/s | raw `SELECT` of events, rows/s | ratio | target |
 | --- | ---: | ---: | ---: | --- |
-| tickets + sla_deadlines | {seeded["rebuild_per_s"]:,.0f} | {seeded["raw_per_s"]:,.0f} | {rebuild_ratio:.2f}× | ≥ 0.3× — {"met" if rebuild_ratio >= 0.3 else "NOT met"} |
+| tickets + sla_deadlines | {rates} | {rebuild_ratio:.2f}× | ≥ 0.3× — {rebuild_met} |
 """
 
 

@@ -67,7 +67,7 @@ async def _run_batched(conn: Connection, recorded: list[tuple[str, tuple[Any, ..
             await conn.executemany(sql, rows)
 
 
-async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 1000) -> int:
+async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 5000) -> int:
     """Empty the projection's tables and replay every stored event into them.
 
     The tables are locked for the duration, so commands that update them wait
