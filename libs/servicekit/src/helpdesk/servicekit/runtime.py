@@ -47,6 +47,7 @@ from helpdesk.servicekit.nats_auth import inbox_prefix
 from helpdesk.servicekit.ops import ops_app
 from helpdesk.servicekit.projections import Projection, rebuild
 from helpdesk.servicekit.relay import OutboxRelay, watch_outbox
+from helpdesk.servicekit.retention import keep_inbox_pruned
 from helpdesk.servicekit.settings import ServiceSettings, load_settings
 
 log = get_logger(__name__)
@@ -211,7 +212,9 @@ async def run(service: Service[SettingsT]) -> None:
     register_admin_handlers(ctx)
     await broker.start()
 
-    tasks: list[asyncio.Task[Any]] = []
+    tasks: list[asyncio.Task[Any]] = [
+        asyncio.create_task(keep_inbox_pruned(pool), name="inbox-retention")
+    ]
     relay: OutboxRelay | None = None
     if service.publishes_events:
         relay = OutboxRelay(settings.database_url, name, js)
