@@ -121,7 +121,8 @@ async def tickets_pool(system: System) -> asyncpg.Pool:
 
 
 async def sla_sweep(system: System) -> float:
-    """One SLA monitor pass (what every replica runs every few seconds), median of 5."""
+    """An SLA monitor pass with nothing due (what every replica runs every few
+    seconds): deadlines that came due meanwhile are fired first; median of 5."""
     pool = await tickets_pool(system)
     deps = Deps(
         uow=PostgresUnitOfWork.factory(pool, EventStore(), [TicketsProjection()]),
@@ -129,6 +130,9 @@ async def sla_sweep(system: System) -> float:
         clock=SystemClock(),
     )
     monitor = SlaMonitor(deps)
+    for _ in range(20):
+        if await monitor.run_once() == 0:
+            break
     took = []
     for _ in range(5):
         start = time.perf_counter()
