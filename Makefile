@@ -9,7 +9,7 @@ PACKAGES := contracts libs/servicekit services/identity services/tickets \
             services/notifier services/mailgate services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install browser kubectl imap run test test-fast lint schemas asyncapi bench chaos deploy-check clean
+.PHONY: install browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check clean
 
 install: $(STAMP)
 
@@ -55,8 +55,15 @@ asyncapi: install
 schemas: install
 	$(BIN)/python -m helpdesk.contracts.schemas export contracts/schemas
 
+# Figures, not assertions: printed and written to var/bench/ (or OUT=path).
+# docs/performance.md is updated by hand from a run.
 bench: install
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(OUT)
+
+# The request paths on an empty store and on >= 1,000,000 seeded events, in one
+# run (~15-20 minutes on 2 cores; BENCH_SCALE_TICKETS=20000 for a quick look).
+bench-scale: install
+	$(BIN)/python -m tests.bench_scale $(OUT)
 
 # Fault injection, long form: 1,200 tickets while every service, NATS and
 # PostgreSQL are killed and the mail server stopped, three rounds; prints the

@@ -1,6 +1,6 @@
 """`make bench`: the platform's throughput and latency beside baselines measured
-in the same run, on the same servers. Prints a table and writes
-docs/performance.md. Not part of `make test` (figures, not assertions).
+in the same run, on the same servers. Prints the table and writes
+it under var/ (never a tracked file). Not part of `make test` (figures, not assertions).
 
 (a) event-store appends/s, concurrent writers  vs  raw asyncpg one-row INSERT transactions
 (b) relay events/s, commit -> JetStream ack    vs  raw nats-py JetStream publish_async
@@ -9,6 +9,9 @@ docs/performance.md. Not part of `make test` (figures, not assertions).
     latency at 50 tickets/s    vs  a minimal FastAPI endpoint on the same machine
 (e) mails made tickets/s (SMTP intake -> ticket stored) at saturation, and its
     latency at 20 mails/s      vs  the portal submit path of (d) (tests/bench_mail.py)
+
+The report goes to var/bench/performance.md, or to the path given as the first
+argument; docs/performance.md is updated by hand from such a run.
 """
 
 from __future__ import annotations
@@ -467,11 +470,21 @@ Where the time goes (py-spy profiles taken while tuning, 50 tickets/s):
 """
 
 
-def main() -> None:
-    report = asyncio.run(run())
+def report_path(argv: list[str]) -> Path:
+    """Where the report goes: the first argument, or var/bench/<name>."""
+    return Path(argv[1]) if len(argv) > 1 else ROOT / "var" / "bench" / "performance.md"
+
+
+def write_report(report: str, argv: list[str]) -> None:
     print(report)
-    (ROOT / "docs" / "performance.md").write_text(report)
-    print(f"written to {ROOT / 'docs' / 'performance.md'}")
+    path = report_path(argv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report)
+    print(f"written to {path}")
+
+
+def main() -> None:
+    write_report(asyncio.run(run()), sys.argv)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,14 @@ def mail_text(message: EmailMessage) -> str:
 
 class System:
     def __init__(
-        self, workdir: Path, servers: Servers, database_url: str, *, mail_process: bool = False
+        self,
+        workdir: Path,
+        servers: Servers,
+        database_url: str,
+        *,
+        mail_process: bool = False,
+        replicas: int = 1,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
         # A NATS of its own: durable consumers must not see other tests' events. Same
@@ -70,22 +77,34 @@ class System:
             jwt_public_key=self.public_key,
             oncall_email="oncall@helpdesk.example",
             mailgate_smtp_port=self.mailgate_port,
-        )
+        ) | (extra_env or {})
+        # Replica n > 1 of a service is keyed "<service>-<n>" (its log file too). The
+        # mail gateway runs once: its replicas would share one listening port here.
         self.processes: dict[str, ServiceProcess] = {}
         for name in available_services():
-            port = self.gateway_port if name == "gateway" else free_port()
-            self.processes[name] = ServiceProcess(
-                name,
-                port,
-                self.env,
-                workdir / "logs" / f"{name}.log",
-                nats_creds=servers.nats_keys[name],
-                ops_port=free_port() if name == "gateway" else None,
-            )
+            count = 1 if name == "mailgate" else replicas
+            for n in range(1, count + 1):
+                key = name if n == 1 else f"{name}-{n}"
+                port = self.gateway_port if key == "gateway" else free_port()
+                self.processes[key] = ServiceProcess(
+                    name,
+                    port,
+                    self.env,
+                    workdir / "logs" / f"{key}.log",
+                    nats_creds=servers.nats_keys[name],
+                    ops_port=free_port() if name == "gateway" else None,
+                )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        return [p.url for p in self.processes.values() if p.name == "gateway"]
+
+    def replicas_of(self, service: str) -> dict[str, ServiceProcess]:
+        return {k: p for k, p in self.processes.items() if p.name == service}
 
     def start(self) -> System:
         self.nats.start()
@@ -125,11 +144,24 @@ class System:
         raise TimeoutError(f"no matching mail to {to} within {timeout}s; got {seen}")
 
 
-async def start_system(workdir: Path, servers: Servers, *, mail_process: bool = False) -> System:
+async def start_system(
+    workdir: Path,
+    servers: Servers,
+    *,
+    mail_process: bool = False,
+    replicas: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> System:
+    """Every service as `replicas` processes (the second of each keyed "<name>-2")."""
     database = f"e2e_{uuid.uuid4().hex[:8]}"
     await create_database(servers.database_url, database)
     system = System(
-        workdir, servers, with_database(servers.database_url, database), mail_process=mail_process
+        workdir,
+        servers,
+        with_database(servers.database_url, database),
+        mail_process=mail_process,
+        replicas=replicas,
+        extra_env=extra_env,
     )
     await asyncio.to_thread(system.start)
     return system

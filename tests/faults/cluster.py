@@ -133,7 +133,7 @@ class FaultySystem(System):
 
         with (
             contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{self.processes[name].url}/readyz", timeout=1) as r,  # noqa: S310
+            urllib.request.urlopen(f"{self.processes[name].ops_url}/readyz", timeout=1) as r,  # noqa: S310
         ):
             return bool(r.status == 200)
         return False

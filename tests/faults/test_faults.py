@@ -105,7 +105,7 @@ async def test_a_tarpitting_smtp_server_does_not_delay_identitys_events(
                 await asyncio.sleep(0.25)
             await asyncio.sleep(2)  # the last events reach the relay and the notifier
             elapsed = time.monotonic() - started
-            metrics = (await client.get(f"{system.processes['identity'].url}/metrics")).text
+            metrics = (await client.get(f"{system.processes['identity'].ops_url}/metrics")).text
         buckets = lag_buckets(metrics, "identity")
         conn = await asyncpg.connect(system.servers.database_url)
         try:

@@ -114,7 +114,7 @@ async def test_bad_input_is_refused_with_field_errors_and_nothing_stored(
     assert reply.error is not None
     assert reply.error.code == "validation_error"
     assert reply.error.field_errors[0].field.startswith(field)
-    for table in ("events", "outbox", "tickets", "ticket_numbers", "sla_deadlines"):
+    for table in ("events", "outbox", "tickets", "sla_deadlines"):
         assert await tickets.count(table) == 0, table
 
 

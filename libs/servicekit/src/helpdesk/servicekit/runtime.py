@@ -51,6 +51,7 @@ from helpdesk.servicekit.nats_auth import inbox_prefix
 from helpdesk.servicekit.ops import ops_app
 from helpdesk.servicekit.projections import Projection, rebuild
 from helpdesk.servicekit.relay import OutboxRelay, watch_outbox
+from helpdesk.servicekit.retention import keep_inbox_pruned
 from helpdesk.servicekit.settings import ServiceSettings, load_settings
 
 log = get_logger(__name__)
@@ -231,6 +232,7 @@ async def run(service: Service[SettingsT]) -> None:
     tasks: list[asyncio.Task[Any]] = [
         asyncio.create_task(loop(), name=loop_name) for loop_name, loop in ctx.loops
     ]
+    tasks.append(asyncio.create_task(keep_inbox_pruned(pool), name="inbox-retention"))
     if ctx.subscribed:
         watch = consumers.watch_lag(js, ctx.subscribed)
         tasks.append(asyncio.create_task(watch, name="consumer-lag"))

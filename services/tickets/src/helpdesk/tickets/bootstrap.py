@@ -7,14 +7,17 @@ tests skip it and pass their fakes in a `Deps` of their own.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from helpdesk.contracts import tickets as contract
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
+from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
+from helpdesk.tickets.adapters.repository import prepare_number_years
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.domain.routing import RoutingPolicy
@@ -30,6 +33,9 @@ class TicketsApp:
     handlers: Handlers
     monitor: SlaMonitor
     policy: RoutingPolicy
+
+
+log = get_logger(__name__)
 
 
 def wire(
@@ -55,10 +61,23 @@ def wire(
     return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
 
 
+async def keep_number_years(ctx: ServiceContext[Settings], clock: Clock) -> None:
+    """This year's and next year's ticket-number sequences, checked hourly."""
+    while True:
+        try:
+            await prepare_number_years(ctx.pool, clock.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a submit creates a missing year itself
+            log.warning("ticket number years not prepared", error=repr(exc))
+        await asyncio.sleep(3600)
+
+
 def build(ctx: ServiceContext[Settings]) -> None:
     app = wire(ctx)
     # A loop that ends makes /healthz fail, so Kubernetes restarts the replica.
     ctx.background("sla-monitor", app.monitor.run)
+    ctx.background("number-years", lambda: keep_number_years(ctx, app.deps.clock))
 
 
 SERVICE = Service(

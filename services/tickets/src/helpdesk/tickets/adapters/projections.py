@@ -42,6 +42,9 @@ _NEXT_DUE = "least($2::timestamptz, $3::timestamptz)"
 class TicketsProjection:
     name = "tickets"
     tables: Sequence[str] = ("tickets", "sla_deadlines")
+    # Every statement below is keyed by ticket_id, its first argument: a rebuild
+    # may batch statements of different tickets (servicekit/projections.py).
+    statements_keyed_by_first_argument = True
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
         event = stored_event(recorded.event_type, recorded.data)
@@ -49,9 +52,12 @@ class TicketsProjection:
             await self._apply(conn, event, recorded.version)
 
     async def _apply(self, conn: Connection, event: TicketEvent, version: int) -> None:
+        """One statement per event: the ticket row and its deadlines together."""
         tid = event.ticket_id
         if isinstance(event, TicketSubmitted):
-            await conn.execute(
+            await _with_deadlines(
+                conn,
+                event.sla,
                 "INSERT INTO tickets (ticket_id, number, requester_id, requester_name, subject,"
                 " status, priority, category, queue, first_response_due, resolution_due,"
                 " next_due, created_at, updated_at, version)"
@@ -96,15 +102,14 @@ class TicketsProjection:
             await self._fired(conn, event, version, kinds)
         elif isinstance(event, TicketEscalated):
             await self._fired(conn, event, version, ["escalation"])
-        sla: SlaSchedule | None = getattr(event, "sla", None)
-        if sla is not None:
-            await self._deadlines(conn, event, sla)
 
     async def _update(
         self, conn: Connection, event: TicketEvent, version: int, sets: str, *args: object
     ) -> None:
         sla: SlaSchedule = event.sla  # type: ignore[attr-defined]
-        await conn.execute(
+        await _with_deadlines(
+            conn,
+            sla,
             "UPDATE tickets SET first_response_due = $2, resolution_due = $3,"
             f" next_due = {_NEXT_DUE}, updated_at = $4, version = $5, {sets}"
             " WHERE ticket_id = $1",
@@ -120,32 +125,32 @@ class TicketsProjection:
         self, conn: Connection, event: TicketEvent, version: int, kinds: list[str]
     ) -> None:
         await conn.execute(
-            "UPDATE sla_deadlines SET fired = true WHERE ticket_id = $1 AND kind = any($2::text[])",
+            "WITH fired AS (UPDATE sla_deadlines SET fired = true"
+            " WHERE ticket_id = $1 AND kind = any($3::text[]))"
+            " UPDATE tickets SET version = $2 WHERE ticket_id = $1",
             event.ticket_id,
+            version,
             kinds,
         )
-        await conn.execute(
-            "UPDATE tickets SET version = $2 WHERE ticket_id = $1", event.ticket_id, version
-        )
 
-    async def _deadlines(self, conn: Connection, event: TicketEvent, sla: SlaSchedule) -> None:
-        keep = [(kind, getattr(sla, attr)) for kind, attr in DEADLINE_KINDS]
-        present = [(kind, due) for kind, due in keep if due is not None]
-        await conn.execute(
-            "DELETE FROM sla_deadlines WHERE ticket_id = $1 AND NOT (kind = any($2::text[]))",
-            event.ticket_id,
-            [kind for kind, _ in present],
-        )
-        if present:
-            # A moved deadline keeps its `fired` flag: each fires once per ticket.
-            await conn.execute(
-                "INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
-                " SELECT $1, k, d FROM unnest($2::text[], $3::timestamptz[]) AS t(k, d)"
-                " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at",
-                event.ticket_id,
-                [k for k, _ in present],
-                [d for _, d in present],
-            )
+
+async def _with_deadlines(conn: Connection, sla: SlaSchedule, sql: str, *args: object) -> None:
+    """`sql` (on the ticket `$1`) run together with the ticket's deadlines from `sla`:
+    those no longer in it are deleted, the others set; a moved deadline keeps its
+    `fired` flag (each fires once per ticket). Both in one statement, one round trip."""
+    present = [(kind, getattr(sla, attr)) for kind, attr in DEADLINE_KINDS]
+    present = [(kind, due) for kind, due in present if due is not None]
+    kinds, dues = f"${len(args) + 1}::text[]", f"${len(args) + 2}::timestamptz[]"
+    await conn.execute(
+        "WITH gone AS (DELETE FROM sla_deadlines"
+        f" WHERE ticket_id = $1 AND NOT (kind = any({kinds}))),"
+        " kept AS (INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
+        f" SELECT $1, k, d FROM unnest({kinds}, {dues}) AS t(k, d)"
+        " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at) " + sql,
+        *args,
+        [kind for kind, _ in present],
+        [due for _, due in present],
+    )
 
 
 # --- what the SLA monitor asks of the deadlines ------------------------------------------

@@ -8,6 +8,8 @@ from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
@@ -24,19 +26,28 @@ def stream_id(ticket_id: UUID) -> str:
 
 
 async def next_number(conn: Connection, now: datetime) -> str:
-    """`HD-2026-000042`: per-year, gapless, sequential under concurrency.
+    """`HD-2026-000042`: per calendar year (Athens), unique under any concurrency.
 
-    The counter row is locked until the submitting transaction ends, so two
-    submissions never share a number and a rolled-back one leaves no gap.
+    From the year's sequence (`next_ticket_number`, migration 0002): no lock is
+    held until commit, so submits run side by side; a submit that rolls back
+    leaves a gap (docs/tickets.md).
     """
     year = now.astimezone(NUMBER_TIMEZONE).year
-    number = await conn.fetchval(
-        "INSERT INTO ticket_numbers (year, last_number) VALUES ($1, 1)"
-        " ON CONFLICT (year) DO UPDATE SET last_number = ticket_numbers.last_number + 1"
-        " RETURNING last_number",
-        year,
-    )
+    number = await conn.fetchval("SELECT next_ticket_number($1)", year)
     return f"HD-{year}-{number:06d}"
+
+
+async def prepare_number_years(pool: asyncpg.Pool, now: datetime) -> None:
+    """Create this year's and next year's number sequences ahead of their first ticket,
+    each in a transaction of its own: a submit then never creates one, which would
+    make the year's other submits wait for its commit (see migration 0002)."""
+    year = now.astimezone(NUMBER_TIMEZONE).year
+    async with pool.acquire() as conn:
+        for y in (year, year + 1):
+            async with conn.transaction():
+                # Replicas starting together: one creates, the other finds it.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ticket-number-years'))")
+                await conn.execute(f"CREATE SEQUENCE IF NOT EXISTS ticket_number_{int(y)}")
 
 
 class PostgresTickets:

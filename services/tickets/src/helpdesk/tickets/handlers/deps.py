@@ -2,7 +2,7 @@
 the `UnitOfWork` they open for each attempt.
 
 A unit of work is one transaction: the tickets repository, the users
-projection, the ticket number counter and the read models, as methods. What
+projection, the per-year ticket numbers and the read models, as methods. What
 is not committed is rolled back when the `async with` block ends. The
 PostgreSQL implementation is `adapters/unit_of_work.py`; use-case tests use
 the in-memory one in `tests/unit/tickets/fakes.py`.
