@@ -14,8 +14,11 @@ from helpdesk.contracts import tickets as contract
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.tickets.adapters.history import HistoryProjection
+from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gauges
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
+from helpdesk.tickets.adapters.search import SearchProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.domain.routing import RoutingPolicy
@@ -46,6 +49,8 @@ def wire(
     """Register every handler of the service on `ctx` (tests pass their own clock)."""
     policy = policy or load_policy(ctx.settings.routing_policy)
     ctx.projections.append(TicketsProjection())
+    # Search and the history behind as_of and the SLA reports (docs/search.md, reports.md).
+    ctx.projections += [SearchProjection(), HistoryProjection(policy)]
     deps = Deps(
         uow=PostgresUnitOfWork.factory(ctx.pool, ctx.store, ctx.projections),
         policy=policy,
@@ -59,11 +64,16 @@ def wire(
     return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
 
 
-def build(ctx: ServiceContext[Settings]) -> None:
+async def build(ctx: ServiceContext[Settings]) -> None:
     app = wire(ctx)
-    task = asyncio.get_running_loop().create_task(app.monitor.run(), name="sla-monitor")
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    await build_new_projections(ctx.pool, ctx.projections[1:])
+    loop = asyncio.get_running_loop()
+    for task in (
+        loop.create_task(app.monitor.run(), name="sla-monitor"),
+        loop.create_task(run_gauges(ctx.pool, app.deps.clock), name="backlog-gauges"),
+    ):
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
 
 SERVICE = Service(

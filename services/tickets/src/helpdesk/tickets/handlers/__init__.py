@@ -1,14 +1,16 @@
 """The use cases of the tickets service: `async def handler(request, deps) -> result`.
 
-`commands.py` changes tickets, `queries.py` reads them, `sla.py` is the SLA
+`commands.py` changes tickets, `queries.py` reads them, `insight.py`
+searches them and reports on their SLA history, `sla.py` is the SLA
 monitor; `deps.py` names the ports they use. `HANDLERS` is what
 `bootstrap.py` serves: `ctx.serve(bind(deps, HANDLERS))`.
 """
 
 from helpdesk.tickets.handlers.commands import COMMANDS
 from helpdesk.tickets.handlers.deps import Table
+from helpdesk.tickets.handlers.insight import INSIGHT
 from helpdesk.tickets.handlers.queries import QUERIES
 
-HANDLERS: Table = {**COMMANDS, **QUERIES}
+HANDLERS: Table = {**COMMANDS, **QUERIES, **INSIGHT}
 
 __all__ = ["HANDLERS"]
