@@ -36,6 +36,7 @@ from helpdesk.tickets.handlers.deps import TicketFilter
 # indexed (a tsvector has a 1 MB limit; a thread this long is rare).
 MAX_INDEXED_CHARS = 400_000
 SNIPPET_SOURCE_CHARS = 20_000
+RANKED_CANDIDATES = 2_000
 _NUMBER_TEXT = re.compile(r"[0-9DH-]{1,20}")
 
 _VECTOR = (
@@ -127,34 +128,44 @@ async def search(
         return f"${len(args)}"
 
     doc = "s.all_doc" if include_notes else "s.public_doc"
-    words, folded = param(list(terms.words)), param(list(terms.folded))
-    query = f"helpdesk_search_query({words}::text[], {folded}::text[])"
+    words = param(list(terms.words))
     matches: list[str] = []
     rank = "0"
     if terms.words:
-        matches.append(f"{doc} @@ q.q")
-        rank = f"ts_rank({doc}, q.q)"
+        # A sub-select, so the query is built once (an InitPlan) and the GIN index is used.
+        folded = param(list(terms.folded))
+        query = f"(SELECT helpdesk_search_query({words}::text[], {folded}::text[]))"
+        matches.append(f"{doc} @@ {query}")
+        rank = f"ts_rank(c.doc, {query})"
+    number_match = "false"
     if terms.number_suffix:
         # Written into the SQL (digits and "HD-" only, domain/search.py) so the planner
         # can use the b-tree's prefix range even for a prepared statement.
         if not _NUMBER_TEXT.fullmatch(terms.number_suffix):
             raise ValueError("not a ticket number")
-        suffix = f"'{terms.number_suffix}%'"
-        matches.append(f"s.number_rev LIKE {suffix}")
-        rank = f"(CASE WHEN s.number_rev LIKE {suffix} THEN 10 ELSE 0 END + {rank})"
+        number_match = f"s.number_rev LIKE '{terms.number_suffix}%'"
+        matches.append(number_match)
     where = ["(" + " OR ".join(matches) + ")"]
     if filters.requester_id is not None:
         where.append(f"s.requester_id = {param(filters.requester_id)}")
     where += _filters(filters, param)
     text = "s.public_text || E'\\n' || s.notes_text" if include_notes else "s.public_text"
     highlight = f"helpdesk_highlight_query({words}::text[])"
+    # Ranking reads every candidate's tsvector: it is bounded to the newest
+    # RANKED_CANDIDATES matches (docs/search.md), number matches always first.
     sql = f"""
-        WITH q AS (SELECT {query} AS q),
-        hits AS (
-            SELECT s.ticket_id, {rank} AS rank
-            FROM ticket_search s JOIN tickets t USING (ticket_id), q
+        WITH candidates AS (
+            SELECT s.ticket_id, {doc} AS doc, t.created_at, {number_match} AS by_number
+            FROM ticket_search s JOIN tickets t USING (ticket_id)
             WHERE {" AND ".join(where)}
-            ORDER BY rank DESC, t.created_at DESC, s.ticket_id
+            ORDER BY by_number DESC, t.created_at DESC
+            LIMIT {RANKED_CANDIDATES}
+        ),
+        hits AS (
+            SELECT c.ticket_id, c.created_at,
+                   CASE WHEN c.by_number THEN 10 ELSE 0 END + {rank} AS rank
+            FROM candidates c
+            ORDER BY rank DESC, c.created_at DESC, c.ticket_id
             LIMIT {param(limit + 1)} OFFSET {param(offset)}
         )
         SELECT t.*, hits.rank,
@@ -166,7 +177,7 @@ async def search(
                END AS headline
         FROM hits JOIN tickets t USING (ticket_id) JOIN ticket_search s USING (ticket_id),
              (SELECT {highlight} AS h) h
-        ORDER BY hits.rank DESC, t.created_at DESC, t.ticket_id
+        ORDER BY hits.rank DESC, hits.created_at DESC, t.ticket_id
     """
     rows = await conn.fetch(sql, *args)
     items = [_hit(row) for row in rows[:limit]]
