@@ -124,8 +124,12 @@ def _synthetic(syllables: list[str], count: int, seed: int) -> list[str]:
     return ["".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(count)]
 
 
-RARE_EL = _synthetic("κα το με ρι νο σα πε λι δα φο γε τρι".split(), 3000, 1)
-RARE_EN = _synthetic("ka to me ri no sa pe li da fo ge tri".split(), 3000, 2)
+RARE_EL = _synthetic(
+    ["κα", "το", "με", "ρι", "νο", "σα", "πε", "λι", "δα", "φο", "γε", "τρι"], 3000, 1
+)
+RARE_EN = _synthetic(
+    ["ka", "to", "me", "ri", "no", "sa", "pe", "li", "da", "fo", "ge", "tri"], 3000, 2
+)
 
 
 def sentence(rng: random.Random, words: int) -> str:
