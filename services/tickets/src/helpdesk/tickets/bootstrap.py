@@ -64,11 +64,12 @@ def wire(
     return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
 
 
-async def build(ctx: ServiceContext[Settings]) -> None:
+def build(ctx: ServiceContext[Settings]) -> None:
     app = wire(ctx)
-    await build_new_projections(ctx.pool, ctx.projections[1:])
     loop = asyncio.get_running_loop()
     for task in (
+        # Commands meanwhile wait on the projection's table lock, then apply on top.
+        loop.create_task(build_new_projections(ctx.pool, ctx.projections[1:]), name="backfill"),
         loop.create_task(app.monitor.run(), name="sla-monitor"),
         loop.create_task(run_gauges(ctx.pool, app.deps.clock), name="backlog-gauges"),
     ):

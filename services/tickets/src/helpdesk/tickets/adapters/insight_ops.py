@@ -37,7 +37,18 @@ CREATE TABLE IF NOT EXISTS projection_backfills (
 async def build_new_projections(pool: asyncpg.Pool, projections: Sequence[Projection]) -> None:
     """Replay the store into each projection never built here before, once: a new
     read model covers all past history the day it ships. Replicas starting
-    together wait on the lock; the first one builds."""
+    together wait on the lock; the first one builds. Runs in the background:
+    `rebuild` locks the projection's tables, so a command meanwhile waits and
+    then applies its event on top of the rebuilt rows."""
+    try:
+        await _build_new(pool, projections)
+    except Exception:
+        # Not fatal: search and reports stay incomplete until the next start or a
+        # `helpdesk rebuild-projections tickets`.
+        log.exception("building the new projections failed")
+
+
+async def _build_new(pool: asyncpg.Pool, projections: Sequence[Projection]) -> None:
     async with pool.acquire() as conn:
         await conn.execute(_MARKERS)
         await conn.execute("SELECT pg_advisory_lock(hashtext('tickets:projection-backfill'))")
