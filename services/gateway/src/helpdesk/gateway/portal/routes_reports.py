@@ -100,7 +100,7 @@ async def reports_page(
             "start": first.isoformat(),
             "end": last.isoformat(),
             "group_by": grouping.value,
-            "groupings": [g.value for g in GroupBy],
+            "groupings": [(g.value, t(f"group_{g.value}", lang)) for g in GroupBy],
             "csv_url": "reports?" + urlencode({**params, "format": "csv"}),
         },
     )
