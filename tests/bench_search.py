@@ -239,6 +239,7 @@ async def bench_search(database_url: str) -> str:
     ]  # fmt: skip
     search_ms: list[float] = []
     customer_ms: list[float] = []
+    per_query: list[str] = []
     async with pool.acquire() as conn:
         for text in queries:
             terms = parse(text)
@@ -253,8 +254,14 @@ async def bench_search(database_url: str) -> str:
                     conn, terms, customer_filter, include_notes=False, cursor=None, limit=20
                 )
 
-            search_ms += await timed(agent_search)
-            customer_ms += await timed(customer_search, RUNS // 3)
+            agent_times = await timed(agent_search)
+            customer_times = await timed(customer_search, RUNS // 3)
+            search_ms += agent_times
+            customer_ms += customer_times
+            per_query.append(
+                f"| `{text}` | {pct(agent_times, 0.5):.1f} / {pct(agent_times, 0.99):.1f}"
+                f" | {pct(customer_times, 0.5):.1f} / {pct(customer_times, 0.99):.1f} |"
+            )
 
         async def by_number() -> None:
             await search.number_lookup(conn, sample["number"])
@@ -298,6 +305,12 @@ Times are the query functions the handlers call, on one connection, after warm-u
 | customer search (own tickets only) | p50 {pct(customer_ms, 0.5):.1f} ms, p99 {pct(customer_ms, 0.99):.1f} ms | | | |
 | SLA report, one month (May 2026), by priority | median {pct(report_ms, 0.5):.0f} ms, max {max(report_ms):.0f} ms | | | |
 | agents' queue as of an instant (first 50) | median {pct(as_of_ms, 0.5):.1f} ms | | | |
+
+Per query, p50 / p99 in ms:
+
+| query | agent | customer |
+| --- | ---: | ---: |
+{chr(10).join(per_query)}
 """
 
 
