@@ -44,6 +44,7 @@ from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.relay import OutboxRelay
 from tests.bench_mail import bench_mail, report_rows
+from tests.bench_search import bench_search
 from tests.e2e.harness import start_system
 from tests.integration.test_outbox_relay import Pinged
 from tests.servers import Servers, test_servers
@@ -408,6 +409,7 @@ async def run() -> str:
         appends, raw_inserts = await bench_appends(servers.database_url)
         relayed, raw_published = await bench_relay(servers)
         lag50, lag99, lag_n = await bench_lag(servers)
+        search_section = await bench_search(servers.database_url)
     ok = lambda cond: "met" if cond else "NOT met"  # noqa: E731
     return f"""# Performance
 
@@ -467,7 +469,7 @@ Where the time goes (py-spy profiles taken while tuning, 50 tickets/s):
   50/s (bypassing HTTP) answers with p99 ≈ 20 ms on this machine. On a
   deployment the gateway, services, NATS and PostgreSQL run on separate
   nodes and scale out (queue groups, shared durable consumers).
-"""
+{search_section}"""
 
 
 def report_path(argv: list[str]) -> Path:

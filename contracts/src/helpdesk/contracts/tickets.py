@@ -341,12 +341,61 @@ class ListTickets(_TicketsQuery[TicketList]):
     unassigned: bool = False
     cursor: str | None = Field(default=None, max_length=64, pattern=CURSOR_PATTERN)
     limit: int = Field(default=50, ge=1, le=200)
+    # The list as it was at that instant, folded from the events (docs/reports.md).
+    as_of: datetime | None = None
 
 
 class ListPriorities(_TicketsQuery[PriorityList]):
     verb: ClassVar[str] = "priorities"
 
     actor: Actor | None = None
+
+
+# --- search (docs/search.md) ---------------------------------------------------------------
+
+SEARCH_QUERY_MAX = 200
+
+SearchQueryText = Annotated[
+    str, Field(min_length=1, max_length=SEARCH_QUERY_MAX), AfterValidator(single_line)
+]
+
+
+class SnippetPart(BaseModel):
+    """A piece of a snippet, plain text; `match` marks the words the query found."""
+
+    text: str
+    match: bool = False
+
+
+class TicketHit(TicketSummary):
+    rank: float
+    snippet: list[SnippetPart] = []
+    # The same snippet as HTML: the text escaped, matches in <mark>…</mark>.
+    snippet_html: str = ""
+
+
+class TicketSearchResults(BaseModel):
+    items: list[TicketHit]
+    next_cursor: str | None = None
+
+
+class SearchTickets(_TicketsQuery[TicketSearchResults]):
+    """Full text over subject, description, public messages and, for agents only,
+    internal notes (Greek and English stemming, accents and case ignored, words
+    matched as prefixes, ticket numbers by suffix), ranked, with the list filters.
+    Customers search their own tickets only."""
+
+    verb: ClassVar[str] = "search"
+
+    actor: Actor
+    q: SearchQueryText
+    priority: Priority | None = None
+    status: TicketStatus | None = None
+    queue: str | None = Field(default=None, max_length=64)
+    assignee_id: UUID | None = None
+    unassigned: bool = False
+    cursor: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=20, ge=1, le=100)
 
 
 # --- events -------------------------------------------------------------------------------

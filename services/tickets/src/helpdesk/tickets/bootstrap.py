@@ -15,9 +15,12 @@ from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.tickets.adapters.history import HistoryProjection
+from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gauges
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.repository import prepare_number_years
+from helpdesk.tickets.adapters.search import SearchProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.domain.routing import RoutingPolicy
@@ -37,6 +40,9 @@ class TicketsApp:
 
 log = get_logger(__name__)
 
+# One-off start-up tasks, referenced until done (asyncio keeps only weak ones).
+_background: set[asyncio.Task[None]] = set()
+
 
 def wire(
     ctx: ServiceContext[Settings],
@@ -48,6 +54,8 @@ def wire(
     """Register every handler of the service on `ctx` (tests pass their own clock)."""
     policy = policy or load_policy(ctx.settings.routing_policy)
     ctx.projections.append(TicketsProjection())
+    # Search and the history behind as_of and the SLA reports (docs/search.md, reports.md).
+    ctx.projections += [SearchProjection(), HistoryProjection(policy)]
     deps = Deps(
         uow=PostgresUnitOfWork.factory(ctx.pool, ctx.store, ctx.projections),
         policy=policy,
@@ -75,9 +83,17 @@ async def keep_number_years(ctx: ServiceContext[Settings], clock: Clock) -> None
 
 def build(ctx: ServiceContext[Settings]) -> None:
     app = wire(ctx)
-    # A loop that ends makes /healthz fail, so Kubernetes restarts the replica.
+    # Loops: one that ends makes /healthz fail, so Kubernetes restarts the replica.
     ctx.background("sla-monitor", app.monitor.run)
     ctx.background("number-years", lambda: keep_number_years(ctx, app.deps.clock))
+    ctx.background("backlog-gauges", lambda: run_gauges(ctx.pool, app.deps.clock))
+    # Once: projections new in this release are filled from the store. Commands
+    # meanwhile wait on the projection's table lock, then apply on top.
+    backfill = asyncio.get_running_loop().create_task(
+        build_new_projections(ctx.pool, ctx.projections[1:]), name="backfill"
+    )
+    _background.add(backfill)
+    backfill.add_done_callback(_background.discard)
 
 
 SERVICE = Service(

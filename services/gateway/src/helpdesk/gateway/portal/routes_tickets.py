@@ -6,6 +6,7 @@ REST API does, with the caller taken from the session cookie's access token.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -24,6 +25,7 @@ from helpdesk.contracts.tickets import (
     ChangeStatus,
     GetTicket,
     ListTickets,
+    SearchTickets,
     SubmitTicket,
     TicketStatus,
 )
@@ -36,7 +38,7 @@ from helpdesk.gateway.portal.forms import (
     read_form,
 )
 from helpdesk.gateway.portal.i18n import Lang, t
-from helpdesk.gateway.portal.rendering import login_url, page_url, redirect, render
+from helpdesk.gateway.portal.rendering import LOCAL_ZONE, login_url, page_url, redirect, render
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import PortalUser, load_state
 from helpdesk.gateway.problems import ProblemError
@@ -82,6 +84,8 @@ async def tickets(
     status: str | None = None,
     queue: str | None = None,
     cursor: str | None = None,
+    q: str | None = None,
+    as_of: str | None = None,
 ) -> Response:
     user = await _user(request)
     filters = {
@@ -89,20 +93,32 @@ async def tickets(
         "priority": _enum_or_none(Priority, priority),
         "status": _enum_or_none(TicketStatus, status),
         "queue": (queue or "")[:64] or None,
+        "q": (q or "").strip()[:200] or None,
+        "as_of": _local_time(as_of) if user.is_agent else None,
     }
-    listing = ListTickets(
-        actor=user.actor,
-        priority=filters["priority"],
-        status=filters["status"],
-        queue=filters["queue"],
-        assignee_id=user.user_id if user.is_agent and filters["view"] == "mine" else None,
-        unassigned=user.is_agent and filters["view"] == "unassigned",
-        cursor=(cursor or "")[:64] or None,
-    )
-    result = await send(request, listing)
+    common: dict[str, Any] = {
+        "actor": user.actor,
+        "priority": filters["priority"],
+        "status": filters["status"],
+        "queue": filters["queue"],
+        "assignee_id": user.user_id if user.is_agent and filters["view"] == "mine" else None,
+        "unassigned": user.is_agent and filters["view"] == "unassigned",
+        "cursor": (cursor or "")[:64] or None,
+    }
+    form_error = None
+    try:
+        query: Command[Any] = (
+            SearchTickets(q=filters["q"], **common)
+            if filters["q"]
+            else ListTickets(as_of=filters["as_of"], **common)
+        )
+    except ValidationError:
+        query, form_error = ListTickets(**common), t("form_has_errors", lang)
+        filters["q"] = None
+    result = await send(request, query)
     next_url = None
     if result.next_cursor:
-        kept = {k: (v.value if hasattr(v, "value") else v) for k, v in filters.items() if v}
+        kept = {k: _query_value(v) for k, v in filters.items() if v}
         next_url = page_url(lang, "tickets?" + urlencode({**kept, "cursor": result.next_cursor}))
     template = "queue.html" if user.is_agent else "tickets.html"
     return await render(
@@ -112,10 +128,30 @@ async def tickets(
         {
             "tickets": result.items,
             "filters": filters,
+            "searching": isinstance(query, SearchTickets),
+            "as_of_value": _query_value(filters["as_of"]) if filters["as_of"] else "",
             "statuses": list(TicketStatus),
             "next_url": next_url,
+            "form_error": form_error,
         },
     )
+
+
+def _local_time(value: str | None) -> datetime | None:
+    """A `datetime-local` field ("2026-10-29T09:00"), read as Athens time."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value[:32])
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_ZONE)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(LOCAL_ZONE).strftime("%Y-%m-%dT%H:%M")
+    return str(value.value if hasattr(value, "value") else value)
 
 
 # ------------------------------------------------------------------ submit

@@ -3,10 +3,13 @@ commands and queries (contracts in helpdesk.contracts.tickets)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
@@ -24,12 +27,14 @@ from helpdesk.contracts.tickets import (
     MessageDraft,
     PriorityChange,
     PriorityList,
+    SearchTickets,
     StatusChange,
     Submitted,
     SubmitTicket,
     TicketDetail,
     TicketDraft,
     TicketList,
+    TicketSearchResults,
     TicketStatus,
     TicketSummary,
 )
@@ -75,7 +80,7 @@ async def submit(
     return result
 
 
-@router.get("/tickets", response_model=TicketList)
+@router.get("/tickets", response_model=TicketList | TicketSearchResults)
 async def list_tickets(
     request: Request,
     actor: CurrentActor,
@@ -86,8 +91,41 @@ async def list_tickets(
     unassigned: bool = False,
     cursor: Annotated[str | None, Query(max_length=64, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> TicketList:
-    """The caller's tickets; for agents every queue, soonest due first."""
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Full-text search (Greek and English, accents and case ignored,"
+            " partial words, ticket numbers): ranked hits with snippets instead of the list."
+            " At most 100 per page.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="The list as it stood at this instant (ISO 8601 with a zone)."),
+    ] = None,
+) -> TicketList | TicketSearchResults:
+    """The caller's tickets; for agents every queue, soonest due first. With `q`:
+    search results, best first; customers find only their own tickets."""
+    if q is not None:
+        try:
+            search = SearchTickets(
+                actor=actor,
+                q=q,
+                priority=priority,
+                status=status,
+                queue=queue,
+                assignee_id=assignee_id,
+                unassigned=unassigned,
+                cursor=cursor,
+                limit=min(limit, 100),
+            )
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
+            ) from None
+        return await send(request, search)
     return await send(
         request,
         ListTickets(
@@ -99,6 +137,7 @@ async def list_tickets(
             unassigned=unassigned,
             cursor=cursor,
             limit=limit,
+            as_of=as_of,
         ),
     )
 

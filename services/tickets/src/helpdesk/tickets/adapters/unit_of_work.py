@@ -18,12 +18,21 @@ import asyncpg
 from asyncpg.transaction import Transaction
 from pydantic import BaseModel
 
-from helpdesk.contracts.tickets import TicketList
+from helpdesk.contracts.reports import GroupBy, SlaReportRow
+from helpdesk.contracts.tickets import TicketList, TicketSearchResults
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.projections import Projection
-from helpdesk.tickets.adapters import idempotency, projections, read_model, users
+from helpdesk.tickets.adapters import (
+    history,
+    idempotency,
+    projections,
+    read_model,
+    search,
+    users,
+)
 from helpdesk.tickets.adapters.repository import PostgresTickets, next_number
+from helpdesk.tickets.domain.search import SearchTerms
 from helpdesk.tickets.handlers.deps import KnownUser, TicketFilter
 
 
@@ -115,6 +124,31 @@ class PostgresUnitOfWork:
         self, filters: TicketFilter, *, cursor: str | None, limit: int
     ) -> TicketList:
         return await read_model.ticket_list(self.conn, filters, cursor=cursor, limit=limit)
+
+    async def search(
+        self,
+        terms: SearchTerms,
+        filters: TicketFilter,
+        *,
+        include_notes: bool,
+        cursor: str | None,
+        limit: int,
+    ) -> TicketSearchResults:
+        return await search.search(
+            self.conn, terms, filters, include_notes=include_notes, cursor=cursor, limit=limit
+        )
+
+    async def ticket_list_as_of(
+        self, filters: TicketFilter, as_of: datetime, *, cursor: str | None, limit: int
+    ) -> TicketList:
+        return await history.list_as_of(self.conn, filters, as_of, cursor=cursor, limit=limit)
+
+    async def sla_report(
+        self, *, start: datetime, end: datetime, as_of: datetime, group_by: GroupBy
+    ) -> tuple[list[SlaReportRow], SlaReportRow]:
+        return await history.sla_report(
+            self.conn, start=start, end=end, as_of=as_of, group_by=group_by
+        )
 
     async def tickets_due(self, now: datetime, limit: int) -> list[UUID]:
         return await projections.tickets_due(self.conn, now, limit)

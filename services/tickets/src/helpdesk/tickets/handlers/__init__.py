@@ -1,16 +1,18 @@
 """The use cases of the tickets service: `async def handler(request, deps) -> result`.
 
-`commands.py` changes tickets, `queries.py` reads them, `mail.py` turns mails
-into tickets and messages, `sla.py` is the SLA
+`commands.py` changes tickets, `queries.py` reads them, `insight.py`
+searches them and reports on their SLA history, `mail.py` turns mails into
+tickets and messages, `sla.py` is the SLA
 monitor; `deps.py` names the ports they use. `HANDLERS` is what
 `bootstrap.py` serves: `ctx.serve(bind(deps, HANDLERS))`.
 """
 
 from helpdesk.tickets.handlers.commands import COMMANDS
 from helpdesk.tickets.handlers.deps import Table
+from helpdesk.tickets.handlers.insight import INSIGHT
 from helpdesk.tickets.handlers.mail import MAIL
 from helpdesk.tickets.handlers.queries import QUERIES
 
-HANDLERS: Table = {**COMMANDS, **QUERIES, **MAIL}
+HANDLERS: Table = {**COMMANDS, **QUERIES, **INSIGHT, **MAIL}
 
 __all__ = ["HANDLERS"]

@@ -23,10 +23,12 @@ from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import FieldError, Refused
-from helpdesk.contracts.tickets import Contact, TicketList, TicketStatus
+from helpdesk.contracts.reports import GroupBy, SlaReportRow
+from helpdesk.contracts.tickets import Contact, TicketList, TicketSearchResults, TicketStatus
 from helpdesk.servicekit.clock import Clock
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.routing import RoutingPolicy
+from helpdesk.tickets.domain.search import SearchTerms
 from helpdesk.tickets.domain.ticket import Ticket
 
 
@@ -142,6 +144,29 @@ class UnitOfWork(Protocol):
         self, filters: TicketFilter, *, cursor: str | None, limit: int
     ) -> TicketList:
         """A page of the tickets read model; raises `InvalidCursor` for a foreign cursor."""
+
+    # Search and history (docs/search.md, docs/reports.md).
+
+    async def search(
+        self,
+        terms: SearchTerms,
+        filters: TicketFilter,
+        *,
+        include_notes: bool,
+        cursor: str | None,
+        limit: int,
+    ) -> TicketSearchResults:
+        """Ranked hits of the search projection; internal notes only if `include_notes`."""
+
+    async def ticket_list_as_of(
+        self, filters: TicketFilter, as_of: datetime, *, cursor: str | None, limit: int
+    ) -> TicketList:
+        """A page of the list as it stood at `as_of` (the history projection)."""
+
+    async def sla_report(
+        self, *, start: datetime, end: datetime, as_of: datetime, group_by: GroupBy
+    ) -> tuple[list[SlaReportRow], SlaReportRow]:
+        """The report's rows per group and its total, as the history stood at `as_of`."""
 
     # The SLA monitor's questions.
 

@@ -28,7 +28,8 @@ async def get_ticket(query: GetTicket, deps: Deps) -> TicketDetail:
 
 async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:
     """Customers: their own tickets, newest first, whatever else they filter on.
-    Agents: every queue, soonest due first, closed ones only when asked for."""
+    Agents: every queue, soonest due first, closed ones only when asked for.
+    With `as_of`: the same list as it stood at that instant (from the history)."""
     if query.actor.is_agent:
         filters = TicketFilter(
             queue=query.queue or None,
@@ -44,6 +45,10 @@ async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:
             requester_id=query.actor.user_id, priority=query.priority, status=query.status
         )
     async with deps.uow() as uow:
+        if query.as_of is not None:
+            return await uow.ticket_list_as_of(
+                filters, query.as_of, cursor=query.cursor, limit=query.limit
+            )
         return await uow.ticket_list(filters, cursor=query.cursor, limit=query.limit)
 
 
