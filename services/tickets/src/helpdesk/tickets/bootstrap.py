@@ -11,9 +11,11 @@ import asyncio
 from dataclasses import dataclass
 
 from helpdesk.contracts import tickets as contract
+from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
@@ -46,15 +48,18 @@ def wire(
     """Register every handler of the service on `ctx` (tests pass their own clock)."""
     policy = policy or load_policy(ctx.settings.routing_policy)
     ctx.projections.append(TicketsProjection())
+    ctx.projections.append(AttachmentsProjection())
     deps = Deps(
         uow=PostgresUnitOfWork.factory(ctx.pool, ctx.store, ctx.projections),
         policy=policy,
         clock=clock or SystemClock(),
+        attachment_ticket_max_bytes=ctx.settings.attachment_ticket_max_bytes,
     )
     handlers = bind(deps, HANDLERS)
     ctx.serve(handlers)
-    if consume_identity:
+    if consume_identity:  # the service's durable consumers (tests of handlers skip them)
         ctx.consume(users_consumer())
+        ctx.consume(eraser(NatsBlobStore(ctx.js)))
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
     return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
 
