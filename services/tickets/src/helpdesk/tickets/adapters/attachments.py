@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from helpdesk.contracts.attachments import TicketAttachmentRemoved, TicketAttachmentsAdded
 from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.servicekit.attachments.pipeline import thumbnail_name
 from helpdesk.servicekit.blobs import BlobStore
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
@@ -25,10 +26,6 @@ from helpdesk.tickets.adapters.contract_events import stored_event
 log = get_logger(__name__)
 
 ERASER = "tickets-attachment-eraser"
-
-
-def thumbnail_name(sha256: str) -> str:
-    return f"thumb-{sha256}"
 
 
 class AttachmentsProjection:
