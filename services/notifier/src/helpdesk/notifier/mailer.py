@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from helpdesk.notifier.compose import ComposedMail, MailComposer
+from helpdesk.notifier.compose import ComposedMail, MailComposer, MailFile
 from helpdesk.notifier.queue import MailQueue
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.db import Connection
@@ -40,6 +40,7 @@ class Mailer:
         locale: str,
         context: dict[str, Any],
         to_name: str | None = None,
+        attachments: tuple[MailFile, ...] = (),
     ) -> bool:
         """Record the mail unless this (event, recipient, template) already was.
 
@@ -53,6 +54,7 @@ class Mailer:
             template=template,
             locale=locale,
             context=context,
+            attachments=attachments,
         )
         queued = await MailQueue.enqueue(conn, event_id=event_id, template=template, mail=mail)
         if queued:

@@ -26,3 +26,5 @@ class Settings(ServiceSettings):
     mail_retry_max_seconds: float = Field(600.0, gt=0)
     # SMTP sessions (mails sent at once) per replica.
     mail_workers: int = Field(8, ge=1, le=64)
+    # Files an agent adds go with the mail up to this total; beyond it, links.
+    mail_attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=0)
