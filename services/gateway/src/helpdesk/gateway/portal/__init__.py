@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from helpdesk.gateway.portal import routes_accounts, routes_tickets
+from helpdesk.gateway.portal import attachments, routes_accounts, routes_tickets
 from helpdesk.gateway.portal.errors import install_error_pages
 from helpdesk.gateway.portal.i18n import lang_or_none, preferred_lang
 from helpdesk.gateway.portal.rendering import PREFIX, page_url
@@ -43,4 +43,5 @@ def install(app: FastAPI) -> None:
     app.include_router(_root, include_in_schema=False)
     app.include_router(routes_accounts.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_tickets.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(attachments.router, prefix=PREFIX, include_in_schema=False)
     install_error_pages(app)
