@@ -35,11 +35,13 @@ OPERATIONS = REPO / "docs" / "operations.md"
 UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
     ("gateway", "HELPDESK_DATABASE_URL"): "the gateway keeps no state (DESIGN.md §1)",
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
+    ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: set it where a clamd runs",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
     ("notifier", "HELPDESK_SMTP_USERNAME"): "the local mail catcher needs no login",
     ("notifier", "HELPDESK_SMTP_PASSWORD"): "the local mail catcher needs no login",
+    ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: no clamd in the compose stack",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says
 # how to create them.
