@@ -38,6 +38,7 @@ from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.relay import OutboxRelay
+from tests.bench_attachments import bench_attachments, section
 from tests.e2e.harness import start_system
 from tests.integration.test_outbox_relay import Pinged
 from tests.servers import Servers, test_servers
@@ -401,6 +402,7 @@ async def run() -> str:
         appends, raw_inserts = await bench_appends(servers.database_url)
         relayed, raw_published = await bench_relay(servers)
         lag50, lag99, lag_n = await bench_lag(servers)
+        attachments = await bench_attachments(Path(tmp), servers)
     ok = lambda cond: "met" if cond else "NOT met"  # noqa: E731
     return f"""# Performance
 
@@ -456,7 +458,7 @@ Where the time goes (py-spy profiles taken while tuning, 50 tickets/s):
   50/s (bypassing HTTP) answers with p99 ≈ 20 ms on this machine. On a
   deployment the gateway, services, NATS and PostgreSQL run on separate
   nodes and scale out (queue groups, shared durable consumers).
-"""
+{section(attachments)}"""
 
 
 def main() -> None:

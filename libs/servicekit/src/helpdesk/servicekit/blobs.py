@@ -38,8 +38,8 @@ from nats.js.client import JetStreamContext
 
 BUCKET = "attachments"
 CHUNK_SIZE = 128 * 1024
-# Chunks in flight while storing: bounds the memory of one upload (8 x 128 KiB).
-PUBLISH_WINDOW = 8
+# Chunks in flight while storing: bounds the memory of one upload (16 x 128 KiB).
+PUBLISH_WINDOW = 16
 DIGEST_PREFIX = "SHA-256="
 
 

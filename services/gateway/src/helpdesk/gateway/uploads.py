@@ -10,6 +10,8 @@ scan) and into the blob store, before the tickets service records it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import BinaryIO
 from uuid import UUID
 
 from fastapi import Request
@@ -25,6 +27,7 @@ from helpdesk.contracts.attachments import (
 from helpdesk.contracts.replies import FieldError
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.downloads import blob_store
+from helpdesk.gateway.multipart import ReceivedFile
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.attachments import FileRefused, Prepared, prepare, store
 from helpdesk.servicekit.attachments.clamd import ScanUnavailable
@@ -52,6 +55,16 @@ def _refusal(refused: FileRefused, name: str | None) -> ProblemError:
 
 async def prepare_all(request: Request, files: list[UploadFile]) -> list[Prepared]:
     """Check and clean every file first: one refused file refuses the request."""
+    return await prepare_received(
+        request,
+        [(f.filename or "file", f.file) for f in files],  # type: ignore[misc]
+    )
+
+
+async def prepare_received(
+    request: Request, files: Sequence[ReceivedFile | tuple[str, BinaryIO]]
+) -> list[Prepared]:
+    """`prepare_all` for files from the API's streaming reader (`multipart.py`)."""
     settings = request.app.state.settings
     if len(files) > FILES_PER_REQUEST_MAX:
         raise ProblemError(
@@ -62,17 +75,20 @@ async def prepare_all(request: Request, files: list[UploadFile]) -> list[Prepare
         )
     prepared = []
     for upload in files:
+        name, source = (
+            (upload.filename, upload.file) if isinstance(upload, ReceivedFile) else upload
+        )
         try:
             prepared.append(
                 await prepare(
-                    upload.filename or "file",
-                    upload.file,  # type: ignore[arg-type]
+                    name,
+                    source,  # type: ignore[arg-type]
                     max_bytes=settings.attachment_max_bytes,
                     clamd_url=settings.clamd_url,
                 )
             )
         except FileRefused as refused:
-            raise _refusal(refused, upload.filename) from None
+            raise _refusal(refused, name) from None
         except ScanUnavailable as exc:
             raise ProblemError(
                 503, "unavailable", "The malware scan is briefly unavailable.", retry_after=30

@@ -9,8 +9,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from python_multipart.exceptions import MultipartParseError
-from starlette.formparsers import MultiPartException
 
 from helpdesk.contracts.attachments import (
     FILES_PER_REQUEST_MAX,
@@ -21,7 +19,8 @@ from helpdesk.contracts.attachments import (
     ListAttachments,
     RemoveAttachment,
 )
-from helpdesk.gateway import downloads, uploads
+from helpdesk.contracts.replies import FieldError
+from helpdesk.gateway import downloads, multipart, uploads
 from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.problems import ProblemError
@@ -88,30 +87,43 @@ async def upload(request: Request, actor: CurrentActor, ticket_id: UUID) -> Atta
     The type is decided from the bytes; images lose their EXIF/GPS metadata."""
     # The ticket first: someone else's is 404 before a byte of the body is read.
     await send(request, ListAttachments(actor=actor, ticket_id=ticket_id))
+    settings = request.app.state.settings
+    boundary = multipart.boundary_of(request.headers.get("content-type", ""))
     try:
-        form = await request.form(max_files=FILES_PER_REQUEST_MAX, max_fields=10)
-    except (MultiPartException, MultipartParseError) as exc:
-        raise ProblemError(400, "bad_request", f"Not a multipart form: {exc}") from None
+        received = await multipart.read(
+            request.stream(),
+            boundary,
+            max_file_bytes=settings.attachment_max_bytes,
+            max_files=FILES_PER_REQUEST_MAX,
+        )
+    except multipart.TooLarge as too_large:
+        limit = settings.attachment_max_bytes
+        raise ProblemError(
+            413,
+            "file_too_large",
+            f"{too_large.name}: files may be at most {limit} bytes",
+            errors=[FieldError(field="file", message=f"larger than {limit} bytes")],
+        ) from None
     try:
-        files = uploads.uploaded_files(form)
+        files = [f for f in received.files if f.field == uploads.FILE_FIELD]
         if not files:
             raise ProblemError(
                 422, "validation_error", "Send one or more files in the field 'file'."
             )
-        message = form.get("message_id")
-        prepared = await uploads.prepare_all(request, files)
+        message = received.fields.get("message_id")
+        prepared = await uploads.prepare_received(request, files)
         return await uploads.attach(
             request,
             actor,
             ticket_id,
             prepared,
-            internal=_flag(form.get("internal")),
-            message_id=UUID(message) if isinstance(message, str) and message else None,
+            internal=_flag(received.fields.get("internal")),
+            message_id=UUID(message) if message else None,
         )
     except ValueError:
         raise ProblemError(422, "validation_error", "message_id is not a UUID.") from None
     finally:
-        await form.close()
+        received.close()
 
 
 @router.get("", response_model=AttachmentList)
