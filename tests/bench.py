@@ -43,6 +43,7 @@ from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.relay import OutboxRelay
+from tests.bench_attachments import bench_attachments, section
 from tests.bench_mail import bench_mail, report_rows
 from tests.bench_search import bench_search
 from tests.e2e.harness import start_system
@@ -410,6 +411,7 @@ async def run() -> str:
         relayed, raw_published = await bench_relay(servers)
         lag50, lag99, lag_n = await bench_lag(servers)
         search_section = await bench_search(servers.database_url)
+        attachments = await bench_attachments(Path(tmp), servers)
     ok = lambda cond: "met" if cond else "NOT met"  # noqa: E731
     return f"""# Performance
 
@@ -469,7 +471,8 @@ Where the time goes (py-spy profiles taken while tuning, 50 tickets/s):
   50/s (bypassing HTTP) answers with p99 ≈ 20 ms on this machine. On a
   deployment the gateway, services, NATS and PostgreSQL run on separate
   nodes and scale out (queue groups, shared durable consumers).
-{search_section}"""
+{search_section}
+{section(attachments)}"""
 
 
 def report_path(argv: list[str]) -> Path:

@@ -37,6 +37,7 @@ UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
     ("mailgate", "HELPDESK_MAILGATE_TLS_CERT"): "unset = no STARTTLS (docs/mail.md)",
     ("mailgate", "HELPDESK_MAILGATE_TLS_KEY"): "unset = no STARTTLS (docs/mail.md)",
+    ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: set it where a clamd runs",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
@@ -47,6 +48,7 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("mailgate", "HELPDESK_MAILGATE_TLS_CERT"): "unset = no STARTTLS (docs/mail.md)",
     ("mailgate", "HELPDESK_MAILGATE_TLS_KEY"): "unset = no STARTTLS (docs/mail.md)",
     ("mailgate", "HELPDESK_MAILGATE_IMAP_URL"): "unset = SMTP intake only",
+    ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: no clamd in the compose stack",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says
 # how to create them.

@@ -157,11 +157,14 @@ def test_nats_keys_create_render_rotate_retire(tmp_path: Path) -> None:
 
 def test_the_policy_is_least_privilege() -> None:
     ids = nats_auth.IDENTITIES
-    # The gateway never touches JetStream, events or operator commands, except reading
-    # single keys of the access-token revocation list.
-    gateway_js = {s for s in ids["gateway"].publish if s.startswith("$JS")}
-    assert gateway_js == set(nats_auth.REVOCATIONS_READ)
-    assert all(".DIRECT.GET." in s or ".STREAM.INFO." in s for s in gateway_js)
+    # The gateway touches JetStream only to store and read attachment bytes and to
+    # read single keys of the access-token revocation list; never events or
+    # operator commands.
+    jetstream = {s for s in ids["gateway"].publish if s.startswith("$")}
+    assert jetstream == set(nats_auth.attachment_rules(write=True)) | set(
+        nats_auth.REVOCATIONS_READ
+    )
+    assert not any("PURGE" in s or "DELETE" in s for s in jetstream)
     assert not any(".events." in s or ".admin." in s for s in ids["gateway"].publish)
     assert set(nats_auth.OPERATOR_COMMANDS) <= set(ids["gateway"].publish_deny)
     # The notifier publishes no events; only identity and tickets publish their own.
@@ -181,10 +184,13 @@ def test_the_policy_is_least_privilege() -> None:
     for name, rules in ids.items():
         for subject in rules.subscribe:
             assert subject.startswith((f"{name}.", f"_INBOX.{name}.")), (name, subject)
-    # No wildcard grants of the whole JetStream API, and no stream deletion.
-    for rules in ids.values():
+    # No wildcard grants of the whole JetStream API, and no stream deletion; the
+    # one purge is the tickets service's, of the attachments bucket (erasure).
+    for name, rules in ids.items():
         assert "$JS.API.>" not in rules.publish
-        assert not any("DELETE" in s or "PURGE" in s for s in rules.publish)
+        assert not any("DELETE" in s for s in rules.publish)
+        purges = [s for s in rules.publish if "PURGE" in s]
+        assert purges == (["$JS.API.STREAM.PURGE.OBJ_attachments"] if name == "tickets" else [])
 
 
 def test_seed_files_are_private(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from helpdesk.contracts import tickets as contract
+from helpdesk.contracts.attachments import ATTACHMENT_EVENTS
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import Contact, TicketStatus
 from helpdesk.tickets.adapters.contract_events import (
@@ -85,7 +86,7 @@ def test_contract_events_carry_the_ticket_as_it_stood() -> None:
 
 
 def test_one_registry_and_the_timeline_names_agree_with_it() -> None:
-    assert set(EVENT_TYPES.values()) == set(contract.TICKET_EVENTS)
+    assert set(EVENT_TYPES.values()) == {*contract.TICKET_EVENTS, *ATTACHMENT_EVENTS}
     t = a_whole_life()
     for event, published in zip(t.history, contract_events(t, start=0), strict=True):
         assert TIMELINE_KIND[type(event)] == published.event_type
@@ -97,6 +98,8 @@ def test_one_registry_and_the_timeline_names_agree_with_it() -> None:
         e.Assigned,
         e.SlaWarningIssued,
         e.SlaBreached,
+        e.AttachmentsAdded,
+        e.AttachmentRemoved,
         e.Escalated,
     }
 

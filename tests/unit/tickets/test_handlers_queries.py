@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import pytest
 
+from helpdesk.contracts import attachments as attachments_contract
 from helpdesk.contracts import reports
 from helpdesk.contracts import tickets as contract
 from helpdesk.contracts.actors import Actor, Role
@@ -195,8 +196,11 @@ async def test_the_five_priorities_with_labels_and_sla_targets(deps: Deps) -> No
 
 
 def test_every_tickets_request_has_a_handler() -> None:
-    # The tickets service also answers the report queries (contracts/reports.py).
+    # The tickets service also answers the report and attachment requests.
     requests = {
-        v for module in (contract, reports) for v in vars(module).values() if is_request_type(v)
+        v
+        for module in (contract, reports, attachments_contract)
+        for v in vars(module).values()
+        if is_request_type(v)
     }
     assert set(HANDLERS) == requests

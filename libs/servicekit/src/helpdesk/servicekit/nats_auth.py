@@ -28,6 +28,7 @@ import nkeys  # type: ignore[import-untyped]
 
 from helpdesk.contracts import identity as identity_contract
 from helpdesk.contracts import subjects
+from helpdesk.servicekit import blobs
 
 SEED_SUFFIX = ".nk"
 PREVIOUS_SUFFIX = ".previous.nk"
@@ -74,24 +75,40 @@ def _consume(stream: str) -> list[str]:
     ]
 
 
+def attachment_rules(*, write: bool = False, erase: bool = False) -> list[str]:
+    """The attachments bucket (docs/attachments.md): declare and read it (direct get,
+    no consumers); `write` adds storing objects, `erase` deleting them (purge)."""
+    stream = blobs.stream_of(blobs.BUCKET)
+    rules = [f"$JS.API.STREAM.{verb}.{stream}" for verb in ("CREATE", "UPDATE", "INFO")]
+    rules += [f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.>"]
+    if write or erase:
+        rules.append(f"$O.{blobs.BUCKET}.M.>")  # meta messages: a new object, a deletion
+    if write:
+        rules.append(f"$O.{blobs.BUCKET}.C.>")  # chunks
+    if erase:
+        rules.append(f"$JS.API.STREAM.PURGE.{stream}")
+    return rules
+
+
 def _stream_of(service: str) -> str | None:
     prefix = f"{service}.events."
     return next((s for s, subj in subjects.STREAMS.items() if subj.startswith(prefix)), None)
 
 
 def service_permissions(
-    service: str, consumes: Sequence[str] = (), sends: Sequence[str] = ()
+    service: str, consumes: Sequence[str] = (), extra: Sequence[str] = ()
 ) -> Permissions:
     """A service: serves its commands, queries, mail requests and operator commands in
     its queue group, publishes its own events (if it owns a stream), consumes
-    `consumes` and sends the requests `sends` (subject patterns)."""
+    `consumes`, and may publish the `extra` subjects (requests it sends to another
+    service, `attachment_rules()`)."""
     own = _stream_of(service)
     publish = [
         "$JS.API.INFO",
         *_declare_streams(),
         *([f"{service}.events.>"] if own else []),
         *(rule for stream in consumes for rule in _consume(stream)),
-        *sends,
+        *extra,
     ]
     subscribe = [
         # "<subject> <queue>": only in the service's own queue group.
@@ -136,19 +153,28 @@ OPERATOR_COMMANDS = (
 
 IDENTITIES: dict[str, Permissions] = {
     "identity": _with_publish(service_permissions("identity"), REVOCATIONS_WRITE),
-    "tickets": service_permissions("tickets", consumes=["IDENTITY"]),
-    "notifier": service_permissions("notifier", consumes=["IDENTITY", "TICKETS"]),
+    # Tickets consumes its own stream too: erasing a removed attachment's bytes.
+    "tickets": service_permissions(
+        "tickets", consumes=["IDENTITY", "TICKETS"], extra=attachment_rules(erase=True)
+    ),
+    "notifier": service_permissions(
+        "notifier", consumes=["IDENTITY", "TICKETS"], extra=attachment_rules()
+    ),
     # The mail gateway: the tickets service's mail requests (`tickets.mail.*`), which
     # carry a sender's address instead of an access token, and nothing else.
-    "mailgate": service_permissions("mailgate", sends=[subjects.mail("tickets", "*")]),
-    # The gateway sends commands and queries and reads their replies; nothing else.
+    "mailgate": service_permissions("mailgate", extra=[subjects.mail("tickets", "*")]),
+    # The gateway sends commands and queries and reads their replies, and stores
+    # and serves attachment bytes (streamed through it, never through a command).
     "gateway": Permissions(
-        publish=tuple(
-            pattern(service, "*")
-            for service in ("identity", "tickets")
-            for pattern in (subjects.command, subjects.query)
-        )
-        + REVOCATIONS_READ,
+        publish=(
+            *(
+                pattern(service, "*")
+                for service in ("identity", "tickets")
+                for pattern in (subjects.command, subjects.query)
+            ),
+            *attachment_rules(write=True),
+            *REVOCATIONS_READ,
+        ),
         publish_deny=OPERATOR_COMMANDS,
         subscribe=(f"{inbox_prefix('gateway')}.>",),
     ),
@@ -332,6 +358,7 @@ __all__ = [
     "OPERATOR_COMMANDS",
     "Permissions",
     "User",
+    "attachment_rules",
     "ensure_seeds",
     "inbox_prefix",
     "new_seed",

@@ -18,6 +18,7 @@ from helpdesk.contracts.subjects import CORRELATION_HEADER
 from helpdesk.gateway import portal
 from helpdesk.gateway.limits import BodyLimitMiddleware
 from helpdesk.gateway.problems import install_problem_handlers
+from helpdesk.gateway.routes.attachments import connect_storage
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
 from helpdesk.servicekit.ops import ops_app
@@ -38,6 +39,7 @@ async def _connect_nats(app: FastAPI, settings: Settings) -> None:
                 **settings.nats_options("gateway"),  # its own NKEY (docs/security.md)
             )
             log.info("connected to NATS")
+            await connect_storage(app, settings)
             return
         except Exception as exc:
             log.warning("NATS not reachable yet", error=repr(exc))
@@ -94,7 +96,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.nats = None
     install_problem_handlers(app)
 
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware, file_route_max_bytes=settings.attachment_request_max_bytes
+    )
     app.add_middleware(CorrelationIdMiddleware)  # outermost: the 413 carries the id too
 
     _include_routes(app)
@@ -114,8 +118,9 @@ def create_ops_app(app: FastAPI) -> FastAPI:
 def _include_routes(app: FastAPI) -> None:
     # One line per route module; each module owns its part of /api/v1 or the portal.
     portal.install(app)
-    from helpdesk.gateway.routes import accounts, reports, tickets
+    from helpdesk.gateway.routes import accounts, attachments, reports, tickets
 
     app.include_router(accounts.router)
     app.include_router(tickets.router)
     app.include_router(reports.router)
+    app.include_router(attachments.router)

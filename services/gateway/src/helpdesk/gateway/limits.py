@@ -4,9 +4,16 @@ A JSON or form body larger than `MAX_BODY_BYTES` is answered 413 (problem+json)
 without being parsed: by its `Content-Length` when it declares one, else as
 soon as the streamed bytes pass the limit. Nothing the API or the portal
 accepts comes near it (a ticket's description is at most 20,000 characters).
+
+The routes that take files (`FILE_ROUTES`: the attachments upload and the
+portal's ticket forms) get `file_route_max_bytes` instead: each file in them is
+then checked against its own limit (HELPDESK_ATTACHMENT_MAX_BYTES) while it is
+received into a spool, so memory stays bounded either way.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from helpdesk.gateway.problems import ProblemError
 
 MAX_BODY_BYTES = 1024 * 1024
+FILE_ROUTES = re.compile(
+    r"/api/v1/tickets/[^/]+/attachments|/helpdesk/[a-z]{2}/tickets/(new|[^/]+/messages)"
+)
 
 
 def _refusal(limit: int) -> ProblemError:
@@ -21,17 +31,26 @@ def _refusal(limit: int) -> ProblemError:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        file_route_max_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.file_route_max_bytes = file_route_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if self.file_route_max_bytes and FILE_ROUTES.fullmatch(scope["path"]):
+            limit = self.file_route_max_bytes
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await _refusal(self.max_bytes).response(scope["path"])(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await _refusal(limit).response(scope["path"])(scope, receive, send)
             return
 
         seen = 0
@@ -46,7 +65,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     too_large = True
                     return {"type": "http.request", "body": b"", "more_body": False}
             return message
@@ -55,6 +74,6 @@ class BodyLimitMiddleware:
             if not too_large:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _refusal(self.max_bytes).response(scope["path"])(scope, receive, send)
+                await _refusal(limit).response(scope["path"])(scope, receive, send)
 
         await self.app(scope, counting_receive, refusing_send)

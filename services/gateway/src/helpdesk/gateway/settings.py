@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from helpdesk.contracts.attachments import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TICKET_MAX_BYTES,
+    FILES_PER_REQUEST_MAX,
+)
 from helpdesk.servicekit.access_tokens import verifying_key
 from helpdesk.servicekit.settings import ServiceSettings
 
@@ -17,6 +22,16 @@ class Settings(ServiceSettings):
     # /healthz, /readyz (with details) and /metrics: on this port only, never on the
     # public HELPDESK_HTTP_PORT (docs/security.md).
     ops_port: int = 8090
+    # Attachments (docs/attachments.md): per file (413 beyond), per ticket (shown in
+    # the portal; the tickets service enforces it), and the optional clamd scanner.
+    attachment_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
+    attachment_ticket_max_bytes: int = Field(default=DEFAULT_TICKET_MAX_BYTES, gt=0)
+    clamd_url: str | None = None
+
+    @property
+    def attachment_request_max_bytes(self) -> int:
+        """The body of a request that carries files: as many as one request may hold."""
+        return self.attachment_max_bytes * FILES_PER_REQUEST_MAX + 1024 * 1024
 
     @field_validator("jwt_public_key")
     @classmethod

@@ -7,11 +7,13 @@ Nothing here knows about users or tickets: each mail module (`identity_mails`,
 from __future__ import annotations
 
 from helpdesk.notifier import identity_mails, ticket_mails
+from helpdesk.notifier.attachment_mails import MailFiles
 from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.queue import MailQueue
 from helpdesk.notifier.sender import MailSender
 from helpdesk.notifier.settings import Settings
 from helpdesk.notifier.smtp import SmtpConnections
+from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.runtime import Service, ServiceContext
 
@@ -24,10 +26,12 @@ def all_consumers(mailer: Mailer) -> list[EventConsumer]:
     return consumers
 
 
-def mail_sender(settings: Settings, queue: MailQueue, schema: str) -> MailSender:
+def mail_sender(
+    settings: Settings, queue: MailQueue, schema: str, files: MailFiles | None = None
+) -> MailSender:
     """The sender of the mails queued in `schema` (NOTIFY channel `<schema>_mail`)."""
     smtp = SmtpConnections(settings, size=settings.mail_workers)
-    return MailSender(queue, smtp, settings, channel=f"{schema}_mail")
+    return MailSender(queue, smtp, settings, channel=f"{schema}_mail", files=files)
 
 
 def build(ctx: ServiceContext[Settings]) -> None:
@@ -35,7 +39,8 @@ def build(ctx: ServiceContext[Settings]) -> None:
     for consumer in all_consumers(mailer):
         ctx.consume(consumer)
     queue = MailQueue(ctx.pool)
-    ctx.background("mail-sender", mail_sender(ctx.settings, queue, ctx.name).run)
+    files = MailFiles(NatsBlobStore(ctx.js))
+    ctx.background("mail-sender", mail_sender(ctx.settings, queue, ctx.name, files).run)
     ctx.background("mail-backlog", queue.watch)
 
 

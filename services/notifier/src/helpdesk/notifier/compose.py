@@ -40,13 +40,24 @@ def message_id_for(event_id: UUID, to: str, template: str) -> str:
 
 
 @dataclass(frozen=True)
+class MailFile:
+    """A file the mail carries, fetched from the object store when it is sent."""
+
+    sha256: str
+    file_name: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class ComposedMail:
-    """A mail ready for SMTP: envelope addresses and the flattened message."""
+    """A mail ready for SMTP: envelope addresses and the flattened message
+    (and the files the sender adds to it: `attachment_mails.MailFiles`)."""
 
     sender: str
     recipient: str
     message_id: str
     data: bytes
+    attachments: tuple[MailFile, ...] = ()
 
 
 class MailComposer:
@@ -83,6 +94,7 @@ class MailComposer:
         locale: str,
         context: dict[str, Any],
         headers: Mapping[str, str] | None = None,
+        attachments: tuple[MailFile, ...] = (),
     ) -> ComposedMail:
         subject, text, html = self.render(template, locale, context)
         # email.mime with the compat32 policy: a third of the CPU of EmailMessage,
@@ -106,4 +118,5 @@ class MailComposer:
             recipient=header_safe(to),
             message_id=message_id,
             data=message.as_bytes(),
+            attachments=attachments,
         )

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from helpdesk.notifier.compose import ComposedMail, MailComposer
+from helpdesk.notifier.compose import ComposedMail, MailComposer, MailFile
 from helpdesk.notifier.queue import MailQueue
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.db import Connection
@@ -42,6 +42,7 @@ class Mailer:
         context: dict[str, Any],
         to_name: str | None = None,
         headers: Mapping[str, str] | None = None,
+        attachments: tuple[MailFile, ...] = (),
     ) -> bool:
         """Record the mail unless this (event, recipient, template) already was.
 
@@ -56,6 +57,7 @@ class Mailer:
             locale=locale,
             context=context,
             headers=headers,
+            attachments=attachments,
         )
         queued = await MailQueue.enqueue(conn, event_id=event_id, template=template, mail=mail)
         if queued:

@@ -21,7 +21,7 @@ from uuid import UUID
 import asyncpg
 from prometheus_client import Gauge
 
-from helpdesk.notifier.compose import ComposedMail
+from helpdesk.notifier.compose import ComposedMail, MailFile
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
 
@@ -55,7 +55,7 @@ FROM (
 ) due
 WHERE d.id = due.id
 RETURNING d.id, d.template, d.attempts, d.created_at, d.sender, d.recipient,
-          d.message_id, d.message
+          d.message_id, d.message, d.attachments
 """
 
 
@@ -74,14 +74,16 @@ class MailQueue:
         """Record a mail to send; False if this (event, recipient, template) is known."""
         fresh = await conn.fetchval(
             "INSERT INTO deliveries"
-            " (event_id, recipient, template, message_id, sender, message, status)"
-            " VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT DO NOTHING RETURNING true",
+            " (event_id, recipient, template, message_id, sender, message, status, attachments)"
+            " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)"
+            " ON CONFLICT DO NOTHING RETURNING true",
             event_id,
             mail.recipient.lower(),
             template,
             mail.message_id,
             mail.sender,
             mail.data,
+            [vars(f) for f in mail.attachments] or None,
         )
         return bool(fresh)
 
@@ -98,6 +100,7 @@ class MailQueue:
                     recipient=r["recipient"],
                     message_id=r["message_id"],
                     data=bytes(r["message"]),
+                    attachments=tuple(MailFile(**f) for f in r["attachments"] or ()),
                 ),
             )
             for r in rows

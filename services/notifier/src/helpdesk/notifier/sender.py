@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter
 
+from helpdesk.notifier.compose import ComposedMail
 from helpdesk.notifier.queue import ClaimedMail, MailQueue
 from helpdesk.notifier.settings import Settings
 from helpdesk.notifier.smtp import SmtpConnections, describe, is_permanent, smtp_code
@@ -54,6 +55,7 @@ class MailSender:
         channel: str,
         poll_interval: float = 1.0,
         shutdown_grace: float = 5.0,
+        files: Callable[[ComposedMail], Awaitable[ComposedMail]] | None = None,
     ) -> None:
         self.queue = queue
         self.smtp = smtp
@@ -61,6 +63,7 @@ class MailSender:
         self.channel = channel
         self.poll_interval = poll_interval
         self.shutdown_grace = shutdown_grace
+        self.files = files  # puts a mail's attachments in (attachment_mails.MailFiles)
         self.workers = settings.mail_workers
         # aiosmtplib's timeout is per command; a whole send gets a few of them.
         self.send_timeout = 4 * settings.smtp_timeout
@@ -164,7 +167,8 @@ class MailSender:
 
     async def _attempt(self, claimed: ClaimedMail) -> None:
         try:
-            await asyncio.wait_for(self.smtp.send(claimed.mail), self.send_timeout)
+            mail = await self.files(claimed.mail) if self.files else claimed.mail
+            await asyncio.wait_for(self.smtp.send(mail), self.send_timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -30,3 +30,5 @@ class Settings(ServiceSettings):
     # support address (default: HELPDESK_MAIL_FROM's); no key, no Reply-To.
     mail_reply_key: SecretStr | None = None
     support_addresses: str = ""
+    # Files an agent adds go with the mail up to this total; beyond it, links.
+    mail_attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=0)

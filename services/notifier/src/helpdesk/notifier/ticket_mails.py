@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from helpdesk.contracts import tickets
+from helpdesk.contracts.attachments import TicketAttachmentsAdded
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
 from helpdesk.contracts.subjects import events_of
@@ -37,6 +39,7 @@ from helpdesk.contracts.tickets import (
     TicketStatusChanged,
     TicketSubmitted,
 )
+from helpdesk.notifier import attachment_mails
 from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.notifier.threading import thread_headers
 from helpdesk.servicekit.consumer import EventConsumer
@@ -85,6 +88,7 @@ class TicketMails:
             TicketSlaWarning.event_type: self.sla_warning,
             TicketSlaBreached.event_type: self.sla_breached,
             TicketEscalated.event_type: self.escalated,
+            TicketAttachmentsAdded.event_type: partial(attachment_mails.files_added, mailer),
         }
 
     async def handle(self, conn: Connection, envelope: EventEnvelope) -> None:

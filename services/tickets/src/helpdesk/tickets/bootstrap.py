@@ -11,10 +11,12 @@ import asyncio
 from dataclasses import dataclass
 
 from helpdesk.contracts import tickets as contract
+from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
 from helpdesk.tickets.adapters.history import HistoryProjection
 from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gauges
 from helpdesk.tickets.adapters.policy_file import load_policy
@@ -56,15 +58,18 @@ def wire(
     ctx.projections.append(TicketsProjection())
     # Search and the history behind as_of and the SLA reports (docs/search.md, reports.md).
     ctx.projections += [SearchProjection(), HistoryProjection(policy)]
+    ctx.projections.append(AttachmentsProjection())
     deps = Deps(
         uow=PostgresUnitOfWork.factory(ctx.pool, ctx.store, ctx.projections),
         policy=policy,
         clock=clock or SystemClock(),
+        attachment_ticket_max_bytes=ctx.settings.attachment_ticket_max_bytes,
     )
     handlers = bind(deps, HANDLERS)
     ctx.serve(handlers)
-    if consume_identity:
+    if consume_identity:  # the service's durable consumers (tests of handlers skip them)
         ctx.consume(users_consumer())
+        ctx.consume(eraser(NatsBlobStore(ctx.js)))
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
     return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
 

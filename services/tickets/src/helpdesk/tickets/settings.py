@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
 from helpdesk.servicekit.access_tokens import verifying_key
 from helpdesk.servicekit.settings import ServiceSettings
 
@@ -18,6 +19,8 @@ class Settings(ServiceSettings):
     routing_policy: Path | None = None
     # How often the SLA monitor looks for deadlines that passed (seconds).
     sla_monitor_interval: float = Field(default=5.0, gt=0)
+    # What the attachments of one ticket may total (docs/attachments.md).
+    attachment_ticket_max_bytes: int = Field(default=DEFAULT_TICKET_MAX_BYTES, gt=0)
 
     @field_validator("jwt_public_key")
     @classmethod

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from helpdesk.gateway.portal import (
+    attachments,
     routes_accounts,
     routes_activation,
     routes_reports,
@@ -50,4 +51,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_activation.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_tickets.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_reports.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(attachments.router, prefix=PREFIX, include_in_schema=False)
     install_error_pages(app)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Literal, get_args
 
+from helpdesk.gateway.portal.i18n_attachments import ATTACHMENT_STRINGS
+
 Lang = Literal["el", "en"]
 LANGS: tuple[Lang, ...] = get_args(Lang)
 DEFAULT_LANG: Lang = "el"
@@ -387,6 +389,7 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     "error_reference": {"el": "Κωδικός αναφοράς", "en": "Reference"},
     "back_home": {"el": "Επιστροφή στην αρχική", "en": "Back to the home page"},
 }
+_STRINGS.update(ATTACHMENT_STRINGS)  # type: ignore[arg-type]
 
 
 def t(key: str, lang: Lang) -> str:

@@ -6,6 +6,7 @@ REST API does, with the caller taken from the session cookie's access token.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -25,11 +26,13 @@ from helpdesk.contracts.tickets import (
     ChangeStatus,
     GetTicket,
     ListTickets,
+    MessageAdded,
     SearchTickets,
     SubmitTicket,
     TicketStatus,
 )
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.portal import attachments as files
 from helpdesk.gateway.portal.forms import (
     Form,
     add_field_errors,
@@ -49,6 +52,7 @@ NOTICES = {
     "reply_sent": "reply_sent",
     "note_added": "note_added",
     "saved": "saved",
+    "attachment_removed": "attachment_removed",
 }
 
 router = APIRouter()
@@ -161,7 +165,10 @@ def _query_value(value: Any) -> str:
 async def new_ticket_page(request: Request, lang: PageLang) -> Response:
     await _user(request)
     return await render(
-        request, "new_ticket.html", lang, {"categories": list(Category), "values": {}}
+        request,
+        "new_ticket.html",
+        lang,
+        {"categories": list(Category), "values": {}, "attach_hint": files.limits(request, lang)},
     )
 
 
@@ -170,6 +177,7 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
     user = await _user(request)
     form = await read_form(request)
     form.require(lang, "subject", "description", "priority")
+    prepared, refused = await files.prepared_files(request, form, lang)
     command_: SubmitTicket | None = None
     if not form.errors:
         try:
@@ -183,7 +191,7 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
             )
         except ValidationError as exc:
             add_validation_errors(form, exc, lang)
-    status, message = 422, t("form_has_errors", lang)
+    status, message = refused or 422, t("form_has_errors", lang)
     if command_ is not None and not form.errors:
         try:
             submitted = await send(request, command_)
@@ -191,6 +199,7 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
             add_field_errors(form, problem.errors, lang)
             status, message = problem.status, problem_message(problem, lang)
         else:
+            await files.attach(request, user, submitted.ticket_id, prepared)
             url = page_url(lang, f"tickets/{submitted.ticket_id}?notice=submitted")
             return await redirect(request, url, lang)
     return await render(
@@ -202,6 +211,7 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
             "values": form.shown(),
             "errors": form.errors,
             "form_error": message,
+            "attach_hint": files.limits(request, lang),
         },
         status_code=status,
     )
@@ -222,6 +232,7 @@ async def _ticket_page(
     status_code: int = 200,
 ) -> Response:
     ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
+    attached = await files.listing(request, user, ticket_id)
     return await render(
         request,
         "ticket.html",
@@ -236,6 +247,7 @@ async def _ticket_page(
             "is_closed": ticket.status == TicketStatus.CLOSED,
             "assigned_to_me": ticket.assignee is not None
             and ticket.assignee.user_id == user.user_id,
+            **files.page_context(request, lang, attached),
         },
         status_code=status_code,
     )
@@ -257,10 +269,14 @@ async def _act(
     form: Form,
     command: Command[Any],
     notice: str,
+    after: Callable[[Any], Awaitable[None]] | None = None,
 ) -> Response:
-    """Send one ticket command; on success back to the ticket, else the page with the error."""
+    """Send one ticket command; on success back to the ticket, else the page with the error.
+    `after` runs with the command's result (a reply's files are attached to it)."""
     try:
-        await send(request, command)
+        result = await send(request, command)
+        if after is not None:
+            await after(result)
     except ProblemError as problem:
         if problem.status in (404, 401, 503) and not problem.errors:
             raise
@@ -282,6 +298,17 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
     user = await _user(request)
     form = await read_form(request)
     internal = user.is_agent and form.get("internal") == "1"
+    prepared, refused = await files.prepared_files(request, form, lang)
+    if refused:
+        return await _ticket_page(
+            request,
+            lang,
+            user,
+            ticket_id,
+            form=form,
+            form_error=form.errors["file"],
+            status_code=refused,
+        )
     try:
         payload = AddMessage(
             actor=user.actor,
@@ -302,7 +329,13 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
             status_code=422,
         )
     notice = "note_added" if internal else "reply_sent"
-    return await _act(request, lang, user, ticket_id, form, payload, notice)
+
+    async def attach_files(added: MessageAdded) -> None:
+        await files.attach(
+            request, user, ticket_id, prepared, internal=internal, message_id=added.message_id
+        )
+
+    return await _act(request, lang, user, ticket_id, form, payload, notice, attach_files)
 
 
 @router.post("/{lang}/tickets/{ticket_id}/status")

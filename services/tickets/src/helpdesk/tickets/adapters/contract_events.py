@@ -21,13 +21,14 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from helpdesk.contracts import attachments as files
 from helpdesk.contracts import tickets as contract
 from helpdesk.tickets.domain import events as domain
 from helpdesk.tickets.domain.ticket import Ticket
 
 # The service's one registry: stored/published event type -> its contract class.
 EVENT_TYPES: dict[str, type[contract.TicketEvent]] = {
-    cls.event_type: cls for cls in contract.TICKET_EVENTS
+    cls.event_type: cls for cls in (*contract.TICKET_EVENTS, *files.ATTACHMENT_EVENTS)
 }
 
 
@@ -139,6 +140,27 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 subject_line=before.subject,
                 submitted_at=before.created_at,
             )
+        case domain.AttachmentsAdded():
+            return files.TicketAttachmentsAdded(
+                **common,
+                files=list(event.files),
+                by=event.by,
+                by_agent=event.by_agent,
+                internal=event.internal,
+                message_id=event.message_id,
+                requester=_requester(before),
+                subject_line=before.subject,
+            )
+        case domain.AttachmentRemoved():
+            return files.TicketAttachmentRemoved(
+                **common,
+                attachment_id=event.attachment_id,
+                sha256=event.sha256,
+                thumbnail=event.thumbnail,
+                internal=event.internal,
+                by=event.by,
+                reason=event.reason,
+            )
 
 
 def stored_event(event_type: str, data: Mapping[str, Any]) -> contract.TicketEvent | None:
@@ -211,6 +233,25 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
             return domain.SlaBreached(at=event.at, target=event.target, due_at=event.due_at)
         case contract.TicketEscalated():
             return domain.Escalated(at=event.at)
+        case files.TicketAttachmentsAdded():
+            return domain.AttachmentsAdded(
+                at=event.at,
+                files=tuple(event.files),
+                by=event.by,
+                by_agent=event.by_agent,
+                internal=event.internal,
+                message_id=event.message_id,
+            )
+        case files.TicketAttachmentRemoved():
+            return domain.AttachmentRemoved(
+                at=event.at,
+                attachment_id=event.attachment_id,
+                sha256=event.sha256,
+                thumbnail=event.thumbnail,
+                internal=event.internal,
+                by=event.by,
+                reason=event.reason,
+            )
     raise TypeError(f"not a ticket event: {type(event).__name__}")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from helpdesk.contracts.attachments import StoredFile
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     Category,
@@ -108,6 +109,29 @@ class Escalated:
     at: datetime
 
 
+@dataclass(frozen=True)
+class AttachmentsAdded:
+    """Files stored by the gateway, recorded on the ticket (metadata only)."""
+
+    at: datetime
+    files: tuple[StoredFile, ...]
+    by: Contact
+    by_agent: bool
+    internal: bool
+    message_id: UUID | None
+
+
+@dataclass(frozen=True)
+class AttachmentRemoved:
+    at: datetime
+    attachment_id: UUID
+    sha256: str
+    thumbnail: bool
+    internal: bool
+    by: UUID
+    reason: str
+
+
 TicketEvent = (
     Submitted
     | MessageAdded
@@ -117,6 +141,8 @@ TicketEvent = (
     | SlaWarningIssued
     | SlaBreached
     | Escalated
+    | AttachmentsAdded
+    | AttachmentRemoved
 )
 
 SlaAlarm = SlaWarningIssued | SlaBreached | Escalated

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from helpdesk.contracts.attachments import StoredFile
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     Category,
@@ -30,6 +31,7 @@ from helpdesk.contracts.tickets import (
     SlaSchedule,
     TicketStatus,
 )
+from helpdesk.tickets.domain import attachments as files
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.errors import (
     AlreadyAssigned,
@@ -41,6 +43,8 @@ from helpdesk.tickets.domain.errors import (
 )
 from helpdesk.tickets.domain.events import (
     Assigned,
+    AttachmentRemoved,
+    AttachmentsAdded,
     Escalated,
     MessageAdded,
     PriorityChanged,
@@ -80,6 +84,7 @@ class Ticket:
     sla: SlaSchedule = field(default_factory=SlaSchedule)
     running: Intervals = field(default_factory=list)
     fired: Fired = field(default_factory=set)
+    attachments: files.Attachments = field(default_factory=dict)
     history: list[TicketEvent] = field(default_factory=list)
     pending: list[TicketEvent] = field(default_factory=list)
 
@@ -149,6 +154,8 @@ class Ticket:
                 self.fired.add(("warning", event.target.value))
             case Escalated():
                 self.fired.add(("escalation", ""))
+            case AttachmentsAdded() | AttachmentRemoved():
+                files.apply(self.attachments, event)
 
     def _enter(self, status: TicketStatus, at: datetime) -> None:
         self.running = running_after(self.running, self.status, status, at)
@@ -334,6 +341,41 @@ class Ticket:
             sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
         )
         self._record(event)
+        return event
+
+    def add_attachments(
+        self,
+        caller: Caller,
+        stored: list[StoredFile],
+        *,
+        internal: bool,
+        message_id: UUID | None,
+        max_total: int,
+        now: datetime,
+    ) -> AttachmentsAdded | None:
+        """Record files the gateway stored (rules in `domain/attachments.py`)."""
+        self.ensure_visible_to(caller)
+        self._ensure_not_closed()
+        event = files.decide_add(
+            self.attachments,
+            caller,
+            stored,
+            internal=internal,
+            message_id=message_id,
+            max_total=max_total,
+            now=now,
+        )
+        if event is not None:
+            self._record(event)
+        return event
+
+    def remove_attachment(
+        self, caller: Caller, attachment_id: UUID, *, reason: str, now: datetime
+    ) -> AttachmentRemoved | None:
+        self.ensure_visible_to(caller)
+        event = files.decide_remove(self.attachments, caller, attachment_id, reason=reason, now=now)
+        if event is not None:
+            self._record(event)
         return event
 
     def check_sla(self, now: datetime) -> list[SlaAlarm]:

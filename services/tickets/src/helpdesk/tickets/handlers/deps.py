@@ -20,6 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import FieldError, Refused
@@ -194,6 +195,7 @@ class Deps:
     uow: Callable[[], UnitOfWork]
     policy: RoutingPolicy
     clock: Clock
+    attachment_ticket_max_bytes: int = DEFAULT_TICKET_MAX_BYTES
 
 
 # `{Command: handler(command, deps)}`, the shape the kit's `bind` takes.

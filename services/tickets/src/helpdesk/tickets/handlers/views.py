@@ -15,6 +15,7 @@ from uuid import UUID
 from helpdesk.contracts.tickets import Contact, Person, TicketDetail, TicketSummary, TimelineEntry
 from helpdesk.tickets.domain import events as e
 from helpdesk.tickets.domain.ticket import Ticket
+from helpdesk.tickets.handlers.attachment_views import attachment_entry
 
 # The timeline's `kind` of each event: part of the REST contract, named as the
 # published event types are (a test checks they agree).
@@ -27,6 +28,8 @@ TIMELINE_KIND: dict[type[e.TicketEvent], str] = {
     e.SlaWarningIssued: "TicketSlaWarning",
     e.SlaBreached: "TicketSlaBreached",
     e.Escalated: "TicketEscalated",
+    e.AttachmentsAdded: "TicketAttachmentsAdded",
+    e.AttachmentRemoved: "TicketAttachmentRemoved",
 }
 
 
@@ -157,4 +160,6 @@ def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> Timel
             return TimelineEntry(
                 **base, details={"target": event.target.value, "due_at": event.due_at.isoformat()}
             )
+        case e.AttachmentsAdded() | e.AttachmentRemoved():
+            return attachment_entry(event, base, by)
     return TimelineEntry(**base)

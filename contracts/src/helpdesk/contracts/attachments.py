@@ -1,0 +1,173 @@
+"""Attachments on tickets: the metadata that travels in commands and events.
+
+The bytes never do: the gateway streams them into the object store
+(`helpdesk.servicekit.blobs`, content-addressed by SHA-256) and then tells the
+tickets service what it stored. Events carry the attachment id, the file
+name (normalised, and the original for display), the size, the content type
+the gateway detected from the bytes, and the SHA-256 (docs/attachments.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.tickets import (
+    Contact,
+    Person,
+    TicketEvent,
+    _TicketsCommand,
+    _TicketsQuery,
+)
+
+FILE_NAME_MAX = 255  # characters of the normalised name (what downloads are called)
+ORIGINAL_NAME_MAX = 1024  # the name as the client sent it, shown to people
+REASON_MAX = 500
+FILES_PER_REQUEST_MAX = 10
+# Defaults; the deployments set HELPDESK_ATTACHMENT_MAX_BYTES and
+# HELPDESK_ATTACHMENT_TICKET_MAX_BYTES (gateway and tickets read the same names).
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_TICKET_MAX_BYTES = 100 * 1024 * 1024
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+ContentType = Annotated[str, Field(pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", max_length=100)]
+
+
+class Scan(StrEnum):
+    """The malware scan's verdict when the file was stored (HELPDESK_CLAMD_URL)."""
+
+    NOT_SCANNED = "not_scanned"  # no scanner configured
+    CLEAN = "clean"
+
+
+class Handling(StrEnum):
+    """How a stored type may be shown."""
+
+    INLINE = "inline"  # raster images: a thumbnail in the portal
+    DOWNLOAD = "download"  # everything else: only ever downloaded
+    DOWNLOAD_ONLY = "download_only"  # active content (HTML, SVG): served as octet-stream
+
+
+class StoredFile(BaseModel):
+    """One file as the gateway stored it (the metadata an event carries)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attachment_id: UUID
+    file_name: str = Field(min_length=1, max_length=FILE_NAME_MAX)
+    original_name: str = Field(min_length=1, max_length=ORIGINAL_NAME_MAX)
+    size: int = Field(ge=0)
+    content_type: ContentType
+    sha256: Sha256
+    handling: Handling = Handling.DOWNLOAD
+    thumbnail: bool = False  # a `thumb-<sha256>` object exists
+    scan: Scan = Scan.NOT_SCANNED
+
+
+class Attachment(StoredFile):
+    """An attachment as the API shows it."""
+
+    ticket_id: UUID
+    internal: bool = False  # on an internal note: agents only
+    message_id: UUID | None = None
+    added_at: datetime
+    added_by: Person
+    removed: bool = False
+    removed_at: datetime | None = None
+    removed_reason: str | None = None
+
+
+class AttachmentList(BaseModel):
+    items: list[Attachment]
+    total_bytes: int  # of the attachments not removed, against the ticket's limit
+
+
+class AttachmentRemoval(BaseModel):
+    """The REST body of a removal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+
+# --- commands and queries ---------------------------------------------------------------
+
+
+class AddAttachments(_TicketsCommand[AttachmentList]):
+    """Record files the gateway has stored; answers with the ones just added."""
+
+    verb: ClassVar[str] = "add_attachments"
+
+    actor: Actor
+    ticket_id: UUID
+    files: list[StoredFile] = Field(min_length=1, max_length=FILES_PER_REQUEST_MAX)
+    internal: bool = False
+    message_id: UUID | None = None
+
+
+class RemoveAttachment(_TicketsCommand[Attachment], AttachmentRemoval):
+    """Agents and admins: the bytes are erased, the ticket keeps a "removed" entry."""
+
+    verb: ClassVar[str] = "remove_attachment"
+
+    actor: Actor
+    ticket_id: UUID
+    attachment_id: UUID
+
+
+class ListAttachments(_TicketsQuery[AttachmentList]):
+    """The ticket's attachments the caller may see (404 for someone else's ticket)."""
+
+    verb: ClassVar[str] = "list_attachments"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class GetAttachment(_TicketsQuery[Attachment]):
+    verb: ClassVar[str] = "get_attachment"
+
+    actor: Actor
+    ticket_id: UUID
+    attachment_id: UUID
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class TicketAttachmentsAdded(TicketEvent):
+    """Files added to a ticket (one upload, one event); metadata only, never bytes."""
+
+    verb: ClassVar[str] = "attachments_added"
+
+    files: list[StoredFile]
+    by: Contact
+    by_agent: bool
+    internal: bool
+    message_id: UUID | None = None
+    requester: Contact
+    subject_line: str
+
+
+class TicketAttachmentRemoved(TicketEvent):
+    """An attachment erased by an agent or admin; its bytes go when nothing else holds them."""
+
+    verb: ClassVar[str] = "attachment_removed"
+
+    attachment_id: UUID
+    sha256: str
+    thumbnail: bool = False
+    internal: bool = False  # the attachment was on an internal note
+    by: UUID
+    reason: str
+
+
+ATTACHMENT_EVENTS: tuple[type[TicketEvent], ...] = (
+    TicketAttachmentsAdded,
+    TicketAttachmentRemoved,
+)

@@ -1,0 +1,175 @@
+"""/api/v1/tickets/{id}/attachments: upload (multipart), list, download, thumbnail,
+remove. Contracts in `helpdesk.contracts.attachments`; decisions in
+docs/attachments.md."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+
+from helpdesk.contracts.attachments import (
+    FILES_PER_REQUEST_MAX,
+    Attachment,
+    AttachmentList,
+    AttachmentRemoval,
+    GetAttachment,
+    ListAttachments,
+    RemoveAttachment,
+)
+from helpdesk.contracts.replies import FieldError
+from helpdesk.gateway import downloads, multipart, uploads
+from helpdesk.gateway.auth import CurrentActor
+from helpdesk.gateway.commands import send
+from helpdesk.gateway.problems import ProblemError
+from helpdesk.gateway.settings import Settings
+from helpdesk.servicekit.blobs import NatsBlobStore
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+router = APIRouter(prefix="/api/v1/tickets/{ticket_id}/attachments", tags=["attachments"])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "maxItems": FILES_PER_REQUEST_MAX,
+                            "description": "one or more files (HELPDESK_ATTACHMENT_MAX_BYTES each)",
+                        },
+                        "internal": {
+                            "type": "boolean",
+                            "description": "agents: an internal note's",
+                        },
+                        "message_id": {"type": "string", "format": "uuid"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def connect_storage(app: FastAPI, settings: Settings) -> None:
+    """The blob store on the gateway's NATS connection; the bucket made if missing."""
+    blobs = NatsBlobStore(app.state.nats.jetstream())
+    try:
+        await blobs.ensure(settings.nats_stream_replicas)
+    except Exception as exc:  # declared by another user of the bucket, or later
+        log.warning("attachments bucket not declared", error=repr(exc))
+    app.state.blobs = blobs
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, str) and value.lower() in ("1", "true", "on", "yes")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AttachmentList,
+    openapi_extra=_UPLOAD_BODY,
+    responses={413: {"description": "a file is too large"}, 415: {"description": "refused type"}},
+)
+async def upload(request: Request, actor: CurrentActor, ticket_id: UUID) -> AttachmentList:
+    """Attach files to a ticket (the requester, agents; `internal` for agents only).
+
+    The type is decided from the bytes; images lose their EXIF/GPS metadata."""
+    # The ticket first: someone else's is 404 before a byte of the body is read.
+    await send(request, ListAttachments(actor=actor, ticket_id=ticket_id))
+    settings = request.app.state.settings
+    boundary = multipart.boundary_of(request.headers.get("content-type", ""))
+    try:
+        received = await multipart.read(
+            request.stream(),
+            boundary,
+            max_file_bytes=settings.attachment_max_bytes,
+            max_files=FILES_PER_REQUEST_MAX,
+        )
+    except multipart.TooLarge as too_large:
+        limit = settings.attachment_max_bytes
+        raise ProblemError(
+            413,
+            "file_too_large",
+            f"{too_large.name}: files may be at most {limit} bytes",
+            errors=[FieldError(field="file", message=f"larger than {limit} bytes")],
+        ) from None
+    try:
+        files = [f for f in received.files if f.field == uploads.FILE_FIELD]
+        if not files:
+            raise ProblemError(
+                422, "validation_error", "Send one or more files in the field 'file'."
+            )
+        message = received.fields.get("message_id")
+        prepared = await uploads.prepare_received(request, files)
+        return await uploads.attach(
+            request,
+            actor,
+            ticket_id,
+            prepared,
+            internal=_flag(received.fields.get("internal")),
+            message_id=UUID(message) if message else None,
+        )
+    except ValueError:
+        raise ProblemError(422, "validation_error", "message_id is not a UUID.") from None
+    finally:
+        received.close()
+
+
+@router.get("", response_model=AttachmentList)
+async def list_attachments(
+    request: Request, actor: CurrentActor, ticket_id: UUID
+) -> AttachmentList:
+    return await send(request, ListAttachments(actor=actor, ticket_id=ticket_id))
+
+
+@router.get(
+    "/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, 206: {}, 304: {}, 410: {}},
+)
+async def download(
+    request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
+) -> Response:
+    """The bytes, as a download (`ETag` = SHA-256, byte ranges); 404 for others' tickets."""
+    attachment = await send(
+        request, GetAttachment(actor=actor, ticket_id=ticket_id, attachment_id=attachment_id)
+    )
+    return await downloads.serve(request, attachment)
+
+
+@router.get("/{attachment_id}/thumbnail", response_class=Response)
+async def thumbnail(
+    request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
+) -> Response:
+    attachment = await send(
+        request, GetAttachment(actor=actor, ticket_id=ticket_id, attachment_id=attachment_id)
+    )
+    return await downloads.serve_thumbnail(request, attachment)
+
+
+@router.delete("/{attachment_id}", response_model=Attachment)
+async def remove(
+    request: Request,
+    actor: CurrentActor,
+    ticket_id: UUID,
+    attachment_id: UUID,
+    body: AttachmentRemoval,
+) -> Attachment:
+    """Agents and admins: erase the file (with a reason); the ticket shows it removed."""
+    return await send(
+        request,
+        RemoveAttachment(
+            actor=actor, ticket_id=ticket_id, attachment_id=attachment_id, reason=body.reason
+        ),
+    )

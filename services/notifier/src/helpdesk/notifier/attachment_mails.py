@@ -1,0 +1,106 @@
+"""Mail for files an agent added to a ticket: the requester gets them attached,
+up to `HELPDESK_MAIL_ATTACHMENT_MAX_BYTES` in all; files beyond that are
+links to the portal's download (which asks the requester to log in).
+
+Internal notes' files and the requester's own files send nothing. The
+delivery row stores references (SHA-256, name, type); the sender fetches the
+bytes from the object store when it sends (`MailFiles`), so a blob store
+outage delays the mail (retried like an SMTP outage), never drops it.
+"""
+
+from __future__ import annotations
+
+import email
+from email import encoders
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+
+from helpdesk.contracts.attachments import Handling, TicketAttachmentsAdded
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.notifier.compose import ComposedMail, MailFile
+from helpdesk.notifier.mailer import Mailer
+from helpdesk.servicekit.blobs import BlobStore, BlobUnavailable
+from helpdesk.servicekit.db import Connection
+
+TEMPLATE = "ticket_files"
+
+
+async def files_added(mailer: Mailer, conn: Connection, envelope: EventEnvelope) -> None:
+    event = envelope.open(TicketAttachmentsAdded)
+    requester = event.requester
+    if event.internal or not event.by_agent or not requester.email:
+        return
+    locale = requester.locale
+    budget = mailer.settings.mail_attachment_max_bytes
+    attached: list[MailFile] = []
+    linked: list[tuple[str, str]] = []
+    for f in event.files:
+        if f.size <= budget:
+            budget -= f.size
+            content_type = (
+                "application/octet-stream"
+                if f.handling is Handling.DOWNLOAD_ONLY
+                else f.content_type
+            )
+            attached.append(MailFile(f.sha256, f.file_name, content_type))
+        else:
+            page = f"tickets/{event.ticket_id}/attachments/{f.attachment_id}"
+            linked.append((f.original_name, mailer.link(locale, page)))
+    await mailer.queue(
+        conn,
+        event_id=envelope.event_id,
+        to=requester.email,
+        to_name=requester.name,
+        template=TEMPLATE,
+        locale=locale,
+        context={
+            "name": requester.name or "",
+            "number": event.number,
+            "author": event.by.name or "",
+            "attached": [a.file_name for a in attached],
+            "linked": linked,
+            "link": mailer.link(locale, f"tickets/{event.ticket_id}"),
+        },
+        attachments=tuple(attached),
+    )
+
+
+class MailFiles:
+    """Puts a delivery's files into its message at send time."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self.blobs = blobs
+
+    async def _bytes(self, sha256: str) -> bytes:
+        info = await self.blobs.info(sha256)
+        if info is None:
+            raise BlobUnavailable(f"{sha256}: not in the store (removed since?)")
+        return b"".join([chunk async for chunk in self.blobs.read(info)])
+
+    async def __call__(self, mail: ComposedMail) -> ComposedMail:
+        if not mail.attachments:
+            return mail
+        original = email.message_from_bytes(mail.data)
+        mixed = MIMEMultipart("mixed")
+        for name, value in original.items():
+            if name.lower() not in ("content-type", "mime-version", "content-transfer-encoding"):
+                mixed[name] = value
+        body = MIMEMultipart("alternative")
+        for part in original.get_payload():  # type: ignore[union-attr]
+            body.attach(part)  # type: ignore[arg-type]
+        mixed.attach(body)
+        for file in mail.attachments:
+            maintype, _, subtype = file.content_type.partition("/")
+            part = MIMEBase(maintype, subtype)
+            part.set_payload(await self._bytes(file.sha256))
+            encoders.encode_base64(part)
+            part.add_header(
+                "Content-Disposition", "attachment", filename=("utf-8", "", file.file_name)
+            )
+            mixed.attach(part)
+        return ComposedMail(
+            sender=mail.sender,
+            recipient=mail.recipient,
+            message_id=mail.message_id,
+            data=mixed.as_bytes(),
+        )

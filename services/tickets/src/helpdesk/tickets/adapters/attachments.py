@@ -1,0 +1,75 @@
+"""Attachments outside the aggregate: the read model of stored objects, and the
+eraser that deletes an object's bytes once no live attachment holds them.
+
+The eraser is a durable consumer of the service's own `TicketAttachmentRemoved`
+(stream TICKETS): retried with back-off while the object store is away, parked
+as a dead letter (and re-drivable) if it never comes back. Deleting an object
+twice is harmless, so a redelivery after a crash does no damage. An object
+held by another live attachment (the same file on another ticket: storage is
+content-addressed) is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from helpdesk.contracts.attachments import TicketAttachmentRemoved, TicketAttachmentsAdded
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.servicekit.attachments.pipeline import thumbnail_name
+from helpdesk.servicekit.blobs import BlobStore
+from helpdesk.servicekit.consumer import EventConsumer
+from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.eventstore import RecordedEvent
+from helpdesk.servicekit.logging import get_logger
+from helpdesk.tickets.adapters.contract_events import stored_event
+
+log = get_logger(__name__)
+
+ERASER = "tickets-attachment-eraser"
+
+
+class AttachmentsProjection:
+    name = "attachments"
+    tables: Sequence[str] = ("attachments",)
+
+    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
+        event = stored_event(recorded.event_type, recorded.data)
+        if isinstance(event, TicketAttachmentsAdded):
+            await conn.executemany(
+                "INSERT INTO attachments (attachment_id, ticket_id, sha256, size, thumbnail)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (attachment_id) DO NOTHING",
+                [
+                    (f.attachment_id, event.ticket_id, f.sha256, f.size, f.thumbnail)
+                    for f in event.files
+                ],
+            )
+        elif isinstance(event, TicketAttachmentRemoved):
+            await conn.execute(
+                "UPDATE attachments SET removed = true WHERE attachment_id = $1",
+                event.attachment_id,
+            )
+
+
+async def live_holders(conn: Connection, sha256: str) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM attachments WHERE sha256 = $1 AND NOT removed", sha256
+        )
+    )
+
+
+def eraser(blobs: BlobStore) -> EventConsumer:
+    async def erase(conn: Connection, envelope: EventEnvelope) -> None:
+        if envelope.event_type != TicketAttachmentRemoved.event_type:
+            return
+        removed = envelope.open(TicketAttachmentRemoved)
+        if await live_holders(conn, removed.sha256):
+            log.info("attachment bytes kept: held elsewhere", sha256=removed.sha256)
+            return
+        await blobs.delete(removed.sha256)
+        await blobs.delete(thumbnail_name(removed.sha256))
+        log.info("attachment bytes erased", attachment_id=str(removed.attachment_id))
+
+    return EventConsumer(
+        name=ERASER, subject=TicketAttachmentRemoved.subject_filter(), handler=erase
+    )

@@ -1,0 +1,120 @@
+"""Agent files in the requester's mail: attached up to the cap, links beyond; the
+sender puts the bytes in at send time from the blob store."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from helpdesk.contracts.attachments import StoredFile, TicketAttachmentsAdded
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.tickets import Contact
+from helpdesk.notifier.attachment_mails import MailFiles, files_added
+from helpdesk.notifier.compose import ComposedMail, MailFile
+from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.blobs import BlobInfo, BlobUnavailable
+
+
+class MemoryBlobs:
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    async def info(self, name: str) -> BlobInfo | None:
+        data = self.objects.get(name)
+        return None if data is None else BlobInfo(name, len(data), name, "n", 4)
+
+    async def read(
+        self, info: BlobInfo, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        data = self.objects[info.name][start:end]
+        for i in range(0, len(data), 4):
+            yield data[i : i + 4]
+
+
+class Recorder(Mailer):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.queued: list[ComposedMail] = []
+
+    async def queue(self, conn: object, **kwargs: object) -> bool:  # type: ignore[override]
+        kwargs.pop("to_name", None)
+        self.queued.append(self.compose(**kwargs, to_name=None))
+        return True
+
+
+def stored(name: str, data: bytes) -> StoredFile:
+    return StoredFile(
+        attachment_id=uuid4(),
+        file_name=name,
+        original_name=name,
+        size=len(data),
+        content_type="text/plain",
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def envelope(
+    files: list[StoredFile], *, by_agent: bool = True, internal: bool = False
+) -> EventEnvelope:
+    event = TicketAttachmentsAdded(
+        ticket_id=uuid4(),
+        number="HD-2026-000007",
+        at=datetime.now(UTC),
+        files=files,
+        by=Contact(user_id=uuid4(), name="Κώστας"),
+        by_agent=by_agent,
+        internal=internal,
+        requester=Contact(user_id=uuid4(), name="Μαρία", email="maria@example.gr", locale="el"),
+        subject_line="VPN",
+    )
+    return EventEnvelope.wrap(event, correlation_id="c")
+
+
+@pytest.fixture
+def mailer() -> Recorder:
+    return Recorder(Settings(mail_attachment_max_bytes=100))
+
+
+async def test_files_up_to_the_cap_are_attached_and_the_rest_linked(mailer: Recorder) -> None:
+    small, big = b"a" * 60, b"b" * 60
+    files = [stored("οδηγίες.txt", small), stored("big.log", big)]
+    await files_added(mailer, None, envelope(files))  # type: ignore[arg-type]
+    [mail] = mailer.queued
+    assert [a.file_name for a in mail.attachments] == ["οδηγίες.txt"]
+    composed = email.message_from_bytes(mail.data, policy=email.policy.default)
+    plain = composed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"tickets/{{}}/attachments/{files[1].attachment_id}".split("{}")[1] in plain
+    assert "big.log" in plain
+
+    sent = await MailFiles(MemoryBlobs({files[0].sha256: small}))(mail)  # type: ignore[arg-type]
+    message = email.message_from_bytes(sent.data, policy=email.policy.default)
+    [attachment] = list(message.iter_attachments())  # type: ignore[attr-defined]
+    assert attachment.get_filename() == "οδηγίες.txt"
+    assert attachment.get_content() in (small, small.decode())
+    assert message["Message-ID"] == mail.message_id
+    assert "Μαρία" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_internal_and_requester_files_send_nothing(mailer: Recorder) -> None:
+    await files_added(mailer, None, envelope([stored("n.txt", b"x")], internal=True))  # type: ignore[arg-type]
+    await files_added(mailer, None, envelope([stored("n.txt", b"x")], by_agent=False))  # type: ignore[arg-type]
+    assert mailer.queued == []
+
+
+async def test_a_file_missing_from_the_store_delays_the_mail() -> None:
+    mail = ComposedMail(
+        "a@x",
+        "b@x",
+        "<m@x>",
+        b"Subject: x\r\n\r\nbody",
+        (MailFile("0" * 64, "f.txt", "text/plain"),),
+    )
+    with pytest.raises(BlobUnavailable):
+        await MailFiles(MemoryBlobs({}))(mail)  # type: ignore[arg-type]
