@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import pytest
 
+from helpdesk.contracts import agents
 from helpdesk.contracts import tickets as contract
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.messages import is_request_type
@@ -194,5 +195,7 @@ async def test_the_five_priorities_with_labels_and_sla_targets(deps: Deps) -> No
 
 
 def test_every_tickets_request_has_a_handler() -> None:
-    requests = {v for v in vars(contract).values() if is_request_type(v)}
+    requests = {
+        v for module in (contract, agents) for v in vars(module).values() if is_request_type(v)
+    }
     assert set(HANDLERS) == requests

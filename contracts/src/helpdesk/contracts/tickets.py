@@ -388,14 +388,53 @@ class TicketPriorityChanged(TicketEvent):
     sla: SlaSchedule
 
 
+class AssignmentPolicy(StrEnum):
+    """How a queue's new tickets find an agent (routing policy, `queues:`; docs/assignment.md)."""
+
+    MANUAL = "manual"  # nobody is assigned until an agent takes or assigns the ticket
+    ROUND_ROBIN = "round_robin"  # the available member who least recently got one of the queue
+    LEAST_OPEN = "least_open"  # the available member with the fewest open tickets
+
+
+# `by` of an automatic assignment or hand-back: the helpdesk itself, no user.
+AUTOMATIC = UUID(int=0)
+
+
+class AssignmentReason(BaseModel):
+    """Why the automatic assignment chose this agent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy: AssignmentPolicy
+    trigger: str  # submitted, priority_changed, unassigned, agent_available, members_changed
+    candidates: list[UUID]  # the available members considered
+    open_tickets: int  # the chosen agent's open tickets before this one
+
+
 class TicketAssigned(TicketEvent):
     verb: ClassVar[str] = "assigned"
 
-    by: UUID
+    by: UUID  # AUTOMATIC for an automatic assignment
     assignee: Contact
     previous_assignee_id: UUID | None = None
     status: TicketStatus
     sla: SlaSchedule
+    reason: AssignmentReason | None = None  # automatic assignments only
+    queue: str | None = None
+    subject_line: str | None = None
+
+
+class TicketUnassigned(TicketEvent):
+    """The assignee gave the ticket back (away for long) or was deactivated: the
+    queue's policy assigns it again."""
+
+    verb: ClassVar[str] = "unassigned"
+
+    by: UUID  # the agent handing back, the admin deactivating, or AUTOMATIC
+    previous_assignee: Contact
+    reason: Literal["handed_back", "deactivated"]
+    queue: str
+    status: TicketStatus
 
 
 class TicketSlaWarning(TicketEvent):
@@ -441,4 +480,5 @@ TICKET_EVENTS: tuple[type[TicketEvent], ...] = (
     TicketSlaWarning,
     TicketSlaBreached,
     TicketEscalated,
+    TicketUnassigned,
 )

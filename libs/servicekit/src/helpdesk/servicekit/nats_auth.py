@@ -108,7 +108,8 @@ OPERATOR_COMMANDS = (
 
 IDENTITIES: dict[str, Permissions] = {
     "identity": service_permissions("identity"),
-    "tickets": service_permissions("tickets", consumes=["IDENTITY"]),
+    # TICKETS too: automatic assignment consumes the service's own ticket events.
+    "tickets": service_permissions("tickets", consumes=["IDENTITY", "TICKETS"]),
     "notifier": service_permissions("notifier", consumes=["IDENTITY", "TICKETS"]),
     # The gateway sends commands and queries and reads their replies; nothing else.
     "gateway": Permissions(

@@ -14,6 +14,8 @@ from helpdesk.contracts import tickets as contract
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.tickets.adapters import assigning
+from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
@@ -31,6 +33,7 @@ class TicketsApp:
     handlers: Handlers
     monitor: SlaMonitor
     policy: RoutingPolicy
+    assigner: assigning.Assigner
 
 
 _background: set[asyncio.Task[None]] = set()
@@ -46,6 +49,7 @@ def wire(
     """Register every handler of the service on `ctx` (tests pass their own clock)."""
     policy = policy or load_policy(ctx.settings.routing_policy)
     ctx.projections.append(TicketsProjection())
+    ctx.projections.append(AgentsProjection())
     deps = Deps(
         uow=PostgresUnitOfWork.factory(ctx.pool, ctx.store, ctx.projections),
         policy=policy,
@@ -53,10 +57,16 @@ def wire(
     )
     handlers = bind(deps, HANDLERS)
     ctx.serve(handlers)
+    assigner = assigning.Assigner(ctx.store, ctx.projections, policy, deps.clock)
+    for consumer in assigning.consumers(assigner):
+        if consume_identity or consumer.stream != "IDENTITY":
+            ctx.consume(consumer)
     if consume_identity:
         ctx.consume(users_consumer())
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
-    return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
+    return TicketsApp(
+        deps=deps, handlers=handlers, monitor=monitor, policy=policy, assigner=assigner
+    )
 
 
 def build(ctx: ServiceContext[Settings]) -> None:

@@ -21,12 +21,14 @@ from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.projections import Projection
 from helpdesk.tickets.adapters import projections, read_model, users
+from helpdesk.tickets.adapters.agents import PostgresAgents
 from helpdesk.tickets.adapters.repository import PostgresTickets, next_number
 from helpdesk.tickets.handlers.deps import KnownUser, TicketFilter
 
 
 class PostgresUnitOfWork:
     tickets: PostgresTickets
+    agents: PostgresAgents
 
     def __init__(
         self, pool: asyncpg.Pool, store: EventStore, projections: Sequence[Projection]
@@ -49,6 +51,7 @@ class PostgresUnitOfWork:
         self._transaction = self._conn.transaction()
         await self._transaction.start()
         self.tickets = PostgresTickets(self._conn, self._store, self._projections)
+        self.agents = PostgresAgents(self._conn, self._store, self._projections)
         return self
 
     async def __aexit__(

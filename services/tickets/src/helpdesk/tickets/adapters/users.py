@@ -92,12 +92,15 @@ async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> Non
             # Created by an operator: there is no activation step to wait for.
             await conn.execute("UPDATE users SET active = true WHERE user_id = $1", event.user_id)
     elif isinstance(event, UserActivated):
-        # Activation is never undone, so it needs no ordering.
+        # Only a deactivation (adapters/assigning.py) undoes it: a late redelivery
+        # must not make a since deactivated user active again.
         await conn.execute(
             "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"
-            " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()",
+            " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()"
+            " WHERE users.active_as_of IS NULL OR users.active_as_of <= $3",
             event.user_id,
             event.username,
+            at,
         )
     elif isinstance(event, RolesChanged):
         await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)

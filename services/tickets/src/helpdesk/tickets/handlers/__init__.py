@@ -5,10 +5,11 @@ monitor; `deps.py` names the ports they use. `HANDLERS` is what
 `bootstrap.py` serves: `ctx.serve(bind(deps, HANDLERS))`.
 """
 
+from helpdesk.tickets.handlers.agents import AGENTS
 from helpdesk.tickets.handlers.commands import COMMANDS
 from helpdesk.tickets.handlers.deps import Table
 from helpdesk.tickets.handlers.queries import QUERIES
 
-HANDLERS: Table = {**COMMANDS, **QUERIES}
+HANDLERS: Table = {**COMMANDS, **QUERIES, **AGENTS}
 
 __all__ = ["HANDLERS"]

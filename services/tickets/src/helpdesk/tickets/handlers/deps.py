@@ -20,6 +20,8 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.agents import QueueMember
+from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import FieldError, Refused
@@ -75,9 +77,37 @@ class InvalidCursor(Refused):
         )
 
 
+class AgentDirectory(Protocol):
+    """Queues' members and agents' availability (`adapters/agents.py`)."""
+
+    async def record(self, stream: str, event: EventData, *, by: UUID | None) -> None:
+        """Append a queue's or an agent's event, publish it, project it."""
+
+    async def members(self, queue: str) -> list[QueueMember]: ...
+
+    async def member_ids(self, queue: str) -> list[UUID]: ...
+
+    async def queues_of(self, user_id: UUID) -> list[str]: ...
+
+    async def availability(self, user_id: UUID) -> tuple[bool, datetime | None]: ...
+
+    async def open_tickets_of(self, user_id: UUID) -> list[UUID]: ...
+
+    async def lock_queue(self, queue: str) -> None: ...
+
+    async def active_agents(self, user_ids: list[UUID]) -> set[UUID]:
+        """Those of `user_ids` the users projection knows as active agents."""
+
+    async def ids_by_username(self, usernames: list[str]) -> dict[str, UUID]:
+        """Lower-cased username -> user id, for those known."""
+
+
 class UnitOfWork(Protocol):
     @property
     def tickets(self) -> TicketRepository: ...
+
+    @property
+    def agents(self) -> AgentDirectory: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
