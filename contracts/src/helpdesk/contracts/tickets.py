@@ -263,11 +263,13 @@ class GetTicket(_TicketsQuery[TicketDetail]):
 
 
 class ListTickets(_TicketsQuery[TicketList]):
-    """Customers get their own tickets; agents every queue, soonest due first."""
+    """Customers get their own tickets; agents their queues (every queue with
+    `all_queues`, or if they are a member of none), soonest due first."""
 
     verb: ClassVar[str] = "list"
 
     actor: Actor
+    all_queues: bool = False
     priority: Priority | None = None
     status: TicketStatus | None = None
     queue: str | None = Field(default=None, max_length=64)

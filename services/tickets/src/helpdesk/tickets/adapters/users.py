@@ -36,6 +36,7 @@ class User:
     locale: str
     roles: tuple[Role, ...]
     active: bool
+    deactivated: bool = False  # by an admin (not merely not activated yet)
 
     @property
     def contact(self) -> Contact:
@@ -48,12 +49,22 @@ class User:
 
 async def find_user(conn: Connection, user_id: UUID) -> User | None:
     row = await conn.fetchrow(
-        "SELECT user_id, name, email, locale, roles, active FROM users WHERE user_id = $1", user_id
+        "SELECT user_id, name, email, locale, roles, active,"
+        " (NOT active AND active_as_of IS NOT NULL) AS deactivated FROM users WHERE user_id = $1",
+        user_id,
     )
     if row is None:
         return None
     roles = tuple(Role(r) for r in row["roles"] if r in Role._value2member_map_)
-    return User(row["user_id"], row["name"], row["email"], row["locale"], roles, row["active"])
+    return User(
+        row["user_id"],
+        row["name"],
+        row["email"],
+        row["locale"],
+        roles,
+        row["active"],
+        row["deactivated"],
+    )
 
 
 async def contact_of(conn: Connection, user_id: UUID) -> Contact:

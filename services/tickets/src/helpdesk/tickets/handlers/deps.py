@@ -59,6 +59,7 @@ class TicketFilter:
 
     requester_id: UUID | None = None  # only this requester's
     queue: str | None = None
+    queues: tuple[str, ...] | None = None  # only these queues (an agent's own)
     assignee_id: UUID | None = None
     unassigned: bool = False
     priority: Priority | None = None
@@ -147,7 +148,18 @@ async def caller_of(uow: UnitOfWork, actor: Actor) -> Caller:
     """The verified actor of a request, with the contact the users projection has for
     them; their roles come from the actor alone (`domain/caller.py` says why)."""
     known = await uow.user(actor.user_id)
+    if known is not None and getattr(known, "deactivated", False):
+        raise Deactivated()
     return Caller.of(actor, known.contact if known else Contact(user_id=actor.user_id))
+
+
+class Deactivated(Refused):
+    """An admin deactivated the caller: their still unexpired token acts no more."""
+
+    code = "unauthenticated"
+
+    def __init__(self) -> None:
+        super().__init__("This account has been deactivated.")
 
 
 @dataclass(frozen=True)
