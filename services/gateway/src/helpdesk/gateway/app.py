@@ -108,7 +108,8 @@ def create_app(settings: Settings) -> FastAPI:
 def _include_routes(app: FastAPI) -> None:
     # One line per route module; each module owns its part of /api/v1 or the portal.
     portal.install(app)
-    from helpdesk.gateway.routes import accounts, tickets
+    from helpdesk.gateway.routes import accounts, agents, tickets
 
     app.include_router(accounts.router)
     app.include_router(tickets.router)
+    app.include_router(agents.router)

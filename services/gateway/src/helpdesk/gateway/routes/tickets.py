@@ -61,10 +61,12 @@ async def list_tickets(
     queue: Annotated[str | None, Query(max_length=64)] = None,
     assignee_id: UUID | None = None,
     unassigned: bool = False,
+    all_queues: bool = False,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketList:
-    """The caller's tickets; for agents every queue, soonest due first."""
+    """The caller's tickets; for agents their queues (every queue with
+    `all_queues=true`), soonest due first."""
     return await send(
         request,
         ListTickets(
@@ -74,6 +76,7 @@ async def list_tickets(
             queue=queue,
             assignee_id=assignee_id,
             unassigned=unassigned,
+            all_queues=all_queues,
             cursor=cursor,
             limit=limit,
         ),

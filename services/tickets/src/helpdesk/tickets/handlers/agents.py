@@ -100,11 +100,11 @@ async def _set_members(
                     at=deps.clock.now(),
                 )
                 await agents.record(f"queue-{queue}", event, by=by)
-            info = await _info(deps, agents, queue)
             await uow.commit()
         if added or removed:
             log.info("queue members set", queue=queue, added=len(added), removed=len(removed))
-        return info
+        async with deps.uow() as uow:
+            return await _info(deps, uow.agents, queue)
 
     return await retry_on_conflict(attempt)
 
