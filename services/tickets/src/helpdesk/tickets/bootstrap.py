@@ -58,11 +58,10 @@ def wire(
     handlers = bind(deps, HANDLERS)
     ctx.serve(handlers)
     assigner = assigning.Assigner(ctx.store, ctx.projections, policy, deps.clock)
-    for consumer in assigning.consumers(assigner):
-        if consume_identity or consumer.stream != "IDENTITY":
-            ctx.consume(consumer)
-    if consume_identity:
+    if consume_identity:  # tests of the handlers alone run no durable consumer
         ctx.consume(users_consumer())
+        for consumer in assigning.consumers(assigner):
+            ctx.consume(consumer)
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
     return TicketsApp(
         deps=deps, handlers=handlers, monitor=monitor, policy=policy, assigner=assigner
