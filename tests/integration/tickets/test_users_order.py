@@ -15,7 +15,7 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.identity import PasswordChanged, RolesChanged, UserRegistered
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
-from helpdesk.tickets.users import apply_identity_event, find_user
+from helpdesk.tickets.adapters.users import apply_identity_event, find_user
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
