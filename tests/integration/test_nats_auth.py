@@ -262,20 +262,26 @@ async def test_a_service_declares_the_streams_and_the_gateway_cannot(servers: Se
         await violations.wait_for("publish", "$JS.API.STREAM.CREATE.TICKETS")
 
 
-async def test_tickets_may_consume_identity_events_but_not_create_a_consumer_on_tickets(
+async def test_tickets_may_consume_identity_and_its_own_events_identity_neither(
     servers: Servers, nc: NatsClient
 ) -> None:
+    """tickets consumes IDENTITY (users) and TICKETS (automatic assignment);
+    identity consumes no stream at all."""
     js = nc.jetstream()
     await ensure_stream(js, "IDENTITY", 1)
     await ensure_stream(js, "TICKETS", 1)
     async with connected_as(servers, "tickets") as client:
-        sub = await client.jetstream().pull_subscribe(
-            "identity.events.user.>", durable="auth-probe", stream="IDENTITY"
-        )
-        await sub.unsubscribe()
-    await js.delete_consumer("IDENTITY", "auth-probe")
+        for stream, subject in (
+            ("IDENTITY", "identity.events.user.>"),
+            ("TICKETS", "tickets.events.>"),
+        ):
+            sub = await client.jetstream().pull_subscribe(
+                subject, durable="auth-probe", stream=stream
+            )
+            await sub.unsubscribe()
+            await js.delete_consumer(stream, "auth-probe")
     violations = Violations()
-    async with connected_as(servers, "tickets", violations) as client:
+    async with connected_as(servers, "identity", violations) as client:
         with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
             await client.jetstream().pull_subscribe(
                 "tickets.events.>", durable="auth-probe", stream="TICKETS"

@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 from helpdesk.contracts import identity as contract
+from helpdesk.contracts import people
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import is_request_type
 from helpdesk.contracts.replies import Refused
@@ -33,7 +34,8 @@ def admin(**overrides: object) -> contract.CreateUser:
 def test_every_identity_command_and_query_has_a_handler() -> None:
     requests = {
         value
-        for _, value in inspect.getmembers(contract)
+        for module in (contract, people)
+        for _, value in inspect.getmembers(module)
         if is_request_type(value) and value.service == contract.SERVICE
     }
     assert set(HANDLERS) == requests

@@ -18,6 +18,8 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor, Role
+from helpdesk.contracts.agents import AgentAvailabilityChanged, QueueMember, QueueMembersChanged
+from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.tickets import Contact, TicketList, TicketStatus, TicketSummary
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.eventstore import ConcurrencyError
@@ -58,6 +60,10 @@ class FakeDatabase:
     answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = field(default_factory=dict)
     # What each mail (by its Message-ID) became: the mail channel's idempotency.
     mails: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Queues' members and agents' availability (the agents' events, in order).
+    members: dict[str, list[UUID]] = field(default_factory=dict)
+    away: dict[UUID, datetime | None] = field(default_factory=dict)
+    agent_events: list[EventData] = field(default_factory=list)
 
     def add_user(self, name: str, *roles: Role) -> Actor:
         """A user the users projection knows, and their verified actor."""
@@ -98,6 +104,67 @@ class FakeTickets:
         ticket.saved()
 
 
+class FakeAgents:
+    """Queues and availability; events are staged and applied at commit."""
+
+    def __init__(self, db: FakeDatabase, staged: list[EventData]) -> None:
+        self.db = db
+        self.staged = staged
+
+    async def record(self, stream: str, event: EventData, *, by: UUID | None) -> None:
+        self.staged.append(event)
+
+    @staticmethod
+    def apply(db: FakeDatabase, event: EventData) -> None:
+        db.agent_events.append(event)
+        if isinstance(event, QueueMembersChanged):
+            db.members[event.queue] = list(event.members)
+        elif isinstance(event, AgentAvailabilityChanged):
+            if event.available:
+                db.away.pop(event.user_id, None)
+            else:
+                db.away[event.user_id] = event.back_at
+
+    async def members(self, queue: str) -> list[QueueMember]:
+        return [
+            QueueMember(
+                user_id=u,
+                name=self.db.users[u].contact.name if u in self.db.users else None,
+                available=u not in self.db.away,
+                open_tickets=len(await self.open_tickets_of(u)),
+            )
+            for u in self.db.members.get(queue, [])
+        ]
+
+    async def member_ids(self, queue: str) -> list[UUID]:
+        return list(self.db.members.get(queue, []))
+
+    async def queues_of(self, user_id: UUID) -> list[str]:
+        return sorted(q for q, members in self.db.members.items() if user_id in members)
+
+    async def availability(self, user_id: UUID) -> tuple[bool, datetime | None]:
+        return (user_id not in self.db.away, self.db.away.get(user_id))
+
+    async def open_tickets_of(self, user_id: UUID) -> list[UUID]:
+        return [
+            ticket_id
+            for ticket_id in self.db.streams
+            if (t := self.db.ticket(ticket_id)).assignee is not None
+            and t.assignee.user_id == user_id
+            and t.status in (TicketStatus.SUBMITTED, TicketStatus.OPEN, TicketStatus.PENDING)
+        ]
+
+    async def lock_queue(self, queue: str) -> None:
+        pass
+
+    async def active_agents(self, user_ids: list[UUID]) -> set[UUID]:
+        return {u for u in user_ids if u in self.db.users and self.db.users[u].is_agent}
+
+    async def ids_by_username(self, usernames: list[str]) -> dict[str, UUID]:
+        by_name = {(u.contact.name or "").lower(): i for i, u in self.db.users.items()}
+        return {n.lower(): by_name[n.lower()] for n in usernames if n.lower() in by_name}
+
+
 class FakeUnitOfWork:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
@@ -107,7 +174,9 @@ class FakeUnitOfWork:
         self._claims: dict[tuple[UUID, str], str] = {}
         self._answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = {}
         self._mails: dict[str, dict[str, Any]] = {}
+        self._agent_events: list[EventData] = []
         self.tickets = FakeTickets(db, self._streams)
+        self.agents = FakeAgents(db, self._agent_events)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self
@@ -124,6 +193,7 @@ class FakeUnitOfWork:
         self._claims.clear()
         self._answers.clear()
         self._mails.clear()
+        self._agent_events.clear()
 
     async def commit(self) -> None:
         for ticket_id, events in self._streams.items():
@@ -134,6 +204,9 @@ class FakeUnitOfWork:
         self.db.settled += self._settled
         self.db.answers.update(self._answers)
         self.db.mails.update(self._mails)
+        for event in self._agent_events:
+            FakeAgents.apply(self.db, event)
+        self._agent_events.clear()
         self.db.commits += 1
 
     async def first_answer(
@@ -230,6 +303,7 @@ def _matches(s: TicketSummary, f: TicketFilter) -> bool:
     return (
         (f.requester_id is None or s.requester.user_id == f.requester_id)
         and (not f.queue or s.queue == f.queue)
+        and (f.queues is None or s.queue in f.queues)
         and (not f.assignee_id or assignee_id == f.assignee_id)
         and (not f.unassigned or assignee_id is None)
         and (not f.hide_closed or s.status is not TicketStatus.CLOSED)

@@ -47,6 +47,14 @@ def a_whole_life() -> Ticket:
     t.assign(
         SMITH, SMITH.contact, assignee_is_agent=True, reassign=False, policy=POLICY, now=minute
     )
+    t.unassign(by=SMITH.user_id, reason="handed_back", now=minute)
+    reason = contract.AssignmentReason(
+        policy=contract.AssignmentPolicy.LEAST_OPEN,
+        trigger="unassigned",
+        candidates=[SMITH.user_id],
+        open_tickets=0,
+    )
+    t.assign_automatically(SMITH.contact, reason, policy=POLICY, now=minute)
     t.add_message(SMITH, body="Κοιτάμε.", internal=False, policy=POLICY, now=minute)
     t.change_priority(SMITH, Priority.HIGH, policy=POLICY, now=minute)
     t.change_status(SMITH, TicketStatus.RESOLVED, policy=POLICY, now=minute)
@@ -96,6 +104,7 @@ def test_one_registry_and_the_timeline_names_agree_with_it() -> None:
         e.StatusChanged,
         e.PriorityChanged,
         e.Assigned,
+        e.Unassigned,
         e.SlaWarningIssued,
         e.SlaBreached,
         e.AttachmentsAdded,
@@ -113,3 +122,16 @@ def test_only_new_events_are_published() -> None:
     assert isinstance(closed, contract.TicketStatusChanged)
     assert closed.requester == MARIA.contact
     assert closed.subject_line == "Όλα κάτω"
+
+
+def test_an_automatic_assignment_says_why_and_a_hand_back_where_it_goes() -> None:
+    by_type = {type(p): p for p in contract_events(a_whole_life())}
+    assigned = by_type[contract.TicketAssigned]
+    assert isinstance(assigned, contract.TicketAssigned)
+    assert assigned.by == contract.AUTOMATIC
+    assert assigned.reason is not None
+    assert assigned.reason.policy is contract.AssignmentPolicy.LEAST_OPEN
+    assert (assigned.queue, assigned.subject_line) == ("incidents", "Όλα κάτω")
+    handed = by_type[contract.TicketUnassigned]
+    assert isinstance(handed, contract.TicketUnassigned)
+    assert (handed.previous_assignee, handed.reason) == (SMITH.contact, "handed_back")

@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
+from helpdesk.contracts import agents, reports
 from helpdesk.contracts import attachments as attachments_contract
-from helpdesk.contracts import reports
 from helpdesk.contracts import tickets as contract
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.messages import is_request_type
@@ -196,10 +196,10 @@ async def test_the_five_priorities_with_labels_and_sla_targets(deps: Deps) -> No
 
 
 def test_every_tickets_request_has_a_handler() -> None:
-    # The tickets service also answers the report and attachment requests.
+    # The tickets service also answers the report, attachment and queue requests.
     requests = {
         v
-        for module in (contract, reports, attachments_contract)
+        for module in (contract, reports, attachments_contract, agents)
         for v in vars(module).values()
         if is_request_type(v)
     }

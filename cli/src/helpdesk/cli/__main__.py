@@ -30,7 +30,7 @@ import nats
 import nats.errors
 from pydantic import BaseModel, ValidationError
 
-from helpdesk.contracts import admin, identity
+from helpdesk.contracts import admin, agents, identity, people
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Reply
@@ -140,6 +140,35 @@ async def grant_role(args: argparse.Namespace) -> str:
     return f"{granted.username} now has roles {', '.join(granted.roles)}"
 
 
+async def queues(args: argparse.Namespace) -> str:
+    """List the queues, or set one's members (`--set` with usernames; none empties it)."""
+    if args.set is None:
+        found = await call(agents.OperatorListQueues())
+        items = found.items
+    elif args.queue is None:
+        raise CliError("name the queue whose members --set sets")
+    else:
+        items = [await call(agents.OperatorSetQueueMembers(queue=args.queue, usernames=args.set))]
+    return "\n".join(
+        f"{q.queue}\t{q.assignment}\t"
+        + (", ".join(m.username or str(m.user_id) for m in q.members) or "-")
+        for q in items
+        if args.queue in (None, q.queue)
+    )
+
+
+async def user_status(args: argparse.Namespace) -> str:
+    active = args.command == "reactivate-user"
+    changed = await call(people.OperatorSetStatus(username=args.username, active=active))
+    return f"{changed.username}: {changed.status} ({changed.sessions_ended} sessions ended)"
+
+
+async def set_roles(args: argparse.Namespace) -> str:
+    roles = [Role(r) for r in args.roles]
+    changed = await call(people.OperatorSetRoles(username=args.username, roles=roles))
+    return f"{changed.username} now has roles {', '.join(changed.roles)}"
+
+
 async def dead_letters(args: argparse.Namespace) -> str:
     found = await call(admin.ListDeadLetters(), args.service)
     if not found.items:
@@ -204,6 +233,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("role", choices=[r.value for r in Role])
     p.set_defaults(run=grant_role)
+
+    p = sub.add_parser("queues", help="list the queues and members, or set a queue's members")
+    p.add_argument("queue", nargs="?")
+    p.add_argument("--set", nargs="*", metavar="USERNAME", help="the queue's agents, all of them")
+    p.set_defaults(run=queues)
+
+    for name in ("deactivate-user", "reactivate-user"):
+        p = sub.add_parser(name, help=f"{name.split('-')[0]} an account (sessions end)")
+        p.add_argument("username")
+        p.set_defaults(run=user_status)
+
+    p = sub.add_parser("set-roles", help="set all of a user's roles (grant and revoke)")
+    p.add_argument("username")
+    p.add_argument("roles", nargs="+", choices=[r.value for r in Role])
+    p.set_defaults(run=set_roles)
 
     p = sub.add_parser("dead-letters", help="list a service's dead-lettered messages")
     p.add_argument("service", choices=SERVICES)

@@ -328,11 +328,13 @@ class GetTicket(_TicketsQuery[TicketDetail]):
 
 
 class ListTickets(_TicketsQuery[TicketList]):
-    """Customers get their own tickets; agents every queue, soonest due first."""
+    """Customers get their own tickets; agents their queues (every queue with
+    `all_queues`, or if they are a member of none), soonest due first."""
 
     verb: ClassVar[str] = "list"
 
     actor: Actor
+    all_queues: bool = False
     priority: Priority | None = None
     status: TicketStatus | None = None
     # A queue name as the routing policy spells them: nothing else can match a queue.
@@ -503,14 +505,53 @@ class TicketPriorityChanged(TicketEvent):
     sla: SlaSchedule
 
 
+class AssignmentPolicy(StrEnum):
+    """How a queue's new tickets find an agent (routing policy, `queues:`; docs/assignment.md)."""
+
+    MANUAL = "manual"  # nobody is assigned until an agent takes or assigns the ticket
+    ROUND_ROBIN = "round_robin"  # the available member who least recently got one of the queue
+    LEAST_OPEN = "least_open"  # the available member with the fewest open tickets
+
+
+# `by` of an automatic assignment or hand-back: the helpdesk itself, no user.
+AUTOMATIC = UUID(int=0)
+
+
+class AssignmentReason(BaseModel):
+    """Why the automatic assignment chose this agent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy: AssignmentPolicy
+    trigger: str  # submitted, priority_changed, unassigned, agent_available, members_changed
+    candidates: list[UUID]  # the available members considered
+    open_tickets: int  # the chosen agent's open tickets before this one
+
+
 class TicketAssigned(TicketEvent):
     verb: ClassVar[str] = "assigned"
 
-    by: UUID
+    by: UUID  # AUTOMATIC for an automatic assignment
     assignee: Contact
     previous_assignee_id: UUID | None = None
     status: TicketStatus
     sla: SlaSchedule
+    reason: AssignmentReason | None = None  # automatic assignments only
+    queue: str | None = None
+    subject_line: str | None = None
+
+
+class TicketUnassigned(TicketEvent):
+    """The assignee gave the ticket back (away for long) or was deactivated: the
+    queue's policy assigns it again."""
+
+    verb: ClassVar[str] = "unassigned"
+
+    by: UUID  # the agent handing back, the admin deactivating, or AUTOMATIC
+    previous_assignee: Contact
+    reason: Literal["handed_back", "deactivated"]
+    queue: str
+    status: TicketStatus
 
 
 class TicketSlaWarning(TicketEvent):
@@ -556,4 +597,5 @@ TICKET_EVENTS: tuple[type[TicketEvent], ...] = (
     TicketSlaWarning,
     TicketSlaBreached,
     TicketEscalated,
+    TicketUnassigned,
 )

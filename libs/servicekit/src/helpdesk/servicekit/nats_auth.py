@@ -153,7 +153,8 @@ OPERATOR_COMMANDS = (
 
 IDENTITIES: dict[str, Permissions] = {
     "identity": _with_publish(service_permissions("identity"), REVOCATIONS_WRITE),
-    # Tickets consumes its own stream too: erasing a removed attachment's bytes.
+    # Tickets consumes its own stream too: automatic assignment, and erasing a removed
+    # attachment's bytes.
     "tickets": service_permissions(
         "tickets", consumes=["IDENTITY", "TICKETS"], extra=attachment_rules(erase=True)
     ),

@@ -118,9 +118,10 @@ def create_ops_app(app: FastAPI) -> FastAPI:
 def _include_routes(app: FastAPI) -> None:
     # One line per route module; each module owns its part of /api/v1 or the portal.
     portal.install(app)
-    from helpdesk.gateway.routes import accounts, attachments, reports, tickets
+    from helpdesk.gateway.routes import accounts, agents, attachments, reports, tickets
 
     app.include_router(accounts.router)
     app.include_router(tickets.router)
     app.include_router(reports.router)
     app.include_router(attachments.router)
+    app.include_router(agents.router)

@@ -6,7 +6,7 @@ Nothing here knows about users or tickets: each mail module (`identity_mails`,
 
 from __future__ import annotations
 
-from helpdesk.notifier import identity_mails, ticket_mails
+from helpdesk.notifier import assignment_mails, identity_mails, ticket_mails
 from helpdesk.notifier.attachment_mails import MailFiles
 from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.queue import MailQueue
@@ -23,6 +23,7 @@ def all_consumers(mailer: Mailer) -> list[EventConsumer]:
     consumers: list[EventConsumer] = []
     consumers += identity_mails.consumers(mailer)
     consumers += ticket_mails.consumers(mailer)
+    consumers += assignment_mails.consumers(mailer)
     return consumers
 
 

@@ -16,6 +16,8 @@ from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.tickets.adapters import assigning
+from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
 from helpdesk.tickets.adapters.history import HistoryProjection
 from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gauges
@@ -38,6 +40,7 @@ class TicketsApp:
     handlers: Handlers
     monitor: SlaMonitor
     policy: RoutingPolicy
+    assigner: assigning.Assigner
 
 
 log = get_logger(__name__)
@@ -59,6 +62,7 @@ def wire(
     # Search and the history behind as_of and the SLA reports (docs/search.md, reports.md).
     ctx.projections += [SearchProjection(), HistoryProjection(policy)]
     ctx.projections.append(AttachmentsProjection())
+    ctx.projections.append(AgentsProjection())
     deps = Deps(
         uow=PostgresUnitOfWork.factory(ctx.pool, ctx.store, ctx.projections),
         policy=policy,
@@ -67,11 +71,16 @@ def wire(
     )
     handlers = bind(deps, HANDLERS)
     ctx.serve(handlers)
+    assigner = assigning.Assigner(ctx.store, ctx.projections, policy, deps.clock)
     if consume_identity:  # the service's durable consumers (tests of handlers skip them)
         ctx.consume(users_consumer())
         ctx.consume(eraser(NatsBlobStore(ctx.js)))
+        for consumer in assigning.consumers(assigner):
+            ctx.consume(consumer)
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
-    return TicketsApp(deps=deps, handlers=handlers, monitor=monitor, policy=policy)
+    return TicketsApp(
+        deps=deps, handlers=handlers, monitor=monitor, policy=policy, assigner=assigner
+    )
 
 
 async def keep_number_years(ctx: ServiceContext[Settings], clock: Clock) -> None:

@@ -89,6 +89,7 @@ async def list_tickets(
     queue: Annotated[str | None, Query(max_length=64, pattern=QUEUE_PATTERN)] = None,
     assignee_id: UUID | None = None,
     unassigned: bool = False,
+    all_queues: bool = False,
     cursor: Annotated[str | None, Query(max_length=64, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     q: Annotated[
@@ -106,8 +107,9 @@ async def list_tickets(
         Query(description="The list as it stood at this instant (ISO 8601 with a zone)."),
     ] = None,
 ) -> TicketList | TicketSearchResults:
-    """The caller's tickets; for agents every queue, soonest due first. With `q`:
-    search results, best first; customers find only their own tickets."""
+    """The caller's tickets; for agents their queues (every queue with
+    `all_queues=true`), soonest due first. With `q`: search results, best first;
+    customers find only their own tickets."""
     if q is not None:
         try:
             search = SearchTickets(
@@ -135,6 +137,7 @@ async def list_tickets(
             queue=queue,
             assignee_id=assignee_id,
             unassigned=unassigned,
+            all_queues=all_queues,
             cursor=cursor,
             limit=limit,
             as_of=as_of,

@@ -19,6 +19,7 @@ from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 from pydantic import BaseModel
 
+from helpdesk.contracts.people import UserSummary
 from helpdesk.identity.adapters.projections import PROJECTIONS
 from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import PostgresRateLimits
@@ -97,6 +98,19 @@ class PostgresUsers:
             token_hash,
             purpose,
         )
+
+    async def search(self, prefix: str | None, limit: int) -> list[UserSummary]:
+        """Users whose username, name or e-mail starts with `prefix` (any case), by username."""
+        pattern = (prefix or "").lower().replace("\\", "\\\\").replace("%", "\\%")
+        pattern = pattern.replace("_", "\\_") + "%"
+        rows = await self._conn.fetch(
+            "SELECT user_id, name, username, email, roles, status FROM users"
+            " WHERE username_key LIKE $1 OR email_key LIKE $1 OR lower(name) LIKE $1"
+            " ORDER BY username_key LIMIT $2",
+            pattern,
+            limit,
+        )
+        return [UserSummary(**dict(row.items())) for row in rows]
 
     async def _id(self, query: str, *args: str) -> UUID | None:
         result: UUID | None = await self._conn.fetchval(query, *args)

@@ -46,6 +46,12 @@ class UserDirectory:
                 await conn.execute(
                     "UPDATE users SET roles = $2 WHERE user_id = $1", user_id, data["roles"]
                 )
+            case "Deactivated":
+                await conn.execute(
+                    "UPDATE users SET status = 'deactivated' WHERE user_id = $1", user_id
+                )
+            case "Reactivated":
+                await conn.execute("UPDATE users SET status = 'active' WHERE user_id = $1", user_id)
             case "ActivationTokenIssued" | "PasswordResetRequested":
                 purpose = "activation" if event.event_type == "ActivationTokenIssued" else "reset"
                 await conn.execute(

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from helpdesk.contracts import identity as contract
+from helpdesk.contracts import people
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.domain.user import (
     Activated,
     ActivationTokenIssued,
+    Deactivated,
     PasswordChanged,
     PasswordResetRequested,
+    Reactivated,
     Registered,
     RegistrationAttempted,
     RegistrationCancelled,
@@ -123,6 +126,24 @@ def integration_events(
                 )
             case RolesGranted():
                 public.append(contract.RolesChanged(user_id=user.user_id, roles=list(event.roles)))
+            case Deactivated():
+                public.append(
+                    people.UserDeactivated(
+                        user_id=user.user_id,
+                        username=user.username,
+                        by=event.by,
+                        deactivated_at=event.at,
+                    )
+                )
+            case Reactivated():
+                public.append(
+                    people.UserReactivated(
+                        user_id=user.user_id,
+                        username=user.username,
+                        by=event.by,
+                        reactivated_at=event.at,
+                    )
+                )
             case _:
                 pass  # a rehash, the token issued with a registration: nothing to tell
     return public

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from helpdesk.identity.domain.errors import RefreshTokenReused, SessionEnded
 
-RevokeReason = Literal["logout", "refresh_token_reuse", "password_changed"]
+RevokeReason = Literal["logout", "refresh_token_reuse", "password_changed", "deactivated"]
 
 
 class SessionEvent(BaseModel):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from helpdesk.contracts.actors import Role
 from helpdesk.identity.domain.errors import AlreadyActive, InvalidToken, TokenExpired
 
-Status = Literal["pending_activation", "active", "cancelled"]
+Status = Literal["pending_activation", "active", "cancelled", "deactivated"]
 Language = Literal["el", "en"]
 
 
@@ -95,6 +95,18 @@ class RegistrationCancelled(UserEvent):
     at: datetime
 
 
+class Deactivated(UserEvent):
+    """An admin (or the operator, `by` None) ended the account's access."""
+
+    at: datetime
+    by: UUID | None = None
+
+
+class Reactivated(UserEvent):
+    at: datetime
+    by: UUID | None = None
+
+
 # ---------------------------------------------------------------- aggregate
 
 
@@ -166,6 +178,10 @@ class User:
                 self.status = "cancelled"
                 self.activation_token_hash = None
                 self.activation_expires_at = None
+            case Deactivated():
+                self.status = "deactivated"
+            case Reactivated():
+                self.status = "active"
             case UsernameReminderRequested() | RegistrationAttempted():
                 pass
 
@@ -267,6 +283,27 @@ class User:
 
     def note_registration_attempt(self, now: datetime) -> list[UserEvent]:
         return [RegistrationAttempted(at=now)]
+
+    def set_roles(self, roles: list[Role]) -> list[UserEvent]:
+        """Exactly these roles (grant and revoke at once); nothing if unchanged."""
+        wanted = list(dict.fromkeys(roles))
+        if not wanted:
+            raise ValueError("a user keeps at least one role")
+        if sorted(wanted) == sorted(self.roles):
+            return []
+        return [RolesGranted(roles=wanted)]
+
+    def deactivate(self, by: UUID | None, now: datetime) -> list[UserEvent]:
+        """No more logins; the caller ends the sessions. Nothing if already deactivated."""
+        if self.status == "deactivated":
+            return []
+        return [Deactivated(at=now, by=by)]
+
+    def reactivate(self, by: UUID | None, now: datetime) -> list[UserEvent]:
+        """Back to active (a pending account stays pending: it never was deactivated)."""
+        if self.status != "deactivated":
+            return []
+        return [Reactivated(at=now, by=by)]
 
     def grant_role(self, role: Role) -> list[UserEvent]:
         if role in self.roles:

@@ -4,7 +4,14 @@ per family, each with its table; `HANDLERS` is the whole service's."""
 
 from __future__ import annotations
 
-from helpdesk.identity.handlers import activation, admin, recovery, registration, sessions
+from helpdesk.identity.handlers import (
+    activation,
+    admin,
+    people,
+    recovery,
+    registration,
+    sessions,
+)
 from helpdesk.identity.handlers.deps import UseCases
 
 HANDLERS: UseCases = {
@@ -13,4 +20,5 @@ HANDLERS: UseCases = {
     **sessions.HANDLERS,
     **recovery.HANDLERS,
     **admin.HANDLERS,
+    **people.HANDLERS,
 }

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
+from helpdesk.contracts.people import UserSummary
 from helpdesk.identity.domain.session import Session, SessionEvent
 from helpdesk.identity.domain.user import User, UserEvent
 from helpdesk.identity.settings import Settings
@@ -47,6 +48,9 @@ class Users(Protocol):
         """
 
     async def id_by_username(self, username_key: str) -> UUID | None: ...
+
+    async def search(self, prefix: str | None, limit: int) -> list[UserSummary]:
+        """The users directory (admins' list), by username."""
 
     async def id_by_email(self, email_key: str) -> UUID | None: ...
 

@@ -115,6 +115,18 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 previous_assignee_id=event.previous_assignee_id,
                 status=event.status,
                 sla=event.sla,
+                reason=event.reason,
+                queue=before.queue,
+                subject_line=before.subject,
+            )
+        case domain.Unassigned():
+            return contract.TicketUnassigned(
+                **common,
+                by=event.by,
+                previous_assignee=event.previous_assignee,
+                reason=event.reason,  # type: ignore[arg-type]
+                queue=before.queue,
+                status=before.status,
             )
         case domain.SlaWarningIssued() | domain.SlaBreached():
             alarm = (
@@ -226,6 +238,14 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
                 previous_assignee_id=event.previous_assignee_id,
                 status=event.status,
                 sla=event.sla,
+                reason=event.reason,
+            )
+        case contract.TicketUnassigned():
+            return domain.Unassigned(
+                at=event.at,
+                by=event.by,
+                previous_assignee=event.previous_assignee,
+                reason=event.reason,
             )
         case contract.TicketSlaWarning():
             return domain.SlaWarningIssued(at=event.at, target=event.target, due_at=event.due_at)

@@ -23,6 +23,7 @@ from helpdesk.contracts.tickets import (
     TicketSlaWarning,
     TicketStatusChanged,
     TicketSubmitted,
+    TicketUnassigned,
 )
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
@@ -94,6 +95,14 @@ class TicketsProjection:
                 event.assignee.user_id,
                 event.assignee.name,
                 event.status.value,
+            )
+        elif isinstance(event, TicketUnassigned):
+            await conn.execute(
+                "UPDATE tickets SET assignee_id = NULL, assignee_name = NULL, updated_at = $2,"
+                " version = $3 WHERE ticket_id = $1",
+                tid,
+                event.at,
+                version,
             )
         elif isinstance(event, TicketSlaWarning):
             await self._fired(conn, event, version, [f"{event.target.value}_warning"])

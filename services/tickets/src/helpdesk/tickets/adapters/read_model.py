@@ -54,6 +54,8 @@ async def ticket_list(
         where.append(f"requester_id = {param(filters.requester_id)}")
     if filters.queue:
         where.append(f"queue = {param(filters.queue)}")
+    if filters.queues is not None:
+        where.append(f"queue = any({param(list(filters.queues))}::text[])")
     if filters.assignee_id:
         where.append(f"assignee_id = {param(filters.assignee_id)}")
     if filters.unassigned:

@@ -31,6 +31,7 @@ from helpdesk.tickets.adapters import (
     search,
     users,
 )
+from helpdesk.tickets.adapters.agents import PostgresAgents
 from helpdesk.tickets.adapters.repository import PostgresTickets, next_number
 from helpdesk.tickets.domain.search import SearchTerms
 from helpdesk.tickets.handlers.deps import KnownUser, TicketFilter
@@ -38,6 +39,7 @@ from helpdesk.tickets.handlers.deps import KnownUser, TicketFilter
 
 class PostgresUnitOfWork:
     tickets: PostgresTickets
+    agents: PostgresAgents
 
     def __init__(
         self, pool: asyncpg.Pool, store: EventStore, projections: Sequence[Projection]
@@ -60,6 +62,7 @@ class PostgresUnitOfWork:
         self._transaction = self._conn.transaction()
         await self._transaction.start()
         self.tickets = PostgresTickets(self._conn, self._store, self._projections)
+        self.agents = PostgresAgents(self._conn, self._store, self._projections)
         return self
 
     async def __aexit__(

@@ -36,6 +36,7 @@ class User:
     locale: str
     roles: tuple[Role, ...]
     active: bool
+    deactivated: bool = False  # by an admin (not merely not activated yet)
 
     @property
     def contact(self) -> Contact:
@@ -48,12 +49,22 @@ class User:
 
 async def find_user(conn: Connection, user_id: UUID) -> User | None:
     row = await conn.fetchrow(
-        "SELECT user_id, name, email, locale, roles, active FROM users WHERE user_id = $1", user_id
+        "SELECT user_id, name, email, locale, roles, active,"
+        " (NOT active AND active_as_of IS NOT NULL) AS deactivated FROM users WHERE user_id = $1",
+        user_id,
     )
     if row is None:
         return None
     roles = tuple(Role(r) for r in row["roles"] if r in Role._value2member_map_)
-    return User(row["user_id"], row["name"], row["email"], row["locale"], roles, row["active"])
+    return User(
+        row["user_id"],
+        row["name"],
+        row["email"],
+        row["locale"],
+        roles,
+        row["active"],
+        row["deactivated"],
+    )
 
 
 async def find_active_user_by_email(conn: Connection, email: str) -> User | None:
@@ -102,12 +113,15 @@ async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> Non
             # Created by an operator: there is no activation step to wait for.
             await conn.execute("UPDATE users SET active = true WHERE user_id = $1", event.user_id)
     elif isinstance(event, UserActivated):
-        # Activation is never undone, so it needs no ordering.
+        # Only a deactivation (adapters/assigning.py) undoes it: a late redelivery
+        # must not make a since deactivated user active again.
         await conn.execute(
             "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"
-            " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()",
+            " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()"
+            " WHERE users.active_as_of IS NULL OR users.active_as_of <= $3",
             event.user_id,
             event.username,
+            at,
         )
     elif isinstance(event, RolesChanged):
         await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)

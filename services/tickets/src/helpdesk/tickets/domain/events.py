@@ -17,6 +17,7 @@ from uuid import UUID
 from helpdesk.contracts.attachments import StoredFile
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
+    AssignmentReason,
     Category,
     Contact,
     SlaClock,
@@ -86,6 +87,17 @@ class Assigned:
     previous_assignee_id: UUID | None
     status: TicketStatus  # a submitted ticket opens when assigned
     sla: SlaSchedule
+    reason: AssignmentReason | None = None  # automatic: why this agent
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    """The assignee handed the ticket back or was deactivated: back to the queue."""
+
+    at: datetime
+    by: UUID
+    previous_assignee: Contact
+    reason: str  # handed_back | deactivated
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ TicketEvent = (
     | StatusChanged
     | PriorityChanged
     | Assigned
+    | Unassigned
     | SlaWarningIssued
     | SlaBreached
     | Escalated

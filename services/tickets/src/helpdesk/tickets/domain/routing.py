@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.tickets import SlaClock
+from helpdesk.contracts.tickets import AssignmentPolicy, SlaClock
 from helpdesk.tickets.domain.calendar import AlwaysCalendar, BusinessCalendar, SlaCalendar
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(business\s+)?(minute|hour|day)s?\s*$")
@@ -107,18 +107,40 @@ class Route(_Strict):
         return self
 
 
+class QueueRules(_Strict):
+    """How a queue's tickets are assigned (docs/assignment.md)."""
+
+    assignment: AssignmentPolicy = AssignmentPolicy.MANUAL
+
+
 class RoutingPolicy(_Strict):
     version: int = 1
     business_hours: BusinessHours = BusinessHours()
     warning_at: float = Field(default=0.8, gt=0, lt=1)
     priorities: dict[Priority, Route]
+    # Per queue; a queue not listed is assigned manually.
+    queues: dict[str, QueueRules] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _every_priority(self) -> RoutingPolicy:
         missing = [p.value for p in Priority if p not in self.priorities]
         if missing:
             raise ValueError(f"no route for priorities {missing}")
+        unrouted = sorted(set(self.queues) - set(self.queue_names()))
+        if unrouted:
+            raise ValueError(f"queues {unrouted} receive no priority; route one there or drop them")
         return self
+
+    def queue_names(self) -> list[str]:
+        """Every queue a priority routes to, in the order of the priorities."""
+        return list(dict.fromkeys(route.queue for route in self.priorities.values()))
+
+    def priorities_of(self, queue: str) -> list[Priority]:
+        return [p for p, route in self.priorities.items() if route.queue == queue]
+
+    def assignment(self, queue: str) -> AssignmentPolicy:
+        rules = self.queues.get(queue)
+        return rules.assignment if rules else AssignmentPolicy.MANUAL
 
     @cached_property
     def business_calendar(self) -> BusinessCalendar:

@@ -26,6 +26,8 @@ from uuid import UUID, uuid4
 from helpdesk.contracts.attachments import StoredFile
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
+    AUTOMATIC,
+    AssignmentReason,
     Category,
     Contact,
     SlaSchedule,
@@ -54,6 +56,7 @@ from helpdesk.tickets.domain.events import (
     StatusChanged,
     Submitted,
     TicketEvent,
+    Unassigned,
 )
 from helpdesk.tickets.domain.lifecycle import allowed_moves
 from helpdesk.tickets.domain.routing import RoutingPolicy
@@ -62,6 +65,8 @@ from helpdesk.tickets.domain.sla import Fired, Intervals, alarms_due, running_af
 S = TicketStatus
 
 _RANK = {p: i for i, p in enumerate(Priority)}
+# A ticket someone still has to work on (counts towards an agent's open tickets).
+_OPEN_WORK = (S.SUBMITTED, S.OPEN, S.PENDING)
 
 
 @dataclass
@@ -147,6 +152,8 @@ class Ticket:
                 self.acknowledged = True
                 self._enter(event.status, event.at)
                 self.sla = event.sla
+            case Unassigned():
+                self.assignee = None
             case SlaWarningIssued():
                 self.fired.add(("warning", event.target.value))
             case SlaBreached():
@@ -376,6 +383,39 @@ class Ticket:
         event = files.decide_remove(self.attachments, caller, attachment_id, reason=reason, now=now)
         if event is not None:
             self._record(event)
+        return event
+
+    @property
+    def waiting_for_assignment(self) -> bool:
+        """Open work nobody has: what automatic assignment picks up."""
+        return self.exists and self.assignee is None and self.status in _OPEN_WORK
+
+    def assign_automatically(
+        self, assignee: Contact, reason: AssignmentReason, *, policy: RoutingPolicy, now: datetime
+    ) -> Assigned | None:
+        """The queue's policy chose `assignee`; None when the ticket no longer waits
+        (assigned meanwhile, resolved, closed): a redelivered trigger changes nothing."""
+        if not self.waiting_for_assignment:
+            return None
+        status = S.OPEN if self.status is S.SUBMITTED else self.status
+        event = Assigned(
+            at=now,
+            by=AUTOMATIC,
+            assignee=assignee,
+            previous_assignee_id=None,
+            status=status,
+            sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
+            reason=reason,
+        )
+        self._record(event)
+        return event
+
+    def unassign(self, *, by: UUID, reason: str, now: datetime) -> Unassigned | None:
+        """Give the ticket back to its queue; None if it has no assignee or is done."""
+        if self.assignee is None or self.status not in _OPEN_WORK:
+            return None
+        event = Unassigned(at=now, by=by, previous_assignee=self.assignee, reason=reason)
+        self._record(event)
         return event
 
     def check_sla(self, now: datetime) -> list[SlaAlarm]:

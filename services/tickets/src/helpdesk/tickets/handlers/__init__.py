@@ -7,6 +7,7 @@ monitor; `deps.py` names the ports they use. `HANDLERS` is what
 `bootstrap.py` serves: `ctx.serve(bind(deps, HANDLERS))`.
 """
 
+from helpdesk.tickets.handlers.agents import AGENTS
 from helpdesk.tickets.handlers.attachments import ATTACHMENTS
 from helpdesk.tickets.handlers.commands import COMMANDS
 from helpdesk.tickets.handlers.deps import Table
@@ -14,6 +15,6 @@ from helpdesk.tickets.handlers.insight import INSIGHT
 from helpdesk.tickets.handlers.mail import MAIL
 from helpdesk.tickets.handlers.queries import QUERIES
 
-HANDLERS: Table = {**COMMANDS, **QUERIES, **INSIGHT, **MAIL, **ATTACHMENTS}
+HANDLERS: Table = {**COMMANDS, **QUERIES, **INSIGHT, **MAIL, **ATTACHMENTS, **AGENTS}
 
 __all__ = ["HANDLERS"]

@@ -20,7 +20,9 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.agents import QueueMember
 from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
+from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import FieldError, Refused
@@ -60,6 +62,7 @@ class TicketFilter:
 
     requester_id: UUID | None = None  # only this requester's
     queue: str | None = None
+    queues: tuple[str, ...] | None = None  # only these queues (an agent's own)
     assignee_id: UUID | None = None
     unassigned: bool = False
     priority: Priority | None = None
@@ -95,6 +98,31 @@ class IdempotencyKeyReused(Refused):
         )
 
 
+class AgentDirectory(Protocol):
+    """Queues' members and agents' availability (`adapters/agents.py`)."""
+
+    async def record(self, stream: str, event: EventData, *, by: UUID | None) -> None:
+        """Append a queue's or an agent's event, publish it, project it."""
+
+    async def members(self, queue: str) -> list[QueueMember]: ...
+
+    async def member_ids(self, queue: str) -> list[UUID]: ...
+
+    async def queues_of(self, user_id: UUID) -> list[str]: ...
+
+    async def availability(self, user_id: UUID) -> tuple[bool, datetime | None]: ...
+
+    async def open_tickets_of(self, user_id: UUID) -> list[UUID]: ...
+
+    async def lock_queue(self, queue: str) -> None: ...
+
+    async def active_agents(self, user_ids: list[UUID]) -> set[UUID]:
+        """Those of `user_ids` the users projection knows as active agents."""
+
+    async def ids_by_username(self, usernames: list[str]) -> dict[str, UUID]:
+        """Lower-cased username -> user id, for those known."""
+
+
 class UnitOfWork(Protocol):
     @property
     def tickets(self) -> TicketRepository: ...
@@ -109,6 +137,9 @@ class UnitOfWork(Protocol):
 
     async def remember_answer(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
         """The answer to the claimed key, committed with what the request did."""
+
+    @property
+    def agents(self) -> AgentDirectory: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -185,7 +216,18 @@ async def caller_of(uow: UnitOfWork, actor: Actor) -> Caller:
     """The verified actor of a request, with the contact the users projection has for
     them; their roles come from the actor alone (`domain/caller.py` says why)."""
     known = await uow.user(actor.user_id)
+    if known is not None and getattr(known, "deactivated", False):
+        raise Deactivated()
     return Caller.of(actor, known.contact if known else Contact(user_id=actor.user_id))
+
+
+class Deactivated(Refused):
+    """An admin deactivated the caller: their still unexpired token acts no more."""
+
+    code = "unauthenticated"
+
+    def __init__(self) -> None:
+        super().__init__("This account has been deactivated.")
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,18 @@ async def get_ticket(query: GetTicket, deps: Deps) -> TicketDetail:
 
 async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:
     """Customers: their own tickets, newest first, whatever else they filter on.
-    Agents: every queue, soonest due first, closed ones only when asked for.
-    With `as_of`: the same list as it stood at that instant (from the history)."""
+    Agents: their queues (all with `all_queues`), soonest due first, closed ones
+    only when asked for. With `as_of`: the same list as it stood at that instant
+    (from the history)."""
+    async with deps.uow() as uow:
+        await caller_of(uow, query.actor)  # a deactivated caller is refused
+        own = await uow.agents.queues_of(query.actor.user_id) if query.actor.is_agent else []
     if query.actor.is_agent:
+        # Agents see their own queues unless they ask for another or for all.
+        mine = tuple(own) if own and not query.queue and not query.all_queues else None
         filters = TicketFilter(
             queue=query.queue or None,
+            queues=mine,
             assignee_id=query.assignee_id,
             unassigned=query.unassigned,
             priority=query.priority,

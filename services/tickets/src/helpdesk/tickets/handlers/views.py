@@ -12,7 +12,14 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from helpdesk.contracts.tickets import Contact, Person, TicketDetail, TicketSummary, TimelineEntry
+from helpdesk.contracts.tickets import (
+    AUTOMATIC,
+    Contact,
+    Person,
+    TicketDetail,
+    TicketSummary,
+    TimelineEntry,
+)
 from helpdesk.tickets.domain import events as e
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.attachment_views import attachment_entry
@@ -25,6 +32,7 @@ TIMELINE_KIND: dict[type[e.TicketEvent], str] = {
     e.StatusChanged: "TicketStatusChanged",
     e.PriorityChanged: "TicketPriorityChanged",
     e.Assigned: "TicketAssigned",
+    e.Unassigned: "TicketUnassigned",
     e.SlaWarningIssued: "TicketSlaWarning",
     e.SlaBreached: "TicketSlaBreached",
     e.Escalated: "TicketEscalated",
@@ -101,6 +109,9 @@ def _names_in(history: list[e.TicketEvent]) -> dict[UUID, Contact]:
             case e.Assigned():
                 assignee = event.assignee
                 carried = [assignee]
+            case e.Unassigned():
+                carried = [event.previous_assignee]
+                assignee = None
             case e.SlaWarningIssued() | e.SlaBreached():
                 carried = [assignee]
         for contact in carried:
@@ -148,12 +159,22 @@ def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> Timel
                 },
             )
         case e.Assigned():
+            details = {
+                "assignee": event.assignee.name or str(event.assignee.user_id),
+                "assignee_id": str(event.assignee.user_id),
+            }
+            if event.reason is not None:  # automatic: no author, the policy instead
+                details |= {"policy": event.reason.policy.value, "trigger": event.reason.trigger}
+                return TimelineEntry(**base, details=details)
+            return TimelineEntry(**base, author=by(event.by), details=details)
+        case e.Unassigned():
             return TimelineEntry(
                 **base,
-                author=by(event.by),
+                author=None if event.by == AUTOMATIC else by(event.by),
                 details={
-                    "assignee": event.assignee.name or str(event.assignee.user_id),
-                    "assignee_id": str(event.assignee.user_id),
+                    "previous_assignee": event.previous_assignee.name
+                    or str(event.previous_assignee.user_id),
+                    "reason": event.reason,
                 },
             )
         case e.SlaWarningIssued() | e.SlaBreached():

@@ -1,0 +1,208 @@
+"""The agents' workflow end to end (issue 15): queue members set by an admin,
+availability, automatic assignment under least_open and round_robin, the
+assignee's mail, and an admin deactivating an agent — sessions end, their open
+tickets go back and are assigned again — while agents get 403 on admin routes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+import nats
+import pytest
+
+from helpdesk.contracts import identity as identity_contract
+from helpdesk.contracts.actors import Role
+from helpdesk.contracts.replies import Reply
+from tests.e2e.harness import System
+from tests.e2e.test_tickets_flow import PASSWORD, auth, register_customer, submit, wait_mail
+
+pytestmark = pytest.mark.e2e
+
+
+async def create_user(system: System, username: str, name: str, role: Role) -> str:
+    nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
+    try:
+        command = identity_contract.CreateUser(
+            name=name,
+            username=username,
+            email=f"{username}@helpdesk.example",
+            password=PASSWORD,
+            roles=[role],
+            locale="el",
+        )
+        msg = await nc.request(
+            command.nats_subject(), command.model_dump_json().encode(), timeout=10
+        )
+    finally:
+        await nc.close()
+    reply = Reply[Any].model_validate_json(msg.data)
+    assert reply.ok, msg.data
+    return str(reply.result["user_id"])
+
+
+async def session(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/sessions", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def eventually(check: Any, timeout: float = 20.0) -> Any:
+    """Poll `check()` until it returns something truthy (events travel asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+async def put_members(
+    client: httpx.AsyncClient, token: str, queue: str, ids: list[str]
+) -> httpx.Response:
+    # Identity's UserRegistered may still be on its way to the tickets service.
+    for _ in range(50):
+        response = await client.put(
+            f"/api/v1/queues/{queue}/members", headers=auth(token), json={"agent_ids": ids}
+        )
+        if response.status_code != 422:
+            return response
+        await asyncio.sleep(0.2)
+    return response
+
+
+async def test_queues_availability_assignment_and_deactivation(system: System) -> None:
+    tag = uuid.uuid4().hex[:6]
+    async with httpx.AsyncClient(base_url=system.url, timeout=15) as client:
+        await create_user(system, f"admin{tag}", "Διαχειριστής", Role.ADMIN)
+        a_id = await create_user(system, f"alpha{tag}", "Άλφα Agent", Role.AGENT)
+        b_id = await create_user(system, f"beta{tag}", "Βήτα Agent", Role.AGENT)
+        admin = (await session(client, f"admin{tag}"))["access_token"]
+        alpha_session = await session(client, f"alpha{tag}")
+        alpha = alpha_session["access_token"]
+        beta = (await session(client, f"beta{tag}"))["access_token"]
+        _, customer = await register_customer(system, client, tag)
+
+        # Agents get 403 on admin routes; customers on availability.
+        forbidden = await client.put(
+            "/api/v1/queues/service-desk/members", headers=auth(alpha), json={"agent_ids": []}
+        )
+        assert forbidden.status_code == 403, forbidden.text
+        assert forbidden.json()["code"] == "forbidden"
+        for path in ("deactivate", "reactivate"):
+            refused = await client.post(f"/api/v1/users/{b_id}/{path}", headers=auth(alpha))
+            assert refused.status_code == 403, refused.text
+        assert (await client.get("/api/v1/users", headers=auth(alpha))).status_code == 403
+        away_customer = await client.put(
+            "/api/v1/me/availability", headers=auth(customer), json={"available": False}
+        )
+        assert away_customer.status_code == 403
+
+        # Both agents in both queues; beta is away.
+        for queue in ("service-desk", "incidents"):
+            response = await put_members(client, admin, queue, [a_id, b_id])
+            assert response.status_code == 200, response.text
+            assert {m["user_id"] for m in response.json()["members"]} == {a_id, b_id}
+        listed = await client.get("/api/v1/queues", headers=auth(alpha))
+        assert {q["queue"]: q["assignment"] for q in listed.json()["items"]} == {
+            "service-desk": "least_open",
+            "incidents": "round_robin",
+        }
+        away = await client.put(
+            "/api/v1/me/availability", headers=auth(beta), json={"available": False}
+        )
+        assert away.status_code == 200, away.text
+
+        # least_open: five tickets, all to the one available agent.
+        numbers = []
+        for n in range(5):
+            response = await submit(
+                client,
+                customer,
+                {"subject": f"[{tag}] least {n}", "description": "x", "priority": "normal"},
+            )
+            assert response.status_code == 201, response.text
+            numbers.append(response.json()["ticket_id"])
+
+        async def assignees(ids: list[str]) -> list[str | None]:
+            found = []
+            for ticket_id in ids:
+                got = await client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(admin))
+                assignee = got.json()["assignee"]
+                found.append(assignee["user_id"] if assignee else None)
+            return found
+
+        async def all_assigned(ids: list[str]) -> list[str] | None:
+            found = await assignees(ids)
+            return None if None in found else [str(a) for a in found]
+
+        least = await eventually(lambda: all_assigned(numbers))
+        assert least == [a_id] * 5
+        detail = await client.get(f"/api/v1/tickets/{numbers[0]}", headers=auth(admin))
+        assigned_entry = next(e for e in detail.json()["timeline"] if e["kind"] == "TicketAssigned")
+        assert assigned_entry["details"]["policy"] == "least_open"
+
+        # The assignee is told, in Greek.
+        mail = await wait_mail(system, f"alpha{tag}@helpdesk.example", "Σας ανατέθηκε")
+        assert "αυτόματα" in str(mail.get_body(("plain",)).get_content())
+
+        # round_robin: both available, urgent tickets (incidents) alternate.
+        back = await client.put(
+            "/api/v1/me/availability", headers=auth(beta), json={"available": True}
+        )
+        assert back.status_code == 200
+        urgent = []
+        for n in range(4):
+            response = await submit(
+                client,
+                customer,
+                {"subject": f"[{tag}] rr {n}", "description": "x", "priority": "urgent"},
+            )
+            ticket_id = response.json()["ticket_id"]
+            urgent.append(ticket_id)
+            await eventually(lambda ids=[ticket_id]: all_assigned(ids))
+        spread = Counter(await assignees(urgent))
+        assert spread == Counter({a_id: 2, b_id: 2})
+
+        # The admin deactivates alpha: the next request is refused, the refresh
+        # token is dead, and alpha's open tickets go to beta.
+        deactivated = await client.post(f"/api/v1/users/{a_id}/deactivate", headers=auth(admin))
+        assert deactivated.status_code == 200, deactivated.text
+        assert deactivated.json()["status"] == "deactivated"
+        assert deactivated.json()["sessions_ended"] >= 1
+
+        async def refused() -> bool:
+            got = await client.get("/api/v1/tickets", headers=auth(alpha))
+            return got.status_code == 401
+
+        assert await eventually(refused, timeout=10)
+        refresh = await client.post(
+            "/api/v1/sessions/refresh", json={"refresh_token": alpha_session["refresh_token"]}
+        )
+        assert refresh.status_code == 401
+        login = await client.post(
+            "/api/v1/sessions", json={"username": f"alpha{tag}", "password": PASSWORD}
+        )
+        assert login.status_code == 403
+
+        async def moved() -> bool:
+            return set(await assignees(numbers + urgent)) == {b_id}
+
+        assert await eventually(moved), await assignees(numbers + urgent)
+        detail = await client.get(f"/api/v1/tickets/{numbers[0]}", headers=auth(admin))
+        kinds = [e["kind"] for e in detail.json()["timeline"]]
+        assert kinds.count("TicketAssigned") == 2
+        assert "TicketUnassigned" in kinds
+
+        # Reactivated, alpha logs in again; the queues are emptied for the other tests.
+        again = await client.post(f"/api/v1/users/{a_id}/reactivate", headers=auth(admin))
+        assert again.json()["status"] == "active"
+        assert (await session(client, f"alpha{tag}"))["access_token"]
+        for queue in ("service-desk", "incidents"):
+            emptied = await put_members(client, admin, queue, [])
+            assert emptied.json()["members"] == []

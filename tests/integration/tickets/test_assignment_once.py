@@ -1,0 +1,115 @@
+"""Exactly-once automatic assignment on the real PostgreSQL: two replicas of the
+assigning consumer (each with its own pool and Assigner) handle the same event
+at the same moment, it is redelivered, and a second trigger for the same
+ticket races it — the ticket gets one TicketAssigned, to the policy's choice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from helpdesk.contracts.actors import Role
+from helpdesk.contracts.agents import AgentAvailabilityChanged
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.tickets import TicketSubmitted
+from helpdesk.servicekit.consumer import handle_once
+from helpdesk.servicekit.db import create_pool
+from helpdesk.tickets.adapters.assigning import Assigner, consumers
+from tests.integration.tickets.conftest import Tickets
+from tests.servers import Servers
+
+pytestmark = pytest.mark.integration
+
+
+async def stored(tickets: Tickets, event_type: str) -> list[EventEnvelope]:
+    rows = await tickets.pool.fetch(
+        "SELECT event_id, event_type, data FROM events WHERE event_type = $1 ORDER BY position",
+        event_type,
+    )
+    return [
+        EventEnvelope(
+            event_id=r["event_id"],
+            event_type=r["event_type"],
+            schema_version=1,
+            producer="tickets",
+            correlation_id="test",
+            data=r["data"],
+        )
+        for r in rows
+    ]
+
+
+async def test_two_replicas_and_redeliveries_assign_each_ticket_once(
+    tickets: Tickets, servers: Servers
+) -> None:
+    admin = await tickets.user("Admin", Role.ADMIN)
+    alpha = await tickets.user("Alpha", Role.AGENT)
+    beta = await tickets.user("Beta", Role.AGENT)
+    customer = await tickets.user("Maria")
+    await tickets.pool.execute("UPDATE users SET active = true")
+    members = await tickets.cmd(
+        "set_queue_members",
+        admin,
+        queue="service-desk",
+        agent_ids=[str(alpha.user_id), str(beta.user_id)],
+    )
+    assert members.ok, members.error
+    away = await tickets.cmd("set_availability", beta, available=False)
+    assert away.ok, away.error
+    for n in range(6):
+        await tickets.ok("submit", customer, subject=f"t{n}", description="x", priority="normal")
+
+    # Two replicas: each its own pool and Assigner on the same schema.
+    pools = [
+        await create_pool(servers.database_url, tickets.schema, min_size=1, max_size=5)
+        for _ in range(2)
+    ]
+    first = tickets.app.assigner
+    replicas = [
+        Assigner(first.store, first.projections, tickets.app.policy, tickets.clock) for _ in pools
+    ]
+    consumer = next(c for c in consumers(replicas[0]) if c.name == "tickets-assignment")
+    try:
+        submitted = await stored(tickets, TicketSubmitted.event_type)
+        assert len(submitted) == 6
+
+        async def deliver(replica: int, envelope: EventEnvelope) -> bool:
+            bound = consumer.__class__(
+                name=consumer.name, subject=consumer.subject, handler=replicas[replica].handle
+            )
+            for _ in range(10):  # the kit retries a failed delivery (nak) later
+                try:
+                    return await handle_once(pools[replica], bound, envelope)
+                except Exception:  # a lost race: ConcurrencyError, rolled back
+                    await asyncio.sleep(0.05)
+            raise AssertionError("never handled")
+
+        # Every submission delivered to both replicas at once, twice over.
+        results = await asyncio.gather(
+            *(deliver(r, e) for e in submitted for r in (0, 1)),
+            *(deliver(r, e) for e in submitted for r in (1, 0)),
+        )
+        assert sum(results) == 6  # each event handled once, the rest were duplicates
+
+        # Beta comes back: that trigger races the redelivered submissions.
+        back = await tickets.cmd("set_availability", beta, available=True)
+        assert back.ok, back.error
+        (available,) = [
+            e
+            for e in await stored(tickets, AgentAvailabilityChanged.event_type)
+            if e.data["available"]
+        ]
+        await asyncio.gather(deliver(0, available), deliver(1, available), deliver(0, submitted[0]))
+    finally:
+        for pool in pools:
+            await pool.close()
+
+    assigned = await stored(tickets, "TicketAssigned")
+    per_ticket = [e.data["ticket_id"] for e in assigned]
+    assert len(per_ticket) == len(set(per_ticket)) == 6  # one assignment per ticket
+    assert {e.data["assignee"]["user_id"] for e in assigned} == {str(alpha.user_id)}
+    reasons = [e.data["reason"] for e in assigned]
+    assert all(r["policy"] == "least_open" and r["trigger"] == "submitted" for r in reasons)
+    assert [r["open_tickets"] for r in reasons] == list(range(6))
+    assert all(r["candidates"] == [str(alpha.user_id)] for r in reasons)
