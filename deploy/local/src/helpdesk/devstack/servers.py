@@ -125,6 +125,10 @@ class NatsServer:
 class PostgresServer:
     """A PostgreSQL 16 cluster in `data_dir` (kept between runs), on a unix socket."""
 
+    # Every service keeps a pool, and the test suite runs many services and
+    # fixtures against one server: PostgreSQL's default of 100 is too few.
+    MAX_CONNECTIONS = 500
+
     def __init__(self, data_dir: Path, *, keep: bool = True) -> None:
         self.data_dir = data_dir
         self.keep = keep
@@ -136,6 +140,14 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        settings = self.data_dir / "postgresql.auto.conf"
+        if not settings.exists() or "max_connections" not in settings.read_text():
+            # Set once, on a new cluster: initdb, write the setting, stop; the
+            # start below reads it (max_connections needs a restart).
+            first = pgserver.get_server(self.data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+            with settings.open("a") as conf:
+                conf.write(f"max_connections = {self.MAX_CONNECTIONS}\n")
+            first.cleanup()
         self._server = pgserver.get_server(  # type: ignore[attr-defined]
             self.data_dir, cleanup_mode="stop" if self.keep else "delete"
         )
