@@ -213,10 +213,12 @@ async def test_database_down_at_the_last_delivery_never_loses_the_message(
             f"{subject}.events.note",
             EventEnvelope.wrap(Noted(text="kept"), correlation_id="c-p").model_dump_json().encode(),
         )
-        await eventually(_async(lambda: handler.calls == 1))
+        await eventually(_async(lambda: handler.calls == 1), timeout=30)
         await asyncio.to_thread(pg.stop)  # down before the second (last) delivery
         failed_parks = "consumer_park_failures_total"
-        await eventually(_async(lambda: _sample(failed_parks, consumer.name) > failures_before + 1))
+        await eventually(
+            _async(lambda: _sample(failed_parks, consumer.name) > failures_before + 1), timeout=30
+        )
         info = await nc.jetstream().consumer_info(stream, consumer.name)
         assert info.num_ack_pending + info.num_pending == 1  # still there, not dropped
         await asyncio.to_thread(pg.start)
