@@ -19,10 +19,12 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.tickets import (
     AddMessage,
     AssignTicket,
+    Category,
     ChangePriority,
     ChangeStatus,
     Contact,
@@ -78,6 +80,41 @@ class Once:
         await uow.remember_answer(self.user_id, self.key, result.model_dump(mode="json"))
 
 
+async def open_ticket(
+    uow: UnitOfWork,
+    deps: Deps,
+    *,
+    requester: Contact,
+    subject: str,
+    description: str,
+    priority: Priority,
+    category: Category | None,
+    now: datetime,
+) -> tuple[Ticket, Submitted]:
+    """Number, route and save a new ticket in `uow` (from the portal, the API or a mail)."""
+    ticket = Ticket.submit(
+        ticket_id=uuid4(),
+        number=await uow.next_number(now),
+        requester=requester,
+        subject=subject,
+        description=description,
+        priority=priority,
+        category=category,
+        policy=deps.policy,
+        now=now,
+    )
+    await uow.tickets.save(ticket, by=requester.user_id)
+    return ticket, Submitted(
+        ticket_id=ticket.ticket_id,
+        number=ticket.number,
+        status=ticket.status,
+        priority=ticket.priority,
+        queue=ticket.queue,
+        first_response_due=ticket.sla.first_response_due,
+        resolution_due=ticket.sla.resolution_due,
+    )
+
+
 async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
     now, once = deps.clock.now(), Once.of(cmd)
     async with deps.uow() as uow:
@@ -87,26 +124,15 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
         requester = await uow.user(cmd.actor.user_id)
         if requester is None:
             raise AccountNotReady()
-        ticket = Ticket.submit(
-            ticket_id=uuid4(),
-            number=await uow.next_number(now),
+        ticket, submitted = await open_ticket(
+            uow,
+            deps,
             requester=requester.contact,
             subject=cmd.subject,
             description=cmd.description,
             priority=cmd.priority,
             category=cmd.category,
-            policy=deps.policy,
             now=now,
-        )
-        await uow.tickets.save(ticket, by=cmd.actor.user_id)
-        submitted = Submitted(
-            ticket_id=ticket.ticket_id,
-            number=ticket.number,
-            status=ticket.status,
-            priority=ticket.priority,
-            queue=ticket.queue,
-            first_response_due=ticket.sla.first_response_due,
-            resolution_due=ticket.sla.resolution_due,
         )
         if once:
             await once.remember(uow, submitted)

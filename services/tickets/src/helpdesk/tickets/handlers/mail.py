@@ -14,8 +14,6 @@ gets the first answer back without a second effect.
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from helpdesk.contracts import tickets as contract
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Refused
@@ -24,7 +22,7 @@ from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.errors import TicketNotFound
-from helpdesk.tickets.domain.ticket import Ticket
+from helpdesk.tickets.handlers.commands import open_ticket
 from helpdesk.tickets.handlers.deps import Deps, KnownUser, Table, UnitOfWork
 
 log = get_logger(__name__)
@@ -63,26 +61,15 @@ async def submit_from_mail(cmd: SubmitFromMail, deps: Deps) -> Submitted:
             return Submitted.model_validate(seen)
         requester = await _sender(uow, cmd.sender)
         now = deps.clock.now()
-        ticket = Ticket.submit(
-            ticket_id=uuid4(),
-            number=await uow.next_number(now),
+        ticket, result = await open_ticket(
+            uow,
+            deps,
             requester=requester.contact,
             subject=cmd.subject,
             description=cmd.description,
             priority=Priority.NORMAL,
             category=Category.OTHER,
-            policy=deps.policy,
             now=now,
-        )
-        await uow.tickets.save(ticket, by=requester.contact.user_id)
-        result = Submitted(
-            ticket_id=ticket.ticket_id,
-            number=ticket.number,
-            status=ticket.status,
-            priority=ticket.priority,
-            queue=ticket.queue,
-            first_response_due=ticket.sla.first_response_due,
-            resolution_due=ticket.sla.resolution_due,
         )
         await uow.record_mail(cmd.mail_id, ticket.ticket_id, result)
         await uow.commit()
