@@ -30,6 +30,7 @@ from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.servers import Servers
+from tests.tokens import seal_private_key
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +59,7 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
         mail_from="Helpdesk <hd@example>",
         mail_retry_first_seconds=0.2,
         smtp_timeout=2.0,
+        notifier_seal_private_key=seal_private_key(),
     )
     (consumer,) = identity_mails.consumers(Mailer(settings))
     yield Notifier(pool, consumer, mail_sender(settings, MailQueue(pool), schema))

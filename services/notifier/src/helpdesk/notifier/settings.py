@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import EmailStr, Field, SecretStr
 
+from helpdesk.servicekit.sealing import SealPrivateKey
 from helpdesk.servicekit.settings import ServiceSettings
 
 
@@ -30,3 +31,12 @@ class Settings(ServiceSettings):
     # support address (default: HELPDESK_MAIL_FROM's); no key, no Reply-To.
     mail_reply_key: SecretStr | None = None
     support_addresses: str = ""
+    # Opens the activation and reset tokens identity seals for the notifier alone
+    # (docs/security.md, "Where secrets live"). During a rotation the replaced key
+    # stays as the previous one until no event sealed to it can still arrive.
+    notifier_seal_private_key: SealPrivateKey
+    notifier_seal_previous_private_key: SealPrivateKey | None = None
+
+    def seal_private_keys(self) -> list[str]:
+        keys = [self.notifier_seal_private_key, self.notifier_seal_previous_private_key]
+        return [k.get_secret_value() for k in keys if k is not None]
