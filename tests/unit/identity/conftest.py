@@ -17,7 +17,7 @@ from helpdesk.identity.handlers.sessions import login
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.sealing import Sealer
-from tests.tokens import seal_public_key
+from tests.tokens import seal_public_key, unseal
 from tests.unit.identity.fakes import (
     FakeAccessTokens,
     FakeDatabase,
@@ -25,7 +25,6 @@ from tests.unit.identity.fakes import (
     FakeRevocations,
     FakeTokens,
 )
-from tests.tokens import unseal
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 REGISTERED_PASSWORD = "correct horse battery staple"

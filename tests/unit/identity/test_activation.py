@@ -12,6 +12,7 @@ from helpdesk.identity.domain.errors import InvalidToken, RateLimited
 from helpdesk.identity.handlers.activation import activate, resend_activation
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.registration import register
+from tests.tokens import unseal
 from tests.unit.identity.conftest import (
     NOW,
     REGISTERED_PASSWORD,
@@ -20,7 +21,6 @@ from tests.unit.identity.conftest import (
     registration,
     token_mailed_to,
 )
-from tests.tokens import unseal
 
 
 async def test_activation_then_again_is_a_friendly_success(deps: Deps, world: World) -> None:

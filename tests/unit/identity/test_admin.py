@@ -15,8 +15,8 @@ from helpdesk.identity.handlers import HANDLERS
 from helpdesk.identity.handlers.admin import create_user, grant_role
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.sessions import login
-from tests.unit.identity.conftest import NOW, World, active_user
 from tests.tokens import unseal
+from tests.unit.identity.conftest import NOW, World, active_user
 
 
 def admin(**overrides: object) -> contract.CreateUser:

@@ -21,6 +21,7 @@ from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.recovery import complete_password_reset, request_password_reset
 from helpdesk.identity.handlers.registration import register
 from helpdesk.identity.handlers.sessions import login, logout, refresh
+from tests.tokens import unseal
 from tests.unit.identity.conftest import (
     REGISTERED_PASSWORD,
     World,
@@ -29,7 +30,6 @@ from tests.unit.identity.conftest import (
     signed_in,
     token_mailed_to,
 )
-from tests.tokens import unseal
 
 WRONG = "not the password at all"
 

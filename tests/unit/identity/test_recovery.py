@@ -19,6 +19,7 @@ from helpdesk.identity.handlers.recovery import (
 )
 from helpdesk.identity.handlers.registration import register
 from helpdesk.identity.handlers.sessions import login, refresh
+from tests.tokens import unseal
 from tests.unit.identity.conftest import (
     World,
     active_user,
@@ -27,7 +28,6 @@ from tests.unit.identity.conftest import (
     registration,
     signed_in,
 )
-from tests.tokens import unseal
 
 NEW_PASSWORD = "a brand new passphrase"
 

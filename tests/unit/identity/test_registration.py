@@ -14,8 +14,8 @@ from helpdesk.identity.domain.errors import RateLimited, UsernameTaken
 from helpdesk.identity.domain.user import Registered, RegistrationAttempted
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.registration import register
-from tests.unit.identity.conftest import NOW, World, make_deps, registration
 from tests.tokens import unseal
+from tests.unit.identity.conftest import NOW, World, make_deps, registration
 
 
 async def test_registration_is_pending_and_mails_an_activation_token(
