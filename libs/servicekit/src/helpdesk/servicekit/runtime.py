@@ -242,15 +242,17 @@ async def run(service: Service[SettingsT]) -> None:
     if built is not None:
         await built
     register_admin_handlers(ctx)
-    for event_consumer in ctx.consumers:
+    # Consumers of a stream; others (the mailgate's intake) exist only for re-drives.
+    on_streams = [c for c in ctx.consumers if c.stream in subjects.STREAMS]
+    for event_consumer in on_streams:
         await consumers.ensure_unlimited_redelivery(js, event_consumer)
     await broker.start()
 
     tasks: list[asyncio.Task[Any]] = [
         asyncio.create_task(loop(), name=loop_name) for loop_name, loop in ctx.loops
     ]
-    if ctx.consumers:
-        watch = consumers.watch_lag(js, ctx.consumers)
+    if on_streams:
+        watch = consumers.watch_lag(js, on_streams)
         tasks.append(asyncio.create_task(watch, name="consumer-lag"))
     relay: OutboxRelay | None = None
     if service.publishes_events:
