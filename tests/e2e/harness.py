@@ -18,6 +18,7 @@ import asyncpg
 from helpdesk.devstack.keys import generate_keypair
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
 from helpdesk.devstack.servers import MailSink, MailSinkProcess, NatsServer, free_port
+from helpdesk.servicekit import sealing
 from tests.servers import Servers
 
 
@@ -67,6 +68,7 @@ class System:
         self.gateway_port = free_port()
         self.mailgate_port = free_port()
         self.private_key, self.public_key = generate_keypair()
+        self.seal_private_key, self.seal_public_key = sealing.generate()
         self.env = service_environment(
             nats_url=self.nats.url,
             database_url=database_url,
@@ -75,6 +77,8 @@ class System:
             public_url=f"http://127.0.0.1:{self.gateway_port}",
             jwt_private_key=self.private_key,
             jwt_public_key=self.public_key,
+            notifier_seal_private_key=self.seal_private_key,
+            notifier_seal_public_key=self.seal_public_key,
             oncall_email="oncall@helpdesk.example",
             mailgate_smtp_port=self.mailgate_port,
         ) | (extra_env or {})

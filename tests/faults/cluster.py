@@ -104,7 +104,16 @@ class KillablePostgres:
 
 
 async def create_database(url: str, name: str) -> None:
-    conn = await asyncpg.connect(url)
+    import asyncio
+
+    for _ in range(100):  # a loaded machine: the server may still be starting up
+        try:
+            conn = await asyncpg.connect(url)
+            break
+        except asyncpg.CannotConnectNowError:
+            await asyncio.sleep(0.2)
+    else:
+        conn = await asyncpg.connect(url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk.devstack.servers import nats_server_binary
-from helpdesk.servicekit import nats_auth
+from helpdesk.servicekit import nats_auth, sealing
 
 
 def start(module: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +34,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_a_service_without_nats_credentials_does_not_start() -> None:
-    result = start("helpdesk.notifier")
+    result = start("helpdesk.notifier", HELPDESK_NOTIFIER_SEAL_PRIVATE_KEY=sealing.generate()[0])
     assert result.returncode == 2
     assert one_line(result).startswith("configuration error: HELPDESK_NATS_CREDS: required")
 

@@ -28,6 +28,7 @@ from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import Clock, ManualClock
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.servers import Servers
+from tests.tokens import seal_public_key, unseal
 from tests.unit.identity.fakes import FakeRevocations
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()
@@ -63,6 +64,7 @@ def identity_settings(servers: Servers, **overrides: Any) -> Settings:
         "nats_url": servers.nats_url,
         "database_url": servers.database_url,
         "jwt_private_key": PRIVATE_KEY,
+        "notifier_seal_public_key": seal_public_key(),
         "argon2_time_cost": 1,
         "argon2_memory_kib": 8192,
         "argon2_parallelism": 1,
@@ -125,7 +127,7 @@ async def activation_token(pool: asyncpg.Pool, username: str) -> str:
         if envelope.event_type in ("UserRegistered", "ActivationResent") and (
             envelope.data["username"] == username
         ):
-            return str(envelope.data["activation_token"])
+            return unseal(envelope.data["sealed_activation_token"])
     raise AssertionError(f"no activation token for {username}")
 
 

@@ -28,6 +28,7 @@ from tests.integration.identity.conftest import (
     registration,
 )
 from tests.servers import Servers
+from tests.tokens import unseal
 
 pytestmark = pytest.mark.integration
 
@@ -65,12 +66,17 @@ async def test_registration_is_pending_and_publishes_the_activation_token(
         "el",
         [Role.CUSTOMER],
     )
-    assert data.activation_token
+    raw = unseal(data.sealed_activation_token)
     assert data.activation_expires_at is not None
     assert data.activation_expires_at - data.registered_at == timedelta(hours=48)
     # The raw token is nowhere in the event store, only its hash.
     stored = await identity.pool.fetchval("SELECT string_agg(data::text, ' ') FROM events")
-    assert data.activation_token not in stored
+    assert raw not in stored
+    # ... nor in the outbox (its rows carry the sealed token only).
+    outbox = await identity.pool.fetchval(
+        "SELECT coalesce(string_agg(payload::text, ' '), '') FROM outbox"
+    )
+    assert raw not in outbox
     assert command.password not in stored
 
 
@@ -286,7 +292,7 @@ async def test_password_reset_flow_revokes_tokens_and_sessions(
     assert (await identity.ask(request)).ok
     assert (await identity.ask(request)).ok
     events = await published(identity.pool, "RecoveryRequested")
-    first, second = (e.data["reset_token"] for e in events)
+    first, second = (unseal(e.data["sealed_reset_token"]) for e in events)
     assert all(e.data["kind"] == "password" for e in events)
     delta = events[0].data["expires_at"]
     assert delta  # an hour from now (checked exactly in the expiry test)
@@ -321,7 +327,7 @@ async def test_reset_token_expires_after_an_hour(identity: Identity, clock: Manu
     clock.advance(timedelta(hours=1, seconds=1))
     reply = await identity.ask(
         contract.CompletePasswordReset(
-            token=event.data["reset_token"], new_password="a brand new passphrase"
+            token=unseal(event.data["sealed_reset_token"]), new_password="a brand new passphrase"
         )
     )
     assert code(reply) == "invalid_token"
@@ -333,7 +339,7 @@ async def test_username_reminder_publishes_the_username(identity: Identity) -> N
     reply = await identity.ask(contract.RequestUsernameReminder(email="maria16@example.gr"))
     assert reply.ok
     (event,) = await published(identity.pool, "RecoveryRequested")
-    assert (event.data["kind"], event.data["username"], event.data["reset_token"]) == (
+    assert (event.data["kind"], event.data["username"], event.data["sealed_reset_token"]) == (
         "username",
         "maria16",
         None,
@@ -453,7 +459,7 @@ async def test_create_user_and_grant_role(identity: Identity) -> None:
     assert created.result.roles == [Role.ADMIN]
     assert (await identity.ask(contract.Login(username="admin", password="an admin passphrase"))).ok
     registered = await published(identity.pool, "UserRegistered")
-    assert registered[0].data["activation_token"] is None
+    assert registered[0].data["sealed_activation_token"] is None
     assert len(await published(identity.pool, "UserActivated")) == 1
 
     agent = await registered_and_active(identity, 21)

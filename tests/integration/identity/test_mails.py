@@ -1,6 +1,8 @@
 """The notifier's identity mails, through the idempotent consumer path and the
 sender loop, to a real SMTP sink: wording per locale, links, once-only
-delivery, no header injection, mail that waits out an SMTP outage."""
+delivery, no header injection, mail that waits out an SMTP outage; sealed
+tokens opened with the current or the previous key, schema-1 events still
+mailed, a token sealed to a stranger's key refused without quoting it."""
 
 from __future__ import annotations
 
@@ -27,14 +29,18 @@ from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.queue import MailQueue
 from helpdesk.notifier.sender import MailSender
 from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit import sealing
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from helpdesk.servicekit.sealing import Sealer, Unsealable
 from tests.servers import Servers
+from tests.tokens import seal_private_key, seal_public_key
 
 pytestmark = pytest.mark.integration
 
 FAQ_EL = Path("/work/shared/seed/helpdesk-faq.el.txt")
 NOW = datetime.now(UTC)
+seal = Sealer(seal_public_key()).seal
 
 
 @pytest.fixture
@@ -58,6 +64,7 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
         mail_from="Helpdesk <hd@example>",
         mail_retry_first_seconds=0.2,
         smtp_timeout=2.0,
+        notifier_seal_private_key=seal_private_key(),
     )
     (consumer,) = identity_mails.consumers(Mailer(settings))
     yield Notifier(pool, consumer, mail_sender(settings, MailQueue(pool), schema))
@@ -99,7 +106,7 @@ def registered(locale: contract.Locale, **overrides: Any) -> contract.UserRegist
         "locale": locale,
         "roles": [Role.CUSTOMER],
         "registered_at": NOW,
-        "activation_token": "tok-en_123",
+        "sealed_activation_token": seal("tok-en_123"),
         "activation_expires_at": NOW + timedelta(hours=48),
         **overrides,
     }
@@ -140,7 +147,7 @@ async def test_english_mails_follow_the_locale(notifier: Any, sink: MailSink) ->
             username="john",
             email="john@example.org",
             locale="en",
-            reset_token="reset-1",
+            sealed_reset_token=seal("reset-1"),
             expires_at=NOW + timedelta(hours=1),
         ),
     )
@@ -206,13 +213,18 @@ async def test_every_greek_template_renders(notifier: Any, sink: MailSink) -> No
     await deliver(
         notifier,
         contract.ActivationResent(
-            **user, activation_token="t2", activation_expires_at=NOW + timedelta(hours=48)
+            **user,
+            sealed_activation_token=seal("t2"),
+            activation_expires_at=NOW + timedelta(hours=48),
         ),
     )
     await deliver(
         notifier,
         contract.RecoveryRequested(
-            **user, kind="password", reset_token="r", expires_at=NOW + timedelta(hours=1)
+            **user,
+            kind="password",
+            sealed_reset_token=seal("r"),
+            expires_at=NOW + timedelta(hours=1),
         ),
     )
     await deliver(notifier, contract.RecoveryRequested(**user, kind="username"))
@@ -241,7 +253,9 @@ async def test_events_without_mail_are_handled_quietly(notifier: Any, sink: Mail
         notifier, contract.UserActivated(user_id=uuid.uuid4(), username="x", activated_at=NOW)
     )
     await deliver(notifier, contract.RolesChanged(user_id=uuid.uuid4(), roles=[Role.AGENT]))
-    await deliver(notifier, registered("el", activation_token=None, activation_expires_at=None))
+    await deliver(
+        notifier, registered("el", sealed_activation_token=None, activation_expires_at=None)
+    )
     assert sink.messages() == []
 
 
@@ -278,3 +292,55 @@ async def test_smtp_down_delays_the_mail_and_it_is_sent_once_when_it_returns(
     row = await notifier.pool.fetchrow("SELECT status, message FROM deliveries")
     assert row is not None
     assert (row["status"], row["message"]) == ("sent", None)  # the activation link is gone
+
+
+async def test_a_token_sealed_to_the_previous_key_still_opens_during_a_rotation(
+    servers: Servers, sink: MailSink
+) -> None:
+    previous_private, previous_public = sealing.generate()
+    settings = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=sink.port,
+        public_url="https://helpdesk.example",
+        notifier_seal_private_key=seal_private_key(),
+        notifier_seal_previous_private_key=previous_private,
+    )
+    mails = identity_mails.IdentityMails(Mailer(settings))
+    assert mails.opener.open(Sealer(previous_public).seal("old-key")) == "old-key"
+    assert mails.opener.open(seal("new-key")) == "new-key"
+
+
+async def test_a_schema_1_event_still_on_the_stream_is_mailed_with_its_raw_token(
+    notifier: Any, sink: MailSink
+) -> None:
+    """Published before tokens were sealed: the upgrade loses no activation mail."""
+    data = registered("en").model_dump(mode="json")
+    data.pop("sealed_activation_token")
+    envelope = EventEnvelope(
+        event_type="UserRegistered",
+        schema_version=1,
+        producer="identity",
+        correlation_id="corr-v1",
+        occurred_at=NOW,
+        data={**data, "activation_token": "raw-v1_token"},
+    )
+    assert await handle_once(notifier.pool, notifier.consumer, envelope)
+    await notifier.sender.drain()
+    (mail,) = sink.messages()
+    assert "https://helpdesk.example/helpdesk/en/activate?token=raw-v1_token" in text_of(mail)
+
+
+async def test_a_token_sealed_to_another_key_fails_without_quoting_it(
+    notifier: Any, sink: MailSink
+) -> None:
+    _, stranger = sealing.generate()
+    sealed = Sealer(stranger).seal("not-for-us")
+    envelope = EventEnvelope.wrap(
+        registered("el", sealed_activation_token=sealed), correlation_id="c", occurred_at=NOW
+    )
+    with pytest.raises(Unsealable) as refused:
+        await handle_once(notifier.pool, notifier.consumer, envelope)
+    assert sealed not in repr(refused.value)
+    assert "not-for-us" not in repr(refused.value)
+    await notifier.sender.drain()
+    assert sink.messages() == []

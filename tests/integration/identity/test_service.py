@@ -25,6 +25,7 @@ from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
 from tests.integration.identity.conftest import identity_pool, identity_settings
 from tests.servers import Servers
+from tests.tokens import unseal
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +112,9 @@ async def test_register_over_nats_publishes_user_registered_once(
     assert msg.headers is not None
     assert msg.headers[MSG_ID_HEADER] == str(envelope.event_id)
     assert envelope.producer == "identity"
-    assert envelope.data["activation_token"]
+    # Sealed for the notifier: identity publishes no raw token.
+    assert "activation_token" not in envelope.data
+    assert unseal(envelope.data["sealed_activation_token"])
     await sub.unsubscribe()
     # A row that held a raw token is gone from the outbox once published.
     for _ in range(50):

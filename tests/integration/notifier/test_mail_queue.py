@@ -26,6 +26,7 @@ from helpdesk.notifier.settings import Settings
 from helpdesk.notifier.smtp import SmtpConnections
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.servers import Servers
+from tests.tokens import seal_private_key
 
 pytestmark = pytest.mark.integration
 
@@ -90,6 +91,7 @@ def settings_for(port: int, **overrides: Any) -> Settings:
         "smtp_timeout": 2.0,
         "mail_retry_first_seconds": 0.1,
         "mail_retry_max_seconds": 0.5,
+        "notifier_seal_private_key": seal_private_key(),
         **overrides,
     }
     return Settings(**values)
@@ -97,7 +99,7 @@ def settings_for(port: int, **overrides: Any) -> Settings:
 
 async def queue_mails(pool: asyncpg.Pool, recipients: list[str]) -> uuid.UUID:
     """One event's mails to several recipients, recorded in one transaction."""
-    composer = MailComposer(Settings())
+    composer = MailComposer(Settings(notifier_seal_private_key=seal_private_key()))
     event_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
         for to in recipients:

@@ -12,16 +12,22 @@ from helpdesk.devstack.servers import MailSink
 from helpdesk.notifier.compose import ComposedMail, MailComposer
 from helpdesk.notifier.settings import Settings
 from helpdesk.notifier.smtp import SmtpConnections
+from tests.tokens import seal_private_key
 
 pytestmark = pytest.mark.integration
 
 
 def smtp_for(port: int) -> SmtpConnections:
-    return SmtpConnections(Settings(smtp_host="127.0.0.1", smtp_port=port), size=8)
+    return SmtpConnections(
+        Settings(
+            smtp_host="127.0.0.1", smtp_port=port, notifier_seal_private_key=seal_private_key()
+        ),
+        size=8,
+    )
 
 
 def compose(to: str) -> ComposedMail:
-    return MailComposer(Settings()).compose(
+    return MailComposer(Settings(notifier_seal_private_key=seal_private_key())).compose(
         event_id=uuid.uuid4(),
         to=to,
         to_name="Μαρία",

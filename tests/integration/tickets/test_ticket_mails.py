@@ -33,6 +33,7 @@ from helpdesk.tickets.domain.events import TicketEvent as DomainEvent
 from helpdesk.tickets.domain.ticket import Ticket
 from tests.integration.tickets.conftest import ATHENS
 from tests.servers import Servers
+from tests.tokens import seal_private_key
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +88,7 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
         oncall_email=ONCALL,
         public_url="https://helpdesk.example",
         mail_from="Helpdesk <hd@example>",
+        notifier_seal_private_key=seal_private_key(),
     )
     sender = mail_sender(settings, MailQueue(pool), schema)
     yield Notifier(pool, ticket_mails.consumers(Mailer(settings)), sink, sender)

@@ -16,6 +16,8 @@ from helpdesk.identity.handlers.registration import register
 from helpdesk.identity.handlers.sessions import login
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import ManualClock
+from helpdesk.servicekit.sealing import Sealer
+from tests.tokens import seal_public_key, unseal
 from tests.unit.identity.fakes import (
     FakeAccessTokens,
     FakeDatabase,
@@ -41,7 +43,12 @@ class World:
 
 
 def make_deps(world: World, **settings: Any) -> Deps:
-    values: dict[str, Any] = {"jwt_private_key": "unused", "recovery_min_seconds": 0, **settings}
+    values: dict[str, Any] = {
+        "jwt_private_key": "unused",
+        "notifier_seal_public_key": seal_public_key(),
+        "recovery_min_seconds": 0,
+        **settings,
+    }
     return Deps(
         uow=world.db.uow,
         passwords=world.passwords,
@@ -50,6 +57,7 @@ def make_deps(world: World, **settings: Any) -> Deps:
         clock=world.clock,
         settings=Settings(**values),
         revocations=world.revocations,
+        seal=Sealer(seal_public_key()).seal,
     )
 
 
@@ -92,9 +100,9 @@ def login_of(command: contract.RegisterUser, password: str | None = None) -> con
 def token_mailed_to(world: World, username: str) -> str:
     """The newest activation token published for `username` (what the mail links to)."""
     for event in reversed(world.db.stored.published):
-        token = getattr(event, "activation_token", None)
-        if getattr(event, "username", None) == username and token:
-            return str(token)
+        sealed = getattr(event, "sealed_activation_token", None)
+        if getattr(event, "username", None) == username and sealed:
+            return unseal(sealed)
     raise AssertionError(f"no activation token for {username}")
 
 

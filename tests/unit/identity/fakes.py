@@ -115,7 +115,7 @@ class FakeUsers:
         return User.fold(user_id, list(self._streams.get(user_id, [])))
 
     async def save(
-        self, user: User, events: Sequence[UserEvent], *, raw_token: str | None = None
+        self, user: User, events: Sequence[UserEvent], *, sealed_token: str | None = None
     ) -> None:
         if not events:
             return
@@ -130,7 +130,7 @@ class FakeUsers:
         self._streams[user.user_id] = [*stream, *events]
         for event in events:
             user.apply(event)
-        self.uow.stored.published.extend(integration_events(user, events, raw_token))
+        self.uow.stored.published.extend(integration_events(user, events, sealed_token))
 
     def _registered(self) -> list[tuple[UUID, Registered]]:
         return [

@@ -12,6 +12,7 @@ from helpdesk.identity.domain.errors import InvalidToken, RateLimited
 from helpdesk.identity.handlers.activation import activate, resend_activation
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.registration import register
+from tests.tokens import unseal
 from tests.unit.identity.conftest import (
     NOW,
     REGISTERED_PASSWORD,
@@ -62,12 +63,15 @@ async def test_expired_token_offers_a_resend_and_the_new_link_works(
     answer = await resend_activation(contract.ResendActivation(email="maria2@example.gr"), deps)
     assert answer == contract.Accepted(message=contract.RECOVERY_ACCEPTED_MESSAGE["el"])
     (resent,) = world.db.published(contract.ActivationResent)
-    assert resent.activation_token != old
+    assert unseal(resent.sealed_activation_token) != old
     assert resent.activation_expires_at == world.clock.now() + timedelta(hours=48)
     with pytest.raises(InvalidToken, match="not valid"):  # superseded
         await activate(contract.ActivateAccount(token=old, password=REGISTERED_PASSWORD), deps)
     assert await activate(
-        contract.ActivateAccount(token=resent.activation_token, password=REGISTERED_PASSWORD), deps
+        contract.ActivateAccount(
+            token=unseal(resent.sealed_activation_token), password=REGISTERED_PASSWORD
+        ),
+        deps,
     ) == (contract.Activated())
 
 

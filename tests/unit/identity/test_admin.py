@@ -16,6 +16,7 @@ from helpdesk.identity.handlers import HANDLERS
 from helpdesk.identity.handlers.admin import create_user, grant_role
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.sessions import login
+from tests.tokens import unseal
 from tests.unit.identity.conftest import NOW, World, active_user
 
 
@@ -45,7 +46,7 @@ async def test_create_an_active_admin(deps: Deps, world: World) -> None:
     created = await create_user(admin(roles=[Role.ADMIN, Role.AGENT, Role.ADMIN]), deps)
     assert (created.username, created.roles) == ("admin", [Role.ADMIN, Role.AGENT])
     (registered,) = world.db.published(contract.UserRegistered)
-    assert (registered.activation_token, registered.activation_expires_at) == (None, None)
+    assert (registered.sealed_activation_token, registered.activation_expires_at) == (None, None)
     (activated,) = world.db.published(contract.UserActivated)
     assert (activated.user_id, activated.activated_at) == (created.user_id, NOW)
     assert world.tokens.issued == []
@@ -55,7 +56,7 @@ async def test_create_an_active_admin(deps: Deps, world: World) -> None:
 async def test_create_a_pending_user_mails_an_activation_link(deps: Deps, world: World) -> None:
     await create_user(admin(activated=False, roles=[]), deps)
     (registered,) = world.db.published(contract.UserRegistered)
-    assert registered.activation_token == world.tokens.issued[-1]
+    assert unseal(registered.sealed_activation_token) == world.tokens.issued[-1]
     assert registered.roles == [Role.CUSTOMER]
     assert world.db.published(contract.UserActivated) == []
 

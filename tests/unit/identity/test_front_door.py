@@ -21,6 +21,7 @@ from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.recovery import complete_password_reset, request_password_reset
 from helpdesk.identity.handlers.registration import register
 from helpdesk.identity.handlers.sessions import login, logout, refresh
+from tests.tokens import unseal
 from tests.unit.identity.conftest import (
     REGISTERED_PASSWORD,
     World,
@@ -76,7 +77,7 @@ async def test_the_account_slows_down_with_growing_delays_and_a_reset_lifts_them
     with pytest.raises(RateLimited):
         await login(attempt(user.username, "192.0.2.99", user.password), deps)
     await request_password_reset(contract.RequestPasswordReset(email=user.email), deps)
-    reset = world.db.published(contract.RecoveryRequested)[-1].reset_token
+    reset = unseal(world.db.published(contract.RecoveryRequested)[-1].sealed_reset_token)
     assert reset
     new = contract.CompletePasswordReset(token=reset, new_password="a brand new passphrase")
     await complete_password_reset(new, deps)
@@ -99,7 +100,7 @@ async def test_a_session_of_an_older_password_ends_at_refresh(deps: Deps, world:
     # A login in flight during the reset: its session carries the old version, and the
     # reset's sweep of active sessions did not see it (simulated: started after it).
     await request_password_reset(contract.RequestPasswordReset(email=user.email), deps)
-    reset = world.db.published(contract.RecoveryRequested)[-1].reset_token
+    reset = unseal(world.db.published(contract.RecoveryRequested)[-1].sealed_reset_token)
     assert reset
     await complete_password_reset(
         contract.CompletePasswordReset(token=reset, new_password="a brand new passphrase"), deps

@@ -19,6 +19,7 @@ from helpdesk.identity.handlers.recovery import (
 )
 from helpdesk.identity.handlers.registration import register
 from helpdesk.identity.handlers.sessions import login, refresh
+from tests.tokens import unseal
 from tests.unit.identity.conftest import (
     World,
     active_user,
@@ -43,7 +44,7 @@ async def test_password_reset_mails_a_link_valid_for_an_hour(deps: Deps, world: 
     assert answer == contract.Accepted(message=contract.RECOVERY_ACCEPTED_MESSAGE["el"])
     (event,) = world.db.published(contract.RecoveryRequested)
     assert (event.kind, event.email, event.locale) == ("password", "maria1@example.gr", "el")
-    assert event.reset_token == world.tokens.issued[-1]
+    assert unseal(event.sealed_reset_token) == world.tokens.issued[-1]
     assert event.expires_at == world.clock.now() + timedelta(hours=1)
 
 
@@ -54,7 +55,9 @@ async def test_reset_changes_the_password_and_ends_every_token_and_session(
     request = contract.RequestPasswordReset(email="maria2@example.gr")
     await request_password_reset(request, deps)
     await request_password_reset(request, deps)
-    first, second = (e.reset_token for e in world.db.published(contract.RecoveryRequested))
+    first, second = (
+        unseal(e.sealed_reset_token) for e in world.db.published(contract.RecoveryRequested)
+    )
     assert first
     assert second
 
@@ -77,13 +80,13 @@ async def test_a_weak_new_password_is_a_field_error(deps: Deps, world: World) ->
     await active_user(deps, world, 3)
     await request_password_reset(contract.RequestPasswordReset(email="maria3@example.gr"), deps)
     (event,) = world.db.published(contract.RecoveryRequested)
-    assert event.reset_token
+    assert unseal(event.sealed_reset_token)
     for weak in ("123", "maria3"):
         with pytest.raises(Refused) as refused:
-            await complete_password_reset(reset(event.reset_token, weak), deps)
+            await complete_password_reset(reset(unseal(event.sealed_reset_token), weak), deps)
         assert refused.value.error.code == "validation_error"
         assert {e.field for e in refused.value.error.field_errors} == {"new_password"}
-    await complete_password_reset(reset(event.reset_token), deps)  # still usable
+    await complete_password_reset(reset(unseal(event.sealed_reset_token)), deps)  # still usable
 
 
 async def test_unknown_and_expired_reset_links_are_invalid(deps: Deps, world: World) -> None:
@@ -92,10 +95,10 @@ async def test_unknown_and_expired_reset_links_are_invalid(deps: Deps, world: Wo
     await active_user(deps, world, 4)
     await request_password_reset(contract.RequestPasswordReset(email="maria4@example.gr"), deps)
     (event,) = world.db.published(contract.RecoveryRequested)
-    assert event.reset_token
+    assert unseal(event.sealed_reset_token)
     world.clock.advance(timedelta(hours=1, seconds=1))
     with pytest.raises(InvalidToken, match="expired") as expired:
-        await complete_password_reset(reset(event.reset_token), deps)
+        await complete_password_reset(reset(unseal(event.sealed_reset_token)), deps)
     assert expired.value.error.code == "invalid_token"
 
 
@@ -104,8 +107,8 @@ async def test_resetting_a_pending_account_activates_it(deps: Deps, world: World
     await register(command, deps)
     await request_password_reset(contract.RequestPasswordReset(email="maria5@example.gr"), deps)
     (event,) = world.db.published(contract.RecoveryRequested)
-    assert event.reset_token
-    await complete_password_reset(reset(event.reset_token), deps)
+    assert unseal(event.sealed_reset_token)
+    await complete_password_reset(reset(unseal(event.sealed_reset_token)), deps)
     (activated,) = world.db.published(contract.UserActivated)
     assert activated.username == "maria5"
     kinds = [type(e).__name__ for e in world.db.stored.published]
@@ -117,9 +120,9 @@ async def test_the_reset_is_retried_when_the_account_moved(deps: Deps, world: Wo
     await signed_in(deps, world, 6)
     await request_password_reset(contract.RequestPasswordReset(email="maria6@example.gr"), deps)
     (event,) = world.db.published(contract.RecoveryRequested)
-    assert event.reset_token
+    assert unseal(event.sealed_reset_token)
     world.db.conflicts = 1
-    await complete_password_reset(reset(event.reset_token), deps)
+    await complete_password_reset(reset(unseal(event.sealed_reset_token)), deps)
     assert len(world.db.published(contract.PasswordChanged)) == 1
 
 
@@ -130,7 +133,7 @@ async def test_username_reminder_mails_the_username(deps: Deps, world: World) ->
     )
     assert answer.message == contract.RECOVERY_ACCEPTED_MESSAGE["en"]
     (event,) = world.db.published(contract.RecoveryRequested)
-    assert (event.kind, event.username, event.reset_token, event.expires_at) == (
+    assert (event.kind, event.username, event.sealed_reset_token, event.expires_at) == (
         "username",
         "maria7",
         None,

@@ -14,6 +14,7 @@ from helpdesk.identity.domain.errors import RateLimited, UsernameTaken
 from helpdesk.identity.domain.user import Registered, RegistrationAttempted
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.registration import register
+from tests.tokens import unseal
 from tests.unit.identity.conftest import NOW, World, make_deps, registration
 
 
@@ -29,7 +30,7 @@ async def test_registration_is_pending_and_mails_an_activation_token(
         "el",
         [Role.CUSTOMER],
     )
-    assert event.activation_token == world.tokens.issued[-1]
+    assert unseal(event.sealed_activation_token) == world.tokens.issued[-1]
     assert event.activation_expires_at == NOW + timedelta(hours=48)
     assert event.registered_at == NOW
     # The store keeps the token's hash and the hasher's output, never the raw token.

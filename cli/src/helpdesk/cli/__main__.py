@@ -14,6 +14,12 @@ and creates and rotates the NATS keys of every identity (no NATS needed):
     helpdesk nats-keys render var/nats-keys > auth.conf
     helpdesk nats-keys rotate var/nats-keys gateway
     helpdesk nats-keys retire var/nats-keys gateway
+
+and the notifier's sealing key pair (mail tokens travel sealed to it):
+
+    helpdesk seal-keys create var/keys    # notifier-seal.key (private, 0600) + .pub
+    helpdesk seal-keys rotate var/keys    # new pair; the old private key -> .previous.key
+    helpdesk seal-keys retire var/keys    # forget the previous private key
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from helpdesk.contracts import admin, agents, identity, people
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Reply
-from helpdesk.servicekit import nats_auth
+from helpdesk.servicekit import nats_auth, sealing
 from helpdesk.servicekit.settings import ConfigurationError, NatsClientSettings, read_settings
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -217,6 +223,30 @@ async def nats_keys(args: argparse.Namespace) -> str:
         raise CliError(str(exc)) from None
 
 
+async def seal_keys(args: argparse.Namespace) -> str:
+    """The private key stays in the directory (mode 0600); only the public key is printed."""
+    directory: Path = args.directory
+    private = directory / sealing.PRIVATE_FILE
+    try:
+        if args.action == "create":
+            _, created = sealing.create(directory)
+            verb = "created" if created else "kept"
+        elif args.action == "rotate":
+            sealing.rotate(directory)
+            verb = f"rotated; the old private key stays in {sealing.PREVIOUS_FILE} until retired"
+        elif sealing.retire(directory):
+            return "previous private key removed: mails sealed to it no longer open"
+        else:
+            return "no previous private key to retire"
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    public = sealing.public_of(private.read_text())
+    return (
+        f"{verb}: HELPDESK_NOTIFIER_SEAL_PUBLIC_KEY={public}\n"
+        f"private key (HELPDESK_NOTIFIER_SEAL_PRIVATE_KEY, notifier only): {private}"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="helpdesk", description="Helpdesk operator commands.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -277,6 +307,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("directory", type=Path, help="where the seeds (<identity>.nk) live")
     p.add_argument("identity", nargs="?", help="for rotate and retire")
     p.set_defaults(run=nats_keys)
+
+    p = sub.add_parser(
+        "seal-keys",
+        help="create, rotate or retire the notifier's sealing key pair (docs/security.md)",
+    )
+    p.add_argument(
+        "action",
+        choices=["create", "rotate", "retire"],
+        help="create a pair unless one exists | a new pair, keeping the old private key "
+        "as the previous one | forget the previous private key",
+    )
+    p.add_argument("directory", type=Path, help=f"where {sealing.PRIVATE_FILE} lives")
+    p.set_defaults(run=seal_keys)
     return root
 
 

@@ -4,9 +4,10 @@ Commands travel over NATS request-reply on `identity.cmd.<name>` (queries on
 `identity.query.<name>`); each answers `Reply[<Result>]`. Integration events
 are published on the `IDENTITY` stream as `identity.events.user.<snake_name>`.
 
-Raw activation and reset tokens appear only in `UserRegistered`,
-`ActivationResent` and `RecoveryRequested` (for the notifier's mail); the
-identity service stores nothing but their hashes.
+Activation and reset tokens travel in `UserRegistered`, `ActivationResent`
+and `RecoveryRequested` (for the notifier's mail) only SEALED for the
+notifier (schema 2; `helpdesk.servicekit.sealing`): nobody else who reads the
+stream can open them. The identity service stores nothing but their hashes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from helpdesk.contracts.actors import Actor, Role
-from helpdesk.contracts.envelope import EventData
+from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.messages import Command, Query, ResultT
 from helpdesk.contracts.text import no_control_chars, secret, single_line
 
@@ -318,9 +319,25 @@ class _UserEvent(EventData):
     aggregate: ClassVar[str] = "user"
 
 
+# A token for the notifier's mail, sealed to the notifier's public key (libsodium
+# sealed box, URL-safe base64): only the notifier's private key opens it.
+SealedToken = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The raw token sealed for the notifier alone (docs/security.md)",
+    ),
+]
+
+
 class UserRegistered(_UserEvent):
-    """A new account. Self-registered accounts carry the raw activation token
-    (for the activation mail); accounts an operator creates carry none."""
+    """A new account. Self-registered accounts carry the activation token, sealed
+    for the notifier (for the activation mail and its "not me" link); accounts an
+    operator creates carry none. Schema 2: schema 1 carried the raw token."""
+
+    schema_version: ClassVar[int] = 2
 
     user_id: UUID
     name: str
@@ -329,19 +346,28 @@ class UserRegistered(_UserEvent):
     locale: Locale
     roles: list[Role]
     registered_at: datetime
-    activation_token: str | None = None
+    sealed_activation_token: SealedToken | None = None
     activation_expires_at: datetime | None = None
+
+    @property
+    def awaits_activation(self) -> bool:
+        return self.sealed_activation_token is not None
 
 
 class ActivationResent(_UserEvent):
-    """A fresh activation token for a pending account (the previous one is void)."""
+    """A fresh activation token for a pending account (the previous one is void),
+    sealed for the notifier. Schema 2: schema 1 carried the raw token."""
+
+    schema_version: ClassVar[int] = 2
 
     user_id: UUID
     name: str
     username: str
     email: str
     locale: Locale
-    activation_token: str
+    # Always set by identity; optional only so that a schema-1 event still on the
+    # stream parses (its raw token: `raw_token_v1`).
+    sealed_activation_token: SealedToken | None = None
     activation_expires_at: datetime
 
 
@@ -352,7 +378,10 @@ class UserActivated(_UserEvent):
 
 
 class RecoveryRequested(_UserEvent):
-    """`kind=password`: carries the raw reset token; `kind=username`: the username."""
+    """`kind=password`: carries the reset token, sealed for the notifier;
+    `kind=username`: the username. Schema 2: schema 1 carried the raw token."""
+
+    schema_version: ClassVar[int] = 2
 
     user_id: UUID
     kind: Literal["password", "username"]
@@ -360,7 +389,7 @@ class RecoveryRequested(_UserEvent):
     username: str
     email: str
     locale: Locale
-    reset_token: str | None = None
+    sealed_reset_token: SealedToken | None = None
     expires_at: datetime | None = None
 
 
@@ -396,3 +425,24 @@ class UserRegistrationCancelled(_UserEvent):
 class RolesChanged(_UserEvent):
     user_id: UUID
     roles: list[Role]
+
+
+# ---------------------------------------------------------------- schema 1, still on a stream
+# Before tokens were sealed (issue 10), UserRegistered, ActivationResent and RecoveryRequested
+# (schema 1) carried the raw token in `activation_token` / `reset_token`. Events of
+# schema 1 published before the upgrade stay on the IDENTITY stream until its max_age
+# (docs/operations.md) removes them; consumers read their other fields with the schema-2
+# classes (unknown fields are ignored) and the raw token with this function. Drop it
+# once every stream that could hold one has aged past the upgrade (docs/security.md).
+RAW_TOKEN_FIELDS_V1 = ("activation_token", "reset_token")
+
+
+def raw_token_v1(envelope: EventEnvelope) -> str | None:
+    """The raw token a schema-1 identity event carried, or None (schema 2 carries none)."""
+    if envelope.producer != SERVICE or envelope.schema_version != 1:
+        return None
+    for name in RAW_TOKEN_FIELDS_V1:
+        value = envelope.data.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None

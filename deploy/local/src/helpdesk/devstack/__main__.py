@@ -23,6 +23,7 @@ from helpdesk.devstack.keys import (
     load_or_create_keypair,
     load_or_create_mail_reply_key,
     load_or_create_nats_keys,
+    load_or_create_seal_keys,
 )
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
 from helpdesk.devstack.servers import MailSink, NatsServer, PostgresServer, free_port
@@ -80,6 +81,7 @@ def main() -> int:
         ops_port = int(os.environ.get("HELPDESK_OPS_PORT") or port_or_free(8090))
         public_url = os.environ.get("HELPDESK_PUBLIC_URL", f"http://127.0.0.1:{gateway_port}")
         private_key, public_key = load_or_create_keypair(var / "keys")
+        seal_private, seal_public = load_or_create_seal_keys(var / "keys")
         mailgate_port = int(os.environ.get("HELPDESK_MAILGATE_SMTP_PORT") or port_or_free(2525))
         env = service_environment(
             nats_url=nats_url,
@@ -89,6 +91,12 @@ def main() -> int:
             public_url=public_url,
             jwt_private_key=os.environ.get("HELPDESK_JWT_PRIVATE_KEY", private_key),
             jwt_public_key=os.environ.get("HELPDESK_JWT_PUBLIC_KEY", public_key),
+            notifier_seal_private_key=os.environ.get(
+                "HELPDESK_NOTIFIER_SEAL_PRIVATE_KEY", seal_private
+            ),
+            notifier_seal_public_key=os.environ.get(
+                "HELPDESK_NOTIFIER_SEAL_PUBLIC_KEY", seal_public
+            ),
             oncall_email=os.environ.get("HELPDESK_ONCALL_EMAIL", "oncall@helpdesk.example"),
             log_format=os.environ.get("HELPDESK_LOG_FORMAT", "json"),
             mail_reply_key=os.environ.get("HELPDESK_MAIL_REPLY_KEY")

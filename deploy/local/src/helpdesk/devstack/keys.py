@@ -1,5 +1,6 @@
 """Keys for development and tests: Ed25519 key pairs for signing access tokens,
-and the NKEY seed of every NATS identity with the server's authorization block."""
+the notifier's sealing key pair, and the NKEY seed of every NATS identity with
+the server's authorization block."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from helpdesk.servicekit import nats_auth
+from helpdesk.servicekit import nats_auth, sealing
 
 
 def generate_keypair() -> tuple[str, str]:
@@ -39,6 +40,15 @@ def load_or_create_keypair(directory: Path) -> tuple[str, str]:
         private_path.chmod(0o600)
         public_path.write_text(public)
     return private_path.read_text(), public_path.read_text()
+
+
+def load_or_create_seal_keys(directory: Path) -> tuple[str, str]:
+    """The notifier's sealing key pair (private, public), kept under var/ so tokens
+    sealed before a restart still open after it (`helpdesk seal-keys` writes the same
+    files)."""
+    private_path, _ = sealing.create(directory)
+    private = private_path.read_text().strip()
+    return private, sealing.public_of(private)
 
 
 def load_or_create_mail_reply_key(directory: Path) -> str:

@@ -16,6 +16,11 @@ from email.utils import parseaddr
 from pathlib import Path
 
 SERVICES = ("identity", "tickets", "notifier", "mailgate", "gateway")
+# Secrets only one service may hold: the others start without them.
+PRIVATE_TO = {
+    "HELPDESK_NOTIFIER_SEAL_PRIVATE_KEY": "notifier",
+    "HELPDESK_NOTIFIER_SEAL_PREVIOUS_PRIVATE_KEY": "notifier",
+}
 
 
 def available_services() -> list[str]:
@@ -47,6 +52,9 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "HELPDESK_HTTP_PORT": str(self.port)}
+        for name, holder in PRIVATE_TO.items():
+            if holder != self.name:
+                env.pop(name, None)
         if self.ops_port is not None:
             env["HELPDESK_OPS_PORT"] = str(self.ops_port)
         if self.nats_creds is not None:
@@ -104,6 +112,8 @@ def service_environment(
     public_url: str,
     jwt_private_key: str,
     jwt_public_key: str,
+    notifier_seal_private_key: str,
+    notifier_seal_public_key: str,
     oncall_email: str = "oncall@helpdesk.example",
     mail_from: str = "IPtech Helpdesk <helpdesk@helpdesk.example>",
     log_format: str = "json",
@@ -120,6 +130,9 @@ def service_environment(
         "HELPDESK_PUBLIC_URL": public_url,
         "HELPDESK_JWT_PRIVATE_KEY": jwt_private_key,
         "HELPDESK_JWT_PUBLIC_KEY": jwt_public_key,
+        # Mail tokens travel sealed: identity seals, only the notifier opens (PRIVATE_TO).
+        "HELPDESK_NOTIFIER_SEAL_PUBLIC_KEY": notifier_seal_public_key,
+        "HELPDESK_NOTIFIER_SEAL_PRIVATE_KEY": notifier_seal_private_key,
         "HELPDESK_ONCALL_EMAIL": oncall_email,
         "HELPDESK_LOG_FORMAT": log_format,
         # The mail channel (docs/mail.md): where employees write, the key that signs

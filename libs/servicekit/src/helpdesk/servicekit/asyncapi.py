@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from helpdesk.contracts.actors import AccessTokenClaims
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.schemas import load_all_contracts
+from helpdesk.servicekit import sealing
 from helpdesk.servicekit.runtime import ServiceContext, register_admin_handlers, services
 
 
@@ -44,10 +45,13 @@ def _no_caller(token: str) -> AccessTokenClaims:
 async def _describe(name: str) -> dict[str, Any]:
     service = services()[name]
     broker = NatsBroker(logger=None)
+    throwaway_seal = sealing.generate()
     ctx: ServiceContext[Any] = ServiceContext(
         name=name,
         settings=service.settings.model_construct(
-            jwt_private_key=SecretStr(_throwaway_signing_key())
+            jwt_private_key=SecretStr(_throwaway_signing_key()),
+            notifier_seal_public_key=throwaway_seal[1],
+            notifier_seal_private_key=SecretStr(throwaway_seal[0]),
         ),
         pool=cast(Any, None),
         broker=broker,

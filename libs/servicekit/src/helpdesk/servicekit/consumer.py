@@ -37,7 +37,7 @@ from helpdesk.contracts.admin import DeadLetter
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import MSG_ID_HEADER, stream_name
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.logging import bind_correlation_id, get_logger
+from helpdesk.servicekit.logging import bind_correlation_id, describe_error, get_logger
 
 log = get_logger(__name__)
 
@@ -214,7 +214,7 @@ async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMess
             consumer,
             msg,
             event_id=event_id,
-            error=f"malformed envelope: {exc}",
+            error=f"malformed envelope: {describe_error(exc)}",
             deliveries=deliveries,
         )
         return
@@ -230,7 +230,7 @@ async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMess
                 consumer,
                 msg,
                 event_id=envelope.event_id,
-                error=repr(exc),
+                error=describe_error(exc),
                 deliveries=deliveries,
             )
         else:
@@ -239,7 +239,7 @@ async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMess
                 "event handler failed; will retry",
                 consumer=consumer.name,
                 event_id=str(envelope.event_id),
-                error=repr(exc),
+                error=describe_error(exc),
                 deliveries=deliveries,
                 retry_in=delay,
             )

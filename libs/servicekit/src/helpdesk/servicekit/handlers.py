@@ -35,7 +35,7 @@ from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import FieldError, Refused, Reply
 from helpdesk.contracts.subjects import AUTHORIZATION_HEADER
 from helpdesk.servicekit.eventstore import ConcurrencyError
-from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.logging import describe_error, get_logger
 
 log = get_logger(__name__)
 
@@ -99,8 +99,12 @@ def _failed(exc: Exception) -> Reply[Any]:
         return Reply.failure(
             "unavailable", "Please try again shortly.", retry_after=RETRY_AFTER_OUTAGE
         )
-    # The type only: an exception's text may quote the input (a password, a token).
-    log.error("handler failed", error=type(exc).__name__, exc_info=exc)
+    # The type only: an exception's text may quote the input (a password, a token);
+    # a pydantic error's always does, so it is described without its input values.
+    if isinstance(exc, ValidationError):
+        log.error("handler failed", error=describe_error(exc))
+    else:
+        log.error("handler failed", error=type(exc).__name__, exc_info=exc)
     return Reply.failure("internal", "Something went wrong on our side.")
 
 

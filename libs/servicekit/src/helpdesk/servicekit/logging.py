@@ -8,6 +8,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 SECRET_KEYS = frozenset(
     {
@@ -29,6 +30,18 @@ def redact_secrets(
         if key.lower() in SECRET_KEYS:
             event_dict[key] = "[redacted]"
     return event_dict
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception for a log line or a dead-letter row, without the input values a
+    pydantic error quotes (a message's fields: a sealed token, an address, a body)."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False)
+        )
+        return f"ValidationError({exc.title}: {problems})"
+    return repr(exc)
 
 
 def configure_logging(service: str, log_format: str = "json", level: int = logging.INFO) -> None:

@@ -120,14 +120,36 @@ class ServiceContext(Generic[SettingsT]):
         consumers.subscribe(self.broker, self.pool, consumer, inbox_prefix(self.name))
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long a stream keeps an event, and how many bytes at most (the oldest go
+    first). The streams are a transport, not the record (the event stores are):
+    they keep events long enough for a consumer to come back from an outage."""
+
+    max_age_days: int
+    max_bytes: int
+
+
+GIB = 1024**3
+# docs/operations.md, "Stream retention": IDENTITY carries sealed mail tokens and
+# personal data, so it keeps a week (a token lives 48 h at most); TICKETS a month.
+RETENTION: dict[str, Retention] = {
+    "IDENTITY": Retention(max_age_days=7, max_bytes=1 * GIB),
+    "TICKETS": Retention(max_age_days=30, max_bytes=10 * GIB),
+}
+
+
 async def ensure_stream(js: JetStreamContext, name: str, replicas: int) -> None:
     """Create or update a stream; safe to run from several replicas at once."""
+    retention = RETENTION[name]
     config = StreamConfig(
         name=name,
         subjects=[subjects.STREAMS[name]],
         storage=StorageType.FILE,
         num_replicas=replicas,
         duplicate_window=120.0,
+        max_age=retention.max_age_days * 86400.0,  # seconds (nats-py sends nanoseconds)
+        max_bytes=retention.max_bytes,
     )
     try:
         await js.add_stream(config)

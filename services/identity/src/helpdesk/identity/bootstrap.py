@@ -25,6 +25,7 @@ from helpdesk.servicekit.access_tokens import public_key_of
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import bind
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.servicekit.sealing import Sealer
 
 
 def build_deps(
@@ -45,6 +46,7 @@ def build_deps(
         clock=clock or SystemClock(),
         settings=settings,
         revocations=revocations,
+        seal=Sealer(settings.notifier_seal_public_key).seal,
     )
 
 

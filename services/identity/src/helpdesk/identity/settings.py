@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from helpdesk.servicekit.sealing import SealPublicKey
 from helpdesk.servicekit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
     # PEM of the Ed25519 private key that signs access tokens (only identity has it).
     jwt_private_key: SecretStr = Field(min_length=1)
+    # The notifier's public sealing key: activation and reset tokens leave identity only
+    # sealed to it (docs/security.md, "Where secrets live"); identity cannot open them.
+    notifier_seal_public_key: SealPublicKey
     access_token_minutes: int = 15
     refresh_token_days: int = 14
     activation_token_hours: int = 48

@@ -4,6 +4,13 @@
 One durable consumer reads every `identity.events.user.*` event; events that
 need no mail (UserActivated, RolesChanged) are simply recorded as handled.
 Templates: `templates/<el|en>/<name>.*`, chosen by the user's locale.
+
+Activation and reset tokens arrive sealed for the notifier (schema 2) and are
+opened here, with the notifier's private key, only to compose the mail's
+links; the composed mail waits in the mail queue until it is sent, then its
+bytes are forgotten (`queue.py`). Schema-1 events, published before tokens
+were sealed and still on the stream, carry the raw token and are mailed too
+(`contract.raw_token_v1`), so an upgrade loses no mail.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from helpdesk.contracts.subjects import events_of
 from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.sealing import Opener
 
 CONSUMER_NAME = "notifier-identity-mails"
 
@@ -29,6 +37,7 @@ def hours_between(start: datetime, end: datetime) -> int:
 class IdentityMails:
     def __init__(self, mailer: Mailer) -> None:
         self.mailer = mailer
+        self.opener = Opener(mailer.settings.seal_private_keys())
         self.handlers: dict[str, Callable[[Connection, EventEnvelope], Awaitable[None]]] = {
             contract.UserRegistered.event_type: self.registered,
             contract.ActivationResent.event_type: self.activation_resent,
@@ -42,6 +51,13 @@ class IdentityMails:
         handler = self.handlers.get(envelope.event_type)
         if handler is not None:
             await handler(conn, envelope)
+
+    def token(self, envelope: EventEnvelope, sealed: str | None) -> str | None:
+        """The raw token for the mail's link: opened (schema 2), or as a schema-1
+        event carried it. `Unsealable` if no key of ours opens it."""
+        if sealed is not None:
+            return self.opener.open(sealed)
+        return contract.raw_token_v1(envelope)
 
     async def _activation(
         self,
@@ -76,7 +92,8 @@ class IdentityMails:
 
     async def registered(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.UserRegistered)
-        if event.activation_token is None or event.activation_expires_at is None:
+        token = self.token(envelope, event.sealed_activation_token)
+        if token is None or event.activation_expires_at is None:
             return  # created active by an operator: nothing to activate
         await self._activation(
             conn,
@@ -85,12 +102,15 @@ class IdentityMails:
             username=event.username,
             email=event.email,
             locale=event.locale,
-            token=event.activation_token,
+            token=token,
             expires_at=event.activation_expires_at,
         )
 
     async def activation_resent(self, conn: Connection, envelope: EventEnvelope) -> None:
         event = envelope.open(contract.ActivationResent)
+        token = self.token(envelope, event.sealed_activation_token)
+        if token is None:
+            raise ValueError("an ActivationResent without its token")
         await self._activation(
             conn,
             envelope,
@@ -98,7 +118,7 @@ class IdentityMails:
             username=event.username,
             email=event.email,
             locale=event.locale,
-            token=event.activation_token,
+            token=token,
             expires_at=event.activation_expires_at,
         )
 
@@ -106,11 +126,12 @@ class IdentityMails:
         event = envelope.open(contract.RecoveryRequested)
         context: dict[str, object] = {"name": event.name, "username": event.username}
         if event.kind == "password":
-            if event.reset_token is None or event.expires_at is None:
+            token = self.token(envelope, event.sealed_reset_token)
+            if token is None or event.expires_at is None:
                 raise ValueError("a password RecoveryRequested without its token")
             template = "password_reset"
             context["link"] = self.mailer.link(
-                event.locale, "reset-password?" + urlencode({"token": event.reset_token})
+                event.locale, "reset-password?" + urlencode({"token": token})
             )
             context["valid_minutes"] = max(
                 1, round((event.expires_at - envelope.occurred_at).total_seconds() / 60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import EmailStr, Field, SecretStr
 
+from helpdesk.servicekit.sealing import SealPrivateKey
 from helpdesk.servicekit.settings import ServiceSettings
 
 
@@ -32,3 +33,12 @@ class Settings(ServiceSettings):
     support_addresses: str = ""
     # Files an agent adds go with the mail up to this total; beyond it, links.
     mail_attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=0)
+    # Opens the activation and reset tokens identity seals for the notifier alone
+    # (docs/security.md, "Where secrets live"). During a rotation the replaced key
+    # stays as the previous one until no event sealed to it can still arrive.
+    notifier_seal_private_key: SealPrivateKey
+    notifier_seal_previous_private_key: SealPrivateKey | None = None
+
+    def seal_private_keys(self) -> list[str]:
+        keys = [self.notifier_seal_private_key, self.notifier_seal_previous_private_key]
+        return [k.get_secret_value() for k in keys if k is not None]

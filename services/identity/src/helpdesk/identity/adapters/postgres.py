@@ -60,7 +60,7 @@ class PostgresUsers:
         return User.fold(user_id, [user_event(e.event_type, e.data) for e in stored])
 
     async def save(
-        self, user: User, events: Sequence[UserEvent], *, raw_token: str | None = None
+        self, user: User, events: Sequence[UserEvent], *, sealed_token: str | None = None
     ) -> None:
         if not events:
             return
@@ -82,7 +82,7 @@ class PostgresUsers:
             self._conn,
             [
                 OutgoingMessage.of(public, correlation_id=correlation_id)
-                for public in integration_events(user, events, raw_token)
+                for public in integration_events(user, events, sealed_token)
             ],
         )
 

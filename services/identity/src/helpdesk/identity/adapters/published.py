@@ -3,7 +3,9 @@
 The event store keeps `helpdesk.identity.domain` events (free to change);
 consumers see only `helpdesk.contracts.identity` events (a published schema).
 A user's new events are translated here, with the user as they stand after
-them and the raw token of the mail, if any. Session events publish nothing.
+them and the token of the mail, if any — sealed for the notifier by the use
+case, so no raw token reaches the outbox or the stream (docs/security.md,
+"Where secrets live"). Session events publish nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from helpdesk.identity.domain.user import (
 
 
 def integration_events(
-    user: User, events: Sequence[UserEvent], raw_token: str | None = None
+    user: User, events: Sequence[UserEvent], sealed_token: str | None = None
 ) -> list[EventData]:
     """What `events` (already applied to `user`) tell the other services, in order."""
     issued = next((e for e in events if isinstance(e, ActivationTokenIssued)), None)
@@ -50,7 +52,7 @@ def integration_events(
                         locale=user.language,
                         roles=user.roles,
                         registered_at=event.at,
-                        activation_token=raw_token if issued else None,
+                        sealed_activation_token=sealed_token if issued else None,
                         activation_expires_at=issued.expires_at if issued else None,
                     )
                 )
@@ -62,7 +64,7 @@ def integration_events(
                         username=user.username,
                         email=user.email,
                         locale=user.language,
-                        activation_token=_required(raw_token, event),
+                        sealed_activation_token=_required(sealed_token, event),
                         activation_expires_at=event.expires_at,
                     )
                 )
@@ -81,7 +83,7 @@ def integration_events(
                         username=user.username,
                         email=user.email,
                         locale=user.language,
-                        reset_token=_required(raw_token, event),
+                        sealed_reset_token=_required(sealed_token, event),
                         expires_at=event.expires_at,
                     )
                 )
@@ -149,7 +151,7 @@ def integration_events(
     return public
 
 
-def _required(raw_token: str | None, event: UserEvent) -> str:
-    if raw_token is None:
-        raise ValueError(f"{type(event).__name__} is mailed: save it with its raw token")
-    return raw_token
+def _required(sealed_token: str | None, event: UserEvent) -> str:
+    if sealed_token is None:
+        raise ValueError(f"{type(event).__name__} is mailed: save it with its sealed token")
+    return sealed_token

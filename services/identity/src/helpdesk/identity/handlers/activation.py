@@ -82,7 +82,7 @@ async def resend_activation(cmd: contract.ResendActivation, deps: Deps) -> contr
             raw = deps.tokens.new()
             expires_at = deps.clock.now() + timedelta(hours=deps.settings.activation_token_hours)
             events = user.reissue_activation(deps.tokens.hash(raw), expires_at)
-            await uow.users.save(user, events, raw_token=raw)
+            await uow.users.save(user, events, sealed_token=deps.seal(raw))
             await uow.commit()
         log.info("activation link sent again", user_id=str(user_id))
 

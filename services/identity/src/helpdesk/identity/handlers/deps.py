@@ -37,14 +37,15 @@ class Users(Protocol):
         """The user folded from its stream (`exists` is False for an unknown id)."""
 
     async def save(
-        self, user: User, events: Sequence[UserEvent], *, raw_token: str | None = None
+        self, user: User, events: Sequence[UserEvent], *, sealed_token: str | None = None
     ) -> None:
         """Record `events` as the user's next ones and apply them to `user`.
 
         Raises `ConcurrencyError` if the stream moved since `user` was loaded,
         `UsernameTaken` / `EmailTaken` if another account holds the key. Their
-        integration events are queued in the same transaction; `raw_token` is
-        the raw form of the token whose hash `events` carry (for the mail).
+        integration events are queued in the same transaction; `sealed_token`
+        is the token whose hash `events` carry, sealed for the notifier's mail
+        (`Deps.seal`): the raw token never leaves the use case.
         """
 
     async def id_by_username(self, username_key: str) -> UUID | None: ...
@@ -231,6 +232,8 @@ class Deps:
     clock: Clock
     settings: Settings  # token lifetimes, recovery timing
     revocations: Revocations
+    # Seals a raw token for the notifier alone (its public key; docs/security.md).
+    seal: Callable[[str], str]
 
     @property
     def limits(self) -> Limits:

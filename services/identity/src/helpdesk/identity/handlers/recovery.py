@@ -58,7 +58,7 @@ async def request_password_reset(
             raw = deps.tokens.new()
             expires_at = deps.clock.now() + timedelta(minutes=deps.settings.reset_token_minutes)
             events = user.request_password_reset(deps.tokens.hash(raw), expires_at)
-            await uow.users.save(user, events, raw_token=raw)
+            await uow.users.save(user, events, sealed_token=deps.seal(raw))
             await uow.commit()
         log.info("password reset requested", user_id=str(user_id))
 

@@ -97,7 +97,7 @@ async def open_account(
             raise UsernameTaken()
         if await uow.users.id_by_email(email_key):
             raise EmailTaken()
-        await uow.users.save(user, events, raw_token=raw)
+        await uow.users.save(user, events, sealed_token=None if raw is None else deps.seal(raw))
         await uow.commit()
     log.info("user registered", user_id=str(user_id), activated=activated)
     return user

@@ -19,6 +19,7 @@ from helpdesk.contracts.identity import (
     RolesChanged,
     UserActivated,
     UserRegistered,
+    raw_token_v1,
 )
 from helpdesk.contracts.subjects import events_of
 from helpdesk.contracts.tickets import Contact
@@ -109,8 +110,9 @@ async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> Non
         profile = (event.user_id, event.name, event.username, event.email, event.locale)
         await conn.execute(_UPSERT_PROFILE, *profile, at)
         await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)
-        if event.activation_token is None:
-            # Created by an operator: there is no activation step to wait for.
+        if not event.awaits_activation and raw_token_v1(envelope) is None:
+            # Created by an operator: there is no activation step to wait for (a
+            # schema-1 event carried its token raw; tickets never opens a sealed one).
             await conn.execute("UPDATE users SET active = true WHERE user_id = $1", event.user_id)
     elif isinstance(event, UserActivated):
         # Only a deactivation (adapters/assigning.py) undoes it: a late redelivery
