@@ -20,6 +20,7 @@ from helpdesk.notifier.compose import ComposedMail, MailFile
 from helpdesk.notifier.mailer import Mailer
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.blobs import BlobInfo, BlobUnavailable
+from tests.tokens import seal_private_key
 
 
 class MemoryBlobs:
@@ -79,7 +80,9 @@ def envelope(
 
 @pytest.fixture
 def mailer() -> Recorder:
-    return Recorder(Settings(mail_attachment_max_bytes=100))
+    return Recorder(
+        Settings(mail_attachment_max_bytes=100, notifier_seal_private_key=seal_private_key())
+    )
 
 
 async def test_files_up_to_the_cap_are_attached_and_the_rest_linked(mailer: Recorder) -> None:
