@@ -24,6 +24,8 @@ async def test_only_admins_and_deactivation_ends_sessions(deps: Deps, world: Wor
 
     done = await deactivate_user(people.DeactivateUser(actor=admin, user_id=actor.user_id), deps)
     assert (done.status, done.sessions_ended) == ("deactivated", 1)
+    # The access token out there is void at once: its session is on the revocation list.
+    assert {str(s) for s in world.revocations.sessions} == {str(actor.session_id)}
     (event,) = world.db.published(people.UserDeactivated)
     assert (event.user_id, event.by) == (actor.user_id, admin.user_id)
     with pytest.raises(Refused) as refused:
