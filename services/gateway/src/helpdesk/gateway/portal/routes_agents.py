@@ -12,7 +12,7 @@ do what (an agent who posts the members form gets the 403 page).
 from __future__ import annotations
 
 import re
-from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -105,9 +105,9 @@ def _usernames(raw: str) -> list[str]:
 
 async def _user_ids(
     request: Request, user: PortalUser, names: list[str], form: Form, lang: Lang
-) -> list[Any]:
+) -> list[UUID]:
     """Each username's id (identity's user search, exact name); unknown ones are field errors."""
-    ids = []
+    ids: list[UUID] = []
     for name in names:
         found = await send(request, ListUsers(actor=user.actor, q=name[:100], limit=200))
         match = next((u for u in found.items if u.username.casefold() == name.casefold()), None)
