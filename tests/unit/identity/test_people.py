@@ -11,7 +11,7 @@ from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.replies import Refused
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.people import deactivate_user, reactivate_user, set_roles
-from helpdesk.identity.handlers.sessions import login, refresh
+from helpdesk.identity.handlers.sessions import login, profile, refresh
 from tests.unit.identity.conftest import World, login_of, signed_in
 
 
@@ -24,6 +24,12 @@ async def test_only_admins_and_deactivation_ends_sessions(deps: Deps, world: Wor
 
     done = await deactivate_user(people.DeactivateUser(actor=admin, user_id=actor.user_id), deps)
     assert (done.status, done.sessions_ended) == ("deactivated", 1)
+    # The access token out there is void at once: its session is on the revocation list.
+    assert {str(s) for s in world.revocations.sessions} == {str(actor.session_id)}
+    # Had the list missed it, the profile still refuses the deactivated account.
+    with pytest.raises(Refused) as refused:
+        await profile(contract.GetProfile(actor=actor), deps)
+    assert refused.value.error.code == "unauthenticated"
     (event,) = world.db.published(people.UserDeactivated)
     assert (event.user_id, event.by) == (actor.user_id, admin.user_id)
     with pytest.raises(Refused) as refused:

@@ -15,8 +15,10 @@ from helpdesk.gateway.portal import (
     attachments,
     routes_accounts,
     routes_activation,
+    routes_agents,
     routes_reports,
     routes_tickets,
+    routes_users,
 )
 from helpdesk.gateway.portal.errors import install_error_pages
 from helpdesk.gateway.portal.i18n import lang_or_none, preferred_lang
@@ -52,4 +54,6 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_tickets.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_reports.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(attachments.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(routes_agents.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(routes_users.router, prefix=PREFIX, include_in_schema=False)
     install_error_pages(app)

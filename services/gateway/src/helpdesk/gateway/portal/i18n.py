@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal, get_args
 
+from helpdesk.gateway.portal.i18n_agents import AGENTS_STRINGS
 from helpdesk.gateway.portal.i18n_attachments import ATTACHMENT_STRINGS
 
 Lang = Literal["el", "en"]
@@ -390,6 +391,7 @@ _STRINGS: dict[str, dict[Lang, str]] = {
     "back_home": {"el": "Επιστροφή στην αρχική", "en": "Back to the home page"},
 }
 _STRINGS.update(ATTACHMENT_STRINGS)  # type: ignore[arg-type]
+_STRINGS.update(AGENTS_STRINGS)  # type: ignore[arg-type]
 
 
 def t(key: str, lang: Lang) -> str:

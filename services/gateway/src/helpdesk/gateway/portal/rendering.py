@@ -14,10 +14,19 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from helpdesk.contracts.agents import Availability, GetAvailability
 from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
 from helpdesk.contracts.tickets import CATEGORY_LABELS, Category, TicketStatus
+from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.i18n import LANGS, Lang, t
-from helpdesk.gateway.portal.session import CSRF_FIELD, BrowserState, apply_cookies, load_state
+from helpdesk.gateway.portal.session import (
+    CSRF_FIELD,
+    BrowserState,
+    PortalUser,
+    apply_cookies,
+    load_state,
+)
+from helpdesk.gateway.problems import ProblemError
 
 PREFIX = "/helpdesk"
 
@@ -106,6 +115,19 @@ def safe_next(value: str | None, lang: Lang) -> str:
     return page_url(lang, "tickets")
 
 
+async def header_availability(
+    request: Request, user: PortalUser | None, template: str
+) -> Availability | None:
+    """An agent's availability for the header toggle; none on error pages, and
+    none (no toggle) when the tickets service does not answer: the page still shows."""
+    if user is None or not user.is_agent or template == "error.html":
+        return None
+    try:
+        return await send(request, GetAvailability(actor=user.actor))
+    except ProblemError:
+        return None
+
+
 async def render(
     request: Request,
     template: str,
@@ -121,6 +143,7 @@ async def render(
         "langs": LANGS,
         "t": partial(t, lang=lang),
         "user": state.user,
+        "availability": await header_availability(request, state.user, template),
         "csrf_field": CSRF_FIELD,
         "csrf_token": state.csrf_token,
         "switch_url": switch_url(request, lang),

@@ -19,7 +19,7 @@ from uuid import UUID
 from fastapi import Request, Response
 from starlette.datastructures import FormData
 
-from helpdesk.contracts.actors import AccessTokenClaims, Actor
+from helpdesk.contracts.actors import AccessTokenClaims, Actor, Role
 from helpdesk.contracts.identity import RefreshSession, SessionTokens
 from helpdesk.gateway.auth import claims_of
 from helpdesk.gateway.commands import send
@@ -67,6 +67,10 @@ class PortalUser:
     @property
     def is_agent(self) -> bool:
         return self.actor.is_agent
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.actor.roles
 
 
 @dataclass

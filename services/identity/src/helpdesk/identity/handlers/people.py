@@ -5,9 +5,11 @@ truth: anyone but an admin gets 403. The operator's twins (CLI) come on
 `identity.admin.users.*`, which only the operator may publish.
 
 Deactivation ends every session at once, as a password reset does (refresh
-fails from then on); `UserDeactivated` tells the tickets service, which stops
-accepting the user's requests and gives their open tickets back to their
-queues.
+fails from then on), and puts each ended session on the revocation list the
+gateway reads on every request, so the user's access tokens stop working on
+the very next request to any route (`GET /api/v1/me` included);
+`UserDeactivated` tells the tickets service, which stops accepting the user's
+requests and gives their open tickets back to their queues.
 """
 
 from __future__ import annotations
@@ -54,9 +56,12 @@ def _result(user: User, sessions_ended: int = 0) -> contract.UserStatusChanged:
 async def _change(
     deps: Deps, user_id: UUID, decide: str, by: UUID | None, roles: list[Role] | None = None
 ) -> contract.UserStatusChanged:
-    """Load the user, let the aggregate decide, save; deactivation ends the sessions too."""
+    """Load the user, let the aggregate decide, save; deactivation ends the sessions
+    too, and voids their access tokens once the change has committed."""
+    ended: list[UUID] = []
 
     async def attempt() -> contract.UserStatusChanged:
+        ended.clear()
         now = deps.clock.now()
         async with deps.uow() as uow:
             user = await uow.users.get(user_id)
@@ -69,19 +74,21 @@ async def _change(
                 events = user.reactivate(by, now)
             else:
                 events = user.set_roles(roles or [])
-            ended = 0
             if events:
                 await uow.users.save(user, events)
                 if decide == "deactivate":
                     for session_id in await uow.sessions.active_of(user_id):
                         session = await uow.sessions.get(session_id)
                         await uow.sessions.save(session, session.revoke("deactivated", now))
-                        ended += 1
+                        ended.append(session_id)
                 await uow.commit()
                 log.info("user changed by admin", user_id=str(user_id), change=decide, by=str(by))
-        return _result(user, ended)
+        return _result(user, len(ended))
 
-    return await retry_on_conflict(attempt)
+    result = await retry_on_conflict(attempt)
+    for session_id in ended:  # after the commit: a rolled-back attempt voids nothing
+        await deps.revocations.revoke_session(session_id)
+    return result
 
 
 async def list_users(query: contract.ListUsers, deps: Deps) -> contract.UserList:

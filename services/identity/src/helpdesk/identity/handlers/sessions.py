@@ -214,6 +214,8 @@ async def profile(cmd: contract.GetProfile, deps: Deps) -> contract.Profile:
         user = await uow.users.get(cmd.actor.user_id)
     if not user.exists or user.registered_at is None:
         raise Unauthenticated("This account does not exist.")
+    if user.status == "deactivated":  # a token the revocation list missed (NATS away)
+        raise Unauthenticated("This account is deactivated.")
     return contract.Profile(
         user_id=user.user_id,
         name=user.name,
