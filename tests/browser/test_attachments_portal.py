@@ -80,7 +80,12 @@ async def test_files_on_tickets_and_replies_in_the_portal(
     assert await items.all_inner_texts() == ["οθόνη-σφάλματος.png", "outlook.log"]
     thumb = page.locator("img.thumb")
     await thumb.wait_for()
-    assert await thumb.evaluate("img => img.complete && img.naturalWidth") == 320
+    # The thumbnail's width once it has loaded (on a busy machine it may still be loading).
+    loaded_width = (
+        "img => img.complete ? img.naturalWidth : new Promise("
+        "done => img.addEventListener('load', () => done(img.naturalWidth), {once: true}))"
+    )
+    assert await thumb.evaluate(loaded_width) == 320
     await page.screenshot(path=str(screenshots / "attachments-02-ticket-el.png"), full_page=True)
 
     # A renamed executable on the reply form: refused, the reply kept.
