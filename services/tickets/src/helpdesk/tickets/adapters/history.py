@@ -19,7 +19,13 @@ from helpdesk.contracts.tickets import TicketList, TicketSubmitted
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
 from helpdesk.tickets.adapters.contract_events import stored_event
-from helpdesk.tickets.adapters.read_model import _summary_row, decode_cursor, encode_cursor
+from helpdesk.tickets.adapters.read_model import (
+    _summary_row,
+    decode_cursor,
+    encode_cursor,
+    filter_clauses,
+    order_of,
+)
 from helpdesk.tickets.adapters.sla_facts import UNRESOLVED, Facts, first_facts, next_facts
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.handlers.deps import TicketFilter
@@ -73,25 +79,8 @@ async def list_as_of(
         args.append(value)
         return f"${len(args)}"
 
-    if filters.requester_id is not None:
-        where.append(f"requester_id = {param(filters.requester_id)}")
-    if filters.queue:
-        where.append(f"queue = {param(filters.queue)}")
-    if filters.assignee_id:
-        where.append(f"assignee_id = {param(filters.assignee_id)}")
-    if filters.unassigned:
-        where.append("assignee_id IS NULL")
-    if filters.hide_closed:
-        where.append("status <> 'closed'")
-    if filters.priority:
-        where.append(f"priority = {param(filters.priority.value)}")
-    if filters.status:
-        where.append(f"status = {param(filters.status.value)}")
-    order = (
-        "next_due NULLS LAST, created_at, number"
-        if filters.soonest_due_first
-        else "created_at DESC, number DESC"
-    )
+    where += filter_clauses(filters, param)  # the live list's filters, "my queues" too
+    order = order_of(filters)
     rows = await conn.fetch(
         f"SELECT * FROM ticket_history WHERE {' AND '.join(where)}"
         f" ORDER BY {order} LIMIT {param(limit + 1)} OFFSET {param(offset)}",

@@ -4,6 +4,7 @@ the opaque cursor that pages through it."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -39,17 +40,10 @@ def decode_cursor(cursor: str | None) -> int:
     return offset
 
 
-async def ticket_list(
-    conn: Connection, filters: TicketFilter, *, cursor: str | None, limit: int
-) -> TicketList:
-    offset = decode_cursor(cursor)
+def filter_clauses(filters: TicketFilter, param: Callable[[Any], str]) -> list[str]:
+    """The WHERE clauses of a ticket list (live or as of an instant): the same
+    columns in `tickets` and `ticket_history`; `param` binds a value."""
     where: list[str] = []
-    args: list[Any] = []
-
-    def param(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
     if filters.requester_id is not None:
         where.append(f"requester_id = {param(filters.requester_id)}")
     if filters.queue:
@@ -66,11 +60,28 @@ async def ticket_list(
         where.append(f"priority = {param(filters.priority.value)}")
     if filters.status:
         where.append(f"status = {param(filters.status.value)}")
-    order = (
-        "next_due NULLS LAST, created_at, number"
-        if filters.soonest_due_first
-        else "created_at DESC, number DESC"
-    )
+    return where
+
+
+def order_of(filters: TicketFilter) -> str:
+    if filters.soonest_due_first:
+        return "next_due NULLS LAST, created_at, number"
+    return "created_at DESC, number DESC"
+
+
+async def ticket_list(
+    conn: Connection, filters: TicketFilter, *, cursor: str | None, limit: int
+) -> TicketList:
+    offset = decode_cursor(cursor)
+    where: list[str] = []
+    args: list[Any] = []
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where += filter_clauses(filters, param)
+    order = order_of(filters)
     sql = (
         "SELECT * FROM tickets"
         + (" WHERE " + " AND ".join(where) if where else "")
