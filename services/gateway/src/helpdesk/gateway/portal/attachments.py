@@ -28,7 +28,7 @@ from helpdesk.gateway.portal.forms import Form, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect
 from helpdesk.gateway.portal.routing import PageLang
-from helpdesk.gateway.portal.session import PortalUser, load_state
+from helpdesk.gateway.portal.session import PortalUser, signed_in_user
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.attachments import Prepared
 
@@ -90,20 +90,11 @@ def page_context(request: Request, lang: Lang, files: AttachmentList) -> dict[st
 # ------------------------------------------------------------------ pages
 
 
-async def _user(request: Request) -> PortalUser:
-    from helpdesk.gateway.portal.routes_tickets import LoginRequired
-
-    state = await load_state(request)
-    if state.user is None:
-        raise LoginRequired
-    return state.user
-
-
 @router.get("/{lang}/tickets/{ticket_id}/attachments/{attachment_id}")
 async def download(
     request: Request, lang: PageLang, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     attachment = await send(
         request, GetAttachment(actor=user.actor, ticket_id=ticket_id, attachment_id=attachment_id)
     )
@@ -114,7 +105,7 @@ async def download(
 async def thumbnail(
     request: Request, lang: PageLang, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     attachment = await send(
         request, GetAttachment(actor=user.actor, ticket_id=ticket_id, attachment_id=attachment_id)
     )
@@ -125,7 +116,7 @@ async def thumbnail(
 async def remove(
     request: Request, lang: PageLang, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     form = await read_form(request)
     reason = form.get("reason").strip() or t("remove_attachment", lang)
     await send(

@@ -25,9 +25,9 @@ from helpdesk.gateway.portal.errors import error_page
 from helpdesk.gateway.portal.forms import Form, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
-from helpdesk.gateway.portal.routes_tickets import _local_time, _user
+from helpdesk.gateway.portal.routes_tickets import _local_time
 from helpdesk.gateway.portal.routing import PageLang
-from helpdesk.gateway.portal.session import PortalUser
+from helpdesk.gateway.portal.session import PortalUser, signed_in_user
 from helpdesk.gateway.problems import ProblemError
 
 router = APIRouter()
@@ -88,7 +88,7 @@ async def _queues_page(
 
 @router.get("/{lang}/queues")
 async def queues_page(request: Request, lang: PageLang, notice: str | None = None) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     if not user.is_agent:
         return await error_page(request, 403)
     return await _queues_page(request, lang, user, notice=_notice(notice, lang))
@@ -121,7 +121,7 @@ async def _user_ids(
 @router.post("/{lang}/queues/{queue}/members")
 async def set_members(request: Request, lang: PageLang, queue: str) -> Response:
     form = await read_form(request)
-    user = await _user(request)
+    user = await signed_in_user(request)
     if not is_admin(user):
         return await error_page(request, 403, text_key="admins_only_text")
     names = _usernames(form.get("usernames")[:20_000])
@@ -157,7 +157,7 @@ async def set_members(request: Request, lang: PageLang, queue: str) -> Response:
 async def availability_page(
     request: Request, lang: PageLang, notice: str | None = None
 ) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     if not user.is_agent:
         return await error_page(request, 403)
     return await render(request, "availability.html", lang, {"notice": _notice(notice, lang)})
@@ -166,7 +166,7 @@ async def availability_page(
 @router.post("/{lang}/availability")
 async def set_availability(request: Request, lang: PageLang) -> Response:
     form = await read_form(request)
-    user = await _user(request)
+    user = await signed_in_user(request)
     if not user.is_agent:
         return await error_page(request, 403)
     available = form.get("available") == "1"

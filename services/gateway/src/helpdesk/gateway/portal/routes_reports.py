@@ -14,8 +14,8 @@ from helpdesk.contracts.reports import AGE_BUCKETS, GroupBy, SlaReport, SlaRepor
 from helpdesk.gateway.portal.charts import bar_chart
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import LOCAL_ZONE, priority_label, render
-from helpdesk.gateway.portal.routes_tickets import _user
 from helpdesk.gateway.portal.routing import PageLang
+from helpdesk.gateway.portal.session import signed_in_user
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.gateway.routes.reports import fetch_report, report_csv
 
@@ -69,7 +69,7 @@ async def reports_page(
     group_by: str = "priority",
     format: str | None = None,
 ) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     if not user.is_agent:
         raise ProblemError(403, "forbidden", "Only agents may see reports.")
     today = datetime.now(LOCAL_ZONE).date()

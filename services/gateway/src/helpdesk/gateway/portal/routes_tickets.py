@@ -43,7 +43,7 @@ from helpdesk.gateway.portal.forms import (
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import LOCAL_ZONE, login_url, page_url, redirect, render
 from helpdesk.gateway.portal.routing import PageLang
-from helpdesk.gateway.portal.session import PortalUser, load_state
+from helpdesk.gateway.portal.session import PortalUser, signed_in_user
 from helpdesk.gateway.problems import ProblemError
 
 # `?notice=` names (never text from the URL) and the sentence each one shows.
@@ -56,17 +56,6 @@ NOTICES = {
 }
 
 router = APIRouter()
-
-
-class LoginRequired(Exception):
-    """No session: the page sends the browser to the login form and back."""
-
-
-async def _user(request: Request) -> PortalUser:
-    state = await load_state(request)
-    if state.user is None:
-        raise LoginRequired
-    return state.user
 
 
 def _enum_or_none(enum: Any, value: str | None) -> Any:
@@ -91,7 +80,7 @@ async def tickets(
     q: str | None = None,
     as_of: str | None = None,
 ) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     filters = {
         "view": view if view in ("all", "mine", "unassigned") else "all",
         "priority": _enum_or_none(Priority, priority),
@@ -163,7 +152,7 @@ def _query_value(value: Any) -> str:
 
 @router.get("/{lang}/tickets/new")
 async def new_ticket_page(request: Request, lang: PageLang) -> Response:
-    await _user(request)
+    await signed_in_user(request)
     return await render(
         request,
         "new_ticket.html",
@@ -174,7 +163,7 @@ async def new_ticket_page(request: Request, lang: PageLang) -> Response:
 
 @router.post("/{lang}/tickets/new")
 async def new_ticket(request: Request, lang: PageLang) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     form = await read_form(request)
     form.require(lang, "subject", "description", "priority")
     prepared, refused = await files.prepared_files(request, form, lang)
@@ -257,7 +246,7 @@ async def _ticket_page(
 async def ticket_page(
     request: Request, lang: PageLang, ticket_id: UUID, notice: str | None = None
 ) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     return await _ticket_page(request, lang, user, ticket_id, notice=notice)
 
 
@@ -295,7 +284,7 @@ async def _act(
 
 @router.post("/{lang}/tickets/{ticket_id}/messages")
 async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     form = await read_form(request)
     internal = user.is_agent and form.get("internal") == "1"
     prepared, refused = await files.prepared_files(request, form, lang)
@@ -340,7 +329,7 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
 
 @router.post("/{lang}/tickets/{ticket_id}/status")
 async def change_status(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     form = await read_form(request)
     status = _enum_or_none(TicketStatus, form.get("status"))
     if status is None:
@@ -351,7 +340,7 @@ async def change_status(request: Request, lang: PageLang, ticket_id: UUID) -> Re
 
 @router.post("/{lang}/tickets/{ticket_id}/priority")
 async def change_priority(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     form = await read_form(request)
     priority = _enum_or_none(Priority, form.get("priority"))
     if priority is None:
@@ -362,7 +351,7 @@ async def change_priority(request: Request, lang: PageLang, ticket_id: UUID) -> 
 
 @router.post("/{lang}/tickets/{ticket_id}/assign")
 async def assign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    user = await _user(request)
+    user = await signed_in_user(request)
     form = await read_form(request)
     payload = AssignTicket(
         actor=user.actor, ticket_id=ticket_id, reassign=form.get("reassign") == "1"

@@ -181,3 +181,15 @@ def csrf_ok(request: Request, form: FormData) -> bool:
     if not cookie or not isinstance(sent, str) or not sent:
         return False
     return hmac.compare_digest(cookie.encode(), sent.encode())
+
+
+class LoginRequired(Exception):
+    """No session: the page sends the browser to the login form and back."""
+
+
+async def signed_in_user(request: Request) -> PortalUser:
+    """The browser's user, or `LoginRequired` (to the login form, then back)."""
+    state = await load_state(request)
+    if state.user is None:
+        raise LoginRequired
+    return state.user
