@@ -4,8 +4,9 @@ shared by the end-to-end and browser tests."""
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +17,32 @@ from nats.aio.client import Client as NatsClient
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.e2e.harness import System, start_system
 from tests.servers import Servers, test_servers
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test stopped by pytest-timeout shows where every asyncio task waits: the
+    timeout's own traceback only shows the event loop idling in select()."""
+    report = yield
+    if call.excinfo is not None and "Timeout" in str(call.excinfo.value):
+        loop = _event_loop_in(call.excinfo.tb)
+        if loop is not None:
+            stacks = io.StringIO()
+            for task in asyncio.all_tasks(loop):
+                task.print_stack(limit=12, file=stacks)
+            report.sections.append(("asyncio tasks at the timeout", stacks.getvalue()))
+    return report
+
+
+def _event_loop_in(tb: object) -> asyncio.AbstractEventLoop | None:
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")  # type: ignore[attr-defined]
+        if isinstance(candidate, asyncio.AbstractEventLoop):
+            return candidate
+        tb = tb.tb_next  # type: ignore[attr-defined]
+    return None
 
 
 @pytest.fixture(scope="session")

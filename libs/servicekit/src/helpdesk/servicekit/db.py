@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from importlib.resources.abc import Traversable
 from typing import TypeAlias
@@ -50,6 +51,22 @@ async def ensure_schema(dsn: str, schema: str) -> None:
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     finally:
         await conn.close()
+
+
+async def close_within(conn: asyncpg.Connection, seconds: float = 2.0) -> None:
+    """Close gracefully if the server answers in time, else drop the socket.
+
+    asyncpg's close() first waits, without any timeout, for the server to
+    acknowledge a query that was cancelled mid-flight; a task being cancelled
+    must not hang there (the server ends the session, and its advisory locks,
+    either way)."""
+    try:
+        await asyncio.wait_for(conn.close(), seconds)
+    except asyncio.CancelledError:
+        conn.terminate()
+        raise
+    except Exception:
+        conn.terminate()
 
 
 def migration_files(*packages: Traversable) -> list[tuple[str, str]]:

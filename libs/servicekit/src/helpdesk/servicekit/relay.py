@@ -25,7 +25,7 @@ from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge, Histogram
 
 from helpdesk.contracts.subjects import MSG_ID_HEADER
-from helpdesk.servicekit.db import Connection, init_connection
+from helpdesk.servicekit.db import Connection, close_within, init_connection
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -132,7 +132,7 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
         finally:
             self.is_leader = False
-            await conn.close()
+            await close_within(conn)
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
