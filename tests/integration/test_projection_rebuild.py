@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 import pytest
 
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent, RecordedEvent
-from helpdesk.servicekit.projections import apply_all, rebuild
+from helpdesk.servicekit.projections import Rows, apply_all, rebuild
 
 pytestmark = pytest.mark.integration
 
@@ -61,4 +61,45 @@ async def test_rebuilt_read_model_equals_the_live_one(
     replayed = await rebuild(pool, projection, batch_size=16)
 
     assert replayed == 60
+    assert await snapshot(pool) == live
+
+
+class FoldedBalances(BalanceProjection):
+    """The same balances, rebuilt in memory and written once."""
+
+    columns: Mapping[str, Sequence[str]] = {"balances": ("account", "amount")}
+
+    def fold(self, rows: Rows, event: RecordedEvent) -> None:
+        sign = {"Deposited": 1, "Withdrawn": -1}.get(event.event_type)
+        if sign is None:
+            return
+        rows.insert("balances", event.stream_id, {"account": event.stream_id, "amount": 0})
+        row = rows.get("balances", event.stream_id)
+        assert row is not None
+        rows.update(
+            "balances", event.stream_id, {"amount": row["amount"] + sign * event.data["amount"]}
+        )
+
+
+async def test_a_folding_projection_is_rebuilt_in_memory_to_the_live_model(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    _, pool = schema_pool
+    await pool.execute("CREATE TABLE balances (account text PRIMARY KEY, amount bigint NOT NULL)")
+    projection = FoldedBalances()
+    store = EventStore()
+    for i in range(40):
+        async with pool.acquire() as conn, conn.transaction():
+            recorded = await store.append(
+                conn, f"acct-{i}", 0, [NewEvent("Deposited", {"amount": 10 + i})]
+            )
+            recorded += await store.append(
+                conn, f"acct-{i}", 1, [NewEvent("Withdrawn", {"amount": i})]
+            )
+            await apply_all(conn, [projection], recorded)
+    live = await snapshot(pool)
+    assert live == [(f"acct-{i}", 10) for i in sorted(range(40), key=lambda i: f"acct-{i}")]
+    await pool.execute("DELETE FROM balances WHERE account = 'acct-3'")  # a damaged read model
+
+    assert await rebuild(pool, projection, batch_size=7) == 80
     assert await snapshot(pool) == live

@@ -4,12 +4,19 @@ Both are fed from the ticket streams (stored in their contract form, see
 `contract_events.py`) in the command's transaction and can be rebuilt from the
 event store (`helpdesk` CLI, projections rebuild). The SLA monitor reads and
 settles `sla_deadlines` through the functions at the end of this module only.
+
+Each event is first described as a `TicketChange` (`change`, the one place
+that knows what an event does to the read model); live, the change runs as
+one SQL statement (`_statement`); in a rebuild it is folded into rows held in
+memory (`_fold`), written once at the end (servicekit/projections.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from helpdesk.contracts.tickets import (
@@ -27,6 +34,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
+from helpdesk.servicekit.projections import Rows
 from helpdesk.tickets.adapters.contract_events import stored_event
 
 DEADLINE_KINDS = (
@@ -37,129 +45,197 @@ DEADLINE_KINDS = (
     ("escalation", "escalate_at"),
 )
 
-_NEXT_DUE = "least($2::timestamptz, $3::timestamptz)"
+TICKET_COLUMNS = (
+    "ticket_id",
+    "number",
+    "requester_id",
+    "requester_name",
+    "subject",
+    "status",
+    "priority",
+    "category",
+    "queue",
+    "assignee_id",
+    "assignee_name",
+    "first_response_due",
+    "resolution_due",
+    "next_due",
+    "created_at",
+    "updated_at",
+    "version",
+)
+DEADLINE_COLUMNS = ("ticket_id", "kind", "due_at", "fired")
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """What one event does to a ticket's row and its deadlines."""
+
+    ticket_id: UUID
+    # A new ticket's whole row (kept if the ticket is already there).
+    new_row: dict[str, Any] | None = None
+    # Columns set on the ticket's row.
+    sets: dict[str, Any] = field(default_factory=dict)
+    # The ticket's deadlines from now on (kind -> due); None leaves them as they are.
+    deadlines: dict[str, datetime] | None = None
+    # Deadlines that fired (each fires once per ticket).
+    fired: tuple[str, ...] = ()
+
+
+def change(event: TicketEvent, version: int) -> TicketChange | None:
+    tid = event.ticket_id
+    if isinstance(event, TicketSubmitted):
+        row: dict[str, Any] = dict.fromkeys(TICKET_COLUMNS)
+        row.update(
+            ticket_id=tid,
+            number=event.number,
+            requester_id=event.requester.user_id,
+            requester_name=event.requester.name,
+            subject=event.subject_line,
+            status="submitted",
+            priority=event.priority.value,
+            category=event.category.value if event.category else None,
+            queue=event.queue,
+            **_schedule(event.sla),
+            created_at=event.at,
+            updated_at=event.at,
+            version=version,
+        )
+        return TicketChange(tid, new_row=row, deadlines=_deadlines(event.sla))
+    sets: dict[str, Any]
+    if isinstance(event, TicketMessageAdded):
+        sets = {"status": event.status.value}
+    elif isinstance(event, TicketStatusChanged):
+        sets = {"status": event.to_status.value}
+    elif isinstance(event, TicketPriorityChanged):
+        sets = {"priority": event.priority.value, "queue": event.queue}
+    elif isinstance(event, TicketAssigned):
+        sets = {
+            "assignee_id": event.assignee.user_id,
+            "assignee_name": event.assignee.name,
+            "status": event.status.value,
+        }
+    elif isinstance(event, TicketUnassigned):
+        sets = {"assignee_id": None, "assignee_name": None, "updated_at": event.at}
+        return TicketChange(tid, sets={**sets, "version": version})
+    elif isinstance(event, TicketSlaWarning):
+        return TicketChange(
+            tid, sets={"version": version}, fired=(f"{event.target.value}_warning",)
+        )
+    elif isinstance(event, TicketSlaBreached):
+        kinds = (f"{event.target.value}_warning", f"{event.target.value}_breach")
+        return TicketChange(tid, sets={"version": version}, fired=kinds)
+    elif isinstance(event, TicketEscalated):
+        return TicketChange(tid, sets={"version": version}, fired=("escalation",))
+    else:
+        return None
+    sla: SlaSchedule = event.sla
+    return TicketChange(
+        tid,
+        sets={**_schedule(sla), "updated_at": event.at, "version": version, **sets},
+        deadlines=_deadlines(sla),
+    )
+
+
+def _schedule(sla: SlaSchedule) -> dict[str, datetime | None]:
+    running = [due for due in (sla.first_response_due, sla.resolution_due) if due is not None]
+    return {
+        "first_response_due": sla.first_response_due,
+        "resolution_due": sla.resolution_due,
+        # The soonest running deadline (PostgreSQL's least(): NULLs ignored).
+        "next_due": min(running, default=None),
+    }
+
+
+def _deadlines(sla: SlaSchedule) -> dict[str, datetime]:
+    dues = ((kind, getattr(sla, attr)) for kind, attr in DEADLINE_KINDS)
+    return {kind: due for kind, due in dues if due is not None}
 
 
 class TicketsProjection:
     name = "tickets"
     tables: Sequence[str] = ("tickets", "sla_deadlines")
-    # Every statement below is keyed by ticket_id, its first argument: a rebuild
-    # may batch statements of different tickets (servicekit/projections.py).
-    statements_keyed_by_first_argument = True
+    columns: Mapping[str, Sequence[str]] = {
+        "tickets": TICKET_COLUMNS,
+        "sla_deadlines": DEADLINE_COLUMNS,
+    }
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
-        event = stored_event(recorded.event_type, recorded.data)
-        if event is not None:
-            await self._apply(conn, event, recorded.version)
+        described = _described(recorded)
+        if described is not None:
+            await conn.execute(*_statement(described))
 
-    async def _apply(self, conn: Connection, event: TicketEvent, version: int) -> None:
-        """One statement per event: the ticket row and its deadlines together."""
-        tid = event.ticket_id
-        if isinstance(event, TicketSubmitted):
-            await _with_deadlines(
-                conn,
-                event.sla,
-                "INSERT INTO tickets (ticket_id, number, requester_id, requester_name, subject,"
-                " status, priority, category, queue, first_response_due, resolution_due,"
-                " next_due, created_at, updated_at, version)"
-                " VALUES ($1, $4, $5, $6, $7, 'submitted', $8, $9, $10, $2, $3, "
-                + _NEXT_DUE
-                + ", $11, $11, $12) ON CONFLICT (ticket_id) DO NOTHING",
-                tid,
-                event.sla.first_response_due,
-                event.sla.resolution_due,
-                event.number,
-                event.requester.user_id,
-                event.requester.name,
-                event.subject_line,
-                event.priority.value,
-                event.category.value if event.category else None,
-                event.queue,
-                event.at,
-                version,
-            )
-        elif isinstance(event, TicketMessageAdded):
-            await self._update(conn, event, version, "status = $6", event.status.value)
-        elif isinstance(event, TicketStatusChanged):
-            await self._update(conn, event, version, "status = $6", event.to_status.value)
-        elif isinstance(event, TicketPriorityChanged):
-            await self._update(
-                conn, event, version, "priority = $6, queue = $7", event.priority.value, event.queue
-            )
-        elif isinstance(event, TicketAssigned):
-            await self._update(
-                conn,
-                event,
-                version,
-                "assignee_id = $6, assignee_name = $7, status = $8",
-                event.assignee.user_id,
-                event.assignee.name,
-                event.status.value,
-            )
-        elif isinstance(event, TicketUnassigned):
-            await conn.execute(
-                "UPDATE tickets SET assignee_id = NULL, assignee_name = NULL, updated_at = $2,"
-                " version = $3 WHERE ticket_id = $1",
-                tid,
-                event.at,
-                version,
-            )
-        elif isinstance(event, TicketSlaWarning):
-            await self._fired(conn, event, version, [f"{event.target.value}_warning"])
-        elif isinstance(event, TicketSlaBreached):
-            kinds = [f"{event.target.value}_warning", f"{event.target.value}_breach"]
-            await self._fired(conn, event, version, kinds)
-        elif isinstance(event, TicketEscalated):
-            await self._fired(conn, event, version, ["escalation"])
+    def fold(self, rows: Rows, recorded: RecordedEvent) -> None:
+        described = _described(recorded)
+        if described is not None:
+            _fold(rows, described)
 
-    async def _update(
-        self, conn: Connection, event: TicketEvent, version: int, sets: str, *args: object
-    ) -> None:
-        sla: SlaSchedule = event.sla  # type: ignore[attr-defined]
-        await _with_deadlines(
-            conn,
-            sla,
-            "UPDATE tickets SET first_response_due = $2, resolution_due = $3,"
-            f" next_due = {_NEXT_DUE}, updated_at = $4, version = $5, {sets}"
-            " WHERE ticket_id = $1",
-            event.ticket_id,
-            sla.first_response_due,
-            sla.resolution_due,
-            event.at,
-            version,
-            *args,
+
+def _described(recorded: RecordedEvent) -> TicketChange | None:
+    event = stored_event(recorded.event_type, recorded.data)
+    return None if event is None else change(event, recorded.version)
+
+
+def _statement(c: TicketChange) -> tuple[Any, ...]:
+    """The change as one statement, one round trip: the deadlines (or the fired
+    flags) in data-modifying CTEs, then the ticket row. They touch different
+    rows, so running them in one statement is the same as in sequence."""
+    args: list[Any] = [c.ticket_id]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    ctes = []
+    if c.deadlines is not None:
+        kinds, dues = arg(list(c.deadlines)), arg(list(c.deadlines.values()))
+        # A moved deadline keeps its `fired` flag.
+        ctes.append(
+            f"gone AS (DELETE FROM sla_deadlines WHERE ticket_id = $1"
+            f" AND NOT (kind = any({kinds}::text[])))"
         )
-
-    async def _fired(
-        self, conn: Connection, event: TicketEvent, version: int, kinds: list[str]
-    ) -> None:
-        await conn.execute(
-            "WITH fired AS (UPDATE sla_deadlines SET fired = true"
-            " WHERE ticket_id = $1 AND kind = any($3::text[]))"
-            " UPDATE tickets SET version = $2 WHERE ticket_id = $1",
-            event.ticket_id,
-            version,
-            kinds,
+        ctes.append(
+            "kept AS (INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
+            f" SELECT $1, k, d FROM unnest({kinds}::text[], {dues}::timestamptz[]) AS t(k, d)"
+            " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at)"
         )
+    if c.fired:
+        assert c.deadlines is None, "a change both moves and fires deadlines"
+        ctes.append(
+            "fired AS (UPDATE sla_deadlines SET fired = true"
+            f" WHERE ticket_id = $1 AND kind = any({arg(list(c.fired))}::text[]))"
+        )
+    if c.new_row is not None:
+        names = [name for name in c.new_row if name != "ticket_id"]
+        values = ", ".join(arg(c.new_row[name]) for name in names)
+        ticket = (
+            f"INSERT INTO tickets (ticket_id, {', '.join(names)}) VALUES ($1, {values})"
+            " ON CONFLICT (ticket_id) DO NOTHING"
+        )
+    else:
+        sets = ", ".join(f"{name} = {arg(value)}" for name, value in c.sets.items())
+        ticket = f"UPDATE tickets SET {sets} WHERE ticket_id = $1"
+    with_ = f"WITH {', '.join(ctes)} " if ctes else ""
+    return (with_ + ticket, *args)
 
 
-async def _with_deadlines(conn: Connection, sla: SlaSchedule, sql: str, *args: object) -> None:
-    """`sql` (on the ticket `$1`) run together with the ticket's deadlines from `sla`:
-    those no longer in it are deleted, the others set; a moved deadline keeps its
-    `fired` flag (each fires once per ticket). Both in one statement, one round trip."""
-    present = [(kind, getattr(sla, attr)) for kind, attr in DEADLINE_KINDS]
-    present = [(kind, due) for kind, due in present if due is not None]
-    kinds, dues = f"${len(args) + 1}::text[]", f"${len(args) + 2}::timestamptz[]"
-    await conn.execute(
-        "WITH gone AS (DELETE FROM sla_deadlines"
-        f" WHERE ticket_id = $1 AND NOT (kind = any({kinds}))),"
-        " kept AS (INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
-        f" SELECT $1, k, d FROM unnest({kinds}, {dues}) AS t(k, d)"
-        " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at) " + sql,
-        *args,
-        [kind for kind, _ in present],
-        [due for _, due in present],
-    )
+def _fold(rows: Rows, c: TicketChange) -> None:
+    """The change applied to rows in memory, as `_statement` applies it in SQL."""
+    tid = c.ticket_id
+    if c.deadlines is not None:
+        for kind, _ in DEADLINE_KINDS:
+            due = c.deadlines.get(kind)
+            if due is None:
+                rows.delete("sla_deadlines", (tid, kind))
+            else:
+                inserted = {"ticket_id": tid, "kind": kind, "fired": False}
+                rows.upsert("sla_deadlines", (tid, kind), {"due_at": due}, inserted)
+    for kind in c.fired:
+        rows.update("sla_deadlines", (tid, kind), {"fired": True})
+    if c.new_row is not None:
+        rows.insert("tickets", tid, dict(c.new_row))
+    else:
+        rows.update("tickets", tid, c.sets)
 
 
 # --- what the SLA monitor asks of the deadlines ------------------------------------------
