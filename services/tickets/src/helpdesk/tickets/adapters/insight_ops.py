@@ -68,25 +68,25 @@ async def _build_new(pool: asyncpg.Pool, projections: Sequence[Projection]) -> N
 
 
 async def refresh_gauges(pool: asyncpg.Pool, clock: Clock) -> None:
-    now = clock.now()
-    backlog = await pool.fetch(
-        "SELECT priority, queue, status, count(*) AS n FROM tickets"
-        " WHERE status IN ('submitted', 'open', 'pending') GROUP BY 1, 2, 3"
-    )
-    overdue = await pool.fetch(
-        "SELECT priority, queue,"
+    """One index-only scan of the unresolved tickets (`tickets_backlog`)."""
+    rows = await pool.fetch(
+        "SELECT priority, queue, status, count(*) AS n,"
         " count(*) FILTER (WHERE first_response_due <= $1) AS first_response,"
         " count(*) FILTER (WHERE resolution_due <= $1) AS resolution"
-        " FROM tickets WHERE status IN ('submitted', 'open', 'pending') GROUP BY 1, 2",
-        now,
+        " FROM tickets WHERE status IN ('submitted', 'open', 'pending') GROUP BY 1, 2, 3",
+        clock.now(),
     )
+    overdue: dict[tuple[str, str, str], int] = {}
+    for r in rows:
+        for target in ("first_response", "resolution"):
+            key = (r["priority"], r["queue"], target)
+            overdue[key] = overdue.get(key, 0) + r[target]
     BACKLOG.clear()
-    for r in backlog:
+    for r in rows:
         BACKLOG.labels(r["priority"], r["queue"], r["status"]).set(r["n"])
     OVERDUE.clear()
-    for r in overdue:
-        for target in ("first_response", "resolution"):
-            OVERDUE.labels(r["priority"], r["queue"], target).set(r[target])
+    for (priority, queue, target), n in overdue.items():
+        OVERDUE.labels(priority, queue, target).set(n)
 
 
 async def run_gauges(pool: asyncpg.Pool, clock: Clock, interval: float = GAUGE_INTERVAL) -> None:
