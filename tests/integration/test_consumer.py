@@ -17,6 +17,7 @@ from nats.js.api import StreamConfig
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.servicekit.consumer import EventConsumer, list_dead_letters, redrive, subscribe
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.runtime import broker_options
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -71,7 +72,7 @@ async def eventually(check: object, timeout: float = 10.0) -> None:
 
 
 async def run_consumer(servers: Servers, pool: asyncpg.Pool, consumer: EventConsumer) -> NatsBroker:
-    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
+    broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
     subscribe(broker, pool, consumer)
     await broker.start()
     return broker

@@ -21,6 +21,7 @@ from helpdesk.devstack.keys import generate_keypair
 from helpdesk.servicekit.access_tokens import verifier
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.handlers import bind, retry_on_conflict, router
+from helpdesk.servicekit.runtime import broker_options
 from tests.servers import Servers
 from tests.tokens import headers_for, public_key
 
@@ -65,7 +66,7 @@ async def echo(command: Echo, deps: Deps) -> Echoed:
 @pytest.fixture
 async def service(servers: Servers) -> AsyncIterator[str]:
     name = f"kit{uuid.uuid4().hex[:8]}"
-    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
+    broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
     broker.include_router(router(name, bind(Deps(), {Echo: echo})))
     await broker.start()
     yield name
@@ -145,7 +146,7 @@ async def whoami(command: WhoAmI, deps: Deps) -> Echoed:
 @pytest.fixture
 async def guarded(servers: Servers) -> AsyncIterator[str]:
     name = f"kit{uuid.uuid4().hex[:8]}"
-    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
+    broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
     table = bind(Deps(), {WhoAmI: whoami})
     broker.include_router(router(name, table, verifier(public_key())))
     await broker.start()

@@ -22,7 +22,7 @@ from helpdesk.contracts.subjects import AUTHORIZATION_HEADER, MSG_ID_HEADER
 from helpdesk.identity.bootstrap import build
 from helpdesk.servicekit.access_tokens import public_key_of, verifier
 from helpdesk.servicekit.relay import OutboxRelay
-from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
+from helpdesk.servicekit.runtime import ServiceContext, broker_options, ensure_stream
 from tests.integration.identity.conftest import identity_pool, identity_settings
 from tests.servers import Servers
 from tests.tokens import unseal
@@ -51,7 +51,7 @@ async def running(servers: Servers, nc: NatsClient) -> AsyncIterator[RunningIden
     name = f"identity_{uuid.uuid4().hex[:8]}"
     schema, pool = await identity_pool(servers)
     settings = identity_settings(servers)
-    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
+    broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
     client = await broker.connect()
     js = client.jetstream()
     await ensure_stream(js, "IDENTITY", 1)

@@ -26,7 +26,7 @@ from helpdesk.servicekit.access_tokens import verifier
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.relay import OutboxRelay
-from helpdesk.servicekit.runtime import ServiceContext, ensure_stream
+from helpdesk.servicekit.runtime import ServiceContext, broker_options, ensure_stream
 from helpdesk.tickets.adapters.users import apply_identity_event
 from helpdesk.tickets.bootstrap import TicketsApp, wire
 from helpdesk.tickets.settings import Settings
@@ -118,7 +118,7 @@ async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
         migration_files(files(KIT_MIGRATIONS), files("helpdesk.tickets.migrations")),
     )
     # The tests' identity: this connection also plays the gateway and inspects streams.
-    broker = NatsBroker(servers.nats_url, logger=None, **servers.nats_options())
+    broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
     nc = await broker.connect()
     js = nc.jetstream()
     for stream in ("IDENTITY", "TICKETS"):

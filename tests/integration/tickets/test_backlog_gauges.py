@@ -53,4 +53,3 @@ async def test_gauges_count_unresolved_tickets_and_their_overdue_targets(
         " WHERE status IN ('submitted', 'open', 'pending') GROUP BY 1, 2, 3"
     )
     assert "tickets_backlog" in "\n".join(r[0] for r in plan)
-

@@ -33,7 +33,7 @@ import uvicorn
 import uvloop
 from faststream import BaseMiddleware
 from faststream.message import StreamMessage
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsNKey
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
@@ -384,8 +384,18 @@ def create_broker(settings: ServiceSettings, name: str) -> NatsBroker:
         closed_cb=events.closed,
         error_cb=events.error,
         name=name,
-        **settings.nats_options(name),
+        **broker_options(settings.nats_options(name)),
     )
+
+
+def broker_options(nats_options: dict[str, Any]) -> dict[str, Any]:
+    """nats-py's connect options as FastStream's broker takes them: the NKEY
+    seed file as `security` (its `nkeys_seed` keyword is deprecated)."""
+    options = dict(nats_options)
+    seed = options.pop("nkeys_seed", None)
+    if seed is not None:
+        options["security"] = NatsNKey.from_file(seed)
+    return options
 
 
 def main(service: Service[Any]) -> None:
