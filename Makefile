@@ -42,7 +42,7 @@ test: install browser kubectl imap
 	$(BIN)/pytest
 
 test-fast: install
-	$(BIN)/pytest -m "not e2e and not browser and not faults and not deploy"
+	$(BIN)/pytest -n 2 -m "not e2e and not browser and not faults and not deploy"
 
 lint: install
 	$(BIN)/ruff check .
