@@ -131,6 +131,11 @@ async def audit(
     result.stored = len(stored)
     acknowledged = set(load.acknowledged.values())
     result.stored_unacknowledged = len(stored - acknowledged)
+    if result.stored_unacknowledged > result.given_up:
+        result.problems.append(
+            f"{result.stored_unacknowledged - result.given_up} tickets stored twice:"
+            " a retry with the same Idempotency-Key made a second ticket"
+        )
     missing = acknowledged - stored
     if missing:
         result.problems.append(f"{len(missing)} acknowledged tickets not stored")

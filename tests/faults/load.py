@@ -85,12 +85,13 @@ async def submit_until_answered(
         "description": "Δοκιμή αντοχής.",
         "priority": PRIORITIES[n % len(PRIORITIES)].value,
     }
+    # A well-behaved API client: one Idempotency-Key per ticket, kept across its
+    # retries, so a 201 lost to a crash never becomes a second ticket.
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
     deadline = time.monotonic() + give_up_after
     while time.monotonic() < deadline:
         try:
-            response = await client.post(
-                "/api/v1/tickets", json=body, headers={"Authorization": f"Bearer {token}"}
-            )
+            response = await client.post("/api/v1/tickets", json=body, headers=headers)
         except httpx.HTTPError as exc:
             result.errors[type(exc).__name__] += 1
             await asyncio.sleep(0.5)
