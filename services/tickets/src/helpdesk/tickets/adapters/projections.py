@@ -115,9 +115,9 @@ def change(event: TicketEvent, version: int) -> TicketChange | None:
             "assignee_name": event.assignee.name,
             "status": event.status.value,
         }
-    elif isinstance(event, TicketUnassigned):
-        sets = {"assignee_id": None, "assignee_name": None, "updated_at": event.at}
-        return TicketChange(tid, sets={**sets, "version": version})
+    elif isinstance(event, TicketUnassigned):  # the deadlines stay as they are
+        unassigned = {"assignee_id": None, "assignee_name": None}
+        return TicketChange(tid, sets={**unassigned, "updated_at": event.at, "version": version})
     elif isinstance(event, TicketSlaWarning):
         return TicketChange(
             tid, sets={"version": version}, fired=(f"{event.target.value}_warning",)
