@@ -93,7 +93,7 @@ def timed_get(
     return get
 
 
-def p99_ms(results: list[tuple[float, float, str]], q: float = 0.99) -> float:
+def latency_ms(results: list[tuple[float, float, str]], q: float = 0.99) -> float:
     return pct([(a - s) * 1000 for s, a, _ in steady(results)], q)
 
 
@@ -103,16 +103,16 @@ async def measure(system: System, client: LoadClient, users: dict[str, Any]) -> 
     figures: dict[str, float] = {}
     submit = client.timed("/api/v1/tickets", body, customer)
     results = await paced(submit, seconds=WARM_UP + SECONDS)
-    figures["submit_p50"] = p99_ms(results, 0.5)
-    figures["submit_p99"] = p99_ms(results)
+    figures["submit_p50"] = latency_ms(results, 0.5)
+    figures["submit_p99"] = latency_ms(results)
     async with client.session.get(
         client.base_url + "/api/v1/tickets?limit=200", headers=agent
     ) as r:
         ids = [item["ticket_id"] for item in (await r.json())["items"]]
     queue = timed_get(client, lambda: "/api/v1/tickets", agent)
-    figures["queue_p99"] = p99_ms(await paced(queue, seconds=WARM_UP + SECONDS))
+    figures["queue_p99"] = latency_ms(await paced(queue, seconds=WARM_UP + SECONDS))
     detail = timed_get(client, lambda: f"/api/v1/tickets/{random.choice(ids)}", agent)
-    figures["detail_p99"] = p99_ms(await paced(detail, seconds=WARM_UP + SECONDS))
+    figures["detail_p99"] = latency_ms(await paced(detail, seconds=WARM_UP + SECONDS))
     figures["sweep_ms"] = await sla_sweep(system)
     figures["saturation"] = await saturate(client.status_only("/api/v1/tickets", body, customer))
     return figures

@@ -8,6 +8,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
+from types import TracebackType
 
 import asyncpg
 import nats
@@ -36,12 +37,13 @@ def pytest_runtest_makereport(
     return report
 
 
-def _event_loop_in(tb: object) -> asyncio.AbstractEventLoop | None:
+def _event_loop_in(tb: TracebackType | None) -> asyncio.AbstractEventLoop | None:
+    """The event loop whose run was interrupted: a `self` somewhere up the stack."""
     while tb is not None:
-        candidate = tb.tb_frame.f_locals.get("self")  # type: ignore[attr-defined]
+        candidate = tb.tb_frame.f_locals.get("self")
         if isinstance(candidate, asyncio.AbstractEventLoop):
             return candidate
-        tb = tb.tb_next  # type: ignore[attr-defined]
+        tb = tb.tb_next
     return None
 
 
