@@ -31,6 +31,9 @@ class Actor(BaseModel):
 class AccessTokenClaims(BaseModel):
     """Claims of the EdDSA-signed access JWT issued by identity, checked by the gateway."""
 
+    # Frozen: verified claims are kept per token and shared (servicekit.access_tokens).
+    model_config = ConfigDict(frozen=True)
+
     sub: str  # the user id
     roles: list[Role]
     sid: str  # the session id

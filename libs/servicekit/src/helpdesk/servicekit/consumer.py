@@ -27,7 +27,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import nats.js.errors
 from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, NatsRouter, PullSub
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
 from prometheus_client import Counter, Gauge
@@ -38,6 +38,7 @@ from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import MSG_ID_HEADER, stream_name
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import bind_correlation_id, describe_error, get_logger
+from helpdesk.servicekit.messages import CurrentMessage, current_message
 
 log = get_logger(__name__)
 
@@ -262,7 +263,9 @@ def subscribe(
     Pulled messages arrive under `inbox_prefix`, which the service's NATS
     permissions allow it to subscribe to (nats_auth.inbox_prefix)."""
 
-    @broker.subscriber(
+    pulled = NatsRouter(middlewares=[CurrentMessage])
+
+    @pulled.subscriber(
         consumer.subject,
         stream=JStream(consumer.stream, declare=False),
         durable=consumer.name,
@@ -275,8 +278,10 @@ def subscribe(
         config=ConsumerConfig(max_deliver=-1, ack_wait=consumer.ack_wait),
         description=f"{consumer.name}: {consumer.handler.__doc__ or ''}".strip(),
     )
-    async def deliver(body: Any, msg: NatsMessage) -> None:
-        await on_delivery(pool, consumer, msg)
+    async def deliver(body: Any) -> None:
+        await on_delivery(pool, consumer, current_message())
+
+    broker.include_router(pulled)
 
 
 async def ensure_unlimited_redelivery(js: JetStreamContext, consumer: EventConsumer) -> None:

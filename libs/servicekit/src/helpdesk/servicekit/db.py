@@ -27,6 +27,15 @@ async def init_connection(conn: Connection) -> None:
         )
 
 
+async def _left_as_found(conn: Connection) -> None:
+    """A released connection is reused as it is: asyncpg has already rolled back
+    an open transaction and dropped its listeners. Its default reset also sends
+    `RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()` — a round trip
+    on every release, for session state the kit's code does not leave on a
+    pooled connection (session locks and LISTEN are taken on dedicated
+    connections, or undone in a `finally` where they are used)."""
+
+
 async def create_pool(
     dsn: str, schema: str, *, min_size: int = 10, max_size: int = 10
 ) -> asyncpg.Pool:
@@ -37,6 +46,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=init_connection,
+        reset=_left_as_found,
         server_settings={"search_path": f"{schema},public", "application_name": schema},
     )
     assert pool is not None

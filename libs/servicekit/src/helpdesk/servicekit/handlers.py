@@ -27,7 +27,7 @@ from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 from faststream.middlewares import ExceptionMiddleware
-from faststream.nats import NatsMessage, NatsRouter
+from faststream.nats import NatsRouter
 from pydantic import BaseModel, ValidationError
 
 from helpdesk.contracts.actors import AccessTokenClaims, Actor
@@ -36,6 +36,7 @@ from helpdesk.contracts.replies import FieldError, Refused, Reply
 from helpdesk.contracts.subjects import AUTHORIZATION_HEADER
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.logging import describe_error, get_logger
+from helpdesk.servicekit.messages import CurrentMessage, current_message
 
 log = get_logger(__name__)
 
@@ -133,22 +134,19 @@ def _handle(
     if check_actor and verify is None:
         raise TypeError(f"{request_type.__name__} names an actor: the service needs a verifier")
 
-    async def handle(command: Any, message: NatsMessage) -> Reply[Any]:
+    async def handle(command: Any) -> Reply[Any]:
         try:
             if check_actor and command.actor is not None:
                 assert verify is not None
-                prove_actor(command.actor, message.headers.get(AUTHORIZATION_HEADER), verify)
+                headers = current_message().headers
+                prove_actor(command.actor, headers.get(AUTHORIZATION_HEADER), verify)
             return Reply.success(await handler(command))
         except Refused as refused:
             return Reply(ok=False, error=refused.error)
 
     # FastStream reads the annotations: the body is validated into (and documented
-    # as) the contract; `message` is the NATS message itself (for its headers).
-    handle.__annotations__ = {
-        "command": request_type,
-        "message": NatsMessage,
-        "return": Reply[Any],
-    }
+    # as) the contract.
+    handle.__annotations__ = {"command": request_type, "return": Reply[Any]}
     handle.__name__ = handle.__qualname__ = request_type.__name__
     handle.__doc__ = request_type.__doc__ or f"{request_type.nats_subject('<service>')}"
     return handle
@@ -161,9 +159,10 @@ def router(
     queue group; `verify_token` proves the actor of those that name one."""
     served = NatsRouter(
         middlewares=[
+            CurrentMessage,
             ExceptionMiddleware(
                 publish_handlers={ValidationError: _validation_failed, Exception: _failed}
-            )
+            ),
         ]
     )
     for request_type, handler in handlers.items():

@@ -102,6 +102,7 @@ class ServiceContext(Generic[SettingsT]):
     subscribed: list[EventConsumer] = field(default_factory=list)
     projections: list[Projection] = field(default_factory=list)
     loops: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = field(default_factory=list)
+    starting: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     # Proves the actor of requests that name one (see handlers.prove_actor).
     verify_token: TokenVerifier | None = None
 
@@ -109,6 +110,11 @@ class ServiceContext(Generic[SettingsT]):
         """Run `loop()` as a task from start to shutdown; if it ever ends, the
         service reports itself unhealthy (/healthz) so it gets restarted."""
         self.loops.append((name, loop))
+
+    def at_start(self, step: Callable[[], Awaitable[object]]) -> None:
+        """Run `step()` once before the service takes its first message (`build`
+        itself only wires: the AsyncAPI generator calls it with no servers)."""
+        self.starting.append(step)
 
     def serve(self, handlers: Handlers) -> None:
         """Serve each `{RequestType: handler}` on the subject its contract names."""
@@ -247,6 +253,8 @@ async def run(service: Service[SettingsT]) -> None:
     if built is not None:
         await built
     register_admin_handlers(ctx)
+    for step in ctx.starting:
+        await step()
     for event_consumer in ctx.subscribed:
         await consumers.ensure_unlimited_redelivery(js, event_consumer)
     await broker.start()

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
+import uvloop
 
 from helpdesk.gateway.app import create_app, create_ops_app
 from helpdesk.gateway.settings import Settings
@@ -66,7 +67,7 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = load_settings(Settings)
     configure_logging("gateway", settings.log_format)
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))  # the services' loop too: less CPU per request
 
 
 if __name__ == "__main__":

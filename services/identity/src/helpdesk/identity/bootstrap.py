@@ -56,6 +56,9 @@ def build(ctx: ServiceContext[Settings]) -> None:
     revocations = KvRevocations(
         ctx.js, timedelta(minutes=settings.access_token_minutes), settings.nats_stream_replicas
     )
+    # Declared at start, not at the first logout: until the bucket exists, the
+    # gateway looks for it on every request (one JetStream API call each).
+    ctx.at_start(revocations.bucket)
     ctx.serve(bind(build_deps(ctx.pool, settings, revocations), HANDLERS))
 
 

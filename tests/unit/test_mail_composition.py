@@ -1,0 +1,51 @@
+"""A composed mail reads back as what was rendered: headers written as they are
+(short ASCII), folded or encoded (long or Greek), and both parts decoded intact."""
+
+from __future__ import annotations
+
+import email
+import uuid
+from email import policy
+
+from helpdesk.notifier.compose import MailComposer
+from helpdesk.notifier.settings import Settings
+from tests.tokens import seal_private_key
+
+CONTEXT = {
+    "name": "Μαρία Παπαδοπούλου",
+    "number": "HD-2026-000123",
+    "subject": "Ο εκτυπωτής " + "μπλοκάρει " * 12,
+    "priority": "Υψηλή",
+    "first_response_due": "26/11/2026 16:00",
+    "link": "http://localhost:8000/helpdesk/el/tickets/1",
+}
+
+
+def test_every_header_and_part_reads_back() -> None:
+    composer = MailComposer(Settings(notifier_seal_private_key=seal_private_key()))
+    reply_to = "helpdesk+t." + "a" * 70 + "@example.com"  # longer than a line: folded
+    mail = composer.compose(
+        event_id=uuid.uuid4(),
+        to="maria@example.com",
+        to_name="Μαρία Παπαδοπούλου",
+        template="ticket_submitted",
+        locale="el",
+        context=CONTEXT,
+        headers={"Reply-To": reply_to, "In-Reply-To": "<ticket-1@helpdesk>"},
+    )
+    assert all(len(line) <= 998 for line in mail.data.splitlines())  # RFC 5322 limit
+    assert mail.data.isascii()
+    read = email.message_from_bytes(mail.data, policy=policy.default)
+    assert read["To"].addresses[0].display_name == "Μαρία Παπαδοπούλου"
+    assert "HD-2026-000123" in read["Subject"]
+    assert read["Reply-To"].addresses[0].addr_spec == reply_to
+    assert read["In-Reply-To"] == "<ticket-1@helpdesk>"
+    assert read["Message-ID"] == mail.message_id
+    assert read["Auto-Submitted"] == "auto-generated"
+    text = read.get_body(("plain",))
+    html = read.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    assert "HD-2026-000123" in text.get_content()
+    assert "Μαρία" in text.get_content()
+    assert "HD-2026-000123" in html.get_content()
