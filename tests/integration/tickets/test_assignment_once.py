@@ -113,3 +113,36 @@ async def test_two_replicas_and_redeliveries_assign_each_ticket_once(
     assert all(r["policy"] == "least_open" and r["trigger"] == "submitted" for r in reasons)
     assert [r["open_tickets"] for r in reasons] == list(range(6))
     assert all(r["candidates"] == [str(alpha.user_id)] for r in reasons)
+
+
+async def test_a_ticket_moved_to_another_queue_is_assigned_there_not_where_it_was_submitted(
+    tickets: Tickets,
+) -> None:
+    """The submission names the queue it was filed in; if the ticket moved on before
+    the assigner saw it, that queue's agents must not get it: the move's own event
+    assigns it in its new queue."""
+    admin = await tickets.user("Admin", Role.ADMIN)
+    desk = await tickets.user("Desk", Role.AGENT)
+    oncall = await tickets.user("Oncall", Role.AGENT)
+    customer = await tickets.user("Maria")
+    await tickets.pool.execute("UPDATE users SET active = true")
+    for queue, agent in (("service-desk", desk), ("incidents", oncall)):
+        members = await tickets.cmd(
+            "set_queue_members", admin, queue=queue, agent_ids=[str(agent.user_id)]
+        )
+        assert members.ok, members.error
+    ticket = await tickets.ok(
+        "submit", customer, subject="Server down", description="x", priority="normal"
+    )
+    await tickets.ok("change_priority", desk, ticket_id=ticket["ticket_id"], priority="urgent")
+    consumer = next(c for c in consumers(tickets.app.assigner) if c.name == "tickets-assignment")
+
+    (submitted,) = await stored(tickets, TicketSubmitted.event_type)
+    assert await handle_once(tickets.pool, consumer, submitted)
+    assert await stored(tickets, "TicketAssigned") == []
+
+    (moved,) = await stored(tickets, "TicketPriorityChanged")
+    assert await handle_once(tickets.pool, consumer, moved)
+    (assigned,) = await stored(tickets, "TicketAssigned")
+    assert assigned.data["assignee"]["user_id"] == str(oncall.user_id)
+    assert assigned.data["reason"]["trigger"] == "priority_changed"

@@ -76,10 +76,11 @@ class Assigner:
         """A ticket that may wait for an agent, or an agent who may take waiting tickets."""
         kind = envelope.event_type
         if kind == TicketSubmitted.event_type:
-            await self.assign(conn, envelope.open(TicketSubmitted).ticket_id, "submitted")
+            submitted = envelope.open(TicketSubmitted)
+            await self.assign_in(conn, submitted.queue, submitted.ticket_id, "submitted")
         elif kind == TicketPriorityChanged.event_type:
             changed = envelope.open(TicketPriorityChanged)
-            await self.assign(conn, changed.ticket_id, "priority_changed")
+            await self.assign_in(conn, changed.queue, changed.ticket_id, "priority_changed")
         elif kind == TicketUnassigned.event_type:
             await self.assign(conn, envelope.open(TicketUnassigned).ticket_id, "unassigned")
         elif kind == AgentAvailabilityChanged.event_type:
@@ -104,6 +105,16 @@ class Assigner:
         await agents.lock_queue(ticket.queue)
         return await self._assign_locked(tickets, agents, ticket_id, trigger)
 
+    async def assign_in(self, conn: Connection, queue: str, ticket_id: UUID, trigger: str) -> bool:
+        """`assign` for a ticket its event says is in `queue`: the ticket is read once,
+        under the queue's lock. Moved on since (another queue)? Then the event of the
+        move assigns it there."""
+        if self.policy.assignment(queue) is AssignmentPolicy.MANUAL:
+            return False
+        tickets, agents = self._repos(conn)
+        await agents.lock_queue(queue)
+        return await self._assign_locked(tickets, agents, ticket_id, trigger, queue=queue)
+
     async def assign_waiting(self, conn: Connection, queues: Sequence[str], trigger: str) -> int:
         """The waiting tickets of `queues`, soonest due first, each by its queue's policy."""
         automatic = sorted(
@@ -122,10 +133,16 @@ class Assigner:
         return assigned
 
     async def _assign_locked(
-        self, tickets: PostgresTickets, agents: PostgresAgents, ticket_id: UUID, trigger: str
+        self,
+        tickets: PostgresTickets,
+        agents: PostgresAgents,
+        ticket_id: UUID,
+        trigger: str,
+        *,
+        queue: str | None = None,
     ) -> bool:
         ticket = await tickets.get(ticket_id)  # fresh: read under the queue's lock
-        if not ticket.waiting_for_assignment:
+        if not ticket.waiting_for_assignment or ticket.queue != (queue or ticket.queue):
             return False
         rule = self.policy.assignment(ticket.queue)
         choice = choose(rule, await agents.candidates(ticket.queue), trigger=trigger)

@@ -60,10 +60,12 @@ class SearchProjection:
                 f"{_vector('$4', '$5', 'A')} || {_vector('$6', '$7', 'B')}"
                 f" || {_vector('$8', '$9', 'D')}"
             )
+            # The document is computed once (stemming is the costly part): no notes yet.
             await conn.execute(
                 "INSERT INTO ticket_search (ticket_id, requester_id, number_rev, public_doc,"
-                f" all_doc, public_text, indexed_chars, created_at) VALUES ($1, $2, $3, {doc},"
-                f" {doc}, $6, $10, $11) ON CONFLICT (ticket_id) DO NOTHING",
+                " all_doc, public_text, indexed_chars, created_at)"
+                f" SELECT $1, $2, $3, d, d, $6, $10, $11 FROM (SELECT {doc} AS d) AS made"
+                " ON CONFLICT (ticket_id) DO NOTHING",
                 event.ticket_id,
                 event.requester.user_id,
                 event.number[::-1],
@@ -81,8 +83,8 @@ class SearchProjection:
         elif isinstance(event, TicketAssigned) and event.assignee.name:
             name = event.assignee.name
             await conn.execute(
-                f"UPDATE ticket_search SET public_doc = public_doc || {_vector('$2', '$3', 'D')},"
-                f" all_doc = all_doc || {_vector('$2', '$3', 'D')} WHERE ticket_id = $1",
+                "UPDATE ticket_search SET public_doc = public_doc || v, all_doc = all_doc || v"
+                f" FROM (SELECT {_vector('$2', '$3', 'D')} AS v) AS made WHERE ticket_id = $1",
                 event.ticket_id,
                 name,
                 fold(name),
@@ -90,20 +92,17 @@ class SearchProjection:
 
     async def _message(self, conn: Connection, event: TicketMessageAdded) -> None:
         body = event.body
-        vector = _vector("$2", "$3", "C")
         guard = f"ticket_id = $1 AND indexed_chars + {len(body)} <= {MAX_INDEXED_CHARS}"
         if event.internal:
-            sets = (
-                f"all_doc = all_doc || {vector}, notes_text = left(notes_text || E'\\n' || $2, $4)"
-            )
+            sets = "all_doc = all_doc || v, notes_text = left(notes_text || E'\\n' || $2, $4)"
         else:
             sets = (
-                f"public_doc = public_doc || {vector}, all_doc = all_doc || {vector},"
+                "public_doc = public_doc || v, all_doc = all_doc || v,"
                 " public_text = left(public_text || E'\\n' || $2, $4)"
             )
         await conn.execute(
             f"UPDATE ticket_search SET {sets}, indexed_chars = indexed_chars + {len(body)}"
-            f" WHERE {guard}",
+            f" FROM (SELECT {_vector('$2', '$3', 'C')} AS v) AS made WHERE {guard}",
             event.ticket_id,
             body,
             fold(body),
