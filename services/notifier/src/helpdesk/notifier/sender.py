@@ -101,8 +101,9 @@ class MailSender:
             await conn.add_listener(self.channel, self._notified)
             try:
                 while True:
-                    await self.send_due()
+                    # Cleared before looking: a mail recorded while we claim wakes the next round.
                     self._wake.clear()
+                    await self.send_due()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             finally:
@@ -121,13 +122,13 @@ class MailSender:
                 await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
                 continue
             batch = await self._claim(free)
-            if not batch:
-                break
             for claimed in batch:
                 task = asyncio.create_task(self._attempt(claimed), name=f"mail-{claimed.id}")
                 self._inflight.add(task)
                 task.add_done_callback(self._inflight.discard)
             started += len(batch)
+            if len(batch) < free:
+                break  # nothing more is due: no empty claim (a round trip and a commit)
         return started
 
     async def _claim(self, limit: int) -> list[ClaimedMail]:

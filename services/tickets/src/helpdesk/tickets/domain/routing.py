@@ -166,13 +166,20 @@ class RoutingPolicy(_Strict):
         return Duration.parse(text).seconds(self.business_calendar.day_seconds)
 
     def targets(self, priority: Priority) -> SlaTargets:
-        route = self.route(priority)
-        escalate = route.escalate_unacknowledged_after
-        return SlaTargets(
-            first_response=self.seconds(route.first_response),
-            resolution=self.seconds(route.resolution),
-            escalate_after=self.seconds(escalate) if escalate else None,
-        )
+        return self.all_targets[priority]
+
+    @cached_property
+    def all_targets(self) -> dict[Priority, SlaTargets]:
+        """Worked out once (every submit and SLA step asks)."""
+        found = {}
+        for priority, route in self.priorities.items():
+            escalate = route.escalate_unacknowledged_after
+            found[priority] = SlaTargets(
+                first_response=self.seconds(route.first_response),
+                resolution=self.seconds(route.resolution),
+                escalate_after=self.seconds(escalate) if escalate else None,
+            )
+        return found
 
     def pages(self, priority: Priority) -> bool:
         return self.route(priority).page
