@@ -20,6 +20,7 @@ import asyncio
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,7 @@ WRITERS = 8
 APPENDS = 4000
 RELAY_EVENTS = 20000
 LAG_RATE, LAG_SECONDS = 500, 10
-TICKET_CLIENTS, SATURATION_SECONDS = 16, 8.0
+TICKET_CLIENTS, SATURATION_SECONDS, SATURATION_ROUNDS = 16, 8.0, 3
 TICKET_RATE, TICKET_SECONDS = 50, 10
 WARM_UP = 3  # seconds at the rate before requests count: pools, caches, connections
 
@@ -206,6 +207,13 @@ async def submit(body: dict) -> dict:
 
 
 async def saturate(post: Callable[[], Awaitable[int]]) -> float:
+    """Accepted requests/s with TICKET_CLIENTS clients: the median of
+    SATURATION_ROUNDS rounds (one round on this VM swings by ±15 %)."""
+    rounds = [await _saturate_once(post) for _ in range(SATURATION_ROUNDS)]
+    return statistics.median(rounds)
+
+
+async def _saturate_once(post: Callable[[], Awaitable[int]]) -> float:
     deadline = time.perf_counter() + SATURATION_SECONDS
     accepted = 0
 
@@ -424,7 +432,7 @@ baseline ran in the same run, against the same servers.
 | (a) event-store appends/s, {WRITERS} concurrent writers, one event per transaction | {appends:,.0f} | {raw_inserts:,.0f} raw asyncpg INSERT transactions/s | {appends / raw_inserts:.2f}× | ≥ 0.5× — {ok(appends / raw_inserts >= 0.5)} |
 | (b) relay events/s, committed outbox → JetStream ack ({RELAY_EVENTS} events) | {relayed:,.0f} | {raw_published:,.0f} raw nats-py publish_async/s | {relayed / raw_published:.2f}× | ≥ 0.5× — {ok(relayed / raw_published >= 0.5)} |
 | (c) commit → JetStream lag at {LAG_RATE} events/s ({lag_n} events) | p50 {lag50:.1f} ms, p99 {lag99:.1f} ms | | | p99 < 50 ms — {ok(lag99 < 50)} |
-| (d) tickets accepted/s through the gateway, {TICKET_CLIENTS} clients at saturation | {t["tickets_per_s"]:,.0f} | {t["baseline_per_s"]:,.0f} minimal FastAPI POST/s | {t["tickets_per_s"] / t["baseline_per_s"]:.2f}× | |
+| (d) tickets accepted/s through the gateway, {TICKET_CLIENTS} clients at saturation (median of {SATURATION_ROUNDS} × {SATURATION_SECONDS:.0f} s) | {t["tickets_per_s"]:,.0f} | {t["baseline_per_s"]:,.0f} minimal FastAPI POST/s | {t["tickets_per_s"] / t["baseline_per_s"]:.3f}× | ≥ 0.05× — {"met" if t["tickets_per_s"] / t["baseline_per_s"] >= 0.05 else "**not met**"} |
 | (d) `POST /api/v1/tickets` → 201 at {TICKET_RATE} tickets/s ({t["tickets_paced"]:.0f} tickets) | p50 {t["submit_p50_ms"]:.1f} ms, p99 {t["submit_p99_ms"]:.1f} ms | p50 {t["baseline_p50_ms"]:.1f} ms, p99 {t["baseline_p99_ms"]:.1f} ms | | p99 < 50 ms — {ok(t["submit_p99_ms"] < 50)} |
 | (d) `POST /api/v1/tickets` → confirmation mail in the sink at {TICKET_RATE}/s ({t["mails_seen"]:.0f} mails) | p50 {t["mail_p50_ms"]:.0f} ms, p99 {t["mail_p99_ms"]:.0f} ms | | | p99 < 500 ms — {ok(t["mail_p99_ms"] < 500)} |
 {report_rows(m, t)}
