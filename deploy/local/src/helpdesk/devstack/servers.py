@@ -126,9 +126,16 @@ class NatsServer:
 class PostgresServer:
     """A PostgreSQL 16 cluster in `data_dir` (kept between runs), on a unix socket."""
 
-    # Every service keeps a pool, and the test suite runs many services and
-    # fixtures against one server: PostgreSQL's default of 100 is too few.
-    MAX_CONNECTIONS = 500
+    SETTINGS = {
+        # Every service keeps a pool, and the test suite runs many services and
+        # fixtures against one server: PostgreSQL's default of 100 is too few.
+        "max_connections": "500",
+        # The default 128 MB holds the indexes a submit touches only while the
+        # store is small; with a million events their random-key leaf pages
+        # (event ids, ticket ids) come from the OS cache on every insert. 1 GB is
+        # what a small production server gives it (docs/operations.md).
+        "shared_buffers": "1GB",
+    }
 
     def __init__(self, data_dir: Path, *, keep: bool = True) -> None:
         self.data_dir = data_dir
@@ -142,12 +149,14 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         settings = self.data_dir / "postgresql.auto.conf"
-        if not settings.exists() or "max_connections" not in settings.read_text():
-            # Set once, on a new cluster: initdb, write the setting, stop; the
-            # start below reads it (max_connections needs a restart).
+        written = settings.read_text() if settings.exists() else ""
+        missing = {k: v for k, v in self.SETTINGS.items() if f"{k} =" not in written}
+        if missing:
+            # Set once per cluster: initdb (if new), write the settings, stop; the
+            # start below reads them (both need a restart).
             first = pgserver.get_server(self.data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
             with settings.open("a") as conf:
-                conf.write(f"max_connections = {self.MAX_CONNECTIONS}\n")
+                conf.writelines(f"{k} = '{v}'\n" for k, v in missing.items())
             first.cleanup()
         self._server = pgserver.get_server(  # type: ignore[attr-defined]
             self.data_dir, cleanup_mode="stop" if self.keep else "delete"
