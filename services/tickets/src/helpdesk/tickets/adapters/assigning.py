@@ -77,12 +77,13 @@ class Assigner:
         kind = envelope.event_type
         if kind == TicketSubmitted.event_type:
             submitted = envelope.open(TicketSubmitted)
-            await self.assign_in(conn, submitted.queue, submitted.ticket_id, "submitted")
+            await self.assign(conn, submitted.queue, submitted.ticket_id, "submitted")
         elif kind == TicketPriorityChanged.event_type:
             changed = envelope.open(TicketPriorityChanged)
-            await self.assign_in(conn, changed.queue, changed.ticket_id, "priority_changed")
+            await self.assign(conn, changed.queue, changed.ticket_id, "priority_changed")
         elif kind == TicketUnassigned.event_type:
-            await self.assign(conn, envelope.open(TicketUnassigned).ticket_id, "unassigned")
+            unassigned = envelope.open(TicketUnassigned)
+            await self.assign(conn, unassigned.queue, unassigned.ticket_id, "unassigned")
         elif kind == AgentAvailabilityChanged.event_type:
             availability = envelope.open(AgentAvailabilityChanged)
             if availability.available:
@@ -94,21 +95,10 @@ class Assigner:
             if changed_queue.added:
                 await self.assign_waiting(conn, [changed_queue.queue], "members_changed")
 
-    async def assign(self, conn: Connection, ticket_id: UUID, trigger: str) -> bool:
-        """Give the ticket to the agent its queue's policy chooses; False if it stays."""
-        tickets, agents = self._repos(conn)
-        ticket = await tickets.get(ticket_id)
-        if not ticket.waiting_for_assignment:
-            return False
-        if self.policy.assignment(ticket.queue) is AssignmentPolicy.MANUAL:
-            return False
-        await agents.lock_queue(ticket.queue)
-        return await self._assign_locked(tickets, agents, ticket_id, trigger)
-
-    async def assign_in(self, conn: Connection, queue: str, ticket_id: UUID, trigger: str) -> bool:
-        """`assign` for a ticket its event says is in `queue`: the ticket is read once,
-        under the queue's lock. Moved on since (another queue)? Then the event of the
-        move assigns it there."""
+    async def assign(self, conn: Connection, queue: str, ticket_id: UUID, trigger: str) -> bool:
+        """Give a ticket its event says is in `queue` to the agent the queue's policy
+        chooses; False if it stays. The ticket is read once, under the queue's lock;
+        if it has moved to another queue since, the event of that move assigns it."""
         if self.policy.assignment(queue) is AssignmentPolicy.MANUAL:
             return False
         tickets, agents = self._repos(conn)
@@ -142,8 +132,10 @@ class Assigner:
         queue: str | None = None,
     ) -> bool:
         ticket = await tickets.get(ticket_id)  # fresh: read under the queue's lock
-        if not ticket.waiting_for_assignment or ticket.queue != (queue or ticket.queue):
+        if not ticket.waiting_for_assignment:
             return False
+        if queue is not None and ticket.queue != queue:
+            return False  # moved on: its move's event assigns it in its new queue
         rule = self.policy.assignment(ticket.queue)
         choice = choose(rule, await agents.candidates(ticket.queue), trigger=trigger)
         if choice is None:
