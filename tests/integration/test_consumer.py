@@ -29,6 +29,14 @@ class Noted(EventData):
     text: str
 
 
+class Aside(EventData):
+    """An event of the same subject filter that a consumer may not handle."""
+
+    producer: ClassVar[str] = "test"
+    aggregate: ClassVar[str] = "note"
+    text: str
+
+
 class Flaky:
     """A handler that fails its first `failures` calls, then records its effect."""
 
@@ -94,6 +102,31 @@ async def test_a_redelivered_event_is_handled_once(
         await broker.stop()
     assert await effects(pool) == ["hello"]
     assert handler.calls == 1
+
+
+async def test_events_a_consumer_does_not_handle_are_acked_without_a_transaction(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    """`handles` names the event types the handler acts on: the others of its
+    subject filter are acknowledged, never reach the handler and leave no inbox row."""
+    schema, pool = setup
+    handler = Flaky(failures=0)
+    consumer = EventConsumer(
+        f"{schema}-handles", f"{schema}.events.>", handler, handles=frozenset({Noted.event_type})
+    )
+    broker = await run_consumer(servers, pool, consumer)
+    aside = EventEnvelope.wrap(Aside(text="ignored"), correlation_id="c-aside")
+    noted = EventEnvelope.wrap(Noted(text="handled"), correlation_id="c-noted")
+    try:
+        await publish(nc, schema, aside)
+        await publish(nc, schema, noted)
+        await eventually(lambda: _consumed(nc, schema.upper(), consumer.name, 2))
+    finally:
+        await broker.stop()
+    assert await effects(pool) == ["handled"]
+    assert handler.calls == 1
+    inbox = await pool.fetch("SELECT event_id FROM inbox WHERE consumer = $1", consumer.name)
+    assert [r["event_id"] for r in inbox] == [noted.event_id]
 
 
 async def test_a_failing_handler_is_retried_with_back_off_until_it_succeeds(

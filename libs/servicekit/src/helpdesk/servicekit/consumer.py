@@ -2,7 +2,10 @@
 
 A handler is `async def handle(conn, envelope) -> None`. It runs inside a
 transaction that also records `(consumer, event_id)` in the inbox, so a
-redelivered event has no second effect. A failing handler is retried with
+redelivered event has no second effect. A consumer that names the event types
+it `handles` acknowledges the others of its subject filter at once, without a
+transaction: the handler would do nothing with them, so there is nothing to
+record. A failing handler is retried with
 back-off (nak with delay); after `max_deliver` deliveries the message is
 parked in `dead_letters`, logged and counted, and acknowledged. `redrive`
 runs a parked message through the handler again.
@@ -45,6 +48,9 @@ log = get_logger(__name__)
 EventHandler = Callable[[Connection, EventEnvelope], Awaitable[None]]
 
 HANDLED = Counter("consumer_events_handled_total", "Events handled", ["consumer"])
+SKIPPED = Counter(
+    "consumer_events_skipped_total", "Events of a type the consumer does not handle", ["consumer"]
+)
 DUPLICATES = Counter("consumer_events_duplicate_total", "Redelivered events skipped", ["consumer"])
 FAILURES = Counter("consumer_handler_failures_total", "Handler failures", ["consumer"])
 DEAD_LETTERED = Counter(
@@ -84,6 +90,10 @@ class EventConsumer:
     max_workers: int = 1
     ack_wait: float = ACK_WAIT
     park_retry_delay: float = PARK_RETRY_DELAY
+    # The event types the handler acts on (None: every one). Others are acked
+    # unhandled; a subject filter often spans more types than a handler uses
+    # (`tickets.events.>` for the assignment consumer).
+    handles: frozenset[str] | None = None
 
     @property
     def stream(self) -> str:
@@ -218,6 +228,10 @@ async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMess
             error=f"malformed envelope: {describe_error(exc)}",
             deliveries=deliveries,
         )
+        return
+    if consumer.handles is not None and envelope.event_type not in consumer.handles:
+        SKIPPED.labels(consumer.name).inc()
+        await msg.ack()
         return
     bind_correlation_id(envelope.correlation_id)
     try:

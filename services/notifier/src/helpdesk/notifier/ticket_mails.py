@@ -49,6 +49,8 @@ from helpdesk.servicekit.logging import get_logger
 log = get_logger(__name__)
 
 MAILS_CONSUMER = "notifier-ticket-mails"
+# The events that page: a ticket submitted at, or raised to, the consumer's priority.
+PAGED = frozenset({TicketSubmitted.event_type, TicketPriorityChanged.event_type})
 PAGE_CONSUMERS = {
     Priority.URGENT: "notifier-page-urgent",
     Priority.CRITICAL: "notifier-page-critical",
@@ -306,6 +308,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
             subject=events_of(tickets.SERVICE),
             handler=mails.handle,
             max_workers=CONSUMER_WORKERS,
+            handles=frozenset(mails.handlers),
         )
     ]
     for priority, name in PAGE_CONSUMERS.items():
@@ -315,6 +318,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
                 subject=TicketEvent.any_with(priority),
                 handler=mails.page,
                 max_workers=CONSUMER_WORKERS,
+                handles=PAGED,
             )
         )
     return found

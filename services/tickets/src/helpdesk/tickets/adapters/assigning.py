@@ -51,6 +51,16 @@ DEACTIVATION_CONSUMER = "tickets-deactivations"
 # Waiting tickets assigned per trigger (an agent back from leave, a new member);
 # the rest wait for the next trigger or submission.
 WAITING_BATCH = 200
+# The events `Assigner.handle` acts on; the consumer acks the service's other events unhandled.
+TRIGGERS = frozenset(
+    {
+        TicketSubmitted.event_type,
+        TicketPriorityChanged.event_type,
+        TicketUnassigned.event_type,
+        AgentAvailabilityChanged.event_type,
+        QueueMembersChanged.event_type,
+    }
+)
 
 
 class Assigner:
@@ -199,12 +209,16 @@ async def _set_active(conn: Connection, user_id: UUID, active: bool, at: object)
 def consumers(assigner: Assigner) -> list[EventConsumer]:
     return [
         EventConsumer(
-            name=ASSIGNMENT_CONSUMER, subject=events_of(SERVICE), handler=assigner.handle
+            name=ASSIGNMENT_CONSUMER,
+            subject=events_of(SERVICE),
+            handler=assigner.handle,
+            handles=TRIGGERS,
         ),
         EventConsumer(
             name=DEACTIVATION_CONSUMER,
             # Every user event (a filter of its own, beside tickets-users' `>`).
             subject=f"{identity.SERVICE}.events.user.*",
             handler=assigner.on_user_status,
+            handles=frozenset({UserDeactivated.event_type, UserReactivated.event_type}),
         ),
     ]
