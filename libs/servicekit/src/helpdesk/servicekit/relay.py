@@ -10,7 +10,10 @@
   server's duplicate window. Rows are deleted only after JetStream
   acknowledged them (raw tokens included: nothing published stays).
 * Woken by LISTEN/NOTIFY (a trigger on outbox inserts), with polling as the
-  fallback for a lost notification.
+  fallback for a lost notification. Rounds start at most every
+  `min_round_seconds`: under load the commits of those milliseconds go out
+  as one batch (one read, one delete) instead of a round each; an event
+  that follows a quiet moment is read at once.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         ack_timeout: float = 5.0,
+        min_round_seconds: float = 0.005,
     ) -> None:
         self._dsn = dsn
         self._schema = schema
@@ -93,6 +97,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._ack_timeout = ack_timeout
+        self._min_round = min_round_seconds
         self._wake = asyncio.Event()
         self.is_leader = False
 
@@ -124,12 +129,16 @@ class OutboxRelay:
             log.info("outbox relay is the active publisher", schema=self._schema)
             await conn.add_listener(f"{self._schema}_outbox", self._notified)
             while True:
+                started = time.monotonic()
                 published = await self.publish_pending(conn)
                 if published >= self._batch_size:
                     continue
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                # Woken soon after the last round: more commits are likely on their way.
+                if (since := time.monotonic() - started) < self._min_round:
+                    await asyncio.sleep(self._min_round - since)
         finally:
             self.is_leader = False
             await close_within(conn)
