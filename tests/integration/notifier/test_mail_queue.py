@@ -6,6 +6,7 @@ from one queue without sending anything twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections import Counter
@@ -63,14 +64,39 @@ class Answering:
         return "250 accepted"
 
 
+class AnsweringTogether(Answering):
+    """Holds every mail's final answer until `count` mails wait for theirs."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+        self.waiting = 0
+        self.everyone: asyncio.Event | None = None  # made on the server's own loop
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.everyone = self.everyone or asyncio.Event()
+        self.waiting += 1
+        if self.waiting >= self.count:
+            self.everyone.set()
+        await self.everyone.wait()
+        return await super().handle_DATA(server, session, envelope)
+
+
 @pytest.fixture
 def smtp() -> Iterator[tuple[Answering, int]]:
-    handler = Answering()
+    with serving(Answering()) as answering:
+        yield answering
+
+
+@contextlib.contextmanager
+def serving(handler: Answering) -> Iterator[tuple[Answering, int]]:
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    yield handler, port
-    controller.stop()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture
@@ -162,6 +188,24 @@ async def test_one_refusing_recipient_bounces_and_never_resends_to_the_others(
         "SELECT last_error FROM deliveries WHERE recipient = 'gone@example.org'"
     )
     assert "550" in error
+    assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE message IS NOT NULL") == 0
+
+
+async def test_mails_accepted_together_are_marked_sent_in_one_statement(
+    queue_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """Six mails sent over six sessions and accepted at the same moment: the sender
+    marks them `sent` in fewer statements than mails (`sent_at` is each
+    statement's time), and every one forgets its message bytes."""
+    schema, pool = queue_db
+    recipients = [f"r{i}@example.org" for i in range(6)]
+    with serving(AnsweringTogether(len(recipients))) as (handler, port):
+        await queue_mails(pool, recipients)
+        sender = mail_sender(settings_for(port), MailQueue(pool), schema)
+        await sender.drain()
+        assert sorted(r for r, _ in handler.accepted) == recipients
+    assert set((await statuses(pool)).values()) == {"sent"}
+    assert await pool.fetchval("SELECT count(DISTINCT sent_at) FROM deliveries") < len(recipients)
     assert await pool.fetchval("SELECT count(*) FROM deliveries WHERE message IS NOT NULL") == 0
 
 

@@ -106,11 +106,11 @@ class MailQueue:
             for r in rows
         ]
 
-    async def sent(self, delivery_id: int) -> None:
+    async def sent(self, delivery_ids: list[int]) -> None:
         await self._pool().execute(
             "UPDATE deliveries SET status = 'sent', sent_at = now(), message = NULL,"
-            " last_error = NULL WHERE id = $1",
-            delivery_id,
+            " last_error = NULL WHERE id = any($1::bigint[])",
+            delivery_ids,
         )
 
     async def retry(self, delivery_id: int, delay_seconds: float, error: str) -> None:

@@ -3,7 +3,10 @@
 Woken by NOTIFY when a consumer records mail (with polling as the fallback),
 it claims due rows (a lease, committed before sending), sends them over a few
 SMTP sessions at once and settles each one on its own, so one failing
-recipient never holds up or re-sends the others:
+recipient never holds up or re-sends the others. Under load the round trips
+are shared: claims start at most every `min_round_seconds` (the mails
+recorded meanwhile are claimed together), and mails accepted while one
+`sent` update is under way are marked by the next, in one statement:
 
 * accepted → `sent`;
 * 5xx → `bounced` (counted, logged; never retried);
@@ -22,6 +25,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -55,6 +59,7 @@ class MailSender:
         channel: str,
         poll_interval: float = 1.0,
         shutdown_grace: float = 5.0,
+        min_round_seconds: float = 0.01,
         files: Callable[[ComposedMail], Awaitable[ComposedMail]] | None = None,
     ) -> None:
         self.queue = queue
@@ -63,6 +68,7 @@ class MailSender:
         self.channel = channel
         self.poll_interval = poll_interval
         self.shutdown_grace = shutdown_grace
+        self.min_round = min_round_seconds
         self.files = files  # puts a mail's attachments in (attachment_mails.MailFiles)
         self.workers = settings.mail_workers
         # aiosmtplib's timeout is per command; a whole send gets a few of them.
@@ -72,6 +78,8 @@ class MailSender:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._claimed: set[int] = set()  # claimed and not yet settled
+        self._accepted: list[int] = []  # sent, to be marked `sent` by the marker
+        self._marker: asyncio.Task[None] | None = None
         self._paused_until = 0.0
         self._server_failures = 0
 
@@ -103,9 +111,13 @@ class MailSender:
                 while True:
                     # Cleared before looking: a mail recorded while we claim wakes the next round.
                     self._wake.clear()
+                    started = time.monotonic()
                     await self.send_due()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    # Woken soon after the last claim: more mails are likely on their way.
+                    if (since := time.monotonic() - started) < self.min_round:
+                        await asyncio.sleep(self.min_round - since)
             finally:
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(self.channel, self._notified)
@@ -150,11 +162,20 @@ class MailSender:
         started = await self.send_due()
         if self._inflight:
             await asyncio.wait(self._inflight)
+        if self._marker:
+            await asyncio.wait([self._marker])
         return started
 
     async def _finish_inflight(self) -> None:
         if self._inflight:
             _, late = await asyncio.wait(self._inflight, timeout=self.shutdown_grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        if self._marker:
+            # Mails already accepted by the server are marked before we go.
+            _, late = await asyncio.wait([self._marker], timeout=self.shutdown_grace)
             for task in late:
                 task.cancel()
             if late:
@@ -177,8 +198,16 @@ class MailSender:
             return
         self._server_failures = 0
         SENT.labels(claimed.template).inc()
-        await self._settle(claimed.id, lambda: self.queue.sent(claimed.id))
         log.info("mail sent", template=claimed.template, delivery_id=claimed.id)
+        self._accepted.append(claimed.id)
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_accepted(), name="mail-sent-marker")
+
+    async def _mark_accepted(self) -> None:
+        """Mark accepted mails `sent`, those accepted meanwhile in the next statement."""
+        while self._accepted:
+            ids, self._accepted = self._accepted, []
+            await self._settle(ids, partial(self.queue.sent, ids))
 
     async def _failed(self, claimed: ClaimedMail, exc: Exception) -> None:
         reason = describe(exc)
@@ -186,13 +215,13 @@ class MailSender:
         mail_id = claimed.id
         if is_permanent(exc):
             BOUNCED.labels(claimed.template).inc()
-            await self._settle(mail_id, lambda: self.queue.give_up(mail_id, "bounced", reason))
+            await self._settle([mail_id], lambda: self.queue.give_up(mail_id, "bounced", reason))
             log.error("mail bounced", **fields)
             return
         age = (datetime.now(UTC) - claimed.created_at).total_seconds()
         if age >= self.settings.mail_retry_seconds:
             EXPIRED.labels(claimed.template).inc()
-            await self._settle(mail_id, lambda: self.queue.give_up(mail_id, "expired", reason))
+            await self._settle([mail_id], lambda: self.queue.give_up(mail_id, "expired", reason))
             log.error("mail expired after retrying", attempts=claimed.attempts, **fields)
             return
         DEFERRED.labels(claimed.template).inc()
@@ -202,7 +231,7 @@ class MailSender:
             self._server_failures += 1
             pause = self.backoff(self._server_failures)
             self._paused_until = max(self._paused_until, time.monotonic() + pause)
-        await self._settle(mail_id, lambda: self.queue.retry(mail_id, delay, reason))
+        await self._settle([mail_id], lambda: self.queue.retry(mail_id, delay, reason))
         log.warning(
             "mail not sent; will retry",
             attempts=claimed.attempts,
@@ -210,14 +239,14 @@ class MailSender:
             **fields,
         )
 
-    async def _settle(self, delivery_id: int, action: Callable[[], Awaitable[None]]) -> None:
+    async def _settle(self, delivery_ids: list[int], action: Callable[[], Awaitable[None]]) -> None:
         """Record an outcome, retrying while the database is briefly away; if it
         stays away, the lease ends and the mail is tried again (same Message-ID)."""
         deadline = time.monotonic() + self.lease_seconds / 2
         while True:
             try:
                 await action()
-                self._claimed.discard(delivery_id)
+                self._claimed.difference_update(delivery_ids)
                 return
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 if time.monotonic() > deadline:
