@@ -141,15 +141,20 @@ class Assigner:
         *,
         queue: str | None = None,
     ) -> bool:
-        ticket = await tickets.get(ticket_id)  # fresh: read under the queue's lock
-        if not ticket.waiting_for_assignment:
-            return False
-        if queue is not None and ticket.queue != queue:
-            return False  # moved on: its move's event assigns it in its new queue
-        rule = self.policy.assignment(ticket.queue)
-        choice = choose(rule, await agents.candidates(ticket.queue), trigger=trigger)
+        """Under the queue's lock. Given the queue (a trigger event names it), its
+        candidates are read first: with nobody available the ticket waits unread."""
+        ticket = None if queue is not None else await tickets.get(ticket_id)
+        queue = queue if ticket is None else ticket.queue
+        rule = self.policy.assignment(queue)
+        choice = choose(rule, await agents.candidates(queue), trigger=trigger)
         if choice is None:
             log.info("nobody available; the ticket waits", ticket_id=str(ticket_id))
+            return False
+        if ticket is None:
+            ticket = await tickets.get(ticket_id)  # fresh: read under the queue's lock
+            if ticket.queue != queue:
+                return False  # moved on: its move's event assigns it in its new queue
+        if not ticket.waiting_for_assignment:
             return False
         now = self.clock.now()
         if not ticket.assign_automatically(
