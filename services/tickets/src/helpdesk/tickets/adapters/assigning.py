@@ -43,6 +43,7 @@ from helpdesk.tickets.adapters.agents import PostgresAgents
 from helpdesk.tickets.adapters.repository import PostgresTickets
 from helpdesk.tickets.domain.assignment import choose
 from helpdesk.tickets.domain.routing import RoutingPolicy
+from helpdesk.tickets.domain.ticket import Ticket
 
 log = get_logger(__name__)
 
@@ -143,8 +144,10 @@ class Assigner:
     ) -> bool:
         """Under the queue's lock. Given the queue (a trigger event names it), its
         candidates are read first: with nobody available the ticket waits unread."""
-        ticket = None if queue is not None else await tickets.get(ticket_id)
-        queue = queue if ticket is None else ticket.queue
+        ticket: Ticket | None = None
+        if queue is None:
+            ticket = await tickets.get(ticket_id)
+            queue = ticket.queue
         rule = self.policy.assignment(queue)
         choice = choose(rule, await agents.candidates(queue), trigger=trigger)
         if choice is None:
