@@ -8,7 +8,10 @@ import uuid
 import asyncpg
 import pytest
 
+from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.servicekit.eventstore import ConcurrencyError, EventStore, NewEvent
+from helpdesk.servicekit.outbox import OutgoingMessage
+from tests.integration.test_outbox_relay import Pinged
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +102,43 @@ async def test_event_ids_are_unique_across_streams(schema_pool: tuple[str, async
     with pytest.raises(ConcurrencyError):
         async with pool.acquire() as conn, conn.transaction():
             await store.append(conn, "y", 0, [shared, event(2)])
+
+
+def published(ns: list[int]) -> tuple[list[NewEvent], list[OutgoingMessage]]:
+    """Events and the messages that publish them, with the same ids."""
+    messages = [
+        OutgoingMessage(EventEnvelope.wrap(Pinged(n=n), correlation_id="c"), "test.events.ping")
+        for n in ns
+    ]
+    events = [
+        NewEvent(event_type="Pinged", data={"n": n}, event_id=m.envelope.event_id)
+        for n, m in zip(ns, messages, strict=True)
+    ]
+    return events, messages
+
+
+async def outbox(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    return [
+        r["event_id"] for r in await conn.fetch("SELECT event_id FROM outbox ORDER BY position")
+    ]
+
+
+async def test_an_append_publishes_its_messages_in_the_same_statement(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    """The outbox rows go in with the events, in the order given; an append that
+    loses the race writes none, and a retried append writes none again."""
+    _, pool = schema_pool
+    events, messages = published([1, 2, 3])
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(conn, "p-1", 0, events, publish=messages)
+        assert await outbox(conn) == [m.envelope.event_id for m in messages]
+    stale, stale_messages = published([4])
+    async with pool.acquire() as conn, conn.transaction():
+        with pytest.raises(ConcurrencyError):
+            await store.append(conn, "p-1", 0, stale, publish=stale_messages)
+        assert len(await outbox(conn)) == 3  # before the caller's rollback, too
+    async with pool.acquire() as conn, conn.transaction():
+        again = await store.append(conn, "p-1", 0, events, publish=messages)
+        assert [e.event_id for e in again] == [e.event_id for e in events]
+        assert len(await outbox(conn)) == 3

@@ -2,7 +2,9 @@
 
 `append` takes the version the caller last saw; if the stream moved on, it
 raises `ConcurrencyError` and writes nothing. Appending events whose ids are
-already stored is a no-op (an idempotent retry). `replay` reads the whole
+already stored is a no-op (an idempotent retry). The messages the append
+`publish`es go to the outbox in the same statement, only when every event was
+appended: one round trip for the event store and the outbox. `replay` reads the whole
 store in position order for a projection rebuild, inside the transaction that
 holds the projection's tables locked.
 
@@ -24,6 +26,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.outbox import OutgoingMessage, outbox_insert, outbox_rows
 
 
 class ConcurrencyError(Exception):
@@ -75,6 +78,17 @@ ON CONFLICT DO NOTHING
 RETURNING {_COLUMNS}
 """
 
+# The append, and its messages into the outbox if every event went in (a
+# partial append raises ConcurrencyError and rolls back anyway; a retried one
+# appends nothing, and its messages went out with the first).
+_APPEND_AND_PUBLISH = f"""
+WITH appended AS ({_APPEND}),
+published AS ({outbox_insert(8)}
+    WHERE (SELECT count(*) FROM appended) = cardinality($3::uuid[])
+    ORDER BY o.ord)
+SELECT {_COLUMNS} FROM appended
+"""
+
 
 def _recorded(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(**dict(row.items()))
@@ -89,8 +103,11 @@ class EventStore:
         stream_id: str,
         expected_version: int,
         events: Sequence[NewEvent],
+        *,
+        publish: Sequence[OutgoingMessage] = (),
     ) -> list[RecordedEvent]:
-        """Append inside the caller's transaction; returns the recorded events."""
+        """Append inside the caller's transaction; returns the recorded events.
+        `publish`: messages for the outbox, written with the events."""
         if not events:
             return []
         args = (
@@ -102,7 +119,10 @@ class EventStore:
             [e.data for e in events],
             [e.metadata for e in events],
         )
-        rows = await conn.fetch(_APPEND, *args)
+        if publish:
+            rows = await conn.fetch(_APPEND_AND_PUBLISH, *args, *outbox_rows(publish))
+        else:
+            rows = await conn.fetch(_APPEND, *args)
         if len(rows) == len(events):
             return [_recorded(r) for r in rows]
         already = await conn.fetch(

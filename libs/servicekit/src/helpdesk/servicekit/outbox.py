@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.subjects import CORRELATION_HEADER
@@ -31,15 +32,32 @@ class OutgoingMessage:
         return cls(envelope=envelope, subject=event.subject())
 
 
-async def add_to_outbox(conn: Connection, messages: Sequence[OutgoingMessage]) -> None:
-    """Write messages in the caller's transaction; the relay is woken on commit."""
-    if not messages:
-        return
-    await conn.execute(
+# The outbox rows of `outbox_rows(messages)` at parameters $n..$n+3, in order.
+def outbox_insert(first_parameter: int) -> str:
+    n = first_parameter
+    return (
         "INSERT INTO outbox (event_id, subject, payload, headers)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::jsonb[])",
+        " SELECT o.event_id, o.subject, o.payload, o.headers"
+        f" FROM unnest(${n}::uuid[], ${n + 1}::text[], ${n + 2}::bytea[], ${n + 3}::jsonb[])"
+        " WITH ORDINALITY AS o(event_id, subject, payload, headers, ord)"
+    )
+
+
+def outbox_rows(messages: Sequence[OutgoingMessage]) -> tuple[list[Any], ...]:
+    return (
         [m.envelope.event_id for m in messages],
         [m.subject for m in messages],
         [m.envelope.model_dump_json().encode() for m in messages],
         [{CORRELATION_HEADER: m.envelope.correlation_id} for m in messages],
     )
+
+
+_ADD = outbox_insert(1) + " ORDER BY o.ord"
+
+
+async def add_to_outbox(conn: Connection, messages: Sequence[OutgoingMessage]) -> None:
+    """Write messages in the caller's transaction; the relay is woken on commit.
+    (Messages of events being appended go with them: `EventStore.append(publish=…)`.)"""
+    if not messages:
+        return
+    await conn.execute(_ADD, *outbox_rows(messages))

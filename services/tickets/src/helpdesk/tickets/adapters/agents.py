@@ -18,7 +18,7 @@ from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.tickets import Contact, TicketAssigned
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent, RecordedEvent
-from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
+from helpdesk.servicekit.outbox import OutgoingMessage
 from helpdesk.servicekit.projections import Projection, apply_all
 from helpdesk.servicekit.runtime import current_correlation_id
 from helpdesk.tickets.domain.assignment import Candidate
@@ -123,8 +123,8 @@ class PostgresAgents:
                     },
                 )
             ],
+            publish=[message],
         )
-        await add_to_outbox(self.conn, [message])
         await apply_all(self.conn, self.projections, recorded)
 
     async def members(self, queue: str) -> list[QueueMember]:

@@ -12,7 +12,7 @@ import asyncpg
 
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
-from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
+from helpdesk.servicekit.outbox import OutgoingMessage
 from helpdesk.servicekit.projections import Projection, apply_all
 from helpdesk.servicekit.runtime import current_correlation_id
 from helpdesk.tickets.adapters.contract_events import contract_events, load_ticket
@@ -85,8 +85,7 @@ class PostgresTickets:
             for m in messages
         ]
         recorded = await self.store.append(
-            self.conn, stream_id(ticket.ticket_id), ticket.version, new
+            self.conn, stream_id(ticket.ticket_id), ticket.version, new, publish=messages
         )
-        await add_to_outbox(self.conn, messages)
         await apply_all(self.conn, self.projections, recorded)
         ticket.saved()
