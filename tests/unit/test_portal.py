@@ -312,3 +312,19 @@ async def test_cookies_are_httponly_lax_and_secure_over_https() -> None:
     assert "Secure" in cookie
     assert "SameSite=lax" in cookie
     assert "Path=/" in cookie
+
+
+def test_the_api_is_routed_before_the_portal() -> None:
+    """Starlette tries every route of every included router in order; a submit
+    matched after all the portal's routes cost ~100 µs of the gateway's CPU."""
+    from starlette.routing import Match
+
+    app = create_app(Settings(jwt_public_key=PUBLIC_KEY))
+
+    def first_match(method: str, path: str) -> int:
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        return next(i for i, r in enumerate(app.router.routes) if r.matches(scope)[0] is Match.FULL)
+
+    submit = first_match("POST", "/api/v1/tickets")
+    assert submit < first_match("GET", "/helpdesk/el/login")
+    assert submit < first_match("GET", "/helpdesk/el/tickets")
