@@ -321,3 +321,10 @@ async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_re
     assert info.config.max_deliver == -1
     assert info.config.ack_wait == ACK_WAIT
     assert info.config.filter_subject == consumer.subject
+
+
+def test_a_consumer_name_that_could_break_its_inbox_statement_is_refused() -> None:
+    """The inbox row is written by a simple query with the name in it (one round
+    trip with BEGIN): a name is letters, digits, '-' and '_' only."""
+    with pytest.raises(ValueError, match="letters, digits"):
+        EventConsumer("x'); DROP TABLE inbox; --", "t.events.>", Flaky(failures=0))

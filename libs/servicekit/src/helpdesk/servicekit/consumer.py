@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,10 @@ class EventConsumer:
     # (`tickets.events.>` for the assignment consumer).
     handles: frozenset[str] | None = None
 
+    def __post_init__(self) -> None:
+        if not _CONSUMER_NAME.fullmatch(self.name):
+            raise ValueError(f"a consumer's name is letters, digits, - and _: {self.name!r}")
+
     @property
     def stream(self) -> str:
         return stream_name(self.subject.split(".", 1)[0])
@@ -103,19 +108,33 @@ class EventConsumer:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]
 
 
+# The transaction opens with the inbox row, in one round trip: a simple query
+# (no parameters: the consumer's name is checked when it is declared, and an
+# event id is a UUID), whose status says whether the row is new.
+_OPEN_WITH_INBOX_ROW = (
+    "BEGIN; INSERT INTO inbox (consumer, event_id) VALUES ('{consumer}', '{event_id}')"
+    " ON CONFLICT DO NOTHING"
+)
+_CONSUMER_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
 async def handle_once(pool: asyncpg.Pool, consumer: EventConsumer, envelope: EventEnvelope) -> bool:
-    """Run the handler unless this consumer already handled the event."""
-    async with pool.acquire() as conn, conn.transaction():
-        fresh = await conn.fetchval(
-            "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)"
-            " ON CONFLICT DO NOTHING RETURNING true",
-            consumer.name,
-            envelope.event_id,
-        )
-        if not fresh:
-            DUPLICATES.labels(consumer.name).inc()
-            return False
-        await consumer.handler(conn, envelope)
+    """Run the handler unless this consumer already handled the event: the inbox
+    row, the handler's statements and COMMIT are one transaction."""
+    opening = _OPEN_WITH_INBOX_ROW.format(
+        consumer=consumer.name, event_id=UUID(str(envelope.event_id))
+    )
+    async with pool.acquire() as conn:
+        try:
+            if await conn.execute(opening) != "INSERT 0 1":
+                DUPLICATES.labels(consumer.name).inc()
+                return False
+            await consumer.handler(conn, envelope)
+            await conn.execute("COMMIT")
+        finally:
+            if conn.is_in_transaction():
+                with contextlib.suppress(Exception):  # a broken connection ends it anyway
+                    await conn.execute("ROLLBACK")
     HANDLED.labels(consumer.name).inc()
     return True
 
