@@ -9,7 +9,7 @@ import pytest
 
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent, RecordedEvent
-from helpdesk.servicekit.projections import Rows, apply_all, rebuild
+from helpdesk.servicekit.projections import Rows, Write, apply_all, rebuild
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +86,63 @@ async def test_rebuilt_read_model_equals_the_live_one(
 
     assert replayed == 60
     assert await snapshot(pool) == live
+
+
+class Counted:
+    """A connection that counts the statements sent through it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.statements = 0
+
+    async def execute(self, query: str, *args: object) -> str:
+        self.statements += 1
+        return await self.conn.execute(query, *args)
+
+
+class WrittenBalances(BalanceProjection):
+    """The balances as a single-statement write, into a table of its own."""
+
+    def __init__(self, table: str) -> None:
+        self.name = self.table = table
+        self.tables = (table,)
+
+    def write(self, event: RecordedEvent) -> Write | None:
+        sign = SIGNS.get(event.event_type)
+        if sign is None:
+            return None
+        return Write(
+            f"INSERT INTO {self.table} (account, amount) VALUES ($1, $2) ON CONFLICT (account)"
+            f" DO UPDATE SET amount = {self.table}.amount + excluded.amount",
+            (event.stream_id, sign * event.data["amount"]),
+        )
+
+
+async def test_the_writes_of_an_event_go_in_one_statement(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    """Three projections that write their change in one statement each, plus one
+    that applies its own: two statements per event, and every table right."""
+    _, pool = schema_pool
+    for table in ("balances", "left_side", "right_side"):
+        await pool.execute(f"CREATE TABLE {table} (account text PRIMARY KEY, amount int NOT NULL)")
+    projections = [
+        WrittenBalances("left_side"),
+        BalanceProjection(),
+        WrittenBalances("right_side"),
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        recorded = await EventStore().append(
+            conn,
+            "acct-1",
+            0,
+            [
+                NewEvent("Deposited", {"amount": 5}),
+                NewEvent("Withdrawn", {"amount": 2}),
+            ],
+        )
+        counted = Counted(conn)
+        await apply_all(counted, projections, recorded)  # type: ignore[arg-type]
+    assert counted.statements == 2 * 2
+    for table in ("balances", "left_side", "right_side"):
+        assert await pool.fetchval(f"SELECT amount FROM {table}") == 3

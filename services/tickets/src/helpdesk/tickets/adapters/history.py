@@ -18,6 +18,7 @@ from helpdesk.contracts.reports import AGE_BUCKETS, GroupBy, SlaReportRow
 from helpdesk.contracts.tickets import TicketList, TicketSubmitted
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
+from helpdesk.servicekit.projections import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 from helpdesk.tickets.adapters.read_model import (
     _summary_row,
@@ -45,6 +46,14 @@ class HistoryProjection:
 
     def __init__(self, policy: RoutingPolicy) -> None:
         self.policy = policy
+
+    def write(self, recorded: RecordedEvent) -> Write | None:
+        """A submission's first row; any later event reads the row it closes (`apply`)."""
+        event = stored_event(recorded.event_type, recorded.data)
+        if not isinstance(event, TicketSubmitted):
+            return None
+        facts = first_facts(event, recorded.version, self.policy)
+        return Write(_INSERT, tuple(getattr(facts, name) for name in _FIELDS))
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
         event = stored_event(recorded.event_type, recorded.data)

@@ -34,7 +34,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
-from helpdesk.servicekit.projections import Rows
+from helpdesk.servicekit.projections import Rows, Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 
 DEADLINE_KINDS = (
@@ -160,10 +160,13 @@ class TicketsProjection:
         "sla_deadlines": DEADLINE_COLUMNS,
     }
 
-    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
+    def write(self, recorded: RecordedEvent) -> Write | None:
         described = _described(recorded)
-        if described is not None:
-            await conn.execute(*_statement(described))
+        return None if described is None else _statement(described)
+
+    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
+        if (write := self.write(recorded)) is not None:
+            await write.run(conn)
 
     def fold(self, rows: Rows, recorded: RecordedEvent) -> None:
         described = _described(recorded)
@@ -176,7 +179,7 @@ def _described(recorded: RecordedEvent) -> TicketChange | None:
     return None if event is None else change(event, recorded.version)
 
 
-def _statement(c: TicketChange) -> tuple[Any, ...]:
+def _statement(c: TicketChange) -> Write:
     """The change as one statement, one round trip: the deadlines (or the fired
     flags) in data-modifying CTEs, then the ticket row. They touch different
     rows, so running them in one statement is the same as in sequence."""
@@ -186,24 +189,33 @@ def _statement(c: TicketChange) -> tuple[Any, ...]:
         args.append(value)
         return f"${len(args)}"
 
-    ctes = []
+    ctes: list[tuple[str, str]] = []
     if c.deadlines is not None:
         kinds, dues = arg(list(c.deadlines)), arg(list(c.deadlines.values()))
         # A moved deadline keeps its `fired` flag.
         ctes.append(
-            f"gone AS (DELETE FROM sla_deadlines WHERE ticket_id = $1"
-            f" AND NOT (kind = any({kinds}::text[])))"
+            (
+                "deadlines_gone",
+                "DELETE FROM sla_deadlines WHERE ticket_id = $1"
+                f" AND NOT (kind = any({kinds}::text[]))",
+            )
         )
         ctes.append(
-            "kept AS (INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
-            f" SELECT $1, k, d FROM unnest({kinds}::text[], {dues}::timestamptz[]) AS t(k, d)"
-            " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at)"
+            (
+                "deadlines_kept",
+                "INSERT INTO sla_deadlines (ticket_id, kind, due_at)"
+                f" SELECT $1, k, d FROM unnest({kinds}::text[], {dues}::timestamptz[]) AS t(k, d)"
+                " ON CONFLICT (ticket_id, kind) DO UPDATE SET due_at = excluded.due_at",
+            )
         )
     if c.fired:
         assert c.deadlines is None, "a change both moves and fires deadlines"
         ctes.append(
-            "fired AS (UPDATE sla_deadlines SET fired = true"
-            f" WHERE ticket_id = $1 AND kind = any({arg(list(c.fired))}::text[]))"
+            (
+                "deadlines_fired",
+                "UPDATE sla_deadlines SET fired = true"
+                f" WHERE ticket_id = $1 AND kind = any({arg(list(c.fired))}::text[])",
+            )
         )
     if c.new_row is not None:
         names = [name for name in c.new_row if name != "ticket_id"]
@@ -215,8 +227,7 @@ def _statement(c: TicketChange) -> tuple[Any, ...]:
     else:
         sets = ", ".join(f"{name} = {arg(value)}" for name, value in c.sets.items())
         ticket = f"UPDATE tickets SET {sets} WHERE ticket_id = $1"
-    with_ = f"WITH {', '.join(ctes)} " if ctes else ""
-    return (with_ + ticket, *args)
+    return Write(main=ticket, args=tuple(args), ctes=tuple(ctes))
 
 
 def _fold(rows: Rows, c: TicketChange) -> None:

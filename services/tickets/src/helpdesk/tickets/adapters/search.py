@@ -27,6 +27,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
+from helpdesk.servicekit.projections import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 from helpdesk.tickets.adapters.read_model import _summary_row, decode_cursor, encode_cursor
 from helpdesk.tickets.domain.search import START, STOP, SearchTerms, fold, fragments
@@ -52,7 +53,7 @@ class SearchProjection:
     name = "ticket_search"
     tables: Sequence[str] = ("ticket_search",)
 
-    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
+    def write(self, recorded: RecordedEvent) -> Write | None:
         event = stored_event(recorded.event_type, recorded.data)
         if isinstance(event, TicketSubmitted):
             names = event.requester.name or ""
@@ -61,53 +62,56 @@ class SearchProjection:
                 f" || {_vector('$8', '$9', 'D')}"
             )
             # The document is computed once (stemming is the costly part): no notes yet.
-            await conn.execute(
+            return Write(
                 "INSERT INTO ticket_search (ticket_id, requester_id, number_rev, public_doc,"
                 " all_doc, public_text, indexed_chars, created_at)"
                 f" SELECT $1, $2, $3, d, d, $6, $10, $11 FROM (SELECT {doc} AS d) AS made"
                 " ON CONFLICT (ticket_id) DO NOTHING",
-                event.ticket_id,
-                event.requester.user_id,
-                event.number[::-1],
-                event.subject_line,
-                fold(event.subject_line),
-                event.description,
-                fold(event.description),
-                names,
-                fold(names),
-                len(event.subject_line) + len(event.description),
-                event.at,
+                (
+                    event.ticket_id,
+                    event.requester.user_id,
+                    event.number[::-1],
+                    event.subject_line,
+                    fold(event.subject_line),
+                    event.description,
+                    fold(event.description),
+                    names,
+                    fold(names),
+                    len(event.subject_line) + len(event.description),
+                    event.at,
+                ),
             )
-        elif isinstance(event, TicketMessageAdded):
-            await self._message(conn, event)
-        elif isinstance(event, TicketAssigned) and event.assignee.name:
+        if isinstance(event, TicketMessageAdded):
+            return _message(event)
+        if isinstance(event, TicketAssigned) and event.assignee.name:
             name = event.assignee.name
-            await conn.execute(
+            return Write(
                 "UPDATE ticket_search SET public_doc = public_doc || v, all_doc = all_doc || v"
                 f" FROM (SELECT {_vector('$2', '$3', 'D')} AS v) AS made WHERE ticket_id = $1",
-                event.ticket_id,
-                name,
-                fold(name),
+                (event.ticket_id, name, fold(name)),
             )
+        return None
 
-    async def _message(self, conn: Connection, event: TicketMessageAdded) -> None:
-        body = event.body
-        guard = f"ticket_id = $1 AND indexed_chars + {len(body)} <= {MAX_INDEXED_CHARS}"
-        if event.internal:
-            sets = "all_doc = all_doc || v, notes_text = left(notes_text || E'\\n' || $2, $4)"
-        else:
-            sets = (
-                "public_doc = public_doc || v, all_doc = all_doc || v,"
-                " public_text = left(public_text || E'\\n' || $2, $4)"
-            )
-        await conn.execute(
-            f"UPDATE ticket_search SET {sets}, indexed_chars = indexed_chars + {len(body)}"
-            f" FROM (SELECT {_vector('$2', '$3', 'C')} AS v) AS made WHERE {guard}",
-            event.ticket_id,
-            body,
-            fold(body),
-            MAX_INDEXED_CHARS,
+    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
+        if (write := self.write(recorded)) is not None:
+            await write.run(conn)
+
+
+def _message(event: TicketMessageAdded) -> Write:
+    body = event.body
+    guard = f"ticket_id = $1 AND indexed_chars + {len(body)} <= {MAX_INDEXED_CHARS}"
+    if event.internal:
+        sets = "all_doc = all_doc || v, notes_text = left(notes_text || E'\\n' || $2, $4)"
+    else:
+        sets = (
+            "public_doc = public_doc || v, all_doc = all_doc || v,"
+            " public_text = left(public_text || E'\\n' || $2, $4)"
         )
+    return Write(
+        f"UPDATE ticket_search SET {sets}, indexed_chars = indexed_chars + {len(body)}"
+        f" FROM (SELECT {_vector('$2', '$3', 'C')} AS v) AS made WHERE {guard}",
+        (event.ticket_id, body, fold(body), MAX_INDEXED_CHARS),
+    )
 
 
 async def search(
