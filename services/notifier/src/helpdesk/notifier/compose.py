@@ -7,6 +7,7 @@ the delivery's mark is recognisable as the same mail.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -96,6 +97,13 @@ class MailComposer:
             auto_reload=False,  # templates ship with the release: no stat per render
         )
 
+    @functools.cached_property
+    def _sender(self) -> tuple[str, str]:
+        """The envelope sender and the From header (the same for every mail: parsed
+        and encoded once)."""
+        name, address = parseaddr(header_safe(self.settings.mail_from))
+        return address, formataddr((name, address), charset="utf-8")
+
     def link(self, locale: str, page: str) -> str:
         """An absolute link to a portal page in the user's locale."""
         return f"{self.settings.public_url.rstrip('/')}/helpdesk/{locale}/{page}"
@@ -128,8 +136,8 @@ class MailComposer:
         message = MIMEMultipart(
             "alternative", boundary=f"helpdesk-{secrets.token_hex(12)}", policy=_POLICY
         )
-        sender_name, sender = parseaddr(header_safe(self.settings.mail_from))
-        message["From"] = formataddr((sender_name, sender), charset="utf-8")
+        sender, from_header = self._sender
+        message["From"] = from_header
         message["To"] = formataddr((header_safe(to_name or ""), header_safe(to)), charset="utf-8")
         message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
         message["Date"] = formatdate(usegmt=True)
