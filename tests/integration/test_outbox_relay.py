@@ -175,3 +175,43 @@ async def test_the_backlog_gauge_shows_the_age_of_the_oldest_unpublished_row(
     async with pool.acquire() as conn:
         await relay.publish_pending(conn)
     assert await measure_outbox(pool, schema) == 0.0
+
+
+async def test_commits_soon_after_a_round_wait_for_the_next_and_go_together(
+    schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    """Rounds start at most every `min_round_seconds` (0.4 s here, to see it):
+    two commits right after a round are published together when it has passed;
+    an event after a quiet moment goes at once."""
+    schema, pool = schema_pool
+    await make_stream(nc, schema)
+    arrived: dict[int, float] = {}
+    loop = asyncio.get_running_loop()
+
+    async def received(msg: object) -> None:
+        arrived[EventEnvelope.model_validate_json(msg.data).data["n"]] = loop.time()  # type: ignore[attr-defined]
+
+    await nc.jetstream().subscribe(f"{schema}.>", cb=received, ordered_consumer=True)
+    relay = OutboxRelay(
+        servers.database_url, schema, nc.jetstream(), poll_interval=5.0, min_round_seconds=0.4
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        while not relay.is_leader:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # quiet: the first event goes at once
+        sent = loop.time()
+        await write(pool, message(schema, 1))
+        while 1 not in arrived:
+            await asyncio.sleep(0.005)
+        assert arrived[1] - sent < 0.2
+        await write(pool, message(schema, 2))
+        await asyncio.sleep(0.05)
+        await write(pool, message(schema, 3))
+        while len(arrived) < 3:
+            await asyncio.sleep(0.005)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert arrived[2] - arrived[1] >= 0.3  # waited for the round's spacing
+    assert abs(arrived[3] - arrived[2]) < 0.05  # one batch
