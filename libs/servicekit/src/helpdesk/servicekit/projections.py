@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -147,8 +147,10 @@ def _check_apart(projections: Sequence[Projection]) -> None:
     assert len(set(tables)) == len(tables), f"projections share a table: {tables}"
 
 
-@runtime_checkable
 class WritingProjection(Projection, Protocol):
+    """A projection that can state an event's change as one statement (the
+    contract `apply_all` looks for, by attribute: see there)."""
+
     def write(self, event: RecordedEvent) -> Write | None:
         """The event's change as one statement, or None when `apply` must run
         (nothing to change, or a change that reads first)."""
@@ -165,7 +167,9 @@ async def apply_all(
         others: list[Projection] = []
         for projection in projections:
             # getattr, not isinstance: a runtime-checkable protocol costs ~25 µs a check.
-            writing = getattr(projection, "write", None)
+            writing: Callable[[RecordedEvent], Write | None] | None = getattr(
+                projection, "write", None
+            )
             write = writing(event) if writing is not None else None
             if write is None:
                 others.append(projection)
