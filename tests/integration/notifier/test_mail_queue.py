@@ -284,3 +284,41 @@ async def test_a_stopping_sender_gives_its_unsent_mails_back_at_once(
         stall.close()
     rows = await pool.fetch("SELECT status, next_attempt_at <= now() AS due FROM deliveries")
     assert [(r["status"], r["due"]) for r in rows] == [("pending", True), ("pending", True)]
+
+
+async def test_mails_recorded_soon_after_a_claim_are_claimed_together(
+    smtp: tuple[Answering, int], queue_db: tuple[str, asyncpg.Pool]
+) -> None:
+    """Claims start at most every `min_round_seconds` (0.4 s here, to see it):
+    two mails recorded right after a claim, each with its NOTIFY, are claimed by
+    one statement (one lease time) when the spacing has passed."""
+    handler, port = smtp
+    schema, pool = queue_db
+    settings = settings_for(port)
+    sender = MailSender(
+        MailQueue(pool),
+        SmtpConnections(settings, size=4),
+        settings,
+        channel=f"{schema}_mail",
+        min_round_seconds=0.4,
+    )
+    task = asyncio.create_task(sender.run())
+    try:
+        await asyncio.sleep(0.5)  # listening, and quiet: the first mail goes at once
+        await queue_mails(pool, ["first@example.org"])
+        while len(handler.accepted) < 1:
+            await asyncio.sleep(0.01)
+        await queue_mails(pool, ["second@example.org"])
+        await asyncio.sleep(0.05)
+        await queue_mails(pool, ["third@example.org"])
+        while len(handler.accepted) < 3:
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    leases = {
+        r["recipient"]: r["next_attempt_at"]
+        for r in await pool.fetch("SELECT recipient, next_attempt_at FROM deliveries")
+    }
+    assert leases["second@example.org"] == leases["third@example.org"]
+    assert leases["first@example.org"] != leases["second@example.org"]
