@@ -13,6 +13,7 @@ import pytest
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.js.api import StreamConfig
+from prometheus_client import REGISTRY
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.servicekit.consumer import EventConsumer, list_dead_letters, redrive, subscribe
@@ -115,6 +116,14 @@ async def test_events_a_consumer_does_not_handle_are_acked_without_a_transaction
         f"{schema}-handles", f"{schema}.events.>", handler, handles=frozenset({Noted.event_type})
     )
     broker = await run_consumer(servers, pool, consumer)
+
+    def counted(name: str) -> float | None:
+        return REGISTRY.get_sample_value(
+            f"consumer_events_{name}_total", {"consumer": consumer.name}
+        )
+
+    # Every counter exists from the start (an alert on its increase must see it).
+    assert (counted("handled"), counted("skipped"), counted("duplicate")) == (0.0, 0.0, 0.0)
     aside = EventEnvelope.wrap(Aside(text="ignored"), correlation_id="c-aside")
     noted = EventEnvelope.wrap(Noted(text="handled"), correlation_id="c-noted")
     try:
@@ -127,6 +136,7 @@ async def test_events_a_consumer_does_not_handle_are_acked_without_a_transaction
     assert handler.calls == 1
     inbox = await pool.fetch("SELECT event_id FROM inbox WHERE consumer = $1", consumer.name)
     assert [r["event_id"] for r in inbox] == [noted.event_id]
+    assert (counted("handled"), counted("skipped")) == (1.0, 1.0)
 
 
 async def test_a_failing_handler_is_retried_with_back_off_until_it_succeeds(

@@ -297,6 +297,10 @@ def subscribe(
     permissions allow it to subscribe to (nats_auth.inbox_prefix)."""
 
     pulled = NatsRouter(middlewares=[CurrentMessage])
+    # Every counter of the consumer exists from the start, at 0: an alert on
+    # its increase (HelpdeskConsumerStalled) must see a consumer that never counted.
+    for counter in (HANDLED, SKIPPED, DUPLICATES, FAILURES, DEAD_LETTERED, PARK_FAILURES):
+        counter.labels(consumer.name)
 
     @pulled.subscriber(
         consumer.subject,
