@@ -143,6 +143,12 @@ async def queue_mails(pool: asyncpg.Pool, recipients: list[str]) -> uuid.UUID:
     return event_id
 
 
+def sender_with(settings: Settings, pool: asyncpg.Pool, schema: str, **options: Any) -> MailSender:
+    """A sender of `schema`'s queue over four SMTP sessions, with `options` set."""
+    smtp = SmtpConnections(settings, size=4)
+    return MailSender(MailQueue(pool), smtp, settings, channel=f"{schema}_mail", **options)
+
+
 async def statuses(pool: asyncpg.Pool) -> dict[str, str]:
     rows = await pool.fetch("SELECT recipient, status FROM deliveries")
     return {r["recipient"]: r["status"] for r in rows}
@@ -264,13 +270,7 @@ async def test_a_stopping_sender_gives_its_unsent_mails_back_at_once(
     try:
         await queue_mails(pool, ["a@example.org", "b@example.org"])
         settings = settings_for(stall.getsockname()[1], smtp_timeout=30.0)
-        sender = MailSender(
-            MailQueue(pool),
-            SmtpConnections(settings, size=4),
-            settings,
-            channel=f"{schema}_mail",
-            shutdown_grace=0.2,
-        )
+        sender = sender_with(settings, pool, schema, shutdown_grace=0.2)
         task = asyncio.create_task(sender.run())
         deadline = asyncio.get_running_loop().time() + 5
         while not await pool.fetchval("SELECT bool_and(attempts = 1) FROM deliveries"):
@@ -302,13 +302,7 @@ async def test_mails_recorded_soon_after_a_claim_are_claimed_together(
     handler, port = smtp
     schema, pool = queue_db
     settings = settings_for(port)
-    sender = MailSender(
-        MailQueue(pool),
-        SmtpConnections(settings, size=4),
-        settings,
-        channel=f"{schema}_mail",
-        min_round_seconds=1.0,
-    )
+    sender = sender_with(settings, pool, schema, min_round_seconds=1.0)
     task = asyncio.create_task(sender.run())
     try:
         await asyncio.sleep(1.1)  # listening, and quiet: the first mail goes at once
