@@ -5,10 +5,10 @@ transaction that also records `(consumer, event_id)` in the inbox, so a
 redelivered event has no second effect. A consumer that names the event types
 it `handles` acknowledges the others of its subject filter at once, without a
 transaction: the handler would do nothing with them, so there is nothing to
-record. A failing handler is retried with
-back-off (nak with delay); after `max_deliver` deliveries the message is
-parked in `dead_letters`, logged and counted, and acknowledged. `redrive`
-runs a parked message through the handler again.
+record. A failing handler is retried with back-off (nak with delay); after
+`max_deliver` deliveries the message is parked in `dead_letters`, logged and
+counted, and acknowledged. `redrive` runs a parked message through the
+handler again.
 
 Nothing is ever dropped: the server-side consumer redelivers without limit
 (`max_deliver=-1`) and the delivery count is ours; if parking fails too (the
