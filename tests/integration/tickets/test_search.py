@@ -10,7 +10,7 @@ import pytest
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.servicekit.projections import rebuild
-from helpdesk.tickets.adapters.search import SearchProjection
+from helpdesk.tickets.adapters.search import MAX_INDEXED_CHARS, SearchProjection
 from tests.integration.tickets.conftest import Tickets
 
 pytestmark = pytest.mark.integration
@@ -171,3 +171,26 @@ async def test_bad_queries_are_refused_or_empty(tickets: Tickets, corpus: dict[s
     assert reply.error.code == "validation_error"
     assert await search(tickets, corpus["agent"], "'&|!:*()") == []
     assert await search(tickets, corpus["agent"], "the") == []
+
+
+async def test_messages_beyond_the_indexed_size_are_not_indexed(tickets: Tickets) -> None:
+    """A ticket's search text stops at MAX_INDEXED_CHARS: a message that would pass
+    it is not indexed (the ticket keeps it), a shorter one still is."""
+    maria = await tickets.user("Μαρία Παπαδοπούλου")
+    agent = await tickets.user("Άννα Agent", Role.AGENT)
+    ticket = await submit(tickets, maria, "Οθόνη", "Η οθόνη τρεμοπαίζει.")
+    room = 20
+    await tickets.pool.execute(
+        "UPDATE ticket_search SET indexed_chars = $2 WHERE ticket_id = $1",
+        ticket["ticket_id"],
+        MAX_INDEXED_CHARS - room,
+    )
+    too_long = "zyxwvutsrq " * 3  # 33 characters
+    await tickets.ok("add_message", agent, ticket_id=ticket["ticket_id"], body=too_long)
+    await tickets.ok("add_message", agent, ticket_id=ticket["ticket_id"], body="qwertyuiop")
+    assert numbers(await search(tickets, agent, "zyxwvutsrq")) == []
+    assert numbers(await search(tickets, agent, "qwertyuiop")) == [ticket["number"]]
+    indexed = await tickets.pool.fetchval(
+        "SELECT indexed_chars FROM ticket_search WHERE ticket_id = $1", ticket["ticket_id"]
+    )
+    assert indexed == MAX_INDEXED_CHARS - room + len("qwertyuiop")

@@ -56,23 +56,23 @@ class HistoryProjection:
         return Write(_INSERT, tuple(getattr(facts, name) for name in _FIELDS))
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
+        if (write := self.write(recorded)) is not None:
+            await write.run(conn)
+            return
         event = stored_event(recorded.event_type, recorded.data)
         if event is None:
             return
-        if isinstance(event, TicketSubmitted):
-            facts = first_facts(event, recorded.version, self.policy)
-        else:
-            row = await conn.fetchrow(
-                "UPDATE ticket_history SET valid_to = $2 WHERE ticket_id = $1"
-                " AND valid_to IS NULL AND version < $3 RETURNING *",
-                event.ticket_id,
-                event.at,
-                recorded.version,
-            )
-            if row is None:
-                return  # already applied (a replay on top), or no submission seen
-            before = Facts(**{name: row[name] for name in _FIELDS})
-            facts = next_facts(before, event, recorded.version, self.policy)
+        row = await conn.fetchrow(
+            "UPDATE ticket_history SET valid_to = $2 WHERE ticket_id = $1"
+            " AND valid_to IS NULL AND version < $3 RETURNING *",
+            event.ticket_id,
+            event.at,
+            recorded.version,
+        )
+        if row is None:
+            return  # already applied (a replay on top), or no submission seen
+        before = Facts(**{name: row[name] for name in _FIELDS})
+        facts = next_facts(before, event, recorded.version, self.policy)
         await conn.execute(_INSERT, *(getattr(facts, name) for name in _FIELDS))
 
 

@@ -99,7 +99,8 @@ class SearchProjection:
 
 def _message(event: TicketMessageAdded) -> Write:
     body = event.body
-    guard = f"ticket_id = $1 AND indexed_chars + {len(body)} <= {MAX_INDEXED_CHARS}"
+    # The length is a parameter: one statement for every message, not one per length.
+    guard = "ticket_id = $1 AND indexed_chars + $5 <= $4"
     if event.internal:
         sets = "all_doc = all_doc || v, notes_text = left(notes_text || E'\\n' || $2, $4)"
     else:
@@ -108,9 +109,9 @@ def _message(event: TicketMessageAdded) -> Write:
             " public_text = left(public_text || E'\\n' || $2, $4)"
         )
     return Write(
-        f"UPDATE ticket_search SET {sets}, indexed_chars = indexed_chars + {len(body)}"
+        f"UPDATE ticket_search SET {sets}, indexed_chars = indexed_chars + $5"
         f" FROM (SELECT {_vector('$2', '$3', 'C')} AS v) AS made WHERE {guard}",
-        (event.ticket_id, body, fold(body), MAX_INDEXED_CHARS),
+        (event.ticket_id, body, fold(body), MAX_INDEXED_CHARS, len(body)),
     )
 
 
