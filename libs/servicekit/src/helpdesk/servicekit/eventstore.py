@@ -4,9 +4,9 @@
 raises `ConcurrencyError` and writes nothing. Appending events whose ids are
 already stored is a no-op (an idempotent retry). The messages the append
 `publish`es go to the outbox in the same statement, only when every event was
-appended: one round trip for the event store and the outbox. `replay` reads the whole
-store in position order for a projection rebuild, inside the transaction that
-holds the projection's tables locked.
+appended: one round trip for the event store and the outbox. `replay` reads
+the whole store in position order for a projection rebuild, inside the
+transaction that holds the projection's tables locked.
 
 There is deliberately no "events after position N" reader: a position is
 taken at insert, not at commit, so such a reader skips a transaction that
