@@ -139,6 +139,58 @@ async def test_events_a_consumer_does_not_handle_are_acked_without_a_transaction
     assert (counted("handled"), counted("skipped")) == (1.0, 1.0)
 
 
+class KeyedTwice:
+    """Two writes keyed by the event (a mail per recipient, say); the first
+    delivery dies between them."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, conn: Connection, envelope: EventEnvelope) -> None:
+        self.calls += 1
+        for part in ("a", "b"):
+            await conn.execute(
+                "INSERT INTO keyed (event_id, part) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                envelope.event_id,
+                part,
+            )
+            if self.calls == 1:
+                raise RuntimeError("died after the first write")
+
+
+async def test_a_consumer_without_inbox_relies_on_its_keys_and_completes_a_broken_delivery(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    """`inbox=False`: no transaction, no inbox row. The first write of a delivery
+    that died stays, the retry adds only the missing one, and a redelivered
+    event adds nothing."""
+    schema, pool = setup
+    await pool.execute(
+        "CREATE TABLE keyed (event_id uuid, part text, PRIMARY KEY (event_id, part))"
+    )
+    handler = KeyedTwice()
+    consumer = EventConsumer(
+        f"{schema}-keyed", f"{schema}.events.>", handler, backoff=(0.1,), inbox=False
+    )
+    broker = await run_consumer(servers, pool, consumer)
+    envelope = EventEnvelope.wrap(Noted(text="keyed"), correlation_id="c-keyed")
+    try:
+        await publish(nc, schema, envelope)
+        await eventually(lambda: _consumed(nc, schema.upper(), consumer.name, 1))
+        await publish(nc, schema, envelope)  # a redelivery, after it was handled
+        await eventually(lambda: _consumed(nc, schema.upper(), consumer.name, 2))
+    finally:
+        await broker.stop()
+    assert handler.calls == 3
+    rows = await pool.fetch("SELECT event_id, part FROM keyed ORDER BY part")
+    assert [(r["event_id"], r["part"]) for r in rows] == [
+        (envelope.event_id, "a"),
+        (envelope.event_id, "b"),
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+    assert await list_dead_letters(pool) == []
+
+
 async def test_a_failing_handler_is_retried_with_back_off_until_it_succeeds(
     setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
 ) -> None:

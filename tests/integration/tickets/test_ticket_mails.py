@@ -145,10 +145,55 @@ async def test_each_mail_once_per_event(notifier: Notifier) -> None:
     t = ticket()
     envelope = EventEnvelope.wrap(published(t), correlation_id="c")
     consumer = notifier.by_name[ticket_mails.MAILS_CONSUMER]
-    assert await handle_once(notifier.pool, consumer, envelope)
-    assert not await handle_once(notifier.pool, consumer, envelope)
+    await handle_once(notifier.pool, consumer, envelope)
+    await handle_once(notifier.pool, consumer, envelope)  # redelivered: its mail's key is taken
+    assert await notifier.pool.fetchval("SELECT count(*) FROM inbox") == 0  # no inbox needed
     await notifier.sender.drain()
     assert len(notifier.to(MARIA.email or "")) == 1
+
+
+class StopsAfterFirstMail(Mailer):
+    """A notifier that crashes once, right after recording its first mail."""
+
+    crashed = False
+
+    async def queue(self, conn: Any, **mail: Any) -> bool:
+        queued = await super().queue(conn, **mail)
+        if not self.crashed:
+            self.crashed = True
+            raise ConnectionResetError("the process died here")
+        return queued
+
+
+async def test_an_event_whose_handler_died_between_two_mails_gets_only_the_missing_one(
+    notifier: Notifier,
+) -> None:
+    """No inbox transaction: the first mail stays recorded when the handler dies,
+    and the redelivery records just the second (each mail's key is its event,
+    recipient and template)."""
+    mailer = StopsAfterFirstMail(notifier.sender.settings)
+    consumer = next(
+        c for c in ticket_mails.consumers(mailer) if c.name == ticket_mails.MAILS_CONSUMER
+    )
+    t = ticket(priority=Priority.HIGH)
+    t.assign(
+        Caller(AGENT, True),
+        AGENT,
+        assignee_is_agent=True,
+        reassign=False,
+        policy=POLICY,
+        now=MONDAY_9,
+    )
+    breach = t.check_sla(MONDAY_9 + timedelta(hours=9))[0]  # to the assignee and on-call
+    envelope = EventEnvelope.wrap(published(t, breach), correlation_id="c")
+    with pytest.raises(ConnectionResetError):
+        await handle_once(notifier.pool, consumer, envelope)
+    assert await notifier.pool.fetchval("SELECT count(*) FROM deliveries") == 1
+    await handle_once(notifier.pool, consumer, envelope)  # the redelivery
+    await handle_once(notifier.pool, consumer, envelope)  # and another
+    await notifier.sender.drain()
+    assert len(notifier.to(AGENT.email or "")) == 1
+    assert len(notifier.to(ONCALL)) == 1
 
 
 async def test_pages_only_for_urgent_and_critical(notifier: Notifier) -> None:

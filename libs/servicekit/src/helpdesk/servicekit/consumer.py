@@ -2,7 +2,13 @@
 
 A handler is `async def handle(conn, envelope) -> None`. It runs inside a
 transaction that also records `(consumer, event_id)` in the inbox, so a
-redelivered event has no second effect. A consumer that names the event types
+redelivered event has no second effect. A consumer whose every write is
+idempotent by a key of its own, derived from the event (the notifier's one
+mail per (event, recipient, template)), says `inbox=False`: its handler runs
+on a plain connection, each statement its own transaction, and a redelivery —
+after a crash between two of its writes too — finds the written keys taken
+and adds only what is missing. That saves the transaction's three round trips
+and the inbox row per event. A consumer that names the event types
 it `handles` acknowledges the others of its subject filter at once, without a
 transaction: the handler would do nothing with them, so there is nothing to
 record. A failing handler is retried with back-off (nak with delay); after
@@ -95,6 +101,10 @@ class EventConsumer:
     # unhandled; a subject filter often spans more types than a handler uses
     # (`tickets.events.>` for the assignment consumer).
     handles: frozenset[str] | None = None
+    # False only for a handler whose every write is keyed by the event, so that
+    # doing it twice changes nothing (INSERT … ON CONFLICT DO NOTHING on such a
+    # key): it runs without a transaction or an inbox row (see the module's doc).
+    inbox: bool = True
 
     def __post_init__(self) -> None:
         if not _CONSUMER_NAME.fullmatch(self.name):
@@ -120,7 +130,13 @@ _CONSUMER_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 async def handle_once(pool: asyncpg.Pool, consumer: EventConsumer, envelope: EventEnvelope) -> bool:
     """Run the handler unless this consumer already handled the event: the inbox
-    row, the handler's statements and COMMIT are one transaction."""
+    row, the handler's statements and COMMIT are one transaction. A consumer
+    without an inbox runs it as it is: its own keys make a second run a no-op."""
+    if not consumer.inbox:
+        async with pool.acquire() as conn:
+            await consumer.handler(conn, envelope)
+        HANDLED.labels(consumer.name).inc()
+        return True
     opening = _OPEN_WITH_INBOX_ROW.format(
         consumer=consumer.name, event_id=UUID(str(envelope.event_id))
     )

@@ -1,7 +1,7 @@
 """The new assignee is told: one mail per assignment, automatic or manual, in
 the assignee's language (docs/assignment.md). An agent who takes a ticket
 themselves gets none; the requester gets none (no spam for an internal move).
-Queued in the consumer's transaction like every mail (`Mailer.queue`)."""
+Recorded once per event like every mail (`Mailer.queue`)."""
 
 from __future__ import annotations
 
@@ -59,5 +59,6 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
             subject=TicketAssigned.subject_filter(),
             handler=mails.assigned,
             max_workers=CONSUMER_WORKERS,
+            inbox=False,
         )
     ]

@@ -192,5 +192,6 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
             subject=events_of(contract.SERVICE),
             handler=mails.handle,
             max_workers=CONSUMER_WORKERS,
+            inbox=False,
         )
     ]

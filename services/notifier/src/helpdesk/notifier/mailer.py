@@ -1,6 +1,6 @@
 """What the mail modules use: compose a mail and record it, once per
-(event, recipient, template), in the consumer's transaction. Sending happens
-after commit, in the sender loop (`sender.py`)."""
+(event, recipient, template), keyed by that triple. Sending happens
+once recorded, in the sender loop (`sender.py`)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,10 @@ class Mailer:
     ) -> bool:
         """Record the mail unless this (event, recipient, template) already was.
 
-        Call inside the consumer's inbox transaction: the delivery row commits
-        with the inbox entry, or neither does and the event is retried.
+        The row's key is the triple, so recording the same mail again (a
+        redelivered event) is a no-op: the mail consumers need no inbox
+        (`EventConsumer(inbox=False)`), and an event whose handler crashed
+        between two mails gets only the missing one when it comes back.
         """
         mail = self.composer.compose(
             event_id=event_id,

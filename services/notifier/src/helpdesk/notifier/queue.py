@@ -1,8 +1,9 @@
 """The mail queue in the notifier's database (table `deliveries`).
 
-* `enqueue` runs inside a consumer's inbox transaction: one row per (event,
-  recipient, template) with the composed message, committed with the inbox
-  entry. Nothing leaves the system inside that transaction.
+* `enqueue` records one row per (event, recipient, template) with the
+  composed message, the triple its key: a redelivered event records nothing
+  twice, so the mail consumers need no inbox transaction (a statement is its
+  own). Nothing leaves the system in it.
 * `claim` takes due rows with `FOR UPDATE SKIP LOCKED` and pushes their
   `next_attempt_at` one lease ahead in the same, immediately committed
   statement: another replica skips them while they are being sent, and a

@@ -308,6 +308,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
             subject=events_of(tickets.SERVICE),
             handler=mails.handle,
             max_workers=CONSUMER_WORKERS,
+            inbox=False,
             handles=frozenset(mails.handlers),
         )
     ]
@@ -318,6 +319,7 @@ def consumers(mailer: Mailer) -> list[EventConsumer]:
                 subject=TicketEvent.any_with(priority),
                 handler=mails.page,
                 max_workers=CONSUMER_WORKERS,
+                inbox=False,
                 handles=PAGED,
             )
         )
