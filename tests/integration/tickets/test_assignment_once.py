@@ -76,7 +76,10 @@ async def test_two_replicas_and_redeliveries_assign_each_ticket_once(
 
         async def deliver(replica: int, envelope: EventEnvelope) -> bool:
             bound = consumer.__class__(
-                name=consumer.name, subject=consumer.subject, handler=replicas[replica].handle
+                name=consumer.name,
+                subject=consumer.subject,
+                handler=replicas[replica].handle,
+                inbox=consumer.inbox,
             )
             for _ in range(10):  # the kit retries a failed delivery (nak) later
                 try:
@@ -86,11 +89,12 @@ async def test_two_replicas_and_redeliveries_assign_each_ticket_once(
             raise AssertionError("never handled")
 
         # Every submission delivered to both replicas at once, twice over.
-        results = await asyncio.gather(
+        # No inbox: each delivery runs, and the aggregate makes the later ones no-ops.
+        await asyncio.gather(
             *(deliver(r, e) for e in submitted for r in (0, 1)),
             *(deliver(r, e) for e in submitted for r in (1, 0)),
         )
-        assert sum(results) == 6  # each event handled once, the rest were duplicates
+        assert await tickets.pool.fetchval("SELECT count(*) FROM inbox") == 0
 
         # Beta comes back: that trigger races the redelivered submissions.
         back = await tickets.cmd("set_availability", beta, available=True)
@@ -146,3 +150,41 @@ async def test_a_ticket_moved_to_another_queue_is_assigned_there_not_where_it_wa
     (assigned,) = await stored(tickets, "TicketAssigned")
     assert assigned.data["assignee"]["user_id"] == str(oncall.user_id)
     assert assigned.data["reason"]["trigger"] == "priority_changed"
+
+
+async def test_a_ticket_nobody_could_take_waits_and_goes_to_the_next_agent_available(
+    tickets: Tickets,
+) -> None:
+    """With nobody available the submission's trigger ends after reading the
+    candidates (no lock, no transaction); the ticket is not lost: the agent's
+    return is a trigger of its own, which finds the committed, waiting ticket."""
+    admin = await tickets.user("Admin", Role.ADMIN)
+    agent = await tickets.user("Alpha", Role.AGENT)
+    customer = await tickets.user("Maria")
+    await tickets.pool.execute("UPDATE users SET active = true")
+    members = await tickets.cmd(
+        "set_queue_members", admin, queue="service-desk", agent_ids=[str(agent.user_id)]
+    )
+    assert members.ok, members.error
+    away = await tickets.cmd("set_availability", agent, available=False)
+    assert away.ok, away.error
+    ticket = await tickets.ok(
+        "submit", customer, subject="Printer", description="x", priority="normal"
+    )
+    consumer = next(c for c in consumers(tickets.app.assigner) if c.name == "tickets-assignment")
+
+    (submitted,) = await stored(tickets, TicketSubmitted.event_type)
+    await handle_once(tickets.pool, consumer, submitted)
+    assert await stored(tickets, "TicketAssigned") == []
+
+    back = await tickets.cmd("set_availability", agent, available=True)
+    assert back.ok, back.error
+    (available,) = [
+        e for e in await stored(tickets, AgentAvailabilityChanged.event_type) if e.data["available"]
+    ]
+    await handle_once(tickets.pool, consumer, available)
+    await handle_once(tickets.pool, consumer, submitted)  # redelivered late: nothing more
+    (assigned,) = await stored(tickets, "TicketAssigned")
+    assert assigned.data["ticket_id"] == ticket["ticket_id"]
+    assert assigned.data["assignee"]["user_id"] == str(agent.user_id)
+    assert assigned.data["reason"]["trigger"] == "agent_available"

@@ -3,16 +3,24 @@ that take tickets back from deactivated agents (docs/assignment.md).
 
 Exactly once, with any number of replicas and redeliveries:
 
-* each trigger event is handled once per consumer (the kit's inbox row commits
-  with the assignment, in the same transaction);
 * the assignment is an event in the ticket's own stream, appended at the
   version the ticket was folded at: a concurrent writer makes the append fail
-  and the whole transaction (inbox row included) roll back and run again;
+  and the transaction roll back and run again;
 * the aggregate assigns only a ticket that still waits, so a second trigger for
-  the same ticket (its submission, then an agent becoming available) changes
-  nothing;
+  the same ticket (its submission, then an agent becoming available), or the
+  same trigger redelivered, changes nothing. That is why the assignment
+  consumer needs no inbox row (`inbox=False`): handling an event twice has the
+  effect of handling it once;
 * a transaction-scoped advisory lock per queue serialises the choices of one
   queue, so each sees the open counts the previous one left.
+
+A ticket's trigger first reads its queue's candidates without the lock or a
+transaction: with nobody available (no members, everyone away) the ticket
+waits, and that took one round trip instead of four. Nothing is missed: the
+ticket was committed before its event was published, so an agent who becomes
+available after that read triggers the assignment of the waiting tickets,
+this one among them. With someone available the choice is made again under
+the lock.
 """
 
 from __future__ import annotations
@@ -100,21 +108,29 @@ class Assigner:
             if availability.available:
                 _, agents = self._repos(conn)
                 queues = await agents.queues_of(availability.user_id)
-                await self.assign_waiting(conn, queues, "agent_available")
+                async with conn.transaction():
+                    await self.assign_waiting(conn, queues, "agent_available")
         elif kind == QueueMembersChanged.event_type:
             changed_queue = envelope.open(QueueMembersChanged)
             if changed_queue.added:
-                await self.assign_waiting(conn, [changed_queue.queue], "members_changed")
+                async with conn.transaction():
+                    await self.assign_waiting(conn, [changed_queue.queue], "members_changed")
 
     async def assign(self, conn: Connection, queue: str, ticket_id: UUID, trigger: str) -> bool:
         """Give a ticket its event says is in `queue` to the agent the queue's policy
-        chooses; False if it stays. The ticket is read once, under the queue's lock;
-        if it has moved to another queue since, the event of that move assigns it."""
+        chooses; False if it stays. Its candidates are read first, without a lock:
+        with nobody available it waits (see the module's doc). Otherwise the ticket
+        is read once, under the queue's lock; if it has moved to another queue
+        since, the event of that move assigns it."""
         if self.policy.assignment(queue) is AssignmentPolicy.MANUAL:
             return False
         tickets, agents = self._repos(conn)
-        await agents.lock_queue(queue)
-        return await self._assign_locked(tickets, agents, ticket_id, trigger, queue=queue)
+        if not any(c.available for c in await agents.candidates(queue)):
+            log.info("nobody available; the ticket waits", ticket_id=str(ticket_id))
+            return False
+        async with conn.transaction():
+            await agents.lock_queue(queue)
+            return await self._assign_locked(tickets, agents, ticket_id, trigger, queue=queue)
 
     async def assign_waiting(self, conn: Connection, queues: Sequence[str], trigger: str) -> int:
         """The waiting tickets of `queues`, soonest due first, each by its queue's policy."""
@@ -221,6 +237,7 @@ def consumers(assigner: Assigner) -> list[EventConsumer]:
             subject=events_of(SERVICE),
             handler=assigner.handle,
             handles=TRIGGERS,
+            inbox=False,  # a trigger handled twice assigns nothing twice (see above)
         ),
         EventConsumer(
             name=DEACTIVATION_CONSUMER,
