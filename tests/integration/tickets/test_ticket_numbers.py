@@ -12,7 +12,11 @@ import asyncpg
 import pytest
 
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
-from helpdesk.tickets.adapters.repository import next_number, prepare_number_years
+from helpdesk.tickets.adapters.repository import (
+    next_number,
+    prepare_number_years,
+    user_and_number,
+)
 from tests.integration.tickets.conftest import ATHENS
 from tests.servers import Servers
 
@@ -117,4 +121,33 @@ async def test_the_migration_creates_this_and_next_years_sequences(servers: Serv
     year = await pool.fetchval("SELECT extract(year FROM now() AT TIME ZONE 'Europe/Athens')")
     for y in (int(year), int(year) + 1):
         assert await pool.fetchval("SELECT to_regclass($1)", f"ticket_number_{y}") is not None
+    await pool.close()
+
+
+async def test_a_submit_reads_its_user_and_takes_its_number_in_one_statement(
+    servers: Servers,
+) -> None:
+    """`user_and_number`: the number comes with the user, and also for a user the
+    projection does not know yet (the submit is refused, its number a gap)."""
+    _, pool = await migrated(servers)
+    known = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO users (user_id, name, email, locale, roles, active)"
+        " VALUES ($1, 'Μαρία', 'maria@example.gr', 'el', '{customer}', true)",
+        known,
+    )
+    now = datetime(2039, 3, 1, tzinfo=ATHENS)
+    async with pool.acquire() as conn:
+        user, first = await user_and_number(conn, known, now)
+        stranger, second = await user_and_number(conn, uuid.uuid4(), now)
+        _, third = await user_and_number(conn, known, now)
+    assert user is not None
+    assert (user.user_id, user.name, user.email, user.active) == (
+        known,
+        "Μαρία",
+        "maria@example.gr",
+        True,
+    )
+    assert stranger is None
+    assert [first, second, third] == ["HD-2039-000001", "HD-2039-000002", "HD-2039-000003"]
     await pool.close()

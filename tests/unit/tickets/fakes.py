@@ -247,6 +247,9 @@ class FakeUnitOfWork:
             raise AssertionError("unique violation: mail_intake")
         self._mails[mail_id] = result.model_dump(mode="json")
 
+    async def user_and_number(self, user_id: UUID, now: datetime) -> tuple[FakeUser | None, str]:
+        return await self.user(user_id), await self.next_number(now)
+
     async def next_number(self, now: datetime) -> str:
         year = now.year
         number = self._numbers.get(year, self.db.numbers.get(year, 0)) + 1

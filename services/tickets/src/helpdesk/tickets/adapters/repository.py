@@ -16,6 +16,7 @@ from helpdesk.servicekit.outbox import OutgoingMessage
 from helpdesk.servicekit.projections import Projection, apply_all
 from helpdesk.servicekit.runtime import current_correlation_id
 from helpdesk.tickets.adapters.contract_events import contract_events, load_ticket
+from helpdesk.tickets.adapters.users import USER_COLUMNS, User, user_of
 from helpdesk.tickets.domain.ticket import Ticket
 
 NUMBER_TIMEZONE = ZoneInfo("Europe/Athens")
@@ -35,6 +36,23 @@ async def next_number(conn: Connection, now: datetime) -> str:
     year = now.astimezone(NUMBER_TIMEZONE).year
     number = await conn.fetchval("SELECT next_ticket_number($1)", year)
     return f"HD-{year}-{number:06d}"
+
+
+async def user_and_number(
+    conn: Connection, user_id: UUID, now: datetime
+) -> tuple[User | None, str]:
+    """The submitter's `find_user` and the ticket's `next_number` in one round trip.
+    The number is taken even for a user the projection does not know yet: a
+    gap, like a rolled-back submit's."""
+    year = now.astimezone(NUMBER_TIMEZONE).year
+    row = await conn.fetchrow(
+        f"SELECT next_ticket_number($2) AS number, {USER_COLUMNS}"
+        " FROM (SELECT 1) AS one LEFT JOIN users u ON u.user_id = $1",
+        user_id,
+        year,
+    )
+    assert row is not None
+    return user_of(row), f"HD-{year}-{row['number']:06d}"
 
 
 async def prepare_number_years(pool: asyncpg.Pool, now: datetime) -> None:

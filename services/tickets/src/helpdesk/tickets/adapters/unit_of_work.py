@@ -32,7 +32,7 @@ from helpdesk.tickets.adapters import (
     users,
 )
 from helpdesk.tickets.adapters.agents import PostgresAgents
-from helpdesk.tickets.adapters.repository import PostgresTickets, next_number
+from helpdesk.tickets.adapters.repository import PostgresTickets, next_number, user_and_number
 from helpdesk.tickets.domain.search import SearchTerms
 from helpdesk.tickets.handlers.deps import KnownUser, TicketFilter
 
@@ -101,6 +101,9 @@ class PostgresUnitOfWork:
 
     async def next_number(self, now: datetime) -> str:
         return await next_number(self.conn, now)
+
+    async def user_and_number(self, user_id: UUID, now: datetime) -> tuple[KnownUser | None, str]:
+        return await user_and_number(self.conn, user_id, now)
 
     async def active_user_by_email(self, email: str) -> KnownUser | None:
         return await users.find_active_user_by_email(self.conn, email)

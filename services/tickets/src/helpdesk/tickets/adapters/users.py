@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+import asyncpg
+
 from helpdesk.contracts import identity
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventEnvelope
@@ -48,13 +50,21 @@ class User:
         return Role.AGENT in self.roles or Role.ADMIN in self.roles
 
 
+# A user's columns as `User` reads them, from the `users` row `u`.
+USER_COLUMNS = (
+    "u.user_id, u.name, u.email, u.locale, u.roles, u.active,"
+    " (NOT u.active AND u.active_as_of IS NOT NULL) AS deactivated"
+)
+
+
 async def find_user(conn: Connection, user_id: UUID) -> User | None:
-    row = await conn.fetchrow(
-        "SELECT user_id, name, email, locale, roles, active,"
-        " (NOT active AND active_as_of IS NOT NULL) AS deactivated FROM users WHERE user_id = $1",
-        user_id,
-    )
-    if row is None:
+    row = await conn.fetchrow(f"SELECT {USER_COLUMNS} FROM users u WHERE u.user_id = $1", user_id)
+    return user_of(row)
+
+
+def user_of(row: asyncpg.Record | None) -> User | None:
+    """The `User` in a row of USER_COLUMNS; None for no row or an outer join's NULLs."""
+    if row is None or row["user_id"] is None:
         return None
     roles = tuple(Role(r) for r in row["roles"] if r in Role._value2member_map_)
     return User(

@@ -90,11 +90,13 @@ async def open_ticket(
     priority: Priority,
     category: Category | None,
     now: datetime,
+    number: str | None = None,
 ) -> tuple[Ticket, Submitted]:
-    """Number, route and save a new ticket in `uow` (from the portal, the API or a mail)."""
+    """Number (unless taken already), route and save a new ticket in `uow` (from
+    the portal, the API or a mail)."""
     ticket = Ticket.submit(
         ticket_id=uuid4(),
-        number=await uow.next_number(now),
+        number=number or await uow.next_number(now),
         requester=requester,
         subject=subject,
         description=description,
@@ -121,12 +123,13 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
         if once and (first := await once.replay(uow, Submitted)) is not None:
             log.info("submit replayed for its Idempotency-Key", ticket_id=str(first.ticket_id))
             return first
-        requester = await uow.user(cmd.actor.user_id)
+        requester, number = await uow.user_and_number(cmd.actor.user_id, now)
         if requester is None:
             raise AccountNotReady()
         ticket, submitted = await open_ticket(
             uow,
             deps,
+            number=number,
             requester=requester.contact,
             subject=cmd.subject,
             description=cmd.description,

@@ -156,7 +156,11 @@ class UnitOfWork(Protocol):
         """The users projection's record, None if identity's events have not arrived."""
 
     async def next_number(self, now: datetime) -> str:
-        """The next ticket number of `now`'s year (gapless: released on rollback)."""
+        """The next ticket number of `now`'s year (a rolled-back submit leaves a gap)."""
+
+    async def user_and_number(self, user_id: UUID, now: datetime) -> tuple[KnownUser | None, str]:
+        """`user` and `next_number` at once (one round trip for a submit); the number
+        is taken even when the user is unknown."""
 
     # The mail channel's questions (handlers/mail.py).
 
