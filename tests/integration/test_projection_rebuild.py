@@ -9,7 +9,8 @@ import pytest
 
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent, RecordedEvent
-from helpdesk.servicekit.projections import Rows, Write, apply_all, rebuild
+from helpdesk.servicekit.projections import Rows, apply_all, rebuild
+from helpdesk.servicekit.statements import Write
 
 pytestmark = pytest.mark.integration
 

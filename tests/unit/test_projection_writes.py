@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpdesk.servicekit.projections import Write, merged
+from helpdesk.servicekit.statements import Write, merged
 
 
 def test_writes_become_ctes_of_one_statement_with_their_parameters_renumbered() -> None:

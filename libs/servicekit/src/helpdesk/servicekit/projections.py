@@ -20,10 +20,7 @@ test must compare a rebuilt model with the live one.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
@@ -31,6 +28,7 @@ import asyncpg
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, RecordedEvent
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.statements import Write, merged
 
 log = get_logger(__name__)
 
@@ -90,56 +88,6 @@ class FoldingProjection(Projection, Protocol):
     columns: Mapping[str, Sequence[str]]
 
     def fold(self, rows: Rows, event: RecordedEvent) -> None: ...
-
-
-@dataclass(frozen=True)
-class Write:
-    """One data-modifying statement: an INSERT, UPDATE or DELETE (`main`), its own
-    data-modifying CTEs as (name, body), and the arguments of its $1, $2, …
-    (no `$` in its literals: `merged` renumbers them)."""
-
-    main: str
-    args: tuple[Any, ...] = ()
-    ctes: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def sql(self) -> str:
-        if not self.ctes:
-            return self.main
-        return (
-            "WITH " + ", ".join(f"{name} AS ({body})" for name, body in self.ctes) + " " + self.main
-        )
-
-    async def run(self, conn: Connection) -> None:
-        await conn.execute(self.sql, *self.args)
-
-
-_PARAMETER = re.compile(r"\$(\d+)")
-
-
-def merged(writes: Sequence[Write]) -> Write:
-    """Writes to different tables as one statement: every CTE and every main
-    statement a CTE of it, the parameters renumbered in turn."""
-    shape = tuple((write.ctes, write.main, len(write.args)) for write in writes)
-    return Write(_merged_sql(shape), tuple(arg for write in writes for arg in write.args))
-
-
-# An event type's writes have the same SQL every time: renumber each shape once.
-@functools.lru_cache(maxsize=512)
-def _merged_sql(shape: tuple[tuple[tuple[tuple[str, str], ...], str, int], ...]) -> str:
-    ctes: list[tuple[str, str]] = []
-    offset = 0
-    for i, (write_ctes, main, count) in enumerate(shape):
-
-        def shifted(sql: str, offset: int = offset) -> str:
-            return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
-
-        ctes.extend((name, shifted(body)) for name, body in write_ctes)
-        ctes.append((f"write_{i}", shifted(main)))
-        offset += count
-    names = [name for name, _ in ctes]
-    assert len(set(names)) == len(names), f"two writes name the same CTE: {names}"
-    return Write(main="SELECT 1", ctes=tuple(ctes)).sql
 
 
 def _check_apart(projections: Sequence[Projection]) -> None:

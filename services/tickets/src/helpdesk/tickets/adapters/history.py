@@ -18,7 +18,7 @@ from helpdesk.contracts.reports import AGE_BUCKETS, GroupBy, SlaReportRow
 from helpdesk.contracts.tickets import TicketList, TicketSubmitted
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
-from helpdesk.servicekit.projections import Write
+from helpdesk.servicekit.statements import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 from helpdesk.tickets.adapters.read_model import (
     _summary_row,

@@ -34,7 +34,8 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
-from helpdesk.servicekit.projections import Rows, Write
+from helpdesk.servicekit.projections import Rows
+from helpdesk.servicekit.statements import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 
 DEADLINE_KINDS = (

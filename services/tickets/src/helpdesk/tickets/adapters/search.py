@@ -27,7 +27,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
-from helpdesk.servicekit.projections import Write
+from helpdesk.servicekit.statements import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 from helpdesk.tickets.adapters.read_model import _summary_row, decode_cursor, encode_cursor
 from helpdesk.tickets.domain.search import START, STOP, SearchTerms, fold, fragments
