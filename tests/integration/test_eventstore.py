@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.servicekit.eventstore import ConcurrencyError, EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage
+from helpdesk.servicekit.statements import Write, merged
 from tests.integration.test_outbox_relay import Pinged
 
 pytestmark = pytest.mark.integration
@@ -142,3 +144,44 @@ async def test_an_append_publishes_its_messages_in_the_same_statement(
         again = await store.append(conn, "p-1", 0, events, publish=messages)
         assert [e.event_id for e in again] == [e.event_id for e in events]
         assert len(await outbox(conn)) == 3
+
+
+async def test_an_append_written_with_other_writes_is_all_or_nothing(
+    schema_pool: tuple[str, asyncpg.Pool],
+) -> None:
+    """`append_writes`: the events, their outbox rows and another table's write
+    as one statement, with no transaction around it. A stream that moved on
+    fails the whole statement (the other write too) and is told apart as a
+    conflict; the same events again are a conflict the store already holds."""
+    _, pool = schema_pool
+    await pool.execute("CREATE TABLE counted (stream_id text, n int)")
+
+    def one_statement(
+        version: int, events: list[NewEvent], messages: list[OutgoingMessage]
+    ) -> Write:
+        writes, recorded = store.append_writes(
+            "w-1", version, events, publish=messages, now=datetime.now(UTC)
+        )
+        assert [r.version for r in recorded] == list(range(version + 1, version + 1 + len(events)))
+        other = Write("INSERT INTO counted (stream_id, n) VALUES ($1, $2)", ("w-1", len(events)))
+        return merged([*writes, other])
+
+    events, messages = published([1, 2])
+    await one_statement(0, events, messages).run(pool)  # type: ignore[arg-type]
+    async with pool.acquire() as conn:
+        assert [e.version for e in await store.load(conn, "w-1")] == [1, 2]
+        assert await outbox(conn) == [m.envelope.event_id for m in messages]
+    assert await pool.fetchval("SELECT sum(n) FROM counted") == 2
+
+    stale, stale_messages = published([3])
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError) as moved_on:
+        await one_statement(0, stale, stale_messages).run(pool)  # type: ignore[arg-type]
+    assert EventStore.conflict(moved_on.value)
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError) as retried:
+        await one_statement(0, events, messages).run(pool)  # type: ignore[arg-type]
+    assert EventStore.conflict(retried.value)
+    async with pool.acquire() as conn:
+        assert await EventStore.stored(conn, events)
+        assert not await EventStore.stored(conn, stale)
+        assert len(await outbox(conn)) == 2
+    assert await pool.fetchval("SELECT sum(n) FROM counted") == 2  # nothing of either

@@ -313,3 +313,36 @@ async def test_a_forged_actor_sent_straight_to_the_tickets_service_is_refused(
         reply = json.loads(msg.data)
         assert reply["error"]["code"] == "unauthenticated"
     assert await tickets.count("events") == 0
+
+
+async def test_a_submit_is_one_statement_that_writes_all_or_nothing(tickets: Tickets) -> None:
+    """A submit without an Idempotency-Key has no transaction: its events, outbox
+    rows and projections are one statement. When the last of them fails (here
+    the search document, refused by a trigger), nothing of the ticket is stored;
+    once the cause is gone the next submit is whole."""
+    customer = await tickets.user("Maria")
+    await tickets.pool.execute(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'search index unavailable'; END $$;"
+        " CREATE TRIGGER refuse BEFORE INSERT ON ticket_search"
+        " FOR EACH ROW EXECUTE FUNCTION refuse()"
+    )
+    before = {t: await tickets.count(t) for t in ("events", "outbox", "tickets", "sla_deadlines")}
+    refused = await tickets.cmd(
+        "submit", customer, subject="Printer", description="It jams.", priority="normal"
+    )
+    assert not refused.ok
+    assert refused.error is not None
+    assert refused.error.code == "internal"
+    after = {t: await tickets.count(t) for t in before}
+    assert after == before
+
+    await tickets.pool.execute("DROP TRIGGER refuse ON ticket_search")
+    ticket = await tickets.ok(
+        "submit", customer, subject="Printer", description="It jams.", priority="normal"
+    )
+    assert await tickets.count("ticket_search") == 1
+    stored = await tickets.pool.fetchval(
+        "SELECT count(*) FROM events WHERE stream_id = $1", f"ticket-{ticket['ticket_id']}"
+    )
+    assert stored == 1

@@ -316,4 +316,4 @@ def _matches(s: TicketSummary, f: TicketFilter) -> bool:
 
 
 def fake_deps(db: FakeDatabase, clock: ManualClock, policy: RoutingPolicy = POLICY) -> Deps:
-    return Deps(uow=lambda: FakeUnitOfWork(db), policy=policy, clock=clock)
+    return Deps(uow=lambda one_statement=False: FakeUnitOfWork(db), policy=policy, clock=clock)

@@ -3,6 +3,7 @@ what it refuses (with the reply code the gateway maps), and what it stores."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -24,7 +25,7 @@ from helpdesk.servicekit.clock import ManualClock
 from helpdesk.tickets.domain import events as e
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.handlers import commands
-from helpdesk.tickets.handlers.deps import Deps
+from helpdesk.tickets.handlers.deps import Deps, UnitOfWork
 from tests.unit.tickets.conftest import MONDAY_9
 from tests.unit.tickets.fakes import FakeDatabase
 
@@ -68,6 +69,28 @@ async def test_submit_numbers_routes_and_stores_the_requesters_contact(
     (submitted,) = db.streams[first.ticket_id]
     assert isinstance(submitted, e.Submitted)
     assert submitted.requester == db.users[maria.user_id].contact
+
+
+async def test_a_submit_without_a_key_asks_for_a_one_statement_unit_of_work(
+    deps: Deps, db: FakeDatabase
+) -> None:
+    """No Idempotency-Key: no transaction, one statement. A key's claim must be seen
+    by a concurrent retry before the ticket is written: a transaction."""
+    maria = db.add_user("Μαρία")
+    asked: list[bool] = []
+    make = deps.uow
+
+    def recording(*, one_statement: bool = False) -> UnitOfWork:
+        asked.append(one_statement)
+        return make(one_statement=one_statement)
+
+    deps = replace(deps, uow=recording)
+    await submit(deps, maria)
+    keyed = SubmitTicket(
+        actor=maria, subject="Printer", description="x", priority=Priority.LOW, idempotency_key="k"
+    )
+    await commands.submit(keyed, deps)
+    assert asked == [True, False]
 
 
 async def test_submit_before_identitys_event_arrived_says_retry_shortly(

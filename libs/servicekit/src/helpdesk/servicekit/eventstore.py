@@ -27,6 +27,7 @@ import asyncpg
 
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.outbox import OutgoingMessage, outbox_insert, outbox_rows
+from helpdesk.servicekit.statements import Write
 
 
 class ConcurrencyError(Exception):
@@ -90,6 +91,23 @@ SELECT {_COLUMNS} FROM appended
 """
 
 
+# The append as writes of a larger statement (`EventStore.append_writes`): no
+# ON CONFLICT and no silent version check, so that a failed append fails the
+# whole statement. A stream that moved on makes the version NULL (a NOT NULL
+# violation); a writer racing this one trips the (stream_id, version) key.
+_APPEND_STRICT = """
+INSERT INTO events (stream_id, version, event_id, event_type, schema_version, data, metadata)
+SELECT $1,
+       CASE WHEN (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1) = $2
+            THEN $2::int + e.ord END,
+       e.event_id, e.event_type, e.schema_version, e.data, e.metadata
+FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+     WITH ORDINALITY AS e(event_id, event_type, schema_version, data, metadata, ord)
+"""
+
+_PUBLISH = outbox_insert(1) + " ORDER BY o.ord"
+
+
 def _recorded(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(**dict(row.items()))
 
@@ -133,6 +151,75 @@ class EventStore:
             return [_recorded(r) for r in already]  # the same append, retried
         # Partly written rows (if any) are undone with the caller's transaction.
         raise ConcurrencyError(stream_id, expected_version)
+
+    def append_writes(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        publish: Sequence[OutgoingMessage] = (),
+        now: datetime,
+    ) -> tuple[list[Write], list[RecordedEvent]]:
+        """The append (and its outbox rows) as writes for one statement with others
+        (`statements.merged`), and the events as they will be recorded, for the
+        projections' writes of the same statement. If the stream is not at
+        `expected_version`, or another writer gets there first, the statement
+        fails as a whole: `conflict` tells that failure apart.
+
+        Of the recorded events only `position` (0 here) and `recorded_at` (`now`
+        here; the statement's own clock in the table) are not the stored ones:
+        no projection's `write` reads them, which the rebuild tests check (a
+        rebuilt model equals the live one).
+        """
+        writes = [
+            Write(
+                _APPEND_STRICT,
+                (
+                    stream_id,
+                    expected_version,
+                    [e.event_id for e in events],
+                    [e.event_type for e in events],
+                    [e.schema_version for e in events],
+                    [e.data for e in events],
+                    [e.metadata for e in events],
+                ),
+            )
+        ]
+        if publish:
+            writes.append(Write(_PUBLISH, outbox_rows(publish)))
+        recorded = [
+            RecordedEvent(
+                position=0,
+                stream_id=stream_id,
+                version=expected_version + i,
+                event_id=e.event_id,
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                data=e.data,
+                metadata=e.metadata,
+                recorded_at=now,
+            )
+            for i, e in enumerate(events, start=1)
+        ]
+        return writes, recorded
+
+    @staticmethod
+    def conflict(exc: BaseException) -> bool:
+        """Whether a statement with `append_writes` failed because the stream moved on
+        (or the same events and their outbox rows were written before: see `stored`)."""
+        return isinstance(exc, asyncpg.IntegrityConstraintViolationError) and getattr(
+            exc, "table_name", None
+        ) in ("events", "outbox")
+
+    @staticmethod
+    async def stored(conn: Connection, events: Sequence[NewEvent]) -> bool:
+        """Whether all these events are in the store already (an append retried)."""
+        found = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE event_id = any($1::uuid[])",
+            [e.event_id for e in events],
+        )
+        return bool(events) and found == len(events)
 
     async def load(self, conn: Connection, stream_id: str) -> list[RecordedEvent]:
         rows = await conn.fetch(

@@ -105,6 +105,34 @@ class WritingProjection(Projection, Protocol):
         ...
 
 
+def writes_of(
+    projections: Sequence[Projection], events: Sequence[RecordedEvent]
+) -> list[Write] | None:
+    """Every projection's change for these events as writes for one statement, or
+    None if some change needs its projection's `apply`, or if one projection would
+    write twice (two statements of one `WITH` must not touch the same row). A
+    projection that names the event types it `handles` (a frozenset attribute)
+    is skipped for the others; one that does not must write every event."""
+    writes: list[Write] = []
+    written: set[int] = set()
+    for event in events:
+        for projection in projections:
+            handles: frozenset[str] | None = getattr(projection, "handles", None)
+            if handles is not None and event.event_type not in handles:
+                continue
+            writing: Callable[[RecordedEvent], Write | None] | None = getattr(
+                projection, "write", None
+            )
+            write = writing(event) if writing is not None else None
+            if write is None or id(projection) in written:
+                return None
+            written.add(id(projection))
+            writes.append(write)
+    if writes:
+        _check_apart(projections)
+    return writes
+
+
 async def apply_all(
     conn: Connection, projections: Sequence[Projection], events: Sequence[RecordedEvent]
 ) -> None:

@@ -39,6 +39,14 @@ class AgentsProjection:
 
     name = "agents"
     tables: Sequence[str] = ("queue_members", "agents", "queue_assignments")
+    # The events `apply` changes anything for (servicekit.projections.writes_of).
+    handles = frozenset(
+        {
+            QueueMembersChanged.event_type,
+            AgentAvailabilityChanged.event_type,
+            TicketAssigned.event_type,
+        }
+    )
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
         data = recorded.data

@@ -31,6 +31,8 @@ ERASER = "tickets-attachment-eraser"
 class AttachmentsProjection:
     name = "attachments"
     tables: Sequence[str] = ("attachments",)
+    # The events `apply` changes anything for (servicekit.projections.writes_of).
+    handles = frozenset({TicketAttachmentsAdded.event_type, TicketAttachmentRemoved.event_type})
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
         event = stored_event(recorded.event_type, recorded.data)

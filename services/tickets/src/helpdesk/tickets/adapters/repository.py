@@ -4,7 +4,8 @@ all in the unit of work's transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,9 @@ import asyncpg
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage
-from helpdesk.servicekit.projections import Projection, apply_all
+from helpdesk.servicekit.projections import Projection, apply_all, writes_of
 from helpdesk.servicekit.runtime import current_correlation_id
+from helpdesk.servicekit.statements import Write
 from helpdesk.tickets.adapters.contract_events import contract_events, load_ticket
 from helpdesk.tickets.adapters.users import USER_COLUMNS, User, user_of
 from helpdesk.tickets.domain.ticket import Ticket
@@ -68,15 +70,29 @@ async def prepare_number_years(pool: asyncpg.Pool, now: datetime) -> None:
                 await conn.execute(f"CREATE SEQUENCE IF NOT EXISTS ticket_number_{int(y)}")
 
 
+class OneStatement(Protocol):
+    """Where a one-statement unit of work collects its save (see PostgresUnitOfWork)."""
+
+    def collect(
+        self, stream_id: str, expected_version: int, events: list[NewEvent], writes: list[Write]
+    ) -> None: ...
+
+
 class PostgresTickets:
-    """The tickets repository on one connection (inside its unit of work's transaction)."""
+    """The tickets repository on one connection: inside its unit of work's
+    transaction, or collecting its save for the unit's single statement."""
 
     def __init__(
-        self, conn: Connection, store: EventStore, projections: Sequence[Projection]
+        self,
+        conn: Connection,
+        store: EventStore,
+        projections: Sequence[Projection],
+        one_statement: OneStatement | None = None,
     ) -> None:
         self.conn = conn
         self.store = store
         self.projections = projections
+        self.one_statement = one_statement
 
     async def get(self, ticket_id: UUID) -> Ticket:
         recorded = await self.store.load(self.conn, stream_id(ticket_id))
@@ -102,8 +118,18 @@ class PostgresTickets:
             )
             for m in messages
         ]
-        recorded = await self.store.append(
-            self.conn, stream_id(ticket.ticket_id), ticket.version, new, publish=messages
-        )
-        await apply_all(self.conn, self.projections, recorded)
+        stream = stream_id(ticket.ticket_id)
+        if self.one_statement is not None:
+            writes, recorded = self.store.append_writes(
+                stream, ticket.version, new, publish=messages, now=datetime.now(UTC)
+            )
+            projected = writes_of(self.projections, recorded)
+            if projected is None:
+                raise RuntimeError("these events need their projections' apply: a transaction")
+            self.one_statement.collect(stream, ticket.version, new, writes + projected)
+        else:
+            recorded = await self.store.append(
+                self.conn, stream, ticket.version, new, publish=messages
+            )
+            await apply_all(self.conn, self.projections, recorded)
         ticket.saved()

@@ -3,6 +3,14 @@
 Everything a use case does through it — loading and saving tickets (event
 store, outbox and projections), taking a ticket number, reading the users
 projection and the read models — commits together or not at all.
+
+`one_statement=True` is the same promise without a transaction, for a use
+case whose only write is one `tickets.save` whose projections all `write`
+(a submit without an Idempotency-Key): its reads run as they come, and the
+save — events, outbox rows, projections — is collected and written at
+`commit` as a single statement, which PostgreSQL commits whole or not at
+all. That is two round trips (BEGIN, COMMIT) and a statement fewer per
+submit. Any other write is refused in that mode.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ from pydantic import BaseModel
 from helpdesk.contracts.reports import GroupBy, SlaReportRow
 from helpdesk.contracts.tickets import TicketList, TicketSearchResults
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.eventstore import EventStore
+from helpdesk.servicekit.eventstore import ConcurrencyError, EventStore, NewEvent
 from helpdesk.servicekit.projections import Projection
+from helpdesk.servicekit.statements import Write, merged
 from helpdesk.tickets.adapters import (
     history,
     idempotency,
@@ -39,31 +48,63 @@ from helpdesk.tickets.handlers.deps import KnownUser, TicketFilter
 
 class PostgresUnitOfWork:
     tickets: PostgresTickets
-    agents: PostgresAgents
 
     def __init__(
-        self, pool: asyncpg.Pool, store: EventStore, projections: Sequence[Projection]
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        projections: Sequence[Projection],
+        *,
+        one_statement: bool = False,
     ) -> None:
         self._pool = pool
         self._store = store
         self._projections = projections
+        self._one_statement = one_statement
         self._stack = AsyncExitStack()
         self._conn: Connection | None = None
         self._transaction: Transaction | None = None
+        self._agents: PostgresAgents | None = None
+        # One-statement mode: the collected save.
+        self._save: tuple[str, int, list[NewEvent], list[Write]] | None = None
 
     @classmethod
     def factory(
         cls, pool: asyncpg.Pool, store: EventStore, projections: Sequence[Projection]
-    ) -> Callable[[], PostgresUnitOfWork]:
-        return lambda: cls(pool, store, projections)
+    ) -> Callable[..., PostgresUnitOfWork]:
+        def make(*, one_statement: bool = False) -> PostgresUnitOfWork:
+            return cls(pool, store, projections, one_statement=one_statement)
+
+        return make
 
     async def __aenter__(self) -> PostgresUnitOfWork:
         self._conn = await self._stack.enter_async_context(self._pool.acquire())
+        if self._one_statement:
+            self.tickets = PostgresTickets(self._conn, self._store, self._projections, self)
+            return self
         self._transaction = self._conn.transaction()
         await self._transaction.start()
         self.tickets = PostgresTickets(self._conn, self._store, self._projections)
-        self.agents = PostgresAgents(self._conn, self._store, self._projections)
+        self._agents = PostgresAgents(self._conn, self._store, self._projections)
         return self
+
+    @property
+    def agents(self) -> PostgresAgents:
+        if self._agents is None:
+            raise RuntimeError("a one-statement unit of work has no agents")
+        return self._agents
+
+    def collect(
+        self, stream_id: str, expected_version: int, events: list[NewEvent], writes: list[Write]
+    ) -> None:
+        """The one save of a one-statement unit, written at `commit`."""
+        if self._save is not None:
+            raise RuntimeError("a one-statement unit of work saves once")
+        self._save = (stream_id, expected_version, events, writes)
+
+    def _needs_transaction(self) -> None:
+        if self._one_statement:
+            raise RuntimeError("this write needs a transaction: not a one-statement unit")
 
     async def __aexit__(
         self,
@@ -80,8 +121,23 @@ class PostgresUnitOfWork:
             await self._stack.aclose()
 
     async def commit(self) -> None:
-        assert self._transaction is not None
-        await self._transaction.commit()
+        if not self._one_statement:
+            assert self._transaction is not None
+            await self._transaction.commit()
+            return
+        if self._save is None:
+            return
+        stream_id, expected_version, events, writes = self._save
+        try:
+            await merged(writes).run(self.conn)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            if not EventStore.conflict(exc):
+                raise
+            if await EventStore.stored(self.conn, events):
+                return  # the same save, retried: it was written whole the first time
+            raise ConcurrencyError(stream_id, expected_version) from exc
+        finally:
+            self._save = None
 
     @property
     def conn(self) -> Connection:
@@ -91,9 +147,11 @@ class PostgresUnitOfWork:
     async def first_answer(
         self, user_id: UUID, key: str, fingerprint: str
     ) -> dict[str, Any] | None:
+        self._needs_transaction()
         return await idempotency.first_answer(self.conn, user_id, key, fingerprint)
 
     async def remember_answer(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
+        self._needs_transaction()
         await idempotency.remember_answer(self.conn, user_id, key, answer)
 
     async def user(self, user_id: UUID) -> KnownUser | None:
@@ -119,6 +177,7 @@ class PostgresUnitOfWork:
         return found if isinstance(found, dict) else None
 
     async def record_mail(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
+        self._needs_transaction()
         await self.conn.execute(
             "INSERT INTO mail_intake (mail_id, ticket_id, result) VALUES ($1, $2, $3)",
             mail_id,
@@ -160,6 +219,7 @@ class PostgresUnitOfWork:
         return await projections.tickets_due(self.conn, now, limit)
 
     async def claim_sla_check(self, ticket_id: UUID) -> bool:
+        self._needs_transaction()
         # Transaction-scoped: released at commit or rollback.
         return bool(
             await self.conn.fetchval(
@@ -168,4 +228,5 @@ class PostgresUnitOfWork:
         )
 
     async def settle_deadlines(self, ticket_id: UUID, now: datetime) -> None:
+        self._needs_transaction()
         await projections.settle_deadlines(self.conn, ticket_id, now)

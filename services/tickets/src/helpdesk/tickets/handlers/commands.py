@@ -119,7 +119,9 @@ async def open_ticket(
 
 async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
     now, once = deps.clock.now(), Once.of(cmd)
-    async with deps.uow() as uow:
+    # Without a key the submit is one statement; a key's claim must be visible to
+    # a concurrent retry before the ticket is written, which takes a transaction.
+    async with deps.uow(one_statement=once is None) as uow:
         if once and (first := await once.replay(uow, Submitted)) is not None:
             log.info("submit replayed for its Idempotency-Key", ticket_id=str(first.ticket_id))
             return first

@@ -216,6 +216,14 @@ class UnitOfWork(Protocol):
         """Mark its passed deadlines fired: the aggregate had nothing left to emit."""
 
 
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, one_statement: bool = False) -> UnitOfWork:
+        """A unit of work: a transaction, or with `one_statement` none at all —
+        its reads run as they come and its one `tickets.save` is written as a
+        single statement at `commit` (a submit: docs/platform.md)."""
+        ...
+
+
 async def caller_of(uow: UnitOfWork, actor: Actor) -> Caller:
     """The verified actor of a request, with the contact the users projection has for
     them; their roles come from the actor alone (`domain/caller.py` says why)."""
@@ -238,7 +246,7 @@ class Deactivated(Refused):
 class Deps:
     """The service's dependencies, the second argument of every handler."""
 
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     policy: RoutingPolicy
     clock: Clock
     attachment_ticket_max_bytes: int = DEFAULT_TICKET_MAX_BYTES
