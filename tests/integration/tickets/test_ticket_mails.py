@@ -141,6 +141,18 @@ async def test_requester_confirmation_in_english(notifier: Notifier) -> None:
     assert "23/11/2026 11:00" in text_of(mail)
 
 
+def assigned_to_agent(t: Ticket) -> Ticket:
+    t.assign(
+        Caller(AGENT, True),
+        AGENT,
+        assignee_is_agent=True,
+        reassign=False,
+        policy=POLICY,
+        now=MONDAY_9,
+    )
+    return t
+
+
 async def test_each_mail_once_per_event(notifier: Notifier) -> None:
     t = ticket()
     envelope = EventEnvelope.wrap(published(t), correlation_id="c")
@@ -175,15 +187,7 @@ async def test_an_event_whose_handler_died_between_two_mails_gets_only_the_missi
     consumer = next(
         c for c in ticket_mails.consumers(mailer) if c.name == ticket_mails.MAILS_CONSUMER
     )
-    t = ticket(priority=Priority.HIGH)
-    t.assign(
-        Caller(AGENT, True),
-        AGENT,
-        assignee_is_agent=True,
-        reassign=False,
-        policy=POLICY,
-        now=MONDAY_9,
-    )
+    t = assigned_to_agent(ticket(priority=Priority.HIGH))
     breach = t.check_sla(MONDAY_9 + timedelta(hours=9))[0]  # to the assignee and on-call
     envelope = EventEnvelope.wrap(published(t, breach), correlation_id="c")
     with pytest.raises(ConnectionResetError):
@@ -267,15 +271,7 @@ async def test_sla_alarms_reach_the_assignee_and_breaches_on_call(notifier: Noti
     (mail,) = notifier.to(ONCALL)
     assert str(mail["Subject"]) == "Προειδοποίηση SLA πρώτης απάντησης: HD-2026-000042"
 
-    assigned = ticket(priority=Priority.HIGH)
-    assigned.assign(
-        Caller(AGENT, True),
-        AGENT,
-        assignee_is_agent=True,
-        reassign=False,
-        policy=POLICY,
-        now=MONDAY_9,
-    )
+    assigned = assigned_to_agent(ticket(priority=Priority.HIGH))
     breaches = assigned.check_sla(MONDAY_9 + timedelta(hours=9))
     for event in breaches:
         await notifier.deliver(published(assigned, event))

@@ -108,6 +108,21 @@ FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
 _PUBLISH = outbox_insert(1) + " ORDER BY o.ord"
 
 
+def _append_args(
+    stream_id: str, expected_version: int, events: Sequence[NewEvent]
+) -> tuple[Any, ...]:
+    """$1..$7 of `_APPEND` and `_APPEND_STRICT`."""
+    return (
+        stream_id,
+        expected_version,
+        [e.event_id for e in events],
+        [e.event_type for e in events],
+        [e.schema_version for e in events],
+        [e.data for e in events],
+        [e.metadata for e in events],
+    )
+
+
 def _recorded(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(**dict(row.items()))
 
@@ -128,15 +143,7 @@ class EventStore:
         `publish`: messages for the outbox, written with the events."""
         if not events:
             return []
-        args = (
-            stream_id,
-            expected_version,
-            [e.event_id for e in events],
-            [e.event_type for e in events],
-            [e.schema_version for e in events],
-            [e.data for e in events],
-            [e.metadata for e in events],
-        )
+        args = _append_args(stream_id, expected_version, events)
         if publish:
             rows = await conn.fetch(_APPEND_AND_PUBLISH, *args, *outbox_rows(publish))
         else:
@@ -172,20 +179,7 @@ class EventStore:
         no projection's `write` reads them, which the rebuild tests check (a
         rebuilt model equals the live one).
         """
-        writes = [
-            Write(
-                _APPEND_STRICT,
-                (
-                    stream_id,
-                    expected_version,
-                    [e.event_id for e in events],
-                    [e.event_type for e in events],
-                    [e.schema_version for e in events],
-                    [e.data for e in events],
-                    [e.metadata for e in events],
-                ),
-            )
-        ]
+        writes = [Write(_APPEND_STRICT, _append_args(stream_id, expected_version, events))]
         if publish:
             writes.append(Write(_PUBLISH, outbox_rows(publish)))
         recorded = [
