@@ -154,9 +154,11 @@ class NatsBlobStore:
                 chunks += 1
                 acks.append(await self.js.publish_async(subject, chunk))
                 if len(acks) >= PUBLISH_WINDOW:
-                    await asyncio.wait_for(acks.pop(0), self.timeout)
+                    async with asyncio.timeout(self.timeout):  # not wait_for: see servicekit.waits
+                        await acks.pop(0)
             for ack in acks:
-                await asyncio.wait_for(ack, self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    await ack
             info = api.ObjectInfo(
                 name=name,
                 bucket=self.bucket,

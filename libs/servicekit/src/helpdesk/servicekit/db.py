@@ -71,7 +71,8 @@ async def close_within(conn: asyncpg.Connection, seconds: float = 2.0) -> None:
     must not hang there (the server ends the session, and its advisory locks,
     either way)."""
     try:
-        await asyncio.wait_for(conn.close(), seconds)
+        async with asyncio.timeout(seconds):  # not wait_for: see servicekit.waits
+            await conn.close()
     except asyncio.CancelledError:
         conn.terminate()
         raise

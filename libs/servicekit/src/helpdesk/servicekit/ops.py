@@ -17,7 +17,8 @@ async def _run_checks(checks: Sequence[ReadinessCheck], seconds: float) -> dict[
     for name, check in checks:
         try:
             # A dependency that hangs (a stalled database) answers "not ready", not a timeout.
-            results[name] = bool(await asyncio.wait_for(check(), seconds))
+            async with asyncio.timeout(seconds):  # not wait_for: see servicekit.waits
+                results[name] = bool(await check())
         except Exception:
             results[name] = False
     return results

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -30,6 +29,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from helpdesk.contracts.subjects import MSG_ID_HEADER
 from helpdesk.servicekit.db import Connection, close_within, init_connection
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
 
@@ -134,8 +134,7 @@ class OutboxRelay:
                 if published >= self._batch_size:
                     continue
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await woken(self._wake, self._poll_interval)
                 # Woken soon after the last round: more commits are likely on their way.
                 if (since := time.monotonic() - started) < self._min_round:
                     await asyncio.sleep(self._min_round - since)
@@ -164,7 +163,8 @@ class OutboxRelay:
         try:
             # An ack lost with a failed NATS node never arrives: give up on the
             # batch, and publish it again (the server drops what it already has).
-            await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout)
+            async with asyncio.timeout(self._ack_timeout):
+                await asyncio.gather(*futures)
         except BaseException:
             for future in futures:
                 future.cancel()  # also frees nats-py's pending-publish slots

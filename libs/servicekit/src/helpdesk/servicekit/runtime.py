@@ -329,7 +329,8 @@ SHUTDOWN_STEP_SECONDS = 5.0
 
 async def stop_within(step: Awaitable[Any], seconds: float, what: str) -> bool:
     try:
-        await asyncio.wait_for(step, seconds)
+        async with asyncio.timeout(seconds):  # not wait_for: see servicekit.waits
+            await step
     except TimeoutError:
         log.warning("shutdown step timed out", step=what, seconds=seconds)
         return False

@@ -36,6 +36,7 @@ from helpdesk.notifier.queue import ClaimedMail, MailQueue
 from helpdesk.notifier.settings import Settings
 from helpdesk.notifier.smtp import SmtpConnections, describe, is_permanent, smtp_code
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
 
@@ -113,8 +114,7 @@ class MailSender:
                     self._wake.clear()
                     started = time.monotonic()
                     await self.send_due()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    await woken(self._wake, self.poll_interval)
                     # Woken soon after the last claim: more mails are likely on their way.
                     if (since := time.monotonic() - started) < self.min_round:
                         await asyncio.sleep(self.min_round - since)
@@ -190,7 +190,8 @@ class MailSender:
     async def _attempt(self, claimed: ClaimedMail) -> None:
         try:
             mail = await self.files(claimed.mail) if self.files else claimed.mail
-            await asyncio.wait_for(self.smtp.send(mail), self.send_timeout)
+            async with asyncio.timeout(self.send_timeout):
+                await self.smtp.send(mail)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -33,7 +33,8 @@ async def scan(url: str, source: BinaryIO, seconds: float = 30.0) -> None:
     """Returns when clamd says the file is clean; `FileRefused` (422) when it is not."""
     host, port = address(url)
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), seconds)
+        async with asyncio.timeout(seconds):  # not wait_for: see servicekit.waits
+            reader, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError) as exc:
         raise ScanUnavailable(f"clamd at {host}:{port}: {exc!r}") from None
     try:
@@ -41,10 +42,12 @@ async def scan(url: str, source: BinaryIO, seconds: float = 30.0) -> None:
         source.seek(0)
         while chunk := source.read(CHUNK):
             writer.write(struct.pack(">I", len(chunk)) + chunk)
-            await asyncio.wait_for(writer.drain(), seconds)
+            async with asyncio.timeout(seconds):
+                await writer.drain()
         writer.write(struct.pack(">I", 0))
-        await asyncio.wait_for(writer.drain(), seconds)
-        answer = await asyncio.wait_for(reader.readuntil(b"\0"), seconds)
+        async with asyncio.timeout(seconds):
+            await writer.drain()
+            answer = await reader.readuntil(b"\0")
     except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
         raise ScanUnavailable(f"clamd at {host}:{port}: {exc!r}") from None
     finally:

@@ -11,7 +11,6 @@ more, with the same Message-ID. Each carries `Auto-Submitted: auto-replied`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 from datetime import date
 from email.message import EmailMessage
@@ -23,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from helpdesk.mailgate.settings import Settings
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
 
@@ -79,8 +79,7 @@ class Explainer:
             except Exception as exc:
                 log.warning("explanations pass failed", error=type(exc).__name__)
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.interval)
+            await woken(self.wake, self.interval)
 
     async def send_pending(self) -> int:
         rows = await self.pool.fetch(

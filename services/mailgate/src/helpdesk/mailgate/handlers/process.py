@@ -23,7 +23,6 @@ The rules, in order:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import timedelta
@@ -42,6 +41,7 @@ from helpdesk.mailgate.domain.threading import (
 )
 from helpdesk.mailgate.handlers.deps import Deps, Explanation, Outcome, StoredMail
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
+from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
 
@@ -196,8 +196,7 @@ class MailWorker:
             except Exception as exc:
                 log.warning("mail worker pass failed", error=type(exc).__name__)
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.interval)
+            await woken(self.wake, self.interval)
 
     async def run_once(self) -> int:
         """Process one batch of waiting mails; returns how many were claimed."""
