@@ -1,5 +1,5 @@
 """Loading and saving tickets: the event stream, the outbox and the projections,
-all in the unit of work's transaction."""
+all in the unit of work's transaction, or as its one statement (`OneStatement`)."""
 
 from __future__ import annotations
 
