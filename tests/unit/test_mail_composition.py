@@ -49,3 +49,54 @@ def test_every_header_and_part_reads_back() -> None:
     assert "HD-2026-000123" in text.get_content()
     assert "Μαρία" in text.get_content()
     assert "HD-2026-000123" in html.get_content()
+
+
+def test_headers_written_as_they_are_are_what_compat32_writes() -> None:
+    """The shortcut past `email.header.Header` changes no byte: a short ASCII line
+    (the multipart's Content-Type with its boundary too) comes out as compat32
+    writes it, and a long one still goes through compat32's folding."""
+    from email.policy import compat32
+
+    from helpdesk.notifier.compose import _POLICY
+
+    values = [
+        ("Subject", "Your request HD-2026-000123 has been received"),
+        ("Reply-To", "helpdesk+" + "a" * 42 + "@example.com"),
+        ("References", "<hd." + "b" * 80 + "@example.com>"),
+        ("Content-Type", 'multipart/alternative; boundary="helpdesk-0123456789abcdef"'),
+    ]
+    for name, value in values:
+        assert _POLICY.fold(name, value) == compat32.fold(name, value)
+    # One with folding points that is too long still goes through compat32's folding.
+    long_list = ", ".join(f"user{i}@example.com" for i in range(10))
+    assert _POLICY.fold("Cc", long_list) == compat32.fold("Cc", long_list)
+    assert "\n " in _POLICY.fold("Cc", long_list)
+    # The composer's own multipart header is among the short ones.
+    composer = MailComposer(Settings(notifier_seal_private_key=seal_private_key()))
+    mail = composer.compose(
+        event_id=uuid.uuid4(),
+        to="maria@example.com",
+        to_name=None,
+        template="ticket_submitted",
+        locale="en",
+        context=CONTEXT,
+    )
+    assert b'Content-Type: multipart/alternative; boundary="helpdesk-' in mail.data
+
+
+def test_an_ascii_subject_is_plain_and_a_greek_one_encoded() -> None:
+    composer = MailComposer(Settings(notifier_seal_private_key=seal_private_key()))
+    english = {**CONTEXT, "subject": "Printer"}
+    for locale, context, encoded in (("en", english, False), ("el", CONTEXT, True)):
+        mail = composer.compose(
+            event_id=uuid.uuid4(),
+            to="maria@example.com",
+            to_name=None,
+            template="ticket_submitted",
+            locale=locale,
+            context=context,
+        )
+        subject_line = next(line for line in mail.data.splitlines() if line.startswith(b"Subject:"))
+        assert (b"=?utf-8?" in subject_line) is encoded
+        read = email.message_from_bytes(mail.data, policy=policy.default)
+        assert "HD-2026-000123" in read["Subject"]

@@ -82,6 +82,7 @@ class _Compat32WritingPlainHeadersAsIs(Compat32):
 
 
 _POLICY = _Compat32WritingPlainHeadersAsIs()
+_SHORT_SUBJECT = 78 - len("Subject: ")
 
 
 class MailComposer:
@@ -133,13 +134,16 @@ class MailComposer:
         # whose header registry re-parses every header it is given.
         # Every part is base64 (utf-8 text), whose lines never start with "--": any
         # boundary is safe, so the generator need not search the text for one.
+        # 64 random bits keep the Content-Type line short enough to be written as it is.
         message = MIMEMultipart(
-            "alternative", boundary=f"helpdesk-{secrets.token_hex(12)}", policy=_POLICY
+            "alternative", boundary=f"helpdesk-{secrets.token_hex(8)}", policy=_POLICY
         )
         sender, from_header = self._sender
         message["From"] = from_header
         message["To"] = formataddr((header_safe(to_name or ""), header_safe(to)), charset="utf-8")
-        message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
+        # A short ASCII subject is written as it is; any other is encoded and folded.
+        plain = subject.isascii() and len(subject) <= _SHORT_SUBJECT
+        message["Subject"] = subject if plain else Header(subject, "utf-8")  # type: ignore[assignment]
         message["Date"] = formatdate(usegmt=True)
         message_id = message_id_for(event_id, to, template)
         message["Message-ID"] = message_id
