@@ -7,6 +7,7 @@ start, runs out (`add`). Instants are timezone-aware; results are UTC.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
@@ -54,6 +55,9 @@ class BusinessCalendar:
         object.__setattr__(
             self, "_holidays", holidays.country_holidays(self.country, subdiv=self.subdivision)
         )
+        # A day's business hours never change: each submit asks for the same few
+        # days' windows several times (four deadlines), so each is worked out once.
+        object.__setattr__(self, "_window", functools.lru_cache(maxsize=4096)(self._day_window))
 
     @property
     def day_seconds(self) -> float:
@@ -70,6 +74,10 @@ class BusinessCalendar:
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """The business hours of a local calendar day, in UTC (None on a day off)."""
+        window: tuple[datetime, datetime] | None = self._window(day)  # type: ignore[attr-defined]
+        return window
+
+    def _day_window(self, day: date) -> tuple[datetime, datetime] | None:
         if not self.is_working_day(day):
             return None
         opens = datetime.combine(day, self.opens, tzinfo=self.timezone).astimezone(UTC)
