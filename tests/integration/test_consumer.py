@@ -105,6 +105,44 @@ async def test_a_redelivered_event_is_handled_once(
     assert handler.calls == 1
 
 
+class Slow:
+    """A handler that takes `seconds`, longer than the consumer's ack_wait, for each event."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    async def __call__(self, conn: Connection, envelope: EventEnvelope) -> None:
+        self.calls += 1
+        await asyncio.sleep(self.seconds)
+        await conn.execute("INSERT INTO effects (text) VALUES ($1)", envelope.data["text"])
+
+
+async def test_a_handler_slower_than_ack_wait_keeps_its_message_with_in_progress_beats(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    """Without the beats JetStream would redeliver after ack_wait, and this
+    inbox-less handler would write its effect twice."""
+    schema, pool = setup
+    handler = Slow(seconds=3.5)
+    consumer = EventConsumer(
+        f"{schema}-slow", f"{schema}.events.>", handler, ack_wait=1.0, inbox=False
+    )
+    broker = await run_consumer(servers, pool, consumer)
+    try:
+        await publish(nc, schema, EventEnvelope.wrap(Noted(text="slow"), correlation_id="c-s"))
+
+        async def done() -> bool:
+            return await effects(pool) == ["slow"]
+
+        await eventually(done)
+        await asyncio.sleep(1.5)  # a redelivery, had there been one, would be running by now
+    finally:
+        await broker.stop()
+    assert handler.calls == 1
+    assert await effects(pool) == ["slow"]
+
+
 async def test_events_a_consumer_does_not_handle_are_acked_without_a_transaction(
     setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
 ) -> None:
