@@ -316,6 +316,10 @@ def _uuid_or_new(value: str | None) -> UUID:
         return uuid4()
 
 
+async def _raw_body(message: NatsMessage) -> bytes:
+    return message.body
+
+
 def subscribe(
     broker: NatsBroker, pool: asyncpg.Pool, consumer: EventConsumer, inbox_prefix: str = "_INBOX"
 ) -> None:
@@ -341,6 +345,9 @@ def subscribe(
         # message itself, so a failed park never lets the server drop it.
         config=ConsumerConfig(max_deliver=-1, ack_wait=consumer.ack_wait),
         description=f"{consumer.name}: {consumer.handler.__doc__ or ''}".strip(),
+        # `on_delivery` parses the envelope from the raw bytes itself: FastStream's
+        # default decoder would parse the JSON once more, for nothing.
+        decoder=_raw_body,
     )
     async def deliver(body: Any) -> None:
         await on_delivery(pool, consumer, current_message())
