@@ -9,6 +9,7 @@ ticket mails carry none of these.
 
 from __future__ import annotations
 
+import functools
 from email.utils import parseaddr
 from uuid import UUID
 
@@ -16,12 +17,18 @@ from helpdesk.contracts.mail import reply_address, thread_reference
 from helpdesk.notifier.settings import Settings
 
 
+@functools.lru_cache(maxsize=16)
+def _support_address(support_addresses: str, mail_from: str) -> str:
+    """The first support address (or the sender's), parsed once per setting."""
+    configured = [a.strip() for a in support_addresses.split(",") if a.strip()]
+    return parseaddr(configured[0] if configured else mail_from)[1]
+
+
 def thread_headers(settings: Settings, ticket_id: UUID) -> dict[str, str]:
     if settings.mail_reply_key is None or not settings.mail_reply_key.get_secret_value():
         return {}
     key = settings.mail_reply_key.get_secret_value().encode()
-    configured = [a.strip() for a in settings.support_addresses.split(",") if a.strip()]
-    support = parseaddr(configured[0] if configured else settings.mail_from)[1]
+    support = _support_address(settings.support_addresses, settings.mail_from)
     root = thread_reference(support, key, ticket_id)
     return {
         "Reply-To": reply_address(support, key, ticket_id),
