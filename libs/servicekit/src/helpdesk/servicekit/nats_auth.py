@@ -122,7 +122,8 @@ def service_permissions(
 
 
 # The access-token revocation list (a KV bucket, docs/accounts.md): identity declares
-# and writes it, the gateway reads single keys. Nobody deletes or purges it.
+# and writes it, the gateway reads keys (both of a token's in one batched direct
+# get, then each if one is there). Nobody deletes or purges it.
 _REVOCATIONS_STREAM = f"KV_{identity_contract.REVOCATIONS_BUCKET}"
 REVOCATIONS_WRITE = (
     f"$JS.API.STREAM.CREATE.{_REVOCATIONS_STREAM}",
@@ -131,6 +132,7 @@ REVOCATIONS_WRITE = (
 )
 REVOCATIONS_READ = (
     f"$JS.API.STREAM.INFO.{_REVOCATIONS_STREAM}",
+    f"$JS.API.DIRECT.GET.{_REVOCATIONS_STREAM}",
     f"$JS.API.DIRECT.GET.{_REVOCATIONS_STREAM}.>",
 )
 

@@ -2,9 +2,12 @@
 identity's revocation list (a NATS KV bucket, docs/accounts.md) before it
 accepts it. A logout voids the session's tokens, a password reset every token
 minted for an older credentials version (`cv`); both take effect on the very
-next request, on every replica, because each request reads the bucket."""
+next request, on every replica, because each request reads the bucket (in one
+round trip: `any_present`)."""
 
 from __future__ import annotations
+
+import json
 
 import nats.errors
 import nats.js.errors
@@ -52,6 +55,23 @@ async def _get(kv: KeyValue, key: str) -> bytes | None:
     return entry.value or b""
 
 
+# One request for both keys: JetStream's batched direct get (`multi_last`, NATS
+# 2.11+) answers "404 No Results" when neither holds a message, which is the
+# answer for nearly every request: only a session ended, or a password changed,
+# within an access token's lifetime leaves one (the bucket's TTL drops it after).
+_READ_TIMEOUT = 5.0  # seconds, as a JetStream request
+
+
+async def any_present(nc: NatsClient, bucket: str, keys: tuple[str, ...]) -> bool:
+    """False only when the server says none of `keys` holds a message. Any other
+    answer (a message, an older server's refusal) means: read them one by one."""
+    request = json.dumps({"multi_last": [f"$KV.{bucket}.{key}" for key in keys]})
+    answer = await nc.request(
+        f"$JS.API.DIRECT.GET.KV_{bucket}", request.encode(), timeout=_READ_TIMEOUT
+    )
+    return not (answer.headers and answer.headers.get("Status") == "404")
+
+
 async def ensure_not_revoked(request: Request, claims: AccessTokenClaims) -> None:
     """401 `token_revoked` for a token of an ended session or an older password;
     503 (fail closed) when the list cannot be read.
@@ -67,9 +87,12 @@ async def ensure_not_revoked(request: Request, claims: AccessTokenClaims) -> Non
         kv = await _bucket(request, nc)
         if kv is None:
             return
-        session = await _get(kv, revoked_session_key(claims.sid))
-        version = await _get(kv, revoked_user_key(claims.sub))
-    except (nats.errors.Error, nats.js.errors.Error):
+        keys = (revoked_session_key(claims.sid), revoked_user_key(claims.sub))
+        if not await any_present(nc, REVOCATIONS_BUCKET, keys):
+            return
+        session = await _get(kv, keys[0])
+        version = await _get(kv, keys[1])
+    except (nats.errors.Error, nats.js.errors.Error, TimeoutError):
         raise _unavailable() from None
     if session is not None or (version is not None and int(version or b"0") > claims.cv):
         raise ProblemError(
