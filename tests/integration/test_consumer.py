@@ -143,6 +143,41 @@ async def test_a_handler_slower_than_ack_wait_keeps_its_message_with_in_progress
     assert await effects(pool) == ["slow"]
 
 
+async def test_one_worker_handles_a_fetched_batch_one_event_after_another_in_order(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
+) -> None:
+    """FastStream hands every message of a fetched batch to a task of its own at
+    once; a one-worker consumer must still run its handler one event at a time,
+    in stream order (the batch is published before the consumer starts, so it
+    arrives as one fetch)."""
+    schema, pool = setup
+    running = most = 0
+
+    async def handler(conn: Connection, envelope: EventEnvelope) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05 if int(envelope.data["text"]) % 2 else 0.01)
+        await conn.execute("INSERT INTO effects (text) VALUES ($1)", envelope.data["text"])
+        running -= 1
+
+    texts = [str(i) for i in range(8)]
+    for text in texts:
+        await publish(nc, schema, EventEnvelope.wrap(Noted(text=text), correlation_id="c-o"))
+    consumer = EventConsumer(f"{schema}-order", f"{schema}.events.>", handler, inbox=False)
+    broker = await run_consumer(servers, pool, consumer)
+    try:
+
+        async def done() -> bool:
+            return len(await effects(pool)) == len(texts)
+
+        await eventually(done)
+    finally:
+        await broker.stop()
+    assert most == 1
+    assert [r["text"] for r in await pool.fetch("SELECT text FROM effects ORDER BY ctid")] == texts
+
+
 async def test_events_a_consumer_does_not_handle_are_acked_without_a_transaction(
     setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
 ) -> None:

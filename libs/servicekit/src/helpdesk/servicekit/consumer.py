@@ -92,8 +92,10 @@ class EventConsumer:
     handler: EventHandler
     max_deliver: int = 5
     backoff: Sequence[float] = (1.0, 5.0, 15.0, 30.0)
-    # >1 handles that many messages at once, giving up their order: only for
-    # handlers whose effects do not depend on each other (mails, not projections).
+    # 1 handles the messages one after another, in the order they arrive; >1
+    # handles that many at once, giving up their order: only for handlers whose
+    # effects do not depend on each other (mails, not projections). A redelivered
+    # message comes back after later ones either way.
     max_workers: int = 1
     ack_wait: float = ACK_WAIT
     park_retry_delay: float = PARK_RETRY_DELAY
@@ -257,8 +259,14 @@ async def park_or_retry(
     await msg.ack()
 
 
-async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMessage) -> None:
-    """Handle one JetStream delivery and settle it (ack, nak with delay, or park)."""
+async def on_delivery(
+    pool: asyncpg.Pool,
+    consumer: EventConsumer,
+    msg: NatsMessage,
+    in_order: asyncio.Lock | None = None,
+) -> None:
+    """Handle one JetStream delivery and settle it (ack, nak with delay, or park).
+    With `in_order`, the handler runs under that lock, taken in arrival order."""
     raw = msg.raw_message
     deliveries = raw.metadata.num_delivered or 1
     try:
@@ -281,8 +289,12 @@ async def on_delivery(pool: asyncpg.Pool, consumer: EventConsumer, msg: NatsMess
         return
     bind_correlation_id(envelope.correlation_id)
     try:
-        with kept_in_progress(msg, consumer.ack_wait / 3):
-            await handle_once(pool, consumer, envelope)
+        with kept_in_progress(msg, consumer.ack_wait / 3):  # waiting in line too
+            if in_order is None:
+                await handle_once(pool, consumer, envelope)
+            else:
+                async with in_order:
+                    await handle_once(pool, consumer, envelope)
     except Exception as exc:
         FAILURES.labels(consumer.name).inc()
         if deliveries >= consumer.max_deliver:
@@ -333,6 +345,11 @@ def subscribe(
     for counter in (HANDLED, SKIPPED, DUPLICATES, FAILURES, DEAD_LETTERED, PARK_FAILURES):
         counter.labels(consumer.name)
 
+    # FastStream starts a task per message of a fetched batch, all at once, even
+    # for one worker; a consumer of one worker handles them one after another,
+    # in the order they arrived (an asyncio lock is first come, first served).
+    in_order = asyncio.Lock() if consumer.max_workers == 1 else None
+
     @pulled.subscriber(
         consumer.subject,
         stream=JStream(consumer.stream, declare=False),
@@ -350,7 +367,7 @@ def subscribe(
         decoder=_raw_body,
     )
     async def deliver(body: Any) -> None:
-        await on_delivery(pool, consumer, current_message())
+        await on_delivery(pool, consumer, current_message(), in_order)
 
     broker.include_router(pulled)
 
