@@ -7,7 +7,7 @@ import email
 import uuid
 from email import policy
 
-from helpdesk.notifier.compose import MailComposer
+from helpdesk.notifier.compose import ComposedMail, MailComposer
 from helpdesk.notifier.settings import Settings
 from tests.tokens import seal_private_key
 
@@ -21,16 +21,30 @@ CONTEXT = {
 }
 
 
-def test_every_header_and_part_reads_back() -> None:
+def submitted_mail(
+    locale: str,
+    context: dict[str, str],
+    to_name: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> ComposedMail:
     composer = MailComposer(Settings(notifier_seal_private_key=seal_private_key()))
-    reply_to = "helpdesk+t." + "a" * 70 + "@example.com"  # longer than a line: folded
-    mail = composer.compose(
+    return composer.compose(
         event_id=uuid.uuid4(),
         to="maria@example.com",
-        to_name="Μαρία Παπαδοπούλου",
+        to_name=to_name,
         template="ticket_submitted",
-        locale="el",
-        context=CONTEXT,
+        locale=locale,
+        context=context,
+        headers=headers,
+    )
+
+
+def test_every_header_and_part_reads_back() -> None:
+    reply_to = "helpdesk+t." + "a" * 70 + "@example.com"  # longer than a line: folded
+    mail = submitted_mail(
+        "el",
+        CONTEXT,
+        to_name="Μαρία Παπαδοπούλου",
         headers={"Reply-To": reply_to, "In-Reply-To": "<ticket-1@helpdesk>"},
     )
     assert all(len(line) <= 998 for line in mail.data.splitlines())  # RFC 5322 limit
@@ -72,30 +86,14 @@ def test_headers_written_as_they_are_are_what_compat32_writes() -> None:
     assert _POLICY.fold("Cc", long_list) == compat32.fold("Cc", long_list)
     assert "\n " in _POLICY.fold("Cc", long_list)
     # The composer's own multipart header is among the short ones.
-    composer = MailComposer(Settings(notifier_seal_private_key=seal_private_key()))
-    mail = composer.compose(
-        event_id=uuid.uuid4(),
-        to="maria@example.com",
-        to_name=None,
-        template="ticket_submitted",
-        locale="en",
-        context=CONTEXT,
-    )
+    mail = submitted_mail("en", CONTEXT)
     assert b'Content-Type: multipart/alternative; boundary="helpdesk-' in mail.data
 
 
 def test_an_ascii_subject_is_plain_and_a_greek_one_encoded() -> None:
-    composer = MailComposer(Settings(notifier_seal_private_key=seal_private_key()))
     english = {**CONTEXT, "subject": "Printer"}
     for locale, context, encoded in (("en", english, False), ("el", CONTEXT, True)):
-        mail = composer.compose(
-            event_id=uuid.uuid4(),
-            to="maria@example.com",
-            to_name=None,
-            template="ticket_submitted",
-            locale=locale,
-            context=context,
-        )
+        mail = submitted_mail(locale, context)
         subject_line = next(line for line in mail.data.splitlines() if line.startswith(b"Subject:"))
         assert (b"=?utf-8?" in subject_line) is encoded
         read = email.message_from_bytes(mail.data, policy=policy.default)
