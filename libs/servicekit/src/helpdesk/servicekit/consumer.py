@@ -206,19 +206,20 @@ def kept_in_progress(msg: NatsMessage, every: float) -> Iterator[None]:
         with contextlib.suppress(Exception):
             await msg.in_progress()
 
-    timers: list[asyncio.TimerHandle] = []
+    timer: asyncio.TimerHandle | None = None
 
     def beat() -> None:
+        nonlocal timer
         task = loop.create_task(tell())
         beats.add(task)
         task.add_done_callback(beats.discard)
-        timers[0] = loop.call_later(every, beat)
+        timer = loop.call_later(every, beat)
 
-    timers.append(loop.call_later(every, beat))
+    timer = loop.call_later(every, beat)
     try:
         yield
     finally:
-        timers[0].cancel()
+        timer.cancel()
 
 
 async def park_or_retry(
