@@ -16,7 +16,8 @@ import os
 import signal
 import socket
 import sys
-import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from helpdesk.devstack.keys import (
@@ -44,6 +45,26 @@ def port_or_free(preferred: int) -> int:
         except OSError:
             return free_port()
     return preferred
+
+
+def wait_for_stop(started: Sequence[ServiceProcess], poll_seconds: float = 0.5) -> None:
+    """Until Ctrl-C or SIGTERM, or until a service exits.
+
+    The signal handler only appends to a list: it must take no lock. It used to
+    set a `threading.Event` that the main thread was waiting on, and a second
+    signal arriving while the first handler held the Event's lock (Ctrl-C
+    reaches both make and us, and a TERM to make is passed on) deadlocked the
+    stack with every service still running. The handler stays installed while
+    the services are being stopped, so another Ctrl-C cannot cut that short."""
+    asked: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda received, _frame: asked.append(received))
+    while not asked:
+        time.sleep(poll_seconds)
+        for process in started:
+            if process.process is not None and process.process.poll() is not None:
+                print(f"{process.name} exited; see {process.log_path}", file=sys.stderr)
+                return
 
 
 def main() -> int:
@@ -133,14 +154,7 @@ Helpdesk is running.
 Press Ctrl-C to stop.""",
             flush=True,
         )
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        while not stop.wait(1.0):
-            for process in started:
-                if process.process is not None and process.process.poll() is not None:
-                    print(f"{process.name} exited; see {process.log_path}", file=sys.stderr)
-                    stop.set()
+        wait_for_stop(started)
         return 0
     except (RuntimeError, TimeoutError) as exc:
         print(f"make run failed: {exc}", file=sys.stderr)
