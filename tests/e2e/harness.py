@@ -111,12 +111,18 @@ class System:
         return {k: p for k, p in self.processes.items() if p.name == service}
 
     def start(self) -> System:
-        self.nats.start()
-        self.mail.start()
-        for process in self.processes.values():
-            process.start()
-        for process in self.processes.values():
-            process.wait_ready()
+        """Every server and service, ready; if one fails, what was started is stopped
+        (a failed start used to leave the services running for good)."""
+        try:
+            self.nats.start()
+            self.mail.start()
+            for process in self.processes.values():
+                process.start()
+            for process in self.processes.values():
+                process.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:

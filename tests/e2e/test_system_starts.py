@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import uuid
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.e2e.harness import System
+from tests.e2e.harness import System, create_database, with_database
+from tests.servers import Servers
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +59,21 @@ async def test_a_well_formed_correlation_id_is_kept_and_any_other_replaced(syste
     assert replaced.status_code == 200
     assert replaced.headers["X-Correlation-Id"] != "x" * 65 + "<script>"
     assert len(replaced.headers["X-Correlation-Id"]) == 36  # a fresh UUID
+
+
+async def test_a_start_that_fails_stops_what_it_started(tmp_path: Path, servers: Servers) -> None:
+    """The mail gateway's SMTP port is taken (what an outgoing connection did in a
+    benchmark run): the start fails, and no server or service it started is left
+    running."""
+    database = f"e2e_{uuid.uuid4().hex[:8]}"
+    await create_database(servers.database_url, database)
+    system = System(tmp_path, servers, with_database(servers.database_url, database))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", system.mailgate_port))
+        squatter.listen()
+        with pytest.raises(RuntimeError, match="mailgate exited"):
+            await asyncio.to_thread(system.start)
+    assert all(p.process is None for p in system.processes.values())
+    for port in (system.nats.port, system.mail.port, system.gateway_port):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
