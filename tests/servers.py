@@ -97,12 +97,11 @@ def test_servers(workdir: Path) -> Iterator[Servers]:
             )
     else:
         keys, config = nats_keys_for_tests(workdir / "nats-keys")
-        nats = NatsServer(
-            workdir / "nats", log_file=workdir / "nats.log", config_file=config
-        ).start()
-        pg = PostgresServer(workdir / "pg", keep=False).start()
-        try:
+        with contextlib.ExitStack() as started:  # a failed start stops what it started
+            nats = NatsServer(workdir / "nats", log_file=workdir / "nats.log", config_file=config)
+            started.callback(nats.stop)
+            nats.start()
+            pg = PostgresServer(workdir / "pg", keep=False)
+            started.callback(pg.stop)
+            pg.start()
             yield Servers(nats.url, pg.url, "embedded", keys, config, nats=nats)
-        finally:
-            nats.stop()
-            pg.stop()
