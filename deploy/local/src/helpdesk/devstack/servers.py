@@ -33,8 +33,9 @@ def _ephemeral_ports() -> range:
 
 
 _EPHEMERAL = _ephemeral_ports()
-# Below the ephemeral range, above the well-known and most registered defaults.
-_CANDIDATES = range(max(10000, min(_EPHEMERAL.start - 8000, 20000)), _EPHEMERAL.start)
+# From 20000 (above the usual servers' defaults: 4222, 5432, 8080 …) up to the
+# ephemeral range; empty if that range starts lower.
+_CANDIDATES = range(20000, _EPHEMERAL.start)
 _handed_out: set[int] = set()
 
 
