@@ -36,6 +36,10 @@ class Timeline:
     nats_recovery: list[float] = field(default_factory=list)
     # Services that still said "ready" while NATS was down (should be none).
     ready_without_nats: list[str] = field(default_factory=list)
+    # Wall-clock times the SMTP server was started again, and, per return, the
+    # seconds until the first mail after it was written by the server.
+    smtp_returned: list[float] = field(default_factory=list)
+    first_mail_after_smtp: list[float] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         line = f"t={time.monotonic() - self.started:6.1f}s  {text}"
@@ -104,7 +108,18 @@ async def inject(
         if remaining > 0:
             await asyncio.sleep(remaining)
         await in_thread(system.mail.start)
+        timeline.smtp_returned.append(time.time())
         timeline.note(f"SMTP server started after {time.monotonic() - smtp_stopped:.0f}s")
+
+
+# Issue 26's bound: mail resumes this soon after the SMTP server answers again.
+MAIL_RESUME_SECONDS = 30.0
+
+
+def first_mails_after(returned: list[float], directory: Path) -> list[float]:
+    """Per SMTP return, seconds until the first mail the server wrote after it."""
+    written = sorted(path.stat().st_mtime for path in directory.glob("*.eml"))
+    return [next((at - back for at in written if at >= back), float("inf")) for back in returned]
 
 
 async def settled(system: FaultySystem, expected_min: int, timeout: float) -> None:
@@ -166,6 +181,13 @@ async def run_chaos(
         timeline.note(f"load done: {len(load.acknowledged)} acknowledged")
         await settled(system, expected_min=len(load.acknowledged), timeout=180)
         timeline.note("settled")
+        timeline.first_mail_after_smtp = first_mails_after(
+            timeline.smtp_returned, system.mail.directory
+        )
+        timeline.note(
+            "first mail after the SMTP server returned (s): "
+            + ", ".join(f"{s:.1f}" for s in timeline.first_mail_after_smtp)
+        )
         result = await audit(
             system.servers.database_url, system.servers, system.mail.directory, load, ONCALL
         )
@@ -200,7 +222,12 @@ def main(argv: list[str]) -> int:
     print(
         "NATS recovery (s)               " + ", ".join(f"{s:.1f}" for s in timeline.nats_recovery)
     )
-    return 1 if result.problems else 0
+    resumed = timeline.first_mail_after_smtp
+    print("first mail after SMTP back (s)  " + ", ".join(f"{s:.1f}" for s in resumed))
+    late = [s for s in resumed if s > MAIL_RESUME_SECONDS]
+    if late:
+        print(f"mail resumed later than {MAIL_RESUME_SECONDS:.0f} s after the SMTP server returned")
+    return 1 if result.problems or late else 0
 
 
 if __name__ == "__main__":

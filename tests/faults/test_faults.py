@@ -25,7 +25,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpdesk.devstack.servers import free_port
-from tests.faults.chaos import run_chaos
+from tests.faults.chaos import MAIL_RESUME_SECONDS, run_chaos
 from tests.faults.cluster import start_faulty_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
@@ -147,3 +147,7 @@ async def test_short_fault_run_loses_and_duplicates_nothing(tmp_path: Path) -> N
     assert result.duplicates_different_id == 0
     assert max(timeline.nats_recovery) < 15
     assert timeline.ready_without_nats == []
+    # With the production mail back-off (5 s doubling to 10 min), mail resumes
+    # within seconds of the SMTP server's return, not minutes.
+    assert len(timeline.first_mail_after_smtp) == 1
+    assert max(timeline.first_mail_after_smtp) <= MAIL_RESUME_SECONDS

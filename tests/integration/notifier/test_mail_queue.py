@@ -89,8 +89,8 @@ def smtp() -> Iterator[tuple[Answering, int]]:
 
 
 @contextlib.contextmanager
-def serving(handler: Answering) -> Iterator[tuple[Answering, int]]:
-    port = free_port()
+def serving(handler: Answering, port: int | None = None) -> Iterator[tuple[Answering, int]]:
+    port = port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -321,3 +321,48 @@ async def test_mails_recorded_soon_after_a_claim_are_claimed_together(
     }
     assert leases["second@example.org"] == leases["third@example.org"]
     assert leases["first@example.org"] != leases["second@example.org"]
+
+
+async def test_mail_resumes_within_seconds_of_the_server_returning(
+    queue_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """Eight workers that fail together count one server failure, not eight
+    (counted per mail, the production back-off reached its 10-minute cap at
+    once: issue 26); while the server is away the sender says so (readiness
+    detail) and probes it; when the server answers again, every waiting mail
+    goes out within seconds, long before the sender's pause (30 s here) ends."""
+    schema, pool = queue_db
+    port = free_port()
+    recipients = [f"w{n}@example.org" for n in range(12)]
+    await queue_mails(pool, recipients)
+    settings = settings_for(
+        port, mail_retry_first_seconds=30.0, mail_retry_max_seconds=600.0, mail_workers=8
+    )
+    sender = mail_sender(settings, MailQueue(pool), schema)
+    task = asyncio.create_task(sender.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while await pool.fetchval("SELECT count(*) FROM deliveries WHERE attempts > 0") < 8:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        assert sender.server_failures == 1
+        assert sender.unreachable_since is not None
+        assert (sender.degradation() or "").startswith("SMTP server unreachable since ")
+        # The failed mails are due again at once: the pause, not each mail, waits.
+        assert await pool.fetchval(
+            "SELECT bool_and(next_attempt_at <= now()) FROM deliveries WHERE attempts > 0"
+        )
+        await asyncio.sleep(3.0)  # a few failed probes
+        with serving(Answering(), port) as (handler, _):
+            returned = asyncio.get_running_loop().time()
+            await accepted(handler, len(recipients), timeout=20.0)
+            waited = asyncio.get_running_loop().time() - returned
+        assert waited < 20.0  # the pause alone would hold them 27 s or more
+        assert sorted(r for r, _ in handler.accepted) == sorted(recipients)
+        assert sender.unreachable_since is None
+        assert sender.degradation() is None
+        assert sender.server_failures == 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

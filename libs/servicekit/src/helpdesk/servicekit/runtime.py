@@ -48,7 +48,7 @@ from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.handlers import Handlers, TokenVerifier, router
 from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
 from helpdesk.servicekit.nats_auth import inbox_prefix
-from helpdesk.servicekit.ops import ops_app
+from helpdesk.servicekit.ops import Degradation, ops_app
 from helpdesk.servicekit.projections import Projection, rebuild
 from helpdesk.servicekit.relay import OutboxRelay, watch_outbox
 from helpdesk.servicekit.retention import keep_inbox_pruned
@@ -103,6 +103,7 @@ class ServiceContext(Generic[SettingsT]):
     projections: list[Projection] = field(default_factory=list)
     loops: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = field(default_factory=list)
     starting: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    degradations: list[Degradation] = field(default_factory=list)
     # Proves the actor of requests that name one (see handlers.prove_actor).
     verify_token: TokenVerifier | None = None
 
@@ -115,6 +116,10 @@ class ServiceContext(Generic[SettingsT]):
         """Run `step()` once before the service takes its first message (`build`
         itself only wires: the AsyncAPI generator calls it with no servers)."""
         self.starting.append(step)
+
+    def degraded_when(self, name: str, check: Callable[[], str | None]) -> None:
+        """Report `check()`'s text in /readyz as degraded (still ready) while it is not None."""
+        self.degradations.append((name, check))
 
     def serve(self, handlers: Handlers) -> None:
         """Serve each `{RequestType: handler}` on the subject its contract names."""
@@ -289,6 +294,7 @@ async def run(service: Service[SettingsT]) -> None:
     app = ops_app(
         [("database", database_ready), ("nats", nats_ready)],
         liveness=[("nats", nats_not_closed), ("loops", loops_running)],
+        degradations=ctx.degradations,
     )
     server = _OpsServer(
         uvicorn.Config(

@@ -41,7 +41,9 @@ def build(ctx: ServiceContext[Settings]) -> None:
         ctx.consume(consumer)
     queue = MailQueue(ctx.pool)
     files = MailFiles(NatsBlobStore(ctx.js))
-    ctx.background("mail-sender", mail_sender(ctx.settings, queue, ctx.name, files).run)
+    sender = mail_sender(ctx.settings, queue, ctx.name, files)
+    ctx.background("mail-sender", sender.run)
+    ctx.degraded_when("smtp", sender.degradation)
     ctx.background("mail-backlog", queue.watch)
 
 

@@ -13,8 +13,16 @@ recorded meanwhile are claimed together), and mails accepted while one
 * anything else (refused, timeouts, 4xx) → retried with a doubling back-off
   until `mail_retry_seconds` after the mail was recorded, then `expired`.
 
-A failure to even reach the server pauses claiming for the same back-off, so
-an SMTP outage costs one connection attempt per pause, not one per mail.
+A failure to even reach the server pauses claiming: one server failure is
+counted per round of claimed mails (eight workers failing together are one
+failure, not eight), and the pause doubles per failed round up to
+`mail_retry_max_seconds`. While paused, a prober asks the server a cheap
+question (connect, NOOP) on a short back-off (1 s doubling up to
+`mail_probe_max_seconds`) and ends the pause when it answers, so mail resumes
+within seconds of the server's return. Mails that failed because the server
+was away are due again at once: the pause, not each mail, waits it out. The
+pause still ends by itself after its back-off, so mails older than
+`mail_retry_seconds` expire even if the server never returns.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from functools import partial
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from helpdesk.notifier.compose import ComposedMail
 from helpdesk.notifier.queue import ClaimedMail, MailQueue
@@ -48,6 +56,12 @@ BOUNCED = Counter("notifier_mails_bounced_total", "Mails refused permanently (5x
 EXPIRED = Counter(
     "notifier_mails_expired_total", "Mails given up after retrying too long", ["template"]
 )
+UNREACHABLE_SINCE = Gauge(
+    "notifier_smtp_unreachable_since_seconds",
+    "Unix time since which the SMTP server cannot be reached (0: it can)",
+)
+# The prober's first wait after a failed round; it doubles up to mail_probe_max_seconds.
+FIRST_PROBE_SECONDS = 1.0
 
 
 class MailSender:
@@ -82,7 +96,24 @@ class MailSender:
         self._accepted: list[int] = []  # sent, to be marked `sent` by the marker
         self._marker: asyncio.Task[None] | None = None
         self._paused_until = 0.0
-        self._server_failures = 0
+        self._server_failures = 0  # failed rounds since the last mail the server accepted
+        self._unreachable_since: datetime | None = None
+        self._prober: asyncio.Task[None] | None = None
+
+    @property
+    def server_failures(self) -> int:
+        """Rounds that failed to reach the server since it last accepted a mail."""
+        return self._server_failures
+
+    @property
+    def unreachable_since(self) -> datetime | None:
+        """When the SMTP server stopped answering, while it still does not."""
+        return self._unreachable_since
+
+    def degradation(self) -> str | None:
+        """For /readyz: the service works, but mail waits for the server."""
+        since = self._unreachable_since
+        return f"SMTP server unreachable since {since.isoformat()}" if since else None
 
     def backoff(self, attempts: int) -> float:
         s = self.settings
@@ -180,6 +211,10 @@ class MailSender:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
+        if self._prober is not None:
+            self._prober.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prober
         if self._claimed:
             # Unsettled mails go back to the queue at once, for another replica or
             # the next start (if one was in fact sent: a resend, same Message-ID).
@@ -198,6 +233,7 @@ class MailSender:
             await self._failed(claimed, exc)
             return
         self._server_failures = 0
+        self._reachable()
         SENT.labels(claimed.template).inc()
         log.info("mail sent", template=claimed.template, delivery_id=claimed.id)
         self._accepted.append(claimed.id)
@@ -228,10 +264,9 @@ class MailSender:
         DEFERRED.labels(claimed.template).inc()
         delay = self.backoff(claimed.attempts)
         if smtp_code(exc) is None:
-            # The server itself is unreachable or stalled: stop claiming for a while.
-            self._server_failures += 1
-            pause = self.backoff(self._server_failures)
-            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            # The server itself is unreachable or stalled: the sender pauses, not the mail.
+            delay = 0.0
+            self._server_unreachable()
         await self._settle([mail_id], lambda: self.queue.retry(mail_id, delay, reason))
         log.warning(
             "mail not sent; will retry",
@@ -239,6 +274,54 @@ class MailSender:
             retry_in=round(delay, 1),
             **fields,
         )
+
+    def _server_unreachable(self) -> None:
+        """Pause claiming, once per round: the workers of a round that fail
+        together find the pause already set and count nothing more."""
+        now = time.monotonic()
+        if now < self._paused_until:
+            return
+        self._server_failures += 1
+        self._paused_until = now + self.backoff(self._server_failures)
+        if self._unreachable_since is None:
+            self._unreachable_since = datetime.now(UTC)
+            UNREACHABLE_SINCE.set(self._unreachable_since.timestamp())
+            log.warning("SMTP server unreachable; mail waits")
+        if self._prober is None or self._prober.done():
+            self._prober = asyncio.create_task(self._probe_until_answered(), name="smtp-prober")
+
+    def _reachable(self) -> None:
+        if self._unreachable_since is not None:
+            down = (datetime.now(UTC) - self._unreachable_since).total_seconds()
+            log.info("SMTP server answers again; sending", unreachable_seconds=round(down, 1))
+        self._unreachable_since = None
+        UNREACHABLE_SINCE.set(0)
+        self._paused_until = 0.0
+        self._wake.set()
+
+    def _probe_delay(self, probes: int) -> float:
+        # Later failed rounds start probing later: a server that answers the probe
+        # but drops every mail is not hammered.
+        doubled = FIRST_PROBE_SECONDS * 2.0 ** (self._server_failures - 1 + probes)
+        return min(self.settings.mail_probe_max_seconds, doubled) * random.uniform(0.9, 1.1)  # noqa: S311 - jitter
+
+    async def _probe_until_answered(self) -> None:
+        probes = 0
+        while time.monotonic() < self._paused_until:
+            await asyncio.sleep(self._probe_delay(probes))
+            probes += 1
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    await self.smtp.probe()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("SMTP probe failed", error=describe(exc))
+                continue
+            log.info("SMTP probe answered; releasing the queue", probes=probes)
+            self._paused_until = 0.0
+            self._wake.set()
+            return
 
     async def _settle(self, delivery_ids: list[int], action: Callable[[], Awaitable[None]]) -> None:
         """Record an outcome, retrying while the database is briefly away; if it

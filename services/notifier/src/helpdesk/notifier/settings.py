@@ -25,6 +25,9 @@ class Settings(ServiceSettings):
     # Back-off between attempts: first delay, doubled each time up to the cap.
     mail_retry_first_seconds: float = Field(5.0, gt=0)
     mail_retry_max_seconds: float = Field(600.0, gt=0)
+    # While the SMTP server cannot be reached, it is probed (connect, NOOP) on a
+    # back-off from 1 s up to this, and the queue released as soon as it answers.
+    mail_probe_max_seconds: float = Field(15.0, gt=0)
     # SMTP sessions (mails sent at once) per replica.
     mail_workers: int = Field(8, ge=1, le=64)
     # The mail channel (docs/mail.md): ticket mails get a signed Reply-To on the first

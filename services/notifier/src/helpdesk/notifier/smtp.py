@@ -54,6 +54,15 @@ class SmtpConnections:
                     raise
             self._idle.append(client)
 
+    async def probe(self) -> None:
+        """Raise unless the server answers: connect (and STARTTLS), then NOOP.
+        The cheap question asked while mail waits for the server to return."""
+        client = await self._connect()
+        try:
+            await client.noop()
+        finally:
+            client.close()
+
     def close(self) -> None:
         while self._idle:
             self._idle.pop().close()
