@@ -77,3 +77,20 @@ def bind_correlation_id(correlation_id: str | None) -> None:
 
 def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+class IdleFetchTimeouts(logging.Filter):
+    """Drops FastStream's "… raised an exception, retrying" traceback when the
+    exception is a timeout: a pull consumer's fetch that finds nothing to fetch
+    (at start, before its consumer answers, or on an idle stream) times out by
+    design, and FastStream's supervisor then starts the fetch loop again. Read
+    by operators as an error, it was noise; any other exception still logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, TimeoutError) and "retrying" in record.getMessage())
+
+
+def quiet_idle_fetch_timeouts(logger: logging.Logger) -> None:
+    if not any(isinstance(f, IdleFetchTimeouts) for f in logger.filters):
+        logger.addFilter(IdleFetchTimeouts())

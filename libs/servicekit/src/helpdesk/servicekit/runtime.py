@@ -46,7 +46,12 @@ from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.handlers import Handlers, TokenVerifier, router
-from helpdesk.servicekit.logging import bind_correlation_id, configure_logging, get_logger
+from helpdesk.servicekit.logging import (
+    bind_correlation_id,
+    configure_logging,
+    get_logger,
+    quiet_idle_fetch_timeouts,
+)
 from helpdesk.servicekit.nats_auth import inbox_prefix
 from helpdesk.servicekit.ops import Degradation, ops_app
 from helpdesk.servicekit.projections import Projection, rebuild
@@ -385,6 +390,7 @@ def create_broker(settings: ServiceSettings, name: str) -> NatsBroker:
     events = ConnectionEvents(settings.nats_url)
     faststream_log = logging.getLogger("faststream")
     faststream_log.setLevel(logging.WARNING)
+    quiet_idle_fetch_timeouts(faststream_log)
     return NatsBroker(
         settings.nats_url,
         middlewares=[CorrelationMiddleware],
