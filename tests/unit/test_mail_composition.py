@@ -71,7 +71,7 @@ def test_headers_written_as_they_are_are_what_compat32_writes() -> None:
     writes it, and a long one still goes through compat32's folding."""
     from email.policy import compat32
 
-    from helpdesk.notifier.compose import _POLICY
+    from helpdesk.servicekit.mailformat import MAIL_POLICY as _POLICY
 
     values = [
         ("Subject", "Your request HD-2026-000123 has been received"),

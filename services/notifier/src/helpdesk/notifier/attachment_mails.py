@@ -19,8 +19,10 @@ from helpdesk.contracts.attachments import Handling, TicketAttachmentsAdded
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.notifier.compose import ComposedMail, MailFile
 from helpdesk.notifier.mailer import Mailer
+from helpdesk.notifier.threading import thread_headers
 from helpdesk.servicekit.blobs import BlobStore, BlobUnavailable
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.mailformat import MAIL_POLICY
 
 TEMPLATE = "ticket_files"
 
@@ -62,6 +64,8 @@ async def files_added(mailer: Mailer, conn: Connection, envelope: EventEnvelope)
             "link": mailer.link(locale, f"tickets/{event.ticket_id}"),
         },
         attachments=tuple(attached),
+        # Answerable like every ticket mail: the answer threads to the ticket.
+        headers=thread_headers(mailer.settings, event.ticket_id),
     )
 
 
@@ -80,18 +84,19 @@ class MailFiles:
     async def __call__(self, mail: ComposedMail) -> ComposedMail:
         if not mail.attachments:
             return mail
-        original = email.message_from_bytes(mail.data)
-        mixed = MIMEMultipart("mixed")
+        # The composed headers are copied as written (already encoded and folded).
+        original = email.message_from_bytes(mail.data, policy=MAIL_POLICY)
+        mixed = MIMEMultipart("mixed", policy=MAIL_POLICY)
         for name, value in original.items():
             if name.lower() not in ("content-type", "mime-version", "content-transfer-encoding"):
                 mixed[name] = value
-        body = MIMEMultipart("alternative")
+        body = MIMEMultipart("alternative", policy=MAIL_POLICY)
         for part in original.get_payload():  # type: ignore[union-attr]
             body.attach(part)  # type: ignore[arg-type]
         mixed.attach(body)
         for file in mail.attachments:
             maintype, _, subtype = file.content_type.partition("/")
-            part = MIMEBase(maintype, subtype)
+            part = MIMEBase(maintype, subtype, policy=MAIL_POLICY)
             part.set_payload(await self._bytes(file.sha256))
             encoders.encode_base64(part)
             part.add_header(

@@ -9,31 +9,33 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.header import Header
+from datetime import datetime
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import Compat32
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.mailformat import MAIL_POLICY, encoded, header_safe
 from helpdesk.servicekit.runtime import current_correlation_id
 
 LOCALES = ("el", "en")
+# Every time in every mail is the helpdesk's business clock (issue 26).
+ATHENS = ZoneInfo("Europe/Athens")
 
-_LINE_BREAKS = re.compile(r"[\r\n\x00]+")
 
-
-def header_safe(value: str) -> str:
-    """No CR/LF ever reaches a header raw (header injection)."""
-    return _LINE_BREAKS.sub(" ", value).strip()
+def local_time(moment: datetime | None) -> str:
+    """`23/11/2026 17:00` in Athens time (the helpdesk's business clock)."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(ATHENS).strftime("%d/%m/%Y %H:%M")
 
 
 def message_id_for(event_id: UUID, to: str, template: str) -> str:
@@ -61,28 +63,6 @@ class ComposedMail:
     message_id: str
     data: bytes
     attachments: tuple[MailFile, ...] = ()
-
-
-class _Compat32WritingPlainHeadersAsIs(Compat32):
-    """compat32, except that a header which is already short, one-line ASCII is
-    written as it is. compat32 runs every header through `email.header.Header`
-    to fold it, which was half of a mail's composition CPU; ours are folded or
-    encoded when set (Subject, names), so nothing else needs it."""
-
-    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
-        if (
-            isinstance(value, str)
-            and value.isascii()
-            and len(name) + 2 + len(value) <= (self.max_line_length or 78)
-            and not _LINE_BREAKS.search(value)
-        ):
-            return f"{name}: {value}{self.linesep}"
-        folded: str = super()._fold(name, value, sanitize)  # type: ignore[misc]
-        return folded
-
-
-_POLICY = _Compat32WritingPlainHeadersAsIs()
-_SHORT_SUBJECT = 78 - len("Subject: ")
 
 
 class MailComposer:
@@ -136,14 +116,13 @@ class MailComposer:
         # boundary is safe, so the generator need not search the text for one.
         # 64 random bits keep the Content-Type line short enough to be written as it is.
         message = MIMEMultipart(
-            "alternative", boundary=f"helpdesk-{secrets.token_hex(8)}", policy=_POLICY
+            "alternative", boundary=f"helpdesk-{secrets.token_hex(8)}", policy=MAIL_POLICY
         )
         sender, from_header = self._sender
         message["From"] = from_header
         message["To"] = formataddr((header_safe(to_name or ""), header_safe(to)), charset="utf-8")
         # A short ASCII subject is written as it is; any other is encoded and folded.
-        plain = subject.isascii() and len(subject) <= _SHORT_SUBJECT
-        message["Subject"] = subject if plain else Header(subject, "utf-8")  # type: ignore[assignment]
+        message["Subject"] = encoded("Subject", subject)  # type: ignore[assignment]
         message["Date"] = formatdate(usegmt=True)
         message_id = message_id_for(event_id, to, template)
         message["Message-ID"] = message_id
@@ -151,8 +130,8 @@ class MailComposer:
         message["Auto-Submitted"] = "auto-generated"
         for name, value in (headers or {}).items():  # threading (threading.py)
             message[name] = header_safe(value)
-        message.attach(MIMEText(text, "plain", "utf-8", policy=_POLICY))
-        message.attach(MIMEText(html, "html", "utf-8", policy=_POLICY))
+        message.attach(MIMEText(text, "plain", "utf-8", policy=MAIL_POLICY))
+        message.attach(MIMEText(html, "html", "utf-8", policy=MAIL_POLICY))
         return ComposedMail(
             sender=sender,
             recipient=header_safe(to),

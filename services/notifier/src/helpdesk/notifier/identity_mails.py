@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import events_of
+from helpdesk.notifier.compose import local_time
 from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
@@ -161,7 +162,7 @@ class IdentityMails:
             context={
                 "name": event.name,
                 "username": event.username,
-                "changed_at": event.changed_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "changed_at": local_time(event.changed_at),  # Athens, as every mail
                 "link": self.mailer.link(event.locale, "forgot-password"),
             },
         )

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from helpdesk.contracts import tickets
 from helpdesk.contracts.attachments import TicketAttachmentsAdded
@@ -40,6 +39,7 @@ from helpdesk.contracts.tickets import (
     TicketSubmitted,
 )
 from helpdesk.notifier import attachment_mails
+from helpdesk.notifier.compose import local_time
 from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.notifier.threading import thread_headers
 from helpdesk.servicekit.consumer import EventConsumer
@@ -55,20 +55,12 @@ PAGE_CONSUMERS = {
     Priority.URGENT: "notifier-page-urgent",
     Priority.CRITICAL: "notifier-page-critical",
 }
-ATHENS = ZoneInfo("Europe/Athens")
 ONCALL_LOCALE = "el"
 
 TARGET_LABEL = {
     SlaTarget.FIRST_RESPONSE: {"el": "πρώτης απάντησης", "en": "first response"},
     SlaTarget.RESOLUTION: {"el": "επίλυσης", "en": "resolution"},
 }
-
-
-def local_time(moment: datetime | None) -> str:
-    """`23/11/2026 17:00` in Athens time (the helpdesk's business clock)."""
-    if moment is None:
-        return "-"
-    return moment.astimezone(ATHENS).strftime("%d/%m/%Y %H:%M")
 
 
 def priority_label(priority: Priority, locale: str) -> str:

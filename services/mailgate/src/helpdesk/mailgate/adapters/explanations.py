@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import date
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 import asyncpg
@@ -22,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from helpdesk.mailgate.settings import Settings
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.mailformat import MAIL_POLICY, encoded
 from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
@@ -44,7 +46,7 @@ class Explainer:
 
     def compose(
         self, *, to: str, reason: str, subject: str, in_reply_to: str | None, day: date
-    ) -> EmailMessage:
+    ) -> Message:
         base = self.settings.public_url.rstrip("/")
         context = {
             "address": to,
@@ -55,10 +57,13 @@ class Explainer:
             "portal_link_en": f"{base}/helpdesk/en/",
         }
         title = self.templates.get_template(f"{reason}.subject.txt").render(context)
-        message = EmailMessage()
-        message["From"] = self.settings.mail_from
+        text = self.templates.get_template(f"{reason}.txt").render(context)
+        # The helpdesk's mail policy: EmailMessage's folder lost a space of the
+        # Greek subject where it split it (servicekit.mailformat).
+        message = MIMEText(text, "plain", "utf-8", policy=MAIL_POLICY)
+        message["From"] = formataddr(parseaddr(self.settings.mail_from), charset="utf-8")
         message["To"] = to
-        message["Subject"] = " ".join(title.split())[:250]
+        message["Subject"] = encoded("Subject", " ".join(title.split())[:250])  # type: ignore[assignment]
         message["Date"] = formatdate(usegmt=True)
         digest = hashlib.sha256(f"{to}|{reason}|{day}".encode()).hexdigest()[:16]
         message["Message-ID"] = f"<explain.{digest}@helpdesk>"
@@ -67,7 +72,6 @@ class Explainer:
             message["References"] = in_reply_to
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
-        message.set_content(self.templates.get_template(f"{reason}.txt").render(context))
         return message
 
     async def run(self) -> None:
@@ -116,7 +120,7 @@ class Explainer:
             log.info("explanation sent", reason=row["reason"])
         return sent
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, message: Message) -> None:
         s = self.settings
         await aiosmtplib.send(
             message,
