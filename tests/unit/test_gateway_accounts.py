@@ -14,8 +14,8 @@ import pytest
 from starlette.requests import Request
 
 from helpdesk.devstack.keys import generate_keypair
-from helpdesk.gateway.app import create_app
 from helpdesk.gateway.auth import client_address
+from helpdesk.gateway.bootstrap import create_app
 from helpdesk.gateway.settings import Settings
 
 PRIVATE_KEY, PUBLIC_KEY = generate_keypair()

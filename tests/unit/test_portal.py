@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from helpdesk.devstack.keys import generate_keypair
-from helpdesk.gateway.app import create_app
+from helpdesk.gateway.bootstrap import create_app
 from helpdesk.gateway.portal import i18n
 from helpdesk.gateway.portal.rendering import safe_next
 from helpdesk.gateway.settings import Settings

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from helpdesk.contracts.actors import Actor, Role
-from helpdesk.gateway.app import create_app
+from helpdesk.gateway.bootstrap import create_app
 from helpdesk.gateway.settings import Settings as GatewaySettings
 from tests.integration.tickets.conftest import Tickets
 from tests.tokens import headers_for, public_key
@@ -28,7 +28,7 @@ class Api:
 @pytest.fixture
 async def api(tickets: Tickets) -> AsyncIterator[Api]:
     app = create_app(GatewaySettings(jwt_public_key=public_key(), nats_url="nats://unused:1"))
-    app.state.nats = tickets.nc  # the lifespan (which would connect) does not run here
+    app.state.gateway.nats = tickets.nc  # the lifespan (which would connect) does not run here
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
         yield Api(client)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 import uvloop
 
-from helpdesk.gateway.app import create_app, create_ops_app
+from helpdesk.gateway.bootstrap import create_app, create_ops_app
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import configure_logging
 from helpdesk.servicekit.settings import load_settings

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from helpdesk.contracts.actors import AccessTokenClaims, Actor
 from helpdesk.contracts.replies import Refused
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.gateway.revocations import ensure_not_revoked
 from helpdesk.servicekit import access_tokens
@@ -21,7 +22,7 @@ _bearer = HTTPBearer(auto_error=False)
 def claims_of(request: Request, token: str) -> AccessTokenClaims:
     """The token's verified claims; the token then travels with this request's commands."""
     try:
-        claims = access_tokens.verify(token, request.app.state.settings.jwt_public_key)
+        claims = access_tokens.verify(token, gateway_of(request).settings.jwt_public_key)
     except Refused as refused:
         raise ProblemError.from_command_error(refused.error) from None
     request.state.access_token = token

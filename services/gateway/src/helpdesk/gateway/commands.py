@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from helpdesk.contracts.messages import Request as Command
 from helpdesk.contracts.replies import Reply
 from helpdesk.contracts.subjects import AUTHORIZATION_HEADER, CORRELATION_HEADER
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.logging import get_logger
 
@@ -47,14 +48,15 @@ def _headers(request: Request) -> dict[str, str]:
 
 async def request_raw(request: Request, subject: str, payload: BaseModel) -> bytes:
     """The raw reply to `payload` on `subject`; 503 when NATS or the service is away."""
-    nc: NatsClient = request.app.state.nats
+    gateway = gateway_of(request)
+    nc: NatsClient | None = gateway.nats
     if nc is None or not nc.is_connected:
         raise _unavailable("nats not connected")
     try:
         msg = await nc.request(
             subject,
             payload.model_dump_json().encode(),
-            timeout=request.app.state.settings.command_timeout,
+            timeout=gateway.settings.command_timeout,
             headers=_headers(request),
         )
     except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:

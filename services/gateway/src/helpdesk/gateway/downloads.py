@@ -22,6 +22,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from helpdesk.contracts.attachments import Attachment, Handling
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.attachments import thumbnail_name
 from helpdesk.servicekit.blobs import BlobInfo, BlobStore, BlobUnavailable
@@ -31,7 +32,7 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 def blob_store(request: Request) -> BlobStore:
-    blobs: BlobStore | None = getattr(request.app.state, "blobs", None)
+    blobs = gateway_of(request).blobs
     if blobs is None:
         raise ProblemError(
             503, "unavailable", "Attachments are briefly unavailable.", retry_after=5

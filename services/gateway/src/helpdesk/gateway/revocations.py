@@ -22,6 +22,7 @@ from helpdesk.contracts.identity import (
     revoked_user_key,
 )
 from helpdesk.gateway.commands import RETRY_AFTER_SECONDS
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.problems import ProblemError
 
 
@@ -36,14 +37,14 @@ def _unavailable() -> ProblemError:
 
 async def _bucket(request: Request, nc: NatsClient) -> KeyValue | None:
     """The bound bucket, or None while identity has not declared it (nothing revoked yet)."""
-    cached: KeyValue | None = getattr(request.app.state, "revocations", None)
-    if cached is not None:
-        return cached
+    gateway = gateway_of(request)
+    if gateway.revocations is not None:
+        return gateway.revocations
     try:
         kv = await nc.jetstream().key_value(REVOCATIONS_BUCKET)
     except nats.js.errors.BucketNotFoundError:
         return None
-    request.app.state.revocations = kv
+    gateway.revocations = kv
     return kv
 
 
@@ -80,7 +81,7 @@ async def ensure_not_revoked(request: Request, claims: AccessTokenClaims) -> Non
     token could reach either: every read and write of the helpdesk is a command
     over NATS, which then answers 503 itself. (A portal page may still render
     its frame around the 503 with the name from the token.)"""
-    nc: NatsClient | None = request.app.state.nats
+    nc = gateway_of(request).nats
     if nc is None or not nc.is_connected:
         return
     try:

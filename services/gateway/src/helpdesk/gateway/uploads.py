@@ -26,6 +26,7 @@ from helpdesk.contracts.attachments import (
 )
 from helpdesk.contracts.replies import FieldError
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.downloads import blob_store
 from helpdesk.gateway.multipart import ReceivedFile
 from helpdesk.gateway.problems import ProblemError
@@ -65,7 +66,7 @@ async def prepare_received(
     request: Request, files: Sequence[ReceivedFile | tuple[str, BinaryIO]]
 ) -> list[Prepared]:
     """`prepare_all` for files from the API's streaming reader (`multipart.py`)."""
-    settings = request.app.state.settings
+    settings = gateway_of(request).settings
     if len(files) > FILES_PER_REQUEST_MAX:
         raise ProblemError(
             422,

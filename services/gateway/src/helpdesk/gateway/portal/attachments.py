@@ -24,6 +24,7 @@ from helpdesk.contracts.attachments import (
 )
 from helpdesk.gateway import downloads, uploads
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.portal.forms import Form, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect
@@ -37,7 +38,7 @@ router = APIRouter()
 
 def limits(request: Request, lang: Lang) -> str:
     """The hint under a file input: the per-file limit in MB and the file count."""
-    size = request.app.state.settings.attachment_max_bytes / (1024 * 1024)
+    size = gateway_of(request).settings.attachment_max_bytes / (1024 * 1024)
     return t("attach_hint", lang).format(size=f"{size:g}", count=FILES_PER_REQUEST_MAX)
 
 

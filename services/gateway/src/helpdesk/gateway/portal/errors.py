@@ -17,8 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpdesk.gateway.portal.forms import CsrfError
 from helpdesk.gateway.portal.i18n import DEFAULT_LANG, Lang, lang_or_none, t
-from helpdesk.gateway.portal.rendering import PREFIX, redirect, render
-from helpdesk.gateway.portal.routes_tickets import login_redirect_target
+from helpdesk.gateway.portal.rendering import PREFIX, login_redirect_target, redirect, render
 from helpdesk.gateway.portal.session import LOCALE_COOKIE, LoginRequired
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.logging import get_logger

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import Request
 from pydantic import ValidationError
 
 from helpdesk.contracts.replies import FieldError
 from helpdesk.gateway.portal.i18n import Lang, field_message, t
+from helpdesk.gateway.portal.rendering import LOCAL_ZONE
 from helpdesk.gateway.portal.session import csrf_ok
 from helpdesk.gateway.problems import ProblemError
 
@@ -76,3 +78,14 @@ def problem_message(problem: ProblemError, lang: Lang) -> str:
     key = f"error_{problem.status}_text"
     generic = t(key, lang)
     return problem.detail if lang == "en" or generic == key else generic
+
+
+def local_datetime(value: str | None) -> datetime | None:
+    """A `datetime-local` field ("2026-10-29T09:00"), read as Athens time."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value[:32])
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_ZONE)

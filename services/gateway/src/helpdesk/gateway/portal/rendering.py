@@ -182,3 +182,11 @@ async def redirect(request: Request, url: str, lang: Lang) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     apply_cookies(request, response, state, lang)
     return response
+
+
+def login_redirect_target(request: Request, lang: Lang) -> str:
+    """Where LoginRequired sends the browser: login, then back to this page (GET only)."""
+    back = request.url.path if request.method == "GET" else None
+    if back and request.url.query:
+        back += "?" + request.url.query
+    return login_url(lang, back)

@@ -22,10 +22,9 @@ from helpdesk.contracts.people import ListUsers
 from helpdesk.contracts.tickets import AssignmentPolicy
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.errors import error_page
-from helpdesk.gateway.portal.forms import Form, problem_message, read_form
+from helpdesk.gateway.portal.forms import Form, local_datetime, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
-from helpdesk.gateway.portal.routes_tickets import _local_time
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import PortalUser, signed_in_user
 from helpdesk.gateway.problems import ProblemError
@@ -35,10 +34,6 @@ router = APIRouter()
 NOTICES = {"members_saved": "members_saved", "availability_saved": "availability_saved"}
 
 _SEPARATORS = re.compile(r"[\s,;]+")
-
-
-def is_admin(user: PortalUser) -> bool:
-    return user.is_admin
 
 
 def _notice(notice: str | None, lang: Lang) -> str | None:
@@ -77,7 +72,7 @@ async def _queues_page(
             "queues": result.items,
             "typed": typed,
             "queue_errors": errors,
-            "can_edit": is_admin(user),
+            "can_edit": user.is_admin,
             "policy_labels": {p.value: t(f"policy_{p.value}", lang) for p in AssignmentPolicy},
             "notice": notice,
             "form_error": form_error,
@@ -122,7 +117,7 @@ async def _user_ids(
 async def set_members(request: Request, lang: PageLang, queue: str) -> Response:
     form = await read_form(request)
     user = await signed_in_user(request)
-    if not is_admin(user):
+    if not user.is_admin:
         return await error_page(request, 403, text_key="admins_only_text")
     names = _usernames(form.get("usernames")[:20_000])
     if len(names) > MEMBERS_MAX:
@@ -170,7 +165,7 @@ async def set_availability(request: Request, lang: PageLang) -> Response:
     if not user.is_agent:
         return await error_page(request, 403)
     available = form.get("available") == "1"
-    back_at = None if available else _local_time(form.get("back_at").strip())
+    back_at = None if available else local_datetime(form.get("back_at").strip())
     if not available and form.get("back_at").strip() and back_at is None:
         form.errors["back_at"] = t("invalid_back_at", lang)
     else:

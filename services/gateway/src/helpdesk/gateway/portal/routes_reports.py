@@ -17,7 +17,7 @@ from helpdesk.gateway.portal.rendering import LOCAL_ZONE, priority_label, render
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import signed_in_user
 from helpdesk.gateway.problems import ProblemError
-from helpdesk.gateway.routes.reports import fetch_report, report_csv
+from helpdesk.gateway.reports import fetch_report, report_csv
 
 router = APIRouter()
 

@@ -37,11 +37,12 @@ from helpdesk.gateway.portal.forms import (
     Form,
     add_field_errors,
     add_validation_errors,
+    local_datetime,
     problem_message,
     read_form,
 )
 from helpdesk.gateway.portal.i18n import Lang, t
-from helpdesk.gateway.portal.rendering import LOCAL_ZONE, login_url, page_url, redirect, render
+from helpdesk.gateway.portal.rendering import LOCAL_ZONE, page_url, redirect, render
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import PortalUser, signed_in_user
 from helpdesk.gateway.problems import ProblemError
@@ -87,7 +88,7 @@ async def tickets(
         "status": _enum_or_none(TicketStatus, status),
         "queue": (queue or "")[:64] or None,
         "q": (q or "").strip()[:200] or None,
-        "as_of": _local_time(as_of) if user.is_agent else None,
+        "as_of": local_datetime(as_of) if user.is_agent else None,
     }
     common: dict[str, Any] = {
         "actor": user.actor,
@@ -128,17 +129,6 @@ async def tickets(
             "form_error": form_error,
         },
     )
-
-
-def _local_time(value: str | None) -> datetime | None:
-    """A `datetime-local` field ("2026-10-29T09:00"), read as Athens time."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value[:32])
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LOCAL_ZONE)
 
 
 def _query_value(value: Any) -> str:
@@ -357,11 +347,3 @@ async def assign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
         actor=user.actor, ticket_id=ticket_id, reassign=form.get("reassign") == "1"
     )
     return await _act(request, lang, user, ticket_id, form, payload, "saved")
-
-
-def login_redirect_target(request: Request, lang: Lang) -> str:
-    """Where LoginRequired sends the browser: login, then back to this page (GET only)."""
-    back = request.url.path if request.method == "GET" else None
-    if back and request.url.query:
-        back += "?" + request.url.query
-    return login_url(lang, back)

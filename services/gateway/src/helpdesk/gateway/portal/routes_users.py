@@ -19,7 +19,6 @@ from helpdesk.gateway.portal.errors import error_page
 from helpdesk.gateway.portal.forms import problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect, render
-from helpdesk.gateway.portal.routes_agents import is_admin
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import PortalUser, signed_in_user
 from helpdesk.gateway.problems import ProblemError
@@ -37,7 +36,7 @@ NOTICES = {
 
 async def _admin(request: Request) -> PortalUser | None:
     user = await signed_in_user(request)
-    return user if is_admin(user) else None
+    return user if user.is_admin else None
 
 
 def _query(value: str | None) -> str | None:

@@ -23,6 +23,7 @@ from helpdesk.contracts.actors import AccessTokenClaims, Actor, Role
 from helpdesk.contracts.identity import RefreshSession, SessionTokens
 from helpdesk.gateway.auth import claims_of
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.portal.i18n import Lang
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.gateway.revocations import ensure_not_revoked
@@ -36,7 +37,7 @@ LOCALE_MAX_AGE = 365 * 24 * 3600
 
 
 def secure_cookies(request: Request) -> bool:
-    return str(request.app.state.settings.public_url).startswith("https://")
+    return str(gateway_of(request).settings.public_url).startswith("https://")
 
 
 def _name(request: Request, base: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helpdesk.contracts.attachments import (
@@ -23,9 +23,8 @@ from helpdesk.contracts.replies import FieldError
 from helpdesk.gateway import downloads, multipart, uploads
 from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.problems import ProblemError
-from helpdesk.gateway.settings import Settings
-from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -60,16 +59,6 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-async def connect_storage(app: FastAPI, settings: Settings) -> None:
-    """The blob store on the gateway's NATS connection; the bucket made if missing."""
-    blobs = NatsBlobStore(app.state.nats.jetstream())
-    try:
-        await blobs.ensure(settings.nats_stream_replicas)
-    except Exception as exc:  # declared by another user of the bucket, or later
-        log.warning("attachments bucket not declared", error=repr(exc))
-    app.state.blobs = blobs
-
-
 def _flag(value: object) -> bool:
     return isinstance(value, str) and value.lower() in ("1", "true", "on", "yes")
 
@@ -87,7 +76,7 @@ async def upload(request: Request, actor: CurrentActor, ticket_id: UUID) -> Atta
     The type is decided from the bytes; images lose their EXIF/GPS metadata."""
     # The ticket first: someone else's is 404 before a byte of the body is read.
     await send(request, ListAttachments(actor=actor, ticket_id=ticket_id))
-    settings = request.app.state.settings
+    settings = gateway_of(request).settings
     boundary = multipart.boundary_of(request.headers.get("content-type", ""))
     try:
         received = await multipart.read(

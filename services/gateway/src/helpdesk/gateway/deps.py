@@ -1,0 +1,33 @@
+"""What the gateway's routes and portal pages depend on, reached in one way.
+
+`bootstrap.py` builds one `Gateway` per app and connects it; every module asks
+`gateway_of(request)` for it instead of reading `app.state` itself, so the
+dependencies are named in one place and a test can hand in its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.aio.client import Client as NatsClient
+from nats.js.kv import KeyValue
+from starlette.requests import Request
+
+from helpdesk.gateway.settings import Settings
+from helpdesk.servicekit.blobs import BlobStore
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    # Set once NATS answers (bootstrap.connect); until then commands answer 503.
+    nats: NatsClient | None = None
+    # The attachments' object store on that connection.
+    blobs: BlobStore | None = None
+    # identity's revocation bucket, bound at its first use (revocations.py).
+    revocations: KeyValue | None = None
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
