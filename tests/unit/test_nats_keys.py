@@ -176,7 +176,13 @@ def test_the_policy_is_least_privilege() -> None:
     for name, rules in ids.items():
         sends_mail = any(".mail." in s for s in rules.publish)
         assert sends_mail == (name == "mailgate"), name
-    assert [s for s in ids["mailgate"].publish if not s.startswith("$JS")] == ["tickets.mail.*"]
+    # Besides them it stores a mail's files in the attachments bucket (never erases).
+    assert [s for s in ids["mailgate"].publish if not s.startswith(("$JS", "$O.attachments."))] == [
+        "tickets.mail.*"
+    ]
+    mailgate_files = {s for s in ids["mailgate"].publish if s.startswith("$O.")}
+    assert mailgate_files == {"$O.attachments.M.>", "$O.attachments.C.>"}
+    assert not any("PURGE" in s for s in ids["mailgate"].publish)
     # Only the services answer requests.
     assert not ids["gateway"].allow_responses
     assert not ids["operator"].allow_responses

@@ -109,6 +109,7 @@ def test_one_registry_and_the_timeline_names_agree_with_it() -> None:
         e.SlaBreached,
         e.AttachmentsAdded,
         e.AttachmentRemoved,
+        e.AttachmentsRefused,
         e.Escalated,
     }
 

@@ -19,9 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.tickets import (
     Contact,
+    MailAddress,
+    MailId,
     Person,
     TicketEvent,
     _TicketsCommand,
+    _TicketsMailCommand,
     _TicketsQuery,
 )
 
@@ -29,6 +32,10 @@ FILE_NAME_MAX = 255  # characters of the normalised name (what downloads are cal
 ORIGINAL_NAME_MAX = 1024  # the name as the client sent it, shown to people
 REASON_MAX = 500
 FILES_PER_REQUEST_MAX = 10
+# Files one mail may bring (attachments and inline images); the rest are refused
+# `too_many_files`, named on the ticket and to the sender (docs/mail.md).
+FILES_PER_MAIL_MAX = 20
+REFUSED_PER_MAIL_MAX = 100
 # Defaults; the deployments set HELPDESK_ATTACHMENT_MAX_BYTES and
 # HELPDESK_ATTACHMENT_TICKET_MAX_BYTES (gateway and tickets read the same names).
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -67,6 +74,22 @@ class StoredFile(BaseModel):
     handling: Handling = Handling.DOWNLOAD
     thumbnail: bool = False  # a `thumb-<sha256>` object exists
     scan: Scan = Scan.NOT_SCANNED
+
+
+class RefusedFile(BaseModel):
+    """A file that came with a mail and was not taken: its name and why not.
+
+    `code` is the pipeline's refusal (`unsupported_type`, `file_too_large`,
+    `empty_file`, `image_too_large`, `damaged_image`, `malware_found`) or the
+    ticket's (`ticket_attachments_full`, `too_many_files`, `ticket_closed`);
+    `detail` is the English sentence for logs and the API."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=ORIGINAL_NAME_MAX)
+    code: str = Field(pattern=r"^[a-z][a-z_]{0,63}$")
+    detail: str = Field(default="", max_length=REASON_MAX)
+    size: int = Field(default=0, ge=0)
 
 
 class Attachment(StoredFile):
@@ -108,6 +131,33 @@ class AddAttachments(_TicketsCommand[AttachmentList]):
     files: list[StoredFile] = Field(min_length=1, max_length=FILES_PER_REQUEST_MAX)
     internal: bool = False
     message_id: UUID | None = None
+
+
+class FilesAttached(BaseModel):
+    """What became of a mail's files: the ones recorded and the ones refused."""
+
+    ticket_id: UUID
+    added: list[UUID]
+    refused: list[RefusedFile]
+
+
+class AttachFromMail(_TicketsMailCommand[FilesAttached]):
+    """The files of a mail that became a ticket or a message (after `tickets.mail.submit`
+    or `.reply`), stored by the mailgate; `refused` are the parts the pipeline refused.
+
+    Files past the ticket's total become refused `ticket_attachments_full`. The
+    sender must be the requester or an agent. Idempotent by `mail_id` (the first
+    answer is given again) and by the attachment ids (derived from the mail and
+    the part's index)."""
+
+    verb: ClassVar[str] = "attach"  # -> tickets.mail.attach
+
+    sender: MailAddress
+    mail_id: MailId
+    ticket_id: UUID
+    message_id: UUID | None = None  # the message the mail became (a reply)
+    files: list[StoredFile] = Field(default=[], max_length=FILES_PER_MAIL_MAX)
+    refused: list[RefusedFile] = Field(default=[], max_length=REFUSED_PER_MAIL_MAX)
 
 
 class RemoveAttachment(_TicketsCommand[Attachment], AttachmentRemoval):
@@ -167,7 +217,22 @@ class TicketAttachmentRemoved(TicketEvent):
     reason: str
 
 
+class TicketAttachmentsRefused(TicketEvent):
+    """Files that came with a mail and were not taken (named on the ticket's timeline;
+    the notifier tells `by` why, in their language)."""
+
+    verb: ClassVar[str] = "attachments_refused"
+
+    files: list[RefusedFile]
+    by: Contact
+    by_agent: bool
+    message_id: UUID | None = None
+    requester: Contact
+    subject_line: str
+
+
 ATTACHMENT_EVENTS: tuple[type[TicketEvent], ...] = (
     TicketAttachmentsAdded,
     TicketAttachmentRemoved,
+    TicketAttachmentsRefused,
 )

@@ -164,8 +164,11 @@ IDENTITIES: dict[str, Permissions] = {
         "notifier", consumes=["IDENTITY", "TICKETS"], extra=attachment_rules()
     ),
     # The mail gateway: the tickets service's mail requests (`tickets.mail.*`), which
-    # carry a sender's address instead of an access token, and nothing else.
-    "mailgate": service_permissions("mailgate", extra=[subjects.mail("tickets", "*")]),
+    # carry a sender's address instead of an access token, and the attachments bucket
+    # (a mail's files are stored like the gateway's uploads).
+    "mailgate": service_permissions(
+        "mailgate", extra=[subjects.mail("tickets", "*"), *attachment_rules(write=True)]
+    ),
     # The gateway sends commands and queries and reads their replies, and stores
     # and serves attachment bytes (streamed through it, never through a command).
     "gateway": Permissions(

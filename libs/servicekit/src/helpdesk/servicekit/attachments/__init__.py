@@ -3,6 +3,12 @@
 file to stored bytes (`pipeline`). Storage itself is `helpdesk.servicekit.blobs`."""
 
 from helpdesk.servicekit.attachments.files import FileRefused
-from helpdesk.servicekit.attachments.pipeline import Prepared, prepare, store, thumbnail_name
+from helpdesk.servicekit.attachments.pipeline import (
+    Prepared,
+    from_bytes,
+    prepare,
+    store,
+    thumbnail_name,
+)
 
-__all__ = ["FileRefused", "Prepared", "prepare", "store", "thumbnail_name"]
+__all__ = ["FileRefused", "Prepared", "from_bytes", "prepare", "store", "thumbnail_name"]

@@ -55,6 +55,9 @@ ALLOWED = RASTER_IMAGES | {
     "audio/mpeg",
     "audio/x-wav",
 }
+# Outlook's winmail.dat: kept as a file, never parsed (docs/mail.md).
+TNEF = "application/vnd.ms-tnef"
+_TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
 
 
 class FileRefused(Exception):
@@ -107,6 +110,8 @@ def detect(source: BinaryIO) -> Detected:
     """The type of the file's bytes, or `FileRefused` (415) if we do not take it."""
     source.seek(0)
     head = source.read(SNIFF_BYTES)
+    if head.startswith(_TNEF_SIGNATURE):
+        return Detected(TNEF, Handling.DOWNLOAD)
     kind = filetype.guess(head) if head else None
     if kind is not None:
         mime = "image/png" if kind.mime == "image/apng" else str(kind.mime)

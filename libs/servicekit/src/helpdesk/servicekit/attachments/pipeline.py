@@ -8,8 +8,10 @@ of that has passed: until then the file exists only in the receiving
 process's spool (its quarantine). `store` then writes it to the blob store
 under its SHA-256 (once, however often it is uploaded) with its thumbnail.
 
-The gateway calls both for REST and portal uploads; the mail gateway can call
-the same two for the attachments of inbound mail (docs/attachments.md).
+The gateway calls both for REST and portal uploads; the mail gateway calls the
+same two for the attachments of inbound mail (`from_bytes` spools a mail part
+first), with attachment ids derived from the mail so a retry stores and
+records nothing twice (docs/attachments.md).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import asyncio
 import hashlib
 import io
 import os
+import tempfile
 from dataclasses import dataclass
 from typing import IO, BinaryIO
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from helpdesk.contracts.attachments import Handling, Scan, StoredFile
 from helpdesk.servicekit.attachments import clamd
@@ -34,6 +37,7 @@ from helpdesk.servicekit.attachments.files import (
 from helpdesk.servicekit.attachments.images import clean
 from helpdesk.servicekit.blobs import BlobStore
 
+SPOOL_BYTES = 1024 * 1024
 # Images decoded at once per process: each can take ~160 MB while decoding.
 _DECODERS = asyncio.Semaphore(2)
 _HASH_CHUNK = 1024 * 1024
@@ -106,14 +110,25 @@ async def prepare(
     )
 
 
-async def store(blobs: BlobStore, prepared: Prepared) -> StoredFile:
-    """Write the bytes (skipped when already stored) and the thumbnail (made once)."""
+def from_bytes(data: bytes) -> BinaryIO:
+    """A spool holding `data` (memory up to 1 MiB, then a temporary file), for `prepare`."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - the caller closes it
+    spool.write(data)
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+async def store(
+    blobs: BlobStore, prepared: Prepared, *, attachment_id: UUID | None = None
+) -> StoredFile:
+    """Write the bytes (skipped when already stored) and the thumbnail (made once).
+    `attachment_id`: a stable id when the caller may retry (mail); new otherwise."""
     prepared.data.seek(0)
     await blobs.put(prepared.sha256, prepared.data)  # type: ignore[arg-type]
     if prepared.thumbnail is not None:
         await blobs.put(thumbnail_name(prepared.sha256), io.BytesIO(prepared.thumbnail))
     return StoredFile(
-        attachment_id=uuid4(),
+        attachment_id=attachment_id or uuid4(),
         file_name=prepared.file_name,
         original_name=prepared.original_name,
         size=prepared.size,

@@ -163,6 +163,16 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 requester=_requester(before),
                 subject_line=before.subject,
             )
+        case domain.AttachmentsRefused():
+            return files.TicketAttachmentsRefused(
+                **common,
+                files=list(event.files),
+                by=event.by,
+                by_agent=event.by_agent,
+                message_id=event.message_id,
+                requester=_requester(before),
+                subject_line=before.subject,
+            )
         case domain.AttachmentRemoved():
             return files.TicketAttachmentRemoved(
                 **common,
@@ -260,6 +270,14 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
                 by=event.by,
                 by_agent=event.by_agent,
                 internal=event.internal,
+                message_id=event.message_id,
+            )
+        case files.TicketAttachmentsRefused():
+            return domain.AttachmentsRefused(
+                at=event.at,
+                files=tuple(event.files),
+                by=event.by,
+                by_agent=event.by_agent,
                 message_id=event.message_id,
             )
         case files.TicketAttachmentRemoved():

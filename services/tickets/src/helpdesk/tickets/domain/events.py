@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from helpdesk.contracts.attachments import StoredFile
+from helpdesk.contracts.attachments import RefusedFile, StoredFile
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     AssignmentReason,
@@ -144,6 +144,17 @@ class AttachmentRemoved:
     reason: str
 
 
+@dataclass(frozen=True)
+class AttachmentsRefused:
+    """Files that came with a mail and were not taken: named on the timeline."""
+
+    at: datetime
+    files: tuple[RefusedFile, ...]
+    by: Contact
+    by_agent: bool
+    message_id: UUID | None
+
+
 TicketEvent = (
     Submitted
     | MessageAdded
@@ -156,6 +167,7 @@ TicketEvent = (
     | Escalated
     | AttachmentsAdded
     | AttachmentRemoved
+    | AttachmentsRefused
 )
 
 SlaAlarm = SlaWarningIssued | SlaBreached | Escalated

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from helpdesk.contracts.attachments import StoredFile
+from helpdesk.contracts.attachments import RefusedFile, StoredFile
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     AUTOMATIC,
@@ -47,6 +47,7 @@ from helpdesk.tickets.domain.events import (
     Assigned,
     AttachmentRemoved,
     AttachmentsAdded,
+    AttachmentsRefused,
     Escalated,
     MessageAdded,
     PriorityChanged,
@@ -383,6 +384,24 @@ class Ticket:
         event = files.decide_remove(self.attachments, caller, attachment_id, reason=reason, now=now)
         if event is not None:
             self._record(event)
+        return event
+
+    def refuse_files(
+        self, caller: Caller, refused: list[RefusedFile], *, message_id: UUID | None, now: datetime
+    ) -> AttachmentsRefused | None:
+        """Name on the timeline the files of a mail that were not taken (nothing when
+        there are none). Allowed on a closed ticket too: nothing is dropped silently."""
+        self.ensure_visible_to(caller)
+        if not refused:
+            return None
+        event = AttachmentsRefused(
+            at=now,
+            files=tuple(refused),
+            by=caller.contact,
+            by_agent=caller.is_agent,
+            message_id=message_id,
+        )
+        self._record(event)
         return event
 
     @property

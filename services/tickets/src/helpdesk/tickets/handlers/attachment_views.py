@@ -44,7 +44,7 @@ def attachments_of(ticket: Ticket, caller: Caller, only: set[UUID] | None = None
 
 
 def attachment_entry(
-    event: e.AttachmentsAdded | e.AttachmentRemoved,
+    event: e.AttachmentsAdded | e.AttachmentRemoved | e.AttachmentsRefused,
     base: dict[str, Any],
     by: Callable[[UUID], Person],
 ) -> TimelineEntry:
@@ -56,6 +56,18 @@ def attachment_entry(
             details={
                 "files": ", ".join(f.original_name for f in event.files),
                 "attachment_ids": " ".join(str(f.attachment_id) for f in event.files),
+                "message_id": str(event.message_id) if event.message_id else None,
+            },
+        )
+    if isinstance(event, e.AttachmentsRefused):
+        # The body names each file and why (the portal shows an entry's body as it is).
+        return TimelineEntry(
+            **base,
+            author=by(event.by.user_id),
+            body="\n".join(f"{f.name}: {f.detail or f.code}" for f in event.files),
+            details={
+                "files": ", ".join(f.name for f in event.files),
+                "codes": " ".join(f.code for f in event.files),
                 "message_id": str(event.message_id) if event.message_id else None,
             },
         )

@@ -15,13 +15,21 @@ gets the first answer back without a second effect.
 from __future__ import annotations
 
 from helpdesk.contracts import tickets as contract
+from helpdesk.contracts.attachments import (
+    AttachFromMail,
+    FilesAttached,
+    RefusedFile,
+    StoredFile,
+)
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.tickets import Category, ReplyFromMail, SubmitFromMail, Submitted
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.tickets.domain.attachments import total_bytes
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.errors import TicketNotFound
+from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.commands import open_ticket
 from helpdesk.tickets.handlers.deps import Deps, KnownUser, Table, UnitOfWork
 
@@ -115,7 +123,92 @@ async def reply_from_mail(cmd: ReplyFromMail, deps: Deps) -> contract.MessageAdd
     return await retry_on_conflict(attempt)
 
 
+def _fitting(
+    ticket: Ticket, files: list[StoredFile], max_total: int
+) -> tuple[list[StoredFile], list[RefusedFile]]:
+    """The files the ticket takes, in the mail's order, and those past its total."""
+    if ticket.status is contract.TicketStatus.CLOSED:
+        closed = "the ticket is closed"
+        return [], [
+            RefusedFile(name=f.original_name, code="ticket_closed", detail=closed, size=f.size)
+            for f in files
+        ]
+    room = max_total - total_bytes(ticket.attachments)
+    taken: list[StoredFile] = []
+    full: list[RefusedFile] = []
+    for file in files:
+        if file.attachment_id in ticket.attachments:
+            continue  # recorded by an earlier attempt
+        if file.size <= room:
+            taken.append(file)
+            room -= file.size
+        else:
+            detail = f"the ticket's attachments may total at most {max_total} bytes"
+            full.append(
+                RefusedFile(
+                    name=file.original_name,
+                    code="ticket_attachments_full",
+                    detail=detail,
+                    size=file.size,
+                )
+            )
+    return taken, full
+
+
+async def attach_from_mail(cmd: AttachFromMail, deps: Deps) -> FilesAttached:
+    """The files of a mail that became a ticket or a message: the ones the ticket takes
+    are recorded (as a portal upload's are), the others are named on the timeline
+    (`TicketAttachmentsRefused`, which the notifier explains to the sender)."""
+    key = f"files:{cmd.mail_id}"
+
+    async def attempt() -> FilesAttached:
+        async with deps.uow() as uow:
+            seen = await uow.mail_result(key)
+            if seen is not None:
+                return FilesAttached.model_validate(seen)
+            sender = await _sender(uow, cmd.sender)
+            ticket = await uow.tickets.get(cmd.ticket_id)
+            if not ticket.exists:
+                raise TicketNotFound()
+            caller = Caller(contact=sender.contact, is_agent=sender.is_agent)
+            assert ticket.requester is not None
+            if not caller.is_agent and ticket.requester.user_id != caller.user_id:
+                raise NotParticipant()
+            now = deps.clock.now()
+            taken, full = _fitting(ticket, cmd.files, deps.attachment_ticket_max_bytes)
+            if taken:
+                ticket.add_attachments(
+                    caller,
+                    taken,
+                    internal=False,
+                    message_id=cmd.message_id,
+                    max_total=deps.attachment_ticket_max_bytes,
+                    now=now,
+                )
+            refused = [*cmd.refused, *full]
+            ticket.refuse_files(caller, refused, message_id=cmd.message_id, now=now)
+            if ticket.pending:
+                await uow.tickets.save(ticket, by=caller.user_id)
+            result = FilesAttached(
+                ticket_id=ticket.ticket_id,
+                added=[f.attachment_id for f in taken],
+                refused=refused,
+            )
+            await uow.record_mail(key, ticket.ticket_id, result)
+            await uow.commit()
+        log.info(
+            "mail files attached",
+            ticket_id=str(cmd.ticket_id),
+            added=len(result.added),
+            refused=len(result.refused),
+        )
+        return result
+
+    return await retry_on_conflict(attempt)
+
+
 MAIL: Table = {
     SubmitFromMail: submit_from_mail,
     ReplyFromMail: reply_from_mail,
+    AttachFromMail: attach_from_mail,
 }

@@ -38,6 +38,7 @@ TIMELINE_KIND: dict[type[e.TicketEvent], str] = {
     e.Escalated: "TicketEscalated",
     e.AttachmentsAdded: "TicketAttachmentsAdded",
     e.AttachmentRemoved: "TicketAttachmentRemoved",
+    e.AttachmentsRefused: "TicketAttachmentsRefused",
 }
 
 
@@ -181,6 +182,6 @@ def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> Timel
             return TimelineEntry(
                 **base, details={"target": event.target.value, "due_at": event.due_at.isoformat()}
             )
-        case e.AttachmentsAdded() | e.AttachmentRemoved():
+        case e.AttachmentsAdded() | e.AttachmentRemoved() | e.AttachmentsRefused():
             return attachment_entry(event, base, by)
     return TimelineEntry(**base)
