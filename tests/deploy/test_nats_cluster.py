@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -22,6 +22,7 @@ from helpdesk.contracts.actors import Actor
 from helpdesk.devstack.servers import NatsServer, free_port
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ensure_stream
+from tests.eventually import eventually
 from tests.servers import Servers
 from tests.tokens import headers_for, public_key
 
@@ -68,19 +69,6 @@ async def client(cluster: list[NatsServer], servers: Servers) -> AsyncIterator[N
     await nc.close()
 
 
-async def wait_for(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            if await check():
-                return
-        except Exception as exc:  # JetStream answers errors while electing a leader
-            last = exc
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"{what} not reached in {timeout}s (last error: {last!r})")
-
-
 async def stream_event_ids(js: JetStreamContext) -> list[str]:
     """Every message's event id, read back by sequence number."""
     info = await js.stream_info(STREAM)
@@ -123,7 +111,13 @@ async def test_no_event_lost_while_a_nats_node_restarts(
         info = await js.stream_info(STREAM)
         return info.cluster is not None and info.cluster.leader is not None
 
-    await wait_for("an R3 stream with a leader", stream_ready)
+    await eventually(
+        stream_ready,
+        what="an R3 stream with a leader",
+        timeout=30,
+        interval=0.2,
+        tolerate=(Exception,),
+    )
     info = await js.stream_info(STREAM)
     assert info.config.num_replicas == 3
 
@@ -142,7 +136,9 @@ async def test_no_event_lost_while_a_nats_node_restarts(
             leader = (await js.stream_info(STREAM)).cluster.leader  # type: ignore[union-attr]
             return leader is not None and leader != leader_name
 
-        await wait_for("a new stream leader", new_leader)
+        await eventually(
+            new_leader, what="a new stream leader", timeout=30, interval=0.2, tolerate=(Exception,)
+        )
         # ... and bring it back while events keep coming.
         await asyncio.sleep(2)
         victim.start()
@@ -153,13 +149,25 @@ async def test_no_event_lost_while_a_nats_node_restarts(
         async def outbox_drained() -> bool:
             return not await pool.fetchval("SELECT count(*) FROM outbox")
 
-        await wait_for("every outbox row published", outbox_drained, timeout=60)
+        await eventually(
+            outbox_drained,
+            what="every outbox row published",
+            timeout=60,
+            interval=0.2,
+            tolerate=(Exception,),
+        )
 
         async def restarted_node_current() -> bool:
             peers = (await js.stream_info(STREAM)).cluster.replicas or []  # type: ignore[union-attr]
             return any(p.name == victim.name and p.current for p in peers)
 
-        await wait_for("the restarted node caught up", restarted_node_current, timeout=60)
+        await eventually(
+            restarted_node_current,
+            what="the restarted node caught up",
+            timeout=60,
+            interval=0.2,
+            tolerate=(Exception,),
+        )
     finally:
         relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -240,7 +248,13 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
             return bool(accepted)
 
         # Tickets learns the user from the IDENTITY stream before it accepts tickets.
-        await wait_for("the first ticket accepted", first_accepted, 30)
+        await eventually(
+            first_accepted,
+            what="the first ticket accepted",
+            timeout=30,
+            interval=0.2,
+            tolerate=(Exception,),
+        )
         retries = 0
         submitting = asyncio.create_task(submit_for(10.0))
         await asyncio.sleep(3)
@@ -256,7 +270,13 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
             ids = await stream_event_ids(js)
             return set(accepted) <= set(await submitted_ticket_ids(js)) and len(ids) > 0
 
-        await wait_for("every accepted ticket's event in the stream", all_submitted_events, 60)
+        await eventually(
+            all_submitted_events,
+            what="every accepted ticket's event in the stream",
+            timeout=60,
+            interval=0.2,
+            tolerate=(Exception,),
+        )
         stored = await stream_event_ids(js)
         assert len(stored) == len(set(stored)), "an event was stored twice"
         submitted = await submitted_ticket_ids(js)

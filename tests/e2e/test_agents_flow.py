@@ -19,6 +19,7 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.replies import Reply
 from tests.e2e.harness import System
 from tests.e2e.test_tickets_flow import PASSWORD, auth, register_customer, submit, wait_mail
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -50,16 +51,6 @@ async def session(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
     )
     assert response.status_code == 200, response.text
     return dict(response.json())
-
-
-async def eventually(check: Any, timeout: float = 20.0) -> Any:
-    """Poll `check()` until it returns something truthy (events travel asynchronously)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.2)
 
 
 async def put_members(
@@ -141,7 +132,7 @@ async def test_queues_availability_assignment_and_deactivation(system: System) -
             found = await assignees(ids)
             return None if None in found else [str(a) for a in found]
 
-        least = await eventually(lambda: all_assigned(numbers))
+        least = await eventually(lambda: all_assigned(numbers), timeout=20, interval=0.2)
         assert least == [a_id] * 5
         detail = await client.get(f"/api/v1/tickets/{numbers[0]}", headers=auth(admin))
         assigned_entry = next(e for e in detail.json()["timeline"] if e["kind"] == "TicketAssigned")
@@ -165,7 +156,7 @@ async def test_queues_availability_assignment_and_deactivation(system: System) -
             )
             ticket_id = response.json()["ticket_id"]
             urgent.append(ticket_id)
-            await eventually(lambda ids=[ticket_id]: all_assigned(ids))
+            await eventually(lambda ids=[ticket_id]: all_assigned(ids), timeout=20, interval=0.2)
         spread = Counter(await assignees(urgent))
         assert spread == Counter({a_id: 2, b_id: 2})
 
@@ -195,7 +186,7 @@ async def test_queues_availability_assignment_and_deactivation(system: System) -
         async def moved() -> bool:
             return set(await assignees(numbers + urgent)) == {b_id}
 
-        assert await eventually(moved), await assignees(numbers + urgent)
+        assert await eventually(moved, timeout=20, interval=0.2), await assignees(numbers + urgent)
         detail = await client.get(f"/api/v1/tickets/{numbers[0]}", headers=auth(admin))
         kinds = [e["kind"] for e in detail.json()["timeline"]]
         assert kinds.count("TicketAssigned") == 2

@@ -6,7 +6,6 @@ replica takes over with nothing lost or duplicated."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -22,6 +21,7 @@ from helpdesk.contracts import identity
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.replies import Reply
 from tests.e2e.harness import System, start_system
+from tests.eventually import eventually
 from tests.servers import Servers
 
 pytestmark = pytest.mark.e2e
@@ -98,18 +98,6 @@ def numbers_in_mails(system: System, to: str) -> Counter[str]:
     return found
 
 
-async def eventually(check: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            check()
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.25)
-
-
 def log_of(system: System, key: str) -> str:
     return system.processes[key].log_path.read_text(errors="replace")
 
@@ -155,15 +143,18 @@ async def test_two_replicas_of_every_service(tmp_path: Path, servers: Servers) -
 
         # 2. Events: one confirmation mail per ticket, one page per urgent ticket,
         #    whichever notifier replica pulled it.
-        await eventually(lambda: _exactly_once(numbers_in_mails(system, customer_mail), accepted))
+        await eventually(
+            lambda: _exactly_once(numbers_in_mails(system, customer_mail), accepted), timeout=30
+        )
 
         # 3. The SLA monitors of both replicas: each urgent ticket warned once, breached once.
-        def sla_mails() -> None:
+        def sla_mails() -> bool:
             oncall = numbers_in_mails(system, ONCALL)
             for number in urgent:
                 assert oncall[number] == 3, (number, oncall[number])  # page, warning, breach
+            return True
 
-        await eventually(sla_mails, timeout=40)
+        await eventually(sla_mails, timeout=40, interval=0.25)
         alarms = await db.fetch(
             "SELECT event_type, count(*) AS n FROM tickets.events"
             " WHERE event_type IN ('TicketSlaWarning', 'TicketSlaBreached')"
@@ -211,12 +202,14 @@ async def test_two_replicas_of_every_service(tmp_path: Path, servers: Servers) -
         await asyncio.to_thread(system.stop)
 
 
-def _exactly_once(mailed: Counter[str], numbers: list[str]) -> None:
+def _exactly_once(mailed: Counter[str], numbers: list[str]) -> bool:
     missing = [n for n in numbers if mailed[n] == 0]
     assert not missing, f"{len(missing)} tickets without a mail yet"
     twice = {n: c for n, c in mailed.items() if c > 1}
     assert not twice, f"mailed more than once: {twice}"
+    return True
 
 
-def _taken_over(system: System, survivor: str) -> None:
+def _taken_over(system: System, survivor: str) -> bool:
     assert LEADER_LINE in log_of(system, survivor)
+    return True

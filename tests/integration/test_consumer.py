@@ -19,6 +19,7 @@ from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.servicekit.consumer import EventConsumer, list_dead_letters, redrive, subscribe
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.runtime import broker_options
+from tests.eventually import eventually
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -69,15 +70,6 @@ async def publish(nc: NatsClient, schema: str, envelope: EventEnvelope) -> None:
 
 async def effects(pool: asyncpg.Pool) -> list[str]:
     return [r["text"] for r in await pool.fetch("SELECT text FROM effects")]
-
-
-async def eventually(check: object, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def run_consumer(servers: Servers, pool: asyncpg.Pool, consumer: EventConsumer) -> NatsBroker:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from typing import ClassVar
 
 import asyncpg
@@ -16,6 +15,7 @@ from prometheus_client import REGISTRY
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.relay import OutboxRelay, measure_outbox
+from tests.eventually import eventually
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -178,13 +178,6 @@ async def test_the_backlog_gauge_shows_the_age_of_the_oldest_unpublished_row(
     assert await measure_outbox(pool, schema) == 0.0
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "not in time"
-        await asyncio.sleep(0.005)
-
-
 async def test_commits_soon_after_a_round_wait_for_the_next_and_go_together(
     schema_pool: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
 ) -> None:
@@ -205,16 +198,16 @@ async def test_commits_soon_after_a_round_wait_for_the_next_and_go_together(
     )
     task = asyncio.create_task(relay.run())
     try:
-        await until(lambda: relay.is_leader)
+        await eventually(lambda: relay.is_leader)
         await asyncio.sleep(1.1)  # quiet: the first event goes at once
         sent = loop.time()
         await write(pool, message(schema, 1))
-        await until(lambda: 1 in arrived)
+        await eventually(lambda: 1 in arrived)
         assert arrived[1] - sent < 0.5
         await write(pool, message(schema, 2))
         await asyncio.sleep(0.05)
         await write(pool, message(schema, 3))
-        await until(lambda: len(arrived) == 3)
+        await eventually(lambda: len(arrived) == 3)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
