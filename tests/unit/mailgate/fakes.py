@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 from uuid import UUID, uuid4
 
+from helpdesk.contracts.attachments import AttachFromMail, FilesAttached
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.tickets import (
@@ -16,7 +19,9 @@ from helpdesk.contracts.tickets import (
     Submitted,
     TicketStatus,
 )
+from helpdesk.mailgate.adapters.files import KitFiles
 from helpdesk.mailgate.handlers.deps import Kept, Outcome, StoredMail
+from helpdesk.servicekit.blobs import BlobInfo, BlobUnavailable
 
 
 @dataclass
@@ -54,6 +59,7 @@ class FakeTickets:
     down: bool = False
     submitted: list[SubmitFromMail] = field(default_factory=list)
     replies: list[ReplyFromMail] = field(default_factory=list)
+    attached: list[AttachFromMail] = field(default_factory=list)
 
     async def submit(self, command: SubmitFromMail) -> Submitted:
         if self.down:
@@ -85,3 +91,50 @@ class FakeTickets:
             raise Refused("closed", code="ticket_closed")
         self.replies.append(command)
         return MessageAdded(ticket_id=ticket_id, message_id=uuid4(), status=TicketStatus.OPEN)
+
+    async def attach(self, command: AttachFromMail) -> FilesAttached:
+        if self.down:
+            raise TimeoutError("no responders")
+        self.attached.append(command)
+        return FilesAttached(
+            ticket_id=command.ticket_id,
+            added=[f.attachment_id for f in command.files],
+            refused=command.refused,
+        )
+
+
+@dataclass
+class MemoryBlobs:
+    """The kit's BlobStore in memory; `down` answers like NATS away."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+    down: bool = False
+    puts: int = 0
+
+    async def info(self, name: str) -> BlobInfo | None:
+        data = self.objects.get(name)
+        return None if data is None else BlobInfo(name, len(data), name, "n", 1)
+
+    async def put(self, name: str, source: BinaryIO) -> BlobInfo:
+        if self.down:
+            raise BlobUnavailable("put: no responders")
+        self.puts += 1
+        self.objects[name] = source.read()
+        return BlobInfo(name, len(self.objects[name]), name, "n", 1)
+
+    async def read(
+        self, info: BlobInfo, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        yield self.objects[info.name][start:end]
+
+    async def delete(self, name: str) -> bool:
+        return self.objects.pop(name, None) is not None
+
+
+def kit_files(blobs: MemoryBlobs, max_bytes: int = 1024 * 1024) -> KitFiles:
+    """The real pipeline (sniffing, EXIF, limits) over the in-memory store."""
+    return KitFiles(blobs, max_bytes=max_bytes, clamd_url=None)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

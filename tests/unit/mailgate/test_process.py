@@ -12,7 +12,7 @@ from helpdesk.contracts.mail import reply_address, thread_reference
 from helpdesk.mailgate.handlers.deps import Deps, MailPolicy, StoredMail
 from helpdesk.mailgate.handlers.process import process
 from helpdesk.servicekit.clock import ManualClock
-from tests.unit.mailgate.fakes import FakeStore, FakeTickets
+from tests.unit.mailgate.fakes import FakeStore, FakeTickets, MemoryBlobs, kit_files
 
 KEY = b"k" * 32
 SUPPORT = "helpdesk@company.example"
@@ -33,7 +33,8 @@ def tickets() -> FakeTickets:
 @pytest.fixture
 def deps(store: FakeStore, tickets: FakeTickets) -> Deps:
     policy = MailPolicy(reply_key=KEY, support=(SUPPORT,), own=(SUPPORT,), hourly_limit=5)
-    return Deps(store, tickets, ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC)), policy)
+    clock = ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC))
+    return Deps(store, tickets, clock, policy, kit_files(MemoryBlobs()))
 
 
 def stored(

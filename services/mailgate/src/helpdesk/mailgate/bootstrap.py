@@ -16,6 +16,7 @@ from typing import Any
 
 from helpdesk.contracts.mail import SERVICE as NAME
 from helpdesk.mailgate.adapters.explanations import Explainer
+from helpdesk.mailgate.adapters.files import KitFiles
 from helpdesk.mailgate.adapters.imap import ImapMailbox, ImapPoller
 from helpdesk.mailgate.adapters.smtp import IntakeHandler, accepts, listen, tls_context
 from helpdesk.mailgate.adapters.store import PostgresMailStore, intake_consumer
@@ -23,6 +24,7 @@ from helpdesk.mailgate.adapters.tickets import NatsTickets
 from helpdesk.mailgate.handlers.deps import Deps, MailPolicy
 from helpdesk.mailgate.handlers.process import MailWorker
 from helpdesk.mailgate.settings import Settings
+from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
@@ -104,6 +106,11 @@ def wire(ctx: ServiceContext[Settings], *, clock: Clock | None = None) -> MailGa
         tickets=NatsTickets(ctx.nats),
         clock=clock or SystemClock(),
         policy=policy_of(ctx.settings),
+        files=KitFiles(
+            NatsBlobStore(ctx.js),
+            max_bytes=ctx.settings.attachment_max_bytes,
+            clamd_url=ctx.settings.clamd_url,
+        ),
     )
     return MailGate(
         deps=deps,
@@ -117,7 +124,17 @@ def wire(ctx: ServiceContext[Settings], *, clock: Clock | None = None) -> MailGa
 _running: list[MailGate] = []
 
 
+async def declare_bucket(ctx: ServiceContext[Settings]) -> None:
+    """The attachments bucket, made if missing (the gateway declares it too); a
+    failure is not fatal: storing a mail's files then waits and retries."""
+    try:
+        await NatsBlobStore(ctx.js).ensure(ctx.settings.nats_stream_replicas)
+    except Exception as exc:
+        log.warning("attachments bucket not declared", error=repr(exc))
+
+
 async def start(ctx: ServiceContext[Settings]) -> MailGate:
+    await declare_bucket(ctx)
     gate = wire(ctx)
     await gate.start_listeners()
     gate.start_loops()

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
+from helpdesk.contracts.attachments import DEFAULT_MAX_BYTES
 from helpdesk.servicekit.settings import ServiceSettings
 
 
@@ -32,6 +33,10 @@ class Settings(ServiceSettings):
     mailgate_imap_interval: float = Field(default=30.0, gt=0)
     # Mails one sender may send per hour before the rest are kept but not processed.
     mailgate_sender_hourly_limit: int = Field(default=30, ge=1)
+    # A mail's files go through the same checks as portal uploads (the gateway reads
+    # the same names): the per-file limit and the optional clamd scanner.
+    attachment_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
+    clamd_url: str | None = None
     # Outgoing explanation mails (unknown sender, ...).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

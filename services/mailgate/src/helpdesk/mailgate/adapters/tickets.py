@@ -1,4 +1,5 @@
-"""The tickets service's mail requests over NATS (`tickets.mail.submit`, `.reply`),
+"""The tickets service's mail requests over NATS (`tickets.mail.submit`, `.reply`,
+`.attach`),
 which only the mailgate's NATS identity may publish (docs/security.md)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import nats.errors
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel
 
+from helpdesk.contracts.attachments import AttachFromMail, FilesAttached
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Refused, Reply
 from helpdesk.contracts.subjects import CORRELATION_HEADER
@@ -47,3 +49,6 @@ class NatsTickets:
 
     async def reply(self, command: ReplyFromMail) -> MessageAdded:
         return await self._send(command, MessageAdded)
+
+    async def attach(self, command: AttachFromMail) -> FilesAttached:
+        return await self._send(command, FilesAttached)

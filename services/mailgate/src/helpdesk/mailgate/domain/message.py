@@ -15,8 +15,10 @@ import email
 import email.policy
 import email.utils
 import hashlib
+import mimetypes
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage, Message
@@ -41,6 +43,39 @@ SCREENED_HEADERS = (
 )
 
 
+# Parts that are not a person's file: signatures of signed mail, and the machine
+# parts of delivery reports (screened out before files are looked at anyway).
+NOT_FILES = frozenset(
+    {
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+        "application/pgp-signature",
+        "application/pgp-encrypted",
+        "message/delivery-status",
+        "message/disposition-notification",
+        "text/rfc822-headers",
+    }
+)
+_FILES_NAMESPACE = uuid.UUID("8f0d2c0e-6a53-4c3b-9b0e-6d2f3a1e26a3")
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """A file the mail brought: an attachment, an inline image, an attached mail,
+    or Outlook's winmail.dat (kept as it is, not unpacked)."""
+
+    index: int  # its position among the mail's leaf parts: stable for the same bytes
+    name: str
+    content_type: str  # as the mail declared it (the kit decides from the bytes)
+    data: bytes
+    inline: bool  # shown in the text (an inline image), not listed as an attachment
+
+    def attachment_id(self, mail_key: str) -> uuid.UUID:
+        """The same mail's same part always gets the same id (retries record nothing
+        twice)."""
+        return uuid.uuid5(_FILES_NAMESPACE, f"{mail_key}#{self.index}")
+
+
 class UnreadableMail(ValueError):
     """Not a mail at all (no headers, binary noise): kept and dead-lettered."""
 
@@ -60,8 +95,9 @@ class ParsedMail:
     full_text: str  # the whole text as sent
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)  # lowercase name -> first value
-    attachments: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()  # the names of `files`
     defects: tuple[str, ...] = ()
+    files: tuple[MailFile, ...] = ()
 
     @property
     def key(self) -> str:
@@ -128,19 +164,82 @@ def _decode(part: Message) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
-def _body(message: Message) -> tuple[str, list[str]]:
-    """The readable text: the first text/plain that is not an attachment, else the
-    first text/html converted; and the names of the attachments."""
+def _disposition(part: Message) -> str:
+    return (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+
+
+def _leaves(message: Message) -> list[Message]:
+    """The mail's leaf parts in order; an attached mail (message/rfc822) is one leaf."""
+    found: list[Message] = []
+
+    def visit(part: Message, top: bool) -> None:
+        if part.get_content_type() == "message/rfc822" and not top:
+            found.append(part)
+        elif part.is_multipart():
+            for sub in part.get_payload():  # type: ignore[union-attr]
+                if isinstance(sub, Message):
+                    visit(sub, False)
+        else:
+            found.append(part)
+
+    visit(message, True)
+    return found
+
+
+def _is_file(part: Message) -> bool:
+    kind = part.get_content_type()
+    if kind in NOT_FILES:
+        return False
+    disposition = _disposition(part)
+    if disposition == "attachment" or kind == "message/rfc822":
+        return True
+    if part.get_filename() and disposition != "inline":
+        return True
+    # Inline images and any other non-text part (a PDF without a name): files too.
+    return part.get_content_maintype() != "text"
+
+
+def _file_bytes(part: Message) -> bytes:
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            return inner[0].as_bytes()
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _file_name(part: Message, index: int) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # a malformed parameter: named below
+        name = None
+    if name:
+        return clean_line(name, 255) or f"attachment-{index}"
+    kind = part.get_content_type()
+    if kind == "message/rfc822":
+        return "message.eml"
+    extension = mimetypes.guess_extension(kind) or ".bin"
+    stem = "image" if part.get_content_maintype() == "image" else "attachment"
+    return f"{stem}-{index}{extension}"
+
+
+def _body(message: Message) -> tuple[str, list[MailFile]]:
+    """The readable text: the first text/plain that is not a file, else the first
+    text/html converted; and every file (attachments, inline images)."""
     plain: str | None = None
     html: str | None = None
-    attachments: list[str] = []
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-        filename = part.get_filename()
-        if disposition == "attachment" or (filename and disposition != "inline"):
-            attachments.append(clean_line(filename or "attachment", 255))
+    files: list[MailFile] = []
+    for index, part in enumerate(_leaves(message)):
+        if _is_file(part):
+            files.append(
+                MailFile(
+                    index=index,
+                    name=_file_name(part, index),
+                    content_type=part.get_content_type(),
+                    data=_file_bytes(part),
+                    inline=_disposition(part) == "inline" or bool(part.get("Content-ID")),
+                )
+            )
             continue
         kind = part.get_content_type()
         if kind == "text/plain" and plain is None:
@@ -148,10 +247,10 @@ def _body(message: Message) -> tuple[str, list[str]]:
         elif kind == "text/html" and html is None:
             html = _decode(part)
     if plain is not None and plain.strip():
-        return plain, attachments
+        return plain, files
     if html is not None:
-        return html_to_text(html), attachments
-    return plain or "", attachments
+        return html_to_text(html), files
+    return plain or "", files
 
 
 def parse(raw: bytes) -> ParsedMail:
@@ -167,7 +266,7 @@ def parse(raw: bytes) -> ParsedMail:
         date = email.utils.parsedate_to_datetime(_header(message, "Date"))
     except (TypeError, ValueError, IndexError):
         date = None
-    full, attachments = _body(message)
+    full, files = _body(message)
     full_text = clean_text(full)
     ids = _message_ids(_header(message, "Message-ID"))
     names = SCREENED_HEADERS
@@ -185,6 +284,7 @@ def parse(raw: bytes) -> ParsedMail:
         full_text=full_text,
         content_type=message.get_content_type(),
         headers={n: clean_line(_header(message, n), 500) for n in names if n in message},
-        attachments=tuple(attachments),
+        attachments=tuple(f.name for f in files),
+        files=tuple(files),
         defects=tuple(type(d).__name__ for p in message.walk() for d in p.defects),
     )

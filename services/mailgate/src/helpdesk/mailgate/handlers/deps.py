@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from helpdesk.contracts.attachments import AttachFromMail, FilesAttached, StoredFile
 from helpdesk.contracts.tickets import MessageAdded, ReplyFromMail, SubmitFromMail, Submitted
 from helpdesk.servicekit.clock import Clock
 
@@ -43,6 +44,7 @@ class Outcome:
     ticket_id: UUID | None = None
     explanation: Explanation | None = None
     sender: str | None = None
+    message_id: UUID | None = None  # the message a reply became (its files go on it)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,17 @@ class Tickets(Protocol):
 
     async def reply(self, command: ReplyFromMail) -> MessageAdded: ...
 
+    async def attach(self, command: AttachFromMail) -> FilesAttached: ...
+
+
+class Files(Protocol):
+    """The kit's attachment pipeline and blob store, as the gateway's uploads use them."""
+
+    async def store(self, name: str, data: bytes, attachment_id: UUID) -> StoredFile:
+        """Check, clean, scan and store one file. Raises the kit's `FileRefused` for a
+        file the helpdesk does not take; any other exception means "try again later"
+        (the object store or the scanner away)."""
+
 
 @dataclass(frozen=True)
 class MailPolicy:
@@ -96,3 +109,4 @@ class Deps:
     tickets: Tickets
     clock: Clock
     policy: MailPolicy
+    files: Files

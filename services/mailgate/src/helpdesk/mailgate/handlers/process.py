@@ -18,6 +18,14 @@ The rules, in order:
 4. names a ticket number in the subject -> a message if the sender is the
    requester or an agent, else a new ticket;
 5. otherwise -> a new ticket; an unknown sender is told how to register.
+
+Then the mail's files (attachments, inline images, winmail.dat as it is) go
+through the kit's pipeline, as portal uploads do, and onto the ticket or the
+message (`tickets.mail.attach`); the ones refused are named on the ticket and
+the sender is told why (by the notifier). Files are handled after the ticket
+or message exists, so nothing is stored for a mail that creates nothing; a
+retry finds the ticket again (idempotent by Message-ID) and the files under
+the same ids (derived from the mail and the part's index).
 """
 
 from __future__ import annotations
@@ -29,6 +37,13 @@ from datetime import timedelta
 from typing import TypeVar
 from uuid import uuid4
 
+from helpdesk.contracts.attachments import (
+    FILES_PER_MAIL_MAX,
+    REFUSED_PER_MAIL_MAX,
+    AttachFromMail,
+    RefusedFile,
+    StoredFile,
+)
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.tickets import ReplyFromMail, SubmitFromMail
 from helpdesk.mailgate.domain.message import ParsedMail, UnreadableMail, parse
@@ -40,6 +55,7 @@ from helpdesk.mailgate.domain.threading import (
     thread_of,
 )
 from helpdesk.mailgate.handlers.deps import Deps, Explanation, Outcome, StoredMail
+from helpdesk.servicekit.attachments import FileRefused
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
 from helpdesk.servicekit.waits import woken
 
@@ -107,7 +123,67 @@ async def _reply(mail: ParsedMail, deps: Deps, command: ReplyFromMail) -> Outcom
         if code in _EXPLAINED:
             return Outcome("ignored", code, explanation=_explain(mail, code))
         return Outcome("dead", f"tickets refused the reply: {code}")
-    return Outcome("done", f"added ({added.status.value})", ticket_id=added.ticket_id)
+    return Outcome(
+        "done",
+        f"added ({added.status.value})",
+        ticket_id=added.ticket_id,
+        message_id=added.message_id,
+    )
+
+
+async def _files(mail: ParsedMail, deps: Deps) -> tuple[list[StoredFile], list[RefusedFile]]:
+    """Each file through the kit's pipeline into the blob store, or refused with why."""
+    stored: list[StoredFile] = []
+    refused: list[RefusedFile] = []
+    for number, part in enumerate(mail.files):
+        if number >= FILES_PER_MAIL_MAX:
+            refused.append(
+                RefusedFile(
+                    name=part.name,
+                    code="too_many_files",
+                    detail=f"a mail may bring at most {FILES_PER_MAIL_MAX} files",
+                    size=len(part.data),
+                )
+            )
+            continue
+        try:
+            stored.append(
+                await deps.files.store(part.name, part.data, part.attachment_id(mail.key))
+            )
+        except FileRefused as no:
+            log.info("mail file refused", code=no.code, content_type=part.content_type)
+            refused.append(
+                RefusedFile(name=part.name, code=no.code, detail=no.detail, size=len(part.data))
+            )
+        except Exception as exc:  # the object store or the scanner away: the mail waits
+            raise Retry(f"files: {type(exc).__name__}") from None
+    return stored, refused[:REFUSED_PER_MAIL_MAX]
+
+
+async def _attach(mail: ParsedMail, deps: Deps, outcome: Outcome) -> Outcome:
+    """The mail's files onto the ticket (or the message) the mail became."""
+    if not mail.files or outcome.status != "done" or outcome.ticket_id is None:
+        return outcome
+    assert mail.sender is not None
+    stored, refused = await _files(mail, deps)
+    command = AttachFromMail(
+        sender=mail.sender,
+        mail_id=mail.key,
+        ticket_id=outcome.ticket_id,
+        message_id=outcome.message_id,
+        files=stored,
+        refused=refused,
+    )
+    try:
+        attached = await _ask(deps.tickets.attach(command))
+    except Refused as no:
+        # The sender lost their account or role between the two requests: the mail's
+        # text is on the ticket, its files are not; said here and in the log.
+        log.warning("mail files not attached", code=no.error.code)
+        detail = f"{outcome.detail}; files not attached: {no.error.code}"
+        return replace(outcome, detail=detail)
+    files = f"{len(attached.added)} file(s) attached, {len(attached.refused)} refused"
+    return replace(outcome, detail=f"{outcome.detail}; {files}")
 
 
 async def decide(stored: StoredMail, deps: Deps) -> Outcome:
@@ -139,15 +215,15 @@ async def _decide(mail: ParsedMail, stored: StoredMail, deps: Deps) -> Outcome:
         )
         outcome = await _reply(mail, deps, command)
         assert outcome is not None
-        return outcome
+        return await _attach(mail, deps, outcome)
     if isinstance(thread, MentionsNumber):
         command = ReplyFromMail(
             sender=mail.sender, mail_id=mail.key, number=thread.number, body=body
         )
         outcome = await _reply(mail, deps, command)
         if outcome is not None:
-            return outcome
-    return await _submit(mail, deps)
+            return await _attach(mail, deps, outcome)
+    return await _attach(mail, deps, await _submit(mail, deps))
 
 
 async def process(stored: StoredMail, deps: Deps) -> Outcome | None:
