@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from helpdesk.contracts import tickets
-from helpdesk.contracts.attachments import TicketAttachmentsAdded
+from helpdesk.contracts.attachments import TicketAttachmentsAdded, TicketAttachmentsRefused
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
 from helpdesk.contracts.subjects import events_of
@@ -38,7 +38,7 @@ from helpdesk.contracts.tickets import (
     TicketStatusChanged,
     TicketSubmitted,
 )
-from helpdesk.notifier import attachment_mails
+from helpdesk.notifier import attachment_mails, refused_files_mails
 from helpdesk.notifier.compose import local_time
 from helpdesk.notifier.mailer import CONSUMER_WORKERS, Mailer
 from helpdesk.notifier.threading import thread_headers
@@ -83,6 +83,7 @@ class TicketMails:
             TicketSlaBreached.event_type: self.sla_breached,
             TicketEscalated.event_type: self.escalated,
             TicketAttachmentsAdded.event_type: partial(attachment_mails.files_added, mailer),
+            TicketAttachmentsRefused.event_type: partial(refused_files_mails.files_refused, mailer),
         }
 
     async def handle(self, conn: Connection, envelope: EventEnvelope) -> None:
