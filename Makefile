@@ -14,7 +14,7 @@ LOCK_TARGET := --python-version 3.11.5 --python-platform linux
 LOCAL_DISTS := helpdesk-contracts helpdesk-servicekit helpdesk-identity helpdesk-tickets \
                helpdesk-notifier helpdesk-mailgate helpdesk-gateway helpdesk-devstack helpdesk-cli
 
-.PHONY: install lock browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check clean
+.PHONY: install lock browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
 
 install: $(STAMP)
 
@@ -92,6 +92,15 @@ chaos: install
 # provided, and run the 3-node NATS cluster and concurrent-setup tests. Part of `make test`.
 deploy-check: install kubectl
 	$(BIN)/pytest -m deploy tests/deploy
+
+# A real image build (deploy/docker/Dockerfile, podman --format docker) and a real compose
+# run of it on this kind of machine: Debian's podman, buildah and podman-compose (installed
+# when missing), a locally made base (debootstrap + CPython 3.11) and locally built
+# stand-ins for NATS, PostgreSQL and mailpit; every container healthy, then register,
+# activate, log in and a critical ticket through the containers; down -v. Not part of
+# `make test`. ~5 minutes cold (IMAGE_TEST_COLD=1 removes its images first), ~2 warm.
+image-test: install
+	$(BIN)/python -m tests.image_stack
 
 clean:
 	rm -rf $(VENV) var
