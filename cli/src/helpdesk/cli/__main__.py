@@ -39,8 +39,9 @@ from pydantic import BaseModel, ValidationError
 from helpdesk.contracts import admin, agents, identity, people
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
-from helpdesk.contracts.replies import Reply
+from helpdesk.contracts.replies import Refused
 from helpdesk.servicekit import nats_auth, sealing
+from helpdesk.servicekit.requests import Unanswered, ask_raw, result_of
 from helpdesk.servicekit.settings import ConfigurationError, NatsClientSettings, read_settings
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -69,7 +70,6 @@ class _Refusals:
 async def call(payload: Request[ResultT], service: str | None = None) -> ResultT:
     """Send a command to the service its contract names (admin ones: to `service`)."""
     subject = payload.nats_subject(service)
-    result_type = payload.result_type()
     try:
         settings = read_settings(NatsClientSettings)
     except ConfigurationError as exc:
@@ -94,9 +94,7 @@ async def call(payload: Request[ResultT], service: str | None = None) -> ResultT
         raise CliError(f"cannot reach NATS at {url} (set HELPDESK_NATS_URL)") from None
     except Exception:
         raise CliError(f"cannot reach NATS at {url} (set HELPDESK_NATS_URL)") from None
-    request = asyncio.ensure_future(
-        nc.request(subject, payload.model_dump_json().encode(), timeout=30)
-    )
+    request = asyncio.ensure_future(ask_raw(nc, subject, payload, within=30))
     refused = asyncio.ensure_future(refusals.refused.wait())
     try:
         await asyncio.wait({request, refused}, return_when=asyncio.FIRST_COMPLETED)
@@ -105,22 +103,24 @@ async def call(payload: Request[ResultT], service: str | None = None) -> ResultT
             raise CliError(
                 f"NATS refused: {refusals.reason} (is HELPDESK_NATS_CREDS the operator's key?)"
             )
-        msg = request.result()
-    except nats.errors.NoRespondersError:
-        raise CliError(f"no service answers {subject}: is it running?") from None
-    except nats.errors.TimeoutError:
-        raise CliError(f"{subject} timed out") from None
+        data = request.result()
+    except Unanswered as exc:
+        if exc.why == "no_responders":
+            raise CliError(f"no service answers {subject}: is it running?") from None
+        if exc.why == "timeout":
+            raise CliError(f"{subject} timed out") from None
+        raise CliError(f"NATS failed: {exc}") from None
     finally:
         refused.cancel()
         await nc.close()
-    reply = Reply[result_type].model_validate_json(msg.data)  # type: ignore[valid-type]
-    if not reply.ok or reply.result is None:
-        assert reply.error is not None
-        details = "; ".join(f"{e.field}: {e.message}" for e in reply.error.field_errors)
+    try:
+        return result_of(payload, data)
+    except Refused as refusal:
+        error = refusal.error
+        details = "; ".join(f"{e.field}: {e.message}" for e in error.field_errors)
         raise CliError(
-            f"{reply.error.code}: {reply.error.message}" + (f" ({details})" if details else "")
-        )
-    return reply.result  # type: ignore[no-any-return]
+            f"{error.code}: {error.message}" + (f" ({details})" if details else "")
+        ) from None
 
 
 async def create_user(args: argparse.Namespace) -> str:

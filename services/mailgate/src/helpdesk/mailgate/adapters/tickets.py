@@ -4,17 +4,16 @@ which only the mailgate's NATS identity may publish (docs/security.md)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import nats.errors
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel
 
 from helpdesk.contracts.attachments import AttachFromMail, FilesAttached
 from helpdesk.contracts.messages import Request
-from helpdesk.contracts.replies import Refused, Reply
 from helpdesk.contracts.subjects import CORRELATION_HEADER
 from helpdesk.contracts.tickets import MessageAdded, ReplyFromMail, SubmitFromMail, Submitted
+from helpdesk.servicekit.requests import ask
 from helpdesk.servicekit.runtime import current_correlation_id
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -25,30 +24,17 @@ class NatsTickets:
         self.nc = nc
         self.timeout = timeout
 
-    async def _send(self, command: Request[Any], result_type: type[ResultT]) -> ResultT:
-        try:
-            msg = await self.nc.request(
-                command.nats_subject(),
-                command.model_dump_json().encode(),
-                timeout=self.timeout,
-                headers={CORRELATION_HEADER: current_correlation_id()},
-            )
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as exc:
-            raise TimeoutError(type(exc).__name__) from None
-        except nats.errors.Error as exc:
-            raise ConnectionError(type(exc).__name__) from None
-        reply = Reply[result_type].model_validate_json(msg.data)  # type: ignore[valid-type]
-        if not reply.ok or reply.result is None:
-            error = reply.error
-            code = error.code if error else "internal"
-            raise Refused(error.message if error else "no result", code=code)
-        return reply.result
+    async def _send(self, command: Request[ResultT]) -> ResultT:
+        # A refusal raises the contracts' Refused; no answer, Unanswered (a
+        # ConnectionError: the mail is tried again later).
+        headers = {CORRELATION_HEADER: current_correlation_id()}
+        return await ask(self.nc, command, within=self.timeout, headers=headers)
 
     async def submit(self, command: SubmitFromMail) -> Submitted:
-        return await self._send(command, Submitted)
+        return await self._send(command)
 
     async def reply(self, command: ReplyFromMail) -> MessageAdded:
-        return await self._send(command, MessageAdded)
+        return await self._send(command)
 
     async def attach(self, command: AttachFromMail) -> FilesAttached:
-        return await self._send(command, FilesAttached)
+        return await self._send(command)
