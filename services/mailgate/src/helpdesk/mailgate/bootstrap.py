@@ -8,11 +8,9 @@ Tests build the same wiring with `wire(ctx)` and start the parts they need.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from dataclasses import dataclass, field
 from email.utils import parseaddr
-from typing import Any
+from functools import partial
 
 from helpdesk.contracts.mail import SERVICE as NAME
 from helpdesk.mailgate.adapters.explanations import Explainer
@@ -56,7 +54,6 @@ class MailGate:
     explainer: Explainer
     settings: Settings
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def kept(self) -> None:
         self.worker.wake.set()
@@ -76,27 +73,27 @@ class MailGate:
                 )  # fmt: skip
                 self.servers.append(server)
 
-    def start_loops(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.tasks.append(loop.create_task(self.worker.run(), name="mail-worker"))
-        self.tasks.append(loop.create_task(self.explainer.run(), name="mail-explainer"))
-        if self.settings.mailgate_imap_url is not None:
-            url = self.settings.mailgate_imap_url.get_secret_value()
-            if url:
-                poller = ImapPoller(
-                    ImapMailbox.from_url(url),
-                    self.store,
-                    interval=self.settings.mailgate_imap_interval,
-                    kept=self.kept,
-                )
-                self.tasks.append(loop.create_task(poller.run(), name="imap-poller"))
+    def imap_poller(self) -> ImapPoller | None:
+        """The poller of HELPDESK_MAILGATE_IMAP_URL's mailbox, when one is set."""
+        secret = self.settings.mailgate_imap_url
+        url = secret.get_secret_value() if secret is not None else ""
+        if not url:
+            return None
+        return ImapPoller(
+            ImapMailbox.from_url(url),
+            self.store,
+            interval=self.settings.mailgate_imap_interval,
+            kept=self.kept,
+        )
 
-    async def stop(self) -> None:
-        for server in self.servers:
-            server.close()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+    async def keep_listening(self) -> None:
+        """Runs as a kit loop: the listeners close when the service stops, before
+        the database pool does."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            for server in self.servers:
+                server.close()
 
 
 def wire(ctx: ServiceContext[Settings], *, clock: Clock | None = None) -> MailGate:
@@ -121,9 +118,6 @@ def wire(ctx: ServiceContext[Settings], *, clock: Clock | None = None) -> MailGa
     )
 
 
-_running: list[MailGate] = []
-
-
 async def declare_bucket(ctx: ServiceContext[Settings]) -> None:
     """The attachments bucket, made if missing (the gateway declares it too); a
     failure is not fatal: storing a mail's files then waits and retries."""
@@ -134,28 +128,28 @@ async def declare_bucket(ctx: ServiceContext[Settings]) -> None:
 
 
 async def start(ctx: ServiceContext[Settings]) -> MailGate:
+    """Wire the mail intake and open its listeners as the service starts; its loops
+    run as the kit's background loops, watched by /healthz. A listener that cannot
+    bind fails the start: the service stops, saying why."""
     await declare_bucket(ctx)
     gate = wire(ctx)
     await gate.start_listeners()
-    gate.start_loops()
-    _running.append(gate)
+    ctx.background("mail-listeners", gate.keep_listening)
+    ctx.background("mail-worker", gate.worker.run)
+    ctx.background("mail-explainer", gate.explainer.run)
+    poller = gate.imap_poller()
+    if poller is not None:
+        ctx.background("imap-poller", poller.run)
     return gate
 
 
 def build(ctx: ServiceContext[Settings]) -> None:
-    """Registers what the kit serves and starts the mail intake as the service starts
-    (a listener that cannot bind stops the service with the reason)."""
+    """Registers what the kit serves; the intake is wired and started by the kit
+    before the first message (`start`), not here: the AsyncAPI generator calls
+    `build` with no servers and no settings."""
     # Not subscribed: lets `helpdesk redrive mailgate <id>` queue a parked mail again.
     ctx.consumers.append(intake_consumer())
-    task = asyncio.get_running_loop().create_task(start(ctx), name="mail-intake-start")
-    task.add_done_callback(_stop_on_failure)
-
-
-def _stop_on_failure(task: asyncio.Task[MailGate]) -> None:
-    if task.cancelled() or task.exception() is None:
-        return
-    log.error("mail intake did not start", error=repr(task.exception()))
-    os.kill(os.getpid(), signal.SIGTERM)
+    ctx.at_start(partial(start, ctx))
 
 
 SERVICE = Service(
