@@ -112,6 +112,7 @@ REFUSED_PUBLISH = [
     ("operator", "identity.cmd.login"),
     # Mail requests carry a sender's address, no token: only the mailgate sends them.
     ("gateway", "tickets.mail.submit"),
+    ("gateway", "tickets.mail.attach"),
     ("notifier", "tickets.mail.reply"),
     ("operator", "tickets.mail.submit"),
     ("identity", "tickets.mail.submit"),
@@ -130,6 +131,7 @@ ALLOWED_PUBLISH = [
     ("operator", "identity.cmd.grant_role"),
     ("mailgate", "tickets.mail.submit"),
     ("mailgate", "tickets.mail.reply"),
+    ("mailgate", "tickets.mail.attach"),
 ]
 
 

@@ -1,7 +1,8 @@
 """Who may do what with the attachments bucket, on the real nats-server with the
 rendered authorization block (in the style of tests/integration/test_nats_auth.py):
-the gateway stores and reads but cannot purge; the notifier only reads; the
-tickets service (the eraser) deletes; identity and the operator cannot read."""
+the gateway and the mailgate (a mail's files) store and read but cannot purge;
+the notifier only reads; the tickets service (the eraser) deletes; identity and
+the operator cannot read."""
 
 from __future__ import annotations
 
@@ -40,11 +41,12 @@ async def _stored(nc: NatsClient, data: bytes) -> str:
     return name
 
 
+@pytest.mark.parametrize("writer", ["gateway", "mailgate"])
 async def test_the_gateway_stores_and_reads_but_may_not_purge(
-    servers: Servers, nc: NatsClient
+    servers: Servers, nc: NatsClient, writer: str
 ) -> None:
     violations = Violations()
-    async with connected_as(servers, "gateway", violations) as gateway:
+    async with connected_as(servers, writer, violations) as gateway:
         store = NatsBlobStore(gateway.jetstream(), timeout=2)
         await store.ensure()
         name = f"g-{os.urandom(6).hex()}"
