@@ -428,7 +428,7 @@ async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_re
 ) -> None:
     from nats.js.api import AckPolicy, ConsumerConfig
 
-    from helpdesk.servicekit.consumer import ACK_WAIT, ensure_unlimited_redelivery
+    from helpdesk.servicekit.consumer import ACK_WAIT, ensure_current_config
 
     schema, _ = setup
     consumer = EventConsumer(f"{schema}-old", f"{schema}.events.>", Flaky(0))
@@ -443,11 +443,39 @@ async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_re
             ack_wait=60,
         ),
     )
-    await ensure_unlimited_redelivery(js, consumer)
+    await ensure_current_config(js, consumer)
     info = await js.consumer_info(consumer.stream, consumer.name)
     assert info.config.max_deliver == -1
     assert info.config.ack_wait == ACK_WAIT
     assert info.config.filter_subject == consumer.subject
+
+
+async def test_a_durable_consumer_is_brought_to_the_filter_its_handlers_derive(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient
+) -> None:
+    """A consumer declared with a wide filter by an older release (`x.events.>`)
+    gets the narrower one its event handlers now derive, on the real server."""
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    from helpdesk.servicekit.consumer import ensure_current_config
+
+    schema, _ = setup
+    wide = EventConsumer(f"{schema}-narrowed", f"{schema}.events.>", Flaky(0))
+    js = nc.jetstream()
+    await js.add_consumer(
+        wide.stream,
+        ConsumerConfig(
+            durable_name=wide.name,
+            filter_subject=wide.subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=-1,
+            ack_wait=wide.ack_wait,
+        ),
+    )
+    narrow = EventConsumer(wide.name, f"{schema}.events.thing.>", Flaky(0))
+    await ensure_current_config(js, narrow)
+    info = await js.consumer_info(narrow.stream, narrow.name)
+    assert info.config.filter_subject == f"{schema}.events.thing.>"
 
 
 def test_a_consumer_name_that_could_break_its_inbox_statement_is_refused() -> None:

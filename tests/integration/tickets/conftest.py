@@ -27,7 +27,7 @@ from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, broker_options, ensure_stream
-from helpdesk.tickets.adapters.users import apply_identity_event
+from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.bootstrap import TicketsApp, wire
 from helpdesk.tickets.settings import Settings
 from tests.servers import Servers
@@ -61,7 +61,7 @@ class Tickets:
             registered_at=self.clock.now(),
         )
         async with self.pool.acquire() as conn, conn.transaction():
-            await apply_identity_event(conn, EventEnvelope.wrap(event, correlation_id="test"))
+            await users_consumer().handler(conn, EventEnvelope.wrap(event, correlation_id="test"))
         return Actor(user_id=user_id, roles=list(roles))
 
     async def call(self, kind: str, name: str, payload: dict[str, Any]) -> Reply[Any]:

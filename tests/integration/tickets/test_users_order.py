@@ -15,7 +15,7 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.identity import PasswordChanged, RolesChanged, UserRegistered
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
-from helpdesk.tickets.adapters.users import apply_identity_event, find_user
+from helpdesk.tickets.adapters.users import find_user, users_consumer
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ async def apply(pool: asyncpg.Pool, event: EventData, minutes: int) -> None:
         event, correlation_id="c", occurred_at=T0 + timedelta(minutes=minutes)
     )
     async with pool.acquire() as conn, conn.transaction():
-        await apply_identity_event(conn, envelope)
+        await users_consumer().handler(conn, envelope)
 
 
 async def test_an_older_event_redelivered_late_does_not_overwrite_a_newer_one(

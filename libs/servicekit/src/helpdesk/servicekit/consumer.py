@@ -373,21 +373,29 @@ def subscribe(
     broker.include_router(pulled)
 
 
-async def ensure_unlimited_redelivery(js: JetStreamContext, consumer: EventConsumer) -> None:
-    """Bring a durable consumer created by an older release (bounded
-    `max_deliver`, 60 s `ack_wait`) to the current settings; a new one is
-    created by the subscriber as declared."""
+async def ensure_current_config(js: JetStreamContext, consumer: EventConsumer) -> None:
+    """Bring a durable consumer created by an older release to the current
+    settings: unlimited redelivery (it once had a bounded `max_deliver` and a 60 s
+    `ack_wait`) and the subject filter its handlers now derive (events.on_events);
+    a new one is created by the subscriber as declared."""
     try:
         info: ConsumerInfo = await js.consumer_info(consumer.stream, consumer.name)
     except nats.js.errors.NotFoundError:
         return
     config = info.config
-    if config.max_deliver == -1 and config.ack_wait == consumer.ack_wait:
+    if (
+        config.max_deliver == -1
+        and config.ack_wait == consumer.ack_wait
+        and config.filter_subject == consumer.subject
+    ):
         return
     config.max_deliver = -1
     config.ack_wait = consumer.ack_wait
+    config.filter_subject = consumer.subject
     await js.add_consumer(consumer.stream, config)
-    log.info("durable consumer updated", consumer=consumer.name, max_deliver=-1)
+    log.info(
+        "durable consumer updated", consumer=consumer.name, max_deliver=-1, subject=consumer.subject
+    )
 
 
 async def watch_lag(

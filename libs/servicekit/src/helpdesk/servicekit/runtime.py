@@ -266,7 +266,7 @@ async def run(service: Service[SettingsT]) -> None:
     for step in ctx.starting:
         await step()
     for event_consumer in ctx.subscribed:
-        await consumers.ensure_unlimited_redelivery(js, event_consumer)
+        await consumers.ensure_current_config(js, event_consumer)
     await broker.start()
 
     tasks: list[asyncio.Task[Any]] = [

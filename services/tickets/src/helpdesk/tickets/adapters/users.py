@@ -11,9 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from helpdesk.contracts import identity
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.identity import (
     ActivationResent,
     PasswordChanged,
@@ -23,10 +21,10 @@ from helpdesk.contracts.identity import (
     UserRegistered,
     raw_token_v1,
 )
-from helpdesk.contracts.subjects import events_of
 from helpdesk.contracts.tickets import Contact
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.events import Delivery, EventHandlers, on_events
 
 CONSUMER_NAME = "tickets-users"
 
@@ -111,54 +109,56 @@ _UPSERT_ROLES = (
 )
 
 
-async def apply_identity_event(conn: Connection, envelope: EventEnvelope) -> None:
-    """Keep the users table in step with identity (idempotent; an event older
-    than the values it would set is ignored, so redelivery order cannot matter)."""
-    event = envelope.payload() if envelope.event_type in _HANDLED else None
-    at = envelope.occurred_at
-    if isinstance(event, UserRegistered):
-        profile = (event.user_id, event.name, event.username, event.email, event.locale)
-        await conn.execute(_UPSERT_PROFILE, *profile, at)
-        await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)
-        if not event.awaits_activation and raw_token_v1(envelope) is None:
-            # Created by an operator: there is no activation step to wait for (a
-            # schema-1 event carried its token raw; tickets never opens a sealed one).
-            await conn.execute("UPDATE users SET active = true WHERE user_id = $1", event.user_id)
-    elif isinstance(event, UserActivated):
-        # Only a deactivation (adapters/assigning.py) undoes it: a late redelivery
-        # must not make a since deactivated user active again.
-        await conn.execute(
-            "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"
-            " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()"
-            " WHERE users.active_as_of IS NULL OR users.active_as_of <= $3",
-            event.user_id,
-            event.username,
-            at,
-        )
-    elif isinstance(event, RolesChanged):
-        await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)
-    elif isinstance(event, ActivationResent | RecoveryRequested | PasswordChanged):
-        # These carry the current name, e-mail and locale: keep ours fresh.
-        profile = (event.user_id, event.name, event.username, event.email, event.locale)
-        await conn.execute(_UPSERT_PROFILE, *profile, at)
+# Each handler keeps the users table in step with identity (idempotent; an event
+# older than the values it would set is ignored, so redelivery order cannot matter).
 
 
-_HANDLED = {
-    cls.event_type
-    for cls in (
-        UserRegistered,
-        UserActivated,
-        RolesChanged,
-        ActivationResent,
-        RecoveryRequested,
-        PasswordChanged,
+async def on_registered(event: UserRegistered, delivery: Delivery) -> None:
+    conn, at = delivery.conn, delivery.occurred_at
+    profile = (event.user_id, event.name, event.username, event.email, event.locale)
+    await conn.execute(_UPSERT_PROFILE, *profile, at)
+    await conn.execute(_UPSERT_ROLES, event.user_id, [r.value for r in event.roles], at)
+    if not event.awaits_activation and raw_token_v1(delivery.envelope) is None:
+        # Created by an operator: there is no activation step to wait for (a
+        # schema-1 event carried its token raw; tickets never opens a sealed one).
+        await conn.execute("UPDATE users SET active = true WHERE user_id = $1", event.user_id)
+
+
+async def on_activated(event: UserActivated, delivery: Delivery) -> None:
+    # Only a deactivation (adapters/assigning.py) undoes it: a late redelivery
+    # must not make a since deactivated user active again.
+    await delivery.conn.execute(
+        "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"
+        " ON CONFLICT (user_id) DO UPDATE SET active = true, updated_at = now()"
+        " WHERE users.active_as_of IS NULL OR users.active_as_of <= $3",
+        event.user_id,
+        event.username,
+        delivery.occurred_at,
     )
+
+
+async def on_roles_changed(event: RolesChanged, delivery: Delivery) -> None:
+    roles = [r.value for r in event.roles]
+    await delivery.conn.execute(_UPSERT_ROLES, event.user_id, roles, delivery.occurred_at)
+
+
+async def on_profile_carried(
+    event: ActivationResent | RecoveryRequested | PasswordChanged, delivery: Delivery
+) -> None:
+    """These carry the current name, e-mail and locale: keep ours fresh."""
+    profile = (event.user_id, event.name, event.username, event.email, event.locale)
+    await delivery.conn.execute(_UPSERT_PROFILE, *profile, delivery.occurred_at)
+
+
+EVENT_HANDLERS: EventHandlers[Delivery] = {
+    UserRegistered: on_registered,
+    UserActivated: on_activated,
+    RolesChanged: on_roles_changed,
+    ActivationResent: on_profile_carried,
+    RecoveryRequested: on_profile_carried,
+    PasswordChanged: on_profile_carried,
 }
 
 
 def users_consumer() -> EventConsumer:
-    return EventConsumer(
-        name=CONSUMER_NAME,
-        subject=events_of(identity.SERVICE),
-        handler=apply_identity_event,
-    )
+    return on_events(CONSUMER_NAME, EVENT_HANDLERS, deps=lambda delivery: delivery)
