@@ -100,8 +100,8 @@ def run(
     return done
 
 
-def stream(cmd: list[str], *, timeout: float) -> None:
-    """Run with the output shown (long builds), bounded by timeout."""
+def stream(cmd: list[str], *, timeout: float, every_line: bool = False) -> None:
+    """Run with the output shown (build steps, or every line), bounded by timeout."""
     log("$ " + " ".join(cmd))
     with subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -111,7 +111,7 @@ def stream(cmd: list[str], *, timeout: float) -> None:
         tail: list[str] = []
         for line in proc.stdout:
             tail = [*tail[-39:], line.rstrip()]
-            if line.startswith(("STEP", "[", "-->", "COMMIT", "Successfully")):
+            if every_line or line.startswith(("STEP", "[", "-->", "COMMIT", "Successfully")):
                 print("    " + line.rstrip()[:160], flush=True)
             if time.monotonic() > deadline:
                 proc.kill()
@@ -210,7 +210,7 @@ def build_images(cold: bool, phases: Phases) -> bool:
         cmd = ["sh", str(HERE / "base.sh"), BASE_IMAGE]
         if os.environ.get("IMAGE_TEST_PYTHON_PREFIX"):
             cmd.append(os.environ["IMAGE_TEST_PYTHON_PREFIX"])
-        stream(cmd, timeout=900)
+        stream(cmd, timeout=900, every_line=True)
     with phases("helpdesk image"):
         stream(
             [

@@ -8,6 +8,7 @@ import email
 import email.policy
 import email.utils
 import json
+import signal
 import sys
 import threading
 import time
@@ -86,6 +87,8 @@ class Http(BaseHTTPRequestHandler):
         pass
 
 
+# PID 1 in the container: stop at once on SIGTERM (compose down) rather than being killed.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 controller = Controller(Handler(), hostname="0.0.0.0", port=1025)
 controller.start()
 print("mailpit stand-in: SMTP on 1025, HTTP on 8025", flush=True)
