@@ -170,6 +170,14 @@ def image_exists(name: str) -> bool:
     )
 
 
+def dangling_images() -> set[str]:
+    done = run(
+        ["podman", "images", "--all", "--quiet", "--no-trunc", "--filter", "dangling=true"],
+        timeout=60, quiet=True,
+    )  # fmt: skip
+    return set(done.stdout.split())
+
+
 def host_index_url() -> str | None:
     """The package index the host's pip uses, if configured (never written to a file here)."""
     url = os.environ.get("PIP_INDEX_URL")
@@ -202,9 +210,16 @@ def build_images(cold: bool, phases: Phases) -> bool:
     images = compose_images()
     app = images["gateway"]
     if cold:
+        before = dangling_images()
         for name in [app, *(images[s] for s in STANDINS), BASE_IMAGE]:
             if image_exists(name):
                 run(["podman", "rmi", "--force", name], timeout=300)
+        # Their build layers, left untagged: only those that were not dangling before.
+        for _ in range(50):
+            ours = sorted(dangling_images() - before)
+            if not ours:
+                break
+            run(["podman", "rmi", *ours], timeout=300, check=False, quiet=True)
     base_made = not image_exists(BASE_IMAGE)
     with phases("base image"):
         cmd = ["sh", str(HERE / "base.sh"), BASE_IMAGE]
