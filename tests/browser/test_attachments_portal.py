@@ -133,3 +133,33 @@ async def test_files_on_tickets_and_replies_in_the_portal(
     assert response is not None
     assert response.status == 404
     await page.context.close()
+
+
+async def test_a_file_refused_from_a_mail_is_named_on_the_greek_timeline(
+    system: System, browser: Any, screenshots: Path
+) -> None:
+    """A mailed-in .exe is refused: the requester's Greek portal names it under
+    "Αρχεία που δεν προστέθηκαν" with the reason in Greek (not the pipeline's
+    English sentence)."""
+    from tests.e2e.test_mail_flow import a_mail, deliver, known_to_tickets, processed
+
+    tag = uuid.uuid4().hex[:8]
+    async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
+        email, _ = await register_customer(system, client, tag)
+    await known_to_tickets(system, email)
+    mail = a_mail(email, f"Πρόγραμμα {tag}", "Το πρόγραμμα που μου ζητήσατε.")
+    mail.add_attachment(PE, maintype="application", subtype="octet-stream", filename="setup.exe")
+    await deliver(system, mail, sender=email)
+    row = await processed(system, str(mail["Message-ID"]), timeout=30)
+    assert row["status"] == "done", row["outcome"]
+
+    page = await portal_login(browser, system, f"maria{tag}", "el-GR")
+    await page.goto(f"/helpdesk/el/tickets/{row['ticket_id']}")
+    timeline = page.locator("ol li", has_text="Αρχεία που δεν προστέθηκαν")
+    await timeline.wait_for()
+    text = await timeline.inner_text()
+    assert "setup.exe: Αυτό το είδος αρχείου δεν γίνεται δεκτό" in text
+    assert "TicketAttachmentsRefused" not in await page.locator("main").inner_text()
+    assert "not accepted" not in text
+    await page.screenshot(path=str(screenshots / "attachments-refused-by-mail-el.png"))
+    await page.context.close()

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.e2e.harness import System, mail_text
-from tests.e2e.test_mail_flow import a_mail, answer, deliver, processed, ticket
+from tests.e2e.test_mail_flow import a_mail, answer, deliver, known_to_tickets, processed, ticket
 from tests.e2e.test_tickets_flow import auth, register_customer, wait_mail
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +43,7 @@ async def test_a_greek_mail_with_a_png_a_pdf_and_an_exe(system: System) -> None:
     screenshot = png()
     async with httpx.AsyncClient(base_url=system.url, timeout=15) as client:
         email, customer = await register_customer(system, client, tag)
+        await known_to_tickets(system, email)
         mail = a_mail(
             email, f"Σφάλμα στο Outlook {tag}", "Δείτε το συνημμένο στιγμιότυπο και την αναφορά."
         )

@@ -23,6 +23,7 @@ import pytest
 from tests.e2e.harness import System, mail_text
 from tests.e2e.test_cli import helpdesk
 from tests.e2e.test_tickets_flow import auth, create_agent, register_customer, wait_mail
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +71,22 @@ async def processed(system: System, message_id: str, timeout: float = 20.0) -> a
     finally:
         await conn.close()
     raise TimeoutError(f"{message_id} not processed within {timeout}s")
+
+
+async def known_to_tickets(system: System, address: str) -> None:
+    """Until the tickets service has seen the user's activation (identity's event
+    travels on its own): before that, a mail from them is an unknown sender's."""
+    conn = await asyncpg.connect(system.servers.database_url)
+    try:
+        await eventually(
+            lambda: conn.fetchval(
+                "SELECT active FROM tickets.users WHERE lower(email) = lower($1)", address
+            ),
+            timeout=20,
+            what=f"tickets knows {address} as active",
+        )
+    finally:
+        await conn.close()
 
 
 def answer(to_mail: EmailMessage, sender: str, body: str) -> EmailMessage:

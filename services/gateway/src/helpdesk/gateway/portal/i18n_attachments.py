@@ -20,6 +20,12 @@ ATTACHMENT_STRINGS: dict[str, dict[str, str]] = {
     "preview_of": {"el": "Προεπισκόπηση: {name}", "en": "Preview: {name}"},
     "TicketAttachmentsAdded": {"el": "Συνημμένα αρχεία", "en": "Files attached"},
     "TicketAttachmentRemoved": {"el": "Αφαίρεση συνημμένου", "en": "Attachment removed"},
+    "TicketAttachmentsRefused": {"el": "Αρχεία που δεν προστέθηκαν", "en": "Files not added"},
+    # Why a mailed-in file was not added (RefusedFile.code), beside the upload codes below.
+    "ticket_closed": {
+        "el": "Το αίτημα είναι κλειστό.",
+        "en": "The request is closed.",
+    },
     # Refusals of an upload (problem codes), shown at the top of the form.
     "file_too_large": {
         "el": "Ένα αρχείο είναι μεγαλύτερο από το επιτρεπτό όριο.",

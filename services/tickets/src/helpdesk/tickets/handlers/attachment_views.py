@@ -68,6 +68,8 @@ def attachment_entry(
             details={
                 "files": ", ".join(f.name for f in event.files),
                 "codes": " ".join(f.code for f in event.files),
+                # One "code:name" line per file, for the portal to say why in its language.
+                "refused": "\n".join(f"{f.code}:{f.name}" for f in event.files),
                 "message_id": str(event.message_id) if event.message_id else None,
             },
         )
