@@ -170,12 +170,26 @@ def image_exists(name: str) -> bool:
     )
 
 
-def dangling_images() -> set[str]:
-    done = run(
-        ["podman", "images", "--all", "--quiet", "--no-trunc", "--filter", "dangling=true"],
-        timeout=60, quiet=True,
-    )  # fmt: skip
-    return set(done.stdout.split())
+def descendants(image: str) -> list[str]:
+    """IDs of every image built on image (children before parents)."""
+    base = run(["podman", "image", "inspect", "--format", "{{.Id}}", image], timeout=60, quiet=True)
+    ids = run(["podman", "images", "--all", "--quiet", "--no-trunc"], timeout=60, quiet=True)
+    parents: dict[str, str] = {}
+    if ids.stdout.split():
+        listing = run(
+            ["podman", "image", "inspect", "--format", "{{.Id}} {{.Parent}}",
+             *sorted(set(ids.stdout.split()))],
+            timeout=120, quiet=True,
+        )  # fmt: skip
+        for line in listing.stdout.splitlines():
+            child, _, parent = line.partition(" ")
+            parents[child.removeprefix("sha256:")] = parent.strip().removeprefix("sha256:")
+    found: list[str] = []
+    frontier = {base.stdout.strip().removeprefix("sha256:")}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found = sorted(frontier) + found
+    return found
 
 
 def host_index_url() -> str | None:
@@ -210,16 +224,13 @@ def build_images(cold: bool, phases: Phases) -> bool:
     images = compose_images()
     app = images["gateway"]
     if cold:
-        before = dangling_images()
+        # Everything built on the base is this test's: its images and their build layers.
+        ours = descendants(BASE_IMAGE) if image_exists(BASE_IMAGE) else []
+        if ours:
+            run(["podman", "rmi", "--force", *ours], timeout=600, check=False, quiet=True)
         for name in [app, *(images[s] for s in STANDINS), BASE_IMAGE]:
             if image_exists(name):
                 run(["podman", "rmi", "--force", name], timeout=300)
-        # Their build layers, left untagged: only those that were not dangling before.
-        for _ in range(50):
-            ours = sorted(dangling_images() - before)
-            if not ours:
-                break
-            run(["podman", "rmi", *ours], timeout=300, check=False, quiet=True)
     base_made = not image_exists(BASE_IMAGE)
     with phases("base image"):
         cmd = ["sh", str(HERE / "base.sh"), BASE_IMAGE]
