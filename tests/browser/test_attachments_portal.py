@@ -6,6 +6,7 @@ requester by mail; another customer gets 404 for the download."""
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import io
 import uuid
@@ -17,8 +18,17 @@ import pytest
 from PIL import Image
 
 from helpdesk.gateway.portal.i18n import FAQ_LABELS
-from tests.e2e.harness import System
-from tests.e2e.test_tickets_flow import PASSWORD, create_agent, register_customer, wait_mail
+from tests.e2e.harness import System, mail_text
+from tests.e2e.test_mail_flow import answer as answer_by_mail
+from tests.e2e.test_mail_flow import deliver, processed
+from tests.e2e.test_tickets_flow import (
+    PASSWORD,
+    auth,
+    create_agent,
+    login,
+    register_customer,
+    wait_mail,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -121,11 +131,35 @@ async def test_files_on_tickets_and_replies_in_the_portal(
     link = await page.get_by_role("link", name="outlook.log", exact=True).get_attribute("href")
     await page.context.close()
 
+    # One mail: the reply with its file, threaded (issue 26: it came as two, the
+    # second without the thread headers).
     mail = await wait_mail(system, maria_email, "steps.txt")
     message = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+    assert "Please follow the attached steps." in mail_text(message)
     [attached] = list(message.iter_attachments())  # type: ignore[attr-defined]
     assert attached.get_filename() == "steps.txt"
     assert attached.get_payload(decode=True) == guide.read_bytes()
+    assert str(message["Reply-To"]).startswith("helpdesk+")
+    assert message["In-Reply-To"]
+    assert not str(message["Subject"]).startswith(" ")
+    await asyncio.sleep(2)  # a second mail about the same files would have come by now
+    about_files = [
+        m
+        for m in system.mail.messages()
+        if maria_email in str(m["To"]) and "steps.txt" in mail_text(m)
+    ]
+    assert len(about_files) == 1
+
+    # Answering that mail lands on the ticket.
+    response = answer_by_mail(message, maria_email, f"Ευχαριστώ, δούλεψε ({tag}).")
+    await deliver(system, response, sender=maria_email)
+    assert (await processed(system, str(response["Message-ID"])))["status"] == "done"
+    async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
+        token = await login(client, f"maria{tag}")
+        ticket_id = ticket_path.split("/")[-1]
+        detail = await client.get(f"/api/v1/tickets/{ticket_id}", headers=auth(token))
+    bodies = [e["body"] for e in detail.json()["timeline"] if e["kind"] == "TicketMessageAdded"]
+    assert bodies[-1] == f"Ευχαριστώ, δούλεψε ({tag})."
 
     # Another customer: 404 for the download link.
     page = await portal_login(browser, system, f"maria{tag}x", "el-GR")

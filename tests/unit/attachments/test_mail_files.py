@@ -121,3 +121,42 @@ async def test_a_file_missing_from_the_store_delays_the_mail() -> None:
     )
     with pytest.raises(BlobUnavailable):
         await MailFiles(MemoryBlobs({}))(mail)  # type: ignore[arg-type]
+
+
+async def test_files_that_came_with_a_reply_send_no_mail_of_their_own(mailer: Recorder) -> None:
+    event = envelope([stored("steps.txt", b"x")]).open(TicketAttachmentsAdded)
+    with_reply = EventEnvelope.wrap(
+        event.model_copy(update={"with_message": True, "message_id": uuid4()}), correlation_id="c"
+    )
+    await files_added(mailer, None, with_reply)  # type: ignore[arg-type]
+    assert mailer.queued == []
+
+
+async def test_an_agent_reply_with_files_is_one_mail_carrying_them(mailer: Recorder) -> None:
+    from helpdesk.contracts.tickets import SlaSchedule, TicketMessageAdded, TicketStatus
+    from helpdesk.notifier.ticket_mails import TicketMails
+
+    small, big = b"a" * 60, b"b" * 60
+    files = [stored("steps.txt", small), stored("big.log", big)]
+    reply = TicketMessageAdded(
+        ticket_id=uuid4(),
+        number="HD-2026-000007",
+        at=datetime.now(UTC),
+        message_id=uuid4(),
+        author=Contact(user_id=uuid4(), name="Κώστας"),
+        by_agent=True,
+        body="Δείτε τα βήματα.",
+        internal=False,
+        requester=Contact(user_id=uuid4(), name="Μαρία", email="maria@example.gr", locale="el"),
+        status=TicketStatus.OPEN,
+        sla=SlaSchedule(),
+        files=files,
+    )
+    await TicketMails(mailer).message_added(None, EventEnvelope.wrap(reply, correlation_id="c"))  # type: ignore[arg-type]
+    [mail] = mailer.queued
+    assert [a.file_name for a in mail.attachments] == ["steps.txt"]  # the other past the cap
+    plain = email.message_from_bytes(mail.data, policy=email.policy.default).get_body(("plain",))
+    text = plain.get_content()  # type: ignore[union-attr]
+    assert "Δείτε τα βήματα." in text
+    assert "steps.txt (επισυνάπτεται σε αυτό το email)" in text
+    assert f"attachments/{files[1].attachment_id}" in text

@@ -18,7 +18,7 @@ from helpdesk.contracts.attachments import (
     RemoveAttachment,
     StoredFile,
 )
-from helpdesk.contracts.tickets import ChangeStatus, TicketStatus
+from helpdesk.contracts.tickets import AddMessage, ChangeStatus, TicketStatus
 from helpdesk.tickets.adapters.contract_events import contract_events, from_contract
 from helpdesk.tickets.domain import events as e
 from helpdesk.tickets.domain.ticket import Ticket
@@ -194,3 +194,49 @@ def test_a_removal_needs_a_short_reason(reason: str) -> None:
             attachment_id=uuid4(),
             reason=reason,
         )
+
+
+async def test_a_reply_with_files_records_both_in_one_save_and_its_event_names_them(
+    deps: Deps, db: FakeDatabase
+) -> None:
+    """The portal's reply form: the message and its files are one command, so one
+    mail can carry both (TicketMessageAdded.files; the files' own event says
+    `with_message`, and the notifier sends no second mail for it)."""
+    maria = db.add_user("Μαρία")
+    agent = db.add_user("Agent", Role.AGENT)
+    ticket = await submit(deps, maria)
+    guide = a_file("steps.txt", content=b"1. Repair")
+    before = len(db.events_of(ticket.ticket_id))
+    added = await commands.add_message(
+        AddMessage(actor=agent, ticket_id=ticket.ticket_id, body="See the steps.", files=[guide]),
+        deps,
+    )
+    new = db.streams[ticket.ticket_id][before:]
+    assert [type(event) for event in new] == [e.MessageAdded, e.AttachmentsAdded]
+    message, files = new
+    assert isinstance(message, e.MessageAdded)
+    assert isinstance(files, e.AttachmentsAdded)
+    assert message.message_id == added.message_id == files.message_id
+    assert message.files == (guide,) == files.files
+    assert files.with_message
+    published = contract_events(db.ticket(ticket.ticket_id), start=before)
+    assert published[0].files == [guide]  # type: ignore[attr-defined]
+    assert published[1].with_message  # type: ignore[attr-defined]
+
+
+async def test_a_reply_whose_files_pass_the_tickets_total_is_refused_whole(
+    deps: Deps, db: FakeDatabase
+) -> None:
+    maria = db.add_user("Μαρία")
+    agent = db.add_user("Agent", Role.AGENT)
+    ticket = await submit(deps, maria)
+    before = len(db.events_of(ticket.ticket_id))
+    huge = a_file("dump.bin", size=deps.attachment_ticket_max_bytes + 1)
+    await refused(
+        "ticket_attachments_full",
+        commands.add_message(
+            AddMessage(actor=agent, ticket_id=ticket.ticket_id, body="The dump.", files=[huge]),
+            deps,
+        ),
+    )
+    assert len(db.events_of(ticket.ticket_id)) == before  # neither the message nor the file

@@ -10,13 +10,53 @@ the gateway detected from the bytes, and the SHA-256 (docs/attachments.md).
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.actors import Actor
+
+# The file primitives live in contracts.files; re-exported here under their old names.
+from helpdesk.contracts.files import (
+    DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES,
+)
+from helpdesk.contracts.files import (
+    DEFAULT_TICKET_MAX_BYTES as DEFAULT_TICKET_MAX_BYTES,
+)
+from helpdesk.contracts.files import (
+    FILE_NAME_MAX as FILE_NAME_MAX,
+)
+from helpdesk.contracts.files import (
+    FILES_PER_MAIL_MAX as FILES_PER_MAIL_MAX,
+)
+from helpdesk.contracts.files import (
+    FILES_PER_REQUEST_MAX as FILES_PER_REQUEST_MAX,
+)
+from helpdesk.contracts.files import (
+    ORIGINAL_NAME_MAX as ORIGINAL_NAME_MAX,
+)
+from helpdesk.contracts.files import (
+    REASON_MAX as REASON_MAX,
+)
+from helpdesk.contracts.files import (
+    REFUSED_PER_MAIL_MAX as REFUSED_PER_MAIL_MAX,
+)
+from helpdesk.contracts.files import (
+    ContentType as ContentType,
+)
+from helpdesk.contracts.files import (
+    Handling as Handling,
+)
+from helpdesk.contracts.files import (
+    Scan as Scan,
+)
+from helpdesk.contracts.files import (
+    Sha256 as Sha256,
+)
+from helpdesk.contracts.files import (
+    StoredFile as StoredFile,
+)
 from helpdesk.contracts.tickets import (
     Contact,
     MailAddress,
@@ -27,53 +67,6 @@ from helpdesk.contracts.tickets import (
     _TicketsMailCommand,
     _TicketsQuery,
 )
-
-FILE_NAME_MAX = 255  # characters of the normalised name (what downloads are called)
-ORIGINAL_NAME_MAX = 1024  # the name as the client sent it, shown to people
-REASON_MAX = 500
-FILES_PER_REQUEST_MAX = 10
-# Files one mail may bring (attachments and inline images); the rest are refused
-# `too_many_files`, named on the ticket and to the sender (docs/mail.md).
-FILES_PER_MAIL_MAX = 20
-REFUSED_PER_MAIL_MAX = 100
-# Defaults; the deployments set HELPDESK_ATTACHMENT_MAX_BYTES and
-# HELPDESK_ATTACHMENT_TICKET_MAX_BYTES (gateway and tickets read the same names).
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_TICKET_MAX_BYTES = 100 * 1024 * 1024
-
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-ContentType = Annotated[str, Field(pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", max_length=100)]
-
-
-class Scan(StrEnum):
-    """The malware scan's verdict when the file was stored (HELPDESK_CLAMD_URL)."""
-
-    NOT_SCANNED = "not_scanned"  # no scanner configured
-    CLEAN = "clean"
-
-
-class Handling(StrEnum):
-    """How a stored type may be shown."""
-
-    INLINE = "inline"  # raster images: a thumbnail in the portal
-    DOWNLOAD = "download"  # everything else: only ever downloaded
-    DOWNLOAD_ONLY = "download_only"  # active content (HTML, SVG): served as octet-stream
-
-
-class StoredFile(BaseModel):
-    """One file as the gateway stored it (the metadata an event carries)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    attachment_id: UUID
-    file_name: str = Field(min_length=1, max_length=FILE_NAME_MAX)
-    original_name: str = Field(min_length=1, max_length=ORIGINAL_NAME_MAX)
-    size: int = Field(ge=0)
-    content_type: ContentType
-    sha256: Sha256
-    handling: Handling = Handling.DOWNLOAD
-    thumbnail: bool = False  # a `thumb-<sha256>` object exists
-    scan: Scan = Scan.NOT_SCANNED
 
 
 class RefusedFile(BaseModel):
@@ -200,6 +193,9 @@ class TicketAttachmentsAdded(TicketEvent):
     by_agent: bool
     internal: bool
     message_id: UUID | None = None
+    # Added with the message `message_id` in one command: its TicketMessageAdded
+    # names them too (the reply's mail carries them; no mail of their own).
+    with_message: bool = False
     requester: Contact
     subject_line: str
 

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
+from helpdesk.contracts.files import FILES_PER_REQUEST_MAX, StoredFile
 from helpdesk.contracts.messages import Command, MailCommand, Query, ResultT
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.text import single_line, text
@@ -250,6 +251,9 @@ class AddMessage(_TicketsCommand[MessageAdded], MessageDraft):
     actor: Actor
     ticket_id: UUID
     idempotency_key: IdempotencyKey = None
+    # Files the gateway stored for this message (the portal's reply form): recorded
+    # with it in one transaction, and a public reply's mail carries them.
+    files: list[StoredFile] = Field(default_factory=list, max_length=FILES_PER_REQUEST_MAX)
 
 
 class ChangeStatus(_TicketsCommand[TicketSummary], StatusChange):
@@ -474,6 +478,9 @@ class TicketMessageAdded(TicketEvent):
     first_response: bool = False  # the first public agent reply: the clock stopped
     status: TicketStatus  # the status after the message
     sla: SlaSchedule
+    # The files that came with the message (also in the TicketAttachmentsAdded
+    # beside it, `with_message`): one mail carries the reply and its files.
+    files: list[StoredFile] = []
 
 
 class TicketStatusChanged(TicketEvent):

@@ -1,4 +1,5 @@
-"""Mail for files an agent added to a ticket: the requester gets them attached,
+"""Mail for files an agent added to a ticket (a reply's files go with the reply's
+mail instead: `mail_files`, used by ticket_mails.message_added): the requester gets them attached,
 up to `HELPDESK_MAIL_ATTACHMENT_MAX_BYTES` in all; files beyond that are
 links to the portal's download (which asks the requester to log in).
 
@@ -14,8 +15,9 @@ import email
 from email import encoders
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
+from uuid import UUID
 
-from helpdesk.contracts.attachments import Handling, TicketAttachmentsAdded
+from helpdesk.contracts.attachments import Handling, StoredFile, TicketAttachmentsAdded
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.notifier.compose import ComposedMail, MailFile
 from helpdesk.notifier.mailer import Mailer
@@ -27,16 +29,15 @@ from helpdesk.servicekit.mailformat import MAIL_POLICY
 TEMPLATE = "ticket_files"
 
 
-async def files_added(mailer: Mailer, conn: Connection, envelope: EventEnvelope) -> None:
-    event = envelope.open(TicketAttachmentsAdded)
-    requester = event.requester
-    if event.internal or not event.by_agent or not requester.email:
-        return
-    locale = requester.locale
+def mail_files(
+    mailer: Mailer, stored: list[StoredFile], ticket_id: UUID, locale: str
+) -> tuple[list[MailFile], list[tuple[str, str]]]:
+    """The files a mail carries, up to HELPDESK_MAIL_ATTACHMENT_MAX_BYTES in all,
+    and (name, portal link) for the rest."""
     budget = mailer.settings.mail_attachment_max_bytes
     attached: list[MailFile] = []
     linked: list[tuple[str, str]] = []
-    for f in event.files:
+    for f in stored:
         if f.size <= budget:
             budget -= f.size
             content_type = (
@@ -46,8 +47,20 @@ async def files_added(mailer: Mailer, conn: Connection, envelope: EventEnvelope)
             )
             attached.append(MailFile(f.sha256, f.file_name, content_type))
         else:
-            page = f"tickets/{event.ticket_id}/attachments/{f.attachment_id}"
+            page = f"tickets/{ticket_id}/attachments/{f.attachment_id}"
             linked.append((f.original_name, mailer.link(locale, page)))
+    return attached, linked
+
+
+async def files_added(mailer: Mailer, conn: Connection, envelope: EventEnvelope) -> None:
+    event = envelope.open(TicketAttachmentsAdded)
+    requester = event.requester
+    if event.internal or not event.by_agent or not requester.email:
+        return
+    if event.with_message:
+        return  # the reply's own mail carries them (ticket_mails.message_added)
+    locale = requester.locale
+    attached, linked = mail_files(mailer, event.files, event.ticket_id, locale)
     await mailer.queue(
         conn,
         event_id=envelope.event_id,

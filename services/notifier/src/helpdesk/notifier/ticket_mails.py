@@ -194,6 +194,10 @@ class TicketMails:
         if recipient is None or not recipient.email or recipient.user_id == event.author.user_id:
             return
         locale = recipient.locale
+        # One mail: the reply and the files that came with it (links past the cap).
+        attached, linked = attachment_mails.mail_files(
+            self.mailer, event.files, event.ticket_id, locale
+        )
         await self.mailer.queue(
             conn,
             event_id=envelope.event_id,
@@ -207,8 +211,11 @@ class TicketMails:
                 "number": event.number,
                 "author": event.author.name or "",
                 "body": event.body,
+                "attached": [a.file_name for a in attached],
+                "linked": linked,
                 "link": self.mailer.link(locale, f"tickets/{event.ticket_id}"),
             },
+            attachments=tuple(attached),
         )
 
     async def status_changed(self, conn: Connection, envelope: EventEnvelope) -> None:

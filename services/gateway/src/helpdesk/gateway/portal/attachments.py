@@ -62,14 +62,10 @@ async def attach(
     user: PortalUser,
     ticket_id: UUID,
     prepared: list[Prepared],
-    *,
-    internal: bool = False,
-    message_id: UUID | None = None,
 ) -> None:
+    """A new ticket's files, recorded once it exists (a reply's go with it: AddMessage)."""
     if prepared:
-        await uploads.attach(
-            request, user.actor, ticket_id, prepared, internal=internal, message_id=message_id
-        )
+        await uploads.attach(request, user.actor, ticket_id, prepared)
 
 
 async def listing(request: Request, user: PortalUser, ticket_id: UUID) -> AttachmentList:

@@ -6,7 +6,6 @@ REST API does, with the caller taken from the session cookie's access token.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -26,11 +25,11 @@ from helpdesk.contracts.tickets import (
     ChangeStatus,
     GetTicket,
     ListTickets,
-    MessageAdded,
     SearchTickets,
     SubmitTicket,
     TicketStatus,
 )
+from helpdesk.gateway import uploads
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal import attachments as files
 from helpdesk.gateway.portal.forms import (
@@ -248,14 +247,10 @@ async def _act(
     form: Form,
     command: Command[Any],
     notice: str,
-    after: Callable[[Any], Awaitable[None]] | None = None,
 ) -> Response:
-    """Send one ticket command; on success back to the ticket, else the page with the error.
-    `after` runs with the command's result (a reply's files are attached to it)."""
+    """Send one ticket command; on success back to the ticket, else the page with the error."""
     try:
-        result = await send(request, command)
-        if after is not None:
-            await after(result)
+        await send(request, command)
     except ProblemError as problem:
         if problem.status in (404, 401, 503) and not problem.errors:
             raise
@@ -308,13 +303,13 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
             status_code=422,
         )
     notice = "note_added" if internal else "reply_sent"
-
-    async def attach_files(added: MessageAdded) -> None:
-        await files.attach(
-            request, user, ticket_id, prepared, internal=internal, message_id=added.message_id
-        )
-
-    return await _act(request, lang, user, ticket_id, form, payload, notice, attach_files)
+    if prepared:
+        # Stored first, then recorded with the message in one command: the reply
+        # and its files are on the ticket together or not at all, and the
+        # requester gets them in the reply's one mail.
+        stored = await uploads.store_all(request, prepared)
+        payload = AddMessage(**{**payload.model_dump(), "files": stored})
+    return await _act(request, lang, user, ticket_id, form, payload, notice)
 
 
 @router.post("/{lang}/tickets/{ticket_id}/status")

@@ -80,6 +80,7 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 first_response=event.first_response,
                 status=event.status,
                 sla=event.sla,
+                files=list(event.files),
             )
         case domain.StatusChanged():
             return contract.TicketStatusChanged(
@@ -160,6 +161,7 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 by_agent=event.by_agent,
                 internal=event.internal,
                 message_id=event.message_id,
+                with_message=event.with_message,
                 requester=_requester(before),
                 subject_line=before.subject,
             )

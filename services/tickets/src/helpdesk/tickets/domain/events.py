@@ -55,6 +55,7 @@ class MessageAdded:
     first_response: bool  # the first public agent reply: the first-response clock stopped
     status: TicketStatus  # the status after the message
     sla: SlaSchedule
+    files: tuple[StoredFile, ...] = ()  # recorded with it (AttachmentsAdded, with_message)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class AttachmentsAdded:
     by_agent: bool
     internal: bool
     message_id: UUID | None
+    with_message: bool = False  # added by the command that added message_id
 
 
 @dataclass(frozen=True)

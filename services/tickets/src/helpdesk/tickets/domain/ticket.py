@@ -18,6 +18,7 @@ already their own modules.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -232,12 +233,36 @@ class Ticket:
             raise TicketClosed(f"ticket {self.number} is closed")
 
     def add_message(
-        self, caller: Caller, *, body: str, internal: bool, policy: RoutingPolicy, now: datetime
+        self,
+        caller: Caller,
+        *,
+        body: str,
+        internal: bool,
+        policy: RoutingPolicy,
+        now: datetime,
+        stored: list[StoredFile] | None = None,
+        max_total: int = 0,
     ) -> MessageAdded:
+        """A reply or note, with the files stored for it (`stored`): both or
+        neither, so its mail can carry them (AttachmentsAdded `with_message`)."""
         self.ensure_visible_to(caller)
         if internal and not caller.is_agent:
             raise Forbidden("only agents may add internal notes")
         self._ensure_not_closed()
+        message_id = uuid4()
+        with_files = (
+            files.decide_add(
+                self.attachments,
+                caller,
+                stored,
+                internal=internal,
+                message_id=message_id,
+                max_total=max_total,
+                now=now,
+            )
+            if stored
+            else None
+        )
         status = self.status
         first_response = False
         if caller.is_agent and not internal:
@@ -255,7 +280,7 @@ class Ticket:
         )
         event = MessageAdded(
             at=now,
-            message_id=uuid4(),
+            message_id=message_id,
             author=caller.contact,
             by_agent=caller.is_agent,
             body=body,
@@ -263,8 +288,11 @@ class Ticket:
             first_response=first_response,
             status=status,
             sla=sla,
+            files=with_files.files if with_files else (),
         )
         self._record(event)
+        if with_files is not None:
+            self._record(dataclasses.replace(with_files, with_message=True))
         return event
 
     def change_status(

@@ -155,7 +155,13 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
 async def add_message(cmd: AddMessage, deps: Deps) -> MessageAdded:
     def decide(ticket: Ticket, caller: Caller, now: datetime) -> MessageAdded:
         event = ticket.add_message(
-            caller, body=cmd.body, internal=cmd.internal, policy=deps.policy, now=now
+            caller,
+            body=cmd.body,
+            internal=cmd.internal,
+            policy=deps.policy,
+            now=now,
+            stored=cmd.files,
+            max_total=deps.attachment_ticket_max_bytes,
         )
         return MessageAdded(
             ticket_id=ticket.ticket_id, message_id=event.message_id, status=ticket.status
