@@ -69,18 +69,16 @@ async def test_two_replicas_and_redeliveries_assign_each_ticket_once(
     replicas = [
         Assigner(first.store, first.projections, tickets.app.policy, tickets.clock) for _ in pools
     ]
-    consumer = next(c for c in consumers(replicas[0]) if c.name == "tickets-assignment")
+    per_replica = [
+        next(c for c in consumers(replica) if c.name == "tickets-assignment")
+        for replica in replicas
+    ]
     try:
         submitted = await stored(tickets, TicketSubmitted.event_type)
         assert len(submitted) == 6
 
         async def deliver(replica: int, envelope: EventEnvelope) -> bool:
-            bound = consumer.__class__(
-                name=consumer.name,
-                subject=consumer.subject,
-                handler=replicas[replica].handle,
-                inbox=consumer.inbox,
-            )
+            bound = per_replica[replica]
             for _ in range(10):  # the kit retries a failed delivery (nak) later
                 try:
                     return await handle_once(pools[replica], bound, envelope)

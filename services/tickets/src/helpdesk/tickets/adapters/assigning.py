@@ -26,16 +26,14 @@ the lock.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
-from helpdesk.contracts import identity
 from helpdesk.contracts.agents import AgentAvailabilityChanged, QueueMembersChanged
-from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.people import UserDeactivated, UserReactivated
-from helpdesk.contracts.subjects import events_of
 from helpdesk.contracts.tickets import (
     AUTOMATIC,
-    SERVICE,
     AssignmentPolicy,
     TicketPriorityChanged,
     TicketSubmitted,
@@ -44,6 +42,7 @@ from helpdesk.contracts.tickets import (
 from helpdesk.servicekit.clock import Clock
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.events import Delivery, EventHandlers, on_events
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.projections import Projection
@@ -60,16 +59,6 @@ DEACTIVATION_CONSUMER = "tickets-deactivations"
 # Waiting tickets assigned per trigger (an agent back from leave, a new member);
 # the rest wait for the next trigger or submission.
 WAITING_BATCH = 200
-# The events `Assigner.handle` acts on; the consumer acks the service's other events unhandled.
-TRIGGERS = frozenset(
-    {
-        TicketSubmitted.event_type,
-        TicketPriorityChanged.event_type,
-        TicketUnassigned.event_type,
-        AgentAvailabilityChanged.event_type,
-        QueueMembersChanged.event_type,
-    }
-)
 
 
 class Assigner:
@@ -91,30 +80,12 @@ class Assigner:
             PostgresAgents(conn, self.store, self.projections),
         )
 
-    async def handle(self, conn: Connection, envelope: EventEnvelope) -> None:
-        """A ticket that may wait for an agent, or an agent who may take waiting tickets."""
-        kind = envelope.event_type
-        if kind == TicketSubmitted.event_type:
-            submitted = envelope.open(TicketSubmitted)
-            await self.assign(conn, submitted.queue, submitted.ticket_id, "submitted")
-        elif kind == TicketPriorityChanged.event_type:
-            changed = envelope.open(TicketPriorityChanged)
-            await self.assign(conn, changed.queue, changed.ticket_id, "priority_changed")
-        elif kind == TicketUnassigned.event_type:
-            unassigned = envelope.open(TicketUnassigned)
-            await self.assign(conn, unassigned.queue, unassigned.ticket_id, "unassigned")
-        elif kind == AgentAvailabilityChanged.event_type:
-            availability = envelope.open(AgentAvailabilityChanged)
-            if availability.available:
-                _, agents = self._repos(conn)
-                queues = await agents.queues_of(availability.user_id)
-                async with conn.transaction():
-                    await self.assign_waiting(conn, queues, "agent_available")
-        elif kind == QueueMembersChanged.event_type:
-            changed_queue = envelope.open(QueueMembersChanged)
-            if changed_queue.added:
-                async with conn.transaction():
-                    await self.assign_waiting(conn, [changed_queue.queue], "members_changed")
+    async def assign_waiting_of_agent(self, conn: Connection, agent_id: UUID) -> None:
+        """The waiting tickets of the queues of an agent who became available."""
+        _, agents = self._repos(conn)
+        queues = await agents.queues_of(agent_id)
+        async with conn.transaction():
+            await self.assign_waiting(conn, queues, "agent_available")
 
     async def assign(self, conn: Connection, queue: str, ticket_id: UUID, trigger: str) -> bool:
         """Give a ticket its event says is in `queue` to the agent the queue's policy
@@ -193,26 +164,18 @@ class Assigner:
 
     # --- deactivation ---------------------------------------------------------------------
 
-    async def on_user_status(self, conn: Connection, envelope: EventEnvelope) -> None:
-        """Deactivated: inactive in the users projection and their open tickets back to
-        their queues (the assignment consumer assigns them again); reactivated: active."""
-        at = envelope.occurred_at
-        if envelope.event_type == UserReactivated.event_type:
-            reactivated = envelope.open(UserReactivated)
-            await _set_active(conn, reactivated.user_id, True, at)
-            return
-        if envelope.event_type != UserDeactivated.event_type:
-            return
-        deactivated = envelope.open(UserDeactivated)
+    async def take_back_from(self, conn: Connection, user: UserDeactivated, at: datetime) -> None:
+        """A deactivated user: inactive in the users projection, and their open
+        tickets back to their queues (the assignment consumer assigns them again)."""
         tickets, agents = self._repos(conn)
-        for queue in sorted(await agents.queues_of(deactivated.user_id)):
+        for queue in sorted(await agents.queues_of(user.user_id)):
             await agents.lock_queue(queue)  # no assignment to them can slip in meanwhile
-        if not await _set_active(conn, deactivated.user_id, False, at):
+        if not await _set_active(conn, user.user_id, False, at):
             return  # an older event than the status we hold
-        for ticket_id in await agents.open_tickets_of(deactivated.user_id):
+        for ticket_id in await agents.open_tickets_of(user.user_id):
             ticket = await tickets.get(ticket_id)
-            if ticket.unassign(by=deactivated.by or AUTOMATIC, reason="deactivated", now=at):
-                await tickets.save(ticket, by=deactivated.by)
+            if ticket.unassign(by=user.by or AUTOMATIC, reason="deactivated", now=at):
+                await tickets.save(ticket, by=user.by)
 
 
 async def _set_active(conn: Connection, user_id: UUID, active: bool, at: object) -> bool:
@@ -230,20 +193,72 @@ async def _set_active(conn: Connection, user_id: UUID, active: bool, at: object)
     return bool(done)
 
 
+@dataclass(frozen=True)
+class AssignmentDeps:
+    assigner: Assigner
+    conn: Connection
+    occurred_at: datetime
+
+
+# --- what starts an assignment: a ticket that may wait for an agent, or an
+# agent who may take waiting tickets. Handled twice, they assign nothing twice.
+
+
+async def on_submitted(event: TicketSubmitted, deps: AssignmentDeps) -> None:
+    await deps.assigner.assign(deps.conn, event.queue, event.ticket_id, "submitted")
+
+
+async def on_priority_changed(event: TicketPriorityChanged, deps: AssignmentDeps) -> None:
+    await deps.assigner.assign(deps.conn, event.queue, event.ticket_id, "priority_changed")
+
+
+async def on_unassigned(event: TicketUnassigned, deps: AssignmentDeps) -> None:
+    await deps.assigner.assign(deps.conn, event.queue, event.ticket_id, "unassigned")
+
+
+async def on_availability_changed(event: AgentAvailabilityChanged, deps: AssignmentDeps) -> None:
+    if event.available:
+        await deps.assigner.assign_waiting_of_agent(deps.conn, event.user_id)
+
+
+async def on_members_changed(event: QueueMembersChanged, deps: AssignmentDeps) -> None:
+    if event.added:
+        async with deps.conn.transaction():
+            await deps.assigner.assign_waiting(deps.conn, [event.queue], "members_changed")
+
+
+ASSIGNMENT_HANDLERS: EventHandlers[AssignmentDeps] = {
+    TicketSubmitted: on_submitted,
+    TicketPriorityChanged: on_priority_changed,
+    TicketUnassigned: on_unassigned,
+    AgentAvailabilityChanged: on_availability_changed,
+    QueueMembersChanged: on_members_changed,
+}
+
+
+# --- a user's status, from identity
+
+
+async def on_deactivated(event: UserDeactivated, deps: AssignmentDeps) -> None:
+    await deps.assigner.take_back_from(deps.conn, event, deps.occurred_at)
+
+
+async def on_reactivated(event: UserReactivated, deps: AssignmentDeps) -> None:
+    await _set_active(deps.conn, event.user_id, True, deps.occurred_at)
+
+
+DEACTIVATION_HANDLERS: EventHandlers[AssignmentDeps] = {
+    UserDeactivated: on_deactivated,
+    UserReactivated: on_reactivated,
+}
+
+
 def consumers(assigner: Assigner) -> list[EventConsumer]:
+    def deps(delivery: Delivery) -> AssignmentDeps:
+        return AssignmentDeps(assigner, delivery.conn, delivery.occurred_at)
+
     return [
-        EventConsumer(
-            name=ASSIGNMENT_CONSUMER,
-            subject=events_of(SERVICE),
-            handler=assigner.handle,
-            handles=TRIGGERS,
-            inbox=False,  # a trigger handled twice assigns nothing twice (see above)
-        ),
-        EventConsumer(
-            name=DEACTIVATION_CONSUMER,
-            # Every user event (a filter of its own, beside tickets-users' `>`).
-            subject=f"{identity.SERVICE}.events.user.*",
-            handler=assigner.on_user_status,
-            handles=frozenset({UserDeactivated.event_type, UserReactivated.event_type}),
-        ),
+        # A trigger handled twice assigns nothing twice (see the module's doc).
+        on_events(ASSIGNMENT_CONSUMER, ASSIGNMENT_HANDLERS, deps, inbox=False),
+        on_events(DEACTIVATION_CONSUMER, DEACTIVATION_HANDLERS, deps),
     ]
