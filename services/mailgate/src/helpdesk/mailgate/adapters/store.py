@@ -6,7 +6,7 @@ delivery of the same bytes or Message-ID hits a unique index and adds nothing.
 A dead-lettered mail is parked in the kit's `dead_letters` table with a
 `MailReceived` envelope (metadata only), so `helpdesk dead-letters mailgate`
 shows it and `helpdesk redrive mailgate <id>` queues the mail again
-(`requeue`, run by the kit's re-drive).
+(`on_mail_received`, run by the kit's re-drive).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from helpdesk.mailgate.domain.message import clean_line
 from helpdesk.mailgate.handlers.deps import Kept, Outcome, StoredMail
 from helpdesk.servicekit.consumer import DEAD_LETTERED, EventConsumer
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.events import EventHandlers, on_events
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -191,9 +192,8 @@ class PostgresMailStore:
         )
 
 
-async def requeue(conn: Connection, envelope: EventEnvelope) -> None:
+async def on_mail_received(event: MailReceived, conn: Connection) -> None:
     """Re-drive of a dead-lettered mail: it waits to be processed again."""
-    event = envelope.open(MailReceived)
     await conn.execute(
         "UPDATE mails SET status = 'received', attempts = 0, not_before = now(),"
         " outcome = NULL WHERE mail_id = $1",
@@ -202,6 +202,9 @@ async def requeue(conn: Connection, envelope: EventEnvelope) -> None:
     log.info("mail queued again", mail_id=str(event.mail_id))
 
 
+INTAKE_HANDLERS: EventHandlers[Connection] = {MailReceived: on_mail_received}
+
+
 def intake_consumer() -> EventConsumer:
-    """Not subscribed to any stream: registered so the kit's re-drive finds `requeue`."""
-    return EventConsumer(name=INTAKE_CONSUMER, subject="mailgate.events.mail.>", handler=requeue)
+    """Not subscribed to any stream: registered so the kit's re-drive finds its handler."""
+    return on_events(INTAKE_CONSUMER, INTAKE_HANDLERS, lambda delivery: delivery.conn)

@@ -12,13 +12,14 @@ content-addressed) is kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from helpdesk.contracts.attachments import TicketAttachmentRemoved, TicketAttachmentsAdded
-from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.servicekit.attachments.pipeline import thumbnail_name
 from helpdesk.servicekit.blobs import BlobStore
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.events import EventHandlers, on_events
 from helpdesk.servicekit.eventstore import RecordedEvent
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.tickets.adapters.contract_events import stored_event
@@ -60,18 +61,24 @@ async def live_holders(conn: Connection, sha256: str) -> int:
     )
 
 
-def eraser(blobs: BlobStore) -> EventConsumer:
-    async def erase(conn: Connection, envelope: EventEnvelope) -> None:
-        if envelope.event_type != TicketAttachmentRemoved.event_type:
-            return
-        removed = envelope.open(TicketAttachmentRemoved)
-        if await live_holders(conn, removed.sha256):
-            log.info("attachment bytes kept: held elsewhere", sha256=removed.sha256)
-            return
-        await blobs.delete(removed.sha256)
-        await blobs.delete(thumbnail_name(removed.sha256))
-        log.info("attachment bytes erased", attachment_id=str(removed.attachment_id))
+async def on_attachment_removed(event: TicketAttachmentRemoved, deps: EraserDeps) -> None:
+    """The bytes go when no other attachment holds them (content-addressed store)."""
+    if await live_holders(deps.conn, event.sha256):
+        log.info("attachment bytes kept: held elsewhere", sha256=event.sha256)
+        return
+    await deps.blobs.delete(event.sha256)
+    await deps.blobs.delete(thumbnail_name(event.sha256))
+    log.info("attachment bytes erased", attachment_id=str(event.attachment_id))
 
-    return EventConsumer(
-        name=ERASER, subject=TicketAttachmentRemoved.subject_filter(), handler=erase
-    )
+
+@dataclass(frozen=True)
+class EraserDeps:
+    blobs: BlobStore
+    conn: Connection
+
+
+ERASER_HANDLERS: EventHandlers[EraserDeps] = {TicketAttachmentRemoved: on_attachment_removed}
+
+
+def eraser(blobs: BlobStore) -> EventConsumer:
+    return on_events(ERASER, ERASER_HANDLERS, lambda delivery: EraserDeps(blobs, delivery.conn))
