@@ -26,7 +26,7 @@ import asyncpg
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import Category, Contact, TicketStatus
-from helpdesk.notifier.ticket_mails import MAILS_CONSUMER
+from helpdesk.notifier.bootstrap import TICKET_MAILS as MAILS_CONSUMER
 from helpdesk.servicekit.outbox import OutgoingMessage
 from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.repository import NUMBER_TIMEZONE, stream_id

@@ -19,10 +19,11 @@ import pytest
 
 from helpdesk.mailgate.adapters.explanations import Explainer
 from helpdesk.mailgate.settings import Settings as MailgateSettings
-from helpdesk.notifier.compose import MailComposer, MailFile
+from helpdesk.notifier.adapters.compose import MailComposer
+from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.settings import Settings
 from tests.tokens import seal_private_key
-from tests.unit.attachments.test_mail_files import MemoryBlobs
+from tests.unit.notifier.test_file_mails import MemoryBlobs
 
 # Long enough that every subject is split into several encoded words.
 SAMPLE = "Ο εκτυπωτής του 3ου ορόφου δεν τυπώνει έγχρωμα από χθες το απόγευμα"
@@ -89,7 +90,7 @@ async def test_a_files_mail_keeps_its_headers_when_the_files_are_put_in(
     line, which clients showed as a leading space)."""
     import hashlib
 
-    from helpdesk.notifier.attachment_mails import MailFiles
+    from helpdesk.notifier.adapters.mail_files import MailFiles
 
     data = b"%PDF-1.4 report"
     digest = hashlib.sha256(data).hexdigest()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import inspect
 from datetime import UTC, datetime
 
-from helpdesk.notifier import identity_mails
-from helpdesk.notifier.compose import local_time
+from helpdesk.notifier.domain.texts import local_time
+from helpdesk.notifier.handlers import identity as identity_mails
 
 
 def test_a_utc_moment_is_written_in_athens_time() -> None:

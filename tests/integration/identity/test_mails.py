@@ -23,11 +23,10 @@ from helpdesk.contracts import identity as contract
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.devstack.servers import MailSink
-from helpdesk.notifier import identity_mails
-from helpdesk.notifier.bootstrap import mail_sender
-from helpdesk.notifier.mailer import Mailer
-from helpdesk.notifier.queue import MailQueue
-from helpdesk.notifier.sender import MailSender
+from helpdesk.notifier.adapters.mailer import Mailer
+from helpdesk.notifier.adapters.queue import MailQueue
+from helpdesk.notifier.adapters.sender import MailSender
+from helpdesk.notifier.bootstrap import IDENTITY_MAILS, all_consumers, deps_factory, mail_sender
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit import sealing
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
@@ -66,7 +65,7 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
         smtp_timeout=2.0,
         notifier_seal_private_key=seal_private_key(),
     )
-    (consumer,) = identity_mails.consumers(Mailer(settings))
+    consumer = next(c for c in all_consumers(Mailer(settings)) if c.name == IDENTITY_MAILS)
     yield Notifier(pool, consumer, mail_sender(settings, MailQueue(pool), schema))
     await pool.close()
 
@@ -306,9 +305,9 @@ async def test_a_token_sealed_to_the_previous_key_still_opens_during_a_rotation(
         notifier_seal_private_key=seal_private_key(),
         notifier_seal_previous_private_key=previous_private,
     )
-    mails = identity_mails.IdentityMails(Mailer(settings))
-    assert mails.opener.open(Sealer(previous_public).seal("old-key")) == "old-key"
-    assert mails.opener.open(seal("new-key")) == "new-key"
+    opener = deps_factory(Mailer(settings)).keywords["opener"]  # what each event's Deps get
+    assert opener.open(Sealer(previous_public).seal("old-key")) == "old-key"
+    assert opener.open(seal("new-key")) == "new-key"
 
 
 async def test_a_schema_1_event_still_on_the_stream_is_mailed_with_its_raw_token(

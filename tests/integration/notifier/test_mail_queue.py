@@ -19,12 +19,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from helpdesk.devstack.servers import free_port
+from helpdesk.notifier.adapters.compose import MailComposer
+from helpdesk.notifier.adapters.queue import MailQueue
+from helpdesk.notifier.adapters.sender import MailSender
+from helpdesk.notifier.adapters.smtp import SmtpConnections
 from helpdesk.notifier.bootstrap import mail_sender
-from helpdesk.notifier.compose import MailComposer
-from helpdesk.notifier.queue import MailQueue
-from helpdesk.notifier.sender import MailSender
 from helpdesk.notifier.settings import Settings
-from helpdesk.notifier.smtp import SmtpConnections
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.servers import Servers
 from tests.tokens import seal_private_key

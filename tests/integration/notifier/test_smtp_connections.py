@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from helpdesk.devstack.servers import MailSink
-from helpdesk.notifier.compose import ComposedMail, MailComposer
+from helpdesk.notifier.adapters.compose import ComposedMail, MailComposer
+from helpdesk.notifier.adapters.smtp import SmtpConnections
 from helpdesk.notifier.settings import Settings
-from helpdesk.notifier.smtp import SmtpConnections
 from tests.tokens import seal_private_key
 
 pytestmark = pytest.mark.integration

@@ -18,11 +18,10 @@ from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import Contact, TicketEvent, TicketStatus
 from helpdesk.devstack.servers import MailSink
-from helpdesk.notifier import ticket_mails
-from helpdesk.notifier.bootstrap import mail_sender
-from helpdesk.notifier.mailer import Mailer
-from helpdesk.notifier.queue import MailQueue
-from helpdesk.notifier.sender import MailSender
+from helpdesk.notifier.adapters.mailer import Mailer
+from helpdesk.notifier.adapters.queue import MailQueue
+from helpdesk.notifier.adapters.sender import MailSender
+from helpdesk.notifier.bootstrap import TICKET_MAILS, all_consumers, mail_sender
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
@@ -65,7 +64,7 @@ class Notifier:
         self.sink = sink
         self.sender = sender
 
-    async def deliver(self, event: EventData, consumer: str = ticket_mails.MAILS_CONSUMER) -> bool:
+    async def deliver(self, event: EventData, consumer: str = TICKET_MAILS) -> bool:
         envelope = EventEnvelope.wrap(event, correlation_id="corr-t")
         handled = await handle_once(self.pool, self.by_name[consumer], envelope)
         await self.sender.drain()
@@ -91,7 +90,7 @@ async def notifier(servers: Servers, sink: MailSink) -> Any:
         notifier_seal_private_key=seal_private_key(),
     )
     sender = mail_sender(settings, MailQueue(pool), schema)
-    yield Notifier(pool, ticket_mails.consumers(Mailer(settings)), sink, sender)
+    yield Notifier(pool, all_consumers(Mailer(settings)), sink, sender)
     await pool.close()
 
 
@@ -156,7 +155,7 @@ def assigned_to_agent(t: Ticket) -> Ticket:
 async def test_each_mail_once_per_event(notifier: Notifier) -> None:
     t = ticket()
     envelope = EventEnvelope.wrap(published(t), correlation_id="c")
-    consumer = notifier.by_name[ticket_mails.MAILS_CONSUMER]
+    consumer = notifier.by_name[TICKET_MAILS]
     await handle_once(notifier.pool, consumer, envelope)
     await handle_once(notifier.pool, consumer, envelope)  # redelivered: its mail's key is taken
     assert await notifier.pool.fetchval("SELECT count(*) FROM inbox") == 0  # no inbox needed
@@ -184,9 +183,7 @@ async def test_an_event_whose_handler_died_between_two_mails_gets_only_the_missi
     and the redelivery records just the second (each mail's key is its event,
     recipient and template)."""
     mailer = StopsAfterFirstMail(notifier.sender.settings)
-    consumer = next(
-        c for c in ticket_mails.consumers(mailer) if c.name == ticket_mails.MAILS_CONSUMER
-    )
+    consumer = next(c for c in all_consumers(mailer) if c.name == TICKET_MAILS)
     t = assigned_to_agent(ticket(priority=Priority.HIGH))
     breach = t.check_sla(MONDAY_9 + timedelta(hours=9))[0]  # to the assignee and on-call
     envelope = EventEnvelope.wrap(published(t, breach), correlation_id="c")
@@ -203,7 +200,9 @@ async def test_an_event_whose_handler_died_between_two_mails_gets_only_the_missi
 async def test_pages_only_for_urgent_and_critical(notifier: Notifier) -> None:
     subjects = {c.name: c.subject for c in notifier.by_name.values()}
     assert subjects == {
-        "notifier-ticket-mails": "tickets.events.>",
+        "notifier-identity-mails": "identity.events.user.>",
+        "notifier-ticket-mails": "tickets.events.ticket.>",
+        "notifier-assignment-mails": "tickets.events.ticket.assigned",
         "notifier-page-urgent": "tickets.events.ticket.*.urgent",
         "notifier-page-critical": "tickets.events.ticket.*.critical",
     }

@@ -22,7 +22,8 @@ from uuid import UUID
 import asyncpg
 from prometheus_client import Gauge
 
-from helpdesk.notifier.compose import ComposedMail, MailFile
+from helpdesk.notifier.adapters.compose import ComposedMail
+from helpdesk.notifier.domain.files import MailFile
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
 

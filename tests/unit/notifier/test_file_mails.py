@@ -1,5 +1,6 @@
-"""Agent files in the requester's mail: attached up to the cap, links beyond; the
-sender puts the bytes in at send time from the blob store."""
+"""Agent files in the requester's mail: attached up to the cap, links beyond; a
+reply's files in the reply's one mail; the sender puts the bytes in at send
+time from the blob store. Use cases against the fakes (tests/unit/notifier/fakes.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from uuid import uuid4
 import pytest
 
 from helpdesk.contracts.attachments import StoredFile, TicketAttachmentsAdded
-from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.contracts.tickets import Contact
-from helpdesk.notifier.attachment_mails import MailFiles, files_added
-from helpdesk.notifier.compose import ComposedMail, MailFile
-from helpdesk.notifier.mailer import Mailer
+from helpdesk.contracts.tickets import Contact, SlaSchedule, TicketMessageAdded, TicketStatus
+from helpdesk.notifier.adapters.compose import ComposedMail
+from helpdesk.notifier.adapters.mail_files import MailFiles
+from helpdesk.notifier.domain.files import MailFile
+from helpdesk.notifier.handlers.tickets import TICKET_HANDLERS
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.blobs import BlobInfo, BlobUnavailable
-from tests.tokens import seal_private_key
+from tests.unit.notifier.fakes import run, settings
 
 
 class MemoryBlobs:
@@ -39,17 +40,6 @@ class MemoryBlobs:
             yield data[i : i + 4]
 
 
-class Recorder(Mailer):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        self.queued: list[ComposedMail] = []
-
-    async def queue(self, conn: object, **kwargs: object) -> bool:  # type: ignore[override]
-        kwargs.pop("to_name", None)
-        self.queued.append(self.compose(**kwargs, to_name=None))
-        return True
-
-
 def stored(name: str, data: bytes) -> StoredFile:
     return StoredFile(
         attachment_id=uuid4(),
@@ -61,10 +51,13 @@ def stored(name: str, data: bytes) -> StoredFile:
     )
 
 
-def envelope(
+MARIA = Contact(user_id=uuid4(), name="Μαρία", email="maria@example.gr", locale="el")
+
+
+def files_added(
     files: list[StoredFile], *, by_agent: bool = True, internal: bool = False
-) -> EventEnvelope:
-    event = TicketAttachmentsAdded(
+) -> TicketAttachmentsAdded:
+    return TicketAttachmentsAdded(
         ticket_id=uuid4(),
         number="HD-2026-000007",
         at=datetime.now(UTC),
@@ -72,28 +65,25 @@ def envelope(
         by=Contact(user_id=uuid4(), name="Κώστας"),
         by_agent=by_agent,
         internal=internal,
-        requester=Contact(user_id=uuid4(), name="Μαρία", email="maria@example.gr", locale="el"),
+        requester=MARIA,
         subject_line="VPN",
     )
-    return EventEnvelope.wrap(event, correlation_id="c")
 
 
 @pytest.fixture
-def mailer() -> Recorder:
-    return Recorder(
-        Settings(mail_attachment_max_bytes=100, notifier_seal_private_key=seal_private_key())
-    )
+def capped() -> Settings:
+    return settings(mail_attachment_max_bytes=100)
 
 
-async def test_files_up_to_the_cap_are_attached_and_the_rest_linked(mailer: Recorder) -> None:
+async def test_files_up_to_the_cap_are_attached_and_the_rest_linked(capped: Settings) -> None:
     small, big = b"a" * 60, b"b" * 60
     files = [stored("οδηγίες.txt", small), stored("big.log", big)]
-    await files_added(mailer, None, envelope(files))  # type: ignore[arg-type]
-    [mail] = mailer.queued
+    outbox = await run(TICKET_HANDLERS, files_added(files), capped)
+    [mail] = outbox.queued
     assert [a.file_name for a in mail.attachments] == ["οδηγίες.txt"]
     composed = email.message_from_bytes(mail.data, policy=email.policy.default)
     plain = composed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert f"tickets/{{}}/attachments/{files[1].attachment_id}".split("{}")[1] in plain
+    assert f"/attachments/{files[1].attachment_id}" in plain
     assert "big.log" in plain
 
     sent = await MailFiles(MemoryBlobs({files[0].sha256: small}))(mail)  # type: ignore[arg-type]
@@ -105,10 +95,10 @@ async def test_files_up_to_the_cap_are_attached_and_the_rest_linked(mailer: Reco
     assert "Μαρία" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-async def test_internal_and_requester_files_send_nothing(mailer: Recorder) -> None:
-    await files_added(mailer, None, envelope([stored("n.txt", b"x")], internal=True))  # type: ignore[arg-type]
-    await files_added(mailer, None, envelope([stored("n.txt", b"x")], by_agent=False))  # type: ignore[arg-type]
-    assert mailer.queued == []
+async def test_internal_and_requester_files_send_nothing(capped: Settings) -> None:
+    note = await run(TICKET_HANDLERS, files_added([stored("n.txt", b"x")], internal=True), capped)
+    own = await run(TICKET_HANDLERS, files_added([stored("n.txt", b"x")], by_agent=False), capped)
+    assert note.queued == own.queued == []
 
 
 async def test_a_file_missing_from_the_store_delays_the_mail() -> None:
@@ -123,19 +113,15 @@ async def test_a_file_missing_from_the_store_delays_the_mail() -> None:
         await MailFiles(MemoryBlobs({}))(mail)  # type: ignore[arg-type]
 
 
-async def test_files_that_came_with_a_reply_send_no_mail_of_their_own(mailer: Recorder) -> None:
-    event = envelope([stored("steps.txt", b"x")]).open(TicketAttachmentsAdded)
-    with_reply = EventEnvelope.wrap(
-        event.model_copy(update={"with_message": True, "message_id": uuid4()}), correlation_id="c"
+async def test_files_that_came_with_a_reply_send_no_mail_of_their_own(capped: Settings) -> None:
+    event = files_added([stored("steps.txt", b"x")]).model_copy(
+        update={"with_message": True, "message_id": uuid4()}
     )
-    await files_added(mailer, None, with_reply)  # type: ignore[arg-type]
-    assert mailer.queued == []
+    outbox = await run(TICKET_HANDLERS, event, capped)
+    assert outbox.queued == []
 
 
-async def test_an_agent_reply_with_files_is_one_mail_carrying_them(mailer: Recorder) -> None:
-    from helpdesk.contracts.tickets import SlaSchedule, TicketMessageAdded, TicketStatus
-    from helpdesk.notifier.ticket_mails import TicketMails
-
+async def test_an_agent_reply_with_files_is_one_mail_carrying_them(capped: Settings) -> None:
     small, big = b"a" * 60, b"b" * 60
     files = [stored("steps.txt", small), stored("big.log", big)]
     reply = TicketMessageAdded(
@@ -147,13 +133,13 @@ async def test_an_agent_reply_with_files_is_one_mail_carrying_them(mailer: Recor
         by_agent=True,
         body="Δείτε τα βήματα.",
         internal=False,
-        requester=Contact(user_id=uuid4(), name="Μαρία", email="maria@example.gr", locale="el"),
+        requester=MARIA,
         status=TicketStatus.OPEN,
         sla=SlaSchedule(),
         files=files,
     )
-    await TicketMails(mailer).message_added(None, EventEnvelope.wrap(reply, correlation_id="c"))  # type: ignore[arg-type]
-    [mail] = mailer.queued
+    outbox = await run(TICKET_HANDLERS, reply, capped)
+    [mail] = outbox.queued
     assert [a.file_name for a in mail.attachments] == ["steps.txt"]  # the other past the cap
     plain = email.message_from_bytes(mail.data, policy=email.policy.default).get_body(("plain",))
     text = plain.get_content()  # type: ignore[union-attr]

@@ -1,5 +1,5 @@
 """The sender of a mail whose files were refused is told which and why, in their
-language (`refused_files_mails.py`, issue 26)."""
+language (`handlers/files.py`, issue 26)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from uuid import uuid4
 import pytest
 
 from helpdesk.contracts.attachments import RefusedFile, TicketAttachmentsRefused
-from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.tickets import Contact
-from helpdesk.notifier.refused_files_mails import REASONS, files_refused
-from helpdesk.notifier.settings import Settings
-from tests.tokens import seal_private_key
-from tests.unit.attachments.test_mail_files import Recorder
+from helpdesk.notifier.domain.texts import REASONS
+from helpdesk.notifier.handlers.tickets import TICKET_HANDLERS
+from tests.unit.notifier.fakes import run
 
 REFUSED = [
     RefusedFile(name="LabelPrinterSetup.exe", code="unsupported_type", detail="no"),
@@ -24,9 +22,11 @@ REFUSED = [
 ]
 
 
-def envelope(locale: str, email_address: str | None = "maria@example.gr") -> EventEnvelope:
+def refused(
+    locale: str, email_address: str | None = "maria@example.gr"
+) -> TicketAttachmentsRefused:
     sender = Contact(user_id=uuid4(), name="Μαρία", email=email_address, locale=locale)
-    event = TicketAttachmentsRefused(
+    return TicketAttachmentsRefused(
         ticket_id=uuid4(),
         number="HD-2026-000042",
         at=datetime.now(UTC),
@@ -36,12 +36,6 @@ def envelope(locale: str, email_address: str | None = "maria@example.gr") -> Eve
         requester=sender,
         subject_line="Εκτυπωτής ετικετών",
     )
-    return EventEnvelope.wrap(event, correlation_id="c")
-
-
-@pytest.fixture
-def mailer() -> Recorder:
-    return Recorder(Settings(notifier_seal_private_key=seal_private_key()))
 
 
 @pytest.mark.parametrize(
@@ -52,10 +46,9 @@ def mailer() -> Recorder:
     ],
 )
 async def test_each_refused_file_is_named_with_its_reason_in_the_sender_s_language(
-    mailer: Recorder, locale: str, subject: str, phrase: str
+    locale: str, subject: str, phrase: str
 ) -> None:
-    await files_refused(mailer, None, envelope(locale))  # type: ignore[arg-type]
-    [mail] = mailer.queued
+    [mail] = (await run(TICKET_HANDLERS, refused(locale))).queued
     assert mail.recipient == "maria@example.gr"
     message = email.message_from_bytes(mail.data, policy=email.policy.default)
     assert message["Subject"] == subject
@@ -67,6 +60,5 @@ async def test_each_refused_file_is_named_with_its_reason_in_the_sender_s_langua
         assert f"huge.mov: {REASONS['file_too_large'][locale]}" in body
 
 
-async def test_no_address_no_mail(mailer: Recorder) -> None:
-    await files_refused(mailer, None, envelope("el", None))  # type: ignore[arg-type]
-    assert mailer.queued == []
+async def test_no_address_no_mail() -> None:
+    assert (await run(TICKET_HANDLERS, refused("el", None))).queued == []

@@ -12,30 +12,20 @@ import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.mailformat import MAIL_POLICY, encoded, header_safe
 from helpdesk.servicekit.runtime import current_correlation_id
 
 LOCALES = ("el", "en")
-# Every time in every mail is the helpdesk's business clock (issue 26).
-ATHENS = ZoneInfo("Europe/Athens")
-
-
-def local_time(moment: datetime | None) -> str:
-    """`23/11/2026 17:00` in Athens time (the helpdesk's business clock)."""
-    if moment is None:
-        return "-"
-    return moment.astimezone(ATHENS).strftime("%d/%m/%Y %H:%M")
 
 
 def message_id_for(event_id: UUID, to: str, template: str) -> str:
@@ -45,18 +35,9 @@ def message_id_for(event_id: UUID, to: str, template: str) -> str:
 
 
 @dataclass(frozen=True)
-class MailFile:
-    """A file the mail carries, fetched from the object store when it is sent."""
-
-    sha256: str
-    file_name: str
-    content_type: str
-
-
-@dataclass(frozen=True)
 class ComposedMail:
     """A mail ready for SMTP: envelope addresses and the flattened message
-    (and the files the sender adds to it: `attachment_mails.MailFiles`)."""
+    (and the files the sender adds to it: `mail_files.MailFiles`)."""
 
     sender: str
     recipient: str

@@ -7,7 +7,7 @@ import asyncio
 
 import aiosmtplib
 
-from helpdesk.notifier.compose import ComposedMail
+from helpdesk.notifier.adapters.compose import ComposedMail
 from helpdesk.notifier.settings import Settings
 
 

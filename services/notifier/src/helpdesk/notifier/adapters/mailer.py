@@ -8,16 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from helpdesk.notifier.compose import ComposedMail, MailComposer, MailFile
-from helpdesk.notifier.queue import MailQueue
+from helpdesk.notifier.adapters.compose import ComposedMail, MailComposer
+from helpdesk.notifier.adapters.queue import MailQueue
+from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
-
-# Events of one consumer handled at once: each only records its mails.
-CONSUMER_WORKERS = 8
 
 
 class Mailer:

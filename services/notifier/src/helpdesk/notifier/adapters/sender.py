@@ -39,10 +39,10 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from helpdesk.notifier.compose import ComposedMail
-from helpdesk.notifier.queue import ClaimedMail, MailQueue
+from helpdesk.notifier.adapters.compose import ComposedMail
+from helpdesk.notifier.adapters.queue import ClaimedMail, MailQueue
+from helpdesk.notifier.adapters.smtp import SmtpConnections, describe, is_permanent, smtp_code
 from helpdesk.notifier.settings import Settings
-from helpdesk.notifier.smtp import SmtpConnections, describe, is_permanent, smtp_code
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.waits import woken
 
@@ -84,7 +84,7 @@ class MailSender:
         self.poll_interval = poll_interval
         self.shutdown_grace = shutdown_grace
         self.min_round = min_round_seconds
-        self.files = files  # puts a mail's attachments in (attachment_mails.MailFiles)
+        self.files = files  # puts a mail's attachments in (mail_files.MailFiles)
         self.workers = settings.mail_workers
         # aiosmtplib's timeout is per command; a whole send gets a few of them.
         self.send_timeout = 4 * settings.smtp_timeout

@@ -1,23 +1,57 @@
-"""Mail to the sender of a mail whose files were not all taken (issue 26): each
-refused file with the reason, in the sender's language (Greek or English).
-
-The event is `TicketAttachmentsRefused`, recorded by the tickets service when
-the mailgate hands it a mail's files (docs/mail.md, "Files"). Registered in
-`ticket_mails.TicketMails.handlers`; recorded once per (event, recipient,
-template) like every ticket mail.
-"""
+"""What the mails say beyond their templates: times in the helpdesk's clock, the
+FAQ's priority labels, SLA targets, assignment policies and why a file was not
+taken, in Greek and English. Pure: no I/O."""
 
 from __future__ import annotations
 
-from helpdesk.contracts.attachments import TicketAttachmentsRefused
-from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.notifier.mailer import Mailer
-from helpdesk.notifier.threading import thread_headers
-from helpdesk.servicekit.db import Connection
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-TEMPLATE = "ticket_files_refused"
+from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
+from helpdesk.contracts.tickets import Contact, SlaTarget
 
-# Why a file was not taken, per refusal code (servicekit.attachments, tickets).
+LOCALES = ("el", "en")
+# The on-call address is the service desk's: Greek.
+ONCALL_LOCALE = "el"
+# Every time in every mail is the helpdesk's business clock (issue 26).
+ATHENS = ZoneInfo("Europe/Athens")
+
+
+def locale_of(contact: Contact) -> str:
+    """The contact's language if the mails speak it, else Greek."""
+    return contact.locale if contact.locale in LOCALES else "el"
+
+
+def local_time(moment: datetime | None) -> str:
+    """`23/11/2026 17:00` in Athens time (the helpdesk's business clock)."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(ATHENS).strftime("%d/%m/%Y %H:%M")
+
+
+def hours_between(start: datetime, end: datetime) -> int:
+    return max(1, round((end - start).total_seconds() / 3600))
+
+
+def priority_label(priority: Priority, locale: str) -> str:
+    texts = PRIORITY_TEXT[priority]
+    return texts.get(locale, texts["el"]).label
+
+
+TARGET_LABEL = {
+    SlaTarget.FIRST_RESPONSE: {"el": "πρώτης απάντησης", "en": "first response"},
+    SlaTarget.RESOLUTION: {"el": "επίλυσης", "en": "resolution"},
+}
+
+POLICY_TEXT = {
+    "round_robin": {"el": "εκ περιτροπής ανάθεση", "en": "round robin"},
+    "least_open": {
+        "el": "ανάθεση στον λιγότερο φορτωμένο",
+        "en": "to the agent with the fewest open requests",
+    },
+}
+
+# Why a mailed-in file was not taken, per refusal code (servicekit.attachments, tickets).
 REASONS: dict[str, dict[str, str]] = {
     "unsupported_type": {
         "el": "αυτό το είδος αρχείου δεν γίνεται δεκτό (π.χ. εκτελέσιμα προγράμματα)",
@@ -54,33 +88,9 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "the file could not be read",
     },
 }
-OTHER = {"el": "το αρχείο δεν έγινε δεκτό", "en": "the file was not accepted"}
+OTHER_REASON = {"el": "το αρχείο δεν έγινε δεκτό", "en": "the file was not accepted"}
 
 
 def reason_text(code: str, locale: str) -> str:
-    texts = REASONS.get(code, OTHER)
+    texts = REASONS.get(code, OTHER_REASON)
     return texts.get(locale, texts["el"])
-
-
-async def files_refused(mailer: Mailer, conn: Connection, envelope: EventEnvelope) -> None:
-    event = envelope.open(TicketAttachmentsRefused)
-    sender = event.by
-    if not sender.email or not event.files:
-        return
-    locale = sender.locale if sender.locale in ("el", "en") else "el"
-    await mailer.queue(
-        conn,
-        event_id=envelope.event_id,
-        to=sender.email,
-        to_name=sender.name,
-        template=TEMPLATE,
-        locale=locale,
-        headers=thread_headers(mailer.settings, event.ticket_id),
-        context={
-            "name": sender.name or "",
-            "number": event.number,
-            "subject": event.subject_line,
-            "files": [(f.name, reason_text(f.code, locale)) for f in event.files],
-            "link": mailer.link(locale, f"tickets/{event.ticket_id}"),
-        },
-    )

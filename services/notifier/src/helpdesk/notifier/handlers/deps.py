@@ -1,0 +1,91 @@
+"""What the notifier's handlers need, as ports: the outbox of the event being
+handled, the portal's links, the thread headers of a ticket, the opener of
+sealed tokens and a few settings. `bootstrap.py` binds the real adapters per
+event; use-case tests (`tests/unit/notifier/fakes.py`) pass in-memory ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.tickets import Contact
+from helpdesk.notifier.domain.files import MailFile
+from helpdesk.notifier.domain.texts import locale_of
+
+
+class Outbox(Protocol):
+    """Records a mail of the event being handled; False if it already was."""
+
+    async def mail(
+        self,
+        *,
+        to: str,
+        template: str,
+        locale: str,
+        context: dict[str, Any],
+        to_name: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        attachments: tuple[MailFile, ...] = (),
+    ) -> bool: ...
+
+
+class Links(Protocol):
+    def link(self, locale: str, page: str) -> str:
+        """An absolute link to a portal page in `locale`."""
+        ...
+
+
+class TokenOpener(Protocol):
+    def open(self, sealed: str) -> str:
+        """The raw token sealed for the notifier (`Unsealable` if no key opens it)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Deps:
+    outbox: Outbox  # the mails of the event being handled
+    links: Links
+    received: EventEnvelope  # the event's metadata: when it happened, schema-1 tokens
+    opener: TokenOpener
+    oncall: str  # HELPDESK_ONCALL_EMAIL
+    attachment_budget: int  # HELPDESK_MAIL_ATTACHMENT_MAX_BYTES
+    thread_headers: Callable[[UUID], dict[str, str]]  # a ticket's Reply-To and thread
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.received.occurred_at
+
+    def link(self, locale: str, page: str) -> str:
+        return self.links.link(locale, page)
+
+    def ticket_link(self, locale: str, ticket_id: UUID) -> str:
+        return self.links.link(locale, f"tickets/{ticket_id}")
+
+    async def mail_contact(
+        self,
+        contact: Contact,
+        template: str,
+        context: Callable[[str], dict[str, Any]],
+        *,
+        thread: UUID | None = None,
+        attachments: Callable[[str], tuple[MailFile, ...]] | None = None,
+    ) -> bool:
+        """Mail `contact` in their language (nothing without an address):
+        `context(locale)` and `attachments(locale)` are made for that language;
+        `thread` adds the ticket's thread headers, so an answer threads to it."""
+        if not contact.email:
+            return False
+        locale = locale_of(contact)
+        return await self.outbox.mail(
+            to=contact.email,
+            to_name=contact.name,
+            template=template,
+            locale=locale,
+            context=context(locale),
+            headers=self.thread_headers(thread) if thread is not None else None,
+            attachments=attachments(locale) if attachments is not None else (),
+        )

@@ -1,0 +1,149 @@
+"""Mails for the identity events: activation, password reset, username reminder,
+"your password was changed" and "someone registered with your address", in
+the user's language (`templates/<el|en>/<name>.*`).
+
+Activation and reset tokens arrive sealed for the notifier (schema 2) and are
+opened here, with the notifier's private key, only to compose the mail's
+links; the composed mail waits in the mail queue until it is sent, then its
+bytes are forgotten (`adapters/queue.py`). Schema-1 events, published before
+tokens were sealed and still on the stream, carry the raw token and are mailed
+too (`contract.raw_token_v1`), so an upgrade loses no mail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from helpdesk.contracts import identity as contract
+from helpdesk.notifier.domain.texts import hours_between, local_time
+from helpdesk.notifier.handlers.deps import Deps
+from helpdesk.servicekit.events import EventHandlers
+
+
+def _token(deps: Deps, sealed: str | None) -> str | None:
+    """The raw token for the mail's link: opened (schema 2), or as a schema-1
+    event carried it. `Unsealable` if no key of ours opens it."""
+    if sealed is not None:
+        return deps.opener.open(sealed)
+    return contract.raw_token_v1(deps.received)
+
+
+async def _activation(
+    deps: Deps,
+    *,
+    name: str,
+    username: str,
+    email: str,
+    locale: str,
+    token: str,
+    expires_at: datetime,
+) -> None:
+    await deps.outbox.mail(
+        to=email,
+        to_name=name,
+        template="activation",
+        locale=locale,
+        context={
+            "name": name,
+            "username": username,
+            "link": deps.link(locale, "activate?" + urlencode({"token": token})),
+            # "This was not me": cancels the registration (docs/accounts.md).
+            "not_me_link": deps.link(locale, "activate/cancel?" + urlencode({"token": token})),
+            "valid_hours": hours_between(deps.occurred_at, expires_at),
+        },
+    )
+
+
+async def on_registered(event: contract.UserRegistered, deps: Deps) -> None:
+    token = _token(deps, event.sealed_activation_token)
+    if token is None or event.activation_expires_at is None:
+        return  # created active by an operator: nothing to activate
+    await _activation(
+        deps,
+        name=event.name,
+        username=event.username,
+        email=event.email,
+        locale=event.locale,
+        token=token,
+        expires_at=event.activation_expires_at,
+    )
+
+
+async def on_activation_resent(event: contract.ActivationResent, deps: Deps) -> None:
+    token = _token(deps, event.sealed_activation_token)
+    if token is None:
+        raise ValueError("an ActivationResent without its token")
+    await _activation(
+        deps,
+        name=event.name,
+        username=event.username,
+        email=event.email,
+        locale=event.locale,
+        token=token,
+        expires_at=event.activation_expires_at,
+    )
+
+
+async def on_recovery_requested(event: contract.RecoveryRequested, deps: Deps) -> None:
+    context: dict[str, object] = {"name": event.name, "username": event.username}
+    if event.kind == "password":
+        token = _token(deps, event.sealed_reset_token)
+        if token is None or event.expires_at is None:
+            raise ValueError("a password RecoveryRequested without its token")
+        template = "password_reset"
+        context["link"] = deps.link(event.locale, "reset-password?" + urlencode({"token": token}))
+        context["valid_minutes"] = max(
+            1, round((event.expires_at - deps.occurred_at).total_seconds() / 60)
+        )
+    else:
+        template = "username_reminder"
+        context["link"] = deps.link(event.locale, "login")
+    await deps.outbox.mail(
+        to=event.email,
+        to_name=event.name,
+        template=template,
+        locale=event.locale,
+        context=context,
+    )
+
+
+async def on_password_changed(event: contract.PasswordChanged, deps: Deps) -> None:
+    await deps.outbox.mail(
+        to=event.email,
+        to_name=event.name,
+        template="password_changed",
+        locale=event.locale,
+        context={
+            "name": event.name,
+            "username": event.username,
+            "changed_at": local_time(event.changed_at),  # Athens, as every mail
+            "link": deps.link(event.locale, "forgot-password"),
+        },
+    )
+
+
+async def on_existing_email(
+    event: contract.RegistrationAttemptedForExistingEmail, deps: Deps
+) -> None:
+    await deps.outbox.mail(
+        to=event.email,
+        to_name=event.name,
+        template="registration_existing_email",
+        locale=event.locale,
+        context={
+            "name": event.name,
+            "username": event.username,
+            "login_link": deps.link(event.locale, "login"),
+            "reset_link": deps.link(event.locale, "forgot-password"),
+        },
+    )
+
+
+IDENTITY_HANDLERS: EventHandlers[Deps] = {
+    contract.UserRegistered: on_registered,
+    contract.ActivationResent: on_activation_resent,
+    contract.RecoveryRequested: on_recovery_requested,
+    contract.PasswordChanged: on_password_changed,
+    contract.RegistrationAttemptedForExistingEmail: on_existing_email,
+}

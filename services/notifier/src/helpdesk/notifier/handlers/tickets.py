@@ -1,0 +1,245 @@
+"""Mails for the ticket events.
+
+* Requester: confirmation (number, priority in their language, promised first
+  response), agents' public replies with their files, "resolved".
+* Assignee: the requester's replies; SLA warnings and breaches (the on-call
+  address when nobody is assigned; breaches always reach on-call too).
+* On-call (`HELPDESK_ONCALL_EMAIL`): pages for urgent and critical tickets —
+  their own consumers (PAGE_HANDLERS) subscribe to `tickets.events.ticket.*.urgent`
+  and `*.critical` only, so nothing else is even delivered to them — and the
+  escalation of a critical ticket nobody acknowledged.
+
+Each mail is recorded once per (event, recipient, template) by the outbox and
+sent after commit by the sender loop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from helpdesk.contracts.attachments import TicketAttachmentsAdded, TicketAttachmentsRefused
+from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.tickets import (
+    Contact,
+    TicketEscalated,
+    TicketMessageAdded,
+    TicketPriorityChanged,
+    TicketSlaBreached,
+    TicketSlaWarning,
+    TicketStatus,
+    TicketStatusChanged,
+    TicketSubmitted,
+)
+from helpdesk.notifier.domain.files import MailFile
+from helpdesk.notifier.domain.texts import (
+    ONCALL_LOCALE,
+    TARGET_LABEL,
+    local_time,
+    priority_label,
+)
+from helpdesk.notifier.handlers.deps import Deps
+from helpdesk.notifier.handlers.files import mail_files, on_files_added, on_files_refused
+from helpdesk.servicekit.events import EventHandlers
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def on_submitted(event: TicketSubmitted, deps: Deps) -> None:
+    if not event.requester.email:
+        log.warning("no address for the requester", ticket_id=str(event.ticket_id))
+        return
+    await deps.mail_contact(
+        event.requester,
+        "ticket_submitted",
+        lambda locale: {
+            "name": event.requester.name or "",
+            "number": event.number,
+            "subject": event.subject_line,
+            "priority": priority_label(event.priority, locale),
+            "first_response_due": local_time(event.first_response_due),
+            "link": deps.ticket_link(locale, event.ticket_id),
+        },
+        thread=event.ticket_id,
+    )
+
+
+async def on_message_added(event: TicketMessageAdded, deps: Deps) -> None:
+    if event.internal:
+        return
+    if event.by_agent:
+        recipient: Contact | None = event.requester
+        template = "ticket_reply"
+    else:
+        recipient = event.assignee  # the requester answered: tell whoever has it
+        template = "ticket_requester_reply"
+    if recipient is None or recipient.user_id == event.author.user_id:
+        return
+
+    # One mail: the reply and the files that came with it (links past the cap).
+    def files(locale: str) -> tuple[list[MailFile], list[tuple[str, str]]]:
+        return mail_files(deps, event.files, event.ticket_id, locale)
+
+    await deps.mail_contact(
+        recipient,
+        template,
+        lambda locale: {
+            "name": recipient.name or "",
+            "number": event.number,
+            "author": event.author.name or "",
+            "body": event.body,
+            "attached": [a.file_name for a in files(locale)[0]],
+            "linked": files(locale)[1],
+            "link": deps.ticket_link(locale, event.ticket_id),
+        },
+        thread=event.ticket_id,
+        attachments=lambda locale: tuple(files(locale)[0]),
+    )
+
+
+async def on_status_changed(event: TicketStatusChanged, deps: Deps) -> None:
+    if event.to_status is not TicketStatus.RESOLVED:
+        return
+    await deps.mail_contact(
+        event.requester,
+        "ticket_resolved",
+        lambda locale: {
+            "name": event.requester.name or "",
+            "number": event.number,
+            "subject": event.subject_line,
+            "link": deps.ticket_link(locale, event.ticket_id),
+        },
+        thread=event.ticket_id,
+    )
+
+
+async def _sla(
+    event: TicketSlaWarning | TicketSlaBreached, deps: Deps, template: str, *, always_oncall: bool
+) -> None:
+    def context(locale: str) -> dict[str, Any]:
+        return {
+            "number": event.number,
+            "subject": event.subject_line,
+            "priority": priority_label(event.priority, locale),
+            "queue": event.queue,
+            "target": TARGET_LABEL[event.target].get(locale, event.target.value),
+            "due_at": local_time(event.due_at),
+            "link": deps.ticket_link(locale, event.ticket_id),
+        }
+
+    assignee = event.assignee
+    if assignee is not None and assignee.email:
+        await deps.mail_contact(assignee, template, context)
+    elif not always_oncall:
+        always_oncall = True  # nobody to tell but on-call
+    if always_oncall:
+        await deps.outbox.mail(
+            to=deps.oncall, template=template, locale=ONCALL_LOCALE, context=context(ONCALL_LOCALE)
+        )
+
+
+async def on_sla_warning(event: TicketSlaWarning, deps: Deps) -> None:
+    await _sla(event, deps, "ticket_sla_warning", always_oncall=False)
+
+
+async def on_sla_breached(event: TicketSlaBreached, deps: Deps) -> None:
+    await _sla(event, deps, "ticket_sla_breached", always_oncall=True)
+
+
+async def on_escalated(event: TicketEscalated, deps: Deps) -> None:
+    await deps.outbox.mail(
+        to=deps.oncall,
+        template="ticket_escalated",
+        locale=ONCALL_LOCALE,
+        context={
+            "number": event.number,
+            "subject": event.subject_line,
+            "priority": priority_label(event.priority, ONCALL_LOCALE),
+            "submitted_at": local_time(event.submitted_at),
+            "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
+        },
+    )
+
+
+TICKET_HANDLERS: EventHandlers[Deps] = {
+    TicketSubmitted: on_submitted,
+    TicketMessageAdded: on_message_added,
+    TicketStatusChanged: on_status_changed,
+    TicketSlaWarning: on_sla_warning,
+    TicketSlaBreached: on_sla_breached,
+    TicketEscalated: on_escalated,
+    TicketAttachmentsAdded: on_files_added,
+    TicketAttachmentsRefused: on_files_refused,
+}
+
+
+# --- the on-call pages: a ticket submitted at, or raised to, the consumer's priority
+
+
+async def _page(
+    deps: Deps,
+    *,
+    ticket_id: UUID,
+    number: str,
+    subject: str,
+    priority: Priority,
+    queue: str,
+    requester: Contact,
+    first_response_due: datetime | None,
+    raised_from: str | None,
+) -> None:
+    await deps.outbox.mail(
+        to=deps.oncall,
+        template="ticket_page",
+        locale=ONCALL_LOCALE,
+        context={
+            "number": number,
+            "subject": subject,
+            "priority": priority_label(priority, ONCALL_LOCALE),
+            "priority_key": priority.value,
+            "queue": queue,
+            "requester": requester.name or requester.email or str(requester.user_id),
+            "first_response_due": local_time(first_response_due),
+            "raised_from": raised_from,
+            "link": deps.ticket_link(ONCALL_LOCALE, ticket_id),
+        },
+    )
+
+
+async def on_submitted_page(event: TicketSubmitted, deps: Deps) -> None:
+    """Page the on-call address for an urgent or critical ticket."""
+    if event.page:
+        await _page(
+            deps,
+            ticket_id=event.ticket_id,
+            number=event.number,
+            subject=event.subject_line,
+            priority=event.priority,
+            queue=event.queue,
+            requester=event.requester,
+            first_response_due=event.first_response_due,
+            raised_from=None,
+        )
+
+
+async def on_priority_raised_page(event: TicketPriorityChanged, deps: Deps) -> None:
+    if event.page:
+        await _page(
+            deps,
+            ticket_id=event.ticket_id,
+            number=event.number,
+            subject=event.subject_line,
+            priority=event.priority,
+            queue=event.queue,
+            requester=event.requester,
+            first_response_due=event.first_response_due,
+            raised_from=priority_label(event.from_priority, ONCALL_LOCALE),
+        )
+
+
+PAGE_HANDLERS: EventHandlers[Deps] = {
+    TicketSubmitted: on_submitted_page,
+    TicketPriorityChanged: on_priority_raised_page,
+}
