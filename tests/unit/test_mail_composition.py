@@ -7,7 +7,7 @@ import email
 import uuid
 from email import policy
 
-from helpdesk.notifier.compose import ComposedMail, MailComposer
+from helpdesk.notifier.adapters.compose import ComposedMail, MailComposer
 from helpdesk.notifier.settings import Settings
 from tests.tokens import seal_private_key
 
