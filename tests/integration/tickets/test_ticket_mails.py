@@ -168,8 +168,8 @@ class StopsAfterFirstMail(Mailer):
 
     crashed = False
 
-    async def queue(self, conn: Any, **mail: Any) -> bool:
-        queued = await super().queue(conn, **mail)
+    async def queue(self, conn: Any, event_id: Any, mail: Any) -> bool:
+        queued = await super().queue(conn, event_id, mail)
         if not self.crashed:
             self.crashed = True
             raise ConnectionResetError("the process died here")

@@ -7,14 +7,13 @@ consumer does (the envelope opened as its key's type)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.notifier.adapters.compose import ComposedMail, MailComposer
 from helpdesk.notifier.adapters.threading import thread_headers
-from helpdesk.notifier.domain.files import MailFile
+from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.handlers.deps import Deps
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.events import EventHandlers, on_events
@@ -29,36 +28,15 @@ class RecordingOutbox:
         self.queued: list[ComposedMail] = []
         self.templates: list[str] = []
 
-    async def mail(
-        self,
-        *,
-        to: str,
-        template: str,
-        locale: str,
-        context: dict[str, Any],
-        to_name: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        attachments: tuple[MailFile, ...] = (),
-    ) -> bool:
-        if any(
-            m.recipient == to and t == template
-            for m, t in zip(self.queued, self.templates, strict=True)
-        ):
+    async def mail(self, mail: OutgoingMail) -> bool:
+        if any(m.recipient == mail.to and t == mail.template for m, t in self.recorded()):
             return False
-        self.queued.append(
-            self.composer.compose(
-                event_id=self.envelope.event_id,
-                to=to,
-                to_name=to_name,
-                template=template,
-                locale=locale,
-                context=context,
-                headers=headers,
-                attachments=attachments,
-            )
-        )
-        self.templates.append(template)
+        self.queued.append(self.composer.compose(event_id=self.envelope.event_id, **mail.parts()))
+        self.templates.append(mail.template)
         return True
+
+    def recorded(self) -> list[tuple[ComposedMail, str]]:
+        return list(zip(self.queued, self.templates, strict=True))
 
 
 def settings(**overrides: Any) -> Settings:

@@ -5,7 +5,7 @@ event; use-case tests (`tests/unit/notifier/fakes.py`) pass in-memory ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -14,23 +14,14 @@ from uuid import UUID
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.tickets import Contact
 from helpdesk.notifier.domain.files import MailFile
+from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import locale_of
 
 
 class Outbox(Protocol):
     """Records a mail of the event being handled; False if it already was."""
 
-    async def mail(
-        self,
-        *,
-        to: str,
-        template: str,
-        locale: str,
-        context: dict[str, Any],
-        to_name: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        attachments: tuple[MailFile, ...] = (),
-    ) -> bool: ...
+    async def mail(self, mail: OutgoingMail) -> bool: ...
 
 
 class Links(Protocol):
@@ -81,11 +72,13 @@ class Deps:
             return False
         locale = locale_of(contact)
         return await self.outbox.mail(
-            to=contact.email,
-            to_name=contact.name,
-            template=template,
-            locale=locale,
-            context=context(locale),
-            headers=self.thread_headers(thread) if thread is not None else None,
-            attachments=attachments(locale) if attachments is not None else (),
+            OutgoingMail(
+                to=contact.email,
+                to_name=contact.name,
+                template=template,
+                locale=locale,
+                context=context(locale),
+                headers=self.thread_headers(thread) if thread is not None else None,
+                attachments=attachments(locale) if attachments is not None else (),
+            )
         )

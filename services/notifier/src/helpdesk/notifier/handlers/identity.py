@@ -16,6 +16,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from helpdesk.contracts import identity as contract
+from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import hours_between, local_time
 from helpdesk.notifier.handlers.deps import Deps
 from helpdesk.servicekit.events import EventHandlers
@@ -30,28 +31,27 @@ def _token(deps: Deps, sealed: str | None) -> str | None:
 
 
 async def _activation(
+    event: contract.UserRegistered | contract.ActivationResent,
     deps: Deps,
-    *,
-    name: str,
-    username: str,
-    email: str,
-    locale: str,
     token: str,
     expires_at: datetime,
 ) -> None:
+    locale = event.locale
     await deps.outbox.mail(
-        to=email,
-        to_name=name,
-        template="activation",
-        locale=locale,
-        context={
-            "name": name,
-            "username": username,
-            "link": deps.link(locale, "activate?" + urlencode({"token": token})),
-            # "This was not me": cancels the registration (docs/accounts.md).
-            "not_me_link": deps.link(locale, "activate/cancel?" + urlencode({"token": token})),
-            "valid_hours": hours_between(deps.occurred_at, expires_at),
-        },
+        OutgoingMail(
+            to=event.email,
+            to_name=event.name,
+            template="activation",
+            locale=locale,
+            context={
+                "name": event.name,
+                "username": event.username,
+                "link": deps.link(locale, "activate?" + urlencode({"token": token})),
+                # "This was not me": cancels the registration (docs/accounts.md).
+                "not_me_link": deps.link(locale, "activate/cancel?" + urlencode({"token": token})),
+                "valid_hours": hours_between(deps.occurred_at, expires_at),
+            },
+        )
     )
 
 
@@ -59,30 +59,14 @@ async def on_registered(event: contract.UserRegistered, deps: Deps) -> None:
     token = _token(deps, event.sealed_activation_token)
     if token is None or event.activation_expires_at is None:
         return  # created active by an operator: nothing to activate
-    await _activation(
-        deps,
-        name=event.name,
-        username=event.username,
-        email=event.email,
-        locale=event.locale,
-        token=token,
-        expires_at=event.activation_expires_at,
-    )
+    await _activation(event, deps, token, event.activation_expires_at)
 
 
 async def on_activation_resent(event: contract.ActivationResent, deps: Deps) -> None:
     token = _token(deps, event.sealed_activation_token)
     if token is None:
         raise ValueError("an ActivationResent without its token")
-    await _activation(
-        deps,
-        name=event.name,
-        username=event.username,
-        email=event.email,
-        locale=event.locale,
-        token=token,
-        expires_at=event.activation_expires_at,
-    )
+    await _activation(event, deps, token, event.activation_expires_at)
 
 
 async def on_recovery_requested(event: contract.RecoveryRequested, deps: Deps) -> None:
@@ -100,26 +84,30 @@ async def on_recovery_requested(event: contract.RecoveryRequested, deps: Deps) -
         template = "username_reminder"
         context["link"] = deps.link(event.locale, "login")
     await deps.outbox.mail(
-        to=event.email,
-        to_name=event.name,
-        template=template,
-        locale=event.locale,
-        context=context,
+        OutgoingMail(
+            to=event.email,
+            to_name=event.name,
+            template=template,
+            locale=event.locale,
+            context=context,
+        )
     )
 
 
 async def on_password_changed(event: contract.PasswordChanged, deps: Deps) -> None:
     await deps.outbox.mail(
-        to=event.email,
-        to_name=event.name,
-        template="password_changed",
-        locale=event.locale,
-        context={
-            "name": event.name,
-            "username": event.username,
-            "changed_at": local_time(event.changed_at),  # Athens, as every mail
-            "link": deps.link(event.locale, "forgot-password"),
-        },
+        OutgoingMail(
+            to=event.email,
+            to_name=event.name,
+            template="password_changed",
+            locale=event.locale,
+            context={
+                "name": event.name,
+                "username": event.username,
+                "changed_at": local_time(event.changed_at),  # Athens, as every mail
+                "link": deps.link(event.locale, "forgot-password"),
+            },
+        )
     )
 
 
@@ -127,16 +115,18 @@ async def on_existing_email(
     event: contract.RegistrationAttemptedForExistingEmail, deps: Deps
 ) -> None:
     await deps.outbox.mail(
-        to=event.email,
-        to_name=event.name,
-        template="registration_existing_email",
-        locale=event.locale,
-        context={
-            "name": event.name,
-            "username": event.username,
-            "login_link": deps.link(event.locale, "login"),
-            "reset_link": deps.link(event.locale, "forgot-password"),
-        },
+        OutgoingMail(
+            to=event.email,
+            to_name=event.name,
+            template="registration_existing_email",
+            locale=event.locale,
+            context={
+                "name": event.name,
+                "username": event.username,
+                "login_link": deps.link(event.locale, "login"),
+                "reset_link": deps.link(event.locale, "forgot-password"),
+            },
+        )
     )
 
 

@@ -15,12 +15,9 @@ sent after commit by the sender loop.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from helpdesk.contracts.attachments import TicketAttachmentsAdded, TicketAttachmentsRefused
-from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     Contact,
     TicketEscalated,
@@ -33,6 +30,7 @@ from helpdesk.contracts.tickets import (
     TicketSubmitted,
 )
 from helpdesk.notifier.domain.files import MailFile
+from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import (
     ONCALL_LOCALE,
     TARGET_LABEL,
@@ -136,7 +134,12 @@ async def _sla(
         always_oncall = True  # nobody to tell but on-call
     if always_oncall:
         await deps.outbox.mail(
-            to=deps.oncall, template=template, locale=ONCALL_LOCALE, context=context(ONCALL_LOCALE)
+            OutgoingMail(
+                to=deps.oncall,
+                template=template,
+                locale=ONCALL_LOCALE,
+                context=context(ONCALL_LOCALE),
+            )
         )
 
 
@@ -150,16 +153,18 @@ async def on_sla_breached(event: TicketSlaBreached, deps: Deps) -> None:
 
 async def on_escalated(event: TicketEscalated, deps: Deps) -> None:
     await deps.outbox.mail(
-        to=deps.oncall,
-        template="ticket_escalated",
-        locale=ONCALL_LOCALE,
-        context={
-            "number": event.number,
-            "subject": event.subject_line,
-            "priority": priority_label(event.priority, ONCALL_LOCALE),
-            "submitted_at": local_time(event.submitted_at),
-            "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
-        },
+        OutgoingMail(
+            to=deps.oncall,
+            template="ticket_escalated",
+            locale=ONCALL_LOCALE,
+            context={
+                "number": event.number,
+                "subject": event.subject_line,
+                "priority": priority_label(event.priority, ONCALL_LOCALE),
+                "submitted_at": local_time(event.submitted_at),
+                "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
+            },
+        )
     )
 
 
@@ -179,64 +184,38 @@ TICKET_HANDLERS: EventHandlers[Deps] = {
 
 
 async def _page(
-    deps: Deps,
-    *,
-    ticket_id: UUID,
-    number: str,
-    subject: str,
-    priority: Priority,
-    queue: str,
-    requester: Contact,
-    first_response_due: datetime | None,
-    raised_from: str | None,
+    event: TicketSubmitted | TicketPriorityChanged, deps: Deps, raised_from: str | None
 ) -> None:
+    requester = event.requester
     await deps.outbox.mail(
-        to=deps.oncall,
-        template="ticket_page",
-        locale=ONCALL_LOCALE,
-        context={
-            "number": number,
-            "subject": subject,
-            "priority": priority_label(priority, ONCALL_LOCALE),
-            "priority_key": priority.value,
-            "queue": queue,
-            "requester": requester.name or requester.email or str(requester.user_id),
-            "first_response_due": local_time(first_response_due),
-            "raised_from": raised_from,
-            "link": deps.ticket_link(ONCALL_LOCALE, ticket_id),
-        },
+        OutgoingMail(
+            to=deps.oncall,
+            template="ticket_page",
+            locale=ONCALL_LOCALE,
+            context={
+                "number": event.number,
+                "subject": event.subject_line,
+                "priority": priority_label(event.priority, ONCALL_LOCALE),
+                "priority_key": event.priority.value,
+                "queue": event.queue,
+                "requester": requester.name or requester.email or str(requester.user_id),
+                "first_response_due": local_time(event.first_response_due),
+                "raised_from": raised_from,
+                "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
+            },
+        )
     )
 
 
 async def on_submitted_page(event: TicketSubmitted, deps: Deps) -> None:
     """Page the on-call address for an urgent or critical ticket."""
     if event.page:
-        await _page(
-            deps,
-            ticket_id=event.ticket_id,
-            number=event.number,
-            subject=event.subject_line,
-            priority=event.priority,
-            queue=event.queue,
-            requester=event.requester,
-            first_response_due=event.first_response_due,
-            raised_from=None,
-        )
+        await _page(event, deps, raised_from=None)
 
 
 async def on_priority_raised_page(event: TicketPriorityChanged, deps: Deps) -> None:
     if event.page:
-        await _page(
-            deps,
-            ticket_id=event.ticket_id,
-            number=event.number,
-            subject=event.subject_line,
-            priority=event.priority,
-            queue=event.queue,
-            requester=event.requester,
-            first_response_due=event.first_response_due,
-            raised_from=priority_label(event.from_priority, ONCALL_LOCALE),
-        )
+        await _page(event, deps, raised_from=priority_label(event.from_priority, ONCALL_LOCALE))
 
 
 PAGE_HANDLERS: EventHandlers[Deps] = {
