@@ -47,7 +47,7 @@ LOCKS = {
 }
 
 
-def _wanted(requirement: Requirement, extras: frozenset[str]) -> bool:
+def applies(requirement: Requirement, extras: frozenset[str]) -> bool:
     if requirement.marker is None:
         return True
     environment = {str(k): str(v) for k, v in default_environment().items()}
@@ -78,7 +78,7 @@ def closure(roots: tuple[str, ...]) -> dict[str, str]:
             pins[key] = dist.version
         for line in dist.requires or []:
             requirement = Requirement(line)
-            if _wanted(requirement, extras):
+            if applies(requirement, extras):
                 todo.append((requirement.name, frozenset(requirement.extras)))
     return dict(sorted(pins.items()))
 

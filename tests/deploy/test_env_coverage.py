@@ -38,6 +38,7 @@ UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
     ("mailgate", "HELPDESK_MAILGATE_TLS_CERT"): "unset = no STARTTLS (docs/mail.md)",
     ("mailgate", "HELPDESK_MAILGATE_TLS_KEY"): "unset = no STARTTLS (docs/mail.md)",
     ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: set it where a clamd runs",
+    ("mailgate", "HELPDESK_CLAMD_URL"): "optional malware scan of mailed-in files",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
@@ -49,6 +50,7 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("mailgate", "HELPDESK_MAILGATE_TLS_KEY"): "unset = no STARTTLS (docs/mail.md)",
     ("mailgate", "HELPDESK_MAILGATE_IMAP_URL"): "unset = SMTP intake only",
     ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: no clamd in the compose stack",
+    ("mailgate", "HELPDESK_CLAMD_URL"): "optional malware scan: no clamd in the compose stack",
     ("notifier", "HELPDESK_NOTIFIER_SEAL_PREVIOUS_PRIVATE_KEY"): "set only during a key rotation",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says

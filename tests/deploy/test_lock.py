@@ -4,12 +4,12 @@ what requirements/dev.in and every helpdesk pyproject.toml ask for."""
 
 from __future__ import annotations
 
+import runpy
 import tomllib
 from importlib import metadata
 from pathlib import Path
 
 import pytest
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -64,14 +64,8 @@ def asked_for() -> list[tuple[str, Requirement]]:
     return wanted
 
 
-def applies(requirement: Requirement, extras: frozenset[str]) -> bool:
-    if requirement.marker is None:
-        return True
-    environment = {str(k): str(v) for k, v in default_environment().items()}
-    return any(
-        requirement.marker.evaluate({**environment, "extra": extra})
-        for extra in (extras or frozenset({""}))
-    )
+# The marker evaluation deploy/docker/lock.py walks the image's closure with.
+applies = runpy.run_path(str(REPO / "deploy" / "docker" / "lock.py"))["applies"]
 
 
 def test_every_entry_is_pinned_with_hashes() -> None:

@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -69,6 +69,11 @@ async def client(cluster: list[NatsServer], servers: Servers) -> AsyncIterator[N
     await nc.close()
 
 
+async def cluster_reaches(check: Callable[[], Awaitable[bool]], what: str, seconds: float) -> None:
+    """A cluster state, polled; JetStream answers errors while electing a leader."""
+    await eventually(check, what=what, timeout=seconds, interval=0.2, tolerate=(Exception,))
+
+
 async def stream_event_ids(js: JetStreamContext) -> list[str]:
     """Every message's event id, read back by sequence number."""
     info = await js.stream_info(STREAM)
@@ -111,13 +116,7 @@ async def test_no_event_lost_while_a_nats_node_restarts(
         info = await js.stream_info(STREAM)
         return info.cluster is not None and info.cluster.leader is not None
 
-    await eventually(
-        stream_ready,
-        what="an R3 stream with a leader",
-        timeout=30,
-        interval=0.2,
-        tolerate=(Exception,),
-    )
+    await cluster_reaches(stream_ready, "an R3 stream with a leader", 30)
     info = await js.stream_info(STREAM)
     assert info.config.num_replicas == 3
 
@@ -136,9 +135,7 @@ async def test_no_event_lost_while_a_nats_node_restarts(
             leader = (await js.stream_info(STREAM)).cluster.leader  # type: ignore[union-attr]
             return leader is not None and leader != leader_name
 
-        await eventually(
-            new_leader, what="a new stream leader", timeout=30, interval=0.2, tolerate=(Exception,)
-        )
+        await cluster_reaches(new_leader, "a new stream leader", 30)
         # ... and bring it back while events keep coming.
         await asyncio.sleep(2)
         victim.start()
@@ -149,25 +146,13 @@ async def test_no_event_lost_while_a_nats_node_restarts(
         async def outbox_drained() -> bool:
             return not await pool.fetchval("SELECT count(*) FROM outbox")
 
-        await eventually(
-            outbox_drained,
-            what="every outbox row published",
-            timeout=60,
-            interval=0.2,
-            tolerate=(Exception,),
-        )
+        await cluster_reaches(outbox_drained, "every outbox row published", 60)
 
         async def restarted_node_current() -> bool:
             peers = (await js.stream_info(STREAM)).cluster.replicas or []  # type: ignore[union-attr]
             return any(p.name == victim.name and p.current for p in peers)
 
-        await eventually(
-            restarted_node_current,
-            what="the restarted node caught up",
-            timeout=60,
-            interval=0.2,
-            tolerate=(Exception,),
-        )
+        await cluster_reaches(restarted_node_current, "the restarted node caught up", 60)
     finally:
         relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -248,13 +233,7 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
             return bool(accepted)
 
         # Tickets learns the user from the IDENTITY stream before it accepts tickets.
-        await eventually(
-            first_accepted,
-            what="the first ticket accepted",
-            timeout=30,
-            interval=0.2,
-            tolerate=(Exception,),
-        )
+        await cluster_reaches(first_accepted, "the first ticket accepted", 30)
         retries = 0
         submitting = asyncio.create_task(submit_for(10.0))
         await asyncio.sleep(3)
@@ -270,12 +249,8 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
             ids = await stream_event_ids(js)
             return set(accepted) <= set(await submitted_ticket_ids(js)) and len(ids) > 0
 
-        await eventually(
-            all_submitted_events,
-            what="every accepted ticket's event in the stream",
-            timeout=60,
-            interval=0.2,
-            tolerate=(Exception,),
+        await cluster_reaches(
+            all_submitted_events, "every accepted ticket's event in the stream", 60
         )
         stored = await stream_event_ids(js)
         assert len(stored) == len(set(stored)), "an event was stored twice"
