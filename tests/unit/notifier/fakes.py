@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.notifier.adapters.compose import ComposedMail, MailComposer
@@ -22,21 +23,29 @@ from tests.tokens import seal_private_key
 
 
 class RecordingOutbox:
-    def __init__(self, composer: MailComposer, envelope: EventEnvelope) -> None:
+    """The outbox of one event, over `recorded` (shared by every event, as the
+    queue's table is): a mail is kept once per (event, recipient, template), the
+    recipient compared without case, as the queue's key does."""
+
+    def __init__(
+        self,
+        composer: MailComposer,
+        envelope: EventEnvelope,
+        recorded: dict[tuple[UUID, str, str], ComposedMail] | None = None,
+    ) -> None:
         self.composer = composer
         self.envelope = envelope
-        self.queued: list[ComposedMail] = []
-        self.templates: list[str] = []
+        self.recorded = {} if recorded is None else recorded
+        self.queued: list[ComposedMail] = []  # this event's, in order
 
     async def mail(self, mail: OutgoingMail) -> bool:
-        if any(m.recipient == mail.to and t == mail.template for m, t in self.recorded()):
+        key = (self.envelope.event_id, mail.to.lower(), mail.template)
+        if key in self.recorded:
             return False
-        self.queued.append(self.composer.compose(event_id=self.envelope.event_id, **mail.parts()))
-        self.templates.append(mail.template)
+        composed = self.composer.compose(event_id=self.envelope.event_id, **mail.parts())
+        self.recorded[key] = composed
+        self.queued.append(composed)
         return True
-
-    def recorded(self) -> list[tuple[ComposedMail, str]]:
-        return list(zip(self.queued, self.templates, strict=True))
 
 
 def settings(**overrides: Any) -> Settings:
