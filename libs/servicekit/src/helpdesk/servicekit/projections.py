@@ -20,7 +20,7 @@ test must compare a rebuilt model with the live one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
@@ -184,3 +184,27 @@ async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 
                 replayed += 1
     log.info("projection rebuilt", projection=projection.name, events=replayed)
     return replayed
+
+
+# A projection's change for one event type: the rows it writes, on the connection
+# of the transaction that stored (or replays) the event.
+RowChange = Callable[[Connection, RecordedEvent], Awaitable[None]]
+
+
+class ByEventType:
+    """A projection's `apply` from a table `{EventClass: change}`, the same shape as
+    a consumer's EVENT_HANDLERS: the stored type is the class's `event_type`
+    (contract events) or its name (a service's private events). Its `handles`
+    are the table's types, so a projection built on it is skipped for the others
+    (`writes_of`)."""
+
+    def __init__(self, table: Mapping[type, RowChange]) -> None:
+        self.changes = {
+            getattr(cls, "event_type", cls.__name__): change for cls, change in table.items()
+        }
+        self.handles = frozenset(self.changes)
+
+    async def __call__(self, conn: Connection, event: RecordedEvent) -> None:
+        change = self.changes.get(event.event_type)
+        if change is not None:
+            await change(conn, event)

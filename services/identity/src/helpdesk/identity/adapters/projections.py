@@ -1,12 +1,78 @@
-"""Read models kept in the command's own transaction and rebuildable from the store."""
+"""Read models kept in the command's own transaction and rebuildable from the store.
+
+Each is a table of its events' row changes (`ByEventType`), the same shape as the
+services' event handlers."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from helpdesk.identity.domain import session, user
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
-from helpdesk.servicekit.projections import Projection
+from helpdesk.servicekit.projections import ByEventType, Projection
+
+
+def _user_id(event: RecordedEvent) -> str:
+    return event.stream_id.removeprefix("user-")
+
+
+async def _registered(conn: Connection, event: RecordedEvent) -> None:
+    data = event.data
+    await conn.execute(
+        "INSERT INTO users (user_id, username, username_key, email, email_key, name,"
+        " locale, roles, status, registered_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending_activation', $9)",
+        _user_id(event),
+        data["username"],
+        data["username_key"],
+        data["email"],
+        data["email_key"],
+        data["name"],
+        data["locale"],
+        data["roles"],
+        event.recorded_at,
+    )
+
+
+async def _active(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute("UPDATE users SET status = 'active' WHERE user_id = $1", _user_id(event))
+
+
+async def _deactivated(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "UPDATE users SET status = 'deactivated' WHERE user_id = $1", _user_id(event)
+    )
+
+
+async def _cancelled(conn: Connection, event: RecordedEvent) -> None:
+    # The username and the address are free again; the mailed token is void.
+    await conn.execute("DELETE FROM users WHERE user_id = $1", _user_id(event))
+    await conn.execute("DELETE FROM user_tokens WHERE user_id = $1", _user_id(event))
+
+
+async def _roles(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "UPDATE users SET roles = $2 WHERE user_id = $1", _user_id(event), event.data["roles"]
+    )
+
+
+async def _token(conn: Connection, event: RecordedEvent, purpose: str) -> None:
+    await conn.execute(
+        "INSERT INTO user_tokens (token_hash, purpose, user_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING",
+        event.data["token_hash"],
+        purpose,
+        _user_id(event),
+    )
+
+
+async def _activation_token(conn: Connection, event: RecordedEvent) -> None:
+    await _token(conn, event, "activation")
+
+
+async def _reset_token(conn: Connection, event: RecordedEvent) -> None:
+    await _token(conn, event, "reset")
 
 
 class UserDirectory:
@@ -14,53 +80,49 @@ class UserDirectory:
 
     name = "identity-users"
     tables: Sequence[str] = ("users", "user_tokens")
+    changes = ByEventType(
+        {
+            user.Registered: _registered,
+            user.Activated: _active,
+            user.RegistrationCancelled: _cancelled,
+            user.RolesGranted: _roles,
+            user.Deactivated: _deactivated,
+            user.Reactivated: _active,
+            user.ActivationTokenIssued: _activation_token,
+            user.PasswordResetRequested: _reset_token,
+        }
+    )
 
     async def apply(self, conn: Connection, event: RecordedEvent) -> None:
-        if not event.stream_id.startswith("user-"):
-            return
-        user_id = event.stream_id.removeprefix("user-")
-        data = event.data
-        match event.event_type:
-            case "Registered":
-                await conn.execute(
-                    "INSERT INTO users (user_id, username, username_key, email, email_key, name,"
-                    " locale, roles, status, registered_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending_activation', $9)",
-                    user_id,
-                    data["username"],
-                    data["username_key"],
-                    data["email"],
-                    data["email_key"],
-                    data["name"],
-                    data["locale"],
-                    data["roles"],
-                    event.recorded_at,
-                )
-            case "Activated":
-                await conn.execute("UPDATE users SET status = 'active' WHERE user_id = $1", user_id)
-            case "RegistrationCancelled":
-                # The username and the address are free again; the mailed token is void.
-                await conn.execute("DELETE FROM users WHERE user_id = $1", user_id)
-                await conn.execute("DELETE FROM user_tokens WHERE user_id = $1", user_id)
-            case "RolesGranted":
-                await conn.execute(
-                    "UPDATE users SET roles = $2 WHERE user_id = $1", user_id, data["roles"]
-                )
-            case "Deactivated":
-                await conn.execute(
-                    "UPDATE users SET status = 'deactivated' WHERE user_id = $1", user_id
-                )
-            case "Reactivated":
-                await conn.execute("UPDATE users SET status = 'active' WHERE user_id = $1", user_id)
-            case "ActivationTokenIssued" | "PasswordResetRequested":
-                purpose = "activation" if event.event_type == "ActivationTokenIssued" else "reset"
-                await conn.execute(
-                    "INSERT INTO user_tokens (token_hash, purpose, user_id) VALUES ($1, $2, $3)"
-                    " ON CONFLICT DO NOTHING",
-                    data["token_hash"],
-                    purpose,
-                    user_id,
-                )
+        if event.stream_id.startswith("user-"):
+            await self.changes(conn, event)
+
+
+def _session_id(event: RecordedEvent) -> str:
+    return event.stream_id.removeprefix("session-")
+
+
+async def _add_token(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)",
+        event.data["refresh_token_hash"],
+        _session_id(event),
+    )
+
+
+async def _session_started(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (session_id, user_id, active) VALUES ($1, $2, true)",
+        _session_id(event),
+        event.data["user_id"],
+    )
+    await _add_token(conn, event)
+
+
+async def _session_revoked(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "UPDATE sessions SET active = false WHERE session_id = $1", _session_id(event)
+    )
 
 
 class SessionIndex:
@@ -68,34 +130,17 @@ class SessionIndex:
 
     name = "identity-sessions"
     tables: Sequence[str] = ("sessions", "refresh_tokens")
+    changes = ByEventType(
+        {
+            session.SessionStarted: _session_started,
+            session.SessionRefreshed: _add_token,
+            session.SessionRevoked: _session_revoked,
+        }
+    )
 
     async def apply(self, conn: Connection, event: RecordedEvent) -> None:
-        if not event.stream_id.startswith("session-"):
-            return
-        session_id = event.stream_id.removeprefix("session-")
-        data = event.data
-        match event.event_type:
-            case "SessionStarted":
-                await conn.execute(
-                    "INSERT INTO sessions (session_id, user_id, active) VALUES ($1, $2, true)",
-                    session_id,
-                    data["user_id"],
-                )
-                await self._add_token(conn, data["refresh_token_hash"], session_id)
-            case "SessionRefreshed":
-                await self._add_token(conn, data["refresh_token_hash"], session_id)
-            case "SessionRevoked":
-                await conn.execute(
-                    "UPDATE sessions SET active = false WHERE session_id = $1", session_id
-                )
-
-    @staticmethod
-    async def _add_token(conn: Connection, token_hash: str, session_id: str) -> None:
-        await conn.execute(
-            "INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)",
-            token_hash,
-            session_id,
-        )
+        if event.stream_id.startswith("session-"):
+            await self.changes(conn, event)
 
 
 PROJECTIONS: tuple[Projection, ...] = (UserDirectory(), SessionIndex())

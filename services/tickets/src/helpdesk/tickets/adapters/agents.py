@@ -19,7 +19,7 @@ from helpdesk.contracts.tickets import Contact, TicketAssigned
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent, RecordedEvent
 from helpdesk.servicekit.outbox import OutgoingMessage
-from helpdesk.servicekit.projections import Projection, apply_all
+from helpdesk.servicekit.projections import ByEventType, Projection, apply_all
 from helpdesk.servicekit.runtime import current_correlation_id
 from helpdesk.tickets.domain.assignment import Candidate
 
@@ -34,68 +34,72 @@ def agent_stream(user_id: UUID) -> str:
     return f"agent-{user_id}"
 
 
+async def _members_changed(conn: Connection, recorded: RecordedEvent) -> None:
+    changed = QueueMembersChanged.model_validate(recorded.data)
+    await conn.execute(
+        "DELETE FROM queue_members WHERE queue = $1 AND NOT (user_id = any($2::uuid[]))",
+        changed.queue,
+        changed.members,
+    )
+    await conn.execute(
+        "INSERT INTO queue_members (queue, user_id, added_at)"
+        " SELECT $1, u, $3 FROM unnest($2::uuid[]) AS u ON CONFLICT DO NOTHING",
+        changed.queue,
+        changed.members,
+        changed.at,
+    )
+
+
+async def _availability_changed(conn: Connection, recorded: RecordedEvent) -> None:
+    availability = AgentAvailabilityChanged.model_validate(recorded.data)
+    await conn.execute(
+        "INSERT INTO agents (user_id, available, back_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (user_id) DO UPDATE SET available = excluded.available,"
+        " back_at = excluded.back_at",
+        availability.user_id,
+        availability.available,
+        availability.back_at,
+    )
+
+
+async def _assigned(conn: Connection, recorded: RecordedEvent) -> None:
+    assigned = TicketAssigned.model_validate(recorded.data)
+    user_id = assigned.assignee.user_id
+    await conn.execute(
+        "INSERT INTO agents (user_id, last_assigned_at) VALUES ($1, $2)"
+        " ON CONFLICT (user_id) DO UPDATE SET last_assigned_at ="
+        " greatest(agents.last_assigned_at, excluded.last_assigned_at)",
+        user_id,
+        assigned.at,
+    )
+    queue = assigned.queue or await conn.fetchval(
+        "SELECT queue FROM tickets WHERE ticket_id = $1", assigned.ticket_id
+    )
+    if queue:
+        await conn.execute(
+            "INSERT INTO queue_assignments (queue, user_id, last_at) VALUES ($1, $2, $3)"
+            " ON CONFLICT (queue, user_id) DO UPDATE SET last_at ="
+            " greatest(queue_assignments.last_at, excluded.last_at)",
+            queue,
+            user_id,
+            assigned.at,
+        )
+
+
 class AgentsProjection:
     """`queue_members`, `agents` and `queue_assignments` from the tickets store."""
 
     name = "agents"
     tables: Sequence[str] = ("queue_members", "agents", "queue_assignments")
-    # The events `apply` changes anything for (servicekit.projections.writes_of).
-    handles = frozenset(
+    apply = ByEventType(
         {
-            QueueMembersChanged.event_type,
-            AgentAvailabilityChanged.event_type,
-            TicketAssigned.event_type,
+            QueueMembersChanged: _members_changed,
+            AgentAvailabilityChanged: _availability_changed,
+            TicketAssigned: _assigned,
         }
     )
-
-    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
-        data = recorded.data
-        if recorded.event_type == QueueMembersChanged.event_type:
-            changed = QueueMembersChanged.model_validate(data)
-            await conn.execute(
-                "DELETE FROM queue_members WHERE queue = $1 AND NOT (user_id = any($2::uuid[]))",
-                changed.queue,
-                changed.members,
-            )
-            await conn.execute(
-                "INSERT INTO queue_members (queue, user_id, added_at)"
-                " SELECT $1, u, $3 FROM unnest($2::uuid[]) AS u ON CONFLICT DO NOTHING",
-                changed.queue,
-                changed.members,
-                changed.at,
-            )
-        elif recorded.event_type == AgentAvailabilityChanged.event_type:
-            availability = AgentAvailabilityChanged.model_validate(data)
-            await conn.execute(
-                "INSERT INTO agents (user_id, available, back_at) VALUES ($1, $2, $3)"
-                " ON CONFLICT (user_id) DO UPDATE SET available = excluded.available,"
-                " back_at = excluded.back_at",
-                availability.user_id,
-                availability.available,
-                availability.back_at,
-            )
-        elif recorded.event_type == TicketAssigned.event_type:
-            assigned = TicketAssigned.model_validate(data)
-            user_id = assigned.assignee.user_id
-            await conn.execute(
-                "INSERT INTO agents (user_id, last_assigned_at) VALUES ($1, $2)"
-                " ON CONFLICT (user_id) DO UPDATE SET last_assigned_at ="
-                " greatest(agents.last_assigned_at, excluded.last_assigned_at)",
-                user_id,
-                assigned.at,
-            )
-            queue = assigned.queue or await conn.fetchval(
-                "SELECT queue FROM tickets WHERE ticket_id = $1", assigned.ticket_id
-            )
-            if queue:
-                await conn.execute(
-                    "INSERT INTO queue_assignments (queue, user_id, last_at) VALUES ($1, $2, $3)"
-                    " ON CONFLICT (queue, user_id) DO UPDATE SET last_at ="
-                    " greatest(queue_assignments.last_at, excluded.last_at)",
-                    queue,
-                    user_id,
-                    assigned.at,
-                )
+    # The events `apply` changes anything for (servicekit.projections.writes_of).
+    handles = apply.handles
 
 
 class PostgresAgents:
