@@ -11,6 +11,7 @@ it sends (`adapters/mail_files.py`), so an object store outage delays the mail
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from helpdesk.contracts.attachments import (
@@ -18,6 +19,7 @@ from helpdesk.contracts.attachments import (
     TicketAttachmentsAdded,
     TicketAttachmentsRefused,
 )
+from helpdesk.contracts.tickets import Contact
 from helpdesk.notifier.domain.files import MailFile, split_by_budget
 from helpdesk.notifier.domain.texts import reason_text
 from helpdesk.notifier.handlers.deps import Deps
@@ -34,27 +36,44 @@ def mail_files(
     )
 
 
+async def mail_with_files(
+    deps: Deps,
+    contact: Contact,
+    template: str,
+    context: dict[str, Any],
+    stored: Sequence[StoredFile],
+    ticket_id: UUID,
+) -> None:
+    """Mail `contact` about ticket `ticket_id` with `stored` files: attached up to the
+    budget, linked beyond it; threaded, so that answering it lands on the ticket."""
+
+    def files(locale: str) -> tuple[list[MailFile], list[tuple[str, str]]]:
+        return mail_files(deps, stored, ticket_id, locale)
+
+    await deps.mail_contact(
+        contact,
+        template,
+        lambda locale: {
+            **context,
+            "attached": [a.file_name for a in files(locale)[0]],
+            "linked": files(locale)[1],
+            "link": deps.ticket_link(locale, ticket_id),
+        },
+        thread=ticket_id,
+        attachments=lambda locale: tuple(files(locale)[0]),
+    )
+
+
 async def on_files_added(event: TicketAttachmentsAdded, deps: Deps) -> None:
     if event.internal or not event.by_agent or event.with_message:
         return  # a note's, the requester's own, or a reply's (its own mail carries them)
-
-    def files(locale: str) -> tuple[list[MailFile], list[tuple[str, str]]]:
-        return mail_files(deps, event.files, event.ticket_id, locale)
-
-    await deps.mail_contact(
-        event.requester,
-        "ticket_files",
-        lambda locale: {
-            "name": event.requester.name or "",
-            "number": event.number,
-            "author": event.by.name or "",
-            "attached": [a.file_name for a in files(locale)[0]],
-            "linked": files(locale)[1],
-            "link": deps.ticket_link(locale, event.ticket_id),
-        },
-        # Answerable like every ticket mail: the answer threads to the ticket.
-        thread=event.ticket_id,
-        attachments=lambda locale: tuple(files(locale)[0]),
+    context = {
+        "name": event.requester.name or "",
+        "number": event.number,
+        "author": event.by.name or "",
+    }
+    await mail_with_files(
+        deps, event.requester, "ticket_files", context, event.files, event.ticket_id
     )
 
 

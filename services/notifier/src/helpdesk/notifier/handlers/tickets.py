@@ -29,7 +29,6 @@ from helpdesk.contracts.tickets import (
     TicketStatusChanged,
     TicketSubmitted,
 )
-from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import (
     ONCALL_LOCALE,
@@ -38,7 +37,7 @@ from helpdesk.notifier.domain.texts import (
     priority_label,
 )
 from helpdesk.notifier.handlers.deps import Deps
-from helpdesk.notifier.handlers.files import mail_files, on_files_added, on_files_refused
+from helpdesk.notifier.handlers.files import mail_with_files, on_files_added, on_files_refused
 from helpdesk.servicekit.events import EventHandlers
 from helpdesk.servicekit.logging import get_logger
 
@@ -77,24 +76,13 @@ async def on_message_added(event: TicketMessageAdded, deps: Deps) -> None:
         return
 
     # One mail: the reply and the files that came with it (links past the cap).
-    def files(locale: str) -> tuple[list[MailFile], list[tuple[str, str]]]:
-        return mail_files(deps, event.files, event.ticket_id, locale)
-
-    await deps.mail_contact(
-        recipient,
-        template,
-        lambda locale: {
-            "name": recipient.name or "",
-            "number": event.number,
-            "author": event.author.name or "",
-            "body": event.body,
-            "attached": [a.file_name for a in files(locale)[0]],
-            "linked": files(locale)[1],
-            "link": deps.ticket_link(locale, event.ticket_id),
-        },
-        thread=event.ticket_id,
-        attachments=lambda locale: tuple(files(locale)[0]),
-    )
+    context = {
+        "name": recipient.name or "",
+        "number": event.number,
+        "author": event.author.name or "",
+        "body": event.body,
+    }
+    await mail_with_files(deps, recipient, template, context, event.files, event.ticket_id)
 
 
 async def on_status_changed(event: TicketStatusChanged, deps: Deps) -> None:
