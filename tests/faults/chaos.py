@@ -36,9 +36,7 @@ class Timeline:
     nats_recovery: list[float] = field(default_factory=list)
     # Services that still said "ready" while NATS was down (should be none).
     ready_without_nats: list[str] = field(default_factory=list)
-    # Wall-clock times the SMTP server was started again, and, per return, how
-    # soon the first mail after it came (MailResume).
-    smtp_returned: list[float] = field(default_factory=list)
+    # Per return of the SMTP server, how soon the first mail after it came.
     mail_resumed: list[MailResume] = field(default_factory=list)
 
     def note(self, text: str) -> None:
@@ -109,7 +107,6 @@ async def inject(
             await asyncio.sleep(remaining)
         await in_thread(system.mail.start)
         back = time.time()
-        timeline.smtp_returned.append(back)
         timeline.note(f"SMTP server started after {time.monotonic() - smtp_stopped:.0f}s")
         resumed = await first_mail_since(system.mail.directory, back, 2 * MAIL_RESUME_SECONDS)
         timeline.mail_resumed.append(resumed)

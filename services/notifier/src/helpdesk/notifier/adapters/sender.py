@@ -291,9 +291,12 @@ class MailSender:
             self._prober = asyncio.create_task(self._probe_until_answered(), name="smtp-prober")
 
     def _reachable(self) -> None:
-        if self._unreachable_since is not None:
-            down = (datetime.now(UTC) - self._unreachable_since).total_seconds()
-            log.info("SMTP server answers again; sending", unreachable_seconds=round(down, 1))
+        """After an accepted mail: end the outage, if there was one (the pause and the
+        prober exist only while `_unreachable_since` is set)."""
+        if self._unreachable_since is None:
+            return
+        down = (datetime.now(UTC) - self._unreachable_since).total_seconds()
+        log.info("SMTP server answers again; sending", unreachable_seconds=round(down, 1))
         self._unreachable_since = None
         UNREACHABLE_SINCE.set(0)
         self._paused_until = 0.0

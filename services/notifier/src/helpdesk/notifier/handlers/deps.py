@@ -15,7 +15,7 @@ from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.tickets import Contact
 from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.domain.mail import OutgoingMail
-from helpdesk.notifier.domain.texts import locale_of
+from helpdesk.notifier.domain.texts import ONCALL_LOCALE, locale_of
 
 
 class Outbox(Protocol):
@@ -55,6 +55,12 @@ class Deps:
 
     def ticket_link(self, locale: str, ticket_id: UUID) -> str:
         return self.links.link(locale, f"tickets/{ticket_id}")
+
+    async def mail_oncall(self, template: str, context: dict[str, Any]) -> bool:
+        """Mail the on-call address (HELPDESK_ONCALL_EMAIL), in the service desk's Greek."""
+        return await self.outbox.mail(
+            OutgoingMail(to=self.oncall, template=template, locale=ONCALL_LOCALE, context=context)
+        )
 
     async def mail_contact(
         self,

@@ -13,6 +13,7 @@ too (`contract.raw_token_v1`), so an upgrade loses no mail.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from helpdesk.contracts import identity as contract
@@ -20,6 +21,29 @@ from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import hours_between, local_time
 from helpdesk.notifier.handlers.deps import Deps
 from helpdesk.servicekit.events import EventHandlers
+
+
+class _User(Protocol):
+    """What every identity event that mails its user names of them."""
+
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+
+
+async def _mail_user(deps: Deps, event: _User, template: str, context: dict[str, Any]) -> None:
+    await deps.outbox.mail(
+        OutgoingMail(
+            to=event.email,
+            to_name=event.name,
+            template=template,
+            locale=event.locale,
+            context=context,
+        )
+    )
 
 
 def _token(deps: Deps, sealed: str | None) -> str | None:
@@ -37,21 +61,18 @@ async def _activation(
     expires_at: datetime,
 ) -> None:
     locale = event.locale
-    await deps.outbox.mail(
-        OutgoingMail(
-            to=event.email,
-            to_name=event.name,
-            template="activation",
-            locale=locale,
-            context={
-                "name": event.name,
-                "username": event.username,
-                "link": deps.link(locale, "activate?" + urlencode({"token": token})),
-                # "This was not me": cancels the registration (docs/accounts.md).
-                "not_me_link": deps.link(locale, "activate/cancel?" + urlencode({"token": token})),
-                "valid_hours": hours_between(deps.occurred_at, expires_at),
-            },
-        )
+    await _mail_user(
+        deps,
+        event,
+        "activation",
+        {
+            "name": event.name,
+            "username": event.username,
+            "link": deps.link(locale, "activate?" + urlencode({"token": token})),
+            # "This was not me": cancels the registration (docs/accounts.md).
+            "not_me_link": deps.link(locale, "activate/cancel?" + urlencode({"token": token})),
+            "valid_hours": hours_between(deps.occurred_at, expires_at),
+        },
     )
 
 
@@ -83,50 +104,36 @@ async def on_recovery_requested(event: contract.RecoveryRequested, deps: Deps) -
     else:
         template = "username_reminder"
         context["link"] = deps.link(event.locale, "login")
-    await deps.outbox.mail(
-        OutgoingMail(
-            to=event.email,
-            to_name=event.name,
-            template=template,
-            locale=event.locale,
-            context=context,
-        )
-    )
+    await _mail_user(deps, event, template, context)
 
 
 async def on_password_changed(event: contract.PasswordChanged, deps: Deps) -> None:
-    await deps.outbox.mail(
-        OutgoingMail(
-            to=event.email,
-            to_name=event.name,
-            template="password_changed",
-            locale=event.locale,
-            context={
-                "name": event.name,
-                "username": event.username,
-                "changed_at": local_time(event.changed_at),  # Athens, as every mail
-                "link": deps.link(event.locale, "forgot-password"),
-            },
-        )
+    await _mail_user(
+        deps,
+        event,
+        "password_changed",
+        {
+            "name": event.name,
+            "username": event.username,
+            "changed_at": local_time(event.changed_at),  # Athens, as every mail
+            "link": deps.link(event.locale, "forgot-password"),
+        },
     )
 
 
 async def on_existing_email(
     event: contract.RegistrationAttemptedForExistingEmail, deps: Deps
 ) -> None:
-    await deps.outbox.mail(
-        OutgoingMail(
-            to=event.email,
-            to_name=event.name,
-            template="registration_existing_email",
-            locale=event.locale,
-            context={
-                "name": event.name,
-                "username": event.username,
-                "login_link": deps.link(event.locale, "login"),
-                "reset_link": deps.link(event.locale, "forgot-password"),
-            },
-        )
+    await _mail_user(
+        deps,
+        event,
+        "registration_existing_email",
+        {
+            "name": event.name,
+            "username": event.username,
+            "login_link": deps.link(event.locale, "login"),
+            "reset_link": deps.link(event.locale, "forgot-password"),
+        },
     )
 
 

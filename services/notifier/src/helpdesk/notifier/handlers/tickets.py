@@ -29,7 +29,6 @@ from helpdesk.contracts.tickets import (
     TicketStatusChanged,
     TicketSubmitted,
 )
-from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import (
     ONCALL_LOCALE,
     TARGET_LABEL,
@@ -121,14 +120,7 @@ async def _sla(
     elif not always_oncall:
         always_oncall = True  # nobody to tell but on-call
     if always_oncall:
-        await deps.outbox.mail(
-            OutgoingMail(
-                to=deps.oncall,
-                template=template,
-                locale=ONCALL_LOCALE,
-                context=context(ONCALL_LOCALE),
-            )
-        )
+        await deps.mail_oncall(template, context(ONCALL_LOCALE))
 
 
 async def on_sla_warning(event: TicketSlaWarning, deps: Deps) -> None:
@@ -140,19 +132,15 @@ async def on_sla_breached(event: TicketSlaBreached, deps: Deps) -> None:
 
 
 async def on_escalated(event: TicketEscalated, deps: Deps) -> None:
-    await deps.outbox.mail(
-        OutgoingMail(
-            to=deps.oncall,
-            template="ticket_escalated",
-            locale=ONCALL_LOCALE,
-            context={
-                "number": event.number,
-                "subject": event.subject_line,
-                "priority": priority_label(event.priority, ONCALL_LOCALE),
-                "submitted_at": local_time(event.submitted_at),
-                "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
-            },
-        )
+    await deps.mail_oncall(
+        "ticket_escalated",
+        {
+            "number": event.number,
+            "subject": event.subject_line,
+            "priority": priority_label(event.priority, ONCALL_LOCALE),
+            "submitted_at": local_time(event.submitted_at),
+            "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
+        },
     )
 
 
@@ -175,23 +163,19 @@ async def _page(
     event: TicketSubmitted | TicketPriorityChanged, deps: Deps, raised_from: str | None
 ) -> None:
     requester = event.requester
-    await deps.outbox.mail(
-        OutgoingMail(
-            to=deps.oncall,
-            template="ticket_page",
-            locale=ONCALL_LOCALE,
-            context={
-                "number": event.number,
-                "subject": event.subject_line,
-                "priority": priority_label(event.priority, ONCALL_LOCALE),
-                "priority_key": event.priority.value,
-                "queue": event.queue,
-                "requester": requester.name or requester.email or str(requester.user_id),
-                "first_response_due": local_time(event.first_response_due),
-                "raised_from": raised_from,
-                "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
-            },
-        )
+    await deps.mail_oncall(
+        "ticket_page",
+        {
+            "number": event.number,
+            "subject": event.subject_line,
+            "priority": priority_label(event.priority, ONCALL_LOCALE),
+            "priority_key": event.priority.value,
+            "queue": event.queue,
+            "requester": requester.name or requester.email or str(requester.user_id),
+            "first_response_due": local_time(event.first_response_due),
+            "raised_from": raised_from,
+            "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
+        },
     )
 
 
