@@ -1,5 +1,5 @@
 """Exactly-once automatic assignment on the real PostgreSQL: two replicas of the
-assigning consumer (each with its own pool and Assigner) handle the same event
+assignment consumer (each with its own pool) handle the same event
 at the same moment, it is redelivered, and a second trigger for the same
 ticket races it — the ticket gets one TicketAssigned, to the policy's choice."""
 
@@ -13,9 +13,9 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.agents import AgentAvailabilityChanged
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.tickets import TicketSubmitted
-from helpdesk.servicekit.consumer import handle_once
+from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import create_pool
-from helpdesk.tickets.adapters.assigning import Assigner, consumers
+from helpdesk.tickets.handlers.assignment import ASSIGNMENT_CONSUMER
 from tests.integration.tickets.conftest import Tickets
 from tests.servers import Servers
 
@@ -40,6 +40,10 @@ async def stored(tickets: Tickets, event_type: str) -> list[EventEnvelope]:
     ]
 
 
+def assignment_consumer(tickets: Tickets) -> EventConsumer:
+    return next(c for c in tickets.app.consumers if c.name == ASSIGNMENT_CONSUMER)
+
+
 async def test_two_replicas_and_redeliveries_assign_each_ticket_once(
     tickets: Tickets, servers: Servers
 ) -> None:
@@ -60,25 +64,18 @@ async def test_two_replicas_and_redeliveries_assign_each_ticket_once(
     for n in range(6):
         await tickets.ok("submit", customer, subject=f"t{n}", description="x", priority="normal")
 
-    # Two replicas: each its own pool and Assigner on the same schema.
+    # Two replicas: each its own pool on the same schema.
     pools = [
         await create_pool(servers.database_url, tickets.schema, min_size=1, max_size=5)
         for _ in range(2)
     ]
-    first = tickets.app.assigner
-    replicas = [
-        Assigner(first.store, first.projections, tickets.app.policy, tickets.clock) for _ in pools
-    ]
-    per_replica = [
-        next(c for c in consumers(replica) if c.name == "tickets-assignment")
-        for replica in replicas
-    ]
+    consumer = assignment_consumer(tickets)
     try:
         submitted = await stored(tickets, TicketSubmitted.event_type)
         assert len(submitted) == 6
 
         async def deliver(replica: int, envelope: EventEnvelope) -> bool:
-            bound = per_replica[replica]
+            bound = consumer
             for _ in range(10):  # the kit retries a failed delivery (nak) later
                 try:
                     return await handle_once(pools[replica], bound, envelope)
@@ -137,7 +134,7 @@ async def test_a_ticket_moved_to_another_queue_is_assigned_there_not_where_it_wa
         "submit", customer, subject="Server down", description="x", priority="normal"
     )
     await tickets.ok("change_priority", desk, ticket_id=ticket["ticket_id"], priority="urgent")
-    consumer = next(c for c in consumers(tickets.app.assigner) if c.name == "tickets-assignment")
+    consumer = assignment_consumer(tickets)
 
     (submitted,) = await stored(tickets, TicketSubmitted.event_type)
     assert await handle_once(tickets.pool, consumer, submitted)
@@ -169,7 +166,7 @@ async def test_a_ticket_nobody_could_take_waits_and_goes_to_the_next_agent_avail
     ticket = await tickets.ok(
         "submit", customer, subject="Printer", description="x", priority="normal"
     )
-    consumer = next(c for c in consumers(tickets.app.assigner) if c.name == "tickets-assignment")
+    consumer = assignment_consumer(tickets)
 
     (submitted,) = await stored(tickets, TicketSubmitted.event_type)
     await handle_once(tickets.pool, consumer, submitted)

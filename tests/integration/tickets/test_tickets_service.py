@@ -12,8 +12,7 @@ import pytest
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.tickets import AssignTicket, SubmitTicket
-from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
+from helpdesk.contracts.tickets import AssignTicket, Contact, SubmitTicket
 from tests.integration.tickets.conftest import ATHENS, MONDAY_9, Tickets
 from tests.tokens import headers_for
 
@@ -352,16 +351,16 @@ async def test_a_submit_is_one_statement_that_writes_all_or_nothing(tickets: Tic
 async def test_a_one_statement_unit_of_work_refuses_every_other_write(tickets: Tickets) -> None:
     """Without a transaction, only the one collected save is safe: any other write
     (an idempotency key, an SLA claim, a mail's record, the agents) is refused."""
-    assigner = tickets.app.assigner
-    make = PostgresUnitOfWork.factory(tickets.pool, assigner.store, assigner.projections)
-    async with make(one_statement=True) as uow:
+    async with tickets.app.deps.uow(one_statement=True) as uow:
         with pytest.raises(RuntimeError, match="needs a transaction"):
-            await uow.first_answer(uuid4(), "key", "fingerprint")
+            await uow.answers.first(uuid4(), "key", "fingerprint")
         with pytest.raises(RuntimeError, match="needs a transaction"):
-            await uow.remember_answer(uuid4(), "key", {})
+            await uow.answers.remember(uuid4(), "key", {})
         with pytest.raises(RuntimeError, match="needs a transaction"):
-            await uow.claim_sla_check(uuid4())
-        with pytest.raises(RuntimeError, match="has no agents"):
-            _ = uow.agents
+            await uow.deadlines.claim(uuid4())
+        with pytest.raises(RuntimeError, match="needs a transaction"):
+            await uow.agents.lock_queue("service-desk")
+        with pytest.raises(RuntimeError, match="needs a transaction"):
+            await uow.mail_log.record("mail-1", uuid4(), Contact(user_id=uuid4()))
         await uow.commit()  # nothing collected: nothing written
     assert await tickets.count("idempotency_keys") == 0

@@ -8,8 +8,8 @@ nothing behind — as the PostgreSQL transaction does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -20,18 +20,28 @@ from pydantic import BaseModel
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.agents import AgentAvailabilityChanged, QueueMember, QueueMembersChanged
 from helpdesk.contracts.envelope import EventData
-from helpdesk.contracts.tickets import Contact, TicketList, TicketStatus, TicketSummary
+from helpdesk.contracts.reports import SlaReportRow
+from helpdesk.contracts.tickets import (
+    Contact,
+    TicketList,
+    TicketSearchResults,
+    TicketStatus,
+    TicketSummary,
+)
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.read_model import decode_cursor, encode_cursor
-from helpdesk.tickets.domain.events import TicketEvent
+from helpdesk.tickets.adapters.repository import NUMBER_TIMEZONE
+from helpdesk.tickets.domain.assignment import Candidate
+from helpdesk.tickets.domain.events import Assigned, TicketEvent
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.deps import Deps, IdempotencyKeyReused, TicketFilter
 from helpdesk.tickets.handlers.views import summary_of
 
 POLICY = load_policy()
+OPEN_WORK = (TicketStatus.SUBMITTED, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,9 @@ class FakeDatabase:
     members: dict[str, list[UUID]] = field(default_factory=dict)
     away: dict[UUID, datetime | None] = field(default_factory=dict)
     agent_events: list[EventData] = field(default_factory=list)
+    member_since: dict[tuple[str, UUID], datetime] = field(default_factory=dict)
+    # When each user's active status was last set (a deactivation's time).
+    active_as_of: dict[UUID, datetime] = field(default_factory=dict)
 
     def add_user(self, name: str, *roles: Role) -> Actor:
         """A user the users projection knows, and their verified actor."""
@@ -90,6 +103,12 @@ class FakeTickets:
 
     async def get(self, ticket_id: UUID) -> Ticket:
         return self.db.ticket(ticket_id)
+
+    async def id_of_number(self, number: str) -> UUID | None:
+        for ticket_id in self.db.streams:
+            if self.db.ticket(ticket_id).number == number:
+                return ticket_id
+        return None
 
     async def save(self, ticket: Ticket, *, by: UUID | None = None) -> None:
         if not ticket.pending:
@@ -119,6 +138,8 @@ class FakeAgents:
         db.agent_events.append(event)
         if isinstance(event, QueueMembersChanged):
             db.members[event.queue] = list(event.members)
+            for user_id in event.members:
+                db.member_since.setdefault((event.queue, user_id), event.at)
         elif isinstance(event, AgentAvailabilityChanged):
             if event.available:
                 db.away.pop(event.user_id, None)
@@ -151,11 +172,46 @@ class FakeAgents:
             for ticket_id in self.db.streams
             if (t := self.db.ticket(ticket_id)).assignee is not None
             and t.assignee.user_id == user_id
-            and t.status in (TicketStatus.SUBMITTED, TicketStatus.OPEN, TicketStatus.PENDING)
+            and t.status in OPEN_WORK
         ]
 
     async def lock_queue(self, queue: str) -> None:
-        pass
+        pass  # one event loop, no interleaving inside a use case
+
+    async def candidates(self, queue: str) -> list[Candidate]:
+        found = []
+        for user_id in self.db.members.get(queue, []):
+            user = self.db.users.get(user_id)
+            if user is None or not user.active or not user.is_agent:
+                continue
+            assigned = [
+                (e.at, t.queue)
+                for t in map(self.db.ticket, self.db.streams)
+                for e in self.db.streams[t.ticket_id]
+                if isinstance(e, Assigned) and e.assignee.user_id == user_id
+            ]
+            found.append(
+                Candidate(
+                    contact=user.contact,
+                    available=user_id not in self.db.away,
+                    open_tickets=len(await self.open_tickets_of(user_id)),
+                    last_assigned_at=max((at for at, _ in assigned), default=None),
+                    last_from_queue_at=max((at for at, q in assigned if q == queue), default=None),
+                    member_since=self.db.member_since[(queue, user_id)],
+                )
+            )
+        return sorted(found, key=lambda c: (c.member_since, str(c.user_id)))
+
+    async def waiting(self, queues: Sequence[str], limit: int) -> list[UUID]:
+        found = [
+            summary_of(self.db.ticket(ticket_id))
+            for ticket_id in self.db.streams
+            if (t := self.db.ticket(ticket_id)).queue in queues
+            and t.assignee is None
+            and t.status in OPEN_WORK
+        ]
+        found.sort(key=lambda s: (_next_due(s) is None, _next_due(s) or s.created_at, s.created_at))
+        return [s.ticket_id for s in found[:limit]]
 
     async def active_agents(self, user_ids: list[UUID]) -> set[UUID]:
         return {u for u in user_ids if u in self.db.users and self.db.users[u].is_agent}
@@ -165,100 +221,91 @@ class FakeAgents:
         return {n.lower(): by_name[n.lower()] for n in usernames if n.lower() in by_name}
 
 
-class FakeUnitOfWork:
+class FakeUsers:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
-        self._streams: dict[UUID, list[TicketEvent]] = {}
-        self._numbers: dict[int, int] = {}
-        self._settled: list[UUID] = []
-        self._claims: dict[tuple[UUID, str], str] = {}
-        self._answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = {}
-        self._mails: dict[str, dict[str, Any]] = {}
-        self._agent_events: list[EventData] = []
-        self.tickets = FakeTickets(db, self._streams)
-        self.agents = FakeAgents(db, self._agent_events)
 
-    async def __aenter__(self) -> FakeUnitOfWork:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._streams.clear()  # what was not committed is gone
-        self._numbers.clear()
-        self._settled.clear()
-        self._claims.clear()
-        self._answers.clear()
-        self._mails.clear()
-        self._agent_events.clear()
-
-    async def commit(self) -> None:
-        for ticket_id, events in self._streams.items():
-            if len(self.db.streams.get(ticket_id, [])) >= len(events):
-                raise ConcurrencyError(f"ticket-{ticket_id}", len(events))
-            self.db.streams[ticket_id] = events
-        self.db.numbers.update(self._numbers)
-        self.db.settled += self._settled
-        self.db.answers.update(self._answers)
-        self.db.mails.update(self._mails)
-        for event in self._agent_events:
-            FakeAgents.apply(self.db, event)
-        self._agent_events.clear()
-        self.db.commits += 1
-
-    async def first_answer(
-        self, user_id: UUID, key: str, fingerprint: str
-    ) -> dict[str, Any] | None:
-        stored = self.db.answers.get((user_id, key))
-        if stored is None:
-            self._claims[(user_id, key)] = fingerprint
-            return None
-        if stored[0] != fingerprint:
-            raise IdempotencyKeyReused()
-        return stored[1]
-
-    async def remember_answer(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
-        self._answers[(user_id, key)] = (self._claims[(user_id, key)], answer)
-
-    async def user(self, user_id: UUID) -> FakeUser | None:
+    async def get(self, user_id: UUID) -> FakeUser | None:
         return self.db.users.get(user_id)
 
-    async def active_user_by_email(self, email: str) -> FakeUser | None:
+    async def active_by_email(self, email: str) -> FakeUser | None:
         for user in self.db.users.values():
             address = (user.contact.email or "").lower()
             if user.active and address == email.strip().lower():
                 return user
         return None
 
-    async def ticket_by_number(self, number: str) -> UUID | None:
-        for ticket_id in self.db.streams:
-            if self.db.ticket(ticket_id).number == number:
-                return ticket_id
-        return None
+    async def set_active(self, user_id: UUID, active: bool, at: datetime) -> bool:
+        user = self.db.users.get(user_id)
+        as_of = self.db.active_as_of.get(user_id)
+        if as_of is not None and as_of > at:
+            return False
+        self.db.active_as_of[user_id] = at
+        if user is not None:
+            self.db.users[user_id] = replace(user, active=active)
+        return True
 
-    async def mail_result(self, mail_id: str) -> dict[str, Any] | None:
-        return self.db.mails.get(mail_id)
 
-    async def record_mail(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
-        if mail_id in self.db.mails or mail_id in self._mails:
-            raise AssertionError("unique violation: mail_intake")
-        self._mails[mail_id] = result.model_dump(mode="json")
+class FakeNumbers:
+    def __init__(self, db: FakeDatabase, staged: dict[int, int]) -> None:
+        self.db = db
+        self.staged = staged
 
-    async def user_and_number(self, user_id: UUID, now: datetime) -> tuple[FakeUser | None, str]:
-        return await self.user(user_id), await self.next_number(now)
-
-    async def next_number(self, now: datetime) -> str:
-        year = now.year
-        number = self._numbers.get(year, self.db.numbers.get(year, 0)) + 1
-        self._numbers[year] = number
+    async def next(self, now: datetime) -> str:
+        year = now.astimezone(NUMBER_TIMEZONE).year
+        number = self.staged.get(year, self.db.numbers.get(year, 0)) + 1
+        self.staged[year] = number
         return f"HD-{year}-{number:06d}"
 
-    async def ticket_list(
-        self, filters: TicketFilter, *, cursor: str | None, limit: int
-    ) -> TicketList:
+    async def next_with_requester(
+        self, user_id: UUID, now: datetime
+    ) -> tuple[FakeUser | None, str]:
+        return self.db.users.get(user_id), await self.next(now)
+
+
+class FakeAnswers:
+    def __init__(
+        self, db: FakeDatabase, staged: dict[tuple[UUID, str], tuple[str, dict[str, Any]]]
+    ) -> None:
+        self.db = db
+        self.staged = staged
+        self.claims: dict[tuple[UUID, str], str] = {}
+
+    async def first(self, user_id: UUID, key: str, fingerprint: str) -> dict[str, Any] | None:
+        stored = self.db.answers.get((user_id, key))
+        if stored is None:
+            self.claims[(user_id, key)] = fingerprint
+            return None
+        if stored[0] != fingerprint:
+            raise IdempotencyKeyReused()
+        return stored[1]
+
+    async def remember(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
+        self.staged[(user_id, key)] = (self.claims[(user_id, key)], answer)
+
+
+class FakeMailLog:
+    def __init__(self, db: FakeDatabase, staged: dict[str, dict[str, Any]]) -> None:
+        self.db = db
+        self.staged = staged
+
+    async def result_of(self, mail_id: str) -> dict[str, Any] | None:
+        return self.db.mails.get(mail_id)
+
+    async def record(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
+        if mail_id in self.db.mails or mail_id in self.staged:
+            raise AssertionError("unique violation: mail_intake")
+        self.staged[mail_id] = result.model_dump(mode="json")
+
+
+class FakeViews:
+    """The tickets list; search and history are PostgreSQL's full-text and
+    window queries, tested against PostgreSQL only (tests/integration/tickets)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def page(self, filters: TicketFilter, *, cursor: str | None, limit: int) -> TicketList:
         offset = decode_cursor(cursor)
         found = [summary_of(self.db.ticket(t)) for t in self.db.streams]
         found = [s for s in found if _matches(s, filters)]
@@ -270,7 +317,24 @@ class FakeUnitOfWork:
         more = len(found) > offset + limit
         return TicketList(items=page, next_cursor=encode_cursor(offset + limit) if more else None)
 
-    async def tickets_due(self, now: datetime, limit: int) -> list[UUID]:
+    async def search(self, *args: Any, **kwargs: Any) -> TicketSearchResults:
+        raise NotImplementedError("full-text search: tests/integration/tickets/test_search.py")
+
+    async def page_as_of(self, *args: Any, **kwargs: Any) -> TicketList:
+        raise NotImplementedError("history: tests/integration/tickets/test_reports.py")
+
+    async def sla_report(
+        self, *args: Any, **kwargs: Any
+    ) -> tuple[list[SlaReportRow], SlaReportRow]:
+        raise NotImplementedError("history: tests/integration/tickets/test_reports.py")
+
+
+class FakeDeadlines:
+    def __init__(self, db: FakeDatabase, staged: list[UUID]) -> None:
+        self.db = db
+        self.staged = staged
+
+    async def due(self, now: datetime, limit: int) -> list[UUID]:
         due = []
         for ticket_id in self.db.streams:
             sla = self.db.ticket(ticket_id).sla
@@ -289,11 +353,68 @@ class FakeUnitOfWork:
                 due.append(ticket_id)
         return due[:limit]
 
-    async def claim_sla_check(self, ticket_id: UUID) -> bool:
+    async def claim(self, ticket_id: UUID) -> bool:
         return ticket_id not in self.db.claimed_elsewhere
 
-    async def settle_deadlines(self, ticket_id: UUID, now: datetime) -> None:
-        self._settled.append(ticket_id)
+    async def settle(self, ticket_id: UUID, now: datetime) -> None:
+        self.staged.append(ticket_id)
+
+
+class FakeUnitOfWork:
+    """Stages every port's writes and applies them at `commit`."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+        self._streams: dict[UUID, list[TicketEvent]] = {}
+        self._numbers: dict[int, int] = {}
+        self._settled: list[UUID] = []
+        self._answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = {}
+        self._mails: dict[str, dict[str, Any]] = {}
+        self._agent_events: list[EventData] = []
+        self.tickets = FakeTickets(db, self._streams)
+        self.agents = FakeAgents(db, self._agent_events)
+        self.users = FakeUsers(db)
+        self.numbers = FakeNumbers(db, self._numbers)
+        self.views = FakeViews(db)
+        self.answers = FakeAnswers(db, self._answers)
+        self.mail_log = FakeMailLog(db, self._mails)
+        self.deadlines = FakeDeadlines(db, self._settled)
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for staged in (
+            self._streams,
+            self._numbers,
+            self._settled,
+            self._answers,
+            self._mails,
+            self._agent_events,
+            self.answers.claims,
+        ):
+            staged.clear()  # what was not committed is gone
+
+    async def commit(self) -> None:
+        for ticket_id, events in self._streams.items():
+            if len(self.db.streams.get(ticket_id, [])) >= len(events):
+                raise ConcurrencyError(f"ticket-{ticket_id}", len(events))
+            self.db.streams[ticket_id] = events
+        self.db.numbers.update(self._numbers)
+        self.db.settled += self._settled
+        self.db.answers.update(self._answers)
+        self.db.mails.update(self._mails)
+        for event in self._agent_events:
+            FakeAgents.apply(self.db, event)
+        for staged in (self._streams, self._numbers, self._settled, self._answers, self._mails):
+            staged.clear()
+        self._agent_events.clear()
+        self.db.commits += 1
 
 
 def _next_due(summary: TicketSummary) -> datetime | None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from helpdesk.contracts import tickets as contract
 from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.clock import Clock, SystemClock
+from helpdesk.servicekit.consumer import EventConsumer
+from helpdesk.servicekit.events import Delivery, on_events
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
-from helpdesk.tickets.adapters import assigning
 from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
 from helpdesk.tickets.adapters.history import HistoryProjection
@@ -28,7 +29,7 @@ from helpdesk.tickets.adapters.search import SearchProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.domain.routing import RoutingPolicy
-from helpdesk.tickets.handlers import HANDLERS
+from helpdesk.tickets.handlers import HANDLERS, assignment
 from helpdesk.tickets.handlers.deps import Deps
 from helpdesk.tickets.handlers.sla import SlaMonitor
 from helpdesk.tickets.settings import Settings
@@ -40,7 +41,7 @@ class TicketsApp:
     handlers: Handlers
     monitor: SlaMonitor
     policy: RoutingPolicy
-    assigner: assigning.Assigner
+    consumers: list[EventConsumer]
 
 
 log = get_logger(__name__)
@@ -71,16 +72,36 @@ def wire(
     )
     handlers = bind(deps, HANDLERS)
     ctx.serve(handlers)
-    assigner = assigning.Assigner(ctx.store, ctx.projections, policy, deps.clock)
+    consumers = [
+        users_consumer(),
+        eraser(NatsBlobStore(ctx.js)),
+        *assignment_consumers(ctx, policy, deps.clock),
+    ]
     if consume_identity:  # the service's durable consumers (tests of handlers skip them)
-        ctx.consume(users_consumer())
-        ctx.consume(eraser(NatsBlobStore(ctx.js)))
-        for consumer in assigning.consumers(assigner):
+        for consumer in consumers:
             ctx.consume(consumer)
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
     return TicketsApp(
-        deps=deps, handlers=handlers, monitor=monitor, policy=policy, assigner=assigner
+        deps=deps, handlers=handlers, monitor=monitor, policy=policy, consumers=consumers
     )
+
+
+def assignment_consumers(
+    ctx: ServiceContext[Settings], policy: RoutingPolicy, clock: Clock
+) -> list[EventConsumer]:
+    """The assignment handlers, each delivery's units of work on its connection."""
+
+    def deps(delivery: Delivery) -> assignment.AssignmentDeps:
+        uow = PostgresUnitOfWork.on_connection(delivery.conn, ctx.store, ctx.projections)
+        return assignment.AssignmentDeps(uow, policy, clock, delivery.occurred_at)
+
+    return [
+        # A trigger handled twice assigns nothing twice (handlers/assignment.py).
+        on_events(
+            assignment.ASSIGNMENT_CONSUMER, assignment.ASSIGNMENT_HANDLERS, deps, inbox=False
+        ),
+        on_events(assignment.DEACTIVATION_CONSUMER, assignment.DEACTIVATION_HANDLERS, deps),
+    ]
 
 
 async def keep_number_years(ctx: ServiceContext[Settings], clock: Clock) -> None:

@@ -4,7 +4,7 @@
 assignment asks (docs/assignment.md).
 
 Everything runs on the caller's connection, inside its transaction: the unit
-of work's for commands, the inbox transaction's for the assigning consumer.
+of work's for commands, the delivery's for the assignment handlers.
 """
 
 from __future__ import annotations
@@ -103,17 +103,29 @@ class AgentsProjection:
 
 
 class PostgresAgents:
-    """Queues and availability on one connection (inside its transaction)."""
+    """Queues and availability on one connection: inside its transaction, or
+    `read_only` in a one-statement unit of work (which has no transaction)."""
 
     def __init__(
-        self, conn: Connection, store: EventStore, projections: Sequence[Projection]
+        self,
+        conn: Connection,
+        store: EventStore,
+        projections: Sequence[Projection],
+        *,
+        read_only: bool = False,
     ) -> None:
         self.conn = conn
         self.store = store
         self.projections = projections
+        self.read_only = read_only
+
+    def _needs_transaction(self) -> None:
+        if self.read_only:
+            raise RuntimeError("this needs a transaction: not a one-statement unit")
 
     async def record(self, stream: str, event: EventData, *, by: UUID | None) -> None:
         """Append `event` to `stream` (after whatever it holds), publish it, project it."""
+        self._needs_transaction()
         correlation_id = current_correlation_id()
         message = OutgoingMessage.of(event, correlation_id=correlation_id)
         version = await self.conn.fetchval(
@@ -200,6 +212,7 @@ class PostgresAgents:
     async def lock_queue(self, queue: str) -> None:
         """Serialise the assignments of one queue until the transaction ends, so each
         choice sees the previous one's counts (replicas included)."""
+        self._needs_transaction()
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"assign:{queue}")
 
     async def candidates(self, queue: str) -> list[Candidate]:

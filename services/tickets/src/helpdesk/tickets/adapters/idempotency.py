@@ -65,3 +65,16 @@ async def remember_answer(
         key,
         json.dumps(answer),
     )
+
+
+class PostgresAnswers:
+    """The `Answers` port on the unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def first(self, user_id: UUID, key: str, fingerprint: str) -> dict[str, Any] | None:
+        return await first_answer(self.conn, user_id, key, fingerprint)
+
+    async def remember(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
+        await remember_answer(self.conn, user_id, key, answer)

@@ -272,3 +272,24 @@ async def settle_deadlines(conn: Connection, ticket_id: UUID, now: datetime) -> 
         ticket_id,
         now,
     )
+
+
+class PostgresDeadlines:
+    """The SLA monitor's `Deadlines` port on the unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def due(self, now: datetime, limit: int) -> list[UUID]:
+        return await tickets_due(self.conn, now, limit)
+
+    async def claim(self, ticket_id: UUID) -> bool:
+        # Transaction-scoped: released at commit or rollback.
+        return bool(
+            await self.conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext($1))", f"sla:{ticket_id}"
+            )
+        )
+
+    async def settle(self, ticket_id: UUID, now: datetime) -> None:
+        await settle_deadlines(self.conn, ticket_id, now)

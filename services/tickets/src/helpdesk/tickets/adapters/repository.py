@@ -70,6 +70,19 @@ async def prepare_number_years(pool: asyncpg.Pool, now: datetime) -> None:
                 await conn.execute(f"CREATE SEQUENCE IF NOT EXISTS ticket_number_{int(y)}")
 
 
+class PostgresNumbers:
+    """The `TicketNumbers` port on the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def next(self, now: datetime) -> str:
+        return await next_number(self.conn, now)
+
+    async def next_with_requester(self, user_id: UUID, now: datetime) -> tuple[User | None, str]:
+        return await user_and_number(self.conn, user_id, now)
+
+
 class OneStatement(Protocol):
     """Where a one-statement unit of work collects its save (see PostgresUnitOfWork)."""
 
@@ -97,6 +110,10 @@ class PostgresTickets:
     async def get(self, ticket_id: UUID) -> Ticket:
         recorded = await self.store.load(self.conn, stream_id(ticket_id))
         return load_ticket(ticket_id, [(r.event_type, r.data) for r in recorded])
+
+    async def id_of_number(self, number: str) -> UUID | None:
+        found = await self.conn.fetchval("SELECT ticket_id FROM tickets WHERE number = $1", number)
+        return found if isinstance(found, UUID) else None
 
     async def save(self, ticket: Ticket, *, by: UUID | None = None) -> None:
         """Append the ticket's new events (raises ConcurrencyError if it moved on)."""

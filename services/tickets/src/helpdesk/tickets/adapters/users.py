@@ -7,6 +7,7 @@ It never reads identity's tables: name, e-mail, locale and roles arrive as
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -86,6 +87,33 @@ async def find_active_user_by_email(conn: Connection, email: str) -> User | None
     return await find_user(conn, row["user_id"]) if row else None
 
 
+class PostgresUsers:
+    """The `UserDirectory` port on the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def get(self, user_id: UUID) -> User | None:
+        return await find_user(self.conn, user_id)
+
+    async def active_by_email(self, email: str) -> User | None:
+        return await find_active_user_by_email(self.conn, email)
+
+    async def set_active(self, user_id: UUID, active: bool, at: datetime) -> bool:
+        """Set `active`, unless the row holds a newer status already."""
+        done = await self.conn.fetchval(
+            "INSERT INTO users (user_id, active, active_as_of) VALUES ($1, $2, $3)"
+            " ON CONFLICT (user_id) DO UPDATE SET active = excluded.active,"
+            " active_as_of = excluded.active_as_of, updated_at = now()"
+            " WHERE users.active_as_of IS NULL OR users.active_as_of <= excluded.active_as_of"
+            " RETURNING true",
+            user_id,
+            active,
+            at,
+        )
+        return bool(done)
+
+
 async def contact_of(conn: Connection, user_id: UUID) -> Contact:
     user = await find_user(conn, user_id)
     return user.contact if user else Contact(user_id=user_id)
@@ -125,7 +153,7 @@ async def on_registered(event: UserRegistered, delivery: Delivery) -> None:
 
 
 async def on_activated(event: UserActivated, delivery: Delivery) -> None:
-    # Only a deactivation (adapters/assigning.py) undoes it: a late redelivery
+    # Only a deactivation (handlers/assignment.py) undoes it: a late redelivery
     # must not make a since deactivated user active again.
     await delivery.conn.execute(
         "INSERT INTO users (user_id, username, active) VALUES ($1, $2, true)"

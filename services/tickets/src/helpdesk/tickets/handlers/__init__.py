@@ -2,8 +2,9 @@
 
 `commands.py` changes tickets, `queries.py` reads them, `insight.py`
 searches them and reports on their SLA history, `mail.py` turns mails into
-tickets and messages, `sla.py` is the SLA
-monitor; `deps.py` names the ports they use. `HANDLERS` is what
+tickets and messages, `sla.py` is the SLA monitor; `assignment.py` holds the
+event handlers that assign tickets automatically; `deps.py` names the ports
+they use. `HANDLERS` is what
 `bootstrap.py` serves: `ctx.serve(bind(deps, HANDLERS))`.
 """
 

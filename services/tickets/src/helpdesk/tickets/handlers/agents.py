@@ -1,6 +1,6 @@
 """The agents' workflow: queues and their members (admins set them), and each
 agent's availability (docs/assignment.md). Assignment itself is a consumer
-(`adapters/assigning.py`): these use cases only record what changed.
+(`handlers/assignment.py`): these use cases only record what changed.
 """
 
 from __future__ import annotations

@@ -73,11 +73,11 @@ class Once:
         return cls(cmd.actor.user_id, cmd.idempotency_key, fingerprint)
 
     async def replay(self, uow: UnitOfWork, result_type: type[M]) -> M | None:
-        answer = await uow.first_answer(self.user_id, self.key, self.fingerprint)
+        answer = await uow.answers.first(self.user_id, self.key, self.fingerprint)
         return None if answer is None else result_type.model_validate(answer)
 
     async def remember(self, uow: UnitOfWork, result: BaseModel) -> None:
-        await uow.remember_answer(self.user_id, self.key, result.model_dump(mode="json"))
+        await uow.answers.remember(self.user_id, self.key, result.model_dump(mode="json"))
 
 
 async def open_ticket(
@@ -96,7 +96,7 @@ async def open_ticket(
     the portal, the API or a mail)."""
     ticket = Ticket.submit(
         ticket_id=uuid4(),
-        number=number or await uow.next_number(now),
+        number=number or await uow.numbers.next(now),
         requester=requester,
         subject=subject,
         description=description,
@@ -125,7 +125,7 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
         if once and (first := await once.replay(uow, Submitted)) is not None:
             log.info("submit replayed for its Idempotency-Key", ticket_id=str(first.ticket_id))
             return first
-        requester, number = await uow.user_and_number(cmd.actor.user_id, now)
+        requester, number = await uow.numbers.next_with_requester(cmd.actor.user_id, now)
         if requester is None:
             raise AccountNotReady()
         ticket, submitted = await open_ticket(
@@ -193,7 +193,7 @@ async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
     the users projection can say (see `domain/caller.py`)."""
     assignee_id = cmd.assignee_id or cmd.actor.user_id
     async with deps.uow() as uow:
-        known = await uow.user(assignee_id)
+        known = await uow.users.get(assignee_id)
     assignee = known.contact if known else Contact(user_id=assignee_id)
     if assignee_id == cmd.actor.user_id:
         assignee_is_agent = cmd.actor.is_agent  # the caller: their token says

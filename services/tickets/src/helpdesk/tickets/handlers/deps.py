@@ -1,16 +1,18 @@
 """What the use cases need, as ports: `Deps` (bound once in `bootstrap.py`) and
 the `UnitOfWork` they open for each attempt.
 
-A unit of work is one transaction: the tickets repository, the users
-projection, the per-year ticket numbers and the read models, as methods. What
+A unit of work is one transaction over named ports: the tickets repository,
+the agent directory, the users projection, the per-year ticket numbers, the
+read models, and the records that make requests and mails idempotent. What
 is not committed is rolled back when the `async with` block ends. The
 PostgreSQL implementation is `adapters/unit_of_work.py`; use-case tests use
-the in-memory one in `tests/unit/tickets/fakes.py`.
+the in-memory one in `tests/unit/tickets/fakes.py`, and one contract suite
+(`tests/integration/tickets/test_port_contracts.py`) runs against both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -29,6 +31,7 @@ from helpdesk.contracts.replies import FieldError, Refused
 from helpdesk.contracts.reports import GroupBy, SlaReportRow
 from helpdesk.contracts.tickets import Contact, TicketList, TicketSearchResults, TicketStatus
 from helpdesk.servicekit.clock import Clock
+from helpdesk.tickets.domain.assignment import Candidate
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.search import SearchTerms
@@ -44,6 +47,9 @@ class TicketRepository(Protocol):
 
         Raises `ConcurrencyError` if its stream moved on since it was loaded.
         """
+
+    async def id_of_number(self, number: str) -> UUID | None:
+        """The ticket with this number (`HD-2026-000042`), None if there is none."""
 
 
 class KnownUser(Protocol):
@@ -114,7 +120,8 @@ class AgentDirectory(Protocol):
 
     async def open_tickets_of(self, user_id: UUID) -> list[UUID]: ...
 
-    async def lock_queue(self, queue: str) -> None: ...
+    async def lock_queue(self, queue: str) -> None:
+        """Serialise the assignments of one queue until the transaction ends."""
 
     async def active_agents(self, user_ids: list[UUID]) -> set[UUID]:
         """Those of `user_ids` the users projection knows as active agents."""
@@ -122,66 +129,67 @@ class AgentDirectory(Protocol):
     async def ids_by_username(self, usernames: list[str]) -> dict[str, UUID]:
         """Lower-cased username -> user id, for those known."""
 
+    async def candidates(self, queue: str) -> list[Candidate]:
+        """The queue's active agents with what the assignment policies weigh."""
 
-class UnitOfWork(Protocol):
-    @property
-    def tickets(self) -> TicketRepository: ...
+    async def waiting(self, queues: Sequence[str], limit: int) -> list[UUID]:
+        """Unassigned open tickets of `queues`, soonest due first."""
 
-    async def first_answer(
-        self, user_id: UUID, key: str, fingerprint: str
-    ) -> dict[str, Any] | None:
+
+class UserDirectory(Protocol):
+    """The users projection (from identity's events, `adapters/users.py`)."""
+
+    async def get(self, user_id: UUID) -> KnownUser | None:
+        """The user's record, None if identity's events have not arrived."""
+
+    async def active_by_email(self, email: str) -> KnownUser | None:
+        """The active user with this address (case-insensitive), None if there is none."""
+
+    async def set_active(self, user_id: UUID, active: bool, at: datetime) -> bool:
+        """Record a status of `at`; False if a newer one is held already."""
+
+
+class TicketNumbers(Protocol):
+    """The per-year ticket numbers (a rolled-back submit leaves a gap)."""
+
+    async def next(self, now: datetime) -> str:
+        """The next ticket number of `now`'s year."""
+
+    async def next_with_requester(
+        self, user_id: UUID, now: datetime
+    ) -> tuple[KnownUser | None, str]:
+        """The requester's record and the next number in one round trip (a submit);
+        the number is taken even when the user is unknown."""
+
+
+class Answers(Protocol):
+    """Answers to requests with an `Idempotency-Key` (`adapters/idempotency.py`)."""
+
+    async def first(self, user_id: UUID, key: str, fingerprint: str) -> dict[str, Any] | None:
         """Claim (`user_id`, `key`) for this transaction; if a request with that key
         committed within the last 24 hours, its answer instead. Waits for a
         concurrent request with the same key to end. Raises `IdempotencyKeyReused`
         if that request was a different one (`fingerprint`)."""
 
-    async def remember_answer(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
+    async def remember(self, user_id: UUID, key: str, answer: dict[str, Any]) -> None:
         """The answer to the claimed key, committed with what the request did."""
 
-    @property
-    def agents(self) -> AgentDirectory: ...
 
-    async def __aenter__(self) -> UnitOfWork: ...
+class MailLog(Protocol):
+    """What each mail became (the mail channel's exactly-once, `handlers/mail.py`)."""
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    async def user(self, user_id: UUID) -> KnownUser | None:
-        """The users projection's record, None if identity's events have not arrived."""
-
-    async def next_number(self, now: datetime) -> str:
-        """The next ticket number of `now`'s year (a rolled-back submit leaves a gap)."""
-
-    async def user_and_number(self, user_id: UUID, now: datetime) -> tuple[KnownUser | None, str]:
-        """`user` and `next_number` at once (one round trip for a submit); the number
-        is taken even when the user is unknown."""
-
-    # The mail channel's questions (handlers/mail.py).
-
-    async def active_user_by_email(self, email: str) -> KnownUser | None:
-        """The active user with this address (case-insensitive), None if there is none."""
-
-    async def ticket_by_number(self, number: str) -> UUID | None:
-        """The ticket with this number, None if there is none."""
-
-    async def mail_result(self, mail_id: str) -> dict[str, Any] | None:
+    async def result_of(self, mail_id: str) -> dict[str, Any] | None:
         """What the mail `mail_id` became the first time (its result as JSON), if seen."""
 
-    async def record_mail(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
+    async def record(self, mail_id: str, ticket_id: UUID, result: BaseModel) -> None:
         """Remember what the mail became, in this transaction."""
 
-    async def ticket_list(
-        self, filters: TicketFilter, *, cursor: str | None, limit: int
-    ) -> TicketList:
-        """A page of the tickets read model; raises `InvalidCursor` for a foreign cursor."""
 
-    # Search and history (docs/search.md, docs/reports.md).
+class TicketViews(Protocol):
+    """The read models: lists, search and history (docs/search.md, docs/reports.md)."""
+
+    async def page(self, filters: TicketFilter, *, cursor: str | None, limit: int) -> TicketList:
+        """A page of the tickets read model; raises `InvalidCursor` for a foreign cursor."""
 
     async def search(
         self,
@@ -194,7 +202,7 @@ class UnitOfWork(Protocol):
     ) -> TicketSearchResults:
         """Ranked hits of the search projection; internal notes only if `include_notes`."""
 
-    async def ticket_list_as_of(
+    async def page_as_of(
         self, filters: TicketFilter, as_of: datetime, *, cursor: str | None, limit: int
     ) -> TicketList:
         """A page of the list as it stood at `as_of` (the history projection)."""
@@ -204,16 +212,61 @@ class UnitOfWork(Protocol):
     ) -> tuple[list[SlaReportRow], SlaReportRow]:
         """The report's rows per group and its total, as the history stood at `as_of`."""
 
-    # The SLA monitor's questions.
 
-    async def tickets_due(self, now: datetime, limit: int) -> list[UUID]:
+class Deadlines(Protocol):
+    """The SLA monitor's questions (`handlers/sla.py`)."""
+
+    async def due(self, now: datetime, limit: int) -> list[UUID]:
         """Tickets with an SLA deadline passed by `now` and not yet fired."""
 
-    async def claim_sla_check(self, ticket_id: UUID) -> bool:
+    async def claim(self, ticket_id: UUID) -> bool:
         """Claim the ticket for this transaction; False if another replica holds it."""
 
-    async def settle_deadlines(self, ticket_id: UUID, now: datetime) -> None:
+    async def settle(self, ticket_id: UUID, now: datetime) -> None:
         """Mark its passed deadlines fired: the aggregate had nothing left to emit."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the service's repositories and read ports."""
+
+    @property
+    def tickets(self) -> TicketRepository: ...
+
+    @property
+    def agents(self) -> AgentDirectory:
+        """Read-only in a one-statement unit (no `record`, no `lock_queue`)."""
+
+    @property
+    def users(self) -> UserDirectory: ...
+
+    @property
+    def numbers(self) -> TicketNumbers: ...
+
+    @property
+    def views(self) -> TicketViews: ...
+
+    # These three need a transaction: a one-statement unit refuses them.
+
+    @property
+    def answers(self) -> Answers: ...
+
+    @property
+    def mail_log(self) -> MailLog: ...
+
+    @property
+    def deadlines(self) -> Deadlines: ...
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Rolls back whatever was not committed."""
+
+    async def commit(self) -> None: ...
 
 
 class UnitOfWorkFactory(Protocol):
@@ -227,7 +280,7 @@ class UnitOfWorkFactory(Protocol):
 async def caller_of(uow: UnitOfWork, actor: Actor) -> Caller:
     """The verified actor of a request, with the contact the users projection has for
     them; their roles come from the actor alone (`domain/caller.py` says why)."""
-    known = await uow.user(actor.user_id)
+    known = await uow.users.get(actor.user_id)
     if known is not None and getattr(known, "deactivated", False):
         raise Deactivated()
     return Caller.of(actor, known.contact if known else Contact(user_id=actor.user_id))

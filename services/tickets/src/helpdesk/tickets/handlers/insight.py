@@ -27,7 +27,7 @@ async def search_tickets(query: SearchTickets, deps: Deps) -> TicketSearchResult
         status=query.status,
     )
     async with deps.uow() as uow:
-        return await uow.search(
+        return await uow.views.search(
             terms, filters, include_notes=agent, cursor=query.cursor, limit=query.limit
         )
 
@@ -38,7 +38,7 @@ async def sla_report(query: GetSlaReport, deps: Deps) -> SlaReport:
         raise Forbidden("only agents may see reports")
     as_of = query.as_of or deps.clock.now()
     async with deps.uow() as uow:
-        rows, total = await uow.sla_report(
+        rows, total = await uow.views.sla_report(
             start=query.from_, end=query.to, as_of=as_of, group_by=query.group_by
         )
     return SlaReport(

@@ -55,7 +55,7 @@ class NotParticipant(Refused):
 
 
 async def _sender(uow: UnitOfWork, address: str) -> KnownUser:
-    user = await uow.active_user_by_email(address)
+    user = await uow.users.active_by_email(address)
     if user is None:
         raise UnknownSender()
     return user
@@ -64,7 +64,7 @@ async def _sender(uow: UnitOfWork, address: str) -> KnownUser:
 async def submit_from_mail(cmd: SubmitFromMail, deps: Deps) -> Submitted:
     """A new ticket from a mail that answers no thread: normal priority, category other."""
     async with deps.uow() as uow:
-        seen = await uow.mail_result(cmd.mail_id)
+        seen = await uow.mail_log.result_of(cmd.mail_id)
         if seen is not None:
             return Submitted.model_validate(seen)
         requester = await _sender(uow, cmd.sender)
@@ -79,7 +79,7 @@ async def submit_from_mail(cmd: SubmitFromMail, deps: Deps) -> Submitted:
             category=Category.OTHER,
             now=now,
         )
-        await uow.record_mail(cmd.mail_id, ticket.ticket_id, result)
+        await uow.mail_log.record(cmd.mail_id, ticket.ticket_id, result)
         await uow.commit()
     log.info("ticket submitted by mail", ticket_id=str(ticket.ticket_id), number=ticket.number)
     return result
@@ -92,13 +92,13 @@ async def reply_from_mail(cmd: ReplyFromMail, deps: Deps) -> contract.MessageAdd
 
     async def attempt() -> contract.MessageAdded:
         async with deps.uow() as uow:
-            seen = await uow.mail_result(cmd.mail_id)
+            seen = await uow.mail_log.result_of(cmd.mail_id)
             if seen is not None:
                 return contract.MessageAdded.model_validate(seen)
             sender = await _sender(uow, cmd.sender)
             ticket_id = cmd.ticket_id
             if ticket_id is None and cmd.number is not None:
-                ticket_id = await uow.ticket_by_number(cmd.number)
+                ticket_id = await uow.tickets.id_of_number(cmd.number)
             if ticket_id is None:
                 raise TicketNotFound()
             ticket = await uow.tickets.get(ticket_id)
@@ -115,7 +115,7 @@ async def reply_from_mail(cmd: ReplyFromMail, deps: Deps) -> contract.MessageAdd
             result = contract.MessageAdded(
                 ticket_id=ticket.ticket_id, message_id=event.message_id, status=ticket.status
             )
-            await uow.record_mail(cmd.mail_id, ticket.ticket_id, result)
+            await uow.mail_log.record(cmd.mail_id, ticket.ticket_id, result)
             await uow.commit()
         log.info("mail added to ticket", ticket_id=str(ticket.ticket_id), by_agent=caller.is_agent)
         return result
@@ -163,7 +163,7 @@ async def attach_from_mail(cmd: AttachFromMail, deps: Deps) -> FilesAttached:
 
     async def attempt() -> FilesAttached:
         async with deps.uow() as uow:
-            seen = await uow.mail_result(key)
+            seen = await uow.mail_log.result_of(key)
             if seen is not None:
                 return FilesAttached.model_validate(seen)
             sender = await _sender(uow, cmd.sender)
@@ -194,7 +194,7 @@ async def attach_from_mail(cmd: AttachFromMail, deps: Deps) -> FilesAttached:
                 added=[f.attachment_id for f in taken],
                 refused=refused,
             )
-            await uow.record_mail(key, ticket.ticket_id, result)
+            await uow.mail_log.record(key, ticket.ticket_id, result)
             await uow.commit()
         log.info(
             "mail files attached",

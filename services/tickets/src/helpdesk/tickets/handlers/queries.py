@@ -53,10 +53,10 @@ async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:
         )
     async with deps.uow() as uow:
         if query.as_of is not None:
-            return await uow.ticket_list_as_of(
+            return await uow.views.page_as_of(
                 filters, query.as_of, cursor=query.cursor, limit=query.limit
             )
-        return await uow.ticket_list(filters, cursor=query.cursor, limit=query.limit)
+        return await uow.views.page(filters, cursor=query.cursor, limit=query.limit)
 
 
 async def priorities(query: ListPriorities, deps: Deps) -> PriorityList:

@@ -43,7 +43,7 @@ class SlaMonitor:
         """Check every ticket with a passed, unfired deadline; returns events emitted."""
         now = self.deps.clock.now()
         async with self.deps.uow() as uow:
-            due = await uow.tickets_due(now, self.batch_size)
+            due = await uow.deadlines.due(now, self.batch_size)
         emitted = 0
         for ticket_id in due:
             emitted += await self.check(ticket_id)
@@ -56,7 +56,7 @@ class SlaMonitor:
         try:
             async with self.deps.uow() as uow:
                 # Replicas skip a ticket another one is checking right now.
-                if not await uow.claim_sla_check(ticket_id):
+                if not await uow.deadlines.claim(ticket_id):
                     return 0
                 ticket = await uow.tickets.get(ticket_id)
                 events = ticket.check_sla(now)
@@ -64,7 +64,7 @@ class SlaMonitor:
                     await uow.tickets.save(ticket)
                 else:
                     # Nothing left to emit (already fired before a reopen, say).
-                    await uow.settle_deadlines(ticket_id, now)
+                    await uow.deadlines.settle(ticket_id, now)
                 await uow.commit()
         except ConcurrencyError:
             return 0  # someone else wrote first; the next pass looks again
