@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -108,8 +109,9 @@ def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, default=str).encode()
 
 
-@pytest.fixture
-async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
+@asynccontextmanager
+async def started_tickets(servers: Servers) -> AsyncIterator[Tickets]:
+    """The tickets service wired on a schema of its own (also for the port contracts)."""
     schema = f"tk_{uuid.uuid4().hex[:10]}"
     pool = await create_pool(servers.database_url, schema, min_size=1, max_size=20)
     await apply_migrations(
@@ -143,3 +145,9 @@ async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
     await broker.stop()
     await asyncio.sleep(0)
     await pool.close()
+
+
+@pytest.fixture
+async def tickets(servers: Servers) -> AsyncIterator[Tickets]:
+    async with started_tickets(servers) as started:
+        yield started

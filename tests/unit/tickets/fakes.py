@@ -63,6 +63,7 @@ class FakeDatabase:
     # Deadlines the SLA monitor settled, and tickets another replica is checking.
     settled: list[UUID] = field(default_factory=list)
     claimed_elsewhere: set[UUID] = field(default_factory=set)
+    claimed: set[UUID] = field(default_factory=set)  # by open units of work
     # Runs once, just before the next save: another writer getting in first.
     before_next_save: Callable[[], None] | None = None
     commits: int = 0
@@ -333,6 +334,7 @@ class FakeDeadlines:
     def __init__(self, db: FakeDatabase, staged: list[UUID]) -> None:
         self.db = db
         self.staged = staged
+        self.held: set[UUID] = set()
 
     async def due(self, now: datetime, limit: int) -> list[UUID]:
         due = []
@@ -354,7 +356,16 @@ class FakeDeadlines:
         return due[:limit]
 
     async def claim(self, ticket_id: UUID) -> bool:
-        return ticket_id not in self.db.claimed_elsewhere
+        """Held by this unit until it ends, as PostgreSQL's transaction-scoped lock."""
+        if ticket_id in self.db.claimed_elsewhere or ticket_id in self.db.claimed - self.held:
+            return False
+        self.db.claimed.add(ticket_id)
+        self.held.add(ticket_id)
+        return True
+
+    def release(self) -> None:
+        self.db.claimed -= self.held
+        self.held.clear()
 
     async def settle(self, ticket_id: UUID, now: datetime) -> None:
         self.staged.append(ticket_id)
@@ -399,6 +410,7 @@ class FakeUnitOfWork:
             self.answers.claims,
         ):
             staged.clear()  # what was not committed is gone
+        self.deadlines.release()
 
     async def commit(self) -> None:
         for ticket_id, events in self._streams.items():
@@ -414,6 +426,7 @@ class FakeUnitOfWork:
         for staged in (self._streams, self._numbers, self._settled, self._answers, self._mails):
             staged.clear()
         self._agent_events.clear()
+        self.deadlines.release()
         self.db.commits += 1
 
 
