@@ -29,6 +29,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from helpdesk.contracts.subjects import MSG_ID_HEADER
 from helpdesk.servicekit.db import Connection, close_within, init_connection
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
@@ -103,15 +104,12 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish forever; reconnect after database errors."""
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox relay failed; restarting", schema=self._schema, error=repr(exc))
-                self.is_leader = False
-                await asyncio.sleep(self._poll_interval)
+        await repeat(
+            self._run_once,
+            pause=every(self._poll_interval),
+            failed="outbox relay failed; restarting",
+            schema=self._schema,
+        )
 
     async def _connect(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self._dsn, server_settings={"search_path": self._schema})

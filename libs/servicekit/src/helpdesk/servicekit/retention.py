@@ -20,6 +20,7 @@ from datetime import timedelta
 import asyncpg
 
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 
 log = get_logger(__name__)
 
@@ -47,13 +48,8 @@ async def prune_inbox(
 
 
 async def keep_inbox_pruned(pool: asyncpg.Pool, interval: float = 3600.0) -> None:
-    while True:
-        try:
-            pruned = await prune_inbox(pool)
-            if pruned:
-                log.info("inbox pruned", rows=pruned, retention_days=INBOX_RETENTION.days)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("inbox not pruned", error=repr(exc))
-        await asyncio.sleep(interval)
+    async def prune() -> None:
+        if pruned := await prune_inbox(pool):
+            log.info("inbox pruned", rows=pruned, retention_days=INBOX_RETENTION.days)
+
+    await repeat(prune, pause=every(interval), failed="inbox not pruned")

@@ -17,6 +17,7 @@ from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.events import Delivery, on_events
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
@@ -106,14 +107,12 @@ def assignment_consumers(
 
 async def keep_number_years(ctx: ServiceContext[Settings], clock: Clock) -> None:
     """This year's and next year's ticket-number sequences, checked hourly."""
-    while True:
-        try:
-            await prepare_number_years(ctx.pool, clock.now())
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a submit creates a missing year itself
-            log.warning("ticket number years not prepared", error=repr(exc))
-        await asyncio.sleep(3600)
+    # A failure is only logged: a submit creates a missing year itself.
+    await repeat(
+        lambda: prepare_number_years(ctx.pool, clock.now()),
+        pause=every(3600),
+        failed="ticket number years not prepared",
+    )
 
 
 def build(ctx: ServiceContext[Settings]) -> None:

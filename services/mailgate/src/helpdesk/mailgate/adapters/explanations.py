@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from helpdesk.mailgate.settings import Settings
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import kind_of, repeat
 from helpdesk.servicekit.mailformat import MAIL_POLICY, encoded
 from helpdesk.servicekit.waits import woken
 
@@ -75,15 +76,16 @@ class Explainer:
         return message
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.send_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("explanations pass failed", error=type(exc).__name__)
-            self.wake.clear()
-            await woken(self.wake, self.interval)
+        await repeat(
+            self.send_pending,
+            pause=self._woken,
+            failed="explanations pass failed",
+            error_of=kind_of,
+        )
+
+    async def _woken(self) -> None:
+        self.wake.clear()
+        await woken(self.wake, self.interval)
 
     async def send_pending(self) -> int:
         rows = await self.pool.fetch(

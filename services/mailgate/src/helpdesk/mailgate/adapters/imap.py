@@ -11,7 +11,6 @@ recognises it (same bytes / Message-ID): nothing is lost, nothing doubled.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import aioimaplib
 
 from helpdesk.mailgate.adapters.store import PostgresMailStore
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 
 log = get_logger(__name__)
 
@@ -85,14 +85,13 @@ class ImapPoller:
         self.timeout = timeout
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.poll()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the server is away: try again next time
-                log.warning("imap poll failed", mailbox=repr(self.mailbox), error=repr(exc))
-            await asyncio.sleep(self.interval)
+        # The server is away: try again next time.
+        await repeat(
+            self.poll,
+            pause=every(self.interval),
+            failed="imap poll failed",
+            mailbox=repr(self.mailbox),
+        )
 
     async def _connect(self) -> aioimaplib.IMAP4:
         m = self.mailbox

@@ -57,6 +57,7 @@ from helpdesk.mailgate.domain.threading import (
 from helpdesk.mailgate.handlers.deps import Deps, Explanation, Outcome, StoredMail
 from helpdesk.servicekit.attachments import FileRefused
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
+from helpdesk.servicekit.loops import kind_of, repeat
 from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
@@ -263,16 +264,17 @@ class MailWorker:
         self.id = uuid4()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.run_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("mail worker pass failed", error=type(exc).__name__)
-            self.wake.clear()
-            await woken(self.wake, self.interval)
+        await repeat(
+            self._drain, pause=self._woken, failed="mail worker pass failed", error_of=kind_of
+        )
+
+    async def _drain(self) -> None:
+        while await self.run_once():
+            pass
+
+    async def _woken(self) -> None:
+        self.wake.clear()
+        await woken(self.wake, self.interval)
 
     async def run_once(self) -> int:
         """Process one batch of waiting mails; returns how many were claimed."""

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -26,6 +25,7 @@ from helpdesk.notifier.adapters.compose import ComposedMail
 from helpdesk.notifier.domain.files import MailFile
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 
 log = get_logger(__name__)
 
@@ -156,11 +156,4 @@ class MailQueue:
 
     async def watch(self, interval: float = 5.0) -> None:
         """Keep the backlog gauges current (every replica measures)."""
-        while True:
-            try:
-                await self.measure()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("mail backlog not measured", error=repr(exc))
-            await asyncio.sleep(interval)
+        await repeat(self.measure, pause=every(interval), failed="mail backlog not measured")

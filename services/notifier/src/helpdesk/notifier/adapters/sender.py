@@ -44,6 +44,7 @@ from helpdesk.notifier.adapters.queue import ClaimedMail, MailQueue
 from helpdesk.notifier.adapters.smtp import SmtpConnections, describe, is_permanent, smtp_code
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 from helpdesk.servicekit.waits import woken
 
 log = get_logger(__name__)
@@ -123,14 +124,11 @@ class MailSender:
     async def run(self) -> None:
         """Send forever; a lost database connection restarts the loop."""
         try:
-            while True:
-                try:
-                    await self._run_listening()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("mail sender failed; restarting", error=repr(exc))
-                    await asyncio.sleep(self.poll_interval)
+            await repeat(
+                self._run_listening,
+                pause=every(self.poll_interval),
+                failed="mail sender failed; restarting",
+            )
         finally:
             await self._finish_inflight()
 

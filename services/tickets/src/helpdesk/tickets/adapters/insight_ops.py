@@ -4,7 +4,6 @@ Prometheus gauges of the current backlog and overdue tickets."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import asyncpg
@@ -12,6 +11,7 @@ from prometheus_client import Gauge
 
 from helpdesk.servicekit.clock import Clock
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 from helpdesk.servicekit.projections import Projection, rebuild
 
 log = get_logger(__name__)
@@ -90,9 +90,8 @@ async def refresh_gauges(pool: asyncpg.Pool, clock: Clock) -> None:
 
 
 async def run_gauges(pool: asyncpg.Pool, clock: Clock, interval: float = GAUGE_INTERVAL) -> None:
-    while True:
-        try:
-            await refresh_gauges(pool, clock)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("backlog gauges not refreshed", error=repr(exc))
-        await asyncio.sleep(interval)
+    await repeat(
+        lambda: refresh_gauges(pool, clock),
+        pause=every(interval),
+        failed="backlog gauges not refreshed",
+    )

@@ -12,11 +12,11 @@ it reads and settles it through the unit of work, never by SQL of its own.
 
 from __future__ import annotations
 
-import asyncio
 from uuid import UUID, uuid4
 
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
+from helpdesk.servicekit.loops import every, repeat
 from helpdesk.tickets.domain.events import SlaAlarm
 from helpdesk.tickets.handlers.deps import Deps
 
@@ -30,14 +30,7 @@ class SlaMonitor:
         self.batch_size = batch_size
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("SLA monitor pass failed")
-            await asyncio.sleep(self.interval)
+        await repeat(self.run_once, pause=every(self.interval), failed="SLA monitor pass failed")
 
     async def run_once(self) -> int:
         """Check every ticket with a passed, unfired deadline; returns events emitted."""
