@@ -69,19 +69,27 @@ class System:
         self.mailgate_port = free_port()
         self.private_key, self.public_key = generate_keypair()
         self.seal_private_key, self.seal_public_key = sealing.generate()
-        self.env = service_environment(
-            nats_url=self.nats.url,
-            database_url=database_url,
-            smtp_host="127.0.0.1",
-            smtp_port=self.mail.port,
-            public_url=f"http://127.0.0.1:{self.gateway_port}",
-            jwt_private_key=self.private_key,
-            jwt_public_key=self.public_key,
-            notifier_seal_private_key=self.seal_private_key,
-            notifier_seal_public_key=self.seal_public_key,
-            oncall_email="oncall@helpdesk.example",
-            mailgate_smtp_port=self.mailgate_port,
-        ) | (extra_env or {})
+        self.env = (
+            service_environment(
+                nats_url=self.nats.url,
+                database_url=database_url,
+                smtp_host="127.0.0.1",
+                smtp_port=self.mail.port,
+                public_url=f"http://127.0.0.1:{self.gateway_port}",
+                jwt_private_key=self.private_key,
+                jwt_public_key=self.public_key,
+                notifier_seal_private_key=self.seal_private_key,
+                notifier_seal_public_key=self.seal_public_key,
+                oncall_email="oncall@helpdesk.example",
+                mailgate_smtp_port=self.mailgate_port,
+            )
+            | {
+                # The password flows' tests sign agents and admins in on a password alone;
+                # tests/sso turns the production default (agent,admin) back on (docs/sso.md).
+                "HELPDESK_MFA_REQUIRED_ROLES": "",
+            }
+            | (extra_env or {})
+        )
         # Replica n > 1 of a service is keyed "<service>-<n>" (its log file too). The
         # mail gateway runs once: its replicas would share one listening port here.
         self.processes: dict[str, ServiceProcess] = {}

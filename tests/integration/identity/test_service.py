@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import jwt
+import pyotp
 import pytest
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
@@ -151,7 +152,21 @@ async def test_login_and_profile_over_nats(running: RunningIdentity) -> None:
         },
     )
     assert session["ok"], session
-    token = session["result"]["access_token"]
+    # An admin's password alone opens nothing: enrol TOTP with the challenge first.
+    assert session["result"]["status"] == "mfa_enrolment_required"
+    challenge = session["result"]["challenge_id"]
+    enrolment = await running.ask("cmd", "enrol_totp_at_sign_in", {"challenge_id": challenge})
+    enrolled = await running.ask(
+        "cmd",
+        "confirm_totp_at_sign_in",
+        {
+            "challenge_id": challenge,
+            "enrolment_token": enrolment["result"]["enrolment_token"],
+            "code": pyotp.TOTP(enrolment["result"]["secret"]).now(),
+        },
+    )
+    assert len(enrolled["result"]["recovery_codes"]) == 10, enrolled
+    token = enrolled["result"]["tokens"]["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
     actor = {"user_id": claims["sub"], "roles": claims["roles"], "session_id": claims["sid"]}
     me = await running.ask("query", "me", {"actor": actor}, token=token)

@@ -10,6 +10,7 @@ import pytest
 
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.actors import Actor
+from helpdesk.identity.adapters.factors import SecondFactorSecrets
 from helpdesk.identity.handlers.activation import activate
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.registration import register
@@ -47,6 +48,9 @@ def make_deps(world: World, **settings: Any) -> Deps:
         "jwt_private_key": "unused",
         "notifier_seal_public_key": seal_public_key(),
         "recovery_min_seconds": 0,
+        # Tests of the password flows log agents and admins in on a password alone;
+        # tests/unit/identity/test_factors.py sets the production default.
+        "mfa_required_roles": "",
         **settings,
     }
     return Deps(
@@ -58,6 +62,7 @@ def make_deps(world: World, **settings: Any) -> Deps:
         settings=Settings(**values),
         revocations=world.revocations,
         seal=Sealer(seal_public_key()).seal,
+        factors=SecondFactorSecrets("unit-test signing key"),
     )
 
 
@@ -118,7 +123,8 @@ async def signed_in(
     deps: Deps, world: World, n: int | str = ""
 ) -> tuple[contract.RegisterUser, contract.SessionTokens, Actor]:
     command = await active_user(deps, world, n)
-    tokens = await login(login_of(command), deps)
+    tokens = (await login(login_of(command), deps)).root
+    assert isinstance(tokens, contract.SessionTokens)
     claims = world.access_tokens.claims(tokens.access_token)
     actor = Actor(user_id=claims.user_id, roles=claims.roles, session_id=str(claims.session_id))
     return command, tokens, actor

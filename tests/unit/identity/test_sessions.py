@@ -39,7 +39,8 @@ def refreshing(tokens: contract.SessionTokens) -> contract.RefreshSession:
 
 async def test_login_issues_an_access_and_a_refresh_token(deps: Deps, world: World) -> None:
     command = await active_user(deps, world, 1)
-    tokens = await login(login_of(command), deps)
+    tokens = (await login(login_of(command), deps)).root
+    assert isinstance(tokens, contract.SessionTokens)
     assert (tokens.expires_in, tokens.refresh_expires_in) == (15 * 60, 14 * 24 * 3600)
     claims = world.access_tokens.claims(tokens.access_token)
     assert (claims.roles, claims.name, claims.locale, claims.now) == (

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, RootModel
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
@@ -92,11 +92,33 @@ class RegistrationCancelled(BaseModel):
 
 
 class SessionTokens(BaseModel):
+    status: Literal["signed_in"] = "signed_in"
     access_token: str
     refresh_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105
     expires_in: int = Field(description="Seconds until the access token expires")
     refresh_expires_in: int
+
+
+SecondFactorKind = Literal["totp", "passkey"]
+
+
+class MfaChallenge(BaseModel):
+    """The password was right; a second step is due before any token is issued.
+
+    `mfa_required`: answer `challenge_id` with a code (`POST /api/v1/sessions/mfa`).
+    `mfa_enrolment_required`: the account's role needs a second factor and it has
+    none yet: enrol one with this challenge first (`POST /api/v1/sessions/mfa/totp`).
+    """
+
+    status: Literal["mfa_required", "mfa_enrolment_required"]
+    challenge_id: str = Field(description="Opaque, signed, valid for `expires_in` seconds")
+    methods: list[Literal["totp", "recovery_code", "passkey"]]
+    expires_in: int
+
+
+class SignIn(RootModel[SessionTokens | MfaChallenge]):
+    """What a correct password gets: tokens, or a second step (`MfaChallenge`)."""
 
 
 class Profile(BaseModel):
@@ -248,7 +270,7 @@ class ResendActivation(_IdentityCommand[Accepted], EmailRequest):
     client_address: ClientAddress
 
 
-class Login(_IdentityCommand[SessionTokens], Credentials):
+class Login(_IdentityCommand[SignIn], Credentials):
     verb: ClassVar[str] = "login"
 
     client_address: ClientAddress

@@ -35,6 +35,7 @@ class UserSummary(BaseModel):
     email: str
     roles: list[Role]
     status: str  # pending_activation, active, deactivated (and others identity may add)
+    factors: list[str] = []  # second factors: "totp", "passkey"
 
 
 class UserList(BaseModel):

@@ -95,6 +95,8 @@ ERROR_STATUS: dict[str, int] = {
     "invalid_credentials": 401,
     "unauthenticated": 401,
     "token_expired": 401,
+    "invalid_code": 401,  # a second factor's code (wrong, replayed)
+    "invalid_challenge": 401,  # a sign-in's second step that expired: log in again
     "account_not_activated": 403,
     "forbidden": 403,
     "not_found": 404,

@@ -16,7 +16,7 @@ from helpdesk.gateway.correlation import CorrelationIdMiddleware
 from helpdesk.gateway.deps import Gateway
 from helpdesk.gateway.limits import BodyLimitMiddleware
 from helpdesk.gateway.problems import install_problem_handlers
-from helpdesk.gateway.routes import accounts, agents, attachments, reports, tickets
+from helpdesk.gateway.routes import accounts, agents, attachments, factors, reports, tickets
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.logging import get_logger
@@ -90,6 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     # not after every portal route (~100 µs). The two trees share no path.
     app.include_router(tickets.router)
     app.include_router(accounts.router)
+    app.include_router(factors.router)
+
     app.include_router(attachments.router)
     app.include_router(agents.router)
     app.include_router(reports.router)

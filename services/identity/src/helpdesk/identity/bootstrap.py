@@ -13,6 +13,7 @@ import asyncpg
 
 from helpdesk.contracts import identity as contract
 from helpdesk.identity.adapters.access_tokens import AccessTokenIssuer
+from helpdesk.identity.adapters.factors import SecondFactorSecrets
 from helpdesk.identity.adapters.passwords import Argon2Passwords
 from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
 from helpdesk.identity.adapters.projections import PROJECTIONS
@@ -47,6 +48,7 @@ def build_deps(
         settings=settings,
         revocations=revocations,
         seal=Sealer(settings.notifier_seal_public_key).seal,
+        factors=SecondFactorSecrets(settings.jwt_private_key.get_secret_value()),
     )
 
 

@@ -43,3 +43,13 @@ class Settings(ServiceSettings):
     registration_window_minutes: int = 60
     # Recovery requests take at least this long, whether the address exists or not.
     recovery_min_seconds: float = 0.3
+    # Roles whose local accounts must have a second factor (comma-separated); an
+    # account with such a role enrols one at its next sign-in before any page.
+    # Set but empty: no role is forced (docs/sso.md).
+    mfa_required_roles: str = "agent,admin"
+    # How long the second step of a sign-in (code or enrolment) may take.
+    mfa_challenge_minutes: int = 10
+
+    @property
+    def mfa_roles(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())

@@ -16,6 +16,7 @@ from helpdesk.gateway.portal import (
     routes_accounts,
     routes_activation,
     routes_agents,
+    routes_factors,
     routes_reports,
     routes_tickets,
     routes_users,
@@ -56,4 +57,5 @@ def install(app: FastAPI) -> None:
     app.include_router(attachments.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_agents.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_users.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(routes_factors.router, prefix=PREFIX, include_in_schema=False)
     install_error_pages(app)

@@ -13,6 +13,7 @@ from helpdesk.contracts.identity import (
     CompletePasswordReset,
     Login,
     Logout,
+    MfaChallenge,
     RegisterUser,
     RequestPasswordReset,
     RequestUsernameReminder,
@@ -29,6 +30,7 @@ from helpdesk.gateway.portal.forms import (
 )
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
+from helpdesk.gateway.portal.routes_factors import second_step
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import end_session, load_state, start_session
 from helpdesk.gateway.problems import ProblemError
@@ -152,7 +154,7 @@ async def login(request: Request, lang: PageLang) -> Response:
         client_address=client_address(request),
     )
     try:
-        tokens = await send(request, command)
+        answer = (await send(request, command)).root
     except ProblemError as problem:
         status, message = _failed(form, problem, lang)
         headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
@@ -168,7 +170,9 @@ async def login(request: Request, lang: PageLang) -> Response:
         if headers:
             response.headers.update(headers)
         return response
-    start_session(state, request, tokens)
+    if isinstance(answer, MfaChallenge):  # no session before the second step
+        return await second_step(request, lang, answer, form.get("next"))
+    start_session(state, request, answer)
     return await redirect(request, safe_next(form.get("next"), lang), lang)
 
 

@@ -74,16 +74,21 @@ async def resend_activation(request: Request, body: contract.EmailRequest) -> co
 
 @router.post(
     "/sessions",
-    response_model=contract.SessionTokens,
+    response_model=contract.SessionTokens | contract.MfaChallenge,
     responses={401: _PROBLEM, 403: _PROBLEM, 429: _PROBLEM},
 )
 async def login(
     request: Request, response: Response, body: contract.Credentials
-) -> contract.SessionTokens:
-    """Log in with username (Όνομα σύνδεσης) and password."""
+) -> contract.SessionTokens | contract.MfaChallenge:
+    """Log in with username (Όνομα σύνδεσης) and password.
+
+    An account with a second factor, or whose role needs one, gets no tokens yet
+    but a challenge: `mfa_required` (answer it at `POST /api/v1/sessions/mfa`) or
+    `mfa_enrolment_required` (enrol TOTP first at `POST /api/v1/sessions/mfa/totp`).
+    """
     command = contract.Login(**body.model_dump(), client_address=client_address(request))
     _no_store(response)
-    return await send(request, command)
+    return (await send(request, command)).root
 
 
 @router.post("/sessions/refresh", response_model=contract.SessionTokens, responses={401: _PROBLEM})

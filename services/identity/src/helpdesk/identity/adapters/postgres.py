@@ -104,7 +104,7 @@ class PostgresUsers:
         pattern = (prefix or "").lower().replace("\\", "\\\\").replace("%", "\\%")
         pattern = pattern.replace("_", "\\_") + "%"
         rows = await self._conn.fetch(
-            "SELECT user_id, name, username, email, roles, status FROM users"
+            "SELECT user_id, name, username, email, roles, status, factors FROM users"
             " WHERE username_key LIKE $1 OR email_key LIKE $1 OR lower(name) LIKE $1"
             " ORDER BY username_key LIMIT $2",
             pattern,

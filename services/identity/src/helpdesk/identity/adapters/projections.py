@@ -75,6 +75,21 @@ async def _reset_token(conn: Connection, event: RecordedEvent) -> None:
     await _token(conn, event, "reset")
 
 
+async def _factor_added(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "UPDATE users SET factors = array_append(array_remove(factors, 'totp'), 'totp')"
+        " WHERE user_id = $1",
+        _user_id(event),
+    )
+
+
+async def _factor_removed(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "UPDATE users SET factors = array_remove(factors, 'totp') WHERE user_id = $1",
+        _user_id(event),
+    )
+
+
 class UserDirectory:
     """Accounts by username and e-mail (unique ignoring case), plus their token hashes."""
 
@@ -90,6 +105,8 @@ class UserDirectory:
             user.Reactivated: _active,
             user.ActivationTokenIssued: _activation_token,
             user.PasswordResetRequested: _reset_token,
+            user.TotpEnrolled: _factor_added,
+            user.TotpRemoved: _factor_removed,
         }
     )
 

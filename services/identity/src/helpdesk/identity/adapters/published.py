@@ -11,9 +11,10 @@ case, so no raw token reaches the outbox or the stream (docs/security.md,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from helpdesk.contracts import factors, people
 from helpdesk.contracts import identity as contract
-from helpdesk.contracts import people
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.domain.user import (
     Activated,
@@ -26,6 +27,8 @@ from helpdesk.identity.domain.user import (
     RegistrationAttempted,
     RegistrationCancelled,
     RolesGranted,
+    TotpEnrolled,
+    TotpRemoved,
     User,
     UserEvent,
     UsernameReminderRequested,
@@ -146,9 +149,28 @@ def integration_events(
                         reactivated_at=event.at,
                     )
                 )
+            case TotpEnrolled():
+                public.append(
+                    factors.SecondFactorAdded(**_person(user), factor="totp", added_at=event.at)
+                )
+            case TotpRemoved():
+                public.append(
+                    factors.SecondFactorRemoved(**_person(user), factor="totp", removed_at=event.at)
+                )
             case _:
                 pass  # a rehash, the token issued with a registration: nothing to tell
     return public
+
+
+def _person(user: User) -> dict[str, Any]:
+    """Who an event that is mailed to its owner is about."""
+    return {
+        "user_id": user.user_id,
+        "name": user.name,
+        "username": user.username,
+        "email": user.email,
+        "locale": user.language,
+    }
 
 
 def _required(sealed_token: str | None, event: UserEvent) -> str:

@@ -97,3 +97,25 @@ class RateLimited(DomainError):
         super().__init__(
             f"Too many attempts. Try again in {wait_seconds} seconds.", retry_after=wait_seconds
         )
+
+
+class InvalidCode(DomainError):
+    """A second-factor code that is wrong, already used, or of an older time step."""
+
+    code = "invalid_code"
+
+    def __init__(self) -> None:
+        super().__init__("This code is not valid.")
+
+
+class InvalidChallenge(DomainError):
+    """A sign-in challenge that is unknown, expired or for another step: log in again."""
+
+    code = "invalid_challenge"
+
+    def __init__(self) -> None:
+        super().__init__("This sign-in has expired or is not valid; log in again.")
+
+
+class AlreadyEnrolled(DomainError):
+    code = "conflict"

@@ -16,7 +16,13 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from helpdesk.contracts.actors import Role
-from helpdesk.identity.domain.errors import AlreadyActive, InvalidToken, TokenExpired
+from helpdesk.identity.domain.errors import (
+    AlreadyActive,
+    AlreadyEnrolled,
+    InvalidCode,
+    InvalidToken,
+    TokenExpired,
+)
 
 Status = Literal["pending_activation", "active", "cancelled", "deactivated"]
 Language = Literal["el", "en"]
@@ -107,6 +113,34 @@ class Reactivated(UserEvent):
     by: UUID | None = None
 
 
+class TotpEnrolled(UserEvent):
+    """TOTP is on; its seed sealed under identity's own key (never in the clear)."""
+
+    sealed_secret: str
+    at: datetime
+
+
+class TotpStepUsed(UserEvent):
+    """A TOTP code of this time step was accepted: no code of it or before counts again."""
+
+    step: int
+
+
+class RecoveryCodesIssued(UserEvent):
+    """Ten fresh one-time codes (their keyed hashes); the previous ones are void."""
+
+    code_hashes: list[str]
+
+
+class RecoveryCodeUsed(UserEvent):
+    code_hash: str
+    at: datetime
+
+
+class TotpRemoved(UserEvent):
+    at: datetime
+
+
 # ---------------------------------------------------------------- aggregate
 
 
@@ -129,6 +163,12 @@ class User:
     # Raised by every password change: sessions and access tokens of an older
     # version are void (checked at refresh, and by the gateway).
     credentials_version: int = 0
+    # Second factors (local accounts): the sealed TOTP seed and when it came,
+    # the last time step accepted (no replay), hashes of unused recovery codes.
+    totp_sealed_secret: str | None = None
+    totp_added_at: datetime | None = None
+    totp_last_step: int = -1
+    recovery_code_hashes: list[str] = field(default_factory=list)
 
     @property
     def exists(self) -> bool:
@@ -142,6 +182,15 @@ class User:
     def language(self) -> Language:
         """The locale mails and profiles use (Greek unless English was chosen)."""
         return "en" if self.locale == "en" else "el"
+
+    @property
+    def factors(self) -> dict[str, datetime]:
+        """The second factors the account has, with when each was added."""
+        return {"totp": self.totp_added_at} if self.totp_added_at is not None else {}
+
+    def needs_second_factor(self, required_roles: frozenset[str]) -> bool:
+        """Whether this account may not sign in on a password alone (docs/sso.md)."""
+        return bool(self.factors) or any(role in required_roles for role in self.roles)
 
     @classmethod
     def fold(cls, user_id: UUID, events: list[UserEvent]) -> User:
@@ -182,6 +231,18 @@ class User:
                 self.status = "deactivated"
             case Reactivated():
                 self.status = "active"
+            case TotpEnrolled():
+                self.totp_sealed_secret, self.totp_added_at = event.sealed_secret, event.at
+                self.totp_last_step = -1
+            case TotpStepUsed():
+                self.totp_last_step = event.step
+            case RecoveryCodesIssued():
+                self.recovery_code_hashes = list(event.code_hashes)
+            case RecoveryCodeUsed():
+                self.recovery_code_hashes.remove(event.code_hash)
+            case TotpRemoved():
+                self.totp_sealed_secret = self.totp_added_at = None
+                self.recovery_code_hashes = []
             case UsernameReminderRequested() | RegistrationAttempted():
                 pass
 
@@ -309,6 +370,39 @@ class User:
         if role in self.roles:
             return []
         return [RolesGranted(roles=[*self.roles, role])]
+
+    # ---- second factors
+
+    def enrol_totp(
+        self, sealed_secret: str, first_step: int, recovery_code_hashes: list[str], now: datetime
+    ) -> list[UserEvent]:
+        """TOTP on, with fresh recovery codes. The caller has matched a first code to
+        `first_step`, which is used up with it."""
+        if self.totp_added_at is not None:
+            raise AlreadyEnrolled("this account already has an authenticator app")
+        return [
+            TotpEnrolled(sealed_secret=sealed_secret, at=now),
+            TotpStepUsed(step=first_step),
+            RecoveryCodesIssued(code_hashes=recovery_code_hashes),
+        ]
+
+    def use_totp_step(self, step: int) -> list[UserEvent]:
+        """Accept a code the caller matched to `step`; a code of a step already used
+        (or older) is a replay."""
+        if self.totp_added_at is None or step <= self.totp_last_step:
+            raise InvalidCode()
+        return [TotpStepUsed(step=step)]
+
+    def use_recovery_code(self, code_hash: str, now: datetime) -> list[UserEvent]:
+        if code_hash not in self.recovery_code_hashes:
+            raise InvalidCode()
+        return [RecoveryCodeUsed(code_hash=code_hash, at=now)]
+
+    def remove_totp(self, now: datetime) -> list[UserEvent]:
+        """TOTP off, and its recovery codes void. Nothing if there was none."""
+        if self.totp_added_at is None:
+            return []
+        return [TotpRemoved(at=now)]
 
 
 def user_stream(user_id: UUID) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from helpdesk.identity.handlers import (
     activation,
     admin,
+    factors,
     people,
     recovery,
     registration,
@@ -21,4 +22,5 @@ HANDLERS: UseCases = {
     **recovery.HANDLERS,
     **admin.HANDLERS,
     **people.HANDLERS,
+    **factors.HANDLERS,
 }

@@ -189,6 +189,44 @@ class AccessTokens(Protocol):
     ) -> str: ...
 
 
+ChallengePurpose = Literal["verify", "enrol"]
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A sign-in's second step: whose, for what, valid while the password is the same."""
+
+    user_id: UUID
+    purpose: ChallengePurpose
+    credentials_version: int
+    expires_at: datetime
+
+
+class SecondFactorSecrets(Protocol):
+    """TOTP codes, sealed seeds, recovery-code hashes and signed challenges."""
+
+    def new_totp_secret(self) -> str: ...
+
+    def otpauth_uri(self, secret: str, account: str) -> str: ...
+
+    def totp_step(self, secret: str, code: str, now: datetime) -> int | None:
+        """The time step `code` belongs to (within the allowed drift), or None."""
+
+    def seal(self, value: str) -> str: ...
+
+    def open(self, sealed: str) -> str | None:
+        """What `seal` sealed, or None if `sealed` is not genuine."""
+
+    def new_recovery_codes(self) -> list[str]: ...
+
+    def hash_recovery_code(self, code: str) -> str: ...
+
+    def challenge(self, value: Challenge) -> str: ...
+
+    def open_challenge(self, raw: str, now: datetime) -> Challenge | None:
+        """The challenge if `raw` is genuine and unexpired, else None."""
+
+
 # ---------------------------------------------------------------- all of it
 
 
@@ -202,6 +240,7 @@ class Limits:
     password_recovery: Limit
     username_recovery: Limit
     owner_notice: Limit
+    second_factor: Limit  # wrong codes of one account, over every address
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -212,6 +251,7 @@ class Limits:
             login_address=Limit("login-address", s.login_address_limit, login),
             login_account=Limit("login-account", s.login_slowdown_after, timedelta(days=1)),
             owner_notice=Limit("owner-notice", s.owner_notice_limit, timedelta(hours=1)),
+            second_factor=Limit("second-factor", s.login_account_limit, login),
             registration=Limit(
                 "registration-address",
                 s.registration_address_limit,
@@ -234,6 +274,7 @@ class Deps:
     revocations: Revocations
     # Seals a raw token for the notifier alone (its public key; docs/security.md).
     seal: Callable[[str], str]
+    factors: SecondFactorSecrets
 
     @property
     def limits(self) -> Limits:

@@ -21,7 +21,7 @@ from helpdesk.identity.domain.errors import (
 )
 from helpdesk.identity.domain.session import Session
 from helpdesk.identity.domain.user import User
-from helpdesk.identity.handlers.deps import Deps, UnitOfWork, UseCases
+from helpdesk.identity.handlers.deps import Challenge, Deps, UnitOfWork, UseCases
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
@@ -29,7 +29,7 @@ from helpdesk.servicekit.logging import get_logger
 log = get_logger(__name__)
 
 
-async def login(cmd: contract.Login, deps: Deps) -> contract.SessionTokens:
+async def login(cmd: contract.Login, deps: Deps) -> contract.SignIn:
     username_key = policy.username_key(cmd.username)
     address = cmd.client_address or "unknown"
     await _count_attempt(deps, username_key, address)
@@ -46,7 +46,29 @@ async def login(cmd: contract.Login, deps: Deps) -> contract.SessionTokens:
         raise NotActivated()
     if checked.needs_rehash:
         await _rehash(deps, user, cmd.password)
-    return await _start_session(deps, user)
+    if user.needs_second_factor(deps.settings.mfa_roles):
+        return contract.SignIn(second_step(deps, user))
+    return contract.SignIn(await start_session(deps, user))
+
+
+def second_step(deps: Deps, user: User) -> contract.MfaChallenge:
+    """The password was right: a challenge to answer with a code, or to enrol with
+    first (a role that needs a second factor, none yet). No token before it."""
+    enrol = not user.factors
+    ttl = timedelta(minutes=deps.settings.mfa_challenge_minutes)
+    challenge = Challenge(
+        user_id=user.user_id,
+        purpose="enrol" if enrol else "verify",
+        credentials_version=user.credentials_version,
+        expires_at=deps.clock.now() + ttl,
+    )
+    log.info("second factor due", user_id=str(user.user_id), enrol=enrol)
+    return contract.MfaChallenge(
+        status="mfa_enrolment_required" if enrol else "mfa_required",
+        challenge_id=deps.factors.challenge(challenge),
+        methods=["totp"] if enrol else ["totp", "recovery_code"],
+        expires_in=int(ttl.total_seconds()),
+    )
 
 
 def pair_key(username_key: str, address: str) -> str:
@@ -106,7 +128,7 @@ async def _rehash(deps: Deps, user: User, password: str) -> None:
         pass  # the next login will try again
 
 
-async def _start_session(deps: Deps, user: User) -> contract.SessionTokens:
+async def start_session(deps: Deps, user: User) -> contract.SessionTokens:
     session_id, raw, now = uuid4(), deps.tokens.new(), deps.clock.now()
     ttl = timedelta(days=deps.settings.refresh_token_days)
     events = Session.start(

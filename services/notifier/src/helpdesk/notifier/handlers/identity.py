@@ -1,5 +1,6 @@
 """Mails for the identity events: activation, password reset, username reminder,
-"your password was changed" and "someone registered with your address", in
+"your password was changed", "someone registered with your address" and "a
+second factor was added / removed", in
 the user's language (`templates/<el|en>/<name>.*`).
 
 Activation and reset tokens arrive sealed for the notifier (schema 2) and are
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from helpdesk.contracts import factors
 from helpdesk.contracts import identity as contract
 from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import hours_between, local_time
@@ -137,10 +139,45 @@ async def on_existing_email(
     )
 
 
+# The factor's name in the mail, in the user's language.
+FACTOR_NAMES = {
+    "el": {"totp": "εφαρμογή ελέγχου ταυτότητας (TOTP)", "passkey": "κλειδί πρόσβασης (passkey)"},
+    "en": {"totp": "authenticator app (TOTP)", "passkey": "passkey"},
+}
+
+
+async def _factor_mail(
+    event: factors.SecondFactorAdded | factors.SecondFactorRemoved, deps: Deps, at: datetime
+) -> None:
+    await _mail_user(
+        deps,
+        event,
+        "second_factor_changed",
+        {
+            "name": event.name,
+            "username": event.username,
+            "added": isinstance(event, factors.SecondFactorAdded),
+            "factor": FACTOR_NAMES.get(event.locale, FACTOR_NAMES["en"])[event.factor],
+            "at": local_time(at),
+            "link": deps.link(event.locale, "forgot-password"),
+        },
+    )
+
+
+async def on_factor_added(event: factors.SecondFactorAdded, deps: Deps) -> None:
+    await _factor_mail(event, deps, event.added_at)
+
+
+async def on_factor_removed(event: factors.SecondFactorRemoved, deps: Deps) -> None:
+    await _factor_mail(event, deps, event.removed_at)
+
+
 IDENTITY_HANDLERS: EventHandlers[Deps] = {
     contract.UserRegistered: on_registered,
     contract.ActivationResent: on_activation_resent,
     contract.RecoveryRequested: on_recovery_requested,
     contract.PasswordChanged: on_password_changed,
     contract.RegistrationAttemptedForExistingEmail: on_existing_email,
+    factors.SecondFactorAdded: on_factor_added,
+    factors.SecondFactorRemoved: on_factor_removed,
 }

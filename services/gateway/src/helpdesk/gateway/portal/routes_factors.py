@@ -1,0 +1,261 @@
+"""Second factors in the portal: the second step of a login (a code, or enrolling
+TOTP when the role needs a factor) and the account page (list, add, remove).
+
+Between the password and the second step the browser holds only the challenge,
+in a short-lived HttpOnly cookie; it has no session, so no other page opens
+until the step is done (docs/sso.md).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from helpdesk.contracts import factors as contract
+from helpdesk.contracts.identity import MfaChallenge
+from helpdesk.gateway.auth import client_address
+from helpdesk.gateway.commands import send
+from helpdesk.gateway.portal.forms import problem_message, read_form
+from helpdesk.gateway.portal.i18n import Lang, t
+from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
+from helpdesk.gateway.portal.routing import PageLang
+from helpdesk.gateway.portal.session import (
+    load_state,
+    secure_cookies,
+    signed_in_user,
+    start_session,
+)
+from helpdesk.gateway.problems import ProblemError
+
+router = APIRouter()
+
+CHALLENGE_COOKIE = "helpdesk_mfa"
+
+
+async def second_step(request: Request, lang: Lang, challenge: MfaChallenge, next: str) -> Response:
+    """After a right password: to the code form, or to enrolment; the challenge in a cookie."""
+    page = "login/code" if challenge.status == "mfa_required" else "login/enrol"
+    response = await redirect(request, page_url(lang, page) + _next_query(next), lang)
+    response.set_cookie(
+        CHALLENGE_COOKIE,
+        challenge.challenge_id,
+        max_age=challenge.expires_in,
+        path="/helpdesk/",
+        httponly=True,
+        secure=secure_cookies(request),
+        samesite="lax",
+    )
+    return response
+
+
+def _next_query(next: str | None) -> str:
+    return f"?next={quote(next, safe='/')}" if next else ""
+
+
+def _challenge(request: Request) -> str | None:
+    return request.cookies.get(CHALLENGE_COOKIE) or None
+
+
+async def _expired(request: Request, lang: Lang) -> Response:
+    context = {"title": t("login_heading", lang), "text": t("invalid_challenge", lang)}
+    response = await render(
+        request, "message.html", lang, {**context, "login": True, "resend": False}, status_code=401
+    )
+    response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
+    return response
+
+
+async def _signed_in(request: Request, lang: Lang, next: str | None) -> Response:
+    response = await redirect(request, safe_next(next, lang), lang)
+    response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
+    return response
+
+
+# ------------------------------------------------------------------ the second step
+
+
+@router.get("/{lang}/login/code")
+async def code_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
+    if _challenge(request) is None:
+        return await _expired(request, lang)
+    return await render(request, "mfa_code.html", lang, {"values": {"next": next or ""}})
+
+
+@router.post("/{lang}/login/code")
+async def code(request: Request, lang: PageLang) -> Response:
+    form = await read_form(request)
+    challenge = _challenge(request)
+    if challenge is None:
+        return await _expired(request, lang)
+    state = await load_state(request)
+    try:
+        command = contract.CompleteSignIn(
+            challenge_id=challenge, code=form.get("code"), client_address=client_address(request)
+        )
+        tokens = await send(request, command)
+    except ValueError:
+        return await _code_refused(request, lang, form.get("next"), 422, t("invalid_code", lang))
+    except ProblemError as problem:
+        if problem.code == "invalid_challenge":
+            return await _expired(request, lang)
+        response = await _code_refused(
+            request, lang, form.get("next"), problem.status, problem_message(problem, lang)
+        )
+        if problem.retry_after:
+            response.headers["Retry-After"] = str(problem.retry_after)
+        return response
+    start_session(state, request, tokens)
+    return await _signed_in(request, lang, form.get("next"))
+
+
+async def _code_refused(
+    request: Request, lang: Lang, next: str, status: int, message: str
+) -> Response:
+    context = {"values": {"next": next}, "errors": {"code": message}, "form_error": message}
+    return await render(request, "mfa_code.html", lang, context, status_code=status)
+
+
+@router.get("/{lang}/login/enrol")
+async def enrol_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
+    challenge = _challenge(request)
+    if challenge is None:
+        return await _expired(request, lang)
+    try:
+        enrolment = await send(request, contract.EnrolTotpAtSignIn(challenge_id=challenge))
+    except ProblemError as problem:
+        if problem.status == 401:
+            return await _expired(request, lang)
+        raise
+    return await _totp_form(request, lang, enrolment, "login/enrol", next or "")
+
+
+async def _totp_form(
+    request: Request,
+    lang: Lang,
+    enrolment: contract.TotpEnrolment,
+    action: str,
+    next: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "enrolment": enrolment,
+        "action": action,
+        "values": {"next": next},
+        "errors": {"code": error} if error else {},
+        "form_error": error,
+        "at_sign_in": action == "login/enrol",
+    }
+    return await render(request, "mfa_enrol.html", lang, context, status_code=status)
+
+
+@router.post("/{lang}/login/enrol")
+async def enrol(request: Request, lang: PageLang) -> Response:
+    form = await read_form(request)
+    challenge = _challenge(request)
+    if challenge is None:
+        return await _expired(request, lang)
+    state = await load_state(request)
+    try:
+        done = await send(
+            request,
+            contract.ConfirmTotpAtSignIn(
+                challenge_id=challenge,
+                enrolment_token=form.get("enrolment_token"),
+                code=form.get("code"),
+                client_address=client_address(request),
+            ),
+        )
+    except (ValueError, ProblemError) as refused:
+        if isinstance(refused, ProblemError) and refused.code == "invalid_challenge":
+            return await _expired(request, lang)
+        return await _retry_enrolment(request, lang, form.get("next"), refused, "login/enrol")
+    assert done.tokens is not None
+    start_session(state, request, done.tokens)
+    response = await _recovery_codes(request, lang, done, safe_next(form.get("next"), lang))
+    response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
+    return response
+
+
+async def _retry_enrolment(
+    request: Request, lang: Lang, next: str, refused: Exception, action: str
+) -> Response:
+    """The same seed again (re-sealed by a fresh enrolment would be a new key): a
+    wrong first code gives a new key to add, with the reason on top."""
+    status = refused.status if isinstance(refused, ProblemError) else 422
+    message = (
+        problem_message(refused, lang)
+        if isinstance(refused, ProblemError)
+        else t("invalid_code", lang)
+    )
+    if action == "login/enrol":
+        challenge = _challenge(request) or ""
+        enrolment = await send(request, contract.EnrolTotpAtSignIn(challenge_id=challenge))
+    else:
+        user = await signed_in_user(request)
+        enrolment = await send(request, contract.StartTotpEnrolment(actor=user.actor))
+    response = await _totp_form(
+        request, lang, enrolment, action, next, error=message, status=status
+    )
+    if isinstance(refused, ProblemError) and refused.retry_after:
+        response.headers["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+async def _recovery_codes(
+    request: Request, lang: Lang, done: contract.TotpEnrolled, onward: str
+) -> Response:
+    context = {"codes": done.recovery_codes, "onward": onward}
+    response = await render(request, "recovery_codes.html", lang, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ------------------------------------------------------------------ the account page
+
+
+@router.get("/{lang}/account")
+async def account_page(request: Request, lang: PageLang, notice: str | None = None) -> Response:
+    user = await signed_in_user(request)
+    listed = await send(request, contract.GetFactors(actor=user.actor))
+    shown = t("factor_removed", lang) if notice == "removed" else None
+    return await render(request, "account.html", lang, {"factors": listed, "notice": shown})
+
+
+@router.post("/{lang}/account/totp")
+async def start_totp(request: Request, lang: PageLang) -> Response:
+    await read_form(request)
+    user = await signed_in_user(request)
+    enrolment = await send(request, contract.StartTotpEnrolment(actor=user.actor))
+    return await _totp_form(request, lang, enrolment, "account/totp/confirm", "")
+
+
+@router.post("/{lang}/account/totp/confirm")
+async def confirm_totp(request: Request, lang: PageLang) -> Response:
+    form = await read_form(request)
+    user = await signed_in_user(request)
+    try:
+        done = await send(
+            request,
+            contract.ConfirmTotpEnrolment(
+                actor=user.actor,
+                enrolment_token=form.get("enrolment_token"),
+                code=form.get("code"),
+                client_address=client_address(request),
+            ),
+        )
+    except (ValueError, ProblemError) as refused:
+        return await _retry_enrolment(request, lang, "", refused, "account/totp/confirm")
+    return await _recovery_codes(request, lang, done, page_url(lang, "account"))
+
+
+@router.post("/{lang}/account/factors/remove")
+async def remove_factor(request: Request, lang: PageLang) -> Response:
+    form = await read_form(request)
+    user = await signed_in_user(request)
+    factor = "passkey" if form.get("factor") == "passkey" else "totp"
+    await send(request, contract.RemoveFactor(actor=user.actor, factor=factor))
+    return await redirect(request, page_url(lang, "account?notice=removed"), lang)

@@ -1,0 +1,115 @@
+"""/api/v1 second factors: the second step of a sign-in, and the caller's own
+factors (contracts in helpdesk.contracts.factors; docs/sso.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+
+from helpdesk.contracts import factors as contract
+from helpdesk.contracts.identity import SessionTokens
+from helpdesk.gateway.auth import CurrentActor, client_address
+from helpdesk.gateway.commands import send
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+def _no_store(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
+@router.post(
+    "/sessions/mfa",
+    response_model=SessionTokens,
+    responses={401: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
+)
+async def complete_sign_in(
+    request: Request, response: Response, body: contract.MfaAnswer
+) -> SessionTokens:
+    """Answer a login's `mfa_required` challenge with a TOTP code or a recovery code.
+
+    Each code counts against the account's limit before it is checked (429 with
+    Retry-After past it); a code is good once."""
+    _no_store(response)
+    command = contract.CompleteSignIn(**body.model_dump(), client_address=client_address(request))
+    return await send(request, command)
+
+
+@router.post(
+    "/sessions/mfa/totp",
+    response_model=contract.TotpEnrolment,
+    responses={401: _PROBLEM, 422: _PROBLEM},
+)
+async def enrol_totp_at_sign_in(
+    request: Request, response: Response, body: contract.ChallengeRef
+) -> contract.TotpEnrolment:
+    """With an `mfa_enrolment_required` challenge: a new TOTP seed for the app."""
+    _no_store(response)
+    return await send(request, contract.EnrolTotpAtSignIn(**body.model_dump()))
+
+
+@router.post(
+    "/sessions/mfa/totp/confirm",
+    response_model=contract.TotpEnrolled,
+    responses={401: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
+)
+async def confirm_totp_at_sign_in(
+    request: Request, response: Response, body: contract.TotpConfirmationAtSignIn
+) -> contract.TotpEnrolled:
+    """The app's first code turns TOTP on: the tokens, and ten recovery codes shown once."""
+    _no_store(response)
+    command = contract.ConfirmTotpAtSignIn(
+        **body.model_dump(), client_address=client_address(request)
+    )
+    return await send(request, command)
+
+
+@router.get("/me/factors", response_model=contract.Factors, responses={401: _PROBLEM})
+async def list_factors(request: Request, actor: CurrentActor) -> contract.Factors:
+    """The caller's second factors, the recovery codes left, and whether the role needs one."""
+    return await send(request, contract.GetFactors(actor=actor))
+
+
+@router.post(
+    "/me/factors/totp",
+    response_model=contract.TotpEnrolment,
+    responses={401: _PROBLEM},
+)
+async def start_totp_enrolment(
+    request: Request, response: Response, actor: CurrentActor
+) -> contract.TotpEnrolment:
+    """A new TOTP seed for the caller's app; confirm it with the app's first code."""
+    _no_store(response)
+    return await send(request, contract.StartTotpEnrolment(actor=actor))
+
+
+@router.post(
+    "/me/factors/totp/confirm",
+    response_model=contract.TotpEnrolled,
+    responses={401: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
+)
+async def confirm_totp_enrolment(
+    request: Request, response: Response, actor: CurrentActor, body: contract.TotpConfirmation
+) -> contract.TotpEnrolled:
+    """TOTP on for the caller: ten recovery codes, shown this once."""
+    _no_store(response)
+    command = contract.ConfirmTotpEnrolment(
+        **body.model_dump(), actor=actor, client_address=client_address(request)
+    )
+    return await send(request, command)
+
+
+@router.delete(
+    "/me/factors/{factor}",
+    response_model=contract.Factors,
+    responses={401: _PROBLEM, 422: _PROBLEM},
+)
+async def remove_factor(
+    request: Request, actor: CurrentActor, factor: Literal["totp", "passkey"]
+) -> contract.Factors:
+    """Remove a second factor (its owner is mailed); a role that needs one enrols again
+    at the next sign-in."""
+    return await send(request, contract.RemoveFactor(actor=actor, factor=factor))
