@@ -25,6 +25,8 @@ from helpdesk.identity.handlers.factors import (
     start_totp_enrolment,
 )
 from helpdesk.identity.handlers.sessions import login
+from helpdesk.identity.settings import Settings
+from tests.tokens import seal_public_key
 from tests.unit.identity.conftest import World, make_deps, signed_in
 
 PASSWORD = "an agent passphrase"
@@ -206,3 +208,12 @@ async def test_an_enrolment_token_is_good_for_its_own_account_only(
 def the_agent(world: World) -> Actor:
     (registered,) = world.db.published(contract.UserRegistered)
     return Actor(user_id=registered.user_id, roles=registered.roles)
+
+
+def test_an_unknown_role_in_the_setting_stops_the_service() -> None:
+    with pytest.raises(ValueError, match="unknown roles"):
+        Settings(
+            jwt_private_key="unused",
+            notifier_seal_public_key=seal_public_key(),
+            mfa_required_roles="agent,admins",
+        )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from helpdesk.contracts.actors import Role
 from helpdesk.servicekit.sealing import SealPublicKey
 from helpdesk.servicekit.settings import ServiceSettings
 
@@ -49,6 +50,14 @@ class Settings(ServiceSettings):
     mfa_required_roles: str = "agent,admin"
     # How long the second step of a sign-in (code or enrolment) may take.
     mfa_challenge_minutes: int = 10
+
+    @field_validator("mfa_required_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        unknown = {r.strip() for r in value.split(",") if r.strip()} - {r.value for r in Role}
+        if unknown:
+            raise ValueError(f"unknown roles {sorted(unknown)}; use {[r.value for r in Role]}")
+        return value
 
     @property
     def mfa_roles(self) -> frozenset[str]:
