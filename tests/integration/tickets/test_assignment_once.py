@@ -12,10 +12,11 @@ import pytest
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.agents import AgentAvailabilityChanged
 from helpdesk.contracts.envelope import EventEnvelope
+from helpdesk.contracts.people import UserDeactivated
 from helpdesk.contracts.tickets import TicketSubmitted
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.db import create_pool
-from helpdesk.tickets.handlers.assignment import ASSIGNMENT_CONSUMER
+from helpdesk.tickets.handlers.assignment import ASSIGNMENT_CONSUMER, DEACTIVATION_CONSUMER
 from tests.integration.tickets.conftest import Tickets
 from tests.servers import Servers
 
@@ -183,3 +184,42 @@ async def test_a_ticket_nobody_could_take_waits_and_goes_to_the_next_agent_avail
     assert assigned.data["ticket_id"] == ticket["ticket_id"]
     assert assigned.data["assignee"]["user_id"] == str(agent.user_id)
     assert assigned.data["reason"]["trigger"] == "agent_available"
+
+
+async def test_a_deactivation_hands_the_agent_s_tickets_back_once_through_the_inbox(
+    tickets: Tickets,
+) -> None:
+    """The deactivation consumer runs in the kit's inbox transaction: its unit of
+    work is a savepoint there, and a redelivery is answered by the inbox."""
+    admin = await tickets.user("Admin", Role.ADMIN)
+    agent = await tickets.user("Alpha", Role.AGENT)
+    customer = await tickets.user("Maria")
+    await tickets.pool.execute("UPDATE users SET active = true")
+    members = await tickets.cmd(
+        "set_queue_members", admin, queue="service-desk", agent_ids=[str(agent.user_id)]
+    )
+    assert members.ok, members.error
+    await tickets.ok("submit", customer, subject="Printer", description="x", priority="normal")
+    (submitted,) = await stored(tickets, TicketSubmitted.event_type)
+    await handle_once(tickets.pool, assignment_consumer(tickets), submitted)
+    assert len(await stored(tickets, "TicketAssigned")) == 1
+
+    deactivated = EventEnvelope.wrap(
+        UserDeactivated(
+            user_id=agent.user_id,
+            username="alpha",
+            by=admin.user_id,
+            deactivated_at=tickets.clock.now(),
+        ),
+        correlation_id="test",
+    )
+    consumer = next(c for c in tickets.app.consumers if c.name == DEACTIVATION_CONSUMER)
+    assert await handle_once(tickets.pool, consumer, deactivated)
+    assert not await handle_once(tickets.pool, consumer, deactivated)  # the inbox has it
+
+    (unassigned,) = await stored(tickets, "TicketUnassigned")
+    assert unassigned.data["reason"] == "deactivated"
+    active = await tickets.pool.fetchval(
+        "SELECT active FROM users WHERE user_id = $1", agent.user_id
+    )
+    assert active is False

@@ -15,8 +15,8 @@ submit. The ports that write outside the save (answers, the mail log,
 deadlines, the agents' events and locks) are refused in that mode.
 
 A unit is either on a pooled connection of its own (`factory`) or on a
-connection it is given (`on_connection`: a consumer's delivery, whose inbox
-transaction the unit's transaction nests in as a savepoint).
+connection it is given (`on_connection`: a consumer's delivery; inside its
+inbox transaction the unit is a savepoint).
 """
 
 from __future__ import annotations
@@ -43,6 +43,24 @@ from helpdesk.tickets.adapters.views import PostgresViews
 Connect = Callable[[], AbstractAsyncContextManager[Connection]]
 
 
+class Savepoint:
+    """A unit's transaction inside one the kit began by hand (asyncpg refuses
+    `conn.transaction()` there), with the same start/commit/rollback."""
+
+    def __init__(self, conn: Connection, name: str) -> None:
+        self.conn = conn
+        self.name = name
+
+    async def start(self) -> None:
+        await self.conn.execute(f"SAVEPOINT {self.name}")
+
+    async def commit(self) -> None:
+        await self.conn.execute(f"RELEASE SAVEPOINT {self.name}")
+
+    async def rollback(self) -> None:
+        await self.conn.execute(f"ROLLBACK TO SAVEPOINT {self.name}")
+
+
 class PostgresUnitOfWork:
     tickets: PostgresTickets
     agents: PostgresAgents
@@ -64,7 +82,7 @@ class PostgresUnitOfWork:
         self._one_statement = one_statement
         self._stack = AsyncExitStack()
         self._conn: Connection | None = None
-        self._transaction: Transaction | None = None
+        self._transaction: Transaction | Savepoint | None = None
         # One-statement mode: the collected save.
         self._save: tuple[str, int, list[NewEvent], list[Write]] | None = None
 
@@ -99,7 +117,11 @@ class PostgresUnitOfWork:
             self.tickets = PostgresTickets(conn, self._store, self._projections, self)
             self.agents = PostgresAgents(conn, self._store, self._projections, read_only=True)
             return self
-        self._transaction = conn.transaction()
+        if conn.is_in_transaction():
+            # A consumer's inbox transaction (begun by the kit): a savepoint in it.
+            self._transaction = Savepoint(conn, f"uow_{id(self):x}")
+        else:
+            self._transaction = conn.transaction()
         await self._transaction.start()
         self.tickets = PostgresTickets(conn, self._store, self._projections)
         self.agents = PostgresAgents(conn, self._store, self._projections)
