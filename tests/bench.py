@@ -36,14 +36,13 @@ import asyncpg
 import nats
 from nats.js.api import StreamConfig
 
-from helpdesk.contracts import identity
-from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.devstack.servers import free_port, wait_for_port
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.relay import OutboxRelay
+from tests import operator
 from tests.bench_attachments import bench_attachments, section
 from tests.bench_mail import bench_mail, report_rows
 from tests.bench_search import bench_search
@@ -301,17 +300,9 @@ async def bench_tickets(workdir: Path, servers: Servers) -> dict[str, float]:
     body = {"subject": "Printer", "description": "It jams.", "priority": "normal"}
     try:
         username, password = f"bench{uuid.uuid4().hex[:6]}", "correct horse battery staple"
-        nc = await nats.connect(system.nats.url, **servers.nats_options("operator"))
-        command = identity.CreateUser(
-            name="Bench",
-            username=username,
-            email=f"{username}@example.com",
-            password=password,
-            roles=[Role.CUSTOMER],
-            locale="en",
+        await operator.create_user(
+            servers, username, name="Bench", password=password, nats_url=system.nats.url
         )
-        await nc.request(command.nats_subject(), command.model_dump_json().encode(), timeout=10)
-        await nc.close()
         client = LoadClient(system.url)
         try:
             _, login = await client.post(

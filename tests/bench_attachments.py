@@ -18,8 +18,7 @@ import httpx
 import nats
 import psutil
 
-from helpdesk.contracts import identity
-from helpdesk.contracts.actors import Role
+from tests import operator
 from tests.e2e.harness import start_system
 from tests.servers import Servers
 
@@ -58,17 +57,9 @@ async def _customer(
     system: object, servers: Servers, nats_url: str, client: httpx.AsyncClient
 ) -> str:
     username, password = f"att{uuid.uuid4().hex[:6]}", "correct horse battery staple"
-    nc = await nats.connect(nats_url, **servers.nats_options("operator"))
-    command = identity.CreateUser(
-        name="Bench",
-        username=username,
-        email=f"{username}@example.com",
-        password=password,
-        roles=[Role.CUSTOMER],
-        locale="en",
+    await operator.create_user(
+        servers, username, name="Bench", password=password, nats_url=nats_url
     )
-    await nc.request(command.nats_subject(), command.model_dump_json().encode(), timeout=10)
-    await nc.close()
     answer = await client.post(
         "/api/v1/sessions", json={"username": username, "password": password}
     )

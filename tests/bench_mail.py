@@ -19,10 +19,8 @@ from typing import Any
 
 import aiosmtplib
 import asyncpg
-import nats
 
-from helpdesk.contracts import identity
-from helpdesk.contracts.actors import Role
+from tests import operator
 from tests.e2e.harness import System, create_database, with_database
 from tests.servers import Servers
 
@@ -86,17 +84,10 @@ async def bench_mail(workdir: Path, servers: Servers) -> dict[str, float]:
     figures: dict[str, float] = {}
     try:
         sender = f"bench{uuid.uuid4().hex[:6]}@example.com"
-        nc = await nats.connect(system.nats.url, **servers.nats_options("operator"))
-        command = identity.CreateUser(
-            name="Bench",
-            username=sender.split("@")[0],
-            email=sender,
-            password="correct horse battery staple",
-            roles=[Role.CUSTOMER],
-            locale="en",
+        username = sender.split("@")[0]
+        await operator.create_user(
+            servers, username, name="Bench", email=sender, nats_url=system.nats.url
         )
-        await nc.request(command.nats_subject(), command.model_dump_json().encode(), timeout=10)
-        await nc.close()
         port = system.mailgate_port
         # Until identity's events reached the tickets service: one mail becomes a ticket.
         for _ in range(100):

@@ -27,9 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import nats
 
-from helpdesk.contracts import identity
 from helpdesk.contracts.actors import Role
 from helpdesk.servicekit.clock import SystemClock
 from helpdesk.servicekit.db import create_pool, init_connection
@@ -40,7 +38,7 @@ from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.handlers.deps import Deps
 from helpdesk.tickets.handlers.sla import SlaMonitor
-from tests import bench_seed
+from tests import bench_seed, operator
 from tests.bench import (
     TICKET_RATE,
     WARM_UP,
@@ -61,18 +59,7 @@ SECONDS = 20  # counted seconds of each paced run, after WARM_UP (1,000 samples 
 
 
 async def create_user(system: System, username: str, role: Role) -> None:
-    nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
-    command = identity.CreateUser(
-        name=username,
-        username=username,
-        email=f"{username}@example.com",
-        password=PASSWORD,
-        roles=[role],
-        activated=True,
-        locale="en",
-    )
-    await nc.request(command.nats_subject(), command.model_dump_json().encode(), timeout=10)
-    await nc.close()
+    await operator.create_user(system.servers, username, role=role, password=PASSWORD)
 
 
 async def token(client: LoadClient, username: str) -> dict[str, str]:

@@ -14,13 +14,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.identity import CreateUser, UserCreated
-from helpdesk.contracts.replies import Reply
 from helpdesk.gateway.portal.i18n import FAQ_LABELS
+from tests import operator
 from tests.e2e.harness import System, mail_text
 from tests.servers import Servers
 
@@ -56,24 +54,9 @@ class Walk:
 
 async def create_agent(servers: Servers, username: str, email: str) -> None:
     """An agent, made as an operator would: identity's create_user over NATS."""
-    command = CreateUser(
-        name="Alex Agent",
-        username=username,
-        email=email,
-        password=AGENT_PASSWORD,
-        roles=[Role.AGENT],
-        activated=True,
-        locale="en",
+    await operator.create_user(
+        servers, username, role=Role.AGENT, name="Alex Agent", email=email, password=AGENT_PASSWORD
     )
-    nc = await nats.connect(servers.nats_url, **servers.nats_options("operator"))
-    try:
-        msg = await nc.request(
-            command.nats_subject(), command.model_dump_json().encode(), timeout=10
-        )
-    finally:
-        await nc.close()
-    reply = Reply[UserCreated].model_validate_json(msg.data)
-    assert reply.ok, reply.error
 
 
 async def no_horizontal_scroll(page: Any) -> bool:

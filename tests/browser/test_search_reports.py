@@ -7,13 +7,11 @@ import re
 import uuid
 from typing import Any
 
-import nats
 import pytest
 
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.identity import CreateUser, UserCreated
-from helpdesk.contracts.replies import Reply
 from helpdesk.gateway.portal.i18n import FAQ_LABELS
+from tests import operator
 from tests.e2e.harness import System
 from tests.servers import Servers
 
@@ -23,24 +21,15 @@ PASSWORD = "search-and-reports-2026"
 
 
 async def create_user(servers: Servers, username: str, role: Role, locale: str) -> None:
-    command = CreateUser(
+    await operator.create_user(
+        servers,
+        username,
+        role=role,
         name=f"{username.title()} Test",
-        username=username,
         email=f"{username}@example.org",
         password=PASSWORD,
-        roles=[role],
-        activated=True,
         locale=locale,
     )
-    nc = await nats.connect(servers.nats_url, **servers.nats_options("operator"))
-    try:
-        msg = await nc.request(
-            command.nats_subject(), command.model_dump_json().encode(), timeout=10
-        )
-    finally:
-        await nc.close()
-    reply = Reply[UserCreated].model_validate_json(msg.data)
-    assert reply.ok, reply.error
 
 
 async def log_in(browser: Any, system: System, username: str, lang: str) -> tuple[Any, Any]:

@@ -11,12 +11,10 @@ from collections import Counter
 from typing import Any
 
 import httpx
-import nats
 import pytest
 
-from helpdesk.contracts import identity as identity_contract
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.replies import Reply
+from tests import operator
 from tests.e2e.harness import System
 from tests.e2e.test_tickets_flow import PASSWORD, auth, register_customer, submit, wait_mail
 from tests.eventually import eventually
@@ -25,24 +23,16 @@ pytestmark = pytest.mark.e2e
 
 
 async def create_user(system: System, username: str, name: str, role: Role) -> str:
-    nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
-    try:
-        command = identity_contract.CreateUser(
-            name=name,
-            username=username,
-            email=f"{username}@helpdesk.example",
-            password=PASSWORD,
-            roles=[role],
-            locale="el",
-        )
-        msg = await nc.request(
-            command.nats_subject(), command.model_dump_json().encode(), timeout=10
-        )
-    finally:
-        await nc.close()
-    reply = Reply[Any].model_validate_json(msg.data)
-    assert reply.ok, msg.data
-    return str(reply.result["user_id"])
+    created = await operator.create_user(
+        system.servers,
+        username,
+        role=role,
+        name=name,
+        email=f"{username}@helpdesk.example",
+        password=PASSWORD,
+        locale="el",
+    )
+    return str(created.user_id)
 
 
 async def session(client: httpx.AsyncClient, username: str) -> dict[str, Any]:

@@ -17,9 +17,8 @@ import nats
 import pytest
 import yaml
 
-from helpdesk.contracts import identity
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.replies import Reply
+from tests import operator
 from tests.e2e.harness import System, start_system
 from tests.eventually import eventually
 from tests.servers import Servers
@@ -41,23 +40,7 @@ def fast_urgent_policy(path: Path) -> Path:
 
 
 async def create_user(system: System, username: str, role: Role) -> None:
-    nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
-    try:
-        command = identity.CreateUser(
-            name=username,
-            username=username,
-            email=f"{username}@example.com",
-            password=PASSWORD,
-            roles=[role],
-            activated=True,
-            locale="en",
-        )
-        msg = await nc.request(
-            command.nats_subject(), command.model_dump_json().encode(), timeout=10
-        )
-    finally:
-        await nc.close()
-    assert Reply[Any].model_validate_json(msg.data).ok, msg.data
+    await operator.create_user(system.servers, username, role=role, password=PASSWORD)
 
 
 class Gateways:

@@ -13,14 +13,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
-import nats
 import pytest
 
-from helpdesk.contracts import identity as identity_contract
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.replies import Reply
 from helpdesk.tickets.adapters.policy_file import load_policy
+from tests import operator
 from tests.e2e.harness import System, mail_text
 
 pytestmark = pytest.mark.e2e
@@ -74,23 +72,15 @@ async def register_customer(system: System, client: httpx.AsyncClient, tag: str)
 async def create_agent(system: System, client: httpx.AsyncClient, tag: str) -> tuple[str, str]:
     username = f"agent{tag}"
     email = f"agent.{tag}@helpdesk.example"
-    nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
-    try:
-        command = identity_contract.CreateUser(
-            name="Κώστας Agent",
-            username=username,
-            email=email,
-            password=PASSWORD,
-            roles=[Role.AGENT],
-            activated=True,
-            locale="el",
-        )
-        msg = await nc.request(
-            command.nats_subject(), command.model_dump_json().encode(), timeout=10
-        )
-    finally:
-        await nc.close()
-    assert Reply[Any].model_validate_json(msg.data).ok, msg.data
+    await operator.create_user(
+        system.servers,
+        username,
+        role=Role.AGENT,
+        name="Κώστας Agent",
+        email=email,
+        password=PASSWORD,
+        locale="el",
+    )
     return email, await login(client, username)
 
 

@@ -9,15 +9,13 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
-import nats
 
 from helpdesk.contracts import identity
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.replies import Reply
+from tests import operator
 from tests.servers import Servers
 
 PASSWORD = "Chaos-Helpdesk-2026!"
@@ -34,28 +32,18 @@ class LoadResult:
 
 async def create_customers(servers: Servers, count: int, tag: str) -> list[str]:
     """Active customers created by the operator command (no activation mail)."""
-    nc = await nats.connect(servers.nats_url, **servers.nats_options("operator"))
-    names = []
-    try:
-        for n in range(count):
-            username = f"chaos{tag}{n}"
-            command = identity.CreateUser(
-                name=f"Chaos {n}",
-                username=username,
-                email=f"{username}@example.org",
-                password=PASSWORD,
-                roles=[Role.CUSTOMER],
-                activated=True,
-                locale="el" if n % 2 else "en",
-            )
-            msg = await nc.request(
-                command.nats_subject(), command.model_dump_json().encode(), timeout=15
-            )
-            assert Reply[Any].model_validate_json(msg.data).ok, msg.data
-            names.append(username)
-    finally:
-        await nc.close()
-    return names
+    commands = [
+        identity.CreateUser(
+            name=f"Chaos {n}",
+            username=f"chaos{tag}{n}",
+            email=f"chaos{tag}{n}@example.org",
+            password=PASSWORD,
+            roles=[Role.CUSTOMER],
+            locale="el" if n % 2 else "en",
+        )
+        for n in range(count)
+    ]
+    return [created.username for created in await operator.create_users(servers, commands)]
 
 
 async def login(client: httpx.AsyncClient, username: str) -> str:

@@ -26,7 +26,9 @@ async def test_a_failed_pass_is_logged_and_the_next_one_runs_until_cancelled() -
         await asyncio.sleep(0)
 
     with structlog.testing.capture_logs() as logs:
-        loop = asyncio.create_task(repeat(step, pause=pause, failed="pass failed", error_of=kind_of))
+        loop = asyncio.create_task(
+            repeat(step, pause=pause, failed="pass failed", error_of=kind_of)
+        )
         await asyncio.wait_for(enough.wait(), 5)
         loop.cancel()
         with pytest.raises(asyncio.CancelledError):
