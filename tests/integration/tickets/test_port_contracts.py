@@ -308,3 +308,31 @@ async def test_a_page_of_the_list_holds_what_the_filter_asks_newest_first(
         )
         assert [t.ticket_id for t in rest.items] == [older.ticket_id]
         assert rest.next_cursor is None
+
+
+# --- AgentDirectory.admins_of (issue 29: a ticket nobody is available for) ----------
+
+
+async def test_a_queue_s_admins_are_its_admin_members_else_every_active_admin(
+    backend: Backend,
+) -> None:
+    first = await backend.add_user("First admin", Role.ADMIN)
+    second = await backend.add_user("Second admin", Role.ADMIN)
+    gone = await backend.add_user("Gone admin", Role.ADMIN)
+    agent = await backend.add_user("Agent", Role.AGENT)
+    async with backend.deps.uow() as uow:
+        for user in (first, second, agent):
+            await uow.users.set_active(user.user_id, True, MONDAY_9)
+        await uow.users.set_active(gone.user_id, False, MONDAY_9)
+        await uow.commit()
+    set_members = agents_contract.SetQueueMembers(
+        actor=first, queue="service-desk", agent_ids=[agent.user_id, second.user_id]
+    )
+    await agents.set_queue_members(set_members, backend.deps)
+
+    async with backend.deps.uow() as uow:
+        members = await uow.agents.admins_of("service-desk")
+        assert [c.user_id for c in members] == [second.user_id]
+        assert members[0].name == "Second admin"
+        everyone = await uow.agents.admins_of("incidents")  # no admin among its members
+        assert [c.user_id for c in everyone] == sorted([first.user_id, second.user_id], key=str)

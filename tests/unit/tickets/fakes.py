@@ -217,6 +217,13 @@ class FakeAgents:
     async def active_agents(self, user_ids: list[UUID]) -> set[UUID]:
         return {u for u in user_ids if u in self.db.users and self.db.users[u].is_agent}
 
+    async def admins_of(self, queue: str) -> list[Contact]:
+        admins = sorted(
+            (i for i, u in self.db.users.items() if u.active and Role.ADMIN in u.roles), key=str
+        )
+        members = [i for i in admins if i in self.db.members.get(queue, [])]
+        return [self.db.users[i].contact for i in members or admins]
+
     async def ids_by_username(self, usernames: list[str]) -> dict[str, UUID]:
         by_name = {(u.contact.name or "").lower(): i for i, u in self.db.users.items()}
         return {n.lower(): by_name[n.lower()] for n in usernames if n.lower() in by_name}

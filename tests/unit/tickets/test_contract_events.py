@@ -48,6 +48,7 @@ def a_whole_life() -> Ticket:
         SMITH, SMITH.contact, assignee_is_agent=True, reassign=False, policy=POLICY, now=minute
     )
     t.unassign(by=SMITH.user_id, reason="handed_back", now=minute)
+    t.tell_admins_it_waits([SMITH.contact], now=minute)
     reason = contract.AssignmentReason(
         policy=contract.AssignmentPolicy.LEAST_OPEN,
         trigger="unassigned",
@@ -105,6 +106,7 @@ def test_one_registry_and_the_timeline_names_agree_with_it() -> None:
         e.PriorityChanged,
         e.Assigned,
         e.Unassigned,
+        e.AwaitingAgent,
         e.SlaWarningIssued,
         e.SlaBreached,
         e.AttachmentsAdded,

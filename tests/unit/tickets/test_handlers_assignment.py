@@ -9,8 +9,6 @@ from datetime import timedelta
 from typing import TypeVar
 from uuid import UUID
 
-import pytest
-
 from helpdesk.contracts import agents as contract
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData
@@ -23,19 +21,9 @@ from helpdesk.tickets.domain.events import Assigned, Unassigned
 from helpdesk.tickets.handlers import agents, assignment, commands
 from helpdesk.tickets.handlers.assignment import AssignmentDeps
 from helpdesk.tickets.handlers.deps import Deps
-from tests.unit.tickets.fakes import FakeDatabase, FakeUnitOfWork
+from tests.unit.tickets.fakes import FakeDatabase
 
 E = TypeVar("E", bound=EventData)
-
-
-@pytest.fixture
-def on_event(db: FakeDatabase, clock: ManualClock, deps: Deps) -> AssignmentDeps:
-    return AssignmentDeps(
-        uow=lambda one_statement=False: FakeUnitOfWork(db),
-        policy=deps.policy,
-        clock=clock,
-        occurred_at=clock.now(),
-    )
 
 
 async def members(

@@ -45,6 +45,15 @@ class QueueInfo(BaseModel):
     assignment: AssignmentPolicy
     priorities: list[Priority]  # the priorities the routing policy sends here
     members: list[QueueMember]
+    waiting: int = 0  # its open tickets nobody has (counted up to WAITING_COUNTED)
+
+    @property
+    def nobody_available(self) -> bool:
+        """Its tickets wait for nobody: no member is available (or it has none)."""
+        return not any(m.available for m in self.members)
+
+
+WAITING_COUNTED = 1000
 
 
 class QueueList(BaseModel):

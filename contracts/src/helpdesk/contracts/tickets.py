@@ -77,6 +77,10 @@ TicketDescription = Annotated[
     str, Field(min_length=1, max_length=DESCRIPTION_MAX), AfterValidator(text)
 ]
 MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(text)]
+ASSIGN_REASON_MAX = 500
+AssignReason = Annotated[
+    str, Field(min_length=1, max_length=ASSIGN_REASON_MAX), AfterValidator(single_line)
+]
 
 
 # --- results ------------------------------------------------------------------------------
@@ -214,6 +218,15 @@ class Assignment(_Body):
 
     assignee_id: UUID | None = None
     reassign: bool = False
+    # Why it moves (shown on the timeline, told to the new assignee); for a
+    # reassignment, which takes a ticket from a colleague.
+    reason: AssignReason | None = None
+
+
+class Unassignment(_Body):
+    """Give the ticket back to its queue (its policy may assign it to someone else)."""
+
+    reason: AssignReason | None = None
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -274,6 +287,15 @@ class AssignTicket(_TicketsCommand[TicketSummary], Assignment):
     """Assign to `assignee_id` (the caller when omitted); see `Assignment`."""
 
     verb: ClassVar[str] = "assign"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class UnassignTicket(_TicketsCommand[TicketSummary], Unassignment):
+    """Agents only; a ticket without an assignee is left as it is."""
+
+    verb: ClassVar[str] = "unassign"
 
     actor: Actor
     ticket_id: UUID
@@ -546,19 +568,36 @@ class TicketAssigned(TicketEvent):
     reason: AssignmentReason | None = None  # automatic assignments only
     queue: str | None = None
     subject_line: str | None = None
+    note: str | None = None  # the agent's reason for the move (manual assignments)
 
 
 class TicketUnassigned(TicketEvent):
-    """The assignee gave the ticket back (away for long) or was deactivated: the
-    queue's policy assigns it again."""
+    """The assignee gave the ticket back (away for long), was deactivated, or an
+    agent unassigned it: the queue's policy assigns it again, to someone else.
+    Schema 2 adds `unassigned` (an agent's `POST .../unassign`) and its `note`."""
 
+    schema_version: ClassVar[int] = 2
     verb: ClassVar[str] = "unassigned"
 
-    by: UUID  # the agent handing back, the admin deactivating, or AUTOMATIC
+    by: UUID  # the agent handing back or unassigning, the admin deactivating, or AUTOMATIC
     previous_assignee: Contact
-    reason: Literal["handed_back", "deactivated"]
+    reason: Literal["handed_back", "deactivated", "unassigned"]
     queue: str
     status: TicketStatus
+    note: str | None = None  # the agent's reason (unassigned)
+
+
+class TicketAwaitingAgent(TicketEvent):
+    """No member of the ticket's (automatic) queue is available: the ticket waits,
+    and the queue's admins are told, once until it is assigned (docs/workspace.md).
+    `admins`: the queue's members with role admin, else every active admin."""
+
+    verb: ClassVar[str] = "awaiting_agent"
+
+    queue: str
+    priority: Priority
+    subject_line: str
+    admins: list[Contact]
 
 
 class TicketSlaWarning(TicketEvent):
@@ -605,4 +644,5 @@ TICKET_EVENTS: tuple[type[TicketEvent], ...] = (
     TicketSlaBreached,
     TicketEscalated,
     TicketUnassigned,
+    TicketAwaitingAgent,
 )

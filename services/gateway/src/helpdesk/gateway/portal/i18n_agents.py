@@ -128,4 +128,20 @@ AGENTS_STRINGS: dict[str, dict[str, str]] = {
         "el": "Μόνο οι διαχειριστές έχουν πρόσβαση σε αυτή τη σελίδα.",
         "en": "Only admins may use this page.",
     },
+    # Assignment to colleagues (issue 29)
+    "my_queues": {"el": "Οι ουρές μου", "en": "My queues"},
+    "assign_to": {"el": "Ανάθεση σε", "en": "Assign to"},
+    "assign_reason": {"el": "Αιτιολογία (προαιρετική)", "en": "Reason (optional)"},
+    "assign_button": {"el": "Ανάθεση", "en": "Assign"},
+    "unassign_button": {"el": "Αφαίρεση υπευθύνου", "en": "Unassign"},
+    "TicketUnassigned": {"el": "Αφαιρέθηκε ο υπεύθυνος", "en": "Unassigned"},
+    "TicketAwaitingAgent": {
+        "el": "Κανείς διαθέσιμος στην ουρά· ενημερώθηκαν οι διαχειριστές",
+        "en": "Nobody available in the queue; its admins were told",
+    },
+    "waiting_tickets": {"el": "Χωρίς υπεύθυνο", "en": "Unassigned"},
+    "nobody_available_waiting": {
+        "el": "Κανένα μέλος δεν είναι διαθέσιμο: {count} αιτήματα περιμένουν χωρίς υπεύθυνο.",
+        "en": "No member is available: {count} requests are waiting without an assignee.",
+    },
 }

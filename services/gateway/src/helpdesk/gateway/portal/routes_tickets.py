@@ -6,6 +6,7 @@ REST API does, with the caller taken from the session cookie's access token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from helpdesk.contracts.agents import GetQueueMembers, QueueMember
 from helpdesk.contracts.messages import Request as Command
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
@@ -28,6 +30,7 @@ from helpdesk.contracts.tickets import (
     SearchTickets,
     SubmitTicket,
     TicketStatus,
+    UnassignTicket,
 )
 from helpdesk.gateway import uploads
 from helpdesk.gateway.commands import send
@@ -55,6 +58,10 @@ NOTICES = {
     "attachment_removed": "attachment_removed",
 }
 
+# The agents' queue tabs: their queues (the default), everything they may see,
+# the unassigned tickets of their queues, and their own.
+VIEWS = ("my_queues", "all", "unassigned", "mine")
+
 router = APIRouter()
 
 
@@ -72,7 +79,7 @@ def _enum_or_none(enum: Any, value: str | None) -> Any:
 async def tickets(
     request: Request,
     lang: PageLang,
-    view: str = "all",
+    view: str = "my_queues",
     priority: str | None = None,
     status: str | None = None,
     queue: str | None = None,
@@ -82,7 +89,7 @@ async def tickets(
 ) -> Response:
     user = await signed_in_user(request)
     filters = {
-        "view": view if view in ("all", "mine", "unassigned") else "all",
+        "view": view if view in VIEWS else "my_queues",
         "priority": _enum_or_none(Priority, priority),
         "status": _enum_or_none(TicketStatus, status),
         "queue": (queue or "")[:64] or None,
@@ -98,12 +105,14 @@ async def tickets(
         "unassigned": user.is_agent and filters["view"] == "unassigned",
         "cursor": (cursor or "")[:64] or None,
     }
+    # "All": every ticket an agent may see; the other views start from their queues.
+    everything = user.is_agent and filters["view"] == "all" and not filters["queue"]
     form_error = None
     try:
         query: Command[Any] = (
             SearchTickets(q=filters["q"], **common)
             if filters["q"]
-            else ListTickets(as_of=filters["as_of"], **common)
+            else ListTickets(as_of=filters["as_of"], all_queues=everything, **common)
         )
     except ValidationError:
         query, form_error = ListTickets(**common), t("form_has_errors", lang)
@@ -211,6 +220,7 @@ async def _ticket_page(
 ) -> Response:
     ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
     attached = await files.listing(request, user, ticket_id)
+    colleagues = await _colleagues(request, user, ticket.queue)
     return await render(
         request,
         "ticket.html",
@@ -225,10 +235,22 @@ async def _ticket_page(
             "is_closed": ticket.status == TicketStatus.CLOSED,
             "assigned_to_me": ticket.assignee is not None
             and ticket.assignee.user_id == user.user_id,
+            "colleagues": [
+                c for c in colleagues if not ticket.assignee or c.user_id != ticket.assignee.user_id
+            ],
             **files.page_context(request, lang, attached),
         },
         status_code=status_code,
     )
+
+
+async def _colleagues(request: Request, user: PortalUser, queue: str) -> list[QueueMember]:
+    """Whom an agent may assign the ticket to: its queue's members (none listed for
+    a customer, or for a queue nobody was put in: then "assign to me" only)."""
+    if not user.is_agent:
+        return []
+    info = await send(request, GetQueueMembers(actor=user.actor, queue=queue))
+    return info.members
 
 
 @router.get("/{lang}/tickets/{ticket_id}")
@@ -292,16 +314,7 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
             idempotency_key=form.get("idempotency_key") or None,
         )
     except ValidationError as exc:
-        add_validation_errors(form, exc, lang)
-        return await _ticket_page(
-            request,
-            lang,
-            user,
-            ticket_id,
-            form=form,
-            form_error=t("form_has_errors", lang),
-            status_code=422,
-        )
+        return await _refused_form(request, lang, user, ticket_id, form, exc)
     notice = "note_added" if internal else "reply_sent"
     if prepared:
         # Stored first, then recorded with the message in one command: the reply
@@ -336,9 +349,67 @@ async def change_priority(request: Request, lang: PageLang, ticket_id: UUID) -> 
 
 @router.post("/{lang}/tickets/{ticket_id}/assign")
 async def assign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    """To me, or to the colleague picked (`assignee_id`), with an optional reason."""
+    return await _form_command(
+        request,
+        lang,
+        ticket_id,
+        lambda user, form: AssignTicket(
+            actor=user.actor,
+            ticket_id=ticket_id,
+            assignee_id=form.get("assignee_id") or None,  # type: ignore[arg-type]
+            reassign=form.get("reassign") == "1",
+            reason=form.get("reason") or None,
+        ),
+    )
+
+
+@router.post("/{lang}/tickets/{ticket_id}/unassign")
+async def unassign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    return await _form_command(
+        request,
+        lang,
+        ticket_id,
+        lambda user, form: UnassignTicket(
+            actor=user.actor, ticket_id=ticket_id, reason=form.get("reason") or None
+        ),
+    )
+
+
+async def _form_command(
+    request: Request,
+    lang: Lang,
+    ticket_id: UUID,
+    build: Callable[[PortalUser, Form], Command[Any]],
+    notice: str = "saved",
+) -> Response:
+    """Build a command from the posted form and send it: a form the command refuses
+    comes back with what was typed and the fields' errors."""
     user = await signed_in_user(request)
     form = await read_form(request)
-    payload = AssignTicket(
-        actor=user.actor, ticket_id=ticket_id, reassign=form.get("reassign") == "1"
+    try:
+        command = build(user, form)
+    except ValidationError as exc:
+        return await _refused_form(request, lang, user, ticket_id, form, exc)
+    return await _act(request, lang, user, ticket_id, form, command, notice)
+
+
+async def _refused_form(
+    request: Request,
+    lang: Lang,
+    user: PortalUser,
+    ticket_id: UUID,
+    form: Form,
+    exc: ValidationError,
+) -> Response:
+    """The ticket again with what was typed and the fields' errors, in the reader's language."""
+    add_validation_errors(form, exc, lang)
+    return await _ticket_page(
+        request,
+        lang,
+        user,
+        ticket_id,
+        form=form,
+        form_error=t("form_has_errors", lang),
+        status_code=422,
     )
-    return await _act(request, lang, user, ticket_id, form, payload, "saved")

@@ -4,6 +4,8 @@
   response), agents' public replies with their files, "resolved".
 * Assignee: the requester's replies; SLA warnings and breaches (the on-call
   address when nobody is assigned; breaches always reach on-call too).
+* The queue's admins: a ticket nobody of its queue is available for, each in
+  their language (once until it is assigned: the tickets service's decision).
 * On-call (`HELPDESK_ONCALL_EMAIL`): pages for urgent and critical tickets —
   their own consumers (PAGE_HANDLERS) subscribe to `tickets.events.ticket.*.urgent`
   and `*.critical` only, so nothing else is even delivered to them — and the
@@ -15,11 +17,13 @@ sent after commit by the sender loop.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from helpdesk.contracts.attachments import TicketAttachmentsAdded, TicketAttachmentsRefused
 from helpdesk.contracts.tickets import (
     Contact,
+    TicketAwaitingAgent,
     TicketEscalated,
     TicketMessageAdded,
     TicketPriorityChanged,
@@ -144,6 +148,22 @@ async def on_escalated(event: TicketEscalated, deps: Deps) -> None:
     )
 
 
+async def on_awaiting_agent(event: TicketAwaitingAgent, deps: Deps) -> None:
+    for admin in event.admins:
+        await deps.mail_contact(admin, "ticket_waiting", partial(_waiting, event, deps, admin))
+
+
+def _waiting(event: TicketAwaitingAgent, deps: Deps, admin: Contact, locale: str) -> dict[str, Any]:
+    return {
+        "name": admin.name or "",
+        "number": event.number,
+        "subject": event.subject_line,
+        "queue": event.queue,
+        "priority": priority_label(event.priority, locale),
+        "link": deps.ticket_link(locale, event.ticket_id),
+    }
+
+
 TICKET_HANDLERS: EventHandlers[Deps] = {
     TicketSubmitted: on_submitted,
     TicketMessageAdded: on_message_added,
@@ -151,6 +171,7 @@ TICKET_HANDLERS: EventHandlers[Deps] = {
     TicketSlaWarning: on_sla_warning,
     TicketSlaBreached: on_sla_breached,
     TicketEscalated: on_escalated,
+    TicketAwaitingAgent: on_awaiting_agent,
     TicketAttachmentsAdded: on_files_added,
     TicketAttachmentsRefused: on_files_refused,
 }

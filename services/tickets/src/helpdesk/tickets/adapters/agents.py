@@ -257,3 +257,16 @@ class PostgresAgents:
             limit,
         )
         return [row["ticket_id"] for row in rows]
+
+    async def admins_of(self, queue: str) -> list[Contact]:
+        rows = await self.conn.fetch(
+            "SELECT u.user_id, u.name, u.email, u.locale, m.user_id IS NOT NULL AS member"
+            " FROM users u LEFT JOIN queue_members m ON m.user_id = u.user_id AND m.queue = $1"
+            " WHERE u.active AND 'admin' = any(u.roles) ORDER BY u.user_id",
+            queue,
+        )
+        members = [row for row in rows if row["member"]]
+        return [
+            Contact(user_id=r["user_id"], name=r["name"], email=r["email"], locale=r["locale"])
+            for r in members or rows
+        ]

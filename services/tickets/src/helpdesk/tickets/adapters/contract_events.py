@@ -119,6 +119,7 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 reason=event.reason,
                 queue=before.queue,
                 subject_line=before.subject,
+                note=event.note,
             )
         case domain.Unassigned():
             return contract.TicketUnassigned(
@@ -128,6 +129,15 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 reason=event.reason,  # type: ignore[arg-type]
                 queue=before.queue,
                 status=before.status,
+                note=event.note,
+            )
+        case domain.AwaitingAgent():
+            return contract.TicketAwaitingAgent(
+                **common,
+                queue=before.queue,
+                priority=before.priority,
+                subject_line=before.subject,
+                admins=list(event.admins),
             )
         case domain.SlaWarningIssued() | domain.SlaBreached():
             alarm = (
@@ -251,6 +261,7 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
                 status=event.status,
                 sla=event.sla,
                 reason=event.reason,
+                note=event.note,
             )
         case contract.TicketUnassigned():
             return domain.Unassigned(
@@ -258,7 +269,10 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
                 by=event.by,
                 previous_assignee=event.previous_assignee,
                 reason=event.reason,
+                note=event.note,
             )
+        case contract.TicketAwaitingAgent():
+            return domain.AwaitingAgent(at=event.at, admins=tuple(event.admins))
         case contract.TicketSlaWarning():
             return domain.SlaWarningIssued(at=event.at, target=event.target, due_at=event.due_at)
         case contract.TicketSlaBreached():

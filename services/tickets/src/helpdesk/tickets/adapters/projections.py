@@ -22,6 +22,7 @@ from uuid import UUID
 from helpdesk.contracts.tickets import (
     SlaSchedule,
     TicketAssigned,
+    TicketAwaitingAgent,
     TicketEscalated,
     TicketEvent,
     TicketMessageAdded,
@@ -128,6 +129,8 @@ def change(event: TicketEvent, version: int) -> TicketChange | None:
         return TicketChange(tid, sets={"version": version}, fired=kinds)
     elif isinstance(event, TicketEscalated):
         return TicketChange(tid, sets={"version": version}, fired=("escalation",))
+    elif isinstance(event, TicketAwaitingAgent):
+        return TicketChange(tid, sets={"version": version})
     else:
         return None
     sla: SlaSchedule = event.sla

@@ -33,8 +33,8 @@ class AlreadyAssigned(Refused):
 class InvalidAssignee(Refused):
     code = "validation_error"
 
-    def __init__(self) -> None:
+    def __init__(self, message: str = "not an agent") -> None:
         super().__init__(
             "tickets can only be assigned to agents",
-            field_errors=[FieldError(field="assignee_id", message="not an agent")],
+            field_errors=[FieldError(field="assignee_id", message=message)],
         )

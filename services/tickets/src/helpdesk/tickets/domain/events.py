@@ -89,16 +89,27 @@ class Assigned:
     status: TicketStatus  # a submitted ticket opens when assigned
     sla: SlaSchedule
     reason: AssignmentReason | None = None  # automatic: why this agent
+    note: str | None = None  # manual: the agent's reason for the move
 
 
 @dataclass(frozen=True)
 class Unassigned:
-    """The assignee handed the ticket back or was deactivated: back to the queue."""
+    """The assignee handed the ticket back, was deactivated, or an agent
+    unassigned it: back to the queue."""
 
     at: datetime
     by: UUID
     previous_assignee: Contact
-    reason: str  # handed_back | deactivated
+    reason: str  # handed_back | deactivated | unassigned
+    note: str | None = None  # unassigned: the agent's reason
+
+
+@dataclass(frozen=True)
+class AwaitingAgent:
+    """Nobody of the queue is available: its admins are told (once until assigned)."""
+
+    at: datetime
+    admins: tuple[Contact, ...]
 
 
 @dataclass(frozen=True)
@@ -164,6 +175,7 @@ TicketEvent = (
     | PriorityChanged
     | Assigned
     | Unassigned
+    | AwaitingAgent
     | SlaWarningIssued
     | SlaBreached
     | Escalated
@@ -176,3 +188,7 @@ SlaAlarm = SlaWarningIssued | SlaBreached | Escalated
 
 # SLA alarms: shown to agents only.
 SLA_ALARMS = (SlaWarningIssued, SlaBreached, Escalated)
+# The agents' own business: customers' timelines leave these out.
+AGENTS_ONLY = (*SLA_ALARMS, AwaitingAgent)
+# Moves whose reason (`note`) is for agents: customers see the move, not why.
+MOVES = (Assigned, Unassigned)

@@ -19,7 +19,7 @@ already their own modules.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -49,6 +49,7 @@ from helpdesk.tickets.domain.events import (
     AttachmentRemoved,
     AttachmentsAdded,
     AttachmentsRefused,
+    AwaitingAgent,
     Escalated,
     MessageAdded,
     PriorityChanged,
@@ -88,6 +89,7 @@ class Ticket:
     updated_at: datetime | None = None
     first_responded_at: datetime | None = None
     acknowledged: bool = False
+    admins_told: bool = False  # nobody was available; told once until assigned
     sla: SlaSchedule = field(default_factory=SlaSchedule)
     running: Intervals = field(default_factory=list)
     fired: Fired = field(default_factory=set)
@@ -152,10 +154,13 @@ class Ticket:
             case Assigned():
                 self.assignee = event.assignee
                 self.acknowledged = True
+                self.admins_told = False
                 self._enter(event.status, event.at)
                 self.sla = event.sla
             case Unassigned():
                 self.assignee = None
+            case AwaitingAgent():
+                self.admins_told = True
             case SlaWarningIssued():
                 self.fired.add(("warning", event.target.value))
             case SlaBreached():
@@ -349,16 +354,23 @@ class Ticket:
         reassign: bool,
         policy: RoutingPolicy,
         now: datetime,
+        queue_members: Collection[UUID] = (),
+        note: str | None = None,
     ) -> Assigned | None:
         """Only agents are assignees; None when `assignee` has it already (a repeat).
 
         Assigning to oneself needs no word about the assignee: only an agent
         may assign at all. Someone else must be known as an agent, which is
-        checked first, before the ticket is looked at.
+        checked first, before the ticket is looked at; and, when the ticket's
+        queue has members (`queue_members`), be one of them (a queue nobody
+        was put in is everyone's, as for the lists).
         """
-        if assignee.user_id != caller.user_id and not assignee_is_agent:
+        colleague = assignee.user_id != caller.user_id
+        if colleague and not assignee_is_agent:
             raise InvalidAssignee()
         self._ensure_agent(caller, "assign tickets")
+        if colleague and queue_members and assignee.user_id not in queue_members:
+            raise InvalidAssignee(f"not a member of the queue {self.queue}")
         self._ensure_not_closed()
         current = self.assignee
         if current is not None and current.user_id == assignee.user_id:
@@ -375,6 +387,26 @@ class Ticket:
             previous_assignee_id=current.user_id if current else None,
             status=status,
             sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
+            note=note,
+        )
+        self._record(event)
+        return event
+
+    def return_to_queue(
+        self, caller: Caller, *, note: str | None, now: datetime
+    ) -> Unassigned | None:
+        """An agent takes the assignee off (theirs or a colleague's): the queue's
+        policy may give it to someone else. None if nobody has it."""
+        self._ensure_agent(caller, "unassign tickets")
+        self._ensure_not_closed()
+        if self.assignee is None:
+            return None
+        event = Unassigned(
+            at=now,
+            by=caller.user_id,
+            previous_assignee=self.assignee,
+            reason="unassigned",
+            note=note,
         )
         self._record(event)
         return event
@@ -454,6 +486,17 @@ class Ticket:
             sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
             reason=reason,
         )
+        self._record(event)
+        return event
+
+    def tell_admins_it_waits(
+        self, admins: Iterable[Contact], *, now: datetime
+    ) -> AwaitingAgent | None:
+        """Nobody of its queue is available; None once they were told (until the
+        ticket is assigned and waits again) or when it no longer waits."""
+        if not self.waiting_for_assignment or self.admins_told:
+            return None
+        event = AwaitingAgent(at=now, admins=tuple(admins))
         self._record(event)
         return event
 

@@ -50,6 +50,7 @@ async def _info(deps: Deps, agents: AgentDirectory, queue: str) -> contract.Queu
         assignment=deps.policy.assignment(queue),
         priorities=deps.policy.priorities_of(queue),
         members=await agents.members(queue),
+        waiting=len(await agents.waiting([queue], contract.WAITING_COUNTED)),
     )
 
 

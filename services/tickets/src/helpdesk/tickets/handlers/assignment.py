@@ -43,6 +43,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.clock import Clock
 from helpdesk.servicekit.events import EventHandlers
+from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.tickets.domain.assignment import choose
 from helpdesk.tickets.domain.routing import RoutingPolicy
@@ -68,23 +69,51 @@ class AssignmentDeps:
     occurred_at: datetime  # when the event happened (a status's "as of")
 
 
-async def assign(deps: AssignmentDeps, queue: str, ticket_id: UUID, trigger: str) -> bool:
+async def assign(
+    deps: AssignmentDeps,
+    queue: str,
+    ticket_id: UUID,
+    trigger: str,
+    *,
+    passed_over: UUID | None = None,
+) -> bool:
     """Give a ticket its event says is in `queue` to the agent the queue's policy
     chooses; False if it stays. Its candidates are read first, without a lock:
     with nobody available it waits (see the module's doc). Otherwise the ticket
     is read once, under the queue's lock; if it has moved to another queue
-    since, the event of that move assigns it."""
+    since, the event of that move assigns it. `passed_over` (whoever it was just
+    taken from) is not a candidate."""
     if deps.policy.assignment(queue) is AssignmentPolicy.MANUAL:
         return False
     async with deps.uow(one_statement=True) as look:
-        if not any(c.available for c in await look.agents.candidates(queue)):
+        candidates = await look.agents.candidates(queue)
+        if not any(c.available and c.user_id != passed_over for c in candidates):
             log.info("nobody available; the ticket waits", ticket_id=str(ticket_id))
+            if candidates:  # members, all away: their admins are told (none set up: no news)
+                await retry_on_conflict(lambda: _tell_admins(deps, queue, ticket_id))
             return False
     async with deps.uow() as uow:
         await uow.agents.lock_queue(queue)
-        assigned = await _assign_locked(uow, deps, ticket_id, trigger, queue=queue)
+        assigned = await _assign_locked(
+            uow, deps, ticket_id, trigger, queue=queue, passed_over=passed_over
+        )
         await uow.commit()
         return assigned
+
+
+async def _tell_admins(deps: AssignmentDeps, queue: str, ticket_id: UUID) -> None:
+    """The ticket waits for nobody: its queue's admins are told, once until it is
+    assigned (the notice is an event in its stream, so a redelivered trigger or a
+    second replica finds it there, or loses the append and finds it on the retry)."""
+    async with deps.uow() as uow:
+        ticket = await uow.tickets.get(ticket_id)
+        if ticket.queue != queue or not ticket.waiting_for_assignment or ticket.admins_told:
+            return
+        admins = await uow.agents.admins_of(queue)
+        if ticket.tell_admins_it_waits(admins, now=deps.clock.now()):
+            await uow.tickets.save(ticket, by=AUTOMATIC)
+            await uow.commit()
+            log.info("nobody available; admins told", ticket_id=str(ticket_id), admins=len(admins))
 
 
 async def assign_waiting(
@@ -113,6 +142,7 @@ async def _assign_locked(
     trigger: str,
     *,
     queue: str | None = None,
+    passed_over: UUID | None = None,
 ) -> bool:
     """Under the queue's lock. Given the queue (a trigger event names it), its
     candidates are read first: with nobody available the ticket waits unread."""
@@ -121,7 +151,8 @@ async def _assign_locked(
         ticket = await uow.tickets.get(ticket_id)
         queue = ticket.queue
     rule = deps.policy.assignment(queue)
-    choice = choose(rule, await uow.agents.candidates(queue), trigger=trigger)
+    candidates = [c for c in await uow.agents.candidates(queue) if c.user_id != passed_over]
+    choice = choose(rule, candidates, trigger=trigger)
     if choice is None:
         log.info("nobody available; the ticket waits", ticket_id=str(ticket_id))
         return False
@@ -160,7 +191,15 @@ async def on_priority_changed(event: TicketPriorityChanged, deps: AssignmentDeps
 
 
 async def on_unassigned(event: TicketUnassigned, deps: AssignmentDeps) -> None:
-    await assign(deps, event.queue, event.ticket_id, "unassigned")
+    """To someone else than the agent it was taken from (who is away, deactivated,
+    or was deliberately taken off it)."""
+    await assign(
+        deps,
+        event.queue,
+        event.ticket_id,
+        "unassigned",
+        passed_over=event.previous_assignee.user_id,
+    )
 
 
 async def on_availability_changed(event: AgentAvailabilityChanged, deps: AssignmentDeps) -> None:

@@ -10,7 +10,7 @@ gets 409 `already_assigned`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, cast
@@ -32,6 +32,7 @@ from helpdesk.contracts.tickets import (
     Submitted,
     SubmitTicket,
     TicketSummary,
+    UnassignTicket,
 )
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
@@ -190,7 +191,8 @@ async def change_priority(cmd: ChangePriority, deps: Deps) -> TicketSummary:
 
 async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
     """To `assignee_id`, or to the caller. Whether someone else is an agent only
-    the users projection can say (see `domain/caller.py`)."""
+    the users projection can say (see `domain/caller.py`); a colleague must also
+    be a member of the ticket's queue, if it has members."""
     assignee_id = cmd.assignee_id or cmd.actor.user_id
     async with deps.uow() as uow:
         known = await uow.users.get(assignee_id)
@@ -199,6 +201,11 @@ async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
         assignee_is_agent = cmd.actor.is_agent  # the caller: their token says
     else:
         assignee_is_agent = known is not None and known.is_agent
+    members: list[UUID] = []
+
+    async def read(uow: UnitOfWork, ticket: Ticket) -> None:
+        if assignee_id != cmd.actor.user_id and ticket.exists:
+            members[:] = await uow.agents.member_ids(ticket.queue)
 
     def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
         ticket.assign(
@@ -208,7 +215,17 @@ async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
             reassign=cmd.reassign,
             policy=deps.policy,
             now=now,
+            queue_members=members,
+            note=cmd.reason,
         )
+        return summary_of(ticket)
+
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide, read=read)
+
+
+async def unassign(cmd: UnassignTicket, deps: Deps) -> TicketSummary:
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+        ticket.return_to_queue(caller, note=cmd.reason, now=now)
         return summary_of(ticket)
 
     return await _change(deps, cmd.actor, cmd.ticket_id, decide)
@@ -222,9 +239,11 @@ async def _change(
     *,
     once: Once | None = None,
     result_type: type[BaseModel] | None = None,
+    read: Callable[[UnitOfWork, Ticket], Awaitable[None]] | None = None,
 ) -> R:
     """Load the ticket, let `decide` run one of its commands, save what it recorded
-    (or, for a command with an `Idempotency-Key` already answered, that answer)."""
+    (or, for a command with an `Idempotency-Key` already answered, that answer).
+    `read` gathers, in the same transaction, what `decide` needs besides the ticket."""
 
     async def attempt() -> R:
         async with deps.uow() as uow:
@@ -234,6 +253,8 @@ async def _change(
                     return cast(R, first)
             caller = await caller_of(uow, actor)
             ticket = await uow.tickets.get(ticket_id)
+            if read is not None:
+                await read(uow, ticket)
             result = decide(ticket, caller, deps.clock.now())
             await uow.tickets.save(ticket, by=actor.user_id)
             if once and isinstance(result, BaseModel):
@@ -250,4 +271,5 @@ COMMANDS: Table = {
     ChangeStatus: change_status,
     ChangePriority: change_priority,
     AssignTicket: assign,
+    UnassignTicket: unassign,
 }

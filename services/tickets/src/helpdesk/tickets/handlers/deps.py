@@ -135,6 +135,10 @@ class AgentDirectory(Protocol):
     async def waiting(self, queues: Sequence[str], limit: int) -> list[UUID]:
         """Unassigned open tickets of `queues`, soonest due first."""
 
+    async def admins_of(self, queue: str) -> list[Contact]:
+        """Who answers for the queue: its members who are active admins, else every
+        active admin (a queue without an admin among its members), by user id."""
+
 
 class UserDirectory(Protocol):
     """The users projection (from identity's events, `adapters/users.py`)."""

@@ -33,6 +33,7 @@ TIMELINE_KIND: dict[type[e.TicketEvent], str] = {
     e.PriorityChanged: "TicketPriorityChanged",
     e.Assigned: "TicketAssigned",
     e.Unassigned: "TicketUnassigned",
+    e.AwaitingAgent: "TicketAwaitingAgent",
     e.SlaWarningIssued: "TicketSlaWarning",
     e.SlaBreached: "TicketSlaBreached",
     e.Escalated: "TicketEscalated",
@@ -65,7 +66,8 @@ def summary_of(ticket: Ticket) -> TicketSummary:
 
 
 def detail_of(ticket: Ticket, *, for_agent: bool) -> TicketDetail:
-    """The ticket with its timeline; customers see neither internal notes nor SLA alarms."""
+    """The ticket with its timeline; customers see neither internal notes, SLA alarms,
+    the admins' waiting notice, nor the agents' reasons for a (re)assignment."""
     names = _names_in(ticket.history)
 
     def by(user_id: UUID) -> Person:
@@ -73,11 +75,13 @@ def detail_of(ticket: Ticket, *, for_agent: bool) -> TicketDetail:
 
     timeline: list[TimelineEntry] = []
     for event in ticket.history:
-        if isinstance(event, e.SLA_ALARMS) and not for_agent:
+        if isinstance(event, e.AGENTS_ONLY) and not for_agent:
             continue
         entry = _timeline_entry(event, by)
         if entry.internal and not for_agent:
             continue
+        if isinstance(event, e.MOVES) and not for_agent:
+            entry = entry.model_copy(update={"body": None})
         timeline.append(entry)
     return TicketDetail(
         **summary_of(ticket).model_dump(),
@@ -167,7 +171,7 @@ def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> Timel
             if event.reason is not None:  # automatic: no author, the policy instead
                 details |= {"policy": event.reason.policy.value, "trigger": event.reason.trigger}
                 return TimelineEntry(**base, details=details)
-            return TimelineEntry(**base, author=by(event.by), details=details)
+            return TimelineEntry(**base, author=by(event.by), body=event.note, details=details)
         case e.Unassigned():
             return TimelineEntry(
                 **base,
@@ -177,7 +181,11 @@ def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> Timel
                     or str(event.previous_assignee.user_id),
                     "reason": event.reason,
                 },
+                body=event.note,
             )
+        case e.AwaitingAgent():
+            names = ", ".join(a.name or str(a.user_id) for a in event.admins)
+            return TimelineEntry(**base, details={"admins": names})
         case e.SlaWarningIssued() | e.SlaBreached():
             return TimelineEntry(
                 **base, details={"target": event.target.value, "due_at": event.due_at.isoformat()}
