@@ -15,7 +15,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Self, TypeVar
 from uuid import UUID
 
@@ -87,12 +86,7 @@ class FakeUnitOfWork:
         self.db.stored = self.stored
         self.stored = copy.deepcopy(self.db.stored)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         self.db.open_units -= 1
 
     def check_version(self, stream: str, stored: Sequence[object], version: int) -> None:

@@ -10,7 +10,6 @@ at all. This is the only module that writes identity's tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Self
 from uuid import UUID
 
@@ -172,12 +171,7 @@ class PostgresUnitOfWork:
         await transaction.commit()
         self._transaction = await self._begin()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         try:
             if self._transaction is not None:
                 await self._transaction.rollback()  # whatever was not committed

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, nullcontext
-from types import TracebackType
 
 import asyncpg
 from asyncpg.transaction import Transaction
@@ -152,12 +151,7 @@ class PostgresUnitOfWork:
             raise RuntimeError("a one-statement unit of work saves once")
         self._save = (stream_id, expected_version, events, writes)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         try:
             if self._transaction is not None:  # started and not committed: undo it
                 await self._transaction.rollback()
