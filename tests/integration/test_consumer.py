@@ -40,16 +40,20 @@ class Aside(EventData):
 
 
 class Flaky:
-    """A handler that fails its first `failures` calls, then records its effect."""
+    """A handler that fails its first `failures` calls, takes `seconds` for each
+    other one (longer than the consumer's ack_wait, for the in-progress beats),
+    and records its effect."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int = 0, seconds: float = 0.0) -> None:
         self.failures = failures
+        self.seconds = seconds
         self.calls = 0
 
     async def __call__(self, conn: Connection, envelope: EventEnvelope) -> None:
         self.calls += 1
         if self.calls <= self.failures:
             raise RuntimeError(f"transient failure {self.calls}")
+        await asyncio.sleep(self.seconds)
         await conn.execute("INSERT INTO effects (text) VALUES ($1)", envelope.data["text"])
 
 
@@ -97,26 +101,13 @@ async def test_a_redelivered_event_is_handled_once(
     assert handler.calls == 1
 
 
-class Slow:
-    """A handler that takes `seconds`, longer than the consumer's ack_wait, for each event."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.calls = 0
-
-    async def __call__(self, conn: Connection, envelope: EventEnvelope) -> None:
-        self.calls += 1
-        await asyncio.sleep(self.seconds)
-        await conn.execute("INSERT INTO effects (text) VALUES ($1)", envelope.data["text"])
-
-
 async def test_a_handler_slower_than_ack_wait_keeps_its_message_with_in_progress_beats(
     setup: tuple[str, asyncpg.Pool], nc: NatsClient, servers: Servers
 ) -> None:
     """Without the beats JetStream would redeliver after ack_wait, and this
     inbox-less handler would write its effect twice."""
     schema, pool = setup
-    handler = Slow(seconds=3.5)
+    handler = Flaky(seconds=3.5)
     consumer = EventConsumer(
         f"{schema}-slow", f"{schema}.events.>", handler, ack_wait=1.0, inbox=False
     )

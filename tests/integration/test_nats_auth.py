@@ -17,6 +17,7 @@ import nats
 import nats.errors
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.aio.subscription import Subscription
 
 from helpdesk.devstack.servers import NatsServer
 from helpdesk.servicekit import nats_auth
@@ -135,6 +136,18 @@ ALLOWED_PUBLISH = [
 ]
 
 
+async def _arrived(sub: Subscription, violations: Violations, refused: str, subject: str) -> bool:
+    """Whether a message reaches `sub`; if none does, the server must have told
+    the client why (a `refused` permissions violation on `subject`)."""
+    try:
+        await sub.next_msg(timeout=0.5)
+    except nats.errors.TimeoutError:
+        await violations.wait_for(refused, subject)
+        return False
+    assert not violations.messages, violations.messages
+    return True
+
+
 async def _published(servers: Servers, nc: NatsClient, identity: str, subject: str) -> bool:
     """Whether a message `identity` publishes on `subject` reaches a watcher; a
     refusal must also be reported to the publisher."""
@@ -145,13 +158,7 @@ async def _published(servers: Servers, nc: NatsClient, identity: str, subject: s
         async with connected_as(servers, identity, violations) as client:
             await client.publish(subject, b"{}")
             await client.flush()
-            try:
-                await watcher.next_msg(timeout=0.5)
-            except nats.errors.TimeoutError:
-                await violations.wait_for("publish", subject)
-                return False
-            assert not violations.messages, violations.messages
-            return True
+            return await _arrived(watcher, violations, "publish", subject)
     finally:
         await watcher.unsubscribe()
 
@@ -213,13 +220,7 @@ async def _delivered(
         await asyncio.sleep(0.05)  # a refusal arrives asynchronously
         await nc.publish(send_on, b"{}")
         await nc.flush()
-        try:
-            await sub.next_msg(timeout=0.5)
-        except nats.errors.TimeoutError:
-            await violations.wait_for("subscription", subject)
-            return False
-        assert not violations.messages, violations.messages
-        return True
+        return await _arrived(sub, violations, "subscription", subject)
 
 
 @pytest.mark.parametrize(("identity", "subject", "queue", "send_on"), REFUSED_SUBSCRIBE)

@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 
-def test_malformed_value_is_one_line_naming_the_variable() -> None:
+def refusal_at_start(service: str, variable: str, value: str) -> str:
+    """The one line a service prints when `variable` is `value` (it exits 2)."""
     result = subprocess.run(
-        [sys.executable, "-m", "helpdesk.notifier"],
-        env={"HELPDESK_SMTP_PORT": "twenty-five", "PATH": "/usr/bin"},
+        [sys.executable, "-m", f"helpdesk.{service}"],
+        env={variable: value, "PATH": "/usr/bin"},
         capture_output=True,
         text=True,
         timeout=30,
@@ -17,19 +18,16 @@ def test_malformed_value_is_one_line_naming_the_variable() -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("configuration error: HELPDESK_SMTP_PORT:")
+    assert lines[0].startswith(f"configuration error: {variable}:")
+    return lines[0]
+
+
+def test_malformed_value_is_one_line_naming_the_variable() -> None:
+    refusal_at_start("notifier", "HELPDESK_SMTP_PORT", "twenty-five")
 
 
 def test_a_gateway_key_that_is_not_an_ed25519_public_key_stops_it_at_start() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "helpdesk.gateway"],
-        env={"HELPDESK_JWT_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n", "PATH": "/usr/bin"},
-        capture_output=True,
-        text=True,
-        timeout=30,
+    line = refusal_at_start(
+        "gateway", "HELPDESK_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnope\n"
     )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("configuration error: HELPDESK_JWT_PUBLIC_KEY:")
-    assert "PEM" in lines[0]
+    assert "PEM" in line
