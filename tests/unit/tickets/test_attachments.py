@@ -25,7 +25,7 @@ from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers import attachments, commands, queries
 from helpdesk.tickets.handlers.deps import Deps
 from tests.unit.tickets.fakes import FakeDatabase
-from tests.unit.tickets.test_handlers_commands import refused, submit
+from tests.unit.tickets.test_handlers_commands import opened, refused, submit
 
 
 def a_file(name: str = "screenshot.png", size: int = 1000, content: bytes = b"x") -> StoredFile:
@@ -59,9 +59,7 @@ async def visible_to(deps: Deps, actor: Actor, ticket_id: UUID) -> list[str]:
 async def test_the_requester_and_agents_add_files_and_both_see_them(
     deps: Deps, db: FakeDatabase
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    maria, agent, ticket = await opened(db, deps)
     await add(deps, maria, ticket.ticket_id, a_file("οθόνη.png"))
     await add(deps, agent, ticket.ticket_id, a_file("fix.log"))
     assert await visible_to(deps, maria, ticket.ticket_id) == ["οθόνη.png", "fix.log"]
@@ -70,9 +68,7 @@ async def test_the_requester_and_agents_add_files_and_both_see_them(
 
 
 async def test_internal_files_are_for_agents_only(deps: Deps, db: FakeDatabase) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    maria, agent, ticket = await opened(db, deps)
     [note_file] = await add(deps, agent, ticket.ticket_id, a_file("notes.txt"), internal=True)
     assert await visible_to(deps, maria, ticket.ticket_id) == []
     await refused(
@@ -136,9 +132,7 @@ async def test_a_closed_ticket_takes_no_files(deps: Deps, db: FakeDatabase) -> N
 async def test_only_agents_remove_and_the_ticket_shows_it_removed(
     deps: Deps, db: FakeDatabase
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    maria, agent, ticket = await opened(db, deps)
     [file_id] = await add(deps, maria, ticket.ticket_id, a_file(size=2000))
 
     def removal(actor: Actor) -> RemoveAttachment:
@@ -167,9 +161,7 @@ async def test_only_agents_remove_and_the_ticket_shows_it_removed(
 async def test_attachment_events_survive_the_contract_round_trip(
     deps: Deps, db: FakeDatabase
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    maria, agent, ticket = await opened(db, deps)
     file_id, _ = await add(deps, maria, ticket.ticket_id, a_file("a.png"), a_file("b.log"))
     await attachments.remove_attachment(
         RemoveAttachment(
@@ -202,9 +194,7 @@ async def test_a_reply_with_files_records_both_in_one_save_and_its_event_names_t
     """The portal's reply form: the message and its files are one command, so one
     mail can carry both (TicketMessageAdded.files; the files' own event says
     `with_message`, and the notifier sends no second mail for it)."""
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    _maria, agent, ticket = await opened(db, deps)
     guide = a_file("steps.txt", content=b"1. Repair")
     before = len(db.events_of(ticket.ticket_id))
     added = await commands.add_message(
@@ -227,9 +217,7 @@ async def test_a_reply_with_files_records_both_in_one_save_and_its_event_names_t
 async def test_a_reply_whose_files_pass_the_tickets_total_is_refused_whole(
     deps: Deps, db: FakeDatabase
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    _maria, agent, ticket = await opened(db, deps)
     before = len(db.events_of(ticket.ticket_id))
     huge = a_file("dump.bin", size=deps.attachment_ticket_max_bytes + 1)
     await refused(

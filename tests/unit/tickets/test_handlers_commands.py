@@ -44,6 +44,13 @@ async def submit(deps: Deps, actor: Actor, priority: Priority = Priority.NORMAL)
     )
 
 
+async def opened(db: FakeDatabase, deps: Deps) -> tuple[Actor, Actor, Submitted]:
+    """The usual scene: Μαρία's new ticket, and an agent."""
+    maria = db.add_user("Μαρία")
+    agent = db.add_user("Agent", Role.AGENT)
+    return maria, agent, await submit(deps, maria)
+
+
 async def refused(code: str, handler_call: object) -> Refused:
     with pytest.raises(Refused) as caught:
         await handler_call  # type: ignore[misc]
@@ -110,9 +117,7 @@ async def test_submit_before_identitys_event_arrived_says_retry_shortly(
 async def test_an_agents_public_reply_opens_the_ticket_and_stops_the_first_response_clock(
     deps: Deps, db: FakeDatabase, clock: ManualClock
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    _maria, agent, ticket = await opened(db, deps)
     clock.advance(timedelta(minutes=30))
     note = await commands.add_message(
         AddMessage(actor=agent, ticket_id=ticket.ticket_id, body="note", internal=True), deps
@@ -130,9 +135,7 @@ async def test_an_agents_public_reply_opens_the_ticket_and_stops_the_first_respo
 
 
 async def test_the_requesters_reply_reopens_a_pending_ticket(deps: Deps, db: FakeDatabase) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    maria, agent, ticket = await opened(db, deps)
     await commands.change_status(
         ChangeStatus(actor=agent, ticket_id=ticket.ticket_id, status=S.PENDING), deps
     )
@@ -189,9 +192,7 @@ async def test_someone_elses_ticket_does_not_exist_for_a_customer(
 
 
 async def test_change_status_answers_the_changed_summary(deps: Deps, db: FakeDatabase) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    _maria, agent, ticket = await opened(db, deps)
     summary = await commands.change_status(
         ChangeStatus(actor=agent, ticket_id=ticket.ticket_id, status=S.PENDING), deps
     )
@@ -204,9 +205,7 @@ async def test_change_status_answers_the_changed_summary(deps: Deps, db: FakeDat
 async def test_an_invalid_transition_is_409_and_stores_nothing(
     deps: Deps, db: FakeDatabase
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    _maria, agent, ticket = await opened(db, deps)
     refusal = await refused(
         "invalid_transition",
         commands.change_status(
@@ -244,9 +243,7 @@ async def test_customers_only_close_or_reopen(deps: Deps, db: FakeDatabase) -> N
 async def test_raising_the_priority_reroutes_and_recomputes_the_due_times(
     deps: Deps, db: FakeDatabase
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    _maria, agent, ticket = await opened(db, deps)
     summary = await commands.change_priority(
         ChangePriority(actor=agent, ticket_id=ticket.ticket_id, priority=Priority.URGENT), deps
     )
@@ -302,9 +299,7 @@ async def test_an_agent_takes_a_ticket_which_opens_it(deps: Deps, db: FakeDataba
 
 
 async def test_only_agents_can_be_assignees(deps: Deps, db: FakeDatabase) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    maria, agent, ticket = await opened(db, deps)
     for assignee in (maria, uuid4()):  # a customer; someone identity never told us of
         refusal = await refused("validation_error", assign(deps, agent, ticket.ticket_id, assignee))
         assert refusal.message == "tickets can only be assigned to agents"
@@ -315,9 +310,7 @@ async def test_only_agents_can_be_assignees(deps: Deps, db: FakeDatabase) -> Non
 
 
 async def test_customers_may_not_assign(deps: Deps, db: FakeDatabase) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    maria, agent, ticket = await opened(db, deps)
     await refused("forbidden", assign(deps, maria, ticket.ticket_id))
     await refused("forbidden", assign(deps, maria, ticket.ticket_id, agent))
 
@@ -365,9 +358,7 @@ async def test_the_loser_of_a_simultaneous_assign_is_retried_and_gets_409(
 async def test_a_stream_that_keeps_moving_is_a_conflict_in_the_end(
     deps: Deps, db: FakeDatabase
 ) -> None:
-    maria = db.add_user("Μαρία")
-    agent = db.add_user("Agent", Role.AGENT)
-    ticket = await submit(deps, maria)
+    _maria, agent, ticket = await opened(db, deps)
     moves = 0
 
     def someone_else_writes() -> None:
