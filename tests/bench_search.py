@@ -16,14 +16,12 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from importlib.resources import files
 
 import asyncpg
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.reports import GroupBy
 from helpdesk.contracts.tickets import Category, Contact, TicketStatus
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.tickets.adapters import history, search
 from helpdesk.tickets.adapters.history import HistoryProjection
@@ -35,6 +33,7 @@ from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.search import SearchTerms, parse
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.deps import TicketFilter
+from tests.schemas import migrated_pool
 
 TICKETS = int(os.environ.get("HELPDESK_BENCH_SEARCH_TICKETS", "100000"))
 WRITERS, BATCH = 4, 100
@@ -215,10 +214,8 @@ async def timed(work, runs: int = RUNS) -> list[float]:  # type: ignore[no-untyp
 
 
 async def bench_search(database_url: str) -> str:
-    schema = f"bench_search_{uuid.uuid4().hex[:6]}"
-    pool = await create_pool(database_url, schema, min_size=WRITERS, max_size=WRITERS + 2)
-    await apply_migrations(
-        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.tickets.migrations"))
+    _, pool = await migrated_pool(
+        database_url, "tickets", prefix="bench_search", max_size=WRITERS + 2
     )
     projections = [TicketsProjection(), SearchProjection(), HistoryProjection(load_policy())]
     seconds = await seed(pool, projections, TICKETS)

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.resources import files
 from typing import Any, TypeVar
 
 import asyncpg
@@ -26,7 +25,7 @@ from helpdesk.identity.handlers import HANDLERS
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import Clock, ManualClock
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.tokens import seal_public_key, unseal
 from tests.unit.identity.fakes import FakeRevocations
@@ -75,14 +74,7 @@ def identity_settings(servers: Servers, **overrides: Any) -> Settings:
 
 
 async def identity_pool(servers: Servers) -> tuple[str, asyncpg.Pool]:
-    schema = f"id_{uuid.uuid4().hex[:10]}"
-    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=20)
-    await apply_migrations(
-        pool,
-        schema,
-        migration_files(files(KIT_MIGRATIONS), files("helpdesk.identity.migrations")),
-    )
-    return schema, pool
+    return await migrated_pool(servers.database_url, "identity", prefix="id", max_size=20)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,8 @@ from helpdesk.notifier.bootstrap import IDENTITY_MAILS, all_consumers, deps_fact
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit import sealing
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.sealing import Sealer, Unsealable
+from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.tokens import seal_private_key, seal_public_key
 
@@ -51,11 +50,7 @@ def sink(tmp_path: Path) -> Iterator[MailSink]:
 
 @pytest.fixture
 async def notifier(servers: Servers, sink: MailSink) -> Any:
-    schema = f"nt_{uuid.uuid4().hex[:10]}"
-    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=5)
-    await apply_migrations(
-        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations"))
-    )
+    schema, pool = await migrated_pool(servers.database_url, "notifier", prefix="nt")
     settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=sink.port,

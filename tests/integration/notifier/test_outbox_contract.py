@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from importlib.resources import files
 from typing import Any
 
 import asyncpg
@@ -20,7 +19,7 @@ from helpdesk.notifier.adapters.outbox import QueuedMails
 from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.handlers.deps import Outbox
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.unit.notifier.fakes import RecordingOutbox, settings
 
@@ -60,11 +59,7 @@ async def backend(request: pytest.FixtureRequest, servers: Servers) -> AsyncIter
             recorded_fake,
         )
         return
-    schema = f"oc_{uuid.uuid4().hex[:10]}"
-    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=4)
-    await apply_migrations(
-        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations"))
-    )
+    _, pool = await migrated_pool(servers.database_url, "notifier", prefix="oc", max_size=4)
     mailer = Mailer(configured)
     conn: asyncpg.Connection = await pool.acquire()
 

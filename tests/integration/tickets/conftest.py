@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,12 +24,12 @@ from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Refused, Reply
 from helpdesk.servicekit.access_tokens import verifier
 from helpdesk.servicekit.clock import ManualClock
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, broker_options, ensure_stream
 from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.bootstrap import TicketsApp, wire
 from helpdesk.tickets.settings import Settings
+from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.tokens import headers_for, public_key
 
@@ -112,13 +111,7 @@ def _json(payload: dict[str, Any]) -> bytes:
 @asynccontextmanager
 async def started_tickets(servers: Servers) -> AsyncIterator[Tickets]:
     """The tickets service wired on a schema of its own (also for the port contracts)."""
-    schema = f"tk_{uuid.uuid4().hex[:10]}"
-    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=20)
-    await apply_migrations(
-        pool,
-        schema,
-        migration_files(files(KIT_MIGRATIONS), files("helpdesk.tickets.migrations")),
-    )
+    schema, pool = await migrated_pool(servers.database_url, "tickets", prefix="tk", max_size=20)
     # The tests' identity: this connection also plays the gateway and inspects streams.
     broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
     nc = await broker.connect()

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,13 @@ from helpdesk.notifier.adapters.sender import MailSender
 from helpdesk.notifier.bootstrap import TICKET_MAILS, all_consumers, mail_sender
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.events import TicketEvent as DomainEvent
 from helpdesk.tickets.domain.ticket import Ticket
 from tests.integration.tickets.conftest import ATHENS
+from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.tokens import seal_private_key
 
@@ -76,11 +75,7 @@ class Notifier:
 
 @pytest.fixture
 async def notifier(servers: Servers, sink: MailSink) -> Any:
-    schema = f"nt_{uuid.uuid4().hex[:10]}"
-    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=5)
-    await apply_migrations(
-        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.notifier.migrations"))
-    )
+    schema, pool = await migrated_pool(servers.database_url, "notifier", prefix="nt")
     settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=sink.port,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from importlib.resources import files
 
 import asyncpg
 import pytest
@@ -14,8 +13,8 @@ import pytest
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.identity import PasswordChanged, RolesChanged, UserRegistered
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from helpdesk.tickets.adapters.users import find_user, users_consumer
+from tests.schemas import migrated_pool
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -25,11 +24,7 @@ T0 = datetime(2026, 11, 23, 9, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(servers: Servers) -> AsyncIterator[asyncpg.Pool]:
-    schema = f"tu_{uuid.uuid4().hex[:10]}"
-    pool = await create_pool(servers.database_url, schema, min_size=1, max_size=2)
-    await apply_migrations(
-        pool, schema, migration_files(files(KIT_MIGRATIONS), files("helpdesk.tickets.migrations"))
-    )
+    _, pool = await migrated_pool(servers.database_url, "tickets", prefix="tu", max_size=2)
     yield pool
     await pool.close()
 
