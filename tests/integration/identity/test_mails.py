@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit import sealing
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.servicekit.sealing import Sealer, Unsealable
+from tests.mails import html_of, notifier_settings, text_of
 from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.tokens import seal_private_key, seal_public_key
@@ -51,15 +51,7 @@ def sink(tmp_path: Path) -> Iterator[MailSink]:
 @pytest.fixture
 async def notifier(servers: Servers, sink: MailSink) -> Any:
     schema, pool = await migrated_pool(servers.database_url, "notifier", prefix="nt")
-    settings = Settings(
-        smtp_host="127.0.0.1",
-        smtp_port=sink.port,
-        public_url="https://helpdesk.example",
-        mail_from="Helpdesk <hd@example>",
-        mail_retry_first_seconds=0.2,
-        smtp_timeout=2.0,
-        notifier_seal_private_key=seal_private_key(),
-    )
+    settings = notifier_settings(sink, mail_retry_first_seconds=0.2, smtp_timeout=2.0)
     consumer = next(c for c in all_consumers(Mailer(settings)) if c.name == IDENTITY_MAILS)
     yield Notifier(pool, consumer, mail_sender(settings, MailQueue(pool), schema))
     await pool.close()
@@ -77,18 +69,6 @@ async def deliver(notifier: Notifier, event: EventData) -> EventEnvelope:
     assert await handle_once(notifier.pool, notifier.consumer, envelope)
     await notifier.sender.drain()
     return envelope
-
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def html_of(message: EmailMessage) -> str:
-    part = message.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def registered(locale: contract.Locale, **overrides: Any) -> contract.UserRegistered:

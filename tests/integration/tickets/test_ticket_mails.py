@@ -21,7 +21,6 @@ from helpdesk.notifier.adapters.mailer import Mailer
 from helpdesk.notifier.adapters.queue import MailQueue
 from helpdesk.notifier.adapters.sender import MailSender
 from helpdesk.notifier.bootstrap import TICKET_MAILS, all_consumers, mail_sender
-from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.policy_file import load_policy
@@ -29,9 +28,9 @@ from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.events import TicketEvent as DomainEvent
 from helpdesk.tickets.domain.ticket import Ticket
 from tests.integration.tickets.conftest import ATHENS
+from tests.mails import notifier_settings, text_of
 from tests.schemas import migrated_pool
 from tests.servers import Servers
-from tests.tokens import seal_private_key
 
 pytestmark = pytest.mark.integration
 
@@ -76,14 +75,7 @@ class Notifier:
 @pytest.fixture
 async def notifier(servers: Servers, sink: MailSink) -> Any:
     schema, pool = await migrated_pool(servers.database_url, "notifier", prefix="nt")
-    settings = Settings(
-        smtp_host="127.0.0.1",
-        smtp_port=sink.port,
-        oncall_email=ONCALL,
-        public_url="https://helpdesk.example",
-        mail_from="Helpdesk <hd@example>",
-        notifier_seal_private_key=seal_private_key(),
-    )
+    settings = notifier_settings(sink, oncall_email=ONCALL)
     sender = mail_sender(settings, MailQueue(pool), schema)
     yield Notifier(pool, all_consumers(Mailer(settings)), sink, sender)
     await pool.close()
@@ -93,12 +85,6 @@ def published(t: Ticket, event: DomainEvent | None = None) -> TicketEvent:
     """What the tickets service publishes for `event` of `t` (default: its first)."""
     index = 0 if event is None else next(i for i, e in enumerate(t.history) if e is event)
     return contract_events(t, start=index)[0]
-
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
 
 
 def ticket(requester: Contact = MARIA, priority: Priority = Priority.NORMAL) -> Ticket:
