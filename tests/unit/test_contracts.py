@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import BaseModel
+
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.schemas import current_schemas, incompatibilities
 
@@ -77,6 +79,43 @@ def test_removing_retyping_or_requiring_a_field_is_incompatible() -> None:
     assert incompatibilities(v1, Retyped.model_json_schema()) == ["field 'count' changed type"]
     assert "field 'note' became required" in incompatibilities(v1, NowRequired.model_json_schema())
     assert incompatibilities(v1, Added.model_json_schema()) == []
+
+
+class _Part(BaseModel):
+    due: str | None = None
+
+
+class _Whole(EventData):
+    producer: ClassVar[str] = "example"
+    aggregate: ClassVar[str] = "thing"
+    event_type: ClassVar[str] = "WholeHappened"
+    part: _Part
+
+
+def test_a_nested_object_may_gain_an_optional_field_but_not_lose_or_require_one() -> None:
+    v1 = _Whole.model_json_schema()
+
+    class Gained(_Part):
+        later: str | None = None
+
+    class Required(_Part):
+        later: str
+
+    class Retyped(BaseModel):
+        due: int | None = None
+
+    class WithGained(EventData):
+        part: Gained
+
+    class WithRequired(EventData):
+        part: Required
+
+    class WithRetyped(EventData):
+        part: Retyped
+
+    assert incompatibilities(v1, WithGained.model_json_schema()) == []
+    for changed in (WithRequired, WithRetyped):
+        assert incompatibilities(v1, changed.model_json_schema()) == ["field 'part' changed type"]
 
 
 def test_envelope_round_trips_typed_data() -> None:

@@ -231,3 +231,24 @@ async def test_bad_periods_are_refused(story: Story) -> None:
     )
     assert not reply.ok
     assert reply.error.code == "validation_error"
+
+
+async def test_ratings_count_for_the_agent_and_queue_the_ticket_had(story: Story) -> None:
+    # Maria rates Anna's T1 and T2 (service desk) and the unassigned T4 (incidents).
+    for key, rating in (("T1", 5), ("T2", 4), ("T4", 2)):
+        await story.at(
+            athens(2026, 10, 31, 13), "rate", story.maria, ticket_id=story.ids[key], rating=rating
+        )
+    agents = by_group(await report(story, group_by="agent"))
+    anna = agents[str(story.anna.user_id)]
+    assert (anna["ratings"], anna["rating_average"]) == (2, 4.5)
+    assert (agents[""]["ratings"], agents[""]["rating_average"]) == (1, 2.0)
+    assert agents[str(story.bob.user_id)]["ratings"] == 0
+    queues = await report(story, group_by="queue")
+    rows = by_group(queues)
+    assert (rows["service-desk"]["ratings"], rows["service-desk"]["rating_average"]) == (2, 4.5)
+    assert (rows["incidents"]["ratings"], rows["incidents"]["rating_average"]) == (1, 2.0)
+    assert (queues["total"]["ratings"], queues["total"]["rating_average"]) == (3, 3.67)
+    # Ratings given after the period are not in it.
+    november = {"from": "2026-11-01T00:00:00+02:00", "to": "2026-12-01T00:00:00+02:00"}
+    assert (await report(story, group_by="queue", **november))["total"]["ratings"] == 0

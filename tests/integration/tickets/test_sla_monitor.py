@@ -141,3 +141,26 @@ async def test_an_acknowledged_critical_is_not_escalated(tickets: Tickets) -> No
     assert await at(tickets, start + timedelta(minutes=12)) == 1  # first-response warning
     assert await at(tickets, start + timedelta(minutes=16)) == 1  # first-response breach
     assert ("TicketEscalated", None) not in await emitted(tickets, tid)
+
+
+async def test_a_resolved_ticket_closes_by_itself_after_seven_business_days(
+    tickets: Tickets,
+) -> None:
+    maria = await tickets.user("Μαρία")
+    agent = await tickets.user("Κώστας", Role.AGENT)
+    tid = await submit_at(tickets, athens(2026, 12, 4, 15), maria, "normal")
+    tickets.clock.set(athens(2026, 12, 4, 16))  # Friday: 1 h that day, then 6 days and 7 h
+    await tickets.ok("change_status", agent, ticket_id=tid, status="resolved")
+    assert await at(tickets, athens(2026, 12, 15, 15, 59)) == 0
+    assert await at(tickets, athens(2026, 12, 15, 16)) == 1
+    assert await at(tickets, athens(2026, 12, 16, 16)) == 0  # closed once
+    row = await tickets.pool.fetchrow(
+        "SELECT data->>'to_status' AS status, data->>'by' AS by FROM events"
+        " WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
+        f"ticket-{tid}",
+    )
+    assert (row["status"], row["by"]) == ("closed", "00000000-0000-0000-0000-000000000000")
+    assert (
+        await tickets.pool.fetchval("SELECT count(*) FROM sla_deadlines WHERE ticket_id = $1", tid)
+        == 0
+    )

@@ -354,6 +354,7 @@ class FakeDeadlines:
                     sla.resolution_warning_at,
                     sla.resolution_due,
                     sla.escalate_at,
+                    sla.auto_close_at,
                 )
                 if t is not None and t <= now
             ]

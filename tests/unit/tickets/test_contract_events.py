@@ -59,6 +59,7 @@ def a_whole_life() -> Ticket:
     t.add_message(SMITH, body="Κοιτάμε.", internal=False, policy=POLICY, now=minute)
     t.change_priority(SMITH, Priority.HIGH, policy=POLICY, now=minute)
     t.change_status(SMITH, TicketStatus.RESOLVED, policy=POLICY, now=minute)
+    t.rate(MARIA, rating=5, comment="Ευχαριστώ", now=minute)
     return t
 
 
@@ -107,6 +108,7 @@ def test_one_registry_and_the_timeline_names_agree_with_it() -> None:
         e.Assigned,
         e.Unassigned,
         e.AwaitingAgent,
+        e.Rated,
         e.SlaWarningIssued,
         e.SlaBreached,
         e.AttachmentsAdded,

@@ -20,7 +20,7 @@ from helpdesk.tickets.handlers.commands import change_status
 from helpdesk.tickets.handlers.deps import Deps
 from helpdesk.tickets.handlers.mail import attach_from_mail, reply_from_mail, submit_from_mail
 from helpdesk.tickets.handlers.views import detail_of
-from tests.unit.tickets.fakes import FakeDatabase
+from tests.unit.tickets.fakes import POLICY, FakeDatabase
 
 MAIL_ID = "<files@client.example>"
 EXE = RefusedFile(name="fix.exe", code="unsupported_type", detail="not accepted", size=400)
@@ -66,7 +66,7 @@ async def test_files_and_refusals_of_a_new_ticket(db: FakeDatabase, deps: Deps) 
     ticket = db.ticket(submitted.ticket_id)
     assert {a.file.original_name for a in ticket.attachments.values()} == {"a.pdf", "b.png"}
     # The timeline names the refused file and why (the portal shows the body as is).
-    entry = detail_of(ticket, for_agent=False).timeline[-1]
+    entry = detail_of(ticket, for_agent=False, policy=POLICY).timeline[-1]
     assert entry.kind == "TicketAttachmentsRefused"
     assert entry.body == "fix.exe: not accepted"
     assert entry.details["codes"] == "unsupported_type"

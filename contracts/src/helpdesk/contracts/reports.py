@@ -53,6 +53,10 @@ class SlaReportRow(BaseModel):
     first_response_breaches: int = 0  # TicketSlaBreached events in the period
     resolution_breaches: int = 0
     escalations: int = 0
+    # The requesters' satisfaction ratings (1-5) given in the period, counted for
+    # the ticket's assignee and queue when rated (docs/workspace.md).
+    ratings: int = 0
+    rating_average: float | None = None
 
 
 class SlaReport(BaseModel):

@@ -67,15 +67,38 @@ def _field_shape(schema: dict[str, Any], root: dict[str, Any]) -> Any:
     return shape
 
 
+def _readable(old: Any, new: Any) -> bool:
+    """Whether a consumer of the resolved shape `old` reads values of the shape `new`:
+    the same, or an object that only gained optional properties (at any depth)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        if "properties" in old and "properties" in new:
+            if set(new.get("required", [])) - set(old.get("required", [])):
+                return False
+            gained = new["properties"]
+            if any(
+                k not in gained or not _readable(v, gained[k]) for k, v in old["properties"].items()
+            ):
+                return False
+            rest = {"properties", "required"}
+            return {k: v for k, v in old.items() if k not in rest} == {
+                k: v for k, v in new.items() if k not in rest
+            }
+        return old.keys() == new.keys() and all(_readable(old[k], new[k]) for k in old)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(_readable(a, b) for a, b in zip(old, new, strict=True))
+    return bool(old == new)
+
+
 def incompatibilities(published: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Why `current` cannot be read by consumers of `published` (empty if it can)."""
+    """Why `current` cannot be read by consumers of `published` (empty if it can).
+    A nested object that only gained optional fields stays readable."""
     problems: list[str] = []
     old_props: dict[str, Any] = published.get("properties", {})
     new_props: dict[str, Any] = current.get("properties", {})
     for name, old in old_props.items():
         if name not in new_props:
             problems.append(f"field {name!r} was removed")
-        elif _field_shape(old, published) != _field_shape(new_props[name], current):
+        elif not _readable(_field_shape(old, published), _field_shape(new_props[name], current)):
             problems.append(f"field {name!r} changed type")
     added_required = set(current.get("required", [])) - set(published.get("required", []))
     for name in sorted(added_required):

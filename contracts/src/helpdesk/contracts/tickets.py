@@ -131,6 +131,12 @@ class TicketDetail(TicketSummary):
     description: str
     first_responded_at: datetime | None
     timeline: list[TimelineEntry]
+    # The end of the ticket (docs/workspace.md): its latest resolution, until when
+    # its requester may reopen it, and whether that resolution is rated.
+    resolved_at: datetime | None = None
+    reopen_until: datetime | None = None
+    auto_close_at: datetime | None = None
+    rated: bool = False
 
 
 class TicketList(BaseModel):
@@ -223,6 +229,25 @@ class Assignment(_Body):
     reason: AssignReason | None = None
 
 
+class Reopening(_Body):
+    """The requester within the reopen window after resolution, or an agent."""
+
+    reason: AssignReason | None = None
+
+
+RATING_COMMENT_MAX = 2_000
+
+
+class Satisfaction(_Body):
+    """The requester's rating of a resolution (once per resolution)."""
+
+    rating: int = Field(ge=1, le=5)
+    comment: (
+        Annotated[str, Field(min_length=1, max_length=RATING_COMMENT_MAX), AfterValidator(text)]
+        | None
+    ) = None
+
+
 class Unassignment(_Body):
     """Give the ticket back to its queue (its policy may assign it to someone else)."""
 
@@ -287,6 +312,26 @@ class AssignTicket(_TicketsCommand[TicketSummary], Assignment):
     """Assign to `assignee_id` (the caller when omitted); see `Assignment`."""
 
     verb: ClassVar[str] = "assign"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class ReopenTicket(_TicketsCommand[TicketSummary], Reopening):
+    verb: ClassVar[str] = "reopen"
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class Rated(BaseModel):
+    ticket_id: UUID
+    rating: int
+    resolution: int  # which resolution of the ticket was rated (1 = the first)
+
+
+class RateTicket(_TicketsCommand[Rated], Satisfaction):
+    verb: ClassVar[str] = "rate"
 
     actor: Actor
     ticket_id: UUID
@@ -450,6 +495,7 @@ class SlaSchedule(BaseModel):
     resolution_due: datetime | None = None
     resolution_warning_at: datetime | None = None
     escalate_at: datetime | None = None  # critical: page again if still unacknowledged
+    auto_close_at: datetime | None = None  # resolved: closes by itself then (docs/workspace.md)
 
 
 class TicketEvent(EventData):
@@ -508,13 +554,14 @@ class TicketMessageAdded(TicketEvent):
 class TicketStatusChanged(TicketEvent):
     verb: ClassVar[str] = "status_changed"
 
-    by: UUID
+    by: UUID  # AUTOMATIC when a resolved ticket closes by itself
     by_agent: bool
     from_status: TicketStatus
     to_status: TicketStatus
     requester: Contact
     subject_line: str
     sla: SlaSchedule
+    note: str | None = None  # a reopen's reason
 
 
 class TicketPriorityChanged(TicketEvent):
@@ -600,6 +647,19 @@ class TicketAwaitingAgent(TicketEvent):
     admins: list[Contact]
 
 
+class TicketRated(TicketEvent):
+    """The requester rated a resolution (1–5, optional comment); once per resolution."""
+
+    verb: ClassVar[str] = "rated"
+
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = None
+    resolution: int
+    requester: Contact
+    assignee: Contact | None = None
+    queue: str
+
+
 class TicketSlaWarning(TicketEvent):
     verb: ClassVar[str] = "sla_warning"
 
@@ -645,4 +705,5 @@ TICKET_EVENTS: tuple[type[TicketEvent], ...] = (
     TicketEscalated,
     TicketUnassigned,
     TicketAwaitingAgent,
+    TicketRated,
 )

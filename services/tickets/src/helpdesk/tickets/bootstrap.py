@@ -59,7 +59,10 @@ def wire(
     consume_identity: bool = True,
 ) -> TicketsApp:
     """Register every handler of the service on `ctx` (tests pass their own clock)."""
-    policy = policy or load_policy(ctx.settings.routing_policy)
+    policy = (policy or load_policy(ctx.settings.routing_policy)).with_ending(
+        reopen_days=ctx.settings.reopen_days,
+        auto_close_business_days=ctx.settings.auto_close_days,
+    )
     ctx.projections.append(TicketsProjection())
     # Search and the history behind as_of and the SLA reports (docs/search.md, reports.md).
     ctx.projections += [SearchProjection(), HistoryProjection(policy)]

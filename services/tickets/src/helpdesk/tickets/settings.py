@@ -21,6 +21,11 @@ class Settings(ServiceSettings):
     sla_monitor_interval: float = Field(default=5.0, gt=0)
     # What the attachments of one ticket may total (docs/attachments.md).
     attachment_ticket_max_bytes: int = Field(default=DEFAULT_TICKET_MAX_BYTES, gt=0)
+    # The end of a ticket (docs/workspace.md): its requester may reopen it this many
+    # calendar days after its resolution (fractions allowed: the end-to-end tests use
+    # seconds); a resolved ticket closes by itself after this many business days.
+    reopen_days: float = Field(default=14, ge=0, le=3650)
+    auto_close_days: float = Field(default=7, gt=0, le=3650)
 
     @field_validator("jwt_public_key")
     @classmethod

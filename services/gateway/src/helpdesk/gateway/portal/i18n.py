@@ -16,6 +16,7 @@ from typing import Literal, get_args
 from helpdesk.gateway.portal.i18n_agents import AGENTS_STRINGS
 from helpdesk.gateway.portal.i18n_attachments import ATTACHMENT_STRINGS
 from helpdesk.gateway.portal.i18n_factors import FACTOR_STRINGS
+from helpdesk.gateway.portal.i18n_workspace import WORKSPACE_STRINGS
 
 Lang = Literal["el", "en"]
 LANGS: tuple[Lang, ...] = get_args(Lang)
@@ -394,6 +395,7 @@ _STRINGS: dict[str, dict[Lang, str]] = {
 _STRINGS.update(ATTACHMENT_STRINGS)  # type: ignore[arg-type]
 _STRINGS.update(AGENTS_STRINGS)  # type: ignore[arg-type]
 _STRINGS.update(FACTOR_STRINGS)  # type: ignore[arg-type]
+_STRINGS.update(WORKSPACE_STRINGS)  # type: ignore[arg-type]
 
 
 def t(key: str, lang: Lang) -> str:

@@ -7,7 +7,7 @@ REST API does, with the caller taken from the session cookie's access token.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -27,6 +27,8 @@ from helpdesk.contracts.tickets import (
     ChangeStatus,
     GetTicket,
     ListTickets,
+    RateTicket,
+    ReopenTicket,
     SearchTickets,
     SubmitTicket,
     TicketStatus,
@@ -56,6 +58,8 @@ NOTICES = {
     "note_added": "note_added",
     "saved": "saved",
     "attachment_removed": "attachment_removed",
+    "reopened": "reopened",
+    "rated": "rated_thanks",
 }
 
 # The agents' queue tabs: their queues (the default), everything they may see,
@@ -233,6 +237,7 @@ async def _ticket_page(
             "form_error": form_error,
             "statuses": list(TicketStatus),
             "is_closed": ticket.status == TicketStatus.CLOSED,
+            "now": datetime.now(UTC),
             "assigned_to_me": ticket.assignee is not None
             and ticket.assignee.user_id == user.user_id,
             "colleagues": [
@@ -327,13 +332,47 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
 
 @router.post("/{lang}/tickets/{ticket_id}/status")
 async def change_status(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    """Closing is final, so it is asked once more (`confirm=1` on the second post)."""
     user = await signed_in_user(request)
     form = await read_form(request)
     status = _enum_or_none(TicketStatus, form.get("status"))
     if status is None:
         raise ProblemError(422, "validation_error", "Unknown status.")
+    if status is TicketStatus.CLOSED and form.get("confirm") != "1":
+        ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
+        return await render(request, "confirm_close.html", lang, {"ticket": ticket})
     payload = ChangeStatus(actor=user.actor, ticket_id=ticket_id, status=status)
     return await _act(request, lang, user, ticket_id, form, payload, "saved")
+
+
+@router.post("/{lang}/tickets/{ticket_id}/reopen")
+async def reopen(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    return await _form_command(
+        request,
+        lang,
+        ticket_id,
+        lambda user, form: ReopenTicket(
+            actor=user.actor, ticket_id=ticket_id, reason=form.get("reopen_reason") or None
+        ),
+        notice="reopened",
+    )
+
+
+@router.post("/{lang}/tickets/{ticket_id}/satisfaction")
+async def rate(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    """The rating form (1-5 and an optional comment); no choice is a field error."""
+    return await _form_command(
+        request,
+        lang,
+        ticket_id,
+        lambda user, form: RateTicket(
+            actor=user.actor,
+            ticket_id=ticket_id,
+            rating=form.get("rating") or 0,  # type: ignore[arg-type]
+            comment=form.get("comment") or None,
+        ),
+        notice="rated",
+    )
 
 
 @router.post("/{lang}/tickets/{ticket_id}/priority")

@@ -22,6 +22,7 @@ from typing import Any
 
 from helpdesk.contracts.attachments import TicketAttachmentsAdded, TicketAttachmentsRefused
 from helpdesk.contracts.tickets import (
+    AUTOMATIC,
     Contact,
     TicketAwaitingAgent,
     TicketEscalated,
@@ -89,19 +90,26 @@ async def on_message_added(event: TicketMessageAdded, deps: Deps) -> None:
 
 
 async def on_status_changed(event: TicketStatusChanged, deps: Deps) -> None:
-    if event.to_status is not TicketStatus.RESOLVED:
+    """Resolved: the requester is told, with the way to rate it and when it closes by
+    itself; closed by itself (`by` AUTOMATIC): told that too (docs/workspace.md)."""
+    if event.to_status is TicketStatus.RESOLVED:
+        template = "ticket_resolved"
+    elif event.to_status is TicketStatus.CLOSED and event.by == AUTOMATIC:
+        template = "ticket_auto_closed"
+    else:
         return
-    await deps.mail_contact(
-        event.requester,
-        "ticket_resolved",
-        lambda locale: {
+
+    def context(locale: str) -> dict[str, Any]:
+        return {
             "name": event.requester.name or "",
             "number": event.number,
             "subject": event.subject_line,
+            "auto_close": local_time(event.sla.auto_close_at) if event.sla.auto_close_at else "",
+            "rate_link": deps.link(locale, f"tickets/{event.ticket_id}#rate"),
             "link": deps.ticket_link(locale, event.ticket_id),
-        },
-        thread=event.ticket_id,
-    )
+        }
+
+    await deps.mail_contact(event.requester, template, context, thread=event.ticket_id)
 
 
 async def _sla(

@@ -92,6 +92,7 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 requester=_requester(before),
                 subject_line=before.subject,
                 sla=event.sla,
+                note=event.note,
             )
         case domain.PriorityChanged():
             return contract.TicketPriorityChanged(
@@ -130,6 +131,16 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 queue=before.queue,
                 status=before.status,
                 note=event.note,
+            )
+        case domain.Rated():
+            return contract.TicketRated(
+                **common,
+                rating=event.rating,
+                comment=event.comment,
+                resolution=event.resolution,
+                requester=_requester(before),
+                assignee=before.assignee,
+                queue=before.queue,
             )
         case domain.AwaitingAgent():
             return contract.TicketAwaitingAgent(
@@ -240,6 +251,7 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
                 from_status=event.from_status,
                 to_status=event.to_status,
                 sla=event.sla,
+                note=event.note,
             )
         case contract.TicketPriorityChanged():
             return domain.PriorityChanged(
@@ -270,6 +282,14 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
                 previous_assignee=event.previous_assignee,
                 reason=event.reason,
                 note=event.note,
+            )
+        case contract.TicketRated():
+            return domain.Rated(
+                at=event.at,
+                by=event.requester.user_id,
+                rating=event.rating,
+                comment=event.comment,
+                resolution=event.resolution,
             )
         case contract.TicketAwaitingAgent():
             return domain.AwaitingAgent(at=event.at, admins=tuple(event.admins))

@@ -158,6 +158,16 @@ GROUP BY ROLLUP ({group})
 """
 
 
+# $1 from, $2 to (already no later than as_of).
+_RATINGS = """
+SELECT {group} AS key, max(assignee_name) AS label,
+  count(*) AS ratings, avg(rating) AS average
+FROM ticket_history
+WHERE event_type = 'TicketRated' AND valid_from >= $1 AND valid_from < $2
+GROUP BY ROLLUP ({group})
+"""
+
+
 def _pct(met: int, breached: int) -> float | None:
     return round(100.0 * met / (met + breached), 1) if met + breached else None
 
@@ -219,6 +229,10 @@ async def sla_report(
         out = row(r)
         out.first_response_breaches, out.resolution_breaches = r["frb"], r["rb"]
         out.escalations = r["esc"]
+    for r in await conn.fetch(_RATINGS.format(group=group), start, alarms_end):
+        out = row(r)
+        out.ratings = r["ratings"]
+        out.rating_average = round(float(r["average"]), 2) if r["average"] is not None else None
 
     total = rows.pop(None, None) or SlaReportRow(group="*")
     for out in rows.values():

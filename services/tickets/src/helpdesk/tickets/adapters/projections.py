@@ -27,6 +27,7 @@ from helpdesk.contracts.tickets import (
     TicketEvent,
     TicketMessageAdded,
     TicketPriorityChanged,
+    TicketRated,
     TicketSlaBreached,
     TicketSlaWarning,
     TicketStatusChanged,
@@ -45,6 +46,7 @@ DEADLINE_KINDS = (
     ("resolution_warning", "resolution_warning_at"),
     ("resolution_breach", "resolution_due"),
     ("escalation", "escalate_at"),
+    ("auto_close", "auto_close_at"),  # a resolved ticket closes by itself (the monitor)
 )
 
 TICKET_COLUMNS = (
@@ -129,7 +131,7 @@ def change(event: TicketEvent, version: int) -> TicketChange | None:
         return TicketChange(tid, sets={"version": version}, fired=kinds)
     elif isinstance(event, TicketEscalated):
         return TicketChange(tid, sets={"version": version}, fired=("escalation",))
-    elif isinstance(event, TicketAwaitingAgent):
+    elif isinstance(event, TicketAwaitingAgent | TicketRated):
         return TicketChange(tid, sets={"version": version})
     else:
         return None

@@ -64,6 +64,7 @@ class Facts:
     res_breached_at: datetime | None = None
     escalated_at: datetime | None = None
     reopens: int = 0
+    rating: int | None = None  # this row's event is the requester's rating
 
 
 def calendar_of(policy: RoutingPolicy, clock: str) -> SlaCalendar:
@@ -133,6 +134,7 @@ def next_facts(
         event_type=event.event_type,
         target=None,
         updated_at=at,
+        rating=event.rating if isinstance(event, contract.TicketRated) else None,
     )
     sla: contract.SlaSchedule | None = getattr(event, "sla", None)
     if sla is not None:

@@ -66,6 +66,7 @@ class StatusChanged:
     from_status: TicketStatus
     to_status: TicketStatus
     sla: SlaSchedule
+    note: str | None = None  # a reopen's reason
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,17 @@ class Unassigned:
     previous_assignee: Contact
     reason: str  # handed_back | deactivated | unassigned
     note: str | None = None  # unassigned: the agent's reason
+
+
+@dataclass(frozen=True)
+class Rated:
+    """The requester's rating of the ticket's latest resolution."""
+
+    at: datetime
+    by: UUID  # the requester
+    rating: int
+    comment: str | None
+    resolution: int
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,7 @@ TicketEvent = (
     | Assigned
     | Unassigned
     | AwaitingAgent
+    | Rated
     | SlaWarningIssued
     | SlaBreached
     | Escalated

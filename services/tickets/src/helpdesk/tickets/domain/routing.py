@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time, timedelta
 from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,6 +120,27 @@ class RoutingPolicy(_Strict):
     priorities: dict[Priority, Route]
     # Per queue; a queue not listed is assigned manually.
     queues: dict[str, QueueRules] = Field(default_factory=dict)
+    # The end of a ticket (docs/workspace.md): the service sets both from
+    # HELPDESK_REOPEN_DAYS and HELPDESK_AUTO_CLOSE_DAYS at start (`with_ending`).
+    reopen_days: float = Field(default=14, ge=0)  # calendar days after resolution
+    auto_close_business_days: float = Field(default=7, gt=0)
+
+    def with_ending(self, *, reopen_days: float, auto_close_business_days: float) -> RoutingPolicy:
+        return self.model_copy(
+            update={
+                "reopen_days": reopen_days,
+                "auto_close_business_days": auto_close_business_days,
+            }
+        )
+
+    def auto_close_at(self, resolved_at: datetime) -> datetime:
+        """When a ticket resolved at `resolved_at` closes by itself (business days)."""
+        calendar = self.business_calendar
+        return calendar.add(resolved_at, self.auto_close_business_days * calendar.day_seconds)
+
+    def reopen_until(self, resolved_at: datetime) -> datetime:
+        """The last moment its requester may reopen a ticket resolved at `resolved_at`."""
+        return resolved_at + timedelta(days=self.reopen_days)
 
     @model_validator(mode="after")
     def _every_priority(self) -> RoutingPolicy:

@@ -49,8 +49,10 @@ def schedule(
     first_responded: bool,
     acknowledged: bool,
     fired: Fired,
+    resolved_at: datetime | None = None,
 ) -> SlaSchedule:
-    """The SLA deadlines of a ticket in this state under the policy's targets for `priority`."""
+    """The SLA deadlines of a ticket in this state under the policy's targets for `priority`
+    (and, resolved since `resolved_at`, when it closes by itself)."""
     calendar = policy.calendar(priority)
     targets = policy.targets(priority)
     warn = policy.warning_at
@@ -74,12 +76,17 @@ def schedule(
     if targets.escalate_after is not None and not acknowledged and not done:
         escalate_at = calendar.add(created_at, targets.escalate_after)
 
+    auto_close_at = None
+    if status is S.RESOLVED and resolved_at is not None:
+        auto_close_at = policy.auto_close_at(resolved_at)
+
     return SlaSchedule(
         first_response_due=fr_due,
         first_response_warning_at=fr_warn,
         resolution_due=res_due,
         resolution_warning_at=res_warn,
         escalate_at=escalate_at,
+        auto_close_at=auto_close_at,
     )
 
 

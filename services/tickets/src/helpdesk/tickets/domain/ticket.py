@@ -38,6 +38,7 @@ from helpdesk.tickets.domain import attachments as files
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.errors import (
     AlreadyAssigned,
+    AlreadyRated,
     Forbidden,
     InvalidAssignee,
     InvalidTransition,
@@ -53,6 +54,7 @@ from helpdesk.tickets.domain.events import (
     Escalated,
     MessageAdded,
     PriorityChanged,
+    Rated,
     SlaAlarm,
     SlaBreached,
     SlaWarningIssued,
@@ -90,6 +92,9 @@ class Ticket:
     first_responded_at: datetime | None = None
     acknowledged: bool = False
     admins_told: bool = False  # nobody was available; told once until assigned
+    resolved_at: datetime | None = None  # the latest resolution (kept when closed after it)
+    resolutions: int = 0  # how many times it was resolved
+    rated: int = 0  # the resolution its requester rated last (0: none)
     sla: SlaSchedule = field(default_factory=SlaSchedule)
     running: Intervals = field(default_factory=list)
     fired: Fired = field(default_factory=set)
@@ -161,6 +166,8 @@ class Ticket:
                 self.assignee = None
             case AwaitingAgent():
                 self.admins_told = True
+            case Rated():
+                self.rated = event.resolution
             case SlaWarningIssued():
                 self.fired.add(("warning", event.target.value))
             case SlaBreached():
@@ -173,6 +180,11 @@ class Ticket:
 
     def _enter(self, status: TicketStatus, at: datetime) -> None:
         self.running = running_after(self.running, self.status, status, at)
+        if status is S.RESOLVED and self.status is not S.RESOLVED:
+            self.resolved_at = at
+            self.resolutions += 1
+        elif status is not S.CLOSED:
+            self.resolved_at = None  # reopened (a closed ticket keeps its resolution)
         self.status = status
 
     # --- commands --------------------------------------------------------------------------
@@ -310,14 +322,85 @@ class Ticket:
             if not caller.is_agent and status not in (S.CLOSED, S.OPEN):
                 raise Forbidden("customers may only close a ticket or reopen a resolved one")
             raise InvalidTransition(f"a {self.status.value} ticket cannot become {status.value}")
-        sla = self._schedule_after(policy, status=status, at=now)
+        if status is S.OPEN and self.status is S.RESOLVED:
+            self._ensure_reopen_window(caller, policy, now)
+        return self._move(caller.user_id, caller.is_agent, status, policy=policy, now=now)
+
+    def reopen(
+        self, caller: Caller, *, note: str | None, policy: RoutingPolicy, now: datetime
+    ) -> StatusChanged:
+        """A resolved ticket open again: its requester within the reopen window
+        (`policy.reopen_days` after the resolution), an agent at any time."""
+        self.ensure_visible_to(caller)
+        self._ensure_not_closed()
+        if self.status is not S.RESOLVED:
+            raise InvalidTransition(
+                f"only a resolved ticket can be reopened; this one is {self.status.value}"
+            )
+        self._ensure_reopen_window(caller, policy, now)
+        return self._move(
+            caller.user_id, caller.is_agent, S.OPEN, policy=policy, now=now, note=note
+        )
+
+    def _ensure_reopen_window(self, caller: Caller, policy: RoutingPolicy, now: datetime) -> None:
+        if caller.is_agent or self.resolved_at is None:
+            return
+        if now > policy.reopen_until(self.resolved_at):
+            raise InvalidTransition(
+                f"ticket {self.number} was resolved more than {policy.reopen_days:g} days ago"
+                " and can no longer be reopened; please submit a new request"
+            )
+
+    def close_if_due(self, now: datetime) -> StatusChanged | None:
+        """A resolved ticket nobody reopened closes by itself at `sla.auto_close_at`."""
+        due = self.sla.auto_close_at
+        if self.status is not S.RESOLVED or due is None or due > now:
+            return None
         event = StatusChanged(
             at=now,
-            by=caller.user_id,
-            by_agent=caller.is_agent,
+            by=AUTOMATIC,
+            by_agent=False,
+            from_status=self.status,
+            to_status=S.CLOSED,
+            sla=SlaSchedule(),  # closed: nothing is due any more
+        )
+        self._record(event)
+        return event
+
+    def rate(self, caller: Caller, *, rating: int, comment: str | None, now: datetime) -> Rated:
+        """The requester's rating of the latest resolution, once per resolution
+        (a reopened and again resolved ticket may be rated again)."""
+        self.ensure_visible_to(caller)
+        if self.requester is None or caller.user_id != self.requester.user_id:
+            raise Forbidden("only the requester may rate a ticket")
+        if self.resolved_at is None:
+            raise InvalidTransition(f"ticket {self.number} is not resolved; rate it once it is")
+        if self.rated == self.resolutions:
+            raise AlreadyRated(f"this resolution of ticket {self.number} is rated already")
+        event = Rated(
+            at=now, by=caller.user_id, rating=rating, comment=comment, resolution=self.resolutions
+        )
+        self._record(event)
+        return event
+
+    def _move(
+        self,
+        by: UUID,
+        by_agent: bool,
+        status: TicketStatus,
+        *,
+        policy: RoutingPolicy,
+        now: datetime,
+        note: str | None = None,
+    ) -> StatusChanged:
+        event = StatusChanged(
+            at=now,
+            by=by,
+            by_agent=by_agent,
             from_status=self.status,
             to_status=status,
-            sla=sla,
+            sla=self._schedule_after(policy, status=status, at=now),
+            note=note,
         )
         self._record(event)
         return event
@@ -530,6 +613,9 @@ class Ticket:
         acknowledged: bool | None = None,
     ) -> SlaSchedule:
         assert self.created_at is not None
+        resolved_at = None
+        if status is S.RESOLVED:
+            resolved_at = self.resolved_at if self.status is S.RESOLVED else at
         return schedule(
             policy,
             priority=priority or self.priority,
@@ -539,4 +625,5 @@ class Ticket:
             first_responded=first_responded or self.first_responded_at is not None,
             acknowledged=acknowledged or self.acknowledged,
             fired=self.fired,
+            resolved_at=resolved_at,
         )

@@ -29,6 +29,9 @@ from helpdesk.contracts.tickets import (
     ChangeStatus,
     Contact,
     MessageAdded,
+    Rated,
+    RateTicket,
+    ReopenTicket,
     Submitted,
     SubmitTicket,
     TicketSummary,
@@ -223,6 +226,22 @@ async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
     return await _change(deps, cmd.actor, cmd.ticket_id, decide, read=read)
 
 
+async def reopen(cmd: ReopenTicket, deps: Deps) -> TicketSummary:
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+        ticket.reopen(caller, note=cmd.reason, policy=deps.policy, now=now)
+        return summary_of(ticket)
+
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide)
+
+
+async def rate(cmd: RateTicket, deps: Deps) -> Rated:
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> Rated:
+        event = ticket.rate(caller, rating=cmd.rating, comment=cmd.comment, now=now)
+        return Rated(ticket_id=ticket.ticket_id, rating=event.rating, resolution=event.resolution)
+
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide)
+
+
 async def unassign(cmd: UnassignTicket, deps: Deps) -> TicketSummary:
     def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
         ticket.return_to_queue(caller, note=cmd.reason, now=now)
@@ -272,4 +291,6 @@ COMMANDS: Table = {
     ChangePriority: change_priority,
     AssignTicket: assign,
     UnassignTicket: unassign,
+    ReopenTicket: reopen,
+    RateTicket: rate,
 }

@@ -1,5 +1,6 @@
 """The SLA monitor: emits TicketSlaWarning, TicketSlaBreached and TicketEscalated
-when their deadlines pass — exactly once per ticket and target.
+when their deadlines pass — exactly once per ticket and target — and closes a
+resolved ticket whose `auto_close_at` passed (TicketStatusChanged by AUTOMATIC).
 
 "Once" holds across restarts and replicas because the decision is the
 aggregate's: an emitted warning is an event in the ticket's stream, so a
@@ -17,7 +18,7 @@ from uuid import UUID, uuid4
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.logging import bind_correlation_id, get_logger
 from helpdesk.servicekit.loops import every, repeat
-from helpdesk.tickets.domain.events import SlaAlarm
+from helpdesk.tickets.domain.events import SlaAlarm, StatusChanged
 from helpdesk.tickets.handlers.deps import Deps
 
 log = get_logger(__name__)
@@ -45,14 +46,16 @@ class SlaMonitor:
     async def check(self, ticket_id: UUID) -> int:
         now = self.deps.clock.now()
         bind_correlation_id(f"sla-{uuid4()}")
-        events: list[SlaAlarm] = []
+        events: list[SlaAlarm | StatusChanged] = []
         try:
             async with self.deps.uow() as uow:
                 # Replicas skip a ticket another one is checking right now.
                 if not await uow.deadlines.claim(ticket_id):
                     return 0
                 ticket = await uow.tickets.get(ticket_id)
-                events = ticket.check_sla(now)
+                events = [*ticket.check_sla(now)]
+                if closed := ticket.close_if_due(now):
+                    events.append(closed)
                 if events:
                     await uow.tickets.save(ticket)
                 else:

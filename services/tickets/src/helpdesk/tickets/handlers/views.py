@@ -21,6 +21,7 @@ from helpdesk.contracts.tickets import (
     TimelineEntry,
 )
 from helpdesk.tickets.domain import events as e
+from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.attachment_views import attachment_entry
 
@@ -34,6 +35,7 @@ TIMELINE_KIND: dict[type[e.TicketEvent], str] = {
     e.Assigned: "TicketAssigned",
     e.Unassigned: "TicketUnassigned",
     e.AwaitingAgent: "TicketAwaitingAgent",
+    e.Rated: "TicketRated",
     e.SlaWarningIssued: "TicketSlaWarning",
     e.SlaBreached: "TicketSlaBreached",
     e.Escalated: "TicketEscalated",
@@ -65,7 +67,7 @@ def summary_of(ticket: Ticket) -> TicketSummary:
     )
 
 
-def detail_of(ticket: Ticket, *, for_agent: bool) -> TicketDetail:
+def detail_of(ticket: Ticket, *, for_agent: bool, policy: RoutingPolicy) -> TicketDetail:
     """The ticket with its timeline; customers see neither internal notes, SLA alarms,
     the admins' waiting notice, nor the agents' reasons for a (re)assignment."""
     names = _names_in(ticket.history)
@@ -88,6 +90,10 @@ def detail_of(ticket: Ticket, *, for_agent: bool) -> TicketDetail:
         description=ticket.description,
         first_responded_at=ticket.first_responded_at,
         timeline=timeline,
+        resolved_at=ticket.resolved_at,
+        reopen_until=policy.reopen_until(ticket.resolved_at) if ticket.resolved_at else None,
+        auto_close_at=ticket.sla.auto_close_at,
+        rated=ticket.resolutions > 0 and ticket.rated == ticket.resolutions,
     )
 
 
@@ -150,8 +156,16 @@ def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> Timel
         case e.StatusChanged():
             return TimelineEntry(
                 **base,
-                author=by(event.by),
+                author=None if event.by == AUTOMATIC else by(event.by),
+                body=event.note,
                 details={"from": event.from_status.value, "to": event.to_status.value},
+            )
+        case e.Rated():
+            return TimelineEntry(
+                **base,
+                author=by(event.by),
+                body=event.comment,
+                details={"rating": str(event.rating), "resolution": str(event.resolution)},
             )
         case e.PriorityChanged():
             return TimelineEntry(
