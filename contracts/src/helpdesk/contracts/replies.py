@@ -65,15 +65,18 @@ class Refused(Exception):
     """
 
     code: ClassVar[str] = "conflict"
+    # The message of a refusal that always says the same (raised without one).
+    default_message: ClassVar[str] = ""
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         *,
         code: str | None = None,
         field_errors: list[FieldError] | None = None,
         retry_after: int | None = None,
     ) -> None:
+        message = self.default_message if message is None else message
         super().__init__(message)
         self.message = message
         self.error = CommandError(

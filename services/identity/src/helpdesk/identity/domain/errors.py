@@ -43,9 +43,7 @@ class RefreshTokenReused(Unauthenticated):
 
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
-
-    def __init__(self) -> None:
-        super().__init__("Wrong username or password.")
+    default_message = "Wrong username or password."
 
 
 class WrongPassword(InvalidCredentials):
@@ -57,11 +55,7 @@ class WrongPassword(InvalidCredentials):
 
 class NotActivated(DomainError):
     code = "account_not_activated"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Activate your account first with the link we sent to your e-mail address."
-        )
+    default_message = "Activate your account first with the link we sent to your e-mail address."
 
 
 class UsernameTaken(DomainError):
@@ -78,9 +72,7 @@ class EmailTaken(DomainError):
     """Only operators hear this; self-registration never reveals a known address."""
 
     code = "email_taken"
-
-    def __init__(self) -> None:
-        super().__init__("An account already uses this e-mail.")
+    default_message = "An account already uses this e-mail."
 
 
 class UnknownUser(DomainError):
@@ -103,18 +95,14 @@ class InvalidCode(DomainError):
     """A second-factor code that is wrong, already used, or of an older time step."""
 
     code = "invalid_code"
-
-    def __init__(self) -> None:
-        super().__init__("This code is not valid.")
+    default_message = "This code is not valid."
 
 
 class InvalidChallenge(DomainError):
     """A sign-in challenge that is unknown, expired or for another step: log in again."""
 
     code = "invalid_challenge"
-
-    def __init__(self) -> None:
-        super().__init__("This sign-in has expired or is not valid; log in again.")
+    default_message = "This sign-in has expired or is not valid; log in again."
 
 
 class AlreadyEnrolled(DomainError):

@@ -27,9 +27,7 @@ from helpdesk.tickets.domain.events import AttachmentRemoved, AttachmentsAdded
 
 class AttachmentNotFound(Refused):
     code = "not_found"
-
-    def __init__(self) -> None:
-        super().__init__("no such attachment")
+    default_message = "no such attachment"
 
 
 class TicketAttachmentsFull(Refused):

@@ -9,9 +9,7 @@ class TicketNotFound(Refused):
     """Also what a customer gets for somebody else's ticket: no existence leak."""
 
     code = "not_found"
-
-    def __init__(self) -> None:
-        super().__init__("no such ticket")
+    default_message = "no such ticket"
 
 
 class Forbidden(Refused):
@@ -38,9 +36,3 @@ class InvalidAssignee(Refused):
             "tickets can only be assigned to agents",
             field_errors=[FieldError(field="assignee_id", message=message)],
         )
-
-
-class AlreadyRated(Refused):
-    """The requester rated this resolution already (once per resolution)."""
-
-    code = "conflict"

@@ -288,9 +288,7 @@ class Deactivated(Refused):
     """An admin deactivated the caller: their still unexpired token acts no more."""
 
     code = "unauthenticated"
-
-    def __init__(self) -> None:
-        super().__init__("This account has been deactivated.")
+    default_message = "This account has been deactivated."
 
 
 @dataclass(frozen=True)

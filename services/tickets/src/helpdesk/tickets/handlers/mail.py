@@ -40,18 +40,14 @@ class UnknownSender(Refused):
     """No active user has the sender's address: the mailgate explains how to register."""
 
     code = "unknown_sender"
-
-    def __init__(self) -> None:
-        super().__init__("no active account has this address")
+    default_message = "no active account has this address"
 
 
 class NotParticipant(Refused):
     """The mail answers a ticket, but its sender is neither the requester nor an agent."""
 
     code = "not_participant"
-
-    def __init__(self) -> None:
-        super().__init__("only the requester and agents may add to this ticket by mail")
+    default_message = "only the requester and agents may add to this ticket by mail"
 
 
 async def _sender(uow: UnitOfWork, address: str) -> KnownUser:
