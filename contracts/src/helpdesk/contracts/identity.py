@@ -195,15 +195,39 @@ Password = Annotated[
     ),
     AfterValidator(secret),
 ]
+# What a new account and a new password must be, as identity's policy checks them
+# (domain/policy.py), stated where clients read it (/openapi.json). Identity
+# enforces them and answers 422 with its own words (the portal shows them), so
+# the schema states them without the body's validation refusing first.
+NewUsername = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Login name (Όνομα σύνδεσης): 3-64 letters (Greek too), digits, '.', '_', '-'",
+        json_schema_extra={"minLength": 3, "pattern": r"^(?:[^\W_]|[._-])+$"},
+    ),
+    AfterValidator(no_control_chars),
+]
+NewPasswordText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1024,
+        description="10-128 characters, not the username or e-mail, not a common password",
+        json_schema_extra={"minLength": 10, "maxLength": 128},
+    ),
+    AfterValidator(secret),
+]
 # Opaque tokens from mails and sessions (URL-safe base64 and dots, never longer).
 Token = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.~-]+$")]
 
 
 class Registration(_Body):
     name: Name
-    username: Username
+    username: NewUsername
     email: EmailStr
-    password: Password
+    password: NewPasswordText
     locale: Locale = DEFAULT_LOCALE
 
 
@@ -242,7 +266,7 @@ class RefreshToken(_Body):
 
 class NewPassword(_Body):
     token: Token
-    new_password: Password
+    new_password: NewPasswordText
 
 
 # ---------------------------------------------------------------- commands
@@ -447,6 +471,7 @@ class UserRegistrationCancelled(_UserEvent):
 class RolesChanged(_UserEvent):
     user_id: UUID
     roles: list[Role]
+    reason: str | None = None  # "directory_sync", "sign_in"; None: an admin or the operator
 
 
 # ---------------------------------------------------------------- schema 1, still on a stream

@@ -15,6 +15,7 @@ from helpdesk.gateway import portal
 from helpdesk.gateway.correlation import CorrelationIdMiddleware
 from helpdesk.gateway.deps import Gateway
 from helpdesk.gateway.limits import BodyLimitMiddleware
+from helpdesk.gateway.openapi import install_openapi, operation_id
 from helpdesk.gateway.problems import install_problem_handlers
 from helpdesk.gateway.routes import accounts, agents, attachments, factors, reports, tickets
 from helpdesk.gateway.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        generate_unique_id_function=operation_id,
     )
     app.state.gateway = gateway  # read only by deps.gateway_of
     install_problem_handlers(app)
@@ -91,11 +93,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(accounts.router)
     app.include_router(factors.router)
-
     app.include_router(attachments.router)
     app.include_router(agents.router)
     app.include_router(reports.router)
     portal.install(app)
+    install_openapi(app)
     return app
 
 

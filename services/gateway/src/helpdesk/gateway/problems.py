@@ -16,19 +16,26 @@ log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-_TITLES = {
+TITLES = {
     400: "Bad request",
     401: "Authentication required",
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Content too large",
+    415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Invalid input",
     429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
 }
+# A service's code that ERROR_STATUS does not list.
+UNLISTED_STATUS = 400
+# A 429 or 503 always says when to try again (the document declares the header).
+DEFAULT_RETRY_AFTER = 5
 
 
 class ProblemError(Exception):
@@ -53,7 +60,7 @@ class ProblemError(Exception):
     @classmethod
     def from_command_error(cls, error: CommandError) -> ProblemError:
         return cls(
-            ERROR_STATUS.get(error.code, 400),
+            ERROR_STATUS.get(error.code, UNLISTED_STATUS),
             error.code,
             error.message,
             errors=error.field_errors,
@@ -67,18 +74,21 @@ class ProblemError(Exception):
     def body(self, instance: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": f"/problems/{self.code}",
-            "title": _TITLES.get(self.status, "Error"),
+            "title": TITLES.get(self.status, "Error"),
             "status": self.status,
             "detail": self.detail,
             "instance": instance,
             "code": self.code,
         }
-        if self.errors:
+        if self.errors or self.status == 422:  # a 422 always lists its field errors
             body["errors"] = [e.model_dump() for e in self.errors]
         return body
 
     def response(self, instance: str) -> JSONResponse:
-        headers = {"Retry-After": str(self.retry_after)} if self.retry_after else None
+        retry_after = self.retry_after
+        if retry_after is None and self.status in (429, 503):
+            retry_after = DEFAULT_RETRY_AFTER
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         return JSONResponse(
             self.body(instance), status_code=self.status, headers=headers, media_type=PROBLEM_JSON
         )
@@ -106,9 +116,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            400: "bad_request",  # a body FastAPI cannot even parse
+            401: "unauthenticated",
+            404: "not_found",
+            405: "method_not_allowed",
+        }.get(exc.status_code, "http_error")
         return ProblemError(exc.status_code, code, str(exc.detail)).response(request.url.path)
 
     @app.exception_handler(Exception)

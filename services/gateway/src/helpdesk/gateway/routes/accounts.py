@@ -3,17 +3,14 @@ commands (contracts in helpdesk.contracts.identity; DESIGN.md §4)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from helpdesk.contracts import identity as contract
 from helpdesk.gateway.auth import CurrentActor, client_address
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.openapi import answers
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def _no_store(response: Response) -> None:
@@ -24,7 +21,7 @@ def _no_store(response: Response) -> None:
     "/accounts",
     status_code=202,
     response_model=contract.Registered,
-    responses={409: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
+    responses=answers("username_taken", "forbidden", "rate_limited"),
 )
 async def register(request: Request, body: contract.Registration) -> contract.Registered:
     """Create an account pending activation; the activation e-mail is on its way.
@@ -39,7 +36,7 @@ async def register(request: Request, body: contract.Registration) -> contract.Re
 @router.post(
     "/accounts/activate",
     response_model=contract.Activated,
-    responses={400: _PROBLEM, 401: _PROBLEM, 422: _PROBLEM},
+    responses=answers("invalid_token", "invalid_credentials", "conflict"),
 )
 async def activate(request: Request, body: contract.ActivationToken) -> contract.Activated:
     """Activate with the token from the e-mail and the password chosen at registration
@@ -50,7 +47,7 @@ async def activate(request: Request, body: contract.ActivationToken) -> contract
 @router.post(
     "/accounts/activation/cancel",
     response_model=contract.RegistrationCancelled,
-    responses={400: _PROBLEM, 409: _PROBLEM},
+    responses=answers("invalid_token", "conflict"),
 )
 async def cancel_registration(
     request: Request, body: contract.CancellationToken
@@ -64,7 +61,7 @@ async def cancel_registration(
     "/accounts/activation/resend",
     status_code=202,
     response_model=contract.Accepted,
-    responses={429: _PROBLEM},
+    responses=answers("rate_limited"),
 )
 async def resend_activation(request: Request, body: contract.EmailRequest) -> contract.Accepted:
     """Send a fresh activation link (the same answer whether or not the address is known)."""
@@ -75,7 +72,7 @@ async def resend_activation(request: Request, body: contract.EmailRequest) -> co
 @router.post(
     "/sessions",
     response_model=contract.SessionTokens | contract.MfaChallenge,
-    responses={401: _PROBLEM, 403: _PROBLEM, 429: _PROBLEM},
+    responses=answers("invalid_credentials", "account_not_activated", "rate_limited"),
 )
 async def login(
     request: Request, response: Response, body: contract.Credentials
@@ -91,7 +88,11 @@ async def login(
     return (await send(request, command)).root
 
 
-@router.post("/sessions/refresh", response_model=contract.SessionTokens, responses={401: _PROBLEM})
+@router.post(
+    "/sessions/refresh",
+    response_model=contract.SessionTokens,
+    responses=answers("unauthenticated", "invalid_token", "token_expired"),
+)
 async def refresh(
     request: Request, response: Response, body: contract.RefreshToken
 ) -> contract.SessionTokens:
@@ -100,7 +101,7 @@ async def refresh(
     return await send(request, contract.RefreshSession(**body.model_dump()))
 
 
-@router.delete("/sessions/current", status_code=204, responses={401: _PROBLEM})
+@router.delete("/sessions/current", status_code=204)
 async def logout(request: Request, actor: CurrentActor) -> Response:
     """End this session: its refresh token is revoked."""
     await send(request, contract.Logout(actor=actor))
@@ -111,7 +112,7 @@ async def logout(request: Request, actor: CurrentActor) -> Response:
     "/recovery/password",
     status_code=202,
     response_model=contract.Accepted,
-    responses={429: _PROBLEM},
+    responses=answers("rate_limited"),
 )
 async def request_password_reset(
     request: Request, body: contract.EmailRequest
@@ -126,7 +127,7 @@ async def request_password_reset(
 @router.post(
     "/recovery/password/reset",
     response_model=contract.PasswordReset,
-    responses={400: _PROBLEM, 422: _PROBLEM},
+    responses=answers("invalid_token", "conflict"),
 )
 async def complete_password_reset(
     request: Request, body: contract.NewPassword
@@ -140,7 +141,7 @@ async def complete_password_reset(
     "/recovery/username",
     status_code=202,
     response_model=contract.Accepted,
-    responses={429: _PROBLEM},
+    responses=answers("rate_limited"),
 )
 async def request_username_reminder(
     request: Request, body: contract.EmailRequest
@@ -152,7 +153,7 @@ async def request_username_reminder(
     return await send(request, command)
 
 
-@router.get("/me", response_model=contract.Profile, responses={401: _PROBLEM})
+@router.get("/me", response_model=contract.Profile, responses=answers("not_found"))
 async def me(request: Request, actor: CurrentActor) -> contract.Profile:
     """The caller's profile and roles."""
     return await send(request, contract.GetProfile(actor=actor))

@@ -34,24 +34,28 @@ from helpdesk.contracts.people import (
 )
 from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.openapi import answers
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
 QueuePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 
-@router.get("/queues", response_model=QueueList)
+_ADMIN = answers("forbidden", "not_found", "conflict")
+
+
+@router.get("/queues", response_model=QueueList, responses=answers("forbidden"))
 async def queues(request: Request, actor: CurrentActor) -> QueueList:
     """Every queue of the routing policy, its assignment policy and members (agents)."""
     return await send(request, ListQueues(actor=actor))
 
 
-@router.get("/queues/{queue}/members", response_model=QueueInfo)
+@router.get("/queues/{queue}/members", response_model=QueueInfo, responses=_ADMIN)
 async def queue_members(request: Request, actor: CurrentActor, queue: QueuePath) -> QueueInfo:
     return await send(request, GetQueueMembers(actor=actor, queue=queue))
 
 
-@router.put("/queues/{queue}/members", response_model=QueueInfo)
+@router.put("/queues/{queue}/members", response_model=QueueInfo, responses=_ADMIN)
 async def set_queue_members(
     request: Request, actor: CurrentActor, queue: QueuePath, body: QueueMembership
 ) -> QueueInfo:
@@ -59,12 +63,12 @@ async def set_queue_members(
     return await send(request, SetQueueMembers(actor=actor, queue=queue, **body.model_dump()))
 
 
-@router.get("/me/availability", response_model=Availability)
+@router.get("/me/availability", response_model=Availability, responses=answers("forbidden"))
 async def my_availability(request: Request, actor: CurrentActor) -> Availability:
     return await send(request, GetAvailability(actor=actor))
 
 
-@router.put("/me/availability", response_model=Availability)
+@router.put("/me/availability", response_model=Availability, responses=answers("forbidden"))
 async def set_my_availability(
     request: Request, actor: CurrentActor, body: AvailabilityChange
 ) -> Availability:
@@ -72,7 +76,7 @@ async def set_my_availability(
     return await send(request, SetAvailability(actor=actor, **body.model_dump()))
 
 
-@router.get("/users", response_model=UserList)
+@router.get("/users", response_model=UserList, responses=answers("forbidden"))
 async def users(
     request: Request,
     actor: CurrentActor,
@@ -83,18 +87,18 @@ async def users(
     return await send(request, ListUsers(actor=actor, q=q, limit=limit))
 
 
-@router.post("/users/{user_id}/deactivate", response_model=UserStatusChanged)
+@router.post("/users/{user_id}/deactivate", response_model=UserStatusChanged, responses=_ADMIN)
 async def deactivate(request: Request, actor: CurrentActor, user_id: UUID) -> UserStatusChanged:
     """End the user's sessions and access; their open tickets go back to their queues."""
     return await send(request, DeactivateUser(actor=actor, user_id=user_id))
 
 
-@router.post("/users/{user_id}/reactivate", response_model=UserStatusChanged)
+@router.post("/users/{user_id}/reactivate", response_model=UserStatusChanged, responses=_ADMIN)
 async def reactivate(request: Request, actor: CurrentActor, user_id: UUID) -> UserStatusChanged:
     return await send(request, ReactivateUser(actor=actor, user_id=user_id))
 
 
-@router.post("/users/{user_id}/roles", response_model=UserStatusChanged)
+@router.post("/users/{user_id}/roles", response_model=UserStatusChanged, responses=_ADMIN)
 async def set_roles(
     request: Request, actor: CurrentActor, user_id: UUID, body: RoleSet
 ) -> UserStatusChanged:

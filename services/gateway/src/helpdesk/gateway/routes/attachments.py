@@ -24,6 +24,7 @@ from helpdesk.gateway import downloads, multipart, uploads
 from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.deps import gateway_of
+from helpdesk.gateway.openapi import answers
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.logging import get_logger
 
@@ -59,6 +60,10 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
+# A download is served as the file's own type (images inline), or octet-stream.
+_BYTES = {"schema": {"type": "string", "format": "binary"}}
+
+
 def _flag(value: object) -> bool:
     return isinstance(value, str) and value.lower() in ("1", "true", "on", "yes")
 
@@ -68,7 +73,23 @@ def _flag(value: object) -> bool:
     status_code=201,
     response_model=AttachmentList,
     openapi_extra=_UPLOAD_BODY,
-    responses={413: {"description": "a file is too large"}, 415: {"description": "refused type"}},
+    responses=answers(
+        "not_found",
+        "forbidden",
+        "ticket_closed",
+        "bad_request",
+        "file_too_large",
+        "ticket_files_too_large",
+        "ticket_attachments_full",
+        "unsupported_media_type",
+        "unsupported_type",
+        "too_many_files",
+        "empty_file",
+        "damaged_image",
+        "image_too_large",
+        "unreadable_file",
+        "malware_found",
+    ),
 )
 async def upload(request: Request, actor: CurrentActor, ticket_id: UUID) -> AttachmentList:
     """Attach files to a ticket (the requester, agents; `internal` for agents only).
@@ -115,7 +136,7 @@ async def upload(request: Request, actor: CurrentActor, ticket_id: UUID) -> Atta
         received.close()
 
 
-@router.get("", response_model=AttachmentList)
+@router.get("", response_model=AttachmentList, responses=answers("not_found"))
 async def list_attachments(
     request: Request, actor: CurrentActor, ticket_id: UUID
 ) -> AttachmentList:
@@ -125,7 +146,16 @@ async def list_attachments(
 @router.get(
     "/{attachment_id}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, 206: {}, 304: {}, 410: {}},
+    responses=answers(
+        "not_found",
+        "attachment_removed",
+        "range_not_satisfiable",
+        extra={
+            200: {"content": {"*/*": _BYTES}, "description": "the bytes, as stored"},
+            206: {"content": {"*/*": _BYTES}, "description": "a byte range"},
+            304: {"description": "not modified (If-None-Match)"},
+        },
+    ),
 )
 async def download(
     request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
@@ -137,7 +167,18 @@ async def download(
     return await downloads.serve(request, attachment)
 
 
-@router.get("/{attachment_id}/thumbnail", response_class=Response)
+@router.get(
+    "/{attachment_id}/thumbnail",
+    response_class=Response,
+    responses=answers(
+        "not_found",
+        "attachment_removed",
+        extra={
+            200: {"content": {"image/png": _BYTES}, "description": "a small preview"},
+            304: {"description": "not modified (If-None-Match)"},
+        },
+    ),
+)
 async def thumbnail(
     request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
@@ -147,7 +188,9 @@ async def thumbnail(
     return await downloads.serve_thumbnail(request, attachment)
 
 
-@router.delete("/{attachment_id}", response_model=Attachment)
+@router.delete(
+    "/{attachment_id}", response_model=Attachment, responses=answers("forbidden", "not_found")
+)
 async def remove(
     request: Request,
     actor: CurrentActor,

@@ -3,7 +3,7 @@ factors (contracts in helpdesk.contracts.factors; docs/sso.md)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 
@@ -11,10 +11,9 @@ from helpdesk.contracts import factors as contract
 from helpdesk.contracts.identity import SessionTokens
 from helpdesk.gateway.auth import CurrentActor, client_address
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.openapi import answers
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def _no_store(response: Response) -> None:
@@ -24,7 +23,7 @@ def _no_store(response: Response) -> None:
 @router.post(
     "/sessions/mfa",
     response_model=SessionTokens,
-    responses={401: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
+    responses=answers("invalid_code", "invalid_challenge", "rate_limited"),
 )
 async def complete_sign_in(
     request: Request, response: Response, body: contract.MfaAnswer
@@ -41,7 +40,7 @@ async def complete_sign_in(
 @router.post(
     "/sessions/mfa/totp",
     response_model=contract.TotpEnrolment,
-    responses={401: _PROBLEM, 422: _PROBLEM},
+    responses=answers("invalid_challenge", "conflict"),
 )
 async def enrol_totp_at_sign_in(
     request: Request, response: Response, body: contract.ChallengeRef
@@ -54,7 +53,7 @@ async def enrol_totp_at_sign_in(
 @router.post(
     "/sessions/mfa/totp/confirm",
     response_model=contract.TotpEnrolled,
-    responses={401: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
+    responses=answers("invalid_code", "invalid_challenge", "conflict", "rate_limited"),
 )
 async def confirm_totp_at_sign_in(
     request: Request, response: Response, body: contract.TotpConfirmationAtSignIn
@@ -67,7 +66,7 @@ async def confirm_totp_at_sign_in(
     return await send(request, command)
 
 
-@router.get("/me/factors", response_model=contract.Factors, responses={401: _PROBLEM})
+@router.get("/me/factors", response_model=contract.Factors, responses=answers("not_found"))
 async def list_factors(request: Request, actor: CurrentActor) -> contract.Factors:
     """The caller's second factors, the recovery codes left, and whether the role needs one."""
     return await send(request, contract.GetFactors(actor=actor))
@@ -76,7 +75,7 @@ async def list_factors(request: Request, actor: CurrentActor) -> contract.Factor
 @router.post(
     "/me/factors/totp",
     response_model=contract.TotpEnrolment,
-    responses={401: _PROBLEM},
+    responses=answers("not_found", "conflict"),
 )
 async def start_totp_enrolment(
     request: Request, response: Response, actor: CurrentActor
@@ -89,7 +88,7 @@ async def start_totp_enrolment(
 @router.post(
     "/me/factors/totp/confirm",
     response_model=contract.TotpEnrolled,
-    responses={401: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
+    responses=answers("invalid_code", "not_found", "conflict", "rate_limited"),
 )
 async def confirm_totp_enrolment(
     request: Request, response: Response, actor: CurrentActor, body: contract.TotpConfirmation
@@ -105,7 +104,7 @@ async def confirm_totp_enrolment(
 @router.delete(
     "/me/factors/{factor}",
     response_model=contract.Factors,
-    responses={401: _PROBLEM, 422: _PROBLEM},
+    responses=answers("not_found", "conflict", "forbidden"),
 )
 async def remove_factor(
     request: Request, actor: CurrentActor, factor: Literal["totp", "passkey"]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from helpdesk.contracts.reports import GroupBy, SlaReport
 from helpdesk.gateway.auth import CurrentActor
+from helpdesk.gateway.openapi import answers
 from helpdesk.gateway.reports import fetch_report, report_csv
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -18,10 +19,12 @@ router = APIRouter(prefix="/api/v1", tags=["reports"])
 @router.get(
     "/reports/sla",
     response_model=SlaReport,
-    responses={
-        200: {"content": {"text/csv": {}}, "description": "JSON, or CSV for Accept: text/csv"},
-        403: {"description": "customers"},
-    },
+    responses=answers(
+        "forbidden",
+        extra={
+            200: {"content": {"text/csv": {}}, "description": "JSON, or CSV for Accept: text/csv"}
+        },
+    ),
 )
 async def sla_report(
     request: Request,

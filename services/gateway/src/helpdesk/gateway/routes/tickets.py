@@ -4,7 +4,7 @@ commands and queries (contracts in helpdesk.contracts.tickets)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -40,10 +40,27 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.openapi import answers
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+# The stateful tests (and clients) follow these from a submitted ticket to its reply.
+_TICKET_LINKS = {
+    "GetTicket": {
+        "operationId": "get_ticket",
+        "parameters": {"ticket_id": "$response.body#/ticket_id"},
+    },
+    "AddMessage": {
+        "operationId": "add_message",
+        "parameters": {"ticket_id": "$response.body#/ticket_id"},
+    },
+}
+_READ_LINKS = {
+    "AddMessage": {
+        "operationId": "add_message",
+        "parameters": {"ticket_id": "$request.path.ticket_id"},
+    }
+}
 
 
 @router.get("/priorities", response_model=PriorityList)
@@ -66,7 +83,12 @@ IdempotencyHeader = Annotated[
 ]
 
 
-@router.post("/tickets", status_code=201, response_model=Submitted, responses={422: _PROBLEM})
+@router.post(
+    "/tickets",
+    status_code=201,
+    response_model=Submitted,
+    responses=answers("forbidden", "not_found", "conflict", extra={201: {"links": _TICKET_LINKS}}),
+)
 async def submit(
     request: Request,
     response: Response,
@@ -80,7 +102,9 @@ async def submit(
     return result
 
 
-@router.get("/tickets", response_model=TicketList | TicketSearchResults)
+@router.get(
+    "/tickets", response_model=TicketList | TicketSearchResults, responses=answers("forbidden")
+)
 async def list_tickets(
     request: Request,
     actor: CurrentActor,
@@ -145,7 +169,11 @@ async def list_tickets(
     )
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketDetail)
+@router.get(
+    "/tickets/{ticket_id}",
+    response_model=TicketDetail,
+    responses=answers("not_found", extra={200: {"links": _READ_LINKS}}),
+)
 async def get_ticket(request: Request, actor: CurrentActor, ticket_id: UUID) -> TicketDetail:
     return await send(request, GetTicket(actor=actor, ticket_id=ticket_id))
 
@@ -154,7 +182,7 @@ async def get_ticket(request: Request, actor: CurrentActor, ticket_id: UUID) -> 
     "/tickets/{ticket_id}/messages",
     status_code=201,
     response_model=MessageAdded,
-    responses={422: _PROBLEM},
+    responses=answers("forbidden", "not_found", "ticket_closed", "conflict"),
 )
 async def add_message(
     request: Request,
@@ -174,14 +202,19 @@ async def add_message(
     )
 
 
-@router.post("/tickets/{ticket_id}/status", response_model=TicketSummary)
+_CHANGE = answers(
+    "forbidden", "not_found", "invalid_transition", "conflict", "already_assigned", "ticket_closed"
+)
+
+
+@router.post("/tickets/{ticket_id}/status", response_model=TicketSummary, responses=_CHANGE)
 async def change_status(
     request: Request, actor: CurrentActor, ticket_id: UUID, body: StatusChange
 ) -> TicketSummary:
     return await send(request, ChangeStatus(actor=actor, ticket_id=ticket_id, **body.model_dump()))
 
 
-@router.post("/tickets/{ticket_id}/priority", response_model=TicketSummary)
+@router.post("/tickets/{ticket_id}/priority", response_model=TicketSummary, responses=_CHANGE)
 async def change_priority(
     request: Request, actor: CurrentActor, ticket_id: UUID, body: PriorityChange
 ) -> TicketSummary:
@@ -190,7 +223,7 @@ async def change_priority(
     )
 
 
-@router.post("/tickets/{ticket_id}/assign", response_model=TicketSummary)
+@router.post("/tickets/{ticket_id}/assign", response_model=TicketSummary, responses=_CHANGE)
 async def assign(
     request: Request, actor: CurrentActor, ticket_id: UUID, body: Assignment
 ) -> TicketSummary:

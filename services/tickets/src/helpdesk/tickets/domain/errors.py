@@ -36,9 +36,3 @@ class InvalidAssignee(Refused):
             "tickets can only be assigned to agents",
             field_errors=[FieldError(field="assignee_id", message=message)],
         )
-
-
-class AlreadyRated(Refused):
-    """The requester rated this resolution already (once per resolution)."""
-
-    code = "conflict"
