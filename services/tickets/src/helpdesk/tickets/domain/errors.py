@@ -36,3 +36,9 @@ class InvalidAssignee(Refused):
             "tickets can only be assigned to agents",
             field_errors=[FieldError(field="assignee_id", message=message)],
         )
+
+
+class AlreadyRated(Refused):
+    """The requester rated this resolution already (once per resolution)."""
+
+    code = "conflict"
