@@ -14,13 +14,13 @@ LOCK_TARGET := --python-version 3.11.5 --python-platform linux
 LOCAL_DISTS := helpdesk-contracts helpdesk-servicekit helpdesk-identity helpdesk-tickets \
                helpdesk-notifier helpdesk-mailgate helpdesk-gateway helpdesk-devstack helpdesk-cli
 
-.PHONY: install lock browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
+.PHONY: install lock ldap browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
 
 install: $(STAMP)
 
 # Exactly the lock: a new venv (--clear) each time the lock changes, every distribution
 # pinned with its hashes, so `pip freeze` equals the lock (tests/deploy/test_lock.py).
-$(STAMP): $(LOCK) $(PYPROJECTS)
+$(STAMP): $(LOCK) $(PYPROJECTS) | ldap
 	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
@@ -38,6 +38,11 @@ lock: install
 
 run: install
 	$(BIN)/python -m helpdesk.devstack
+
+# Debian's OpenLDAP and SASL headers and gcc, which python-ldap (no wheel) is built
+# with at install, and the slapd + ldap-utils of the LDAP tests (docs/sso.md).
+ldap:
+	sh deploy/local/install-ldap.sh
 
 # Debian's Chromium for the Playwright browser tests (they skip, saying why, without it).
 browser:

@@ -30,6 +30,15 @@ pytestmark = pytest.mark.deploy
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
 OPERATIONS = REPO / "docs" / "operations.md"
 
+# The directory's settings (docs/sso.md): unset, identity has no directory.
+LDAP_SETTINGS = [
+    f"HELPDESK_LDAP_{name}"
+    for name in (
+        "URL CA_FILE BIND_DN BIND_PASSWORD BASE_DN USER_FILTER USERNAME_ATTRIBUTE NAME_ATTRIBUTE"
+        " EMAIL_ATTRIBUTE ID_ATTRIBUTE GROUP_BASE_DN GROUP_FILTER AGENT_GROUPS ADMIN_GROUPS"
+        " TIMEOUT_SECONDS SYNC_MINUTES"
+    ).split()
+]
 # Settings deliberately left unset, each with the reason; an entry that no longer
 # names a setting the service reads fails the test (keep this list honest).
 UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
@@ -39,6 +48,11 @@ UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
     ("mailgate", "HELPDESK_MAILGATE_TLS_KEY"): "unset = no STARTTLS (docs/mail.md)",
     ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: set it where a clamd runs",
     ("mailgate", "HELPDESK_CLAMD_URL"): "optional malware scan of mailed-in files",
+    **{
+        ("identity", name): "no LDAP / Active Directory unless the site has one (docs/sso.md)"
+        for name in LDAP_SETTINGS
+    },
+    ("identity", "HELPDESK_REGISTRATION_DOMAINS"): "read only with HELPDESK_REGISTRATION=domains",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
@@ -52,6 +66,8 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("gateway", "HELPDESK_CLAMD_URL"): "optional malware scan: no clamd in the compose stack",
     ("mailgate", "HELPDESK_CLAMD_URL"): "optional malware scan: no clamd in the compose stack",
     ("notifier", "HELPDESK_NOTIFIER_SEAL_PREVIOUS_PRIVATE_KEY"): "set only during a key rotation",
+    **{("identity", name): "no directory in the compose stack" for name in LDAP_SETTINGS},
+    ("identity", "HELPDESK_REGISTRATION_DOMAINS"): "read only with HELPDESK_REGISTRATION=domains",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says
 # how to create them.

@@ -22,6 +22,7 @@ from tests.tokens import seal_public_key, unseal
 from tests.unit.identity.fakes import (
     FakeAccessTokens,
     FakeDatabase,
+    FakeDirectory,
     FakePasswords,
     FakeRevocations,
     FakeTokens,
@@ -43,7 +44,7 @@ class World:
     revocations: FakeRevocations
 
 
-def make_deps(world: World, **settings: Any) -> Deps:
+def make_deps(world: World, *, directory: FakeDirectory | None = None, **settings: Any) -> Deps:
     values: dict[str, Any] = {
         "jwt_private_key": "unused",
         "notifier_seal_public_key": seal_public_key(),
@@ -63,6 +64,7 @@ def make_deps(world: World, **settings: Any) -> Deps:
         revocations=world.revocations,
         seal=Sealer(seal_public_key()).seal,
         factors=SecondFactorSecrets("unit-test signing key"),
+        directory=directory,
     )
 
 

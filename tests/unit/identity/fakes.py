@@ -22,7 +22,8 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import growing_delay
-from helpdesk.identity.domain.errors import EmailTaken, UsernameTaken
+from helpdesk.identity.domain.errors import DirectoryUnavailable, EmailTaken, UsernameTaken
+from helpdesk.identity.domain.organisation import OrganisationPerson
 from helpdesk.identity.domain.session import (
     Session,
     SessionEvent,
@@ -32,7 +33,9 @@ from helpdesk.identity.domain.session import (
 from helpdesk.identity.domain.user import (
     ActivationTokenIssued,
     PasswordResetRequested,
+    ProfileSynced,
     Registered,
+    Source,
     User,
     UserEvent,
 )
@@ -115,12 +118,13 @@ class FakeUsers:
             return
         stream = self._streams.get(user.user_id, [])
         self.uow.check_version(f"user-{user.user_id}", stream, user.version)
-        for event in events:
-            if isinstance(event, Registered):  # the read model's unique keys
-                if await self.id_by_username(event.username_key):
-                    raise UsernameTaken()
-                if await self.id_by_email(event.email_key):
-                    raise EmailTaken()
+        for event in events:  # the read model's unique keys
+            if isinstance(event, Registered) and await self.id_by_username(event.username_key):
+                raise UsernameTaken()
+            if isinstance(event, Registered | ProfileSynced) and await self.id_by_email(
+                event.email_key
+            ) not in (None, user.user_id):
+                raise EmailTaken()
         self._streams[user.user_id] = [*stream, *events]
         for event in events:
             user.apply(event)
@@ -138,7 +142,23 @@ class FakeUsers:
         return next((u for u, e in self._registered() if e.username_key == username_key), None)
 
     async def id_by_email(self, email_key: str) -> UUID | None:
-        return next((u for u, e in self._registered() if e.email_key == email_key), None)
+        """The address as it stands: the directory may have changed it since (ProfileSynced)."""
+        for user_id, stream in self._streams.items():
+            keys = [e.email_key for e in stream if isinstance(e, Registered | ProfileSynced)]
+            if keys and keys[-1] == email_key:
+                return user_id
+        return None
+
+    async def id_by_external(self, source: Source, external_id: str) -> UUID | None:
+        return (await self.of_source(source)).get(external_id)
+
+    async def of_source(self, source: Source) -> dict[str, UUID]:
+        users = [await self.get(user_id) for user_id in self._streams]
+        return {
+            u.external_id: u.user_id
+            for u in users
+            if u.source == source and u.external_id and u.status != "cancelled"
+        }
 
     async def id_by_token(self, token_hash: str, purpose: TokenPurpose) -> UUID | None:
         kind = ActivationTokenIssued if purpose == "activation" else PasswordResetRequested
@@ -318,3 +338,51 @@ class FakeAccessTokens:
 
     def claims(self, access_token: str) -> Claims:
         return self.issued[int(access_token.removeprefix("access-"))]
+
+
+class FakeDirectory:
+    """The organisation's directory: people by username, with their passwords.
+    `down` makes it unreachable; `asked` counts the password checks."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, tuple[OrganisationPerson, str]] = {}
+        self.down = False
+        self.asked = 0
+
+    def add(
+        self,
+        username: str,
+        password: str,
+        *,
+        name: str = "",
+        email: str = "",
+        groups: frozenset[str] = frozenset(),
+        external_id: str = "",
+    ) -> OrganisationPerson:
+        person = OrganisationPerson(
+            source="ldap",
+            external_id=external_id or f"uuid-{username}",
+            username=username,
+            name=name or username.title(),
+            email=email or f"{username}@example.gr",
+            groups=groups,
+        )
+        self.people[username] = (person, password)
+        return person
+
+    def remove(self, username: str) -> None:
+        del self.people[username]
+
+    async def authenticate(self, username: str, password: str) -> OrganisationPerson | None:
+        self.asked += 1
+        if self.down:
+            raise DirectoryUnavailable("the directory is down")
+        found = self.people.get(username)
+        if not password or found is None or found[1] != password:
+            return None
+        return found[0]
+
+    async def everyone(self) -> list[OrganisationPerson]:
+        if self.down:
+            raise DirectoryUnavailable("the directory is down")
+        return [person for person, _ in self.people.values()]

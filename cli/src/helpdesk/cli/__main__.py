@@ -7,6 +7,7 @@ operator's NKEY seed file), the same commands the gateway sends.
     helpdesk dead-letters notifier
     helpdesk redrive notifier 7
     helpdesk rebuild-projections tickets
+    helpdesk directory-sync      # LDAP / AD: deactivate the departed, update the rest
 
 and creates and rotates the NATS keys of every identity (no NATS needed):
 
@@ -36,7 +37,7 @@ import nats
 import nats.errors
 from pydantic import BaseModel, ValidationError
 
-from helpdesk.contracts import admin, agents, identity, people
+from helpdesk.contracts import admin, agents, identity, organisation, people
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Refused
@@ -175,6 +176,14 @@ async def set_roles(args: argparse.Namespace) -> str:
     return f"{changed.username} now has roles {', '.join(changed.roles)}"
 
 
+async def directory_sync(args: argparse.Namespace) -> str:
+    done = await call(organisation.SyncDirectory())
+    return (
+        f"{done.people} people in the directory, {done.accounts} of their accounts here: "
+        f"{done.deactivated} deactivated, {done.reactivated} reactivated, {done.updated} updated"
+    )
+
+
 async def dead_letters(args: argparse.Namespace) -> str:
     found = await call(admin.ListDeadLetters(), args.service)
     if not found.items:
@@ -278,6 +287,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("roles", nargs="+", choices=[r.value for r in Role])
     p.set_defaults(run=set_roles)
+
+    p = sub.add_parser(
+        "directory-sync",
+        help="sync accounts with the LDAP / AD directory now (deactivate the departed)",
+    )
+    p.set_defaults(run=directory_sync)
 
     p = sub.add_parser("dead-letters", help="list a service's dead-lettered messages")
     p.add_argument("service", choices=SERVICES)

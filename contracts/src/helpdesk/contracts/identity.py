@@ -101,6 +101,7 @@ class SessionTokens(BaseModel):
 
 
 SecondFactorKind = Literal["totp", "passkey"]
+AccountSource = Literal["local", "ldap", "oidc", "saml"]
 
 
 class MfaChallenge(BaseModel):
@@ -109,11 +110,14 @@ class MfaChallenge(BaseModel):
     `mfa_required`: answer `challenge_id` with a code (`POST /api/v1/sessions/mfa`).
     `mfa_enrolment_required`: the account's role needs a second factor and it has
     none yet: enrol one with this challenge first (`POST /api/v1/sessions/mfa/totp`).
+    `link_required`: the organisation vouched for a person whose e-mail address a
+    local account here has: prove that account's password once to join the two
+    (`POST /api/v1/sessions/link`).
     """
 
-    status: Literal["mfa_required", "mfa_enrolment_required"]
+    status: Literal["mfa_required", "mfa_enrolment_required", "link_required"]
     challenge_id: str = Field(description="Opaque, signed, valid for `expires_in` seconds")
-    methods: list[Literal["totp", "recovery_code", "passkey"]]
+    methods: list[Literal["totp", "recovery_code", "passkey", "password"]]
     expires_in: int
 
 
@@ -394,6 +398,9 @@ class UserRegistered(_UserEvent):
     registered_at: datetime
     sealed_activation_token: SealedToken | None = None
     activation_expires_at: datetime | None = None
+    # "local" (a password here), or the organisation's "ldap" / "oidc" / "saml": such
+    # an account is active at once and gets no activation mail (docs/sso.md).
+    source: AccountSource = "local"
 
     @property
     def awaits_activation(self) -> bool:
@@ -471,6 +478,7 @@ class UserRegistrationCancelled(_UserEvent):
 class RolesChanged(_UserEvent):
     user_id: UUID
     roles: list[Role]
+    reason: str | None = None  # "directory_sync", "sign_in"; None: an admin or the operator
     reason: str | None = None  # "directory_sync", "sign_in"; None: an admin or the operator
 
 

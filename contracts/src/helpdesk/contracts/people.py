@@ -36,6 +36,7 @@ class UserSummary(BaseModel):
     roles: list[Role]
     status: str  # pending_activation, active, deactivated (and others identity may add)
     factors: list[str] = []  # second factors: "totp", "passkey"
+    source: str = "local"  # or the organisation's "ldap", "oidc", "saml"
 
 
 class UserList(BaseModel):
@@ -121,6 +122,8 @@ class UserDeactivated(_UserEvent):
     username: str
     by: UUID | None = None  # the admin; None for the operator
     deactivated_at: datetime
+    # Why, when no admin decided: "removed_from_directory" (the directory sync).
+    reason: str | None = None
 
 
 class UserReactivated(_UserEvent):
@@ -128,3 +131,4 @@ class UserReactivated(_UserEvent):
     username: str
     by: UUID | None = None
     reactivated_at: datetime
+    reason: str | None = None  # "back_in_directory" (the directory sync)

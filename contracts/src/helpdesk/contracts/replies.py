@@ -101,6 +101,7 @@ ERROR_STATUS: dict[str, int] = {
     "invalid_code": 401,  # a second factor's code (wrong, replayed)
     "invalid_challenge": 401,  # a sign-in's second step that expired: log in again
     "account_not_activated": 403,
+    "registration_closed": 403,  # HELPDESK_REGISTRATION (closed, or not an allowed domain)
     "forbidden": 403,
     "not_found": 404,
     "username_taken": 409,

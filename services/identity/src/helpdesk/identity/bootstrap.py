@@ -7,12 +7,15 @@ serve it; keep the read models rebuildable. Tests build their own `Deps`
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import asyncpg
 
 from helpdesk.contracts import identity as contract
+from helpdesk.contracts.organisation import SyncDirectory
 from helpdesk.identity.adapters.access_tokens import AccessTokenIssuer
+from helpdesk.identity.adapters.directory import LdapDirectory
 from helpdesk.identity.adapters.factors import SecondFactorSecrets
 from helpdesk.identity.adapters.passwords import Argon2Passwords
 from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
@@ -21,10 +24,12 @@ from helpdesk.identity.adapters.revocations import KvRevocations
 from helpdesk.identity.adapters.tokens import OpaqueTokens
 from helpdesk.identity.handlers import HANDLERS
 from helpdesk.identity.handlers.deps import Deps, Revocations
+from helpdesk.identity.handlers.organisation import sync_directory
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.access_tokens import public_key_of
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import bind
+from helpdesk.servicekit.loops import kind_of, repeat
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.servicekit.sealing import Sealer
 
@@ -49,6 +54,7 @@ def build_deps(
         revocations=revocations,
         seal=Sealer(settings.notifier_seal_public_key).seal,
         factors=SecondFactorSecrets(settings.jwt_private_key.get_secret_value()),
+        directory=LdapDirectory(settings) if settings.directory_configured else None,
     )
 
 
@@ -61,7 +67,22 @@ def build(ctx: ServiceContext[Settings]) -> None:
     # Declared at start, not at the first logout: until the bucket exists, the
     # gateway looks for it on every request (one JetStream API call each).
     ctx.at_start(revocations.bucket)
-    ctx.serve(bind(build_deps(ctx.pool, settings, revocations), HANDLERS))
+    deps = build_deps(ctx.pool, settings, revocations)
+    ctx.serve(bind(deps, HANDLERS))
+    if deps.directory is not None and settings.ldap_sync_minutes > 0:
+        ctx.background("directory-sync", lambda: _sync_directory_forever(deps))
+
+
+async def _sync_directory_forever(deps: Deps) -> None:
+    """The periodic directory sync (docs/sso.md); `helpdesk directory-sync` runs one now.
+    Every replica runs it: a second pass finds nothing left to change."""
+    minutes = deps.settings.ldap_sync_minutes
+    await repeat(
+        lambda: sync_directory(SyncDirectory(), deps),
+        pause=lambda: asyncio.sleep(minutes * 60),
+        failed="directory sync failed",
+        error_of=kind_of,
+    )
 
 
 SERVICE = Service(

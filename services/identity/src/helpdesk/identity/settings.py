@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 
 from helpdesk.contracts.actors import Role
@@ -51,6 +53,45 @@ class Settings(ServiceSettings):
     # How long the second step of a sign-in (code or enrolment) may take.
     mfa_challenge_minutes: int = 10
 
+    # Who may make an account with the register form (docs/sso.md): "open" (anyone,
+    # the seed's flow), "domains" (addresses in `registration_domains` only), or
+    # "closed" (nobody: accounts come from the organisation's directory only).
+    registration: Literal["open", "domains", "closed"] = "open"
+    registration_domains: str = ""  # comma-separated, e.g. "example.gr,uni.gr"
+
+    # LDAP / Active Directory (docs/sso.md, "LDAP / Active Directory"). An empty URL:
+    # no directory. ldaps://, or ldap:// and then StartTLS is required; the server's
+    # certificate is verified (against `ldap_ca_file`, else the system's CAs). The
+    # service account finds the person, their own bind checks the password; the DNs
+    # of their groups (";"-separated lists) give their roles.
+    ldap_url: str = ""
+    ldap_ca_file: str = ""
+    ldap_bind_dn: str = ""
+    ldap_bind_password: SecretStr = SecretStr("")
+    ldap_base_dn: str = ""
+    # `{username}` is replaced by the typed username, escaped (RFC 4515).
+    ldap_user_filter: str = "(&(objectClass=inetOrgPerson)(uid={username}))"
+    ldap_username_attribute: str = "uid"
+    ldap_name_attribute: str = "cn"
+    ldap_email_attribute: str = "mail"
+    # What stays the same when a person is renamed or moved: OpenLDAP's entryUUID,
+    # Active Directory's objectGUID.
+    ldap_id_attribute: str = "entryUUID"
+    ldap_group_base_dn: str = ""
+    ldap_group_filter: str = "(&(objectClass=groupOfNames)(member={dn}))"
+    ldap_agent_groups: str = ""
+    ldap_admin_groups: str = ""
+    ldap_timeout_seconds: float = 5.0
+    # The periodic directory sync (also `helpdesk directory-sync`); 0: only by hand.
+    ldap_sync_minutes: int = 60
+
+    @field_validator("ldap_url")
+    @classmethod
+    def _tls_only(cls, value: str) -> str:
+        if value and not value.startswith(("ldaps://", "ldap://")):
+            raise ValueError("use ldaps://host or ldap://host (then StartTLS is required)")
+        return value
+
     @field_validator("mfa_required_roles")
     @classmethod
     def _known_roles(cls, value: str) -> str:
@@ -62,3 +103,13 @@ class Settings(ServiceSettings):
     @property
     def mfa_roles(self) -> frozenset[str]:
         return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
+
+    @property
+    def registration_domain_set(self) -> frozenset[str]:
+        return frozenset(
+            d.strip().lower().lstrip("@") for d in self.registration_domains.split(",") if d.strip()
+        )
+
+    @property
+    def directory_configured(self) -> bool:
+        return bool(self.ldap_url)

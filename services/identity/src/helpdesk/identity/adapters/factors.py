@@ -31,7 +31,7 @@ ISSUER = "Helpdesk"
 RECOVERY_CODES = 10
 # pyotp's default: 30-second steps, 6 digits; one step either side for clock drift.
 DRIFT_STEPS = 1
-_PURPOSES: dict[str, ChallengePurpose] = {"v": "verify", "e": "enrol"}
+_PURPOSES: dict[str, ChallengePurpose] = {"v": "verify", "e": "enrol", "l": "link"}
 
 
 def _key(secret: str, purpose: bytes) -> bytes:
@@ -40,6 +40,10 @@ def _key(secret: str, purpose: bytes) -> bytes:
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class SecondFactorSecrets:
@@ -73,7 +77,7 @@ class SecondFactorSecrets:
 
     def open(self, sealed: str) -> str | None:
         try:
-            raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+            raw = _unb64(sealed)
             return self._box.decrypt(raw).decode()
         except (ValueError, nacl.exceptions.CryptoError):
             return None
@@ -98,6 +102,8 @@ class SecondFactorSecrets:
         purpose = next(k for k, v in _PURPOSES.items() if v == value.purpose)
         expires = int(value.expires_at.timestamp())
         body = f"{value.user_id.hex}.{purpose}.{value.credentials_version}.{expires}"
+        if value.external:  # a link challenge: the organisation's identity, signed too
+            body += f".{_b64(value.external.encode())}"
         return f"{body}.{self._sign(body)}"
 
     def open_challenge(self, raw: str, now: datetime) -> Challenge | None:
@@ -106,13 +112,16 @@ class SecondFactorSecrets:
         if not hmac.compare_digest(signature, self._sign(body)):
             return None
         try:
-            user, purpose, version, expires = body.split(".")
+            user, purpose, version, expires, *external = body.split(".")
             value = Challenge(
                 user_id=UUID(hex=user),
                 purpose=_PURPOSES[purpose],
                 credentials_version=int(version),
                 expires_at=datetime.fromtimestamp(int(expires), UTC),
+                external=_unb64(external[0]).decode() if external else "",
             )
+            if len(external) > 1 or (value.purpose == "link") != bool(value.external):
+                return None
         except (ValueError, KeyError):
             return None
         return value if now < value.expires_at else None

@@ -29,6 +29,6 @@ class Argon2Passwords:
             self._argon2.verify(password_hash or self._decoy, password)
         except (VerificationError, InvalidHashError):
             return Verification(ok=False)
-        if password_hash is None:
+        if not password_hash:  # unknown user, or an account without a local password
             return Verification(ok=False)
         return Verification(ok=True, needs_rehash=self._argon2.check_needs_rehash(password_hash))

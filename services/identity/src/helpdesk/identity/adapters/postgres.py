@@ -24,7 +24,7 @@ from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import PostgresRateLimits
 from helpdesk.identity.domain.errors import EmailTaken, UsernameTaken
 from helpdesk.identity.domain.session import Session, SessionEvent, session_event, session_stream
-from helpdesk.identity.domain.user import User, UserEvent, user_event, user_stream
+from helpdesk.identity.domain.user import Source, User, UserEvent, user_event, user_stream
 from helpdesk.identity.handlers.deps import TokenPurpose
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
@@ -98,12 +98,24 @@ class PostgresUsers:
             purpose,
         )
 
+    async def id_by_external(self, source: Source, external_id: str) -> UUID | None:
+        return await self._id(
+            "SELECT user_id FROM users WHERE source = $1 AND external_id = $2", source, external_id
+        )
+
+    async def of_source(self, source: Source) -> dict[str, UUID]:
+        rows = await self._conn.fetch(
+            "SELECT external_id, user_id FROM users WHERE source = $1 AND external_id IS NOT NULL",
+            source,
+        )
+        return {row["external_id"]: row["user_id"] for row in rows}
+
     async def search(self, prefix: str | None, limit: int) -> list[UserSummary]:
         """Users whose username, name or e-mail starts with `prefix` (any case), by username."""
         pattern = (prefix or "").lower().replace("\\", "\\\\").replace("%", "\\%")
         pattern = pattern.replace("_", "\\_") + "%"
         rows = await self._conn.fetch(
-            "SELECT user_id, name, username, email, roles, status, factors FROM users"
+            "SELECT user_id, name, username, email, roles, status, factors, source FROM users"
             " WHERE username_key LIKE $1 OR email_key LIKE $1 OR lower(name) LIKE $1"
             " ORDER BY username_key LIMIT $2",
             pattern,

@@ -21,8 +21,8 @@ async def _registered(conn: Connection, event: RecordedEvent) -> None:
     data = event.data
     await conn.execute(
         "INSERT INTO users (user_id, username, username_key, email, email_key, name,"
-        " locale, roles, status, registered_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending_activation', $9)",
+        " locale, roles, status, registered_at, source, external_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending_activation', $9, $10, $11)",
         _user_id(event),
         data["username"],
         data["username_key"],
@@ -32,6 +32,8 @@ async def _registered(conn: Connection, event: RecordedEvent) -> None:
         data["locale"],
         data["roles"],
         event.recorded_at,
+        data.get("source", "local"),
+        data.get("external_id"),
     )
 
 
@@ -90,6 +92,25 @@ async def _factor_removed(conn: Connection, event: RecordedEvent) -> None:
     )
 
 
+async def _linked(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "UPDATE users SET source = $2, external_id = $3 WHERE user_id = $1",
+        _user_id(event),
+        event.data["source"],
+        event.data["external_id"],
+    )
+
+
+async def _profile(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "UPDATE users SET name = $2, email = $3, email_key = $4 WHERE user_id = $1",
+        _user_id(event),
+        event.data["name"],
+        event.data["email"],
+        event.data["email_key"],
+    )
+
+
 class UserDirectory:
     """Accounts by username and e-mail (unique ignoring case), plus their token hashes."""
 
@@ -107,6 +128,8 @@ class UserDirectory:
             user.PasswordResetRequested: _reset_token,
             user.TotpEnrolled: _factor_added,
             user.TotpRemoved: _factor_removed,
+            user.ExternalIdentityLinked: _linked,
+            user.ProfileSynced: _profile,
         }
     )
 

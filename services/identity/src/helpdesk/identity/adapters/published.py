@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from helpdesk.contracts import factors, people
+from helpdesk.contracts import factors, organisation, people
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.domain.user import (
@@ -22,6 +22,7 @@ from helpdesk.identity.domain.user import (
     Deactivated,
     PasswordChanged,
     PasswordResetRequested,
+    ProfileSynced,
     Reactivated,
     Registered,
     RegistrationAttempted,
@@ -57,6 +58,7 @@ def integration_events(
                         registered_at=event.at,
                         sealed_activation_token=sealed_token if issued else None,
                         activation_expires_at=issued.expires_at if issued else None,
+                        source=event.source,
                     )
                 )
             case ActivationTokenIssued() if not registering:
@@ -130,7 +132,11 @@ def integration_events(
                     )
                 )
             case RolesGranted():
-                public.append(contract.RolesChanged(user_id=user.user_id, roles=list(event.roles)))
+                public.append(
+                    contract.RolesChanged(
+                        user_id=user.user_id, roles=list(event.roles), reason=event.reason
+                    )
+                )
             case Deactivated():
                 public.append(
                     people.UserDeactivated(
@@ -138,6 +144,7 @@ def integration_events(
                         username=user.username,
                         by=event.by,
                         deactivated_at=event.at,
+                        reason=event.reason,
                     )
                 )
             case Reactivated():
@@ -147,6 +154,16 @@ def integration_events(
                         username=user.username,
                         by=event.by,
                         reactivated_at=event.at,
+                        reason=event.reason,
+                    )
+                )
+            case ProfileSynced():
+                public.append(
+                    organisation.UserProfileChanged(
+                        **_person(user),
+                        source=user.source,
+                        reason=event.reason,
+                        changed_at=event.at,
                     )
                 )
             case TotpEnrolled():

@@ -107,3 +107,28 @@ class InvalidChallenge(DomainError):
 
 class AlreadyEnrolled(DomainError):
     code = "conflict"
+
+
+class AlreadyLinked(DomainError):
+    code = "conflict"
+
+
+class UnverifiedEmail(DomainError):
+    """The identity provider has not verified the e-mail address it sends, and an
+    account here already has it: such a claim neither joins nor takes it over."""
+
+    code = "forbidden"
+
+
+class DirectoryUnavailable(DomainError):
+    """The organisation's directory did not answer (or refused TLS): a refusal
+    to sign in through it now, never a sign-in."""
+
+    code = "unavailable"
+
+
+class RegistrationClosed(DomainError):
+    """HELPDESK_REGISTRATION forbids this new account (closed, or the address is
+    outside the allowed domains)."""
+
+    code = "registration_closed"

@@ -19,12 +19,14 @@ from helpdesk.contracts.actors import Role
 from helpdesk.identity.domain.errors import (
     AlreadyActive,
     AlreadyEnrolled,
+    AlreadyLinked,
     InvalidCode,
     InvalidToken,
     TokenExpired,
 )
 
 Status = Literal["pending_activation", "active", "cancelled", "deactivated"]
+Source = Literal["local", "ldap", "oidc", "saml"]
 Language = Literal["el", "en"]
 
 
@@ -51,8 +53,12 @@ class Registered(UserEvent):
     email_key: str
     locale: str
     roles: list[Role]
-    password_hash: str
+    password_hash: str  # empty for an account of the organisation's (no local password)
     at: datetime
+    # Where the account comes from: "local" (a password here), or the organisation's
+    # "ldap" / "oidc" / "saml", then with the person's lasting id there.
+    source: Source = "local"
+    external_id: str | None = None
 
 
 class ActivationTokenIssued(UserEvent):
@@ -92,6 +98,7 @@ class RegistrationAttempted(UserEvent):
 
 class RolesGranted(UserEvent):
     roles: list[Role]
+    reason: str | None = None  # e.g. "directory_sync"; None: an admin or the operator
 
 
 class RegistrationCancelled(UserEvent):
@@ -106,11 +113,32 @@ class Deactivated(UserEvent):
 
     at: datetime
     by: UUID | None = None
+    reason: str | None = None  # e.g. "removed_from_directory"; None: an admin's decision
 
 
 class Reactivated(UserEvent):
     at: datetime
     by: UUID | None = None
+    reason: str | None = None
+
+
+class ExternalIdentityLinked(UserEvent):
+    """A local account is now signed into through the organisation's `source`: its
+    owner proved the local password once (docs/sso.md, "Accounts from the organisation")."""
+
+    source: Source
+    external_id: str
+    at: datetime
+
+
+class ProfileSynced(UserEvent):
+    """The name or e-mail address changed as the organisation's directory says."""
+
+    name: str
+    email: str
+    email_key: str
+    reason: str
+    at: datetime
 
 
 class TotpEnrolled(UserEvent):
@@ -169,6 +197,11 @@ class User:
     totp_added_at: datetime | None = None
     totp_last_step: int = -1
     recovery_code_hashes: list[str] = field(default_factory=list)
+    source: Source = "local"
+    external_id: str | None = None
+    # Why it was last deactivated (None: an admin); a directory sync reactivates
+    # only what a directory sync deactivated.
+    deactivation_reason: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -189,8 +222,11 @@ class User:
         return {"totp": self.totp_added_at} if self.totp_added_at is not None else {}
 
     def needs_second_factor(self, required_roles: frozenset[str]) -> bool:
-        """Whether this account may not sign in on a password alone (docs/sso.md)."""
-        return bool(self.factors) or any(role in required_roles for role in self.roles)
+        """Whether this account may not sign in on a password alone (docs/sso.md).
+        A role forces a second factor on local accounts only: the organisation's
+        own sign-in (and its MFA policy) guards the others."""
+        forced = self.source == "local" and any(role in required_roles for role in self.roles)
+        return bool(self.factors) or forced
 
     @classmethod
     def fold(cls, user_id: UUID, events: list[UserEvent]) -> User:
@@ -206,6 +242,7 @@ class User:
                 self.name, self.username, self.email = event.name, event.username, event.email
                 self.locale, self.roles = event.locale, list(event.roles)
                 self.password_hash, self.registered_at = event.password_hash, event.at
+                self.source, self.external_id = event.source, event.external_id
             case ActivationTokenIssued():
                 self.activation_token_hash = event.token_hash
                 self.activation_expires_at = event.expires_at
@@ -228,9 +265,13 @@ class User:
                 self.activation_token_hash = None
                 self.activation_expires_at = None
             case Deactivated():
-                self.status = "deactivated"
+                self.status, self.deactivation_reason = "deactivated", event.reason
             case Reactivated():
-                self.status = "active"
+                self.status, self.deactivation_reason = "active", None
+            case ExternalIdentityLinked():
+                self.source, self.external_id = event.source, event.external_id
+            case ProfileSynced():
+                self.name, self.email = event.name, event.email
             case TotpEnrolled():
                 self.totp_sealed_secret, self.totp_added_at = event.sealed_secret, event.at
                 self.totp_last_step = -1
@@ -262,8 +303,11 @@ class User:
         password_hash: str,
         now: datetime,
         activation: tuple[str, datetime] | None,
+        source: Source = "local",
+        external_id: str | None = None,
     ) -> list[UserEvent]:
-        """A new account: pending with an activation token, or active at once (operator)."""
+        """A new account: pending with an activation token, or active at once (the
+        operator; the organisation's, whose sign-in has proved the person)."""
         events: list[UserEvent] = [
             Registered(
                 user_id=user_id,
@@ -276,6 +320,8 @@ class User:
                 roles=roles,
                 password_hash=password_hash,
                 at=now,
+                source=source,
+                external_id=external_id,
             )
         ]
         if activation is None:
@@ -345,26 +391,49 @@ class User:
     def note_registration_attempt(self, now: datetime) -> list[UserEvent]:
         return [RegistrationAttempted(at=now)]
 
-    def set_roles(self, roles: list[Role]) -> list[UserEvent]:
+    def set_roles(self, roles: list[Role], reason: str | None = None) -> list[UserEvent]:
         """Exactly these roles (grant and revoke at once); nothing if unchanged."""
         wanted = list(dict.fromkeys(roles))
         if not wanted:
             raise ValueError("a user keeps at least one role")
         if sorted(wanted) == sorted(self.roles):
             return []
-        return [RolesGranted(roles=wanted)]
+        return [RolesGranted(roles=wanted, reason=reason)]
 
-    def deactivate(self, by: UUID | None, now: datetime) -> list[UserEvent]:
+    def deactivate(
+        self, by: UUID | None, now: datetime, reason: str | None = None
+    ) -> list[UserEvent]:
         """No more logins; the caller ends the sessions. Nothing if already deactivated."""
         if self.status == "deactivated":
             return []
-        return [Deactivated(at=now, by=by)]
+        return [Deactivated(at=now, by=by, reason=reason)]
 
-    def reactivate(self, by: UUID | None, now: datetime) -> list[UserEvent]:
+    def reactivate(
+        self, by: UUID | None, now: datetime, reason: str | None = None
+    ) -> list[UserEvent]:
         """Back to active (a pending account stays pending: it never was deactivated)."""
         if self.status != "deactivated":
             return []
-        return [Reactivated(at=now, by=by)]
+        return [Reactivated(at=now, by=by, reason=reason)]
+
+    # ---- the organisation's accounts
+
+    def link(self, source: Source, external_id: str, now: datetime) -> list[UserEvent]:
+        """Sign in through the organisation from now on. The caller has checked the
+        local password: a claim alone never takes an account over."""
+        if (self.source, self.external_id) == (source, external_id):
+            return []
+        if self.source != "local":
+            raise AlreadyLinked("this account already comes from the organisation")
+        return [ExternalIdentityLinked(source=source, external_id=external_id, at=now)]
+
+    def sync_profile(
+        self, name: str, email: str, email_key: str, reason: str, now: datetime
+    ) -> list[UserEvent]:
+        """The name and address the organisation has for the person; nothing if the same."""
+        if (name, email) == (self.name, self.email):
+            return []
+        return [ProfileSynced(name=name, email=email, email_key=email_key, reason=reason, at=now)]
 
     def grant_role(self, role: Role) -> list[UserEvent]:
         if role in self.roles:

@@ -8,6 +8,7 @@ from helpdesk.identity.handlers import (
     activation,
     admin,
     factors,
+    organisation,
     people,
     recovery,
     registration,
@@ -23,4 +24,5 @@ HANDLERS: UseCases = {
     **admin.HANDLERS,
     **people.HANDLERS,
     **factors.HANDLERS,
+    **organisation.HANDLERS,
 }

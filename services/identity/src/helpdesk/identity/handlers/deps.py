@@ -20,8 +20,9 @@ from pydantic import BaseModel
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.people import UserSummary
+from helpdesk.identity.domain.organisation import OrganisationPerson
 from helpdesk.identity.domain.session import Session, SessionEvent
-from helpdesk.identity.domain.user import User, UserEvent
+from helpdesk.identity.domain.user import Source, User, UserEvent
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import Clock
 
@@ -55,6 +56,12 @@ class Users(Protocol):
     async def id_by_email(self, email_key: str) -> UUID | None: ...
 
     async def id_by_token(self, token_hash: str, purpose: TokenPurpose) -> UUID | None: ...
+
+    async def id_by_external(self, source: Source, external_id: str) -> UUID | None:
+        """The account the organisation's `source` knows by `external_id` (linked or made)."""
+
+    async def of_source(self, source: Source) -> dict[str, UUID]:
+        """Every account that comes from `source`: external id -> user id."""
 
 
 class Sessions(Protocol):
@@ -183,17 +190,20 @@ class AccessTokens(Protocol):
     ) -> str: ...
 
 
-ChallengePurpose = Literal["verify", "enrol"]
+ChallengePurpose = Literal["verify", "enrol", "link"]
 
 
 @dataclass(frozen=True)
 class Challenge:
-    """A sign-in's second step: whose, for what, valid while the password is the same."""
+    """A sign-in's second step: whose, for what, valid while the password is the same.
+    A "link" challenge also carries the organisation's identity to join the account
+    to, once its local password is proven (`"<source>:<external id>"`)."""
 
     user_id: UUID
     purpose: ChallengePurpose
     credentials_version: int
     expires_at: datetime
+    external: str = ""
 
 
 class SecondFactorSecrets(Protocol):
@@ -219,6 +229,21 @@ class SecondFactorSecrets(Protocol):
 
     def open_challenge(self, raw: str, now: datetime) -> Challenge | None:
         """The challenge if `raw` is genuine and unexpired, else None."""
+
+
+# ---------------------------------------------------------------- the organisation
+
+
+class Directory(Protocol):
+    """The organisation's LDAP / Active Directory (adapters/directory.py).
+    Raises `DirectoryUnavailable` when it cannot be asked (down, TLS refused)."""
+
+    async def authenticate(self, username: str, password: str) -> OrganisationPerson | None:
+        """The person if `password` is theirs; None for a wrong or empty password,
+        an unknown username or one that matches more than one entry."""
+
+    async def everyone(self) -> list[OrganisationPerson]:
+        """Every person the user filter finds (for the directory sync)."""
 
 
 # ---------------------------------------------------------------- all of it
@@ -269,6 +294,7 @@ class Deps:
     # Seals a raw token for the notifier alone (its public key; docs/security.md).
     seal: Callable[[str], str]
     factors: SecondFactorSecrets
+    directory: Directory | None = None  # None: HELPDESK_LDAP_URL is not set
 
     @property
     def limits(self) -> Limits:

@@ -53,11 +53,18 @@ def _result(user: User, sessions_ended: int = 0) -> contract.UserStatusChanged:
     )
 
 
-async def _change(
-    deps: Deps, user_id: UUID, decide: str, by: UUID | None, roles: list[Role] | None = None
+async def change(
+    deps: Deps,
+    user_id: UUID,
+    decide: str,
+    by: UUID | None,
+    roles: list[Role] | None = None,
+    *,
+    reason: str | None = None,
 ) -> contract.UserStatusChanged:
     """Load the user, let the aggregate decide, save; deactivation ends the sessions
-    too, and voids their access tokens once the change has committed."""
+    too, and voids their access tokens once the change has committed. `reason`
+    says why when no admin decided (the directory sync)."""
     ended: list[UUID] = []
 
     async def attempt() -> contract.UserStatusChanged:
@@ -69,11 +76,11 @@ async def _change(
                 raise UnknownUser(str(user_id))
             events: list[UserEvent]
             if decide == "deactivate":
-                events = user.deactivate(by, now)
+                events = user.deactivate(by, now, reason)
             elif decide == "reactivate":
-                events = user.reactivate(by, now)
+                events = user.reactivate(by, now, reason)
             else:
-                events = user.set_roles(roles or [])
+                events = user.set_roles(roles or [], reason)
             if events:
                 await uow.users.save(user, events)
                 if decide == "deactivate":
@@ -82,7 +89,9 @@ async def _change(
                         await uow.sessions.save(session, session.revoke("deactivated", now))
                         ended.append(session_id)
                 await uow.commit()
-                log.info("user changed by admin", user_id=str(user_id), change=decide, by=str(by))
+                log.info(
+                    "user changed", user_id=str(user_id), change=decide, by=str(by), reason=reason
+                )
         return _result(user, len(ended))
 
     result = await retry_on_conflict(attempt)
@@ -101,19 +110,19 @@ async def set_roles(cmd: contract.SetRoles, deps: Deps) -> contract.UserStatusCh
     _ensure_admin(cmd.actor)
     if cmd.user_id == cmd.actor.user_id and Role.ADMIN not in cmd.roles:
         raise SelfLockout("you cannot remove your own admin role")
-    return await _change(deps, cmd.user_id, "roles", cmd.actor.user_id, cmd.roles)
+    return await change(deps, cmd.user_id, "roles", cmd.actor.user_id, cmd.roles)
 
 
 async def deactivate_user(cmd: contract.DeactivateUser, deps: Deps) -> contract.UserStatusChanged:
     _ensure_admin(cmd.actor)
     if cmd.user_id == cmd.actor.user_id:
         raise SelfLockout("you cannot deactivate yourself")
-    return await _change(deps, cmd.user_id, "deactivate", cmd.actor.user_id)
+    return await change(deps, cmd.user_id, "deactivate", cmd.actor.user_id)
 
 
 async def reactivate_user(cmd: contract.ReactivateUser, deps: Deps) -> contract.UserStatusChanged:
     _ensure_admin(cmd.actor)
-    return await _change(deps, cmd.user_id, "reactivate", cmd.actor.user_id)
+    return await change(deps, cmd.user_id, "reactivate", cmd.actor.user_id)
 
 
 async def _user_id(deps: Deps, username: str) -> UUID:
@@ -128,14 +137,14 @@ async def operator_set_status(
     cmd: contract.OperatorSetStatus, deps: Deps
 ) -> contract.UserStatusChanged:
     user_id = await _user_id(deps, cmd.username)
-    return await _change(deps, user_id, "reactivate" if cmd.active else "deactivate", None)
+    return await change(deps, user_id, "reactivate" if cmd.active else "deactivate", None)
 
 
 async def operator_set_roles(
     cmd: contract.OperatorSetRoles, deps: Deps
 ) -> contract.UserStatusChanged:
     user_id = await _user_id(deps, cmd.username)
-    return await _change(deps, user_id, "roles", None, cmd.roles)
+    return await change(deps, user_id, "roles", None, cmd.roles)
 
 
 HANDLERS: UseCases = {

@@ -55,6 +55,9 @@ async def request_password_reset(
     async def send_reset_link(user_id: UUID) -> None:
         async with deps.uow() as uow:
             user = await uow.users.get(user_id)
+            if user.source != "local":  # its password is the organisation's to reset
+                log.info("no reset for an account of the organisation", user_id=str(user_id))
+                return
             raw = deps.tokens.new()
             expires_at = deps.clock.now() + timedelta(minutes=deps.settings.reset_token_minutes)
             events = user.request_password_reset(deps.tokens.hash(raw), expires_at)

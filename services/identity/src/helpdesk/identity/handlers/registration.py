@@ -13,8 +13,13 @@ from helpdesk.contracts import identity as contract
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.replies import FieldError
 from helpdesk.identity.domain import policy
-from helpdesk.identity.domain.errors import EmailTaken, RateLimited, UsernameTaken
-from helpdesk.identity.domain.user import User
+from helpdesk.identity.domain.errors import (
+    EmailTaken,
+    RateLimited,
+    RegistrationClosed,
+    UsernameTaken,
+)
+from helpdesk.identity.domain.user import Source, User
 from helpdesk.identity.handlers.deps import Deps, UseCases
 from helpdesk.servicekit.handlers import invalid, retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
@@ -32,6 +37,7 @@ async def register(cmd: contract.RegisterUser, deps: Deps) -> contract.Registere
             raise RateLimited(wait)
     if problems:
         raise invalid(problems)
+    allowed(deps, cmd.email, local=True)
     # Hashed whichever way this goes, so the answer takes as long either way.
     password_hash = await deps.passwords.hash(cmd.password)
     done = contract.Registered(message=contract.REGISTERED_MESSAGE[cmd.locale])
@@ -42,6 +48,20 @@ async def register(cmd: contract.RegisterUser, deps: Deps) -> contract.Registere
     except EmailTaken:
         await retry_on_conflict(lambda: _tell_owner(deps, policy.email_key(cmd.email)))
     return done  # the same answer: whether an address is registered is not revealed
+
+
+def allowed(deps: Deps, email: str, *, local: bool) -> None:
+    """HELPDESK_REGISTRATION: "closed" refuses every new local account (the
+    organisation's accounts only); "domains" refuses an address outside the
+    listed domains, for the organisation's new accounts too."""
+    mode = deps.settings.registration
+    if mode == "closed" and local:
+        raise RegistrationClosed(
+            "Accounts are made by signing in with your organisation's account."
+        )
+    domain = email.rpartition("@")[2].lower()
+    if mode == "domains" and domain not in deps.settings.registration_domain_set:
+        raise RegistrationClosed("Accounts are open to the organisation's addresses only.")
 
 
 def account_problems(name: str, username: str, password: str, email: str) -> list[FieldError]:
@@ -68,6 +88,8 @@ async def open_account(
     password_hash: str,
     *,
     activated: bool = False,
+    source: Source = "local",
+    external_id: str | None = None,
 ) -> User:
     """A new account: pending with a mailed activation token, or active at once.
 
@@ -90,6 +112,8 @@ async def open_account(
         password_hash=password_hash,
         now=now,
         activation=None if raw is None else (deps.tokens.hash(raw), expires_at),
+        source=source,
+        external_id=external_id,
     )
     user = User(user_id=user_id)
     async with deps.uow() as uow:
@@ -99,7 +123,7 @@ async def open_account(
             raise EmailTaken()
         await uow.users.save(user, events, sealed_token=None if raw is None else deps.seal(raw))
         await uow.commit()
-    log.info("user registered", user_id=str(user_id), activated=activated)
+    log.info("user registered", user_id=str(user_id), activated=activated, source=source)
     return user
 
 

@@ -1,5 +1,10 @@
 """Logging in, refreshing and ending a session; the signed-in user's profile.
 
+A username and password are checked against the local account first; when that
+fails and an LDAP / Active Directory is configured, against the directory
+(handlers/organisation.py makes or finds the account it vouches for; an
+account from the directory has no local password at all).
+
 A refresh token is rotated on every use; presenting an already rotated one
 (a stolen copy) revokes the session for the thief and the owner alike.
 """
@@ -10,8 +15,10 @@ from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from helpdesk.contracts import identity as contract
+from helpdesk.contracts import organisation as org_contract
 from helpdesk.identity.domain import policy
 from helpdesk.identity.domain.errors import (
+    InvalidChallenge,
     InvalidCredentials,
     NotActivated,
     RateLimited,
@@ -21,6 +28,7 @@ from helpdesk.identity.domain.errors import (
 )
 from helpdesk.identity.domain.session import Session
 from helpdesk.identity.domain.user import User
+from helpdesk.identity.handlers import organisation
 from helpdesk.identity.handlers.deps import Challenge, Deps, UnitOfWork, UseCases
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.handlers import retry_on_conflict
@@ -39,16 +47,51 @@ async def login(cmd: contract.Login, deps: Deps) -> contract.SignIn:
     # An unknown username is checked against a decoy hash: same cost, same answer.
     checked = await deps.passwords.verify(user.password_hash if user else None, cmd.password)
     if user is None or not checked.ok:
-        log.info("login failed", user_id=str(user_id) if user_id else None)
-        raise InvalidCredentials()  # already counted by `_count_attempt`
+        person = None
+        if deps.directory is not None:
+            person = await deps.directory.authenticate(cmd.username, cmd.password)
+        if person is None:
+            log.info("login failed", user_id=str(user_id) if user_id else None)
+            raise InvalidCredentials()  # already counted by `_count_attempt`
+        await _forgive(deps, username_key, address)
+        found = await organisation.account_for(deps, person)
+        if isinstance(found, contract.MfaChallenge):
+            return contract.SignIn(found)
+        return await finish_sign_in(deps, found)
     await _forgive(deps, username_key, address)
-    if not user.is_active:
-        raise NotActivated()
     if checked.needs_rehash:
         await _rehash(deps, user, cmd.password)
+    return await finish_sign_in(deps, user)
+
+
+async def finish_sign_in(deps: Deps, user: User) -> contract.SignIn:
+    """Whoever it is has been proven: a session, or first the second step."""
+    if not user.is_active:
+        raise NotActivated()
     if user.needs_second_factor(deps.settings.mfa_roles):
         return contract.SignIn(second_step(deps, user))
     return contract.SignIn(await start_session(deps, user))
+
+
+async def link_account(cmd: org_contract.LinkAccount, deps: Deps) -> contract.SignIn:
+    """The owner of a local account proves its password once, and the organisation's
+    identity the challenge carries is joined to it (docs/sso.md). Counted and
+    limited as a login of that account."""
+    challenge = deps.factors.open_challenge(cmd.challenge_id, deps.clock.now())
+    if challenge is None or challenge.purpose != "link":
+        raise InvalidChallenge()
+    async with deps.uow() as uow:
+        user = await uow.users.get(challenge.user_id)
+    if not user.exists or user.credentials_version != challenge.credentials_version:
+        raise InvalidChallenge()
+    username_key = policy.username_key(user.username)
+    address = cmd.client_address or "unknown"
+    await _count_attempt(deps, username_key, address)
+    if not (await deps.passwords.verify(user.password_hash, cmd.password)).ok:
+        log.info("account link refused: wrong password", user_id=str(user.user_id))
+        raise InvalidCredentials()
+    await _forgive(deps, username_key, address)
+    return await finish_sign_in(deps, await organisation.link(deps, user, challenge.external))
 
 
 def second_step(deps: Deps, user: User) -> contract.MfaChallenge:
@@ -252,6 +295,7 @@ async def profile(cmd: contract.GetProfile, deps: Deps) -> contract.Profile:
 
 HANDLERS: UseCases = {
     contract.Login: login,
+    org_contract.LinkAccount: link_account,
     contract.RefreshSession: refresh,
     contract.Logout: logout,
     contract.GetProfile: profile,

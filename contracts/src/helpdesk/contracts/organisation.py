@@ -1,0 +1,80 @@
+"""Accounts from the organisation: LDAP / Active Directory sign-in, joining a
+local account, and the directory sync (docs/sso.md).
+
+A directory username and password go through the ordinary `Login`
+(`POST /api/v1/sessions`). When the organisation vouches for a person whose
+e-mail address a local account already has, the answer is an `MfaChallenge`
+with status `link_required`: `LinkAccount` proves the local password once and
+joins the two. The sync (`helpdesk directory-sync`, and identity's own
+periodic job) deactivates, reactivates and updates accounts as the directory
+says, each change an event with its `reason`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from helpdesk.contracts.factors import ChallengeId
+from helpdesk.contracts.identity import (
+    SERVICE,
+    AccountSource,
+    ClientAddress,
+    Locale,
+    Password,
+    SignIn,
+    _IdentityCommand,
+    _UserEvent,
+)
+from helpdesk.contracts.messages import AdminRequest
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LinkAnswer(_Body):
+    """`POST /api/v1/sessions/link`: the `link_required` challenge and the local
+    account's own password."""
+
+    challenge_id: ChallengeId
+    password: Password
+
+
+class LinkAccount(_IdentityCommand[SignIn], LinkAnswer):
+    verb: ClassVar[str] = "link_account"
+
+    client_address: ClientAddress
+
+
+class DirectorySynced(BaseModel):
+    """What one directory sync did."""
+
+    people: int  # found in the directory
+    accounts: int  # of the directory's, here
+    deactivated: int
+    reactivated: int
+    updated: int  # name, address or roles
+
+
+class SyncDirectory(AdminRequest[DirectorySynced]):
+    """The CLI's `helpdesk directory-sync` (the operator's identity only)."""
+
+    service: ClassVar[str | None] = SERVICE
+    verb: ClassVar[str] = "directory.sync"
+
+
+class UserProfileChanged(_UserEvent):
+    """The organisation's directory has a new name or e-mail address for the person."""
+
+    user_id: UUID
+    username: str
+    name: str
+    email: str
+    locale: Locale
+    source: AccountSource
+    reason: str  # "directory_sync", "sign_in"
+    changed_at: datetime

@@ -1,0 +1,175 @@
+"""A real OpenLDAP `slapd` for the tests, unprivileged on a free loopback port,
+with StartTLS from a throw-away CA (docs/sso.md; TOOLING.md). Binds without TLS
+are refused by the server too (`security simple_bind=128`), as AD refuses them."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from helpdesk.devstack.servers import free_port, wait_for_port
+
+SUFFIX = "dc=example,dc=gr"
+ROOT_DN = f"cn=admin,{SUFFIX}"
+ROOT_PASSWORD = "slapd-root-secret"  # noqa: S105
+SERVICE_DN = f"cn=helpdesk,ou=services,{SUFFIX}"
+SERVICE_PASSWORD = "helpdesk-service-secret"  # noqa: S105
+SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
+
+
+def _certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "helpdesk test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+def _value(attribute: str, value: str) -> str:
+    """An LDIF line; non-ASCII values (Greek names) base64 as LDIF requires."""
+    if value.isascii() and not value.startswith((" ", ":", "<")):
+        return f"{attribute}: {value}"
+    return f"{attribute}:: {base64.b64encode(value.encode()).decode()}"
+
+
+def _ldif(people: list[dict[str, str]], groups: dict[str, list[str]]) -> str:
+    entries = [
+        f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example",
+        f"dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people",
+        f"dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups",
+        f"dn: ou=services,{SUFFIX}\nobjectClass: organizationalUnit\nou: services",
+        f"dn: {SERVICE_DN}\nobjectClass: person\ncn: helpdesk\nsn: helpdesk\n"
+        f"userPassword: {SERVICE_PASSWORD}",
+    ]
+    for p in people:
+        entries.append(
+            f"dn: uid={p['uid']},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\n"
+            f"uid: {p['uid']}\n{_value('cn', p['cn'])}\n{_value('sn', p['cn'].split()[-1])}\n"
+            f"mail: {p['mail']}\n{_value('userPassword', p['password'])}"
+        )
+    for name, members in groups.items():
+        lines = [f"dn: cn={name},ou=groups,{SUFFIX}", "objectClass: groupOfNames", f"cn: {name}"]
+        lines += [f"member: uid={m},ou=people,{SUFFIX}" for m in members]
+        entries.append("\n".join(lines))
+    return "\n\n".join(entries) + "\n"
+
+
+def slapd_available() -> bool:
+    return Path("/usr/sbin/slapd").exists() and shutil.which("ldapmodify") is not None
+
+
+@dataclass
+class Slapd:
+    directory: Path
+    port: int
+    ca_file: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, people: list[dict[str, str]], groups: dict[str, list[str]]) -> Slapd:
+        # Its own folder under /tmp: slapd runs as nobody, who cannot enter pytest's
+        # 0700 temporary folders.
+        directory = Path(tempfile.mkdtemp(prefix="helpdesk-slapd-"))
+        directory.chmod(0o755)
+        ca, cert, key = _certificates(directory)
+        (directory / "db").mkdir()
+        includes = "\n".join(f"include /etc/ldap/schema/{s}.schema" for s in SCHEMAS)
+        (directory / "slapd.conf").write_text(
+            f"{includes}\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+            f"pidfile {directory}/slapd.pid\n"
+            f"TLSCACertificateFile {ca}\nTLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n"
+            "security simple_bind=128\n"
+            f"database mdb\nsuffix {SUFFIX}\nrootdn {ROOT_DN}\nrootpw {ROOT_PASSWORD}\n"
+            f"directory {directory}/db\nmaxsize 10485760\n"
+            "access to attrs=userPassword by anonymous auth by * none\n"
+            "access to * by users read by * none\n"
+        )
+        (directory / "seed.ldif").write_text(_ldif(people, groups))
+        subprocess.run(
+            ["slapadd", "-f", str(directory / "slapd.conf"), "-l", str(directory / "seed.ldif")],
+            check=True,
+            capture_output=True,
+        )
+        shutil.chown(directory, "nobody")
+        for path in directory.rglob("*"):
+            shutil.chown(path, "nobody")
+        port = free_port()
+        process = subprocess.Popen(
+            ["/usr/sbin/slapd", "-d", "0", "-u", "nobody", "-g", "nogroup"]
+            + ["-f", str(directory / "slapd.conf"), "-h", f"ldap://127.0.0.1:{port}/"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(port, timeout=10)
+        return cls(directory, port, ca, process)
+
+    def modify(self, ldif: str) -> None:
+        """Change the directory as its administrators would (ldapmodify over StartTLS)."""
+        subprocess.run(
+            ["ldapmodify", "-ZZ", "-x", "-H", self.url, "-D", ROOT_DN, "-w", ROOT_PASSWORD],
+            input=ldif.encode(),
+            check=True,
+            capture_output=True,
+            env={"LDAPTLS_CACERT": str(self.ca_file), "PATH": "/usr/bin:/bin"},
+        )
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
