@@ -34,10 +34,11 @@ OPERATIONS = REPO / "docs" / "operations.md"
 LDAP_SETTINGS = [
     f"HELPDESK_LDAP_{name}"
     for name in (
-        "URL CA_FILE BIND_DN BIND_PASSWORD BASE_DN USER_FILTER USERNAME_ATTRIBUTE NAME_ATTRIBUTE"
-        " EMAIL_ATTRIBUTE ID_ATTRIBUTE GROUP_BASE_DN GROUP_FILTER AGENT_GROUPS ADMIN_GROUPS"
-        " TIMEOUT_SECONDS SYNC_MINUTES"
-    ).split()
+        *("URL", "CA_FILE", "BIND_DN", "BIND_PASSWORD", "BASE_DN", "USER_FILTER"),
+        *("USERNAME_ATTRIBUTE", "NAME_ATTRIBUTE", "EMAIL_ATTRIBUTE", "ID_ATTRIBUTE"),
+        *("GROUP_BASE_DN", "GROUP_FILTER", "AGENT_GROUPS", "ADMIN_GROUPS"),
+        *("TIMEOUT_SECONDS", "SYNC_MINUTES"),
+    )
 ]
 # Settings deliberately left unset, each with the reason; an entry that no longer
 # names a setting the service reads fails the test (keep this list honest).

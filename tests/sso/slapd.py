@@ -22,9 +22,9 @@ from helpdesk.devstack.servers import free_port, wait_for_port
 
 SUFFIX = "dc=example,dc=gr"
 ROOT_DN = f"cn=admin,{SUFFIX}"
-ROOT_PASSWORD = "slapd-root-secret"  # noqa: S105
+ROOT_PASSWORD = "slapd-root-secret"
 SERVICE_DN = f"cn=helpdesk,ou=services,{SUFFIX}"
-SERVICE_PASSWORD = "helpdesk-service-secret"  # noqa: S105
+SERVICE_PASSWORD = "helpdesk-service-secret"
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 
 
@@ -146,8 +146,10 @@ class Slapd:
             shutil.chown(path, "nobody")
         port = free_port()
         process = subprocess.Popen(
-            ["/usr/sbin/slapd", "-d", "0", "-u", "nobody", "-g", "nogroup"]
-            + ["-f", str(directory / "slapd.conf"), "-h", f"ldap://127.0.0.1:{port}/"],
+            [
+                *("/usr/sbin/slapd", "-d", "0", "-u", "nobody", "-g", "nogroup"),
+                *("-f", str(directory / "slapd.conf"), "-h", f"ldap://127.0.0.1:{port}/"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -21,8 +21,18 @@ pytestmark = [
 ]
 
 PEOPLE = [
-    {"uid": "eleni", "cn": "Ελένη Παππά", "mail": "eleni@example.gr", "password": "eleni ldap pass"},
-    {"uid": "nikos", "cn": "Νίκος Αλεξίου", "mail": "nikos@example.gr", "password": "nikos ldap pass"},
+    {
+        "uid": "eleni",
+        "cn": "Ελένη Παππά",
+        "mail": "eleni@example.gr",
+        "password": "eleni ldap pass",
+    },
+    {
+        "uid": "nikos",
+        "cn": "Νίκος Αλεξίου",
+        "mail": "nikos@example.gr",
+        "password": "nikos ldap pass",
+    },
 ]
 AGENTS = f"cn=helpdesk-agents,ou=groups,{SUFFIX}"
 

@@ -479,7 +479,6 @@ class RolesChanged(_UserEvent):
     user_id: UUID
     roles: list[Role]
     reason: str | None = None  # "directory_sync", "sign_in"; None: an admin or the operator
-    reason: str | None = None  # "directory_sync", "sign_in"; None: an admin or the operator
 
 
 # ---------------------------------------------------------------- schema 1, still on a stream
