@@ -13,6 +13,7 @@ files the tests ran against, transitive dependencies included.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -57,11 +58,17 @@ def applies(requirement: Requirement, extras: frozenset[str]) -> bool:
     )
 
 
-def closure(roots: tuple[str, ...]) -> dict[str, str]:
-    """name -> installed version of every third-party distribution the roots need."""
+def closure(roots: Iterable[str | Requirement]) -> dict[str, str]:
+    """name -> installed version of every third-party distribution the roots
+    (names, or requirements with their extras) need."""
     pins: dict[str, str] = {}
     seen: set[tuple[str, frozenset[str]]] = set()
-    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset()) for root in roots]
+    todo: list[tuple[str, frozenset[str]]] = [
+        (root.name, frozenset(root.extras))
+        if isinstance(root, Requirement)
+        else (root, frozenset())
+        for root in roots
+    ]
     while todo:
         name, extras = todo.pop()
         key = canonicalize_name(name)

