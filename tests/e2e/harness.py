@@ -21,6 +21,8 @@ from helpdesk.devstack.servers import MailSink, MailSinkProcess, NatsServer, fre
 from helpdesk.servicekit import sealing
 from tests.servers import Servers
 
+REOPEN_DAYS = 0.0001
+
 
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
@@ -87,6 +89,9 @@ class System:
                 # The password flows' tests sign agents and admins in on a password alone;
                 # tests/sso turns the production default (agent,admin) back on (docs/sso.md).
                 "HELPDESK_MFA_REQUIRED_ROLES": "",
+                # A reopen window of 8.6 s, so that a test sees a requester's reopen
+                # both allowed and, a moment later, refused (docs/workspace.md).
+                "HELPDESK_REOPEN_DAYS": str(REOPEN_DAYS),
             }
             | (extra_env or {})
         )

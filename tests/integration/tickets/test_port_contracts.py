@@ -336,3 +336,26 @@ async def test_a_queue_s_admins_are_its_admin_members_else_every_active_admin(
         assert members[0].name == "Second admin"
         everyone = await uow.agents.admins_of("incidents")  # no admin among its members
         assert [c.user_id for c in everyone] == sorted([first.user_id, second.user_id], key=str)
+
+
+# --- UserDirectory.active_by_login (issue 29: a ticket opened on someone's behalf) ----
+
+
+async def test_an_active_user_is_found_by_username_or_address_without_case(
+    backend: Backend,
+) -> None:
+    nikos = await backend.add_user("Nikos")
+    async with backend.deps.uow() as uow:
+        by_name = await uow.users.active_by_login(" NIKOS ")
+        assert by_name is not None
+        assert by_name.contact.user_id == nikos.user_id
+        address = by_name.contact.email
+        assert address is not None
+        by_address = await uow.users.active_by_login(address.upper())
+        assert by_address is not None
+        assert by_address.contact.user_id == nikos.user_id
+        assert await uow.users.active_by_login("nobody") is None
+        await uow.users.set_active(nikos.user_id, False, MONDAY_9)
+        await uow.commit()
+    async with backend.deps.uow() as uow:
+        assert await uow.users.active_by_login("nikos") is None

@@ -242,6 +242,14 @@ class FakeUsers:
                 return user
         return None
 
+    async def active_by_login(self, login: str) -> FakeUser | None:
+        """The fake's username is the name (as for `ids_by_username`)."""
+        wanted = login.strip().lower()
+        for user in self.db.users.values():
+            if user.active and (user.contact.name or "").lower() == wanted:
+                return user
+        return await self.active_by_email(login)
+
     async def set_active(self, user_id: UUID, active: bool, at: datetime) -> bool:
         user = self.db.users.get(user_id)
         as_of = self.db.active_as_of.get(user_id)

@@ -77,6 +77,8 @@ TicketDescription = Annotated[
     str, Field(min_length=1, max_length=DESCRIPTION_MAX), AfterValidator(text)
 ]
 MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(text)]
+# A user as an agent names them: their username or their e-mail address.
+RequesterLogin = Annotated[str, Field(min_length=1, max_length=254), AfterValidator(single_line)]
 ASSIGN_REASON_MAX = 500
 AssignReason = Annotated[
     str, Field(min_length=1, max_length=ASSIGN_REASON_MAX), AfterValidator(single_line)
@@ -84,6 +86,14 @@ AssignReason = Annotated[
 
 
 # --- results ------------------------------------------------------------------------------
+
+
+class Channel(StrEnum):
+    """How a ticket came in."""
+
+    PORTAL = "portal"  # the portal or the REST API, by the requester
+    MAIL = "mail"  # a mail to a support address
+    AGENT = "agent"  # an agent opened it on behalf of the requester
 
 
 class Submitted(BaseModel):
@@ -137,6 +147,11 @@ class TicketDetail(TicketSummary):
     reopen_until: datetime | None = None
     auto_close_at: datetime | None = None
     rated: bool = False
+    # How it came in, who opened it for the requester, and (agents only) the
+    # requester's e-mail: the requester's context beside the ticket.
+    channel: Channel = Channel.PORTAL
+    opened_by: Person | None = None
+    requester_email: str | None = None
 
 
 class TicketList(BaseModel):
@@ -197,6 +212,9 @@ class TicketDraft(_Body):
     description: TicketDescription
     priority: Priority
     category: Category | None = None
+    # Agents only: open the ticket for this employee (username or e-mail), who is
+    # its requester and gets the usual confirmation (docs/workspace.md).
+    requester: RequesterLogin | None = None
 
 
 class MessageDraft(_Body):
@@ -412,6 +430,7 @@ class ListTickets(_TicketsQuery[TicketList]):
     queue: str | None = Field(default=None, max_length=64, pattern=QUEUE_PATTERN)
     assignee_id: UUID | None = None
     unassigned: bool = False
+    requester_id: UUID | None = None  # agents: one requester's tickets, in every queue
     cursor: str | None = Field(default=None, max_length=64, pattern=CURSOR_PATTERN)
     limit: int = Field(default=50, ge=1, le=200)
     # The list as it was at that instant, folded from the events (docs/reports.md).
@@ -531,6 +550,8 @@ class TicketSubmitted(TicketEvent):
     first_response_due: datetime | None
     resolution_due: datetime | None
     sla: SlaSchedule
+    channel: Channel = Channel.PORTAL
+    opened_by: Contact | None = None  # the agent, for a ticket opened on behalf
 
 
 class TicketMessageAdded(TicketEvent):

@@ -60,6 +60,25 @@ WORKSPACE_STRINGS: dict[str, dict[str, str]] = {
         "en": "This was done already or the request changed meanwhile (for example, "
         "you have already rated this resolution).",
     },
+    # On behalf, and the requester's context
+    "on_behalf_label": {
+        "el": "Για λογαριασμό του/της (όνομα χρήστη ή e-mail, προαιρετικό)",
+        "en": "On behalf of (username or e-mail, optional)",
+    },
+    "on_behalf_hint": {
+        "el": "Για υπάλληλο που τηλεφώνησε ή ήρθε από κοντά· λαμβάνει την ίδια επιβεβαίωση.",
+        "en": "For an employee who phoned or walked in; they get the usual confirmation.",
+    },
+    "requester_context": {"el": "Ο αιτών", "en": "The requester"},
+    "email": {"el": "E-mail", "en": "E-mail"},
+    "channel": {"el": "Κανάλι", "en": "Channel"},
+    "channel_portal": {"el": "Πύλη", "en": "Portal"},
+    "channel_mail": {"el": "E-mail", "en": "Mail"},
+    "channel_agent": {"el": "Από πράκτορα για λογαριασμό του", "en": "By an agent on their behalf"},
+    "opened_by": {"el": "Άνοιξε από", "en": "Opened by"},
+    "requester_open_tickets": {"el": "Ανοιχτά αιτήματά του/της", "en": "Their open requests"},
+    "requester_recent_tickets": {"el": "Πρόσφατα αιτήματά του/της", "en": "Their recent requests"},
+    "none_other": {"el": "Κανένα άλλο.", "en": "None other."},
     # The SLA report
     "report_ratings": {"el": "Βαθμολογίες (μέσος όρος)", "en": "Ratings (average)"},
 }

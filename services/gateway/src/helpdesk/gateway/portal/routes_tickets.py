@@ -32,6 +32,7 @@ from helpdesk.contracts.tickets import (
     SearchTickets,
     SubmitTicket,
     TicketStatus,
+    TicketSummary,
     UnassignTicket,
 )
 from helpdesk.gateway import uploads
@@ -65,6 +66,10 @@ NOTICES = {
 # The agents' queue tabs: their queues (the default), everything they may see,
 # the unassigned tickets of their queues, and their own.
 VIEWS = ("my_queues", "all", "unassigned", "mine")
+
+# The requester's context beside a ticket: their open tickets and the latest others.
+REQUESTER_TICKETS = 20
+OPEN_STATUSES = (TicketStatus.SUBMITTED, TicketStatus.OPEN, TicketStatus.PENDING)
 
 router = APIRouter()
 
@@ -179,6 +184,7 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
                 priority=form.get("priority"),  # type: ignore[arg-type]
                 category=form.get("category") or None,  # type: ignore[arg-type]
                 idempotency_key=form.get("idempotency_key") or None,
+                requester=(form.get("requester") or None) if user.is_agent else None,
             )
         except ValidationError as exc:
             add_validation_errors(form, exc, lang)
@@ -225,6 +231,7 @@ async def _ticket_page(
     ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
     attached = await files.listing(request, user, ticket_id)
     colleagues = await _colleagues(request, user, ticket.queue)
+    others = await _requester_tickets(request, user, ticket.requester.user_id, ticket_id)
     return await render(
         request,
         "ticket.html",
@@ -243,6 +250,8 @@ async def _ticket_page(
             "colleagues": [
                 c for c in colleagues if not ticket.assignee or c.user_id != ticket.assignee.user_id
             ],
+            "requester_open": [t for t in others if t.status in OPEN_STATUSES],
+            "requester_recent": [t for t in others if t.status not in OPEN_STATUSES][:5],
             **files.page_context(request, lang, attached),
         },
         status_code=status_code,
@@ -256,6 +265,19 @@ async def _colleagues(request: Request, user: PortalUser, queue: str) -> list[Qu
         return []
     info = await send(request, GetQueueMembers(actor=user.actor, queue=queue))
     return info.members
+
+
+async def _requester_tickets(
+    request: Request, user: PortalUser, requester_id: UUID, ticket_id: UUID
+) -> list[TicketSummary]:
+    """The requester's other tickets (newest first, in every queue), for agents."""
+    if not user.is_agent:
+        return []
+    found = await send(
+        request,
+        ListTickets(actor=user.actor, requester_id=requester_id, limit=REQUESTER_TICKETS),
+    )
+    return [t for t in found.items if t.ticket_id != ticket_id]
 
 
 @router.get("/{lang}/tickets/{ticket_id}")

@@ -27,6 +27,11 @@ from helpdesk.contracts.tickets import (
     MessageDraft,
     PriorityChange,
     PriorityList,
+    Rated,
+    RateTicket,
+    Reopening,
+    ReopenTicket,
+    Satisfaction,
     SearchTickets,
     StatusChange,
     Submitted,
@@ -37,6 +42,8 @@ from helpdesk.contracts.tickets import (
     TicketSearchResults,
     TicketStatus,
     TicketSummary,
+    Unassignment,
+    UnassignTicket,
 )
 from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
@@ -231,3 +238,35 @@ async def assign(
         request,
         AssignTicket(actor=actor, ticket_id=ticket_id, **body.model_dump()),
     )
+
+
+@router.post("/tickets/{ticket_id}/unassign", response_model=TicketSummary, responses=_CHANGE)
+async def unassign(
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: Unassignment | None = None
+) -> TicketSummary:
+    """Take the assignee off (agents only); the queue's policy may give the ticket
+    to another member. A ticket without an assignee is answered as it is."""
+    reason = body.reason if body else None
+    return await send(request, UnassignTicket(actor=actor, ticket_id=ticket_id, reason=reason))
+
+
+@router.post("/tickets/{ticket_id}/reopen", response_model=TicketSummary, responses=_CHANGE)
+async def reopen(
+    request: Request, actor: CurrentActor, ticket_id: UUID, body: Reopening | None = None
+) -> TicketSummary:
+    """A resolved ticket open again: its requester within HELPDESK_REOPEN_DAYS of the
+    resolution (409 `invalid_transition` after), an agent at any time."""
+    reason = body.reason if body else None
+    return await send(request, ReopenTicket(actor=actor, ticket_id=ticket_id, reason=reason))
+
+
+@router.post(
+    "/tickets/{ticket_id}/satisfaction",
+    status_code=201,
+    response_model=Rated,
+    responses=answers("forbidden", "not_found", "invalid_transition", "conflict"),
+)
+async def rate(request: Request, actor: CurrentActor, ticket_id: UUID, body: Satisfaction) -> Rated:
+    """The requester rates the latest resolution (1–5, optional comment): once per
+    resolution (409 `conflict` for a second, 409 `invalid_transition` before one)."""
+    return await send(request, RateTicket(actor=actor, ticket_id=ticket_id, **body.model_dump()))

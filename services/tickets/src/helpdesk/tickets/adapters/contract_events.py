@@ -66,6 +66,8 @@ def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEve
                 first_response_due=event.sla.first_response_due,
                 resolution_due=event.sla.resolution_due,
                 sla=event.sla,
+                channel=event.channel,
+                opened_by=event.opened_by,
             )
         case domain.MessageAdded():
             return contract.TicketMessageAdded(
@@ -230,6 +232,8 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
                 clock=event.clock,
                 page=event.page,
                 sla=event.sla,
+                channel=event.channel,
+                opened_by=event.opened_by,
             )
         case contract.TicketMessageAdded():
             return domain.MessageAdded(

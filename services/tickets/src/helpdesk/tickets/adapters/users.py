@@ -99,6 +99,15 @@ class PostgresUsers:
     async def active_by_email(self, email: str) -> User | None:
         return await find_active_user_by_email(self.conn, email)
 
+    async def active_by_login(self, login: str) -> User | None:
+        row = await self.conn.fetchrow(
+            "SELECT user_id FROM users WHERE active AND"
+            " (lower(username) = lower($1) OR lower(email) = lower($1))"
+            " ORDER BY lower(username) = lower($1) DESC, updated_at DESC LIMIT 1",
+            login.strip(),
+        )
+        return await find_user(self.conn, row["user_id"]) if row else None
+
     async def set_active(self, user_id: UUID, active: bool, at: datetime) -> bool:
         """Set `active`, unless the row holds a newer status already."""
         done = await self.conn.fetchval(

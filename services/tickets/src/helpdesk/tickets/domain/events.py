@@ -19,6 +19,7 @@ from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     AssignmentReason,
     Category,
+    Channel,
     Contact,
     SlaClock,
     SlaSchedule,
@@ -40,6 +41,8 @@ class Submitted:
     clock: SlaClock
     page: bool  # the priority pages on-call
     sla: SlaSchedule
+    channel: Channel = Channel.PORTAL
+    opened_by: Contact | None = None  # the agent who opened it on the requester's behalf
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from helpdesk.contracts.tickets import (
     AUTOMATIC,
     AssignmentReason,
     Category,
+    Channel,
     Contact,
     SlaSchedule,
     TicketStatus,
@@ -95,6 +96,8 @@ class Ticket:
     resolved_at: datetime | None = None  # the latest resolution (kept when closed after it)
     resolutions: int = 0  # how many times it was resolved
     rated: int = 0  # the resolution its requester rated last (0: none)
+    channel: Channel = Channel.PORTAL
+    opened_by: Contact | None = None
     sla: SlaSchedule = field(default_factory=SlaSchedule)
     running: Intervals = field(default_factory=list)
     fired: Fired = field(default_factory=set)
@@ -142,6 +145,8 @@ class Ticket:
                 self.created_at = event.at
                 self.running = [(event.at, None)]
                 self.sla = event.sla
+                self.channel = event.channel
+                self.opened_by = event.opened_by
             case MessageAdded():
                 if event.first_response:
                     self.first_responded_at = event.at
@@ -202,6 +207,8 @@ class Ticket:
         category: Category | None,
         policy: RoutingPolicy,
         now: datetime,
+        channel: Channel = Channel.PORTAL,
+        opened_by: Contact | None = None,
     ) -> Ticket:
         ticket = cls(ticket_id)
         route = policy.route(priority)
@@ -228,6 +235,8 @@ class Ticket:
                 clock=route.clock,
                 page=route.page,
                 sla=sla,
+                channel=channel,
+                opened_by=opened_by,
             )
         )
         return ticket

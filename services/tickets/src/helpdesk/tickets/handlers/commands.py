@@ -20,13 +20,14 @@ from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.replies import Refused
+from helpdesk.contracts.replies import FieldError, Refused
 from helpdesk.contracts.tickets import (
     AddMessage,
     AssignTicket,
     Category,
     ChangePriority,
     ChangeStatus,
+    Channel,
     Contact,
     MessageAdded,
     Rated,
@@ -40,6 +41,7 @@ from helpdesk.contracts.tickets import (
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.tickets.domain.caller import Caller
+from helpdesk.tickets.domain.errors import Forbidden
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.deps import Deps, Table, UnitOfWork, caller_of
 from helpdesk.tickets.handlers.views import summary_of
@@ -95,6 +97,8 @@ async def open_ticket(
     category: Category | None,
     now: datetime,
     number: str | None = None,
+    channel: Channel = Channel.PORTAL,
+    opened_by: Contact | None = None,
 ) -> tuple[Ticket, Submitted]:
     """Number (unless taken already), route and save a new ticket in `uow` (from
     the portal, the API or a mail)."""
@@ -108,8 +112,10 @@ async def open_ticket(
         category=category,
         policy=deps.policy,
         now=now,
+        channel=channel,
+        opened_by=opened_by,
     )
-    await uow.tickets.save(ticket, by=requester.user_id)
+    await uow.tickets.save(ticket, by=(opened_by or requester).user_id)
     return ticket, Submitted(
         ticket_id=ticket.ticket_id,
         number=ticket.number,
@@ -129,7 +135,9 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
         if once and (first := await once.replay(uow, Submitted)) is not None:
             log.info("submit replayed for its Idempotency-Key", ticket_id=str(first.ticket_id))
             return first
-        requester, number = await uow.numbers.next_with_requester(cmd.actor.user_id, now)
+        agent = await _on_behalf_of(uow, cmd) if cmd.requester is not None else None
+        requester_id = agent[0] if agent else cmd.actor.user_id
+        requester, number = await uow.numbers.next_with_requester(requester_id, now)
         if requester is None:
             raise AccountNotReady()
         ticket, submitted = await open_ticket(
@@ -142,6 +150,8 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
             priority=cmd.priority,
             category=cmd.category,
             now=now,
+            channel=Channel.AGENT if agent else Channel.PORTAL,
+            opened_by=agent[1] if agent else None,
         )
         if once:
             await once.remember(uow, submitted)
@@ -154,6 +164,29 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
         queue=ticket.queue,
     )
     return submitted
+
+
+class RequesterNotFound(Refused):
+    code = "not_found"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no active user has this username or e-mail address",
+            field_errors=[FieldError(field="requester", message="no such active user")],
+        )
+
+
+async def _on_behalf_of(uow: UnitOfWork, cmd: SubmitTicket) -> tuple[UUID, Contact]:
+    """An agent opens a ticket for `cmd.requester` (a username or an e-mail address):
+    that user's id and the agent's contact. Customers may not (403); an unknown or
+    inactive user is 404 `not_found` on the field."""
+    caller = await caller_of(uow, cmd.actor)
+    if not caller.is_agent:
+        raise Forbidden("only agents may open a ticket for someone else")
+    found = await uow.users.active_by_login(cmd.requester or "")
+    if found is None:
+        raise RequesterNotFound()
+    return found.contact.user_id, caller.contact
 
 
 async def add_message(cmd: AddMessage, deps: Deps) -> MessageAdded:

@@ -148,6 +148,10 @@ class UserDirectory(Protocol):
     async def active_by_email(self, email: str) -> KnownUser | None:
         """The active user with this address (case-insensitive), None if there is none."""
 
+    async def active_by_login(self, login: str) -> KnownUser | None:
+        """The active user with this username or, failing that, this e-mail address
+        (both without case), None if there is none."""
+
     async def set_active(self, user_id: UUID, active: bool, at: datetime) -> bool:
         """Record a status of `at`; False if a newer one is held already."""
 

@@ -23,7 +23,7 @@ from helpdesk.contracts.attachments import (
 )
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Refused
-from helpdesk.contracts.tickets import Category, ReplyFromMail, SubmitFromMail, Submitted
+from helpdesk.contracts.tickets import Category, Channel, ReplyFromMail, SubmitFromMail, Submitted
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.tickets.domain.attachments import total_bytes
@@ -74,6 +74,7 @@ async def submit_from_mail(cmd: SubmitFromMail, deps: Deps) -> Submitted:
             priority=Priority.NORMAL,
             category=Category.OTHER,
             now=now,
+            channel=Channel.MAIL,
         )
         await uow.mail_log.record(cmd.mail_id, ticket.ticket_id, result)
         await uow.commit()

@@ -36,8 +36,10 @@ async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:
         own = await uow.agents.queues_of(query.actor.user_id) if query.actor.is_agent else []
     if query.actor.is_agent:
         # Agents see their own queues unless they ask for another or for all.
-        mine = tuple(own) if own and not query.queue and not query.all_queues else None
+        everything = query.all_queues or query.requester_id is not None
+        mine = tuple(own) if own and not query.queue and not everything else None
         filters = TicketFilter(
+            requester_id=query.requester_id,
             queue=query.queue or None,
             queues=mine,
             assignee_id=query.assignee_id,

@@ -94,6 +94,9 @@ def detail_of(ticket: Ticket, *, for_agent: bool, policy: RoutingPolicy) -> Tick
         reopen_until=policy.reopen_until(ticket.resolved_at) if ticket.resolved_at else None,
         auto_close_at=ticket.sla.auto_close_at,
         rated=ticket.resolutions > 0 and ticket.rated == ticket.resolutions,
+        channel=ticket.channel,
+        opened_by=_person(ticket.opened_by),
+        requester_email=ticket.requester.email if for_agent and ticket.requester else None,
     )
 
 
@@ -143,6 +146,8 @@ def _timeline_entry(event: e.TicketEvent, by: Callable[[UUID], Person]) -> Timel
                     "priority": event.priority.value,
                     "queue": event.queue,
                     "category": event.category.value if event.category else None,
+                    "channel": event.channel.value,
+                    "opened_by": event.opened_by.name if event.opened_by else None,
                 },
             )
         case e.MessageAdded():
