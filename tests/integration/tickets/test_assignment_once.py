@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from helpdesk.contracts.actors import Role
+from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.agents import AgentAvailabilityChanged
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.people import UserDeactivated
@@ -39,6 +39,19 @@ async def stored(tickets: Tickets, event_type: str) -> list[EventEnvelope]:
         )
         for r in rows
     ]
+
+
+async def desk_with_one_agent(tickets: Tickets) -> tuple[Actor, Actor, Actor]:
+    """An admin, Alpha the service desk's one agent, and a customer, all active."""
+    admin = await tickets.user("Admin", Role.ADMIN)
+    agent = await tickets.user("Alpha", Role.AGENT)
+    customer = await tickets.user("Maria")
+    await tickets.pool.execute("UPDATE users SET active = true")
+    members = await tickets.cmd(
+        "set_queue_members", admin, queue="service-desk", agent_ids=[str(agent.user_id)]
+    )
+    assert members.ok, members.error
+    return admin, agent, customer
 
 
 def assignment_consumer(tickets: Tickets) -> EventConsumer:
@@ -154,14 +167,7 @@ async def test_a_ticket_nobody_could_take_waits_and_goes_to_the_next_agent_avail
     """With nobody available the submission's trigger ends after reading the
     candidates (no lock, no transaction); the ticket is not lost: the agent's
     return is a trigger of its own, which finds the committed, waiting ticket."""
-    admin = await tickets.user("Admin", Role.ADMIN)
-    agent = await tickets.user("Alpha", Role.AGENT)
-    customer = await tickets.user("Maria")
-    await tickets.pool.execute("UPDATE users SET active = true")
-    members = await tickets.cmd(
-        "set_queue_members", admin, queue="service-desk", agent_ids=[str(agent.user_id)]
-    )
-    assert members.ok, members.error
+    _admin, agent, customer = await desk_with_one_agent(tickets)
     away = await tickets.cmd("set_availability", agent, available=False)
     assert away.ok, away.error
     ticket = await tickets.ok(
@@ -191,14 +197,7 @@ async def test_a_deactivation_hands_the_agent_s_tickets_back_once_through_the_in
 ) -> None:
     """The deactivation consumer runs in the kit's inbox transaction: its unit of
     work is a savepoint there, and a redelivery is answered by the inbox."""
-    admin = await tickets.user("Admin", Role.ADMIN)
-    agent = await tickets.user("Alpha", Role.AGENT)
-    customer = await tickets.user("Maria")
-    await tickets.pool.execute("UPDATE users SET active = true")
-    members = await tickets.cmd(
-        "set_queue_members", admin, queue="service-desk", agent_ids=[str(agent.user_id)]
-    )
-    assert members.ok, members.error
+    admin, agent, customer = await desk_with_one_agent(tickets)
     await tickets.ok("submit", customer, subject="Printer", description="x", priority="normal")
     (submitted,) = await stored(tickets, TicketSubmitted.event_type)
     await handle_once(tickets.pool, assignment_consumer(tickets), submitted)

@@ -53,6 +53,16 @@ async def submit(db: FakeDatabase, deps: Deps, customer: Actor) -> TicketSubmitt
     return submitted
 
 
+async def one_agent_and_a_ticket(
+    db: FakeDatabase, deps: Deps
+) -> tuple[Actor, Actor, TicketSubmitted]:
+    """Alpha, the service desk's one agent (set by an admin), and Maria's new ticket."""
+    admin = db.add_user("Admin", Role.ADMIN)
+    alpha = db.add_user("Alpha", Role.AGENT)
+    await members(db, deps, admin, alpha)
+    return admin, alpha, await submit(db, deps, db.add_user("Maria"))
+
+
 def assignee_of(db: FakeDatabase, ticket_id: UUID) -> UUID | None:
     assignee = db.ticket(ticket_id).assignee
     return assignee.user_id if assignee else None
@@ -88,10 +98,7 @@ async def test_a_submitted_ticket_goes_to_the_available_member_with_the_fewest_o
 async def test_handled_twice_a_submission_is_assigned_once(
     db: FakeDatabase, deps: Deps, on_event: AssignmentDeps
 ) -> None:
-    admin = db.add_user("Admin", Role.ADMIN)
-    alpha = db.add_user("Alpha", Role.AGENT)
-    await members(db, deps, admin, alpha)
-    submitted = await submit(db, deps, db.add_user("Maria"))
+    _admin, _alpha, submitted = await one_agent_and_a_ticket(db, deps)
 
     await assignment.on_submitted(submitted, on_event)
     await assignment.on_submitted(submitted, on_event)  # redelivered
@@ -136,10 +143,7 @@ async def test_a_new_member_takes_the_queue_s_waiting_tickets(
 async def test_a_deactivated_agent_s_open_tickets_go_back_to_the_queue(
     db: FakeDatabase, deps: Deps, on_event: AssignmentDeps, clock: ManualClock
 ) -> None:
-    admin = db.add_user("Admin", Role.ADMIN)
-    alpha = db.add_user("Alpha", Role.AGENT)
-    await members(db, deps, admin, alpha)
-    submitted = await submit(db, deps, db.add_user("Maria"))
+    admin, alpha, submitted = await one_agent_and_a_ticket(db, deps)
     await assignment.on_submitted(submitted, on_event)
     assert assignee_of(db, submitted.ticket_id) == alpha.user_id
 
