@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
-from nats.js.api import StreamConfig
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from prometheus_client import REGISTRY
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
@@ -414,26 +415,31 @@ async def _dead_letter_count(pg: Any, schema: str) -> int:
         pg.stop()
 
 
-async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_redelivery(
-    setup: tuple[str, asyncpg.Pool], nc: NatsClient
+async def declared_by_an_older_release(
+    js: JetStreamContext, consumer: EventConsumer, *, max_deliver: int, ack_wait: float
 ) -> None:
-    from nats.js.api import AckPolicy, ConsumerConfig
-
-    from helpdesk.servicekit.consumer import ACK_WAIT, ensure_current_config
-
-    schema, _ = setup
-    consumer = EventConsumer(f"{schema}-old", f"{schema}.events.>", Flaky(0))
-    js = nc.jetstream()
+    """The durable consumer as an older release created it, with its settings then."""
     await js.add_consumer(
         consumer.stream,
         ConsumerConfig(
             durable_name=consumer.name,
             filter_subject=consumer.subject,
             ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=6,
-            ack_wait=60,
+            max_deliver=max_deliver,
+            ack_wait=ack_wait,
         ),
     )
+
+
+async def test_a_durable_consumer_of_an_older_release_is_brought_to_unlimited_redelivery(
+    setup: tuple[str, asyncpg.Pool], nc: NatsClient
+) -> None:
+    from helpdesk.servicekit.consumer import ACK_WAIT, ensure_current_config
+
+    schema, _ = setup
+    consumer = EventConsumer(f"{schema}-old", f"{schema}.events.>", Flaky(0))
+    js = nc.jetstream()
+    await declared_by_an_older_release(js, consumer, max_deliver=6, ack_wait=60)
     await ensure_current_config(js, consumer)
     info = await js.consumer_info(consumer.stream, consumer.name)
     assert info.config.max_deliver == -1
@@ -446,23 +452,12 @@ async def test_a_durable_consumer_is_brought_to_the_filter_its_handlers_derive(
 ) -> None:
     """A consumer declared with a wide filter by an older release (`x.events.>`)
     gets the narrower one its event handlers now derive, on the real server."""
-    from nats.js.api import AckPolicy, ConsumerConfig
-
     from helpdesk.servicekit.consumer import ensure_current_config
 
     schema, _ = setup
     wide = EventConsumer(f"{schema}-narrowed", f"{schema}.events.>", Flaky(0))
     js = nc.jetstream()
-    await js.add_consumer(
-        wide.stream,
-        ConsumerConfig(
-            durable_name=wide.name,
-            filter_subject=wide.subject,
-            ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=-1,
-            ack_wait=wide.ack_wait,
-        ),
-    )
+    await declared_by_an_older_release(js, wide, max_deliver=-1, ack_wait=wide.ack_wait)
     narrow = EventConsumer(wide.name, f"{schema}.events.thing.>", Flaky(0))
     await ensure_current_config(js, narrow)
     info = await js.consumer_info(narrow.stream, narrow.name)
