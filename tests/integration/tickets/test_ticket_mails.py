@@ -31,6 +31,7 @@ from tests.integration.tickets.conftest import ATHENS
 from tests.mails import notifier_settings, text_of
 from tests.schemas import migrated_pool
 from tests.servers import Servers
+from tests.unit.tickets.builders import new_ticket
 
 pytestmark = pytest.mark.integration
 
@@ -88,17 +89,7 @@ def published(t: Ticket, event: DomainEvent | None = None) -> TicketEvent:
 
 
 def ticket(requester: Contact = MARIA, priority: Priority = Priority.NORMAL) -> Ticket:
-    return Ticket.submit(
-        ticket_id=uuid.uuid4(),
-        number="HD-2026-000042",
-        requester=requester,
-        subject="Δεν τυπώνει ο εκτυπωτής",
-        description="Από το πρωί.",
-        priority=priority,
-        category=None,
-        policy=POLICY,
-        now=MONDAY_9,
-    )
+    return new_ticket(requester, priority=priority, number="HD-2026-000042")
 
 
 async def test_requester_confirmation_in_greek(notifier: Notifier) -> None:

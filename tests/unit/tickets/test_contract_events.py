@@ -21,6 +21,7 @@ from helpdesk.tickets.domain import events as e
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.views import TIMELINE_KIND
+from tests.unit.tickets.builders import new_ticket
 
 POLICY = load_policy()
 AT = datetime(2026, 11, 28, 23, tzinfo=ZoneInfo("Europe/Athens"))  # Saturday night
@@ -30,16 +31,14 @@ SMITH = Caller(Contact(user_id=uuid4(), name="Agent Smith", email="s@example.com
 
 def a_whole_life() -> Ticket:
     """A critical ticket that goes through every kind of event."""
-    t = Ticket.submit(
-        ticket_id=uuid4(),
+    t = new_ticket(
+        MARIA.contact,
+        priority=Priority.CRITICAL,
+        at=AT,
         number="HD-2026-000007",
-        requester=MARIA.contact,
         subject="Όλα κάτω",
         description="Δεν δουλεύει τίποτα.",
-        priority=Priority.CRITICAL,
         category=contract.Category.NETWORK,
-        policy=POLICY,
-        now=AT,
     )
     t.check_sla(AT + timedelta(minutes=12))  # warning
     t.check_sla(AT + timedelta(minutes=16))  # breach, escalation

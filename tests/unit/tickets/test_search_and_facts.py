@@ -7,14 +7,13 @@ from datetime import datetime
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import Contact, TicketStatus
 from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.sla_facts import first_facts, next_facts
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.search import START, STOP, fold, fragments, parse
-from helpdesk.tickets.domain.ticket import Ticket
+from tests.unit.tickets.builders import new_ticket
 
 ATHENS = ZoneInfo("Europe/Athens")
 POLICY = load_policy()
@@ -54,16 +53,11 @@ def test_facts_pause_while_pending_and_count_business_minutes() -> None:
     requester = Caller(Contact(user_id=uuid4(), name="Μαρία"), is_agent=False)
     agent = Caller(Contact(user_id=uuid4(), name="Άννα"), is_agent=True)
     at = lambda *a: datetime(2026, *a, tzinfo=ATHENS)  # noqa: E731
-    ticket = Ticket.submit(
-        ticket_id=uuid4(),
-        number="HD-2026-000001",
-        requester=requester.contact,
+    ticket = new_ticket(
+        requester.contact,
+        at=at(10, 27, 16),
         subject="s",
         description="d",
-        priority=Priority.NORMAL,
-        category=None,
-        policy=POLICY,
-        now=at(10, 27, 16),
     )
     ticket.add_message(agent, body="r", internal=False, policy=POLICY, now=at(10, 29, 9, 30))
     ticket.change_status(agent, TicketStatus.PENDING, policy=POLICY, now=at(10, 29, 10))

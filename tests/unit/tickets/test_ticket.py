@@ -23,6 +23,7 @@ from helpdesk.tickets.domain.errors import (
 from helpdesk.tickets.domain.events import Escalated, SlaBreached, SlaWarningIssued
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
+from tests.unit.tickets.builders import new_ticket
 
 ATHENS = ZoneInfo("Europe/Athens")
 S = TicketStatus
@@ -48,16 +49,12 @@ MONDAY_9 = athens(2026, 11, 23, 9)
 def submit(
     policy: RoutingPolicy, priority: Priority = Priority.NORMAL, at: datetime = MONDAY_9
 ) -> Ticket:
-    ticket = Ticket.submit(
-        ticket_id=uuid4(),
-        number="HD-2026-000001",
-        requester=CUSTOMER.contact,
-        subject="Ο εκτυπωτής δεν τυπώνει",
-        description="Από το πρωί.",
+    ticket = new_ticket(
+        CUSTOMER.contact,
         priority=priority,
-        category=None,
+        at=at,
+        subject="Ο εκτυπωτής δεν τυπώνει",
         policy=policy,
-        now=at,
     )
     return reload(ticket)
 
