@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from helpdesk.contracts import agents as contract
-from helpdesk.contracts.actors import Role
+from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.tickets import AssignTicket, ListTickets, SubmitTicket
@@ -17,12 +17,15 @@ from helpdesk.tickets.handlers.deps import Deps
 from tests.unit.tickets.fakes import FakeDatabase
 
 
+def people(db: FakeDatabase) -> tuple[Actor, Actor, Actor]:
+    """An admin, an agent and a customer."""
+    return db.add_user("Admin", Role.ADMIN), db.add_user("Agent", Role.AGENT), db.add_user("Maria")
+
+
 async def test_only_admins_set_members_and_only_active_agents_can_be_members(
     db: FakeDatabase, deps: Deps
 ) -> None:
-    admin = db.add_user("Admin", Role.ADMIN)
-    agent = db.add_user("Agent", Role.AGENT)
-    customer = db.add_user("Maria")
+    admin, agent, customer = people(db)
     with pytest.raises(Refused) as refused:
         await agents.set_queue_members(
             contract.SetQueueMembers(actor=agent, queue="service-desk", agent_ids=[agent.user_id]),
@@ -104,9 +107,7 @@ async def test_going_away_for_long_hands_back_open_tickets(
 async def test_agents_see_their_queues_unless_they_ask_for_all(
     db: FakeDatabase, deps: Deps
 ) -> None:
-    admin = db.add_user("Admin", Role.ADMIN)
-    agent = db.add_user("Agent", Role.AGENT)
-    customer = db.add_user("Maria")
+    admin, agent, customer = people(db)
     for priority in ("normal", "urgent"):
         await commands.submit(
             SubmitTicket(actor=customer, subject="x", description="y", priority=priority), deps

@@ -21,8 +21,6 @@ from helpdesk.contracts.tickets import (
     GetTicket,
     ListPriorities,
     ListTickets,
-    Submitted,
-    SubmitTicket,
     TicketStatus,
 )
 from helpdesk.servicekit.clock import ManualClock
@@ -30,15 +28,9 @@ from helpdesk.tickets.handlers import HANDLERS, commands, queries
 from helpdesk.tickets.handlers.deps import Deps
 from helpdesk.tickets.handlers.sla import SlaMonitor
 from tests.unit.tickets.fakes import FakeDatabase
+from tests.unit.tickets.test_handlers_commands import submit
 
 S = TicketStatus
-
-
-async def submit(deps: Deps, actor: Actor, priority: Priority = Priority.NORMAL) -> Submitted:
-    return await commands.submit(
-        SubmitTicket(actor=actor, subject=f"{priority.value}", description="d", priority=priority),
-        deps,
-    )
 
 
 async def listed(deps: Deps, actor: Actor, **filters: object) -> list[str]:
@@ -69,7 +61,7 @@ async def test_the_requester_sees_their_ticket_without_internal_notes_or_sla_ala
         GetTicket(actor=maria, ticket_id=ticket.ticket_id), deps
     )
     assert [(e.kind, e.body) for e in seen_by_maria.timeline] == [
-        ("TicketSubmitted", "d"),
+        ("TicketSubmitted", "Από το πρωί."),
         ("TicketAssigned", None),
         ("TicketMessageAdded", "Καλημέρα"),
     ]
