@@ -49,11 +49,7 @@ def integration_events(
                 # The activation link of a self-registered account travels with it.
                 public.append(
                     contract.UserRegistered(
-                        user_id=user.user_id,
-                        name=user.name,
-                        username=user.username,
-                        email=user.email,
-                        locale=user.language,
+                        **_person(user),
                         roles=user.roles,
                         registered_at=event.at,
                         sealed_activation_token=sealed_token if issued else None,
@@ -64,11 +60,7 @@ def integration_events(
             case ActivationTokenIssued() if not registering:
                 public.append(
                     contract.ActivationResent(
-                        user_id=user.user_id,
-                        name=user.name,
-                        username=user.username,
-                        email=user.email,
-                        locale=user.language,
+                        **_person(user),
                         sealed_activation_token=_required(sealed_token, event),
                         activation_expires_at=event.expires_at,
                     )
@@ -106,22 +98,14 @@ def integration_events(
             case PasswordChanged():
                 public.append(
                     contract.PasswordChanged(
-                        user_id=user.user_id,
-                        name=user.name,
-                        username=user.username,
-                        email=user.email,
-                        locale=user.language,
+                        **_person(user),
                         changed_at=event.at,
                     )
                 )
             case RegistrationAttempted():
                 public.append(
                     contract.RegistrationAttemptedForExistingEmail(
-                        user_id=user.user_id,
-                        name=user.name,
-                        username=user.username,
-                        email=user.email,
-                        locale=user.language,
+                        **_person(user),
                         attempted_at=event.at,
                     )
                 )
