@@ -15,6 +15,26 @@ FACTOR_STRINGS: dict[str, dict[str, str]] = {
         "en": "You have not added a second factor.",
     },
     "factor_totp": {"el": "Εφαρμογή ελέγχου ταυτότητας (TOTP)", "en": "Authenticator app (TOTP)"},
+    # Accounts from the organisation (docs/sso.md)
+    "source_ldap": {"el": "κατάλογος LDAP", "en": "LDAP directory"},
+    "source_oidc": {"el": "OpenID Connect", "en": "OpenID Connect"},
+    "source_saml": {"el": "SAML", "en": "SAML"},
+    "link_heading": {
+        "el": "Σύνδεση με τον υπάρχοντα λογαριασμό σας",
+        "en": "Join your existing account",
+    },
+    "link_intro": {
+        "el": "Υπάρχει ήδη λογαριασμός εδώ με τη διεύθυνση ηλεκτρονικού ταχυδρομείου σας. Γράψτε "
+        "τον κωδικό πρόσβασης εκείνου του λογαριασμού μία φορά· από εκεί και πέρα θα συνδέεστε με "
+        "τον λογαριασμό του οργανισμού σας.",
+        "en": "An account here already has your e-mail address. Enter that account's password "
+        "once; from then on you sign in with your organisation's account.",
+    },
+    "link_password_label": {
+        "el": "Κωδικός πρόσβασης του λογαριασμού εδώ",
+        "en": "Password of the account here",
+    },
+    "link_button": {"el": "Σύνδεση λογαριασμών", "en": "Join the accounts"},
     "factor_passkey": {"el": "Κλειδί πρόσβασης (passkey)", "en": "Passkey"},
     "factor_added_on": {"el": "προστέθηκε {at}", "en": "added {at}"},
     "recovery_codes_left": {

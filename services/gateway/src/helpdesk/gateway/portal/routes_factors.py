@@ -8,16 +8,21 @@ until the step is done (docs/sso.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helpdesk.contracts import factors as contract
-from helpdesk.contracts.identity import MfaChallenge
+from helpdesk.contracts.identity import MfaChallenge, SignIn
+from helpdesk.contracts.messages import Request as Request_
+from helpdesk.contracts.organisation import LinkAccount
 from helpdesk.gateway.auth import client_address
 from helpdesk.gateway.commands import send
-from helpdesk.gateway.portal.forms import problem_message, read_form
+from helpdesk.gateway.portal.forms import Form, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
 from helpdesk.gateway.portal.routing import PageLang
@@ -35,8 +40,14 @@ CHALLENGE_COOKIE = "helpdesk_mfa"
 
 
 async def second_step(request: Request, lang: Lang, challenge: MfaChallenge, next: str) -> Response:
-    """After a right password: to the code form, or to enrolment; the challenge in a cookie."""
-    page = "login/code" if challenge.status == "mfa_required" else "login/enrol"
+    """After a right password: to the code form, to enrolment, or to joining a local
+    account (the organisation's directory vouched for its address); the challenge
+    in a cookie."""
+    page = {
+        "mfa_required": "login/code",
+        "mfa_enrolment_required": "login/enrol",
+        "link_required": "login/link",
+    }[challenge.status]
     response = await redirect(request, page_url(lang, page) + _next_query(next), lang)
     response.set_cookie(
         CHALLENGE_COOKIE,
@@ -86,35 +97,91 @@ async def code_page(request: Request, lang: PageLang, next: str | None = None) -
 @router.post("/{lang}/login/code")
 async def code(request: Request, lang: PageLang) -> Response:
     form = await read_form(request)
+    return await _answer(
+        request,
+        lang,
+        form,
+        lambda challenge: contract.CompleteSignIn(
+            challenge_id=challenge, code=form.get("code"), client_address=client_address(request)
+        ),
+        Step("mfa_code.html", "code", "invalid_code"),
+    )
+
+
+@router.get("/{lang}/login/link")
+async def link_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
+    if _challenge(request) is None:
+        return await _expired(request, lang)
+    return await render(request, "link_account.html", lang, {"values": {"next": next or ""}})
+
+
+@router.post("/{lang}/login/link")
+async def link(request: Request, lang: PageLang) -> Response:
+    """The local account's own password joins it to the organisation's identity."""
+    form = await read_form(request)
+    return await _answer(
+        request,
+        lang,
+        form,
+        lambda challenge: LinkAccount(
+            challenge_id=challenge,
+            password=form.get("password"),
+            client_address=client_address(request),
+        ),
+        Step("link_account.html", "password", "required"),
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """A second step's form: its template, its one field, what a malformed value is called."""
+
+    template: str
+    field: str
+    malformed: str
+
+
+async def _answer(
+    request: Request,
+    lang: Lang,
+    form: Form,
+    command: Callable[[str], Request_[Any]],
+    step: Step,
+) -> Response:
+    """Send the challenge's answer: signed in, a further step (the account's own
+    second factor after a link), or the form again with what was wrong."""
     challenge = _challenge(request)
     if challenge is None:
         return await _expired(request, lang)
     state = await load_state(request)
     try:
-        command = contract.CompleteSignIn(
-            challenge_id=challenge, code=form.get("code"), client_address=client_address(request)
-        )
-        tokens = await send(request, command)
+        answer = await send(request, command(challenge))
     except ValueError:
-        return await _code_refused(request, lang, form.get("next"), 422, t("invalid_code", lang))
+        return await _refused(request, lang, form, step, 422, t(step.malformed, lang))
     except ProblemError as problem:
         if problem.code == "invalid_challenge":
             return await _expired(request, lang)
-        response = await _code_refused(
-            request, lang, form.get("next"), problem.status, problem_message(problem, lang)
-        )
+        message = problem_message(problem, lang)
+        response = await _refused(request, lang, form, step, problem.status, message)
         if problem.retry_after:
             response.headers["Retry-After"] = str(problem.retry_after)
         return response
-    start_session(state, request, tokens)
+    answer = answer.root if isinstance(answer, SignIn) else answer
+    if isinstance(answer, MfaChallenge):
+        return await second_step(request, lang, answer, form.get("next"))
+    start_session(state, request, answer)
     return await _signed_in(request, lang, form.get("next"))
 
 
-async def _code_refused(
-    request: Request, lang: Lang, next: str, status: int, message: str
+async def _refused(
+    request: Request, lang: Lang, form: Form, step: Step, status: int, message: str
 ) -> Response:
-    context = {"values": {"next": next}, "errors": {"code": message}, "form_error": message}
-    return await render(request, "mfa_code.html", lang, context, status_code=status)
+    context = {
+        "values": {"next": form.get("next")},
+        "errors": {step.field: message},
+        "form_error": message,
+    }
+    return await render(request, step.template, lang, context, status_code=status)
 
 
 @router.get("/{lang}/login/enrol")

@@ -72,16 +72,27 @@ async def resend_activation(request: Request, body: contract.EmailRequest) -> co
 @router.post(
     "/sessions",
     response_model=contract.SessionTokens | contract.MfaChallenge,
-    responses=answers("invalid_credentials", "account_not_activated", "rate_limited"),
+    responses=answers(
+        "invalid_credentials",
+        "account_not_activated",
+        "rate_limited",
+        # the organisation's directory (docs/sso.md): a new account it vouches for
+        "registration_closed",
+        "username_taken",
+        "conflict",
+    ),
 )
 async def login(
     request: Request, response: Response, body: contract.Credentials
 ) -> contract.SessionTokens | contract.MfaChallenge:
-    """Log in with username (Όνομα σύνδεσης) and password.
+    """Log in with username (Όνομα σύνδεσης) and password: a local one, or the
+    organisation's LDAP / Active Directory password when one is configured.
 
     An account with a second factor, or whose role needs one, gets no tokens yet
     but a challenge: `mfa_required` (answer it at `POST /api/v1/sessions/mfa`) or
     `mfa_enrolment_required` (enrol TOTP first at `POST /api/v1/sessions/mfa/totp`).
+    `link_required`: the directory vouched for someone whose e-mail address a local
+    account has; its password joins the two (`POST /api/v1/sessions/link`).
     """
     command = contract.Login(**body.model_dump(), client_address=client_address(request))
     _no_store(response)

@@ -8,7 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 
 from helpdesk.contracts import factors as contract
-from helpdesk.contracts.identity import SessionTokens
+from helpdesk.contracts import organisation
+from helpdesk.contracts.identity import MfaChallenge, SessionTokens
 from helpdesk.gateway.auth import CurrentActor, client_address
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.openapi import answers
@@ -35,6 +36,22 @@ async def complete_sign_in(
     _no_store(response)
     command = contract.CompleteSignIn(**body.model_dump(), client_address=client_address(request))
     return await send(request, command)
+
+
+@router.post(
+    "/sessions/link",
+    response_model=SessionTokens | MfaChallenge,
+    responses=answers("invalid_credentials", "invalid_challenge", "rate_limited", "conflict"),
+)
+async def link_account(
+    request: Request, response: Response, body: organisation.LinkAnswer
+) -> SessionTokens | MfaChallenge:
+    """Answer a login's `link_required` challenge with the local account's own
+    password: the organisation's identity is joined to it, and the sign-in goes on
+    (tokens, or the second factor's challenge). Counted as a login of that account."""
+    _no_store(response)
+    command = organisation.LinkAccount(**body.model_dump(), client_address=client_address(request))
+    return (await send(request, command)).root
 
 
 @router.post(
