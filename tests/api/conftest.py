@@ -36,6 +36,8 @@ API_ENV = {
     "HELPDESK_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
     "HELPDESK_WEBHOOK_RETRY_FIRST_SECONDS": "0.2",
     "HELPDESK_WEBHOOK_RETRY_MAX_SECONDS": "1",
+    # A failing endpoint is disabled after this (a day in production).
+    "HELPDESK_WEBHOOK_RETRY_SECONDS": "8",
 }
 
 

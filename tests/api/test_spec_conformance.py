@@ -9,7 +9,8 @@ coverage phase (boundary and invalid values) once, as the employee. A bounded,
 seeded run (MAX_EXAMPLES per operation, SEED) keeps it repeatable and inside
 the build's time budget; any failure fails the build.
 
-Logging out revokes the token a run uses, so `logout` runs on its own, with its own session.
+Logging out revokes the token a run uses, so `logout` runs on its own, with its own
+session; the live stream (Server-Sent Events, endless) is left to its own tests.
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ PHASES_OF = {
     Role.AGENT: "examples,fuzzing,stateful",
     Role.ADMIN: "examples,fuzzing,stateful",
 }
-MAX_EXAMPLES = int(os.environ.get("HELPDESK_API_FUZZ_EXAMPLES", "5"))
+MAX_EXAMPLES = int(os.environ.get("HELPDESK_API_FUZZ_EXAMPLES", "4"))
 SEED = 31
+# Server-Sent Events answer until the token expires: nothing a request-response fuzzer
+# can check (GET /api/v1/stream has its own end-to-end tests).
+ENDLESS = ("--exclude-operation-id", "stream")
 
 
 async def schemathesis(system: System, token: str, report: Path, *args: str) -> tuple[int, str]:
@@ -98,11 +102,12 @@ async def test_every_operation_answers_as_its_document_says_to_every_role(
         report = tmp_path / f"{role.value}-{phase}.xml"
         return await schemathesis(api_system, sessions[role, phase], report, *args)
 
+    # Each run has its own session, so logging out does not end the others'.
     logout = ("--phases", "examples,coverage", "--include-operation-id", "logout")
-    results = await asyncio.gather(*(run(role, "logout", *logout) for role in callers))
-    everything = ("--exclude-operation-id", "logout", "--phases")
-    results += await asyncio.gather(
-        *(run(role, "all", *everything, PHASES_OF[role]) for role in callers)
+    everything = ("--exclude-operation-id", "logout", *ENDLESS, "--phases")
+    results = await asyncio.gather(
+        *(run(role, "logout", *logout) for role in callers),
+        *(run(role, "all", *everything, PHASES_OF[role]) for role in callers),
     )
     for _code, output in results:
         print(output)

@@ -111,6 +111,7 @@ ERROR_STATUS: dict[str, int] = {
     "ticket_closed": 409,
     "already_assigned": 409,
     "rate_limited": 429,
+    "webhook_url_refused": 422,  # a private, loopback or link-local target (docs/api.md)
     # mail commands (tickets.mail.*): never reach HTTP, listed for completeness
     "unknown_sender": 403,
     "not_participant": 403,

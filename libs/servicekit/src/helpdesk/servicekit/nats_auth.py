@@ -175,7 +175,7 @@ IDENTITIES: dict[str, Permissions] = {
         publish=(
             *(
                 pattern(service, "*")
-                for service in ("identity", "tickets")
+                for service in ("identity", "tickets", "notifier")  # notifier: webhooks
                 for pattern in (subjects.command, subjects.query)
             ),
             *attachment_rules(write=True),

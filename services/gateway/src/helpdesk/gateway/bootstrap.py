@@ -17,7 +17,15 @@ from helpdesk.gateway.deps import Gateway
 from helpdesk.gateway.limits import BodyLimitMiddleware
 from helpdesk.gateway.openapi import install_openapi, operation_id
 from helpdesk.gateway.problems import install_problem_handlers
-from helpdesk.gateway.routes import accounts, agents, attachments, factors, reports, tickets
+from helpdesk.gateway.routes import (
+    accounts,
+    agents,
+    attachments,
+    factors,
+    reports,
+    tickets,
+    webhooks,
+)
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.logging import get_logger
@@ -96,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(attachments.router)
     app.include_router(agents.router)
     app.include_router(reports.router)
+    app.include_router(webhooks.router)
     portal.install(app)
     install_openapi(app)
     return app

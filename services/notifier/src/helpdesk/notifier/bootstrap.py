@@ -5,6 +5,7 @@ per event), and the loops that send them and measure the backlog."""
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import TicketEvent
@@ -15,16 +16,31 @@ from helpdesk.notifier.adapters.queue import MailQueue
 from helpdesk.notifier.adapters.sender import MailSender
 from helpdesk.notifier.adapters.smtp import SmtpConnections
 from helpdesk.notifier.adapters.threading import thread_headers
+from helpdesk.notifier.adapters.webhook_sender import DnsResolver, WebhookSender, alert_mail_key
+from helpdesk.notifier.adapters.webhook_store import PostgresWebhooks, RecordedDeliveries
+from helpdesk.notifier.domain.mail import OutgoingMail
+from helpdesk.notifier.domain.webhooks import parse_allowed
 from helpdesk.notifier.handlers.assignment import ASSIGNMENT_HANDLERS
 from helpdesk.notifier.handlers.deps import Deps
 from helpdesk.notifier.handlers.identity import IDENTITY_HANDLERS
 from helpdesk.notifier.handlers.tickets import PAGE_HANDLERS, TICKET_HANDLERS
+from helpdesk.notifier.handlers.webhooks import (
+    WEBHOOK_COMMANDS,
+    WEBHOOK_HANDLERS,
+    WebhookAdminDeps,
+    WebhookDeps,
+)
 from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit import access_tokens
 from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.events import Delivery, on_events
+from helpdesk.servicekit.handlers import bind
+from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.servicekit.sealing import Opener
+
+log = get_logger(__name__)
 
 # Events of one consumer handled at once: each only records its mails, keyed by
 # (event, recipient, template), so a second run adds nothing: no inbox needed.
@@ -32,6 +48,7 @@ CONSUMER_WORKERS = 8
 IDENTITY_MAILS = "notifier-identity-mails"
 TICKET_MAILS = "notifier-ticket-mails"
 ASSIGNMENT_MAILS = "notifier-assignment-mails"
+WEBHOOKS = "notifier-webhooks"
 PAGE_CONSUMERS = {
     Priority.URGENT: "notifier-page-urgent",
     Priority.CRITICAL: "notifier-page-critical",
@@ -104,6 +121,56 @@ def build(ctx: ServiceContext[Settings]) -> None:
     ctx.background("mail-sender", sender.run)
     ctx.degraded_when("smtp", sender.degradation)
     ctx.background("mail-backlog", queue.watch)
+    serve_webhooks(ctx, mailer)
+
+
+def serve_webhooks(ctx: ServiceContext[Settings], mailer: Mailer) -> None:
+    """The ticket events the endpoints chose, recorded in the consumer's statement
+    (keyed per endpoint, event and type: no inbox needed), the admins' commands, and
+    the sender that signs and posts after commit."""
+    settings = ctx.settings
+    store = PostgresWebhooks(ctx.pool)  # type: ignore[arg-type]  # None only without servers
+
+    def deps(delivery: Delivery) -> WebhookDeps:
+        outbox = RecordedDeliveries(
+            delivery.conn,
+            delivery.event_id,
+            delivery.envelope.occurred_at,
+            settings.webhook_retry_seconds,
+        )
+        return WebhookDeps(outbox=outbox)
+
+    ctx.consume(on_events(WEBHOOKS, WEBHOOK_HANDLERS, deps=deps, inbox=False))
+    resolver = DnsResolver()
+    if settings.jwt_public_key is not None:  # the commands name an admin, proved by
+        ctx.verify_token = access_tokens.verifier(settings.jwt_public_key)  # their token
+    if ctx.verify_token is None:
+        log.warning("webhook commands not served: HELPDESK_JWT_PUBLIC_KEY is unset")
+    else:
+        admin = WebhookAdminDeps(
+            store=store, resolver=resolver, allowed=parse_allowed(settings.webhook_allowed_hosts)
+        )
+        ctx.serve(bind(admin, WEBHOOK_COMMANDS))
+
+    async def alert(disabled: dict[str, Any]) -> None:
+        """Mail the admin who registered the endpoint (their address, their language)."""
+        if not disabled.get("alert_email"):
+            return
+        mail = OutgoingMail(
+            to=disabled["alert_email"],
+            template="webhook_disabled",
+            locale=disabled["alert_locale"],
+            context={
+                "url": disabled["url"],
+                "reason": disabled["reason"],
+                "webhook_id": disabled["webhook_id"],
+            },
+        )
+        async with store.pool.acquire() as conn:
+            await mailer.queue(conn, alert_mail_key(), mail)
+
+    sender = WebhookSender(store, settings, resolver, alert)
+    ctx.background("webhook-sender", sender.run)
 
 
 SERVICE = Service(

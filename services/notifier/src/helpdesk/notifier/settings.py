@@ -41,6 +41,17 @@ class Settings(ServiceSettings):
     # stays as the previous one until no event sealed to it can still arrive.
     notifier_seal_private_key: SealPrivateKey
     notifier_seal_previous_private_key: SealPrivateKey | None = None
+    # Identity's public key: proves the admin behind a webhook command (docs/api.md);
+    # unset, the notifier serves no webhook commands (the API answers 503).
+    jwt_public_key: str | None = None
+    # Signed webhooks (docs/api.md, "Webhooks"). Hosts (names or addresses, comma-
+    # separated) that may receive them over plain http and at private addresses.
+    webhook_allowed_hosts: str = ""
+    # A failed delivery is retried on a doubling back-off for this long, then the
+    # endpoint is disabled and its admin mailed.
+    webhook_retry_seconds: float = Field(24 * 3600.0, gt=0)
+    webhook_retry_first_seconds: float = Field(5.0, gt=0)
+    webhook_retry_max_seconds: float = Field(3600.0, gt=0)
 
     def seal_private_keys(self) -> list[str]:
         keys = [self.notifier_seal_private_key, self.notifier_seal_previous_private_key]
