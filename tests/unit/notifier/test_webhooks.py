@@ -19,6 +19,7 @@ from helpdesk.contracts.webhooks import (
     WebhookDelivery,
     WebhookEventType,
 )
+from helpdesk.notifier.adapters.webhook_sender import pinned
 from helpdesk.notifier.domain import webhooks as rules
 from helpdesk.notifier.handlers.webhooks import (
     WEBHOOK_COMMANDS,
@@ -203,3 +204,12 @@ async def test_an_admin_registers_and_gets_the_secret_once() -> None:
     created = await WEBHOOK_COMMANDS[RegisterWebhook](command, deps)
     assert isinstance(created, WebhookCreated)
     assert created.secret.startswith("whsec_")
+
+
+def test_an_attempt_connects_to_the_checked_address_and_keeps_the_host_for_tls() -> None:
+    url, headers, extensions = pinned("https://hooks.example:8443/in?x=1", "93.184.215.14")
+    assert url == "https://93.184.215.14:8443/in?x=1"
+    assert headers == {"Host": "hooks.example:8443"}
+    assert extensions == {"sni_hostname": "hooks.example"}
+    assert pinned("https://v6.example/in", "2606:2800::1")[0] == "https://[2606:2800::1]/in"
+    assert pinned("http://127.0.0.1:9000/in", None) == ("http://127.0.0.1:9000/in", {}, {})
