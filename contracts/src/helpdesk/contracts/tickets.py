@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
@@ -152,6 +152,8 @@ class TicketDetail(TicketSummary):
     channel: Channel = Channel.PORTAL
     opened_by: Person | None = None
     requester_email: str | None = None
+    # The statuses the caller may move it to now (the composer offers only these).
+    next_statuses: list[TicketStatus] = []
 
 
 class TicketList(BaseModel):
@@ -247,6 +249,30 @@ class Assignment(_Body):
     reason: AssignReason | None = None
 
 
+class TicketUpdate(_Body):
+    """The agent's composer: a reply or note and the ticket's fields, in one submit
+    saved as one batch of events — all of it or none (docs/workspace.md)."""
+
+    body: MessageBody | None = None
+    internal: bool = False
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    assignee_id: UUID | None = None  # take it or give it to a member of the queue
+    unassign: bool = False
+    reason: AssignReason | None = None  # why it moves (assignee_id or unassign)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> TicketUpdate:
+        if self.unassign and self.assignee_id is not None:
+            raise ValueError("either assignee_id or unassign, not both")
+        if self.internal and self.body is None:
+            raise ValueError("an internal note needs a body")
+        changes = (self.body, self.status, self.priority, self.assignee_id)
+        if all(c is None for c in changes) and not self.unassign:
+            raise ValueError("nothing to change")
+        return self
+
+
 class Reopening(_Body):
     """The requester within the reopen window after resolution, or an agent."""
 
@@ -333,6 +359,15 @@ class AssignTicket(_TicketsCommand[TicketSummary], Assignment):
 
     actor: Actor
     ticket_id: UUID
+
+
+class UpdateTicket(_TicketsCommand[TicketSummary], TicketUpdate):
+    verb: ClassVar[str] = "update"
+
+    actor: Actor
+    ticket_id: UUID
+    idempotency_key: IdempotencyKey = None
+    files: list[StoredFile] = Field(default_factory=list, max_length=FILES_PER_REQUEST_MAX)
 
 
 class ReopenTicket(_TicketsCommand[TicketSummary], Reopening):

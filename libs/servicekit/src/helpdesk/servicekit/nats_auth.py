@@ -75,6 +75,16 @@ def _consume(stream: str) -> list[str]:
     ]
 
 
+def _follow(stream: str) -> list[str]:
+    """An ephemeral pull consumer without acknowledgements on one stream: the
+    gateway's live feed of ticket changes (issue 29, gateway/stream.py)."""
+    return [
+        f"$JS.API.CONSUMER.CREATE.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
+    ]
+
+
 def attachment_rules(*, write: bool = False, erase: bool = False) -> list[str]:
     """The attachments bucket (docs/attachments.md): declare and read it (direct get,
     no consumers); `write` adds storing objects, `erase` deleting them (purge)."""
@@ -169,8 +179,9 @@ IDENTITIES: dict[str, Permissions] = {
     "mailgate": service_permissions(
         "mailgate", extra=[subjects.mail("tickets", "*"), *attachment_rules(write=True)]
     ),
-    # The gateway sends commands and queries and reads their replies, and stores
-    # and serves attachment bytes (streamed through it, never through a command).
+    # The gateway sends commands and queries and reads their replies, stores and
+    # serves attachment bytes (streamed through it, never through a command), and
+    # follows the ticket events for the live pages (one consumer per replica).
     "gateway": Permissions(
         publish=(
             *(
@@ -180,6 +191,7 @@ IDENTITIES: dict[str, Permissions] = {
             ),
             *attachment_rules(write=True),
             *REVOCATIONS_READ,
+            *_follow("TICKETS"),
         ),
         publish_deny=OPERATOR_COMMANDS,
         subscribe=(f"{inbox_prefix('gateway')}.>",),

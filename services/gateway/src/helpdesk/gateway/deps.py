@@ -14,6 +14,7 @@ from nats.js.kv import KeyValue
 from starlette.requests import Request
 
 from helpdesk.gateway.settings import Settings
+from helpdesk.gateway.stream import TicketFeed
 from helpdesk.servicekit.blobs import BlobStore
 
 
@@ -26,6 +27,9 @@ class Gateway:
     blobs: BlobStore | None = None
     # identity's revocation bucket, bound at its first use (revocations.py).
     revocations: KeyValue | None = None
+    # The replica's one consumer of ticket events for the live pages (stream.py),
+    # started by its first listener (live.py).
+    feed: TicketFeed | None = None
 
 
 def gateway_of(request: Request) -> Gateway:

@@ -17,7 +17,9 @@ from helpdesk.gateway.portal import (
     routes_activation,
     routes_agents,
     routes_factors,
+    routes_live,
     routes_reports,
+    routes_ticket_actions,
     routes_tickets,
     routes_users,
 )
@@ -53,6 +55,8 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_accounts.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_activation.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_tickets.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(routes_ticket_actions.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(routes_live.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_reports.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(attachments.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_agents.router, prefix=PREFIX, include_in_schema=False)

@@ -79,6 +79,17 @@ WORKSPACE_STRINGS: dict[str, dict[str, str]] = {
     "requester_open_tickets": {"el": "Ανοιχτά αιτήματά του/της", "en": "Their open requests"},
     "requester_recent_tickets": {"el": "Πρόσφατα αιτήματά του/της", "en": "Their recent requests"},
     "none_other": {"el": "Κανένα άλλο.", "en": "None other."},
+    # The composer
+    "unchanged": {"el": "Χωρίς αλλαγή", "en": "Unchanged"},
+    "reply_and_pending": {
+        "el": "Απάντηση και αναμονή απάντησης του αιτούντος",
+        "en": "Reply and wait for the requester",
+    },
+    "reply_and_resolved": {"el": "Απάντηση και επίλυση", "en": "Reply and resolve"},
+    # Live pages
+    "live_new_reply": {"el": "Νέα απάντηση στο αίτημα.", "en": "New reply on this request."},
+    "live_changed": {"el": "Το αίτημα άλλαξε.", "en": "This request has changed."},
+    "live_show": {"el": "Εμφάνιση", "en": "Show"},
     # The SLA report
     "report_ratings": {"el": "Βαθμολογίες (μέσος όρος)", "en": "Ratings (average)"},
 }

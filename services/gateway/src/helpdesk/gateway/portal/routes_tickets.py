@@ -6,8 +6,7 @@ REST API does, with the caller taken from the session cookie's access token.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -16,24 +15,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from helpdesk.contracts.agents import GetQueueMembers, QueueMember
 from helpdesk.contracts.messages import Request as Command
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     AddMessage,
-    AssignTicket,
     Category,
-    ChangePriority,
-    ChangeStatus,
     GetTicket,
     ListTickets,
-    RateTicket,
-    ReopenTicket,
     SearchTickets,
     SubmitTicket,
     TicketStatus,
-    TicketSummary,
-    UnassignTicket,
+    UpdateTicket,
 )
 from helpdesk.gateway import uploads
 from helpdesk.gateway.commands import send
@@ -46,39 +38,27 @@ from helpdesk.gateway.portal.forms import (
     problem_message,
     read_form,
 )
-from helpdesk.gateway.portal.i18n import Lang, t
+from helpdesk.gateway.portal.i18n import t
 from helpdesk.gateway.portal.rendering import LOCAL_ZONE, page_url, redirect, render
 from helpdesk.gateway.portal.routing import PageLang
-from helpdesk.gateway.portal.session import PortalUser, signed_in_user
+from helpdesk.gateway.portal.session import signed_in_user
+from helpdesk.gateway.portal.ticket_page import (
+    act,
+    enum_or_none,
+    page_again,
+    refused_form,
+    ticket_page,
+)
 from helpdesk.gateway.problems import ProblemError
-
-# `?notice=` names (never text from the URL) and the sentence each one shows.
-NOTICES = {
-    "submitted": "ticket_submitted",
-    "reply_sent": "reply_sent",
-    "note_added": "note_added",
-    "saved": "saved",
-    "attachment_removed": "attachment_removed",
-    "reopened": "reopened",
-    "rated": "rated_thanks",
-}
 
 # The agents' queue tabs: their queues (the default), everything they may see,
 # the unassigned tickets of their queues, and their own.
 VIEWS = ("my_queues", "all", "unassigned", "mine")
 
-# The requester's context beside a ticket: their open tickets and the latest others.
-REQUESTER_TICKETS = 20
-OPEN_STATUSES = (TicketStatus.SUBMITTED, TicketStatus.OPEN, TicketStatus.PENDING)
+# The parts of a ticket's page the live refresh asks for.
+PARTS = {"facts": "ticket_facts.html", "timeline": "ticket_timeline.html"}
 
 router = APIRouter()
-
-
-def _enum_or_none(enum: Any, value: str | None) -> Any:
-    try:
-        return enum(value) if value else None
-    except ValueError:
-        return None
 
 
 # ------------------------------------------------------------------ lists
@@ -95,12 +75,14 @@ async def tickets(
     cursor: str | None = None,
     q: str | None = None,
     as_of: str | None = None,
+    partial: str | None = None,
 ) -> Response:
+    """The list; `partial=rows` answers its table alone (the live refresh)."""
     user = await signed_in_user(request)
     filters = {
         "view": view if view in VIEWS else "my_queues",
-        "priority": _enum_or_none(Priority, priority),
-        "status": _enum_or_none(TicketStatus, status),
+        "priority": enum_or_none(Priority, priority),
+        "status": enum_or_none(TicketStatus, status),
         "queue": (queue or "")[:64] or None,
         "q": (q or "").strip()[:200] or None,
         "as_of": local_datetime(as_of) if user.is_agent else None,
@@ -132,6 +114,10 @@ async def tickets(
         kept = {k: _query_value(v) for k, v in filters.items() if v}
         next_url = page_url(lang, "tickets?" + urlencode({**kept, "cursor": result.next_cursor}))
     template = "queue.html" if user.is_agent else "tickets.html"
+    if partial == "rows" and user.is_agent:
+        template = "queue_rows.html"
+    rows = request.url.include_query_params(partial="rows").remove_query_params("cursor")
+    rows_url = f"{rows.path}?{rows.query}"
     return await render(
         request,
         template,
@@ -144,6 +130,7 @@ async def tickets(
             "statuses": list(TicketStatus),
             "next_url": next_url,
             "form_error": form_error,
+            "rows_url": rows_url,
         },
     )
 
@@ -217,260 +204,81 @@ async def new_ticket(request: Request, lang: PageLang) -> Response:
 # ------------------------------------------------------------------ one ticket
 
 
-async def _ticket_page(
-    request: Request,
-    lang: Lang,
-    user: PortalUser,
-    ticket_id: UUID,
-    *,
-    notice: str | None = None,
-    form: Form | None = None,
-    form_error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
-    attached = await files.listing(request, user, ticket_id)
-    colleagues = await _colleagues(request, user, ticket.queue)
-    others = await _requester_tickets(request, user, ticket.requester.user_id, ticket_id)
-    return await render(
-        request,
-        "ticket.html",
-        lang,
-        {
-            "ticket": ticket,
-            "notice": t(NOTICES[notice], lang) if notice in NOTICES else None,
-            "values": form.shown() if form else {},
-            "errors": form.errors if form else {},
-            "form_error": form_error,
-            "statuses": list(TicketStatus),
-            "is_closed": ticket.status == TicketStatus.CLOSED,
-            "now": datetime.now(UTC),
-            "assigned_to_me": ticket.assignee is not None
-            and ticket.assignee.user_id == user.user_id,
-            "colleagues": [
-                c for c in colleagues if not ticket.assignee or c.user_id != ticket.assignee.user_id
-            ],
-            "requester_open": [t for t in others if t.status in OPEN_STATUSES],
-            "requester_recent": [t for t in others if t.status not in OPEN_STATUSES][:5],
-            **files.page_context(request, lang, attached),
-        },
-        status_code=status_code,
-    )
-
-
-async def _colleagues(request: Request, user: PortalUser, queue: str) -> list[QueueMember]:
-    """Whom an agent may assign the ticket to: its queue's members (none listed for
-    a customer, or for a queue nobody was put in: then "assign to me" only)."""
-    if not user.is_agent:
-        return []
-    info = await send(request, GetQueueMembers(actor=user.actor, queue=queue))
-    return info.members
-
-
-async def _requester_tickets(
-    request: Request, user: PortalUser, requester_id: UUID, ticket_id: UUID
-) -> list[TicketSummary]:
-    """The requester's other tickets (newest first, in every queue), for agents."""
-    if not user.is_agent:
-        return []
-    found = await send(
-        request,
-        ListTickets(actor=user.actor, requester_id=requester_id, limit=REQUESTER_TICKETS),
-    )
-    return [t for t in found.items if t.ticket_id != ticket_id]
-
-
 @router.get("/{lang}/tickets/{ticket_id}")
-async def ticket_page(
-    request: Request, lang: PageLang, ticket_id: UUID, notice: str | None = None
-) -> Response:
-    user = await signed_in_user(request)
-    return await _ticket_page(request, lang, user, ticket_id, notice=notice)
-
-
-async def _act(
+async def show_ticket(
     request: Request,
-    lang: Lang,
-    user: PortalUser,
+    lang: PageLang,
     ticket_id: UUID,
-    form: Form,
-    command: Command[Any],
-    notice: str,
+    notice: str | None = None,
+    partial: str | None = None,
 ) -> Response:
-    """Send one ticket command; on success back to the ticket, else the page with the error."""
-    try:
-        await send(request, command)
-    except ProblemError as problem:
-        if problem.status in (404, 401, 503) and not problem.errors:
-            raise
-        add_field_errors(form, problem.errors, lang)
-        return await _ticket_page(
-            request,
-            lang,
-            user,
-            ticket_id,
-            form=form,
-            form_error=problem_message(problem, lang),
-            status_code=problem.status,
+    """The ticket's page; `partial=facts` or `partial=timeline` answers that part
+    alone (the live refresh: nothing else on the page is touched)."""
+    user = await signed_in_user(request)
+    if partial in PARTS:
+        ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
+        return await render(
+            request, PARTS[partial], lang, {"ticket": ticket, "statuses": list(TicketStatus)}
         )
-    return await redirect(request, page_url(lang, f"tickets/{ticket_id}?notice={notice}"), lang)
+    return await ticket_page(request, lang, user, ticket_id, notice=notice)
 
 
 @router.post("/{lang}/tickets/{ticket_id}/messages")
 async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
+    """The reply form; for agents the composer: the message with the status,
+    priority and assignee chosen beside it (or by "Reply and set …"), sent as one
+    command. Whatever is refused comes back with what was typed and chosen."""
     user = await signed_in_user(request)
     form = await read_form(request)
     internal = user.is_agent and form.get("internal") == "1"
     prepared, refused = await files.prepared_files(request, form, lang)
     if refused:
-        return await _ticket_page(
-            request,
-            lang,
-            user,
-            ticket_id,
-            form=form,
-            form_error=form.errors["file"],
-            status_code=refused,
-        )
+        return await page_again(request, lang, user, ticket_id, form, form.errors["file"], refused)
+    choices = _composer_choices(form, me=user.user_id) if user.is_agent else {}
+    if choices.get("status") is TicketStatus.CLOSED and form.get("confirm") != "1":
+        # Closing is final: the same page again, everything kept, asking once more.
+        return await ticket_page(request, lang, user, ticket_id, form=form, confirm_close=True)
     try:
-        payload = AddMessage(
-            actor=user.actor,
-            ticket_id=ticket_id,
-            body=form.get("body"),
-            internal=internal,
-            idempotency_key=form.get("idempotency_key") or None,
-        )
+        payload: AddMessage | UpdateTicket
+        common = {
+            "actor": user.actor,
+            "ticket_id": ticket_id,
+            "internal": internal,
+            "idempotency_key": form.get("idempotency_key") or None,
+        }
+        if choices:
+            body = form.get("body") or None
+            payload = UpdateTicket(**common, body=body, **choices)
+        else:
+            payload = AddMessage(**common, body=form.get("body"))
     except ValidationError as exc:
-        return await _refused_form(request, lang, user, ticket_id, form, exc)
-    notice = "note_added" if internal else "reply_sent"
+        return await refused_form(request, lang, user, ticket_id, form, exc)
+    notice = "saved" if choices else "note_added" if internal else "reply_sent"
     if prepared:
         # Stored first, then recorded with the message in one command: the reply
         # and its files are on the ticket together or not at all, and the
         # requester gets them in the reply's one mail.
         stored = await uploads.store_all(request, prepared)
-        payload = AddMessage(**{**payload.model_dump(), "files": stored})
-    return await _act(request, lang, user, ticket_id, form, payload, notice)
+        payload = payload.model_copy(update={"files": stored})
+    return await act(request, lang, user, ticket_id, form, payload, notice)
 
 
-@router.post("/{lang}/tickets/{ticket_id}/status")
-async def change_status(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    """Closing is final, so it is asked once more (`confirm=1` on the second post)."""
-    user = await signed_in_user(request)
-    form = await read_form(request)
-    status = _enum_or_none(TicketStatus, form.get("status"))
-    if status is None:
-        raise ProblemError(422, "validation_error", "Unknown status.")
-    if status is TicketStatus.CLOSED and form.get("confirm") != "1":
-        ticket = await send(request, GetTicket(actor=user.actor, ticket_id=ticket_id))
-        return await render(request, "confirm_close.html", lang, {"ticket": ticket})
-    payload = ChangeStatus(actor=user.actor, ticket_id=ticket_id, status=status)
-    return await _act(request, lang, user, ticket_id, form, payload, "saved")
-
-
-@router.post("/{lang}/tickets/{ticket_id}/reopen")
-async def reopen(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    return await _form_command(
-        request,
-        lang,
-        ticket_id,
-        lambda user, form: ReopenTicket(
-            actor=user.actor, ticket_id=ticket_id, reason=form.get("reopen_reason") or None
-        ),
-        notice="reopened",
-    )
-
-
-@router.post("/{lang}/tickets/{ticket_id}/satisfaction")
-async def rate(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    """The rating form (1-5 and an optional comment); no choice is a field error."""
-    return await _form_command(
-        request,
-        lang,
-        ticket_id,
-        lambda user, form: RateTicket(
-            actor=user.actor,
-            ticket_id=ticket_id,
-            rating=form.get("rating") or 0,  # type: ignore[arg-type]
-            comment=form.get("comment") or None,
-        ),
-        notice="rated",
-    )
-
-
-@router.post("/{lang}/tickets/{ticket_id}/priority")
-async def change_priority(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    user = await signed_in_user(request)
-    form = await read_form(request)
-    priority = _enum_or_none(Priority, form.get("priority"))
-    if priority is None:
-        raise ProblemError(422, "validation_error", "Unknown priority.")
-    payload = ChangePriority(actor=user.actor, ticket_id=ticket_id, priority=priority)
-    return await _act(request, lang, user, ticket_id, form, payload, "saved")
-
-
-@router.post("/{lang}/tickets/{ticket_id}/assign")
-async def assign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    """To me, or to the colleague picked (`assignee_id`), with an optional reason."""
-    return await _form_command(
-        request,
-        lang,
-        ticket_id,
-        lambda user, form: AssignTicket(
-            actor=user.actor,
-            ticket_id=ticket_id,
-            assignee_id=form.get("assignee_id") or None,  # type: ignore[arg-type]
-            reassign=form.get("reassign") == "1",
-            reason=form.get("reason") or None,
-        ),
-    )
-
-
-@router.post("/{lang}/tickets/{ticket_id}/unassign")
-async def unassign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    return await _form_command(
-        request,
-        lang,
-        ticket_id,
-        lambda user, form: UnassignTicket(
-            actor=user.actor, ticket_id=ticket_id, reason=form.get("reason") or None
-        ),
-    )
-
-
-async def _form_command(
-    request: Request,
-    lang: Lang,
-    ticket_id: UUID,
-    build: Callable[[PortalUser, Form], Command[Any]],
-    notice: str = "saved",
-) -> Response:
-    """Build a command from the posted form and send it: a form the command refuses
-    comes back with what was typed and the fields' errors."""
-    user = await signed_in_user(request)
-    form = await read_form(request)
-    try:
-        command = build(user, form)
-    except ValidationError as exc:
-        return await _refused_form(request, lang, user, ticket_id, form, exc)
-    return await _act(request, lang, user, ticket_id, form, command, notice)
-
-
-async def _refused_form(
-    request: Request,
-    lang: Lang,
-    user: PortalUser,
-    ticket_id: UUID,
-    form: Form,
-    exc: ValidationError,
-) -> Response:
-    """The ticket again with what was typed and the fields' errors, in the reader's language."""
-    add_validation_errors(form, exc, lang)
-    return await _ticket_page(
-        request,
-        lang,
-        user,
-        ticket_id,
-        form=form,
-        form_error=t("form_has_errors", lang),
-        status_code=422,
-    )
+def _composer_choices(form: Form, *, me: UUID) -> dict[str, Any]:
+    """What the agent chose beside the message: only what changes. A "Reply and set"
+    button (`then_status`) wins over the status list; the assignee list holds
+    "me", a member's id or "none" (unassign)."""
+    choices: dict[str, Any] = {}
+    status = enum_or_none(TicketStatus, form.get("then_status") or form.get("status"))
+    if status is not None:
+        choices["status"] = status
+    priority = enum_or_none(Priority, form.get("priority"))
+    if priority is not None:
+        choices["priority"] = priority
+    assignee = form.get("assignee")
+    if assignee == "none":
+        choices["unassign"] = True
+    elif assignee:
+        choices["assignee_id"] = me if assignee == "me" else assignee
+    if choices.keys() & {"unassign", "assignee_id"} and form.get("assign_reason"):
+        choices["reason"] = form.get("assign_reason")
+    return choices

@@ -4,11 +4,12 @@ commands and queries (contracts in helpdesk.contracts.tickets)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from helpdesk.contracts.priorities import Priority
@@ -45,8 +46,9 @@ from helpdesk.contracts.tickets import (
     Unassignment,
     UnassignTicket,
 )
-from helpdesk.gateway.auth import CurrentActor
+from helpdesk.gateway.auth import CurrentActor, claims_of
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.live import event_stream
 from helpdesk.gateway.openapi import answers
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
@@ -270,3 +272,39 @@ async def rate(request: Request, actor: CurrentActor, ticket_id: UUID, body: Sat
     """The requester rates the latest resolution (1–5, optional comment): once per
     resolution (409 `conflict` for a second, 409 `invalid_transition` before one)."""
     return await send(request, RateTicket(actor=actor, ticket_id=ticket_id, **body.model_dump()))
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses=answers(
+        extra={
+            200: {
+                "description": "Server-Sent Events: `event: ticket` with the change "
+                "(ticket_id, number, kind, at, and status, priority, queue or assignee "
+                "when they changed); `id` is the stream position for `Last-Event-ID`",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    ),
+)
+async def stream(
+    request: Request,
+    actor: CurrentActor,
+    scope: Annotated[
+        Literal["queues", "all"],
+        Query(description="Agents: their queues (default) or every ticket"),
+    ] = "queues",
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> StreamingResponse:
+    """Ticket changes the caller may see, live: a customer's own tickets, an agent's
+    queues (docs/workspace.md). Ends when the access token expires; reconnect with a
+    fresh one and `Last-Event-ID` to resume."""
+    claims = claims_of(request, request.state.access_token)
+    return await event_stream(
+        request,
+        actor,
+        expires=claims.exp,
+        everything=scope == "all",
+        last_event_id=last_event_id,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar, cast
 from uuid import UUID, uuid4
@@ -37,11 +37,13 @@ from helpdesk.contracts.tickets import (
     SubmitTicket,
     TicketSummary,
     UnassignTicket,
+    UpdateTicket,
 )
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.errors import Forbidden
+from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.deps import Deps, Table, UnitOfWork, caller_of
 from helpdesk.tickets.handlers.views import summary_of
@@ -70,7 +72,7 @@ class Once:
     fingerprint: str
 
     @classmethod
-    def of(cls, cmd: SubmitTicket | AddMessage) -> Once | None:
+    def of(cls, cmd: SubmitTicket | AddMessage | UpdateTicket) -> Once | None:
         if cmd.idempotency_key is None:
             return None
         # What the request asked for, without who asked or the key itself.
@@ -225,38 +227,107 @@ async def change_priority(cmd: ChangePriority, deps: Deps) -> TicketSummary:
     return await _change(deps, cmd.actor, cmd.ticket_id, decide)
 
 
-async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
-    """To `assignee_id`, or to the caller. Whether someone else is an agent only
-    the users projection can say (see `domain/caller.py`); a colleague must also
-    be a member of the ticket's queue, if it has members."""
-    assignee_id = cmd.assignee_id or cmd.actor.user_id
-    async with deps.uow() as uow:
-        known = await uow.users.get(assignee_id)
-    assignee = known.contact if known else Contact(user_id=assignee_id)
-    if assignee_id == cmd.actor.user_id:
-        assignee_is_agent = cmd.actor.is_agent  # the caller: their token says
-    else:
-        assignee_is_agent = known is not None and known.is_agent
-    members: list[UUID] = []
+@dataclass
+class Assignee:
+    """Whom an assignment names, as far as the users projection can say (whether
+    someone else is an agent: see `domain/caller.py`); a colleague must also be a
+    member of the ticket's queue, if it has members (`read` in the command's unit)."""
 
-    async def read(uow: UnitOfWork, ticket: Ticket) -> None:
-        if assignee_id != cmd.actor.user_id and ticket.exists:
-            members[:] = await uow.agents.member_ids(ticket.queue)
+    contact: Contact
+    is_agent: bool
+    colleague: bool
+    members: list[UUID] = field(default_factory=list)
 
-    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+    @classmethod
+    async def named(cls, deps: Deps, actor: Actor, assignee_id: UUID | None) -> Assignee:
+        wanted = assignee_id or actor.user_id
+        async with deps.uow() as uow:
+            known = await uow.users.get(wanted)
+        contact = known.contact if known else Contact(user_id=wanted)
+        if wanted == actor.user_id:  # the caller: their token says
+            return cls(contact, actor.is_agent, colleague=False)
+        return cls(contact, known is not None and known.is_agent, colleague=True)
+
+    async def read(self, uow: UnitOfWork, ticket: Ticket) -> None:
+        if self.colleague and ticket.exists:
+            self.members[:] = await uow.agents.member_ids(ticket.queue)
+
+    def assign(
+        self,
+        ticket: Ticket,
+        caller: Caller,
+        *,
+        reassign: bool,
+        note: str | None,
+        policy: RoutingPolicy,
+        now: datetime,
+    ) -> None:
         ticket.assign(
             caller,
-            assignee,
-            assignee_is_agent=assignee_is_agent,
-            reassign=cmd.reassign,
-            policy=deps.policy,
+            self.contact,
+            assignee_is_agent=self.is_agent,
+            reassign=reassign,
+            policy=policy,
             now=now,
-            queue_members=members,
-            note=cmd.reason,
+            queue_members=self.members,
+            note=note,
+        )
+
+
+async def assign(cmd: AssignTicket, deps: Deps) -> TicketSummary:
+    """To `assignee_id`, or to the caller (see `Assignee`)."""
+    assignee = await Assignee.named(deps, cmd.actor, cmd.assignee_id)
+
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+        assignee.assign(
+            ticket, caller, reassign=cmd.reassign, note=cmd.reason, policy=deps.policy, now=now
         )
         return summary_of(ticket)
 
-    return await _change(deps, cmd.actor, cmd.ticket_id, decide, read=read)
+    return await _change(deps, cmd.actor, cmd.ticket_id, decide, read=assignee.read)
+
+
+async def update(cmd: UpdateTicket, deps: Deps) -> TicketSummary:
+    """The composer: the message first (an agent's first reply opens a submitted
+    ticket), then priority, assignee and status, each by its own rule, saved as one
+    batch — a refused part refuses the whole (docs/workspace.md)."""
+    assignee = await Assignee.named(deps, cmd.actor, cmd.assignee_id) if cmd.assignee_id else None
+
+    async def read(uow: UnitOfWork, ticket: Ticket) -> None:
+        if assignee is not None:
+            await assignee.read(uow, ticket)
+
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
+        policy = deps.policy
+        if cmd.body is not None:
+            ticket.add_message(
+                caller,
+                body=cmd.body,
+                internal=cmd.internal,
+                policy=policy,
+                now=now,
+                stored=cmd.files,
+                max_total=deps.attachment_ticket_max_bytes,
+            )
+        if cmd.priority is not None:
+            ticket.change_priority(caller, cmd.priority, policy=policy, now=now)
+        if assignee is not None:
+            assignee.assign(ticket, caller, reassign=True, note=cmd.reason, policy=policy, now=now)
+        elif cmd.unassign:
+            ticket.return_to_queue(caller, note=cmd.reason, now=now)
+        if cmd.status is not None and cmd.status is not ticket.status:
+            ticket.change_status(caller, cmd.status, policy=policy, now=now)
+        return summary_of(ticket)
+
+    return await _change(
+        deps,
+        cmd.actor,
+        cmd.ticket_id,
+        decide,
+        once=Once.of(cmd),
+        result_type=TicketSummary,
+        read=read,
+    )
 
 
 async def reopen(cmd: ReopenTicket, deps: Deps) -> TicketSummary:
@@ -324,6 +395,7 @@ COMMANDS: Table = {
     ChangePriority: change_priority,
     AssignTicket: assign,
     UnassignTicket: unassign,
+    UpdateTicket: update,
     ReopenTicket: reopen,
     RateTicket: rate,
 }

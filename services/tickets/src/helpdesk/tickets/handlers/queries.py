@@ -23,7 +23,7 @@ async def get_ticket(query: GetTicket, deps: Deps) -> TicketDetail:
         caller = await caller_of(uow, query.actor)
         ticket = await uow.tickets.get(query.ticket_id)
     ticket.ensure_visible_to(caller)
-    return detail_of(ticket, for_agent=caller.is_agent, policy=deps.policy)
+    return detail_of(ticket, for_agent=caller.is_agent, policy=deps.policy, now=deps.clock.now())
 
 
 async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:

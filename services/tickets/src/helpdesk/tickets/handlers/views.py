@@ -9,6 +9,7 @@ read model instead (`adapters/read_model.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +18,12 @@ from helpdesk.contracts.tickets import (
     Contact,
     Person,
     TicketDetail,
+    TicketStatus,
     TicketSummary,
     TimelineEntry,
 )
 from helpdesk.tickets.domain import events as e
+from helpdesk.tickets.domain.lifecycle import allowed_moves
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.attachment_views import attachment_entry
@@ -67,7 +70,9 @@ def summary_of(ticket: Ticket) -> TicketSummary:
     )
 
 
-def detail_of(ticket: Ticket, *, for_agent: bool, policy: RoutingPolicy) -> TicketDetail:
+def detail_of(
+    ticket: Ticket, *, for_agent: bool, policy: RoutingPolicy, now: datetime | None = None
+) -> TicketDetail:
     """The ticket with its timeline; customers see neither internal notes, SLA alarms,
     the admins' waiting notice, nor the agents' reasons for a (re)assignment."""
     names = _names_in(ticket.history)
@@ -97,7 +102,23 @@ def detail_of(ticket: Ticket, *, for_agent: bool, policy: RoutingPolicy) -> Tick
         channel=ticket.channel,
         opened_by=_person(ticket.opened_by),
         requester_email=ticket.requester.email if for_agent and ticket.requester else None,
+        next_statuses=_next_statuses(ticket, for_agent=for_agent, policy=policy, now=now),
     )
+
+
+def _next_statuses(
+    ticket: Ticket, *, for_agent: bool, policy: RoutingPolicy, now: datetime | None
+) -> list[TicketStatus]:
+    """Where the caller may move the ticket now: the lifecycle's moves, without a
+    requester's reopen past its window."""
+    moves = allowed_moves(ticket.status, by_agent=for_agent)
+    late = (
+        not for_agent
+        and ticket.resolved_at is not None
+        and now is not None
+        and now > policy.reopen_until(ticket.resolved_at)
+    )
+    return [s for s in TicketStatus if s in moves and not (late and s is TicketStatus.OPEN)]
 
 
 def _person(contact: Contact | None) -> Person | None:

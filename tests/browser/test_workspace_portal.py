@@ -1,0 +1,102 @@
+"""The agent's workspace in Chromium (issue 29): a queue page that shows a new
+ticket by itself, an open ticket that says it changed while its reader keeps
+typing, and the composer — a reply, an assignment and a status in one submit,
+and a refused change that gives back what was typed, in the reader's language."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from helpdesk.contracts.actors import Role
+from tests.browser.test_search_reports import PASSWORD, create_user, log_in, submit
+from tests.e2e.harness import System
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+async def following(page: Any, url: str) -> None:
+    """Open `url` and wait until its live stream answers (the first frame is sent
+    at once), so that what happens next reaches the page."""
+    async with page.expect_response(lambda r: "/live" in r.url and r.status == 200):
+        await page.goto(url)
+
+
+async def test_live_queue_live_ticket_and_the_composer(
+    browser: Any, system: System, screenshots: Any
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    kostas, eleni, maria = f"kostas{tag}", f"eleni{tag}", f"maria{tag}"
+    await create_user(system.servers, kostas, Role.AGENT, "el")
+    await create_user(system.servers, eleni, Role.AGENT, "en")
+    await create_user(system.servers, maria, Role.CUSTOMER, "el")
+    _, apage = await log_in(browser, system, kostas, "el")
+    _, bpage = await log_in(browser, system, eleni, "en")
+    _, customer = await log_in(browser, system, maria, "el")
+
+    # Agent A watches the queue ("All"); the employee submits in another browser.
+    await following(apage, "/helpdesk/el/tickets?view=all")
+    await apage.evaluate("window.stillThisPage = true")
+    subject = f"Ο εκτυπωτής του 2ου ορόφου {tag}"
+    await submit(customer, subject, "Βγάζει λευκές σελίδες.")
+    ticket_url = customer.url.split("?")[0].replace("/helpdesk/el/", "/helpdesk/{lang}/")
+    await apage.get_by_role("link", name=subject).wait_for(timeout=2000)  # within 2 s
+    assert await apage.evaluate("window.stillThisPage === true")  # no reload
+    await apage.screenshot(path=str(screenshots / "workspace-01-live-queue-el.png"))
+
+    # Agent B opens it and starts typing; agent A answers, takes it and resolves it
+    # in one submit.
+    await following(bpage, ticket_url.format(lang="en"))
+    typed = "Half-written answer: have you tried the other tray"
+    await bpage.get_by_label("Your message").fill(typed)
+    await apage.goto(ticket_url.format(lang="el"))
+    await apage.get_by_label("Το μήνυμά σας").fill("Αλλάξαμε το τόνερ· δοκιμάστε ξανά.")
+    await apage.get_by_label("Ανάθεση σε").select_option("me")
+    await apage.get_by_role("button", name="Απάντηση και επίλυση").click()
+    await apage.wait_for_url("**?notice=saved")
+    async with httpx.AsyncClient(base_url=system.url, timeout=10) as client:
+        token = (
+            await client.post("/api/v1/sessions", json={"username": kostas, "password": PASSWORD})
+        ).json()["access_token"]
+        ticket_id = ticket_url.rsplit("/", 1)[-1]
+        detail = (
+            await client.get(
+                f"/api/v1/tickets/{ticket_id}", headers={"Authorization": f"Bearer {token}"}
+            )
+        ).json()
+    batch = detail["timeline"][-3:]
+    assert [e["kind"] for e in batch] == [
+        "TicketMessageAdded",
+        "TicketAssigned",
+        "TicketStatusChanged",
+    ]
+    assert len({e["at"] for e in batch}) == 1  # one change
+    assert detail["status"] == "resolved"
+
+    # B's page says so, in place; what B typed is still there.
+    notice = bpage.locator("#live-notice")
+    await notice.wait_for(state="visible", timeout=5000)
+    assert "changed" in await notice.inner_text() or "New reply" in await notice.inner_text()
+    await bpage.locator("#facts").get_by_text("Resolved").wait_for(timeout=5000)
+    assert await bpage.get_by_label("Your message").input_value() == typed
+    await bpage.get_by_role("link", name="Show").click()
+    await bpage.locator("#timeline").get_by_text("Αλλάξαμε το τόνερ").wait_for(timeout=5000)
+    assert await bpage.get_by_label("Your message").input_value() == typed
+    await bpage.screenshot(path=str(screenshots / "workspace-02-live-ticket-en.png"))
+
+    # B's status list was made for a new ticket; "Waiting" is no move for a resolved
+    # one: refused, in English, with the text and the choice kept.
+    await bpage.get_by_label("Change status").select_option("pending")
+    async with bpage.expect_response(lambda r: r.request.method == "POST") as answer:
+        await bpage.get_by_role("button", name="Send reply").click()
+    assert (await answer.value).status == 409
+    assert (
+        "not allowed in the request's current state"
+        in await bpage.locator("#form-error").inner_text()
+    )
+    assert await bpage.get_by_label("Your message").input_value() == typed
+    assert await bpage.get_by_label("Change status").input_value() == ""  # resolved now: new list
+    await bpage.screenshot(path=str(screenshots / "workspace-03-refused-en.png"))
