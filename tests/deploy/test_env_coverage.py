@@ -40,6 +40,14 @@ LDAP_SETTINGS = [
         *("TIMEOUT_SECONDS", "SYNC_MINUTES"),
     )
 ]
+# OpenID Connect (docs/sso.md): unset, nobody signs in through a provider.
+OIDC_SETTINGS = [
+    f"HELPDESK_OIDC_{name}"
+    for name in (
+        *("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "SCOPES", "ROLE_CLAIM"),
+        *("AGENT_GROUPS", "ADMIN_GROUPS", "ALGORITHMS", "CLOCK_SKEW_SECONDS", "TIMEOUT_SECONDS"),
+    )
+]
 # Settings deliberately left unset, each with the reason; an entry that no longer
 # names a setting the service reads fails the test (keep this list honest).
 UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
@@ -54,6 +62,11 @@ UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
         for name in LDAP_SETTINGS
     },
     ("identity", "HELPDESK_REGISTRATION_DOMAINS"): "read only with HELPDESK_REGISTRATION=domains",
+    **{
+        ("identity", name): "no OpenID Connect unless the site has a provider (docs/sso.md)"
+        for name in OIDC_SETTINGS
+    },
+    ("gateway", "HELPDESK_OIDC_ISSUER"): "set with identity's: shows the organisation's button",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
@@ -68,6 +81,8 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("mailgate", "HELPDESK_CLAMD_URL"): "optional malware scan: no clamd in the compose stack",
     ("notifier", "HELPDESK_NOTIFIER_SEAL_PREVIOUS_PRIVATE_KEY"): "set only during a key rotation",
     **{("identity", name): "no directory in the compose stack" for name in LDAP_SETTINGS},
+    **{("identity", name): "no identity provider in the compose stack" for name in OIDC_SETTINGS},
+    ("gateway", "HELPDESK_OIDC_ISSUER"): "no identity provider in the compose stack",
     ("identity", "HELPDESK_REGISTRATION_DOMAINS"): "read only with HELPDESK_REGISTRATION=domains",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says

@@ -6,7 +6,10 @@ default for second factors (agents and admins must have one): the session-wide
 Its identity signs in against the organisation's directory too: a real slapd
 with StartTLS from its own CA (tests/sso/slapd.py), started once per session.
 The periodic sync is off (HELPDESK_LDAP_SYNC_MINUTES=0): the tests run it as the
-operator does, `helpdesk directory-sync`."""
+operator does, `helpdesk directory-sync`. And against a real OpenID Connect
+provider (npm oidc-provider, tests/sso/oidc.py): its port is chosen before the
+system starts (the issuer is identity's setting), the provider itself after (the
+gateway's callback is its client's redirect URI)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from helpdesk.devstack.servers import free_port
 from tests.browser.conftest import browser, screenshots
 from tests.e2e.harness import System, start_system
 from tests.servers import Servers
+from tests.sso.oidc import CLIENT_ID, CLIENT_SECRET, OidcServer, node_available
 from tests.sso.slapd import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, slapd_available
 
 __all__ = ["browser", "screenshots"]
@@ -72,9 +77,53 @@ def ldap_env(slapd: Slapd) -> dict[str, str]:
     }
 
 
+# The provider's people: sub -> claims (sign in at its dev login with the sub).
+OIDC_ACCOUNTS = {
+    "ana": {
+        "name": "Άννα Οικονόμου",
+        "preferred_username": "ana",
+        "email": "ana@example.gr",
+        "email_verified": True,
+        "locale": "el",
+        "groups": ["helpdesk-agents"],
+    },
+    "petros": {
+        "name": "Petros Ioannou",
+        "email": "petros@example.gr",
+        "email_verified": True,
+        "locale": "en",
+        "groups": ["staff"],
+    },
+    # Claims an address a local account has, unverified: never that account.
+    "intruder": {"name": "Intruder", "email": "victim@example.gr", "email_verified": False},
+    # The same address, verified: still only with the local account's password.
+    "victim-at-idp": {"name": "Victim", "email": "victim@example.gr", "email_verified": True},
+}
+
+
+@pytest.fixture(scope="session")
+def oidc_port() -> int | None:
+    """None without Node and npm: the system then runs without OpenID Connect."""
+    return free_port() if node_available() else None
+
+
+def oidc_env(port: int) -> dict[str, str]:
+    return {
+        "HELPDESK_OIDC_ISSUER": f"http://127.0.0.1:{port}",
+        "HELPDESK_OIDC_CLIENT_ID": CLIENT_ID,
+        "HELPDESK_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "HELPDESK_OIDC_ROLE_CLAIM": "groups",
+        "HELPDESK_OIDC_AGENT_GROUPS": "helpdesk-agents",
+        "HELPDESK_OIDC_ADMIN_GROUPS": "helpdesk-admins",
+    }
+
+
 @pytest.fixture(scope="session")
 async def sso_system(
-    tmp_path_factory: pytest.TempPathFactory, servers: Servers, slapd: Slapd | None
+    tmp_path_factory: pytest.TempPathFactory,
+    servers: Servers,
+    slapd: Slapd | None,
+    oidc_port: int | None,
 ) -> AsyncIterator[System]:
     running = await start_system(
         tmp_path_factory.mktemp("sso-system"),
@@ -82,7 +131,19 @@ async def sso_system(
         extra_env={
             "HELPDESK_MFA_REQUIRED_ROLES": "agent,admin",
             **(ldap_env(slapd) if slapd else {}),
+            **(oidc_env(oidc_port) if oidc_port else {}),
         },
     )
     yield running
     await asyncio.to_thread(running.stop)
+
+
+@pytest.fixture(scope="session")
+async def oidc_provider(sso_system: System, oidc_port: int | None) -> AsyncIterator[OidcServer]:
+    if oidc_port is None:
+        pytest.skip("Node and npm are not installed: no OpenID Connect provider to test with")
+    server = await asyncio.to_thread(
+        OidcServer.start, oidc_port, f"{sso_system.url}/helpdesk/oidc/callback", OIDC_ACCOUNTS
+    )
+    yield server
+    await asyncio.to_thread(server.stop)

@@ -23,6 +23,7 @@ from tests.unit.identity.fakes import (
     FakeAccessTokens,
     FakeDatabase,
     FakeDirectory,
+    FakeIdentityProvider,
     FakePasswords,
     FakeRevocations,
     FakeTokens,
@@ -44,7 +45,13 @@ class World:
     revocations: FakeRevocations
 
 
-def make_deps(world: World, *, directory: FakeDirectory | None = None, **settings: Any) -> Deps:
+def make_deps(
+    world: World,
+    *,
+    directory: FakeDirectory | None = None,
+    oidc: FakeIdentityProvider | None = None,
+    **settings: Any,
+) -> Deps:
     values: dict[str, Any] = {
         "jwt_private_key": "unused",
         "notifier_seal_public_key": seal_public_key(),
@@ -65,6 +72,7 @@ def make_deps(world: World, *, directory: FakeDirectory | None = None, **setting
         seal=Sealer(seal_public_key()).seal,
         factors=SecondFactorSecrets("unit-test signing key"),
         directory=directory,
+        oidc=oidc,
     )
 
 

@@ -22,7 +22,12 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import growing_delay
-from helpdesk.identity.domain.errors import DirectoryUnavailable, EmailTaken, UsernameTaken
+from helpdesk.identity.domain.errors import (
+    DirectoryUnavailable,
+    EmailTaken,
+    OrganisationRefused,
+    UsernameTaken,
+)
 from helpdesk.identity.domain.organisation import OrganisationPerson
 from helpdesk.identity.domain.session import (
     Session,
@@ -39,7 +44,7 @@ from helpdesk.identity.domain.user import (
     User,
     UserEvent,
 )
-from helpdesk.identity.handlers.deps import Limit, TokenPurpose, Verification
+from helpdesk.identity.handlers.deps import Limit, OidcFlow, TokenPurpose, Verification
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.eventstore import ConcurrencyError
 
@@ -386,3 +391,31 @@ class FakeDirectory:
         if self.down:
             raise DirectoryUnavailable("the directory is down")
         return [person for person, _ in self.people.values()]
+
+
+class FakeIdentityProvider:
+    """An OpenID Connect provider: `codes` maps a code to the person it signs in,
+    for the flow whose nonce it was issued to (as PKCE and the nonce bind it)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, tuple[str, OrganisationPerson]] = {}
+        self.flows: list[OidcFlow] = []
+
+    async def authorization(self, flow: OidcFlow) -> str:
+        self.flows.append(flow)
+        return f"https://idp.example.gr/auth?state={flow.state}&nonce={flow.nonce}"
+
+    def code_for(self, flow: OidcFlow, person: OrganisationPerson) -> str:
+        code = f"code-{len(self.codes) + 1}"
+        self.codes[code] = (flow.verifier, person)
+        return code
+
+    async def person(
+        self, flow: OidcFlow, code: str, issuer: str | None, now: datetime
+    ) -> OrganisationPerson:
+        if issuer not in (None, "https://idp.example.gr"):
+            raise OrganisationRefused("another issuer")
+        verifier, person = self.codes.get(code, ("", None))  # type: ignore[assignment]
+        if person is None or verifier != flow.verifier:
+            raise OrganisationRefused("the code is not this flow's")
+        return person

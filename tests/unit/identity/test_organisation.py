@@ -5,6 +5,7 @@ HELPDESK_REGISTRATION closes the register form."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,14 +15,15 @@ from helpdesk.contracts import identity as contract
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.replies import Refused
 from helpdesk.identity.adapters.passwords import Argon2Passwords
+from helpdesk.identity.domain.organisation import OrganisationPerson
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.factors import complete_sign_in
-from helpdesk.identity.handlers.organisation import sync_directory
+from helpdesk.identity.handlers.organisation import start_oidc_sign_in, sync_directory
 from helpdesk.identity.handlers.recovery import request_password_reset
 from helpdesk.identity.handlers.registration import register
-from helpdesk.identity.handlers.sessions import link_account, login
+from helpdesk.identity.handlers.sessions import complete_oidc_sign_in, link_account, login
 from tests.unit.identity.conftest import World, active_user, make_deps, registration
-from tests.unit.identity.fakes import FakeDirectory
+from tests.unit.identity.fakes import FakeDirectory, FakeIdentityProvider
 
 AGENTS = "cn=helpdesk-agents,ou=groups,dc=example,dc=gr"
 ADMINS = "cn=helpdesk-admins,ou=groups,dc=example,dc=gr"
@@ -217,3 +219,120 @@ async def test_without_a_directory_an_unknown_username_is_just_wrong(deps: Deps)
     with pytest.raises(Refused) as refused:
         await sign_in(deps, "nobody", "whatever it is")
     assert refused.value.error.code == "invalid_credentials"
+
+
+# ---------------------------------------------------------------- OpenID Connect
+
+
+@pytest.fixture
+def idp() -> FakeIdentityProvider:
+    return FakeIdentityProvider()
+
+
+@pytest.fixture
+def oidc(world: World, idp: FakeIdentityProvider) -> Deps:
+    return make_deps(
+        world,
+        oidc=idp,
+        oidc_issuer="https://idp.example.gr",
+        oidc_client_id="helpdesk",
+        oidc_agent_groups="Helpdesk-Agents",
+        mfa_required_roles="agent,admin",
+    )
+
+
+def person(sub: str, **overrides: Any) -> OrganisationPerson:
+    values: dict[str, Any] = {
+        "source": "oidc",
+        "external_id": sub,
+        "username": sub,
+        "name": sub.title(),
+        "email": f"{sub}@example.gr",
+        "groups": frozenset(),
+        "email_verified": True,
+        **overrides,
+    }
+    return OrganisationPerson(**values)
+
+
+async def oidc_flow(deps: Deps, idp: FakeIdentityProvider, who: OrganisationPerson) -> Any:
+    started = await start_oidc_sign_in(
+        organisation.StartOidcSignIn(redirect_uri="https://helpdesk.example.gr/cb"), deps
+    )
+    flow = idp.flows[-1]
+    return started, flow, idp.code_for(flow, who)
+
+
+def callback(started: Any, opened: Any, code: str, **overrides: Any) -> Any:
+    values = {"flow": started.flow, "code": code, "state": opened.state, **overrides}
+    return organisation.CompleteOidcSignIn(**values)
+
+
+async def test_an_oidc_sign_in_makes_the_account_with_the_mapped_role(
+    oidc: Deps, world: World, idp: FakeIdentityProvider
+) -> None:
+    ana = person("ana", groups=frozenset({"helpdesk-agents"}), locale="en")
+    started, flow, code = await oidc_flow(oidc, idp, ana)
+    assert started.authorization_url.startswith("https://idp.example.gr/auth")
+    signed = (await complete_oidc_sign_in(callback(started, flow, code), oidc)).root
+    assert isinstance(signed, contract.SessionTokens)
+    assert world.access_tokens.claims(signed.access_token).roles == [Role.AGENT]
+    (registered,) = world.db.published(contract.UserRegistered)
+    assert (registered.source, registered.locale) == ("oidc", "en")
+
+
+async def test_an_oidc_callback_completes_once(oidc: Deps, idp: FakeIdentityProvider) -> None:
+    started, flow, code = await oidc_flow(oidc, idp, person("petros"))
+    await complete_oidc_sign_in(callback(started, flow, code), oidc)
+    with pytest.raises(Refused) as refused:
+        await complete_oidc_sign_in(callback(started, flow, code), oidc)
+    assert refused.value.error.code == "invalid_challenge"
+
+
+async def test_an_oidc_callback_with_another_flows_state_is_refused(
+    oidc: Deps, idp: FakeIdentityProvider
+) -> None:
+    started, flow, code = await oidc_flow(oidc, idp, person("petros"))
+    with pytest.raises(Refused) as refused:
+        await complete_oidc_sign_in(callback(started, flow, code, state="forged"), oidc)
+    assert refused.value.error.code == "invalid_challenge"
+    with pytest.raises(Refused) as refused:  # a flow not sealed by identity
+        await complete_oidc_sign_in(callback(started, flow, code, flow="bm90LW91cnM"), oidc)
+    assert refused.value.error.code == "invalid_challenge"
+
+
+async def test_an_expired_oidc_flow_is_refused(
+    oidc: Deps, world: World, idp: FakeIdentityProvider
+) -> None:
+    started, flow, code = await oidc_flow(oidc, idp, person("petros"))
+    world.clock.advance(timedelta(minutes=11))
+    with pytest.raises(Refused) as refused:
+        await complete_oidc_sign_in(callback(started, flow, code), oidc)
+    assert refused.value.error.code == "invalid_challenge"
+
+
+async def test_an_unverified_address_never_takes_over_a_local_account(
+    oidc: Deps, world: World, idp: FakeIdentityProvider
+) -> None:
+    local = await active_user(oidc, world, "-v")
+    started, flow, code = await oidc_flow(
+        oidc, idp, person("mallory", email=local.email, email_verified=False)
+    )
+    with pytest.raises(Refused) as refused:
+        await complete_oidc_sign_in(callback(started, flow, code), oidc)
+    assert refused.value.error.code == "forbidden"
+    assert world.access_tokens.issued == []
+    # Verified: still only the challenge for the local password.
+    started, flow, code = await oidc_flow(oidc, idp, person("owner", email=local.email))
+    answer = (await complete_oidc_sign_in(callback(started, flow, code), oidc)).root
+    assert isinstance(answer, contract.MfaChallenge)
+    assert answer.status == "link_required"
+    assert world.access_tokens.issued == []
+
+
+async def test_without_a_provider_there_is_no_oidc_sign_in(deps: Deps) -> None:
+    with pytest.raises(Refused) as refused:
+        await start_oidc_sign_in(
+            organisation.StartOidcSignIn(redirect_uri="https://helpdesk.example.gr/cb"), deps
+        )
+    assert refused.value.error.code == "not_found"

@@ -13,10 +13,10 @@ says, each change an event with its `reason`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.factors import ChallengeId
 from helpdesk.contracts.identity import (
@@ -30,6 +30,7 @@ from helpdesk.contracts.identity import (
     _UserEvent,
 )
 from helpdesk.contracts.messages import AdminRequest
+from helpdesk.contracts.text import single_line
 
 
 class _Body(BaseModel):
@@ -47,6 +48,41 @@ class LinkAnswer(_Body):
 class LinkAccount(_IdentityCommand[SignIn], LinkAnswer):
     verb: ClassVar[str] = "link_account"
 
+    client_address: ClientAddress
+
+
+# ---------------------------------------------------------------- OpenID Connect
+
+# The flow the browser holds between the redirect and the callback (sealed by identity).
+Flow = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"^[A-Za-z0-9_=-]+$")]
+# What the provider's redirect back carries: opaque to us, bounded.
+Opaque = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(single_line)]
+
+
+class OidcSignInStarted(BaseModel):
+    authorization_url: str
+    flow: str = Field(description="Sealed; give it back with the callback's code and state")
+    expires_in: int
+
+
+class StartOidcSignIn(_IdentityCommand[OidcSignInStarted]):
+    """The gateway's "Sign in with your organisation": where to send the browser."""
+
+    verb: ClassVar[str] = "start_oidc_sign_in"
+
+    redirect_uri: Annotated[str, Field(max_length=500, pattern=r"^https?://[^\s]+$")]
+    locale: Locale = "el"
+
+
+class CompleteOidcSignIn(_IdentityCommand[SignIn]):
+    """The callback: the provider's code, state and (RFC 9207) issuer, with the flow."""
+
+    verb: ClassVar[str] = "complete_oidc_sign_in"
+
+    flow: Flow
+    code: Opaque
+    state: Opaque
+    iss: Opaque | None = None
     client_address: ClientAddress
 
 

@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
     attachment_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
     attachment_ticket_max_bytes: int = Field(default=DEFAULT_TICKET_MAX_BYTES, gt=0)
     clamd_url: str | None = None
+    # The organisation's OpenID Connect issuer, as identity has it: set, the login page
+    # offers "Sign in with your organisation" (identity does the rest; docs/sso.md).
+    oidc_issuer: str = ""
 
     @property
     def attachment_request_max_bytes(self) -> int:

@@ -17,6 +17,7 @@ from helpdesk.contracts.organisation import SyncDirectory
 from helpdesk.identity.adapters.access_tokens import AccessTokenIssuer
 from helpdesk.identity.adapters.directory import LdapDirectory
 from helpdesk.identity.adapters.factors import SecondFactorSecrets
+from helpdesk.identity.adapters.oidc import OidcProvider
 from helpdesk.identity.adapters.passwords import Argon2Passwords
 from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
 from helpdesk.identity.adapters.projections import PROJECTIONS
@@ -55,6 +56,7 @@ def build_deps(
         seal=Sealer(settings.notifier_seal_public_key).seal,
         factors=SecondFactorSecrets(settings.jwt_private_key.get_secret_value()),
         directory=LdapDirectory(settings) if settings.directory_configured else None,
+        oidc=OidcProvider(settings) if settings.oidc_configured else None,
     )
 
 

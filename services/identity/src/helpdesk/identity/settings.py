@@ -85,6 +85,32 @@ class Settings(ServiceSettings):
     # The periodic directory sync (also `helpdesk directory-sync`); 0: only by hand.
     ldap_sync_minutes: int = 60
 
+    # OpenID Connect (docs/sso.md, "OpenID Connect"). An empty issuer: no OIDC. The
+    # issuer's discovery document gives the endpoints and the JWKS (re-read when a
+    # token names a key it does not have); authorization code + PKCE, state, nonce.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_scopes: str = "openid email profile"
+    # The claim that lists the person's groups (or roles), and which of its values
+    # make an agent / an admin (comma-separated, any case). Empty: roles stay local.
+    oidc_role_claim: str = "groups"
+    oidc_agent_groups: str = ""
+    oidc_admin_groups: str = ""
+    # The ID token's signature algorithms accepted (never "none", never an HMAC one).
+    oidc_algorithms: str = "RS256,PS256,ES256,EdDSA"
+    oidc_clock_skew_seconds: int = 60
+    oidc_timeout_seconds: float = 10.0
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: str) -> str:
+        algorithms = {a.strip() for a in value.split(",") if a.strip()}
+        refused = {a for a in algorithms if a.lower() == "none" or a.upper().startswith("HS")}
+        if refused or not algorithms:
+            raise ValueError(f"asymmetric signature algorithms only (not {sorted(refused)})")
+        return value
+
     @field_validator("ldap_url")
     @classmethod
     def _tls_only(cls, value: str) -> str:
@@ -113,3 +139,11 @@ class Settings(ServiceSettings):
     @property
     def directory_configured(self) -> bool:
         return bool(self.ldap_url)
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def oidc_algorithm_list(self) -> list[str]:
+        return [a.strip() for a in self.oidc_algorithms.split(",") if a.strip()]

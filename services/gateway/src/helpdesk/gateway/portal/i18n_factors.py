@@ -17,6 +17,14 @@ FACTOR_STRINGS: dict[str, dict[str, str]] = {
     "factor_totp": {"el": "Εφαρμογή ελέγχου ταυτότητας (TOTP)", "en": "Authenticator app (TOTP)"},
     # Accounts from the organisation (docs/sso.md)
     "source_ldap": {"el": "κατάλογος LDAP", "en": "LDAP directory"},
+    "organisation_sign_in": {
+        "el": "Σύνδεση με τον λογαριασμό του οργανισμού",
+        "en": "Sign in with your organisation",
+    },
+    "organisation_sign_in_failed": {
+        "el": "Η σύνδεση με τον λογαριασμό του οργανισμού δεν ολοκληρώθηκε. Δοκιμάστε ξανά.",
+        "en": "Signing in with your organisation did not complete. Please try again.",
+    },
     "source_oidc": {"el": "OpenID Connect", "en": "OpenID Connect"},
     "source_saml": {"el": "SAML", "en": "SAML"},
     "link_heading": {

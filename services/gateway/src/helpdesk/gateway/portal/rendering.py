@@ -20,6 +20,7 @@ from helpdesk.contracts.agents import Availability, GetAvailability
 from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
 from helpdesk.contracts.tickets import CATEGORY_LABELS, Category, TicketStatus
 from helpdesk.gateway.commands import send
+from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.portal.i18n import LANGS, Lang, t
 from helpdesk.gateway.portal.session import (
     CSRF_FIELD,
@@ -177,6 +178,7 @@ async def render(
         "not_activated": False,
         "scripts": SCRIPTS,
         "invalid_token": False,
+        "organisation_sign_in": bool(gateway_of(request).settings.oidc_issuer),
         # One Idempotency-Key per rendered form: submitting it twice creates one thing.
         "new_idempotency_key": lambda: str(uuid4()),
     }

@@ -132,3 +132,21 @@ class RegistrationClosed(DomainError):
     outside the allowed domains)."""
 
     code = "registration_closed"
+
+
+class OrganisationRefused(InvalidCredentials):
+    """The identity provider's answer does not hold (a replayed or injected code, a
+    token from another issuer, a wrong signature, algorithm, audience or nonce).
+    The reason is logged; the person hears only that the sign-in failed."""
+
+    default_message = "The sign-in with your organisation did not succeed; try again."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class NotConfigured(DomainError):
+    """A sign-in this site has not set up (no HELPDESK_OIDC_ISSUER, …)."""
+
+    code = "not_found"

@@ -246,6 +246,33 @@ class Directory(Protocol):
         """Every person the user filter finds (for the directory sync)."""
 
 
+@dataclass(frozen=True)
+class OidcFlow:
+    """One OpenID Connect sign-in between the redirect and the callback; the browser
+    holds it sealed (only identity can open it), and it is good once."""
+
+    state: str
+    nonce: str
+    verifier: str  # the PKCE code verifier
+    redirect_uri: str
+    locale: str
+    expires_at: datetime
+
+
+class IdentityProvider(Protocol):
+    """The organisation's OpenID Connect provider (adapters/oidc.py). Raises
+    `DirectoryUnavailable` when it does not answer, `OrganisationRefused` when its
+    answer does not hold."""
+
+    async def authorization(self, flow: OidcFlow) -> str:
+        """Where to send the browser: the authorization request of `flow`."""
+
+    async def person(
+        self, flow: OidcFlow, code: str, issuer: str | None, now: datetime
+    ) -> OrganisationPerson:
+        """Who the provider says signed in, once the code and its ID token hold."""
+
+
 # ---------------------------------------------------------------- all of it
 
 
@@ -260,6 +287,7 @@ class Limits:
     username_recovery: Limit
     owner_notice: Limit
     second_factor: Limit  # wrong codes of one account, over every address
+    oidc_flow: Limit  # an OpenID Connect flow (its state) completes once
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -271,6 +299,7 @@ class Limits:
             login_account=Limit("login-account", s.login_slowdown_after, timedelta(days=1)),
             owner_notice=Limit("owner-notice", s.owner_notice_limit, timedelta(hours=1)),
             second_factor=Limit("second-factor", s.login_account_limit, login),
+            oidc_flow=Limit("oidc-flow", 1, timedelta(minutes=s.mfa_challenge_minutes)),
             registration=Limit(
                 "registration-address",
                 s.registration_address_limit,
@@ -295,6 +324,7 @@ class Deps:
     seal: Callable[[str], str]
     factors: SecondFactorSecrets
     directory: Directory | None = None  # None: HELPDESK_LDAP_URL is not set
+    oidc: IdentityProvider | None = None  # None: HELPDESK_OIDC_ISSUER is not set
 
     @property
     def limits(self) -> Limits:

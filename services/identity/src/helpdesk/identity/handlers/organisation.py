@@ -13,7 +13,9 @@ service hands the person's open tickets back on `UserDeactivated`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from helpdesk.contracts import identity as identity_contract
@@ -24,6 +26,7 @@ from helpdesk.identity.domain.errors import (
     AlreadyLinked,
     DirectoryUnavailable,
     EmailTaken,
+    NotConfigured,
     UnverifiedEmail,
     UsernameTaken,
 )
@@ -34,7 +37,7 @@ from helpdesk.identity.domain.organisation import (
     roles_for,
 )
 from helpdesk.identity.domain.user import Source, User, UserEvent
-from helpdesk.identity.handlers.deps import Challenge, Deps, UseCases
+from helpdesk.identity.handlers.deps import Challenge, Deps, OidcFlow, UseCases
 from helpdesk.identity.handlers.people import change
 from helpdesk.identity.handlers.registration import allowed, open_account
 from helpdesk.servicekit.handlers import retry_on_conflict
@@ -52,6 +55,9 @@ def mapped_roles(deps: Deps, person: OrganisationPerson) -> list[Role] | None:
     s = deps.settings
     if person.source == "ldap":
         agents, admins = group_set(s.ldap_agent_groups), group_set(s.ldap_admin_groups)
+    elif person.source == "oidc":
+        agents = group_set(s.oidc_agent_groups, ",")
+        admins = group_set(s.oidc_admin_groups, ",")
     else:
         return None
     if not agents and not admins:
@@ -186,6 +192,49 @@ async def _bring_up_to_date(
     return await retry_on_conflict(attempt)
 
 
+# ---------------------------------------------------------------- OpenID Connect
+
+
+async def start_oidc_sign_in(
+    cmd: contract.StartOidcSignIn, deps: Deps
+) -> contract.OidcSignInStarted:
+    """A fresh flow (state, nonce, PKCE verifier: each 256 random bits), sealed for
+    the browser to hold, and the provider's authorization URL for it."""
+    if deps.oidc is None:
+        raise NotConfigured("Signing in with the organisation is not set up here.")
+    ttl = timedelta(minutes=deps.settings.mfa_challenge_minutes)
+    flow = OidcFlow(
+        state=deps.tokens.new(),
+        nonce=deps.tokens.new(),
+        verifier=deps.tokens.new(),
+        redirect_uri=cmd.redirect_uri,
+        locale=cmd.locale,
+        expires_at=deps.clock.now() + ttl,
+    )
+    url = await deps.oidc.authorization(flow)
+    return contract.OidcSignInStarted(
+        authorization_url=url, flow=seal_flow(deps, flow), expires_in=int(ttl.total_seconds())
+    )
+
+
+def seal_flow(deps: Deps, flow: OidcFlow) -> str:
+    values = {**asdict(flow), "expires_at": flow.expires_at.isoformat()}
+    return deps.factors.seal(json.dumps(values))
+
+
+def open_flow(deps: Deps, sealed: str) -> OidcFlow | None:
+    """The flow if `sealed` is identity's own and unexpired, else None."""
+    opened = deps.factors.open(sealed)
+    if opened is None:
+        return None
+    try:
+        values = json.loads(opened)
+        flow = OidcFlow(**{**values, "expires_at": datetime.fromisoformat(values["expires_at"])})
+    except (ValueError, TypeError, KeyError):
+        return None
+    return flow if deps.clock.now() < flow.expires_at else None
+
+
 # ---------------------------------------------------------------- the directory sync
 
 
@@ -233,4 +282,7 @@ async def sync_directory(cmd: contract.SyncDirectory, deps: Deps) -> contract.Di
     return result
 
 
-HANDLERS: UseCases = {contract.SyncDirectory: sync_directory}
+HANDLERS: UseCases = {
+    contract.SyncDirectory: sync_directory,
+    contract.StartOidcSignIn: start_oidc_sign_in,
+}

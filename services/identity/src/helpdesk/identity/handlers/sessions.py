@@ -11,6 +11,7 @@ A refresh token is rotated on every use; presenting an already rotated one
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -21,6 +22,7 @@ from helpdesk.identity.domain.errors import (
     InvalidChallenge,
     InvalidCredentials,
     NotActivated,
+    OrganisationRefused,
     RateLimited,
     RefreshTokenReused,
     SessionEnded,
@@ -293,9 +295,39 @@ async def profile(cmd: contract.GetProfile, deps: Deps) -> contract.Profile:
     )
 
 
+async def complete_oidc_sign_in(
+    cmd: org_contract.CompleteOidcSignIn, deps: Deps
+) -> contract.SignIn:
+    """The provider's redirect back. The flow must be identity's own, unexpired, its
+    `state` the one sent, and complete once (a replayed callback is refused); the
+    provider's answer must hold (adapters/oidc.py); then as any sign-in."""
+    flow = organisation.open_flow(deps, cmd.flow)
+    if flow is None or deps.oidc is None:
+        raise InvalidChallenge()
+    if not hmac.compare_digest(cmd.state.encode(), flow.state.encode()):
+        log.warning("OpenID Connect callback with another flow's state")
+        raise InvalidChallenge()
+    async with deps.uow() as uow:
+        replayed = await uow.limits.take(deps.limits.oidc_flow, deps.tokens.hash(flow.state))
+        await uow.commit()
+    if replayed:
+        log.warning("OpenID Connect flow replayed")
+        raise InvalidChallenge()
+    try:
+        person = await deps.oidc.person(flow, cmd.code, cmd.iss, deps.clock.now())
+    except OrganisationRefused as refused:
+        log.warning("OpenID Connect sign-in refused", reason=refused.reason)
+        raise
+    found = await organisation.account_for(deps, person, flow.locale)
+    if isinstance(found, contract.MfaChallenge):
+        return contract.SignIn(found)
+    return await finish_sign_in(deps, found)
+
+
 HANDLERS: UseCases = {
     contract.Login: login,
     org_contract.LinkAccount: link_account,
+    org_contract.CompleteOidcSignIn: complete_oidc_sign_in,
     contract.RefreshSession: refresh,
     contract.Logout: logout,
     contract.GetProfile: profile,
