@@ -32,7 +32,7 @@ from helpdesk.tickets.adapters.search import SearchProjection
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.search import SearchTerms, parse
 from helpdesk.tickets.domain.ticket import Ticket
-from helpdesk.tickets.handlers.deps import TicketFilter
+from helpdesk.tickets.handlers.deps import SearchQuery, TicketFilter
 from tests.schemas import migrated_pool
 
 TICKETS = int(os.environ.get("HELPDESK_BENCH_SEARCH_TICKETS", "100000"))
@@ -242,14 +242,10 @@ async def bench_search(database_url: str) -> str:
             terms = parse(text)
 
             async def agent_search(terms: SearchTerms = terms) -> None:
-                await search.search(
-                    conn, terms, agent_filter, include_notes=True, cursor=None, limit=20
-                )
+                await search.search(conn, SearchQuery(terms, agent_filter, include_notes=True))
 
             async def customer_search(terms: SearchTerms = terms) -> None:
-                await search.search(
-                    conn, terms, customer_filter, include_notes=False, cursor=None, limit=20
-                )
+                await search.search(conn, SearchQuery(terms, customer_filter))
 
             agent_times = await timed(agent_search)
             customer_times = await timed(customer_search, RUNS // 3)

@@ -30,8 +30,8 @@ from helpdesk.servicekit.eventstore import RecordedEvent
 from helpdesk.servicekit.statements import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 from helpdesk.tickets.adapters.read_model import _summary_row, decode_cursor, encode_cursor
-from helpdesk.tickets.domain.search import START, STOP, SearchTerms, fold, fragments
-from helpdesk.tickets.handlers.deps import TicketFilter
+from helpdesk.tickets.domain.search import START, STOP, fold, fragments
+from helpdesk.tickets.handlers.deps import SearchQuery, TicketFilter
 
 # Beyond this many characters of a ticket's text, later messages are not
 # indexed (a tsvector has a 1 MB limit; a thread this long is rare).
@@ -115,17 +115,11 @@ def _message(event: TicketMessageAdded) -> Write:
     )
 
 
-async def search(
-    conn: Connection,
-    terms: SearchTerms,
-    filters: TicketFilter,
-    *,
-    include_notes: bool,
-    cursor: str | None,
-    limit: int,
-) -> TicketSearchResults:
+async def search(conn: Connection, asked: SearchQuery) -> TicketSearchResults:
     """Ranked hits (number matches first, then ts_rank), one page of them."""
-    offset = decode_cursor(cursor)
+    terms, filters, limit = asked.terms, asked.filters, asked.limit
+    include_notes = asked.include_notes
+    offset = decode_cursor(asked.cursor)
     args: list[Any] = []
 
     def param(value: Any) -> str:

@@ -9,8 +9,7 @@ from helpdesk.contracts.reports import GroupBy, SlaReportRow
 from helpdesk.contracts.tickets import TicketList, TicketSearchResults
 from helpdesk.servicekit.db import Connection
 from helpdesk.tickets.adapters import history, read_model, search
-from helpdesk.tickets.domain.search import SearchTerms
-from helpdesk.tickets.handlers.deps import TicketFilter
+from helpdesk.tickets.handlers.deps import SearchQuery, TicketFilter
 
 
 class PostgresViews:
@@ -20,18 +19,8 @@ class PostgresViews:
     async def page(self, filters: TicketFilter, *, cursor: str | None, limit: int) -> TicketList:
         return await read_model.ticket_list(self.conn, filters, cursor=cursor, limit=limit)
 
-    async def search(
-        self,
-        terms: SearchTerms,
-        filters: TicketFilter,
-        *,
-        include_notes: bool,
-        cursor: str | None,
-        limit: int,
-    ) -> TicketSearchResults:
-        return await search.search(
-            self.conn, terms, filters, include_notes=include_notes, cursor=cursor, limit=limit
-        )
+    async def search(self, query: SearchQuery) -> TicketSearchResults:
+        return await search.search(self.conn, query)
 
     async def page_as_of(
         self, filters: TicketFilter, as_of: datetime, *, cursor: str | None, limit: int

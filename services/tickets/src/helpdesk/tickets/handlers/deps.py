@@ -76,6 +76,17 @@ class TicketFilter:
     soonest_due_first: bool = False  # the agents' working order; else newest first
 
 
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search: its words, the list's filters, whether internal notes count, a page."""
+
+    terms: SearchTerms
+    filters: TicketFilter
+    include_notes: bool = False
+    cursor: str | None = None
+    limit: int = 20
+
+
 class InvalidCursor(Refused):
     code = "validation_error"
 
@@ -198,16 +209,8 @@ class TicketViews(Protocol):
     async def page(self, filters: TicketFilter, *, cursor: str | None, limit: int) -> TicketList:
         """A page of the tickets read model; raises `InvalidCursor` for a foreign cursor."""
 
-    async def search(
-        self,
-        terms: SearchTerms,
-        filters: TicketFilter,
-        *,
-        include_notes: bool,
-        cursor: str | None,
-        limit: int,
-    ) -> TicketSearchResults:
-        """Ranked hits of the search projection; internal notes only if `include_notes`."""
+    async def search(self, query: SearchQuery) -> TicketSearchResults:
+        """Ranked hits of the search projection; internal notes only if asked."""
 
     async def page_as_of(
         self, filters: TicketFilter, as_of: datetime, *, cursor: str | None, limit: int

@@ -7,7 +7,7 @@ from helpdesk.contracts.reports import GetSlaReport, SlaReport
 from helpdesk.contracts.tickets import SearchTickets, TicketSearchResults
 from helpdesk.tickets.domain.errors import Forbidden
 from helpdesk.tickets.domain.search import parse
-from helpdesk.tickets.handlers.deps import Deps, Table, TicketFilter
+from helpdesk.tickets.handlers.deps import Deps, SearchQuery, Table, TicketFilter
 
 
 async def search_tickets(query: SearchTickets, deps: Deps) -> TicketSearchResults:
@@ -28,7 +28,7 @@ async def search_tickets(query: SearchTickets, deps: Deps) -> TicketSearchResult
     )
     async with deps.uow() as uow:
         return await uow.views.search(
-            terms, filters, include_notes=agent, cursor=query.cursor, limit=query.limit
+            SearchQuery(terms, filters, include_notes=agent, cursor=query.cursor, limit=query.limit)
         )
 
 
