@@ -17,10 +17,13 @@ import pytest
 from helpdesk.contracts.actors import Role
 from tests.e2e.harness import System
 from tests.e2e.test_agents_flow import create_user, put_members, session
+from tests.e2e.test_cli import helpdesk
 from tests.e2e.test_tickets_flow import auth, register_customer, submit, wait_mail
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
+
+DESK = "service-desk"
 
 
 async def open_ticket(
@@ -221,3 +224,22 @@ async def test_an_agent_opens_a_ticket_on_behalf_of_an_employee(system: System) 
         assert (detail["channel"], detail["opened_by"]["name"]) == ("agent", "Κώστας Agent")
         assert detail["requester_email"] == customer_email
         assert detail["requester"]["name"] == "Μαρία Παπαδοπούλου"
+
+
+async def test_assignment_replay_from_the_cli(system: System) -> None:
+    """Over NATS as the operator: the table for today (the figures themselves are
+    checked by hand in tests/unit/tickets/test_assignment_replay.py)."""
+    today = datetime.now(UTC).date().isoformat()
+    done = await helpdesk(
+        system, "assignment-replay", "--policy", "least_open", "--since", today, "--queue", DESK
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("least_open replayed over ")
+    assert lines[1].split()[:3] == ["agent", "would", "receive"]
+    assert lines[-1].startswith("open-load spread")
+    unknown = await helpdesk(
+        system, "assignment-replay", "--policy", "round_robin", "--since", today, "--queue", "nope"
+    )
+    assert unknown.returncode == 1
+    assert "nope" in unknown.stderr

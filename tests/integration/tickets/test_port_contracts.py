@@ -359,3 +359,37 @@ async def test_an_active_user_is_found_by_username_or_address_without_case(
         await uow.commit()
     async with backend.deps.uow() as uow:
         assert await uow.users.active_by_login("nikos") is None
+
+
+# --- EventLog (issue 29: the operator's assignment replay) ---------------------------
+
+
+async def test_the_event_log_holds_the_tickets_since_and_every_queue_s_events_in_order(
+    backend: Backend,
+) -> None:
+    admin = await backend.add_user("Admin", Role.ADMIN)
+    agent = await backend.add_user("Agent", Role.AGENT)
+    maria = await backend.add_user("Maria")
+    set_members = agents_contract.SetQueueMembers(
+        actor=admin, queue="service-desk", agent_ids=[agent.user_id]
+    )
+    await agents.set_queue_members(set_members, backend.deps)
+    backend.clock.advance(timedelta(minutes=1))
+    early = await backend.submit(maria, "early")
+    backend.clock.advance(timedelta(minutes=1))
+    start = backend.clock.now()
+    late = await backend.submit(maria, "late")
+    async with backend.deps.uow() as uow:
+        everything = await uow.events.since(start - timedelta(minutes=5))
+        recent = await uow.events.since(start)
+    assert [type(e).__name__ for e in everything] == [
+        "QueueMembersChanged",
+        "TicketSubmitted",
+        "TicketSubmitted",
+    ]
+    assert [getattr(e, "ticket_id", None) for e in everything[1:]] == [
+        early.ticket_id,
+        late.ticket_id,
+    ]
+    assert [type(e).__name__ for e in recent] == ["QueueMembersChanged", "TicketSubmitted"]
+    assert getattr(recent[1], "ticket_id", None) == late.ticket_id

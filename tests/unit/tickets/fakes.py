@@ -29,6 +29,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.eventstore import ConcurrencyError
+from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.read_model import decode_cursor, encode_cursor
 from helpdesk.tickets.adapters.repository import NUMBER_TIMEZONE
@@ -344,6 +345,22 @@ class FakeViews:
         raise NotImplementedError("history: tests/integration/tickets/test_reports.py")
 
 
+class FakeEventLog:
+    """The tickets' events (as the contract publishes them) and the agents' events,
+    by their time (the fake keeps no global order of its own)."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def since(self, at: datetime) -> list[EventData]:
+        found: list[EventData] = list(self.db.agent_events)
+        for ticket_id in self.db.streams:
+            ticket = self.db.ticket(ticket_id)
+            if ticket.created_at is not None and ticket.created_at >= at:
+                found += contract_events(ticket, start=0)
+        return sorted(found, key=lambda e: e.at)  # type: ignore[attr-defined]
+
+
 class FakeDeadlines:
     def __init__(self, db: FakeDatabase, staged: list[UUID]) -> None:
         self.db = db
@@ -402,6 +419,7 @@ class FakeUnitOfWork:
         self.users = FakeUsers(db)
         self.numbers = FakeNumbers(db, self._numbers)
         self.views = FakeViews(db)
+        self.events = FakeEventLog(db)
         self.answers = FakeAnswers(db, self._answers)
         self.mail_log = FakeMailLog(db, self._mails)
         self.deadlines = FakeDeadlines(db, self._settled)

@@ -8,6 +8,7 @@ operator's NKEY seed file), the same commands the gateway sends.
     helpdesk redrive notifier 7
     helpdesk rebuild-projections tickets
     helpdesk directory-sync      # LDAP / AD: deactivate the departed, update the rest
+    helpdesk assignment-replay --policy least_open --since 2026-10-01 [--queue service-desk]
 
 and creates and rotates the NATS keys of every identity (no NATS needed):
 
@@ -37,6 +38,7 @@ import nats
 import nats.errors
 from pydantic import BaseModel, ValidationError
 
+from helpdesk.cli import replay
 from helpdesk.contracts import admin, agents, identity, organisation, people
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
@@ -164,6 +166,15 @@ async def queues(args: argparse.Namespace) -> str:
     )
 
 
+async def assignment_replay(args: argparse.Namespace) -> str:
+    try:
+        since = replay.since_of(args.since)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    query = agents.OperatorReplayAssignment(policy=args.policy, since=since, queue=args.queue)
+    return replay.table(await call(query))
+
+
 async def user_status(args: argparse.Namespace) -> str:
     active = args.command == "reactivate-user"
     changed = await call(people.OperatorSetStatus(username=args.username, active=active))
@@ -277,6 +288,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("queue", nargs="?")
     p.add_argument("--set", nargs="*", metavar="USERNAME", help="the queue's agents, all of them")
     p.set_defaults(run=queues)
+
+    p = sub.add_parser(
+        "assignment-replay",
+        help="replay the tickets since a day through a queue policy (changes nothing)",
+    )
+    p.add_argument("--policy", required=True, choices=["least_open", "round_robin"])
+    p.add_argument("--since", required=True, help="a day (2026-10-01, Athens) or an ISO time")
+    p.add_argument("--queue", help="only this queue's tickets (default: every queue)")
+    p.set_defaults(run=assignment_replay)
 
     for name in ("deactivate-user", "reactivate-user"):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} an account (sessions end)")

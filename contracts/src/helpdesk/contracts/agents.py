@@ -11,7 +11,7 @@ are event-sourced in the tickets store and published on
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -144,6 +144,42 @@ class OperatorSetQueueMembers(AdminRequest[QueueInfo]):
 
     queue: QueueName
     usernames: list[Username] = Field(max_length=MEMBERS_MAX)
+
+
+class ReplayRow(BaseModel):
+    """One agent in an assignment replay."""
+
+    user_id: UUID
+    name: str | None = None
+    replayed: int  # tickets the policy would have given them
+    actual: int  # tickets whose first assignment really was theirs
+    replayed_peak_open: int
+    actual_peak_open: int
+
+
+class AssignmentReplay(BaseModel):
+    policy: AssignmentPolicy
+    since: datetime
+    queue: str | None
+    tickets: int
+    unassigned: int  # arrivals the policy found nobody available for
+    rows: list[ReplayRow]
+    replayed_spread_mean: float
+    replayed_spread_max: int
+    actual_spread_mean: float
+    actual_spread_max: int
+
+
+class OperatorReplayAssignment(AdminRequest[AssignmentReplay]):
+    """Replay the tickets submitted since `since` (to `queue`) through `policy`,
+    changing nothing (`helpdesk assignment-replay`, docs/workspace.md)."""
+
+    service: ClassVar[str | None] = SERVICE
+    verb: ClassVar[str] = "assignment.replay"
+
+    policy: Literal[AssignmentPolicy.LEAST_OPEN, AssignmentPolicy.ROUND_ROBIN]
+    since: datetime
+    queue: QueueName | None = None
 
 
 # --- events -------------------------------------------------------------------------------

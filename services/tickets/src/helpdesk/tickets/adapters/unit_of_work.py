@@ -32,6 +32,7 @@ from helpdesk.servicekit.eventstore import ConcurrencyError, EventStore, NewEven
 from helpdesk.servicekit.projections import Projection
 from helpdesk.servicekit.statements import Write, merged
 from helpdesk.tickets.adapters.agents import PostgresAgents
+from helpdesk.tickets.adapters.event_log import PostgresEventLog
 from helpdesk.tickets.adapters.idempotency import PostgresAnswers
 from helpdesk.tickets.adapters.mail_log import PostgresMailLog
 from helpdesk.tickets.adapters.projections import PostgresDeadlines
@@ -66,6 +67,7 @@ class PostgresUnitOfWork:
     users: PostgresUsers
     numbers: PostgresNumbers
     views: PostgresViews
+    events: PostgresEventLog
 
     def __init__(
         self,
@@ -112,6 +114,7 @@ class PostgresUnitOfWork:
         self.users = PostgresUsers(conn)
         self.numbers = PostgresNumbers(conn)
         self.views = PostgresViews(conn)
+        self.events = PostgresEventLog(conn)
         if self._one_statement:
             self.tickets = PostgresTickets(conn, self._store, self._projections, self)
             self.agents = PostgresAgents(conn, self._store, self._projections, read_only=True)

@@ -2,7 +2,8 @@
 
 `commands.py` changes tickets, `queries.py` reads them, `insight.py`
 searches them and reports on their SLA history, `mail.py` turns mails into
-tickets and messages, `sla.py` is the SLA monitor; `assignment.py` holds the
+tickets and messages, `replay.py` replays assignment for the operator, `sla.py`
+is the SLA monitor; `assignment.py` holds the
 event handlers that assign tickets automatically; `deps.py` names the ports
 they use. `HANDLERS` is what
 `bootstrap.py` serves: `ctx.serve(bind(deps, HANDLERS))`.
@@ -15,7 +16,16 @@ from helpdesk.tickets.handlers.deps import Table
 from helpdesk.tickets.handlers.insight import INSIGHT
 from helpdesk.tickets.handlers.mail import MAIL
 from helpdesk.tickets.handlers.queries import QUERIES
+from helpdesk.tickets.handlers.replay import REPLAY
 
-HANDLERS: Table = {**COMMANDS, **QUERIES, **INSIGHT, **MAIL, **ATTACHMENTS, **AGENTS}
+HANDLERS: Table = {
+    **COMMANDS,
+    **QUERIES,
+    **INSIGHT,
+    **MAIL,
+    **ATTACHMENTS,
+    **AGENTS,
+    **REPLAY,
+}
 
 __all__ = ["HANDLERS"]

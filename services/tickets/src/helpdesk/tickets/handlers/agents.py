@@ -39,7 +39,7 @@ def _ensure_admin(actor: Actor) -> None:
         raise Forbidden("only admins may do this")
 
 
-def _ensure_queue(deps: Deps, queue: str) -> None:
+def ensure_queue(deps: Deps, queue: str) -> None:
     if queue not in deps.policy.queue_names():
         raise QueueNotFound(queue)
 
@@ -67,7 +67,7 @@ async def list_queues(query: contract.ListQueues, deps: Deps) -> contract.QueueL
 
 async def queue_members(query: contract.GetQueueMembers, deps: Deps) -> contract.QueueInfo:
     _ensure_agent(query.actor)
-    _ensure_queue(deps, query.queue)
+    ensure_queue(deps, query.queue)
     async with deps.uow() as uow:
         return await _info(deps, uow.agents, query.queue)
 
@@ -112,7 +112,7 @@ async def _set_members(
 
 async def set_queue_members(cmd: contract.SetQueueMembers, deps: Deps) -> contract.QueueInfo:
     _ensure_admin(cmd.actor)
-    _ensure_queue(deps, cmd.queue)
+    ensure_queue(deps, cmd.queue)
     return await _set_members(deps, cmd.queue, cmd.agent_ids, cmd.actor.user_id)
 
 
@@ -176,7 +176,7 @@ async def operator_list_queues(
 async def operator_set_members(
     cmd: contract.OperatorSetQueueMembers, deps: Deps
 ) -> contract.QueueInfo:
-    _ensure_queue(deps, cmd.queue)
+    ensure_queue(deps, cmd.queue)
     async with deps.uow() as uow:
         found = await uow.agents.ids_by_username(cmd.usernames)
     unknown = [

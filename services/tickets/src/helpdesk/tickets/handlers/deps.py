@@ -236,6 +236,14 @@ class Deadlines(Protocol):
         """Mark its passed deadlines fired: the aggregate had nothing left to emit."""
 
 
+class EventLog(Protocol):
+    """The stored events themselves, for the operator's assignment replay."""
+
+    async def since(self, at: datetime) -> list[EventData]:
+        """The events of the tickets submitted at or after `at`, and of every queue and
+        agent from the start, in the order they were stored (contract events)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over the service's repositories and read ports."""
 
@@ -254,6 +262,9 @@ class UnitOfWork(Protocol):
 
     @property
     def views(self) -> TicketViews: ...
+
+    @property
+    def events(self) -> EventLog: ...
 
     # These three need a transaction: a one-statement unit refuses them.
 
