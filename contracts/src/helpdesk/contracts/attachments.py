@@ -63,7 +63,8 @@ from helpdesk.contracts.tickets import (
     MailId,
     Person,
     TicketEvent,
-    _TicketsCommand,
+    _OneTicketCommand,
+    _OneTicketQuery,
     _TicketsMailCommand,
     _TicketsQuery,
 )
@@ -114,13 +115,11 @@ class AttachmentRemoval(BaseModel):
 # --- commands and queries ---------------------------------------------------------------
 
 
-class AddAttachments(_TicketsCommand[AttachmentList]):
+class AddAttachments(_OneTicketCommand[AttachmentList]):
     """Record files the gateway has stored; answers with the ones just added."""
 
     verb: ClassVar[str] = "add_attachments"
 
-    actor: Actor
-    ticket_id: UUID
     files: list[StoredFile] = Field(min_length=1, max_length=FILES_PER_REQUEST_MAX)
     internal: bool = False
     message_id: UUID | None = None
@@ -153,23 +152,18 @@ class AttachFromMail(_TicketsMailCommand[FilesAttached]):
     refused: list[RefusedFile] = Field(default=[], max_length=REFUSED_PER_MAIL_MAX)
 
 
-class RemoveAttachment(_TicketsCommand[Attachment], AttachmentRemoval):
+class RemoveAttachment(_OneTicketCommand[Attachment], AttachmentRemoval):
     """Agents and admins: the bytes are erased, the ticket keeps a "removed" entry."""
 
     verb: ClassVar[str] = "remove_attachment"
 
-    actor: Actor
-    ticket_id: UUID
     attachment_id: UUID
 
 
-class ListAttachments(_TicketsQuery[AttachmentList]):
+class ListAttachments(_OneTicketQuery[AttachmentList]):
     """The ticket's attachments the caller may see (404 for someone else's ticket)."""
 
     verb: ClassVar[str] = "list_attachments"
-
-    actor: Actor
-    ticket_id: UUID
 
 
 class GetAttachment(_TicketsQuery[Attachment]):

@@ -126,6 +126,11 @@ class TicketSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    # SLA time left at the answer, in the SLA clock's minutes (business minutes on
+    # the business-hours clock); negative: overdue by that much (docs/workspace.md).
+    first_response_left_minutes: float | None = None
+    resolution_left_minutes: float | None = None
+    business_time: bool = False
 
 
 class TimelineEntry(BaseModel):
@@ -194,6 +199,20 @@ class _TicketsCommand(Command[ResultT], Generic[ResultT]):
 
 class _TicketsQuery(Query[ResultT], Generic[ResultT]):
     service: ClassVar[str | None] = SERVICE
+
+
+class _OneTicketCommand(_TicketsCommand[ResultT], Generic[ResultT]):
+    """A command on one ticket, by a verified caller."""
+
+    actor: Actor
+    ticket_id: UUID
+
+
+class _OneTicketQuery(_TicketsQuery[ResultT], Generic[ResultT]):
+    """A query of one ticket, by a verified caller."""
+
+    actor: Actor
+    ticket_id: UUID
 
 
 class _TicketsMailCommand(MailCommand[ResultT], Generic[ResultT]):
@@ -325,56 +344,40 @@ class SubmitTicket(_TicketsCommand[Submitted], TicketDraft):
     idempotency_key: IdempotencyKey = None
 
 
-class AddMessage(_TicketsCommand[MessageAdded], MessageDraft):
+class AddMessage(_OneTicketCommand[MessageAdded], MessageDraft):
     """A reply (public) or, for agents only, an internal note."""
 
     verb: ClassVar[str] = "add_message"
 
-    actor: Actor
-    ticket_id: UUID
     idempotency_key: IdempotencyKey = None
     # Files the gateway stored for this message (the portal's reply form): recorded
     # with it in one transaction, and a public reply's mail carries them.
     files: list[StoredFile] = Field(default_factory=list, max_length=FILES_PER_REQUEST_MAX)
 
 
-class ChangeStatus(_TicketsCommand[TicketSummary], StatusChange):
+class ChangeStatus(_OneTicketCommand[TicketSummary], StatusChange):
     verb: ClassVar[str] = "change_status"
 
-    actor: Actor
-    ticket_id: UUID
 
-
-class ChangePriority(_TicketsCommand[TicketSummary], PriorityChange):
+class ChangePriority(_OneTicketCommand[TicketSummary], PriorityChange):
     verb: ClassVar[str] = "change_priority"
 
-    actor: Actor
-    ticket_id: UUID
 
-
-class AssignTicket(_TicketsCommand[TicketSummary], Assignment):
+class AssignTicket(_OneTicketCommand[TicketSummary], Assignment):
     """Assign to `assignee_id` (the caller when omitted); see `Assignment`."""
 
     verb: ClassVar[str] = "assign"
 
-    actor: Actor
-    ticket_id: UUID
 
-
-class UpdateTicket(_TicketsCommand[TicketSummary], TicketUpdate):
+class UpdateTicket(_OneTicketCommand[TicketSummary], TicketUpdate):
     verb: ClassVar[str] = "update"
 
-    actor: Actor
-    ticket_id: UUID
     idempotency_key: IdempotencyKey = None
     files: list[StoredFile] = Field(default_factory=list, max_length=FILES_PER_REQUEST_MAX)
 
 
-class ReopenTicket(_TicketsCommand[TicketSummary], Reopening):
+class ReopenTicket(_OneTicketCommand[TicketSummary], Reopening):
     verb: ClassVar[str] = "reopen"
-
-    actor: Actor
-    ticket_id: UUID
 
 
 class Rated(BaseModel):
@@ -383,11 +386,8 @@ class Rated(BaseModel):
     resolution: int  # which resolution of the ticket was rated (1 = the first)
 
 
-class RateTicket(_TicketsCommand[Rated], Satisfaction):
+class RateTicket(_OneTicketCommand[Rated], Satisfaction):
     verb: ClassVar[str] = "rate"
-
-    actor: Actor
-    ticket_id: UUID
 
 
 class UnassignTicket(_TicketsCommand[TicketSummary], Unassignment):
@@ -444,11 +444,8 @@ class ReplyFromMail(_TicketsMailCommand[MessageAdded]):
 # --- queries ------------------------------------------------------------------------------
 
 
-class GetTicket(_TicketsQuery[TicketDetail]):
+class GetTicket(_OneTicketQuery[TicketDetail]):
     verb: ClassVar[str] = "get"
-
-    actor: Actor
-    ticket_id: UUID
 
 
 class ListTickets(_TicketsQuery[TicketList]):
