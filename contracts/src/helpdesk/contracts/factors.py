@@ -16,14 +16,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.identity import (
     ClientAddress,
     Locale,
     SecondFactorKind,
     SessionTokens,
+    _CallerCommand,
+    _CallerQuery,
     _IdentityCommand,
-    _IdentityQuery,
     _UserEvent,
 )
 
@@ -111,29 +111,23 @@ class ConfirmTotpAtSignIn(_IdentityCommand[TotpEnrolled], TotpConfirmationAtSign
     client_address: ClientAddress
 
 
-class StartTotpEnrolment(_IdentityCommand[TotpEnrolment]):
+class StartTotpEnrolment(_CallerCommand[TotpEnrolment]):
     verb: ClassVar[str] = "start_totp_enrolment"
 
-    actor: Actor
 
-
-class ConfirmTotpEnrolment(_IdentityCommand[TotpEnrolled], TotpConfirmation):
+class ConfirmTotpEnrolment(_CallerCommand[TotpEnrolled], TotpConfirmation):
     verb: ClassVar[str] = "confirm_totp_enrolment"
 
-    actor: Actor
     client_address: ClientAddress
 
 
-class GetFactors(_IdentityQuery[Factors]):
+class GetFactors(_CallerQuery[Factors]):
     verb: ClassVar[str] = "factors"
 
-    actor: Actor
 
-
-class RemoveFactor(_IdentityCommand[Factors]):
+class RemoveFactor(_CallerCommand[Factors]):
     verb: ClassVar[str] = "remove_factor"
 
-    actor: Actor
     factor: SecondFactorKind
 
 

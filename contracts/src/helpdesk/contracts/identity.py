@@ -276,12 +276,28 @@ class NewPassword(_Body):
 # ---------------------------------------------------------------- commands
 
 
-class RegisterUser(_IdentityCommand[Registered], Registration):
+class _AddressedCommand(_IdentityCommand[ResultT], Generic[ResultT]):
+    """From anyone, rate-limited by the address it comes from."""
+
+    client_address: ClientAddress
+
+
+class _CallerCommand(_IdentityCommand[ResultT], Generic[ResultT]):
+    """By a verified caller, about themselves."""
+
+    actor: Actor
+
+
+class _CallerQuery(_IdentityQuery[ResultT], Generic[ResultT]):
+    """By a verified caller, about themselves."""
+
+    actor: Actor
+
+
+class RegisterUser(_AddressedCommand[Registered], Registration):
     """Self-registration from the portal or the API (`POST /api/v1/accounts`)."""
 
     verb: ClassVar[str] = "register"
-
-    client_address: ClientAddress
 
 
 class ActivateAccount(_IdentityCommand[Activated], ActivationToken):
@@ -292,48 +308,36 @@ class CancelRegistration(_IdentityCommand[RegistrationCancelled], CancellationTo
     verb: ClassVar[str] = "cancel_registration"
 
 
-class ResendActivation(_IdentityCommand[Accepted], EmailRequest):
+class ResendActivation(_AddressedCommand[Accepted], EmailRequest):
     verb: ClassVar[str] = "resend_activation"
 
-    client_address: ClientAddress
 
-
-class Login(_IdentityCommand[SignIn], Credentials):
+class Login(_AddressedCommand[SignIn], Credentials):
     verb: ClassVar[str] = "login"
-
-    client_address: ClientAddress
 
 
 class RefreshSession(_IdentityCommand[SessionTokens], RefreshToken):
     verb: ClassVar[str] = "refresh"
 
 
-class Logout(_IdentityCommand[LoggedOut]):
+class Logout(_CallerCommand[LoggedOut]):
     verb: ClassVar[str] = "logout"
 
-    actor: Actor
 
-
-class RequestPasswordReset(_IdentityCommand[Accepted], EmailRequest):
+class RequestPasswordReset(_AddressedCommand[Accepted], EmailRequest):
     verb: ClassVar[str] = "request_password_reset"
-
-    client_address: ClientAddress
 
 
 class CompletePasswordReset(_IdentityCommand[PasswordReset], NewPassword):
     verb: ClassVar[str] = "complete_password_reset"
 
 
-class RequestUsernameReminder(_IdentityCommand[Accepted], EmailRequest):
+class RequestUsernameReminder(_AddressedCommand[Accepted], EmailRequest):
     verb: ClassVar[str] = "request_username_reminder"
 
-    client_address: ClientAddress
 
-
-class GetProfile(_IdentityQuery[Profile]):
+class GetProfile(_CallerQuery[Profile]):
     verb: ClassVar[str] = "me"
-
-    actor: Actor
 
 
 class CreateUser(_IdentityCommand[UserCreated]):

@@ -15,12 +15,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk.contracts.actors import Actor, Role
+from helpdesk.contracts.actors import Role
 from helpdesk.contracts.identity import (
     SERVICE,
     Username,
-    _IdentityCommand,
-    _IdentityQuery,
+    _CallerCommand,
+    _CallerQuery,
     _UserEvent,
 )
 from helpdesk.contracts.messages import AdminRequest
@@ -63,36 +63,32 @@ class RoleSet(_Body):
     roles: Annotated[list[Role], Field(min_length=1, max_length=3)]
 
 
-class ListUsers(_IdentityQuery[UserList]):
+class ListUsers(_CallerQuery[UserList]):
     """Admins only. `q` matches the start of a username, name or e-mail (any case)."""
 
     verb: ClassVar[str] = "list_users"
 
-    actor: Actor
     q: Annotated[str | None, Field(max_length=100)] = None
     limit: Annotated[int, Field(ge=1, le=200)] = 100
 
 
-class SetRoles(_IdentityCommand[UserStatusChanged], RoleSet):
+class SetRoles(_CallerCommand[UserStatusChanged], RoleSet):
     verb: ClassVar[str] = "set_roles"
 
-    actor: Actor
     user_id: UUID
 
 
-class DeactivateUser(_IdentityCommand[UserStatusChanged]):
+class DeactivateUser(_CallerCommand[UserStatusChanged]):
     """Ends every session of the user; the tickets service returns their open tickets."""
 
     verb: ClassVar[str] = "deactivate_user"
 
-    actor: Actor
     user_id: UUID
 
 
-class ReactivateUser(_IdentityCommand[UserStatusChanged]):
+class ReactivateUser(_CallerCommand[UserStatusChanged]):
     verb: ClassVar[str] = "reactivate_user"
 
-    actor: Actor
     user_id: UUID
 
 
