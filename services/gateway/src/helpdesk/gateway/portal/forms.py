@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from helpdesk.contracts.replies import FieldError
-from helpdesk.gateway.portal.i18n import Lang, field_message, t
+from helpdesk.gateway.portal.i18n import Lang, duration, field_message, t
 from helpdesk.gateway.portal.rendering import LOCAL_ZONE
 from helpdesk.gateway.portal.session import csrf_ok
 from helpdesk.gateway.problems import ProblemError
@@ -67,7 +67,7 @@ def add_validation_errors(form: Form, exc: ValidationError, lang: Lang) -> None:
 def problem_message(problem: ProblemError, lang: Lang) -> str:
     """A sentence for the top of a form: ours where we know the code, else the service's."""
     if problem.code == "rate_limited":
-        return t("rate_limited", lang).format(seconds=problem.retry_after or 60)
+        return t("rate_limited", lang).format(wait=duration((problem.retry_after or 60) / 60, lang))
     if problem.code == "unavailable":
         return t("error_503_text", lang)
     if problem.code == "validation_error":

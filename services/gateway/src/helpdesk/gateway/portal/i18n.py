@@ -11,6 +11,7 @@ Those keys are `FAQ_KEYS`; a unit test checks each against the seed.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from importlib.resources import files
@@ -69,6 +70,19 @@ def t(key: str, lang: Lang) -> str:
     """The text of `key` in `lang`; a missing key shows itself (and fails the unit test)."""
     entry = _STRINGS.get(key)
     return entry[lang] if entry else key
+
+
+def duration(minutes: float, lang: Lang) -> str:
+    """`2 ώρες 15 λεπτά` / `2 h 15 min`: a wait or an SLA countdown, whole minutes
+    rounded up (a wait of 3511 s reads "59 λεπτά", never seconds)."""
+    total = max(1, math.ceil(abs(minutes)))
+    hours, mins = divmod(total, 60)
+    parts = []
+    if hours:
+        parts.append(t("hour_one" if hours == 1 else "hour_many", lang).format(n=hours))
+    if mins:
+        parts.append(t("minute_one" if mins == 1 else "minute_many", lang).format(n=mins))
+    return " ".join(parts)
 
 
 def keys() -> list[str]:

@@ -21,7 +21,7 @@ from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
 from helpdesk.contracts.tickets import CATEGORY_LABELS, Category, TicketStatus
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.deps import gateway_of
-from helpdesk.gateway.portal.i18n import LANGS, Lang, t
+from helpdesk.gateway.portal.i18n import LANGS, Lang, duration, t
 from helpdesk.gateway.portal.session import (
     CSRF_FIELD,
     BrowserState,
@@ -32,6 +32,8 @@ from helpdesk.gateway.portal.session import (
 from helpdesk.gateway.problems import ProblemError
 
 PREFIX = "/helpdesk"
+# An SLA deadline closer than this (in the SLA's own minutes) is highlighted as near.
+NEAR_DUE_MINUTES = 60
 
 # Scripts, styles and the live stream only from our own origin (no inline script,
 # no CDN), never framed, forms post only to us.
@@ -88,14 +90,26 @@ def format_time(value: datetime | None, lang: Lang) -> str:
     return local.strftime("%d/%m/%Y %H:%M")
 
 
-def due_state(value: datetime | None) -> str:
-    """`overdue`, `soon` (under an hour) or `ok`: a CSS class for SLA columns."""
+def due_state(value: datetime | None, left_minutes: float | None = None) -> str:
+    """`overdue`, `soon` (under an hour) or `ok`: a CSS class for SLA columns. The
+    SLA's own countdown (`left_minutes`, business time on business hours) when the
+    tickets service gave one, else wall-clock time to `value`."""
     if value is None:
         return "none"
-    left = (value - datetime.now(UTC)).total_seconds()
-    if left < 0:
+    if left_minutes is None:
+        left_minutes = (value - datetime.now(UTC)).total_seconds() / 60
+    if left_minutes < 0:
         return "overdue"
-    return "soon" if left < 3600 else "ok"
+    return "soon" if left_minutes < NEAR_DUE_MINUTES else "ok"
+
+
+def countdown(left_minutes: float | None, business: bool, lang: Lang) -> str:
+    """ "σε 2 ώρες 15 λεπτά (εργάσιμος χρόνος)" / "overdue by 1 h 5 min (business time)"."""
+    if left_minutes is None:
+        return ""
+    key = "due_in" if left_minutes >= 0 else "overdue_by"
+    text = t(key, lang).format(duration=duration(left_minutes, lang))
+    return f"{text} ({t('business_time', lang)})" if business else text
 
 
 def priority_label(priority: Priority | str, lang: Lang) -> str:
@@ -106,8 +120,14 @@ def priority_description(priority: Priority | str, lang: Lang) -> str:
     return PRIORITY_TEXT[Priority(priority)][lang].description
 
 
-def status_label(status: TicketStatus | str, lang: Lang) -> str:
-    return t(f"status_{TicketStatus(status).value}", lang)
+def status_label(status: TicketStatus | str, lang: Lang, *, agent: bool = False) -> str:
+    """The status in the reader's words: "pending" waits for the requester, which
+    the requester reads as "waiting for your reply" and an agent as "waiting for
+    the requester" (docs/glossary.md)."""
+    value = TicketStatus(status).value
+    if agent and value == TicketStatus.PENDING.value:
+        return t("status_pending_agent", lang)
+    return t(f"status_{value}", lang)
 
 
 def category_label(category: Category | str | None, lang: Lang) -> str:
@@ -166,9 +186,12 @@ async def render(
         "path": request.url.path,
         "time": partial(format_time, lang=lang),
         "due_state": due_state,
+        "countdown": partial(countdown, lang=lang),
         "priority_label": partial(priority_label, lang=lang),
         "priority_description": partial(priority_description, lang=lang),
-        "status_label": partial(status_label, lang=lang),
+        "status_label": partial(
+            status_label, lang=lang, agent=state.user is not None and state.user.is_agent
+        ),
         "category_label": partial(category_label, lang=lang),
         "priorities": list(Priority),
         "notice": None,

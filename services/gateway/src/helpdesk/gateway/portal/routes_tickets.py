@@ -233,7 +233,10 @@ async def reply(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
     internal = user.is_agent and form.get("internal") == "1"
     prepared, refused = await files.prepared_files(request, form, lang)
     if refused:
-        return await page_again(request, lang, user, ticket_id, form, form.errors["file"], refused)
+        # The reason is under the file field; the banner only says that the form has errors
+        # (the same sentence twice, banner and field, was one of the complaints).
+        message = t("form_has_errors", lang)
+        return await page_again(request, lang, user, ticket_id, form, message, refused)
     choices = _composer_choices(form, me=user.user_id) if user.is_agent else {}
     if choices.get("status") is TicketStatus.CLOSED and form.get("confirm") != "1":
         # Closing is final: the same page again, everything kept, asking once more.

@@ -14,7 +14,7 @@ from helpdesk.contracts.tickets import (
     TicketList,
 )
 from helpdesk.tickets.handlers.deps import Deps, Table, TicketFilter, caller_of
-from helpdesk.tickets.handlers.views import detail_of
+from helpdesk.tickets.handlers.views import counted_down, detail_of
 
 
 async def get_ticket(query: GetTicket, deps: Deps) -> TicketDetail:
@@ -58,7 +58,10 @@ async def list_tickets(query: ListTickets, deps: Deps) -> TicketList:
             return await uow.views.page_as_of(
                 filters, query.as_of, cursor=query.cursor, limit=query.limit
             )
-        return await uow.views.page(filters, cursor=query.cursor, limit=query.limit)
+        found = await uow.views.page(filters, cursor=query.cursor, limit=query.limit)
+    now = deps.clock.now()
+    items = [counted_down(item, deps.policy, now) for item in found.items]
+    return found.model_copy(update={"items": items})
 
 
 async def priorities(query: ListPriorities, deps: Deps) -> PriorityList:

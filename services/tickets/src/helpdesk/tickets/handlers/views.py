@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from helpdesk.contracts.tickets import (
     AUTOMATIC,
     Contact,
     Person,
+    SlaClock,
     TicketDetail,
     TicketStatus,
     TicketSummary,
@@ -70,6 +71,29 @@ def summary_of(ticket: Ticket) -> TicketSummary:
     )
 
 
+Summary = TypeVar("Summary", bound=TicketSummary)
+
+
+def counted_down(summary: Summary, policy: RoutingPolicy, now: datetime) -> Summary:
+    """The summary with its SLA time left at `now` on the SLA's own clock (business
+    minutes on business hours), negative when overdue: what a page counts down."""
+    calendar = policy.calendar(summary.priority)
+
+    def left(due: datetime | None) -> float | None:
+        if due is None:
+            return None
+        seconds = calendar.elapsed(now, due) if due >= now else -calendar.elapsed(due, now)
+        return round(seconds / 60, 1)
+
+    return summary.model_copy(
+        update={
+            "first_response_left_minutes": left(summary.first_response_due),
+            "resolution_left_minutes": left(summary.resolution_due),
+            "business_time": policy.route(summary.priority).clock is SlaClock.BUSINESS_HOURS,
+        }
+    )
+
+
 def detail_of(
     ticket: Ticket, *, for_agent: bool, policy: RoutingPolicy, now: datetime | None = None
 ) -> TicketDetail:
@@ -90,8 +114,11 @@ def detail_of(
         if isinstance(event, e.MOVES) and not for_agent:
             entry = entry.model_copy(update={"body": None})
         timeline.append(entry)
+    summary = summary_of(ticket)
+    if now is not None:
+        summary = counted_down(summary, policy, now)
     return TicketDetail(
-        **summary_of(ticket).model_dump(),
+        **summary.model_dump(),
         description=ticket.description,
         first_responded_at=ticket.first_responded_at,
         timeline=timeline,
