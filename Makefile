@@ -14,7 +14,7 @@ LOCK_TARGET := --python-version 3.11.5 --python-platform linux
 LOCAL_DISTS := helpdesk-contracts helpdesk-servicekit helpdesk-identity helpdesk-tickets \
                helpdesk-notifier helpdesk-mailgate helpdesk-gateway helpdesk-devstack helpdesk-cli
 
-.PHONY: install lock ldap browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
+.PHONY: install lock ldap saml browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ run: install
 ldap:
 	sh deploy/local/install-ldap.sh
 
+# Debian's SimpleSAMLphp and PHP, the SAML identity provider of the SSO tests, and
+# xmlsec1, which pysaml2 checks signatures with (the tests skip, saying why, without).
+saml:
+	sh deploy/local/install-saml.sh
+
 # Debian's Chromium for the Playwright browser tests (they skip, saying why, without it).
 browser:
 	sh deploy/local/install-chromium.sh
@@ -57,7 +62,7 @@ imap:
 kubectl:
 	sh deploy/k8s/install-kubectl.sh
 
-test: install browser kubectl imap
+test: install browser kubectl imap saml
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -48,6 +48,15 @@ OIDC_SETTINGS = [
         *("AGENT_GROUPS", "ADMIN_GROUPS", "ALGORITHMS", "CLOCK_SKEW_SECONDS", "TIMEOUT_SECONDS"),
     )
 ]
+# SAML (docs/sso.md): unset, nobody signs in through an IdP.
+SAML_SETTINGS = [
+    f"HELPDESK_SAML_{name}"
+    for name in (
+        *("IDP_METADATA_URL", "IDP_ENTITY_ID", "ID_ATTRIBUTE", "USERNAME_ATTRIBUTE"),
+        *("NAME_ATTRIBUTE", "EMAIL_ATTRIBUTE", "ROLE_ATTRIBUTE", "AGENT_GROUPS"),
+        *("ADMIN_GROUPS", "CLOCK_SKEW_SECONDS", "TIMEOUT_SECONDS", "XMLSEC_BINARY"),
+    )
+]
 # Settings deliberately left unset, each with the reason; an entry that no longer
 # names a setting the service reads fails the test (keep this list honest).
 UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
@@ -67,6 +76,11 @@ UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
         for name in OIDC_SETTINGS
     },
     ("gateway", "HELPDESK_OIDC_ISSUER"): "set with identity's: shows the organisation's button",
+    **{
+        ("identity", name): "no SAML unless the site has an IdP (docs/sso.md)"
+        for name in SAML_SETTINGS
+    },
+    ("gateway", "HELPDESK_SAML_IDP_METADATA_URL"): "set with identity's: shows the button",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
@@ -83,6 +97,8 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     **{("identity", name): "no directory in the compose stack" for name in LDAP_SETTINGS},
     **{("identity", name): "no identity provider in the compose stack" for name in OIDC_SETTINGS},
     ("gateway", "HELPDESK_OIDC_ISSUER"): "no identity provider in the compose stack",
+    **{("identity", name): "no SAML IdP in the compose stack" for name in SAML_SETTINGS},
+    ("gateway", "HELPDESK_SAML_IDP_METADATA_URL"): "no SAML IdP in the compose stack",
     ("identity", "HELPDESK_REGISTRATION_DOMAINS"): "read only with HELPDESK_REGISTRATION=domains",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says

@@ -9,7 +9,9 @@ The periodic sync is off (HELPDESK_LDAP_SYNC_MINUTES=0): the tests run it as the
 operator does, `helpdesk directory-sync`. And against a real OpenID Connect
 provider (npm oidc-provider, tests/sso/oidc.py): its port is chosen before the
 system starts (the issuer is identity's setting), the provider itself after (the
-gateway's callback is its client's redirect URI)."""
+gateway's callback is its client's redirect URI). The same for SAML: a real
+SimpleSAMLphp IdP (tests/sso/simplesaml.py) whose port is chosen first, and a
+twin of it (same issuer, same key) whose assertions are born expired."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from tests.browser.conftest import browser, screenshots
 from tests.e2e.harness import System, start_system
 from tests.servers import Servers
 from tests.sso.oidc import CLIENT_ID, CLIENT_SECRET, OidcServer, node_available
+from tests.sso.simplesaml import SimpleSamlPhp, simplesamlphp_available
 from tests.sso.slapd import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, slapd_available
 
 __all__ = ["browser", "screenshots"]
@@ -118,12 +121,45 @@ def oidc_env(port: int) -> dict[str, str]:
     }
 
 
+# The IdP's people: "login:password" -> attributes (as a university's IdP sends them).
+SAML_USERS = {
+    "giorgos:giorgos saml pass": {
+        "uid": ["giorgos"],
+        "eduPersonPrincipalName": ["giorgos@uni.example.gr"],
+        "mail": ["giorgos@uni.example.gr"],
+        "displayName": ["Γιώργος Σαμαράς"],
+        "eduPersonEntitlement": ["urn:mace:uni.example.gr:helpdesk:agent"],
+    },
+    "dimitra:dimitra saml pass": {
+        "uid": ["dimitra"],
+        "eduPersonPrincipalName": ["dimitra@uni.example.gr"],
+        "mail": ["dimitra@uni.example.gr"],
+        "displayName": ["Δήμητρα Κ."],
+    },
+}
+SAML_AGENTS = "urn:mace:uni.example.gr:helpdesk:agent"
+
+
+@pytest.fixture(scope="session")
+def saml_ports() -> tuple[int, int] | None:
+    """The IdP's port and its expired twin's; None without SimpleSAMLphp (then no SAML)."""
+    return (free_port(), free_port()) if simplesamlphp_available() else None
+
+
+def saml_env(port: int) -> dict[str, str]:
+    return {
+        "HELPDESK_SAML_IDP_METADATA_URL": f"http://127.0.0.1:{port}/saml2/idp/metadata.php",
+        "HELPDESK_SAML_AGENT_GROUPS": SAML_AGENTS,
+    }
+
+
 @pytest.fixture(scope="session")
 async def sso_system(
     tmp_path_factory: pytest.TempPathFactory,
     servers: Servers,
     slapd: Slapd | None,
     oidc_port: int | None,
+    saml_ports: tuple[int, int] | None,
 ) -> AsyncIterator[System]:
     running = await start_system(
         tmp_path_factory.mktemp("sso-system"),
@@ -132,6 +168,7 @@ async def sso_system(
             "HELPDESK_MFA_REQUIRED_ROLES": "agent,admin",
             **(ldap_env(slapd) if slapd else {}),
             **(oidc_env(oidc_port) if oidc_port else {}),
+            **(saml_env(saml_ports[0]) if saml_ports else {}),
         },
     )
     yield running
@@ -147,3 +184,29 @@ async def oidc_provider(sso_system: System, oidc_port: int | None) -> AsyncItera
     )
     yield server
     await asyncio.to_thread(server.stop)
+
+
+@pytest.fixture(scope="session")
+async def saml_idp(
+    sso_system: System, saml_ports: tuple[int, int] | None
+) -> AsyncIterator[tuple[SimpleSamlPhp, SimpleSamlPhp]]:
+    """The IdP, and its twin whose assertions expired ten minutes before they are made."""
+    if saml_ports is None:
+        pytest.skip("Debian's simplesamlphp, php-cli and xmlsec1 are not installed (make saml)")
+    sp = f"{sso_system.url}/helpdesk/saml/metadata"
+    acs = f"{sso_system.url}/helpdesk/saml/acs"
+    idp = await asyncio.to_thread(SimpleSamlPhp.start, saml_ports[0], sp, acs, SAML_USERS)
+    twin = await asyncio.to_thread(
+        lambda: SimpleSamlPhp.start(
+            saml_ports[1],
+            sp,
+            acs,
+            SAML_USERS,
+            entity_id=idp.entity_id,
+            keys_from=idp.folder,
+            assertion_lifetime=-600,
+        )
+    )
+    yield idp, twin
+    await asyncio.to_thread(twin.stop)
+    await asyncio.to_thread(idp.stop)

@@ -22,11 +22,12 @@ from helpdesk.contracts.factors import ChallengeId
 from helpdesk.contracts.identity import (
     SERVICE,
     AccountSource,
-    ClientAddress,
     Locale,
     Password,
     SignIn,
+    _AddressedCommand,
     _IdentityCommand,
+    _IdentityQuery,
     _UserEvent,
 )
 from helpdesk.contracts.messages import AdminRequest
@@ -45,10 +46,8 @@ class LinkAnswer(_Body):
     password: Password
 
 
-class LinkAccount(_IdentityCommand[SignIn], LinkAnswer):
+class LinkAccount(_AddressedCommand[SignIn], LinkAnswer):
     verb: ClassVar[str] = "link_account"
-
-    client_address: ClientAddress
 
 
 # ---------------------------------------------------------------- OpenID Connect
@@ -74,7 +73,7 @@ class StartOidcSignIn(_IdentityCommand[OidcSignInStarted]):
     locale: Locale = "el"
 
 
-class CompleteOidcSignIn(_IdentityCommand[SignIn]):
+class CompleteOidcSignIn(_AddressedCommand[SignIn]):
     """The callback: the provider's code, state and (RFC 9207) issuer, with the flow."""
 
     verb: ClassVar[str] = "complete_oidc_sign_in"
@@ -83,7 +82,38 @@ class CompleteOidcSignIn(_IdentityCommand[SignIn]):
     code: Opaque
     state: Opaque
     iss: Opaque | None = None
-    client_address: ClientAddress
+
+
+# ---------------------------------------------------------------- SAML 2.0
+
+
+class SamlSignInStarted(BaseModel):
+    redirect_url: str  # the IdP's single sign-on URL with the signed-ID AuthnRequest
+
+
+class StartSamlSignIn(_IdentityCommand[SamlSignInStarted]):
+    verb: ClassVar[str] = "start_saml_sign_in"
+
+    locale: Locale = "el"
+
+
+class CompleteSamlSignIn(_AddressedCommand[SignIn]):
+    """What the IdP posted to the assertion consumer service."""
+
+    verb: ClassVar[str] = "complete_saml_sign_in"
+
+    saml_response: Annotated[str, Field(min_length=1, max_length=200_000)]
+    relay_state: Annotated[str, Field(max_length=80)] = ""
+
+
+class SamlMetadata(BaseModel):
+    xml: str
+
+
+class GetSamlMetadata(_IdentityQuery[SamlMetadata]):
+    """The service provider's metadata, for the IdP's administrators."""
+
+    verb: ClassVar[str] = "saml_metadata"
 
 
 class DirectorySynced(BaseModel):

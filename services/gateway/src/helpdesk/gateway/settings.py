@@ -30,6 +30,9 @@ class Settings(ServiceSettings):
     # The organisation's OpenID Connect issuer, as identity has it: set, the login page
     # offers "Sign in with your organisation" (identity does the rest; docs/sso.md).
     oidc_issuer: str = ""
+    # The organisation's SAML IdP metadata, as identity has it: set, the login page
+    # offers the organisation's button for SAML (when no OIDC issuer is set).
+    saml_idp_metadata_url: str = ""
 
     @property
     def attachment_request_max_bytes(self) -> int:

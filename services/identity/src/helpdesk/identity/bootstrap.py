@@ -22,6 +22,7 @@ from helpdesk.identity.adapters.passwords import Argon2Passwords
 from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
 from helpdesk.identity.adapters.projections import PROJECTIONS
 from helpdesk.identity.adapters.revocations import KvRevocations
+from helpdesk.identity.adapters.saml import SamlServiceProvider
 from helpdesk.identity.adapters.tokens import OpaqueTokens
 from helpdesk.identity.handlers import HANDLERS
 from helpdesk.identity.handlers.deps import Deps, Revocations
@@ -57,6 +58,7 @@ def build_deps(
         factors=SecondFactorSecrets(settings.jwt_private_key.get_secret_value()),
         directory=LdapDirectory(settings) if settings.directory_configured else None,
         oidc=OidcProvider(settings) if settings.oidc_configured else None,
+        saml=SamlServiceProvider(settings) if settings.saml_configured else None,
     )
 
 

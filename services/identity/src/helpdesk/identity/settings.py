@@ -102,6 +102,25 @@ class Settings(ServiceSettings):
     oidc_clock_skew_seconds: int = 60
     oidc_timeout_seconds: float = 10.0
 
+    # SAML 2.0 (docs/sso.md, "SAML"). An empty metadata URL: no SAML. The helpdesk is
+    # the service provider `{public_url}/helpdesk/saml/metadata` (its metadata there),
+    # its assertion consumer service `{public_url}/helpdesk/saml/acs`. Signed
+    # assertions only, with the IdP's certificate from its metadata.
+    public_url: str = "http://127.0.0.1:8080"
+    saml_idp_metadata_url: str = ""
+    # When the metadata is a federation's aggregate: which IdP of it.
+    saml_idp_entity_id: str = ""
+    saml_id_attribute: str = "eduPersonPrincipalName"
+    saml_username_attribute: str = "uid"
+    saml_name_attribute: str = "displayName"
+    saml_email_attribute: str = "mail"
+    saml_role_attribute: str = "eduPersonEntitlement"
+    saml_agent_groups: str = ""
+    saml_admin_groups: str = ""
+    saml_clock_skew_seconds: int = 60
+    saml_timeout_seconds: float = 10.0
+    saml_xmlsec_binary: str = "/usr/bin/xmlsec1"
+
     @field_validator("oidc_algorithms")
     @classmethod
     def _asymmetric_only(cls, value: str) -> str:
@@ -147,3 +166,15 @@ class Settings(ServiceSettings):
     @property
     def oidc_algorithm_list(self) -> list[str]:
         return [a.strip() for a in self.oidc_algorithms.split(",") if a.strip()]
+
+    @property
+    def saml_configured(self) -> bool:
+        return bool(self.saml_idp_metadata_url)
+
+    @property
+    def saml_sp_entity_id(self) -> str:
+        return f"{self.public_url.rstrip('/')}/helpdesk/saml/metadata"
+
+    @property
+    def saml_acs_url(self) -> str:
+        return f"{self.public_url.rstrip('/')}/helpdesk/saml/acs"

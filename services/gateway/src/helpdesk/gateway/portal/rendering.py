@@ -30,6 +30,7 @@ from helpdesk.gateway.portal.session import (
     load_state,
 )
 from helpdesk.gateway.problems import ProblemError
+from helpdesk.gateway.settings import Settings
 
 PREFIX = "/helpdesk"
 # An SLA deadline closer than this (in the SLA's own minutes) is highlighted as near.
@@ -163,6 +164,15 @@ async def header_availability(
         return None
 
 
+def organisation_sign_in(settings: Settings) -> str | None:
+    """Where "Sign in with your organisation" goes: OpenID Connect, SAML, or nowhere."""
+    if settings.oidc_issuer:
+        return "login/organisation"
+    if settings.saml_idp_metadata_url:
+        return "login/saml"
+    return None
+
+
 async def render(
     request: Request,
     template: str,
@@ -201,7 +211,7 @@ async def render(
         "not_activated": False,
         "scripts": SCRIPTS,
         "invalid_token": False,
-        "organisation_sign_in": bool(gateway_of(request).settings.oidc_issuer),
+        "organisation_sign_in": organisation_sign_in(gateway_of(request).settings),
         # One Idempotency-Key per rendered form: submitting it twice creates one thing.
         "new_idempotency_key": lambda: str(uuid4()),
     }

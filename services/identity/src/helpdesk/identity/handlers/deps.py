@@ -273,6 +273,28 @@ class IdentityProvider(Protocol):
         """Who the provider says signed in, once the code and its ID token hold."""
 
 
+@dataclass(frozen=True)
+class SamlAnswer:
+    person: OrganisationPerson
+    assertion_id: str
+
+
+class ServiceProvider(Protocol):
+    """The helpdesk as a SAML 2.0 service provider of the organisation's IdP
+    (adapters/saml.py). `answer` raises `OrganisationRefused` for a response that
+    does not hold (unsigned, wrapped, expired, for another audience or request)."""
+
+    async def metadata(self) -> str: ...
+
+    async def redirect(self, request_id: str, relay_state: str) -> str:
+        """The IdP's sign-on URL carrying an AuthnRequest with this ID."""
+
+    def answered_request(self, saml_response: str) -> str | None:
+        """The request ID a response claims to answer (not yet trusted)."""
+
+    async def answer(self, saml_response: str, request_id: str) -> SamlAnswer: ...
+
+
 # ---------------------------------------------------------------- all of it
 
 
@@ -288,6 +310,7 @@ class Limits:
     owner_notice: Limit
     second_factor: Limit  # wrong codes of one account, over every address
     oidc_flow: Limit  # an OpenID Connect flow (its state) completes once
+    saml_assertion: Limit  # a SAML assertion (its ID) is good once
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -300,6 +323,8 @@ class Limits:
             owner_notice=Limit("owner-notice", s.owner_notice_limit, timedelta(hours=1)),
             second_factor=Limit("second-factor", s.login_account_limit, login),
             oidc_flow=Limit("oidc-flow", 1, timedelta(minutes=s.mfa_challenge_minutes)),
+            # Longer than any assertion lives (SimpleSAMLphp, Shibboleth: 5 minutes).
+            saml_assertion=Limit("saml-assertion", 1, timedelta(hours=2)),
             registration=Limit(
                 "registration-address",
                 s.registration_address_limit,
@@ -325,6 +350,7 @@ class Deps:
     factors: SecondFactorSecrets
     directory: Directory | None = None  # None: HELPDESK_LDAP_URL is not set
     oidc: IdentityProvider | None = None  # None: HELPDESK_OIDC_ISSUER is not set
+    saml: ServiceProvider | None = None  # None: HELPDESK_SAML_IDP_METADATA_URL is not set
 
     @property
     def limits(self) -> Limits:

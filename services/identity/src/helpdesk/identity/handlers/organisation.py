@@ -13,6 +13,7 @@ service hands the person's open tickets back on `UserDeactivated`.
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -58,6 +59,9 @@ def mapped_roles(deps: Deps, person: OrganisationPerson) -> list[Role] | None:
     elif person.source == "oidc":
         agents = group_set(s.oidc_agent_groups, ",")
         admins = group_set(s.oidc_admin_groups, ",")
+    elif person.source == "saml":
+        agents = group_set(s.saml_agent_groups, ",")
+        admins = group_set(s.saml_admin_groups, ",")
     else:
         return None
     if not agents and not admins:
@@ -235,6 +239,48 @@ def open_flow(deps: Deps, sealed: str) -> OidcFlow | None:
     return flow if deps.clock.now() < flow.expires_at else None
 
 
+# ---------------------------------------------------------------- SAML 2.0
+
+
+async def start_saml_sign_in(
+    cmd: contract.StartSamlSignIn, deps: Deps
+) -> contract.SamlSignInStarted:
+    """An AuthnRequest whose ID is ours (random, its expiry, MAC'd): the response
+    must answer it, and no server state is kept for it."""
+    if deps.saml is None:
+        raise NotConfigured("Signing in with the organisation is not set up here.")
+    expires = int(
+        (deps.clock.now() + timedelta(minutes=deps.settings.mfa_challenge_minutes)).timestamp()
+    )
+    nonce = deps.tokens.new().replace("-", "").replace("_", "")[:32]
+    request_id = f"id{nonce}-{expires}-{_mac(deps, nonce, expires)}"
+    url = await deps.saml.redirect(request_id, relay_state=cmd.locale)
+    return contract.SamlSignInStarted(redirect_url=url)
+
+
+def saml_request_is_ours(deps: Deps, request_id: str | None) -> bool:
+    """Whether `request_id` is an unexpired AuthnRequest ID of ours."""
+    try:
+        head, expires_text, mac = (request_id or "").split("-")
+        expires = int(expires_text)
+    except ValueError:
+        return False
+    genuine = hmac.compare_digest(mac, _mac(deps, head.removeprefix("id"), expires))
+    return genuine and deps.clock.now().timestamp() < expires
+
+
+def _mac(deps: Deps, nonce: str, expires: int) -> str:
+    return (
+        deps.tokens.hash(f"saml-request:{nonce}:{expires}")[:32].replace("-", "").replace("_", "")
+    )
+
+
+async def saml_metadata(query: contract.GetSamlMetadata, deps: Deps) -> contract.SamlMetadata:
+    if deps.saml is None:
+        raise NotConfigured("SAML is not set up here.")
+    return contract.SamlMetadata(xml=await deps.saml.metadata())
+
+
 # ---------------------------------------------------------------- the directory sync
 
 
@@ -285,4 +331,6 @@ async def sync_directory(cmd: contract.SyncDirectory, deps: Deps) -> contract.Di
 HANDLERS: UseCases = {
     contract.SyncDirectory: sync_directory,
     contract.StartOidcSignIn: start_oidc_sign_in,
+    contract.StartSamlSignIn: start_saml_sign_in,
+    contract.GetSamlMetadata: saml_metadata,
 }

@@ -324,10 +324,42 @@ async def complete_oidc_sign_in(
     return await finish_sign_in(deps, found)
 
 
+async def complete_saml_sign_in(
+    cmd: org_contract.CompleteSamlSignIn, deps: Deps
+) -> contract.SignIn:
+    """What the IdP posted: it must answer an unexpired request of ours, hold
+    (adapters/saml.py), and its assertion be new (an assertion ID is good once)."""
+    if deps.saml is None:
+        raise InvalidChallenge()
+    request_id = deps.saml.answered_request(cmd.saml_response)
+    if not organisation.saml_request_is_ours(deps, request_id):
+        log.warning("SAML response to no request of ours")
+        raise OrganisationRefused("unsolicited or expired")
+    assert request_id is not None
+    try:
+        answer = await deps.saml.answer(cmd.saml_response, request_id)
+    except OrganisationRefused as refused:
+        log.warning("SAML sign-in refused", reason=refused.reason)
+        raise
+    async with deps.uow() as uow:
+        key = deps.tokens.hash(answer.assertion_id)
+        replayed = await uow.limits.take(deps.limits.saml_assertion, key)
+        await uow.commit()
+    if replayed:
+        log.warning("SAML assertion replayed")
+        raise OrganisationRefused("replayed assertion")
+    locale = cmd.relay_state if cmd.relay_state in ("el", "en") else None
+    found = await organisation.account_for(deps, answer.person, locale)
+    if isinstance(found, contract.MfaChallenge):
+        return contract.SignIn(found)
+    return await finish_sign_in(deps, found)
+
+
 HANDLERS: UseCases = {
     contract.Login: login,
     org_contract.LinkAccount: link_account,
     org_contract.CompleteOidcSignIn: complete_oidc_sign_in,
+    org_contract.CompleteSamlSignIn: complete_saml_sign_in,
     contract.RefreshSession: refresh,
     contract.Logout: logout,
     contract.GetProfile: profile,
