@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Self, TypeVar
 from uuid import UUID
 
-from helpdesk.contracts.actors import Role
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import growing_delay
@@ -44,7 +43,13 @@ from helpdesk.identity.domain.user import (
     User,
     UserEvent,
 )
-from helpdesk.identity.handlers.deps import Limit, OidcFlow, TokenPurpose, Verification
+from helpdesk.identity.handlers.deps import (
+    AccessGrant,
+    Limit,
+    OidcFlow,
+    TokenPurpose,
+    Verification,
+)
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.eventstore import ConcurrencyError
 
@@ -307,15 +312,8 @@ class FakeTokens:
         return f"{raw}.next"
 
 
-@dataclass(frozen=True)
-class Claims:
-    user_id: UUID
-    roles: list[Role]
-    session_id: UUID
-    name: str
-    locale: str
-    now: datetime
-    credentials_version: int = 0
+# What a fake access token stands for.
+Claims = AccessGrant
 
 
 class FakeAccessTokens:
@@ -325,20 +323,8 @@ class FakeAccessTokens:
         self.ttl = timedelta(minutes=15)
         self.issued: list[Claims] = []
 
-    def issue(
-        self,
-        *,
-        user_id: UUID,
-        roles: list[Role],
-        session_id: UUID,
-        name: str,
-        locale: str,
-        now: datetime,
-        credentials_version: int = 0,
-    ) -> str:
-        self.issued.append(
-            Claims(user_id, list(roles), session_id, name, locale, now, credentials_version)
-        )
+    def issue(self, grant: AccessGrant) -> str:
+        self.issued.append(grant)
         return f"access-{len(self.issued) - 1}"
 
     def claims(self, access_token: str) -> Claims:

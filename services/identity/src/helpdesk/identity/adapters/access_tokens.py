@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from uuid import UUID
+from datetime import timedelta
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from helpdesk.contracts.actors import AccessTokenClaims, Role
+from helpdesk.contracts.actors import AccessTokenClaims
+from helpdesk.identity.handlers.deps import AccessGrant
 
 
 def load_private_key(pem: str) -> Ed25519PrivateKey:
@@ -25,25 +25,15 @@ class AccessTokenIssuer:
         self._key = load_private_key(private_key_pem)
         self.ttl = ttl
 
-    def issue(
-        self,
-        *,
-        user_id: UUID,
-        roles: list[Role],
-        session_id: UUID,
-        name: str,
-        locale: str,
-        now: datetime,
-        credentials_version: int = 0,
-    ) -> str:
+    def issue(self, grant: AccessGrant) -> str:
         claims = AccessTokenClaims(
-            sub=str(user_id),
-            roles=roles,
-            sid=str(session_id),
-            name=name,
-            locale=locale,
-            iat=int(now.timestamp()),
-            exp=int((now + self.ttl).timestamp()),
-            cv=credentials_version,
+            sub=str(grant.user_id),
+            roles=grant.roles,
+            sid=str(grant.session_id),
+            name=grant.name,
+            locale=grant.locale,
+            iat=int(grant.now.timestamp()),
+            exp=int((grant.now + self.ttl).timestamp()),
+            cv=grant.credentials_version,
         )
         return jwt.encode(claims.model_dump(mode="json"), self._key, algorithm="EdDSA")

@@ -173,21 +173,24 @@ class Revocations(Protocol):
         """Access tokens of `user_id` minted for an older credentials version are void."""
 
 
+@dataclass(frozen=True)
+class AccessGrant:
+    """Who an access token is for, issued `now`, in which session."""
+
+    user_id: UUID
+    roles: list[Role]
+    session_id: UUID
+    name: str
+    locale: str
+    now: datetime
+    credentials_version: int = 0
+
+
 class AccessTokens(Protocol):
     @property
     def ttl(self) -> timedelta: ...
 
-    def issue(
-        self,
-        *,
-        user_id: UUID,
-        roles: list[Role],
-        session_id: UUID,
-        name: str,
-        locale: str,
-        now: datetime,
-        credentials_version: int = 0,
-    ) -> str: ...
+    def issue(self, grant: AccessGrant) -> str: ...
 
 
 ChallengePurpose = Literal["verify", "enrol", "link"]

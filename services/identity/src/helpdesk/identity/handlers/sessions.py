@@ -31,7 +31,7 @@ from helpdesk.identity.domain.errors import (
 from helpdesk.identity.domain.session import Session
 from helpdesk.identity.domain.user import User
 from helpdesk.identity.handlers import organisation
-from helpdesk.identity.handlers.deps import Challenge, Deps, UnitOfWork, UseCases
+from helpdesk.identity.handlers.deps import AccessGrant, Challenge, Deps, UnitOfWork, UseCases
 from helpdesk.servicekit.eventstore import ConcurrencyError
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
@@ -194,15 +194,10 @@ async def start_session(deps: Deps, user: User) -> contract.SessionTokens:
 def _tokens(
     deps: Deps, user: User, session_id: UUID, refresh_token: str, now: datetime, ttl: timedelta
 ) -> contract.SessionTokens:
-    access = deps.access_tokens.issue(
-        user_id=user.user_id,
-        roles=user.roles,
-        session_id=session_id,
-        name=user.name,
-        locale=user.locale,
-        now=now,
-        credentials_version=user.credentials_version,
+    grant = AccessGrant(
+        user.user_id, user.roles, session_id, user.name, user.locale, now, user.credentials_version
     )
+    access = deps.access_tokens.issue(grant)
     return contract.SessionTokens(
         access_token=access,
         refresh_token=refresh_token,
