@@ -46,6 +46,12 @@ async def test_live_queue_live_ticket_and_the_composer(
     await apage.get_by_role("link", name=subject).wait_for(timeout=2000)  # within 2 s
     assert await apage.evaluate("window.stillThisPage === true")  # no reload
     await apage.screenshot(path=str(screenshots / "workspace-01-live-queue-el.png"))
+    # The agent keeps this view under a name of their own.
+    await apage.get_by_label("Όνομα προβολής").fill("Όλες οι ουρές")
+    await apage.get_by_role("button", name="Αποθήκευση αυτής της προβολής").click()
+    saved = apage.locator(".saved-filters").get_by_role("link", name="Όλες οι ουρές")
+    await saved.wait_for()
+    assert (await saved.get_attribute("href") or "").endswith("tickets?view=all")
 
     # Agent B opens it and starts typing; agent A answers, takes it and resolves it
     # in one submit.

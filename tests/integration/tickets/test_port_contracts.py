@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -393,3 +394,34 @@ async def test_the_event_log_holds_the_tickets_since_and_every_queue_s_events_in
     ]
     assert [type(e).__name__ for e in recent] == ["QueueMembersChanged", "TicketSubmitted"]
     assert getattr(recent[1], "ticket_id", None) == late.ticket_id
+
+
+# --- SavedFilterStore (issue 29: agents' saved views of the queue) -------------------
+
+
+def _saved(name: str, **spec: Any) -> agents_contract.SavedFilter:
+    return agents_contract.SavedFilter(name=name, spec=agents_contract.FilterSpec(**spec))
+
+
+async def test_saved_filters_are_each_agent_s_own_replaced_by_name_and_bounded(
+    backend: Backend,
+) -> None:
+    kostas, eleni = uuid4(), uuid4()
+    async with backend.deps.uow() as uow:
+        assert await uow.filters.save(kostas, _saved("Επείγοντα", priority="urgent"), limit=2)
+        assert await uow.filters.save(kostas, _saved("Δικά μου", view="mine"), limit=2)
+        # A third is refused; the same name again replaces.
+        assert not await uow.filters.save(kostas, _saved("Τρίτο"), limit=2)
+        assert await uow.filters.save(kostas, _saved("Επείγοντα", view="all", q="VPN"), limit=2)
+        await uow.commit()
+    async with backend.deps.uow() as uow:
+        found = await uow.filters.of(kostas)
+        assert [(f.name, f.spec.q) for f in found] == [("Δικά μου", None), ("Επείγοντα", "VPN")]
+        assert await uow.filters.of(eleni) == []
+        await uow.filters.delete(kostas, "Δικά μου")  # not committed: kept
+    async with backend.deps.uow() as uow:
+        assert len(await uow.filters.of(kostas)) == 2
+        await uow.filters.delete(kostas, "Δικά μου")
+        await uow.commit()
+    async with backend.deps.uow() as uow:
+        assert [f.name for f in await uow.filters.of(kostas)] == ["Επείγοντα"]

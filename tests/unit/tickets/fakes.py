@@ -17,7 +17,12 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor, Role
-from helpdesk.contracts.agents import AgentAvailabilityChanged, QueueMember, QueueMembersChanged
+from helpdesk.contracts.agents import (
+    AgentAvailabilityChanged,
+    QueueMember,
+    QueueMembersChanged,
+    SavedFilter,
+)
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.reports import SlaReportRow
 from helpdesk.contracts.tickets import (
@@ -78,6 +83,8 @@ class FakeDatabase:
     member_since: dict[tuple[str, UUID], datetime] = field(default_factory=dict)
     # When each user's active status was last set (a deactivation's time).
     active_as_of: dict[UUID, datetime] = field(default_factory=dict)
+    # Agents' saved filters, by user and name.
+    filters: dict[UUID, dict[str, SavedFilter]] = field(default_factory=dict)
 
     def add_user(self, name: str, *roles: Role) -> Actor:
         """A user the users projection knows, and their verified actor."""
@@ -361,6 +368,32 @@ class FakeEventLog:
         return sorted(found, key=lambda e: e.at)  # type: ignore[attr-defined]
 
 
+class FakeSavedFilters:
+    """Reads see this unit's own writes; the writes reach the database at commit."""
+
+    def __init__(self, db: FakeDatabase, staged: dict[UUID, dict[str, SavedFilter]]) -> None:
+        self.db = db
+        self.staged = staged
+
+    def _mine(self, user_id: UUID) -> dict[str, SavedFilter]:
+        if user_id not in self.staged:
+            self.staged[user_id] = dict(self.db.filters.get(user_id, {}))
+        return self.staged[user_id]
+
+    async def of(self, user_id: UUID) -> list[SavedFilter]:
+        return sorted(self._mine(user_id).values(), key=lambda f: f.name)
+
+    async def save(self, user_id: UUID, saved: SavedFilter, *, limit: int) -> bool:
+        mine = self._mine(user_id)
+        if len([n for n in mine if n != saved.name]) >= limit:
+            return False
+        mine[saved.name] = saved
+        return True
+
+    async def delete(self, user_id: UUID, name: str) -> None:
+        self._mine(user_id).pop(name, None)
+
+
 class FakeDeadlines:
     def __init__(self, db: FakeDatabase, staged: list[UUID]) -> None:
         self.db = db
@@ -414,12 +447,14 @@ class FakeUnitOfWork:
         self._answers: dict[tuple[UUID, str], tuple[str, dict[str, Any]]] = {}
         self._mails: dict[str, dict[str, Any]] = {}
         self._agent_events: list[EventData] = []
+        self._filters: dict[UUID, dict[str, SavedFilter]] = {}
         self.tickets = FakeTickets(db, self._streams)
         self.agents = FakeAgents(db, self._agent_events)
         self.users = FakeUsers(db)
         self.numbers = FakeNumbers(db, self._numbers)
         self.views = FakeViews(db)
         self.events = FakeEventLog(db)
+        self.filters = FakeSavedFilters(db, self._filters)
         self.answers = FakeAnswers(db, self._answers)
         self.mail_log = FakeMailLog(db, self._mails)
         self.deadlines = FakeDeadlines(db, self._settled)
@@ -435,6 +470,7 @@ class FakeUnitOfWork:
             self._answers,
             self._mails,
             self._agent_events,
+            self._filters,
             self.answers.claims,
         ):
             staged.clear()  # what was not committed is gone
@@ -449,9 +485,17 @@ class FakeUnitOfWork:
         self.db.settled += self._settled
         self.db.answers.update(self._answers)
         self.db.mails.update(self._mails)
+        self.db.filters.update(self._filters)
         for event in self._agent_events:
             FakeAgents.apply(self.db, event)
-        for staged in (self._streams, self._numbers, self._settled, self._answers, self._mails):
+        for staged in (
+            self._streams,
+            self._numbers,
+            self._settled,
+            self._answers,
+            self._mails,
+            self._filters,
+        ):
             staged.clear()
         self._agent_events.clear()
         self.deadlines.release()

@@ -14,13 +14,20 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import AdminRequest
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.tickets import SERVICE, AssignmentPolicy, _TicketsCommand, _TicketsQuery
+from helpdesk.contracts.text import single_line
+from helpdesk.contracts.tickets import (
+    SERVICE,
+    AssignmentPolicy,
+    TicketStatus,
+    _TicketsCommand,
+    _TicketsQuery,
+)
 
 MEMBERS_MAX = 200
 
@@ -144,6 +151,57 @@ class OperatorSetQueueMembers(AdminRequest[QueueInfo]):
 
     queue: QueueName
     usernames: list[Username] = Field(max_length=MEMBERS_MAX)
+
+
+SAVED_FILTERS_MAX = 20
+FilterName = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(single_line)]
+
+
+class FilterSpec(BaseModel):
+    """What a saved filter of the queue page shows (the page's own query fields)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    view: Literal["my_queues", "all", "unassigned", "mine"] = "my_queues"
+    priority: Priority | None = None
+    status: TicketStatus | None = None
+    queue: QueueName | None = None
+    q: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)] | None = (
+        None
+    )
+
+
+class SavedFilter(BaseModel):
+    name: str
+    spec: FilterSpec
+
+
+class SavedFilters(BaseModel):
+    items: list[SavedFilter]
+
+
+class SaveFilter(_TicketsCommand[SavedFilters]):
+    """An agent's named view of the queue, kept for them (the same name replaces it;
+    at most SAVED_FILTERS_MAX each). Agents only."""
+
+    verb: ClassVar[str] = "save_filter"
+
+    actor: Actor
+    name: FilterName
+    spec: FilterSpec
+
+
+class DeleteFilter(_TicketsCommand[SavedFilters]):
+    verb: ClassVar[str] = "delete_filter"
+
+    actor: Actor
+    name: FilterName
+
+
+class ListFilters(_TicketsQuery[SavedFilters]):
+    verb: ClassVar[str] = "filters"
+
+    actor: Actor
 
 
 class ReplayRow(BaseModel):

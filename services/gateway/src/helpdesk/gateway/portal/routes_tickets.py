@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from helpdesk.contracts.agents import DeleteFilter, FilterSpec, ListFilters, SaveFilter
 from helpdesk.contracts.messages import Request as Command
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
@@ -76,6 +77,7 @@ async def tickets(
     q: str | None = None,
     as_of: str | None = None,
     partial: str | None = None,
+    notice: str | None = None,
 ) -> Response:
     """The list; `partial=rows` answers its table alone (the live refresh)."""
     user = await signed_in_user(request)
@@ -98,7 +100,7 @@ async def tickets(
     }
     # "All": every ticket an agent may see; the other views start from their queues.
     everything = user.is_agent and filters["view"] == "all" and not filters["queue"]
-    form_error = None
+    form_error = t("filter_refused", lang) if notice == "filter_refused" else None
     try:
         query: Command[Any] = (
             SearchTickets(q=filters["q"], **common)
@@ -118,6 +120,12 @@ async def tickets(
         template = "queue_rows.html"
     rows = request.url.include_query_params(partial="rows").remove_query_params("cursor")
     rows_url = f"{rows.path}?{rows.query}"
+    saved = []
+    if template == "queue.html":
+        saved = [
+            (f.name, "tickets?" + urlencode(f.spec.model_dump(mode="json", exclude_none=True)))
+            for f in (await send(request, ListFilters(actor=user.actor))).items
+        ]
     return await render(
         request,
         template,
@@ -131,8 +139,28 @@ async def tickets(
             "next_url": next_url,
             "form_error": form_error,
             "rows_url": rows_url,
+            "saved_filters": saved,
         },
     )
+
+
+@router.post("/{lang}/tickets/filters")
+async def save_filter(request: Request, lang: PageLang) -> Response:
+    """Keep the view shown as a named filter (the form carries the page's filters);
+    `delete=<name>` forgets one. Back to the queue as it was."""
+    user = await signed_in_user(request)
+    form = await read_form(request)
+    fields = {k: form.get(k) or None for k in ("view", "priority", "status", "queue", "q")}
+    back = page_url(lang, "tickets?" + urlencode({k: v for k, v in fields.items() if v}))
+    try:
+        if form.get("delete"):
+            await send(request, DeleteFilter(actor=user.actor, name=form.get("delete")))
+        else:
+            spec = FilterSpec.model_validate({k: v for k, v in fields.items() if v})
+            await send(request, SaveFilter(actor=user.actor, name=form.get("name"), spec=spec))
+    except (ValidationError, ProblemError):
+        return await redirect(request, back + "&notice=filter_refused", lang)
+    return await redirect(request, back, lang)
 
 
 def _query_value(value: Any) -> str:

@@ -37,6 +37,7 @@ from helpdesk.tickets.adapters.idempotency import PostgresAnswers
 from helpdesk.tickets.adapters.mail_log import PostgresMailLog
 from helpdesk.tickets.adapters.projections import PostgresDeadlines
 from helpdesk.tickets.adapters.repository import PostgresNumbers, PostgresTickets
+from helpdesk.tickets.adapters.saved_filters import PostgresSavedFilters
 from helpdesk.tickets.adapters.users import PostgresUsers
 from helpdesk.tickets.adapters.views import PostgresViews
 
@@ -68,6 +69,7 @@ class PostgresUnitOfWork:
     numbers: PostgresNumbers
     views: PostgresViews
     events: PostgresEventLog
+    filters: PostgresSavedFilters
 
     def __init__(
         self,
@@ -115,6 +117,7 @@ class PostgresUnitOfWork:
         self.numbers = PostgresNumbers(conn)
         self.views = PostgresViews(conn)
         self.events = PostgresEventLog(conn)
+        self.filters = PostgresSavedFilters(conn)
         if self._one_statement:
             self.tickets = PostgresTickets(conn, self._store, self._projections, self)
             self.agents = PostgresAgents(conn, self._store, self._projections, read_only=True)

@@ -13,6 +13,7 @@ from helpdesk.tickets.handlers.agents import AGENTS
 from helpdesk.tickets.handlers.attachments import ATTACHMENTS
 from helpdesk.tickets.handlers.commands import COMMANDS
 from helpdesk.tickets.handlers.deps import Table
+from helpdesk.tickets.handlers.filters import FILTERS
 from helpdesk.tickets.handlers.insight import INSIGHT
 from helpdesk.tickets.handlers.mail import MAIL
 from helpdesk.tickets.handlers.queries import QUERIES
@@ -26,6 +27,7 @@ HANDLERS: Table = {
     **ATTACHMENTS,
     **AGENTS,
     **REPLAY,
+    **FILTERS,
 }
 
 __all__ = ["HANDLERS"]

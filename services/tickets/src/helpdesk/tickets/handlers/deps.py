@@ -21,7 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
-from helpdesk.contracts.agents import QueueMember
+from helpdesk.contracts.agents import QueueMember, SavedFilter
 from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import Request
@@ -236,6 +236,20 @@ class Deadlines(Protocol):
         """Mark its passed deadlines fired: the aggregate had nothing left to emit."""
 
 
+class SavedFilterStore(Protocol):
+    """Agents' named views of the queue (a preference, not a fact of the domain:
+    kept as rows, not events)."""
+
+    async def of(self, user_id: UUID) -> list[SavedFilter]:
+        """The agent's saved filters, by name."""
+
+    async def save(self, user_id: UUID, saved: SavedFilter, *, limit: int) -> bool:
+        """Keep `saved` (replacing one of the same name); False when the agent has
+        `limit` others already."""
+
+    async def delete(self, user_id: UUID, name: str) -> None: ...
+
+
 class EventLog(Protocol):
     """The stored events themselves, for the operator's assignment replay."""
 
@@ -265,6 +279,9 @@ class UnitOfWork(Protocol):
 
     @property
     def events(self) -> EventLog: ...
+
+    @property
+    def filters(self) -> SavedFilterStore: ...
 
     # These three need a transaction: a one-statement unit refuses them.
 

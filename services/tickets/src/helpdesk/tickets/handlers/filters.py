@@ -1,0 +1,62 @@
+"""Agents' saved filters of the queue page (issue 29): named views kept per agent
+(`SavedFilterStore`; rows, not events: a preference, not a fact of the domain)."""
+
+from __future__ import annotations
+
+from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.agents import (
+    SAVED_FILTERS_MAX,
+    DeleteFilter,
+    ListFilters,
+    SavedFilter,
+    SavedFilters,
+    SaveFilter,
+)
+from helpdesk.contracts.replies import FieldError, Refused
+from helpdesk.tickets.domain.errors import Forbidden
+from helpdesk.tickets.handlers.deps import Deps, Table, caller_of
+
+
+class TooManyFilters(Refused):
+    code = "validation_error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"at most {SAVED_FILTERS_MAX} saved filters each",
+            field_errors=[FieldError(field="name", message="delete one first")],
+        )
+
+
+def _ensure_agent(actor: Actor) -> None:
+    if not actor.is_agent:
+        raise Forbidden("only agents save filters of the queue")
+
+
+async def save_filter(cmd: SaveFilter, deps: Deps) -> SavedFilters:
+    _ensure_agent(cmd.actor)
+    async with deps.uow() as uow:
+        await caller_of(uow, cmd.actor)
+        saved = SavedFilter(name=cmd.name, spec=cmd.spec)
+        if not await uow.filters.save(cmd.actor.user_id, saved, limit=SAVED_FILTERS_MAX):
+            raise TooManyFilters()
+        found = await uow.filters.of(cmd.actor.user_id)
+        await uow.commit()
+    return SavedFilters(items=found)
+
+
+async def delete_filter(cmd: DeleteFilter, deps: Deps) -> SavedFilters:
+    _ensure_agent(cmd.actor)
+    async with deps.uow() as uow:
+        await uow.filters.delete(cmd.actor.user_id, cmd.name)
+        found = await uow.filters.of(cmd.actor.user_id)
+        await uow.commit()
+    return SavedFilters(items=found)
+
+
+async def list_filters(query: ListFilters, deps: Deps) -> SavedFilters:
+    _ensure_agent(query.actor)
+    async with deps.uow() as uow:
+        return SavedFilters(items=await uow.filters.of(query.actor.user_id))
+
+
+FILTERS: Table = {SaveFilter: save_filter, DeleteFilter: delete_filter, ListFilters: list_filters}
