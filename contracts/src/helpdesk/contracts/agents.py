@@ -49,6 +49,7 @@ class QueueMember(BaseModel):
 
 class QueueInfo(BaseModel):
     queue: str
+    label: dict[str, str] = {}  # locale -> its name for people (the routing policy's)
     assignment: AssignmentPolicy
     priorities: list[Priority]  # the priorities the routing policy sends here
     members: list[QueueMember]

@@ -185,6 +185,7 @@ class PriorityInfo(BaseModel):
     label: dict[str, str]  # locale -> label (Greek verbatim from the FAQ)
     description: dict[str, str]
     queue: str
+    queue_label: dict[str, str] = {}  # locale -> the queue's name for people
     page: bool
     sla: SlaTargetInfo
 

@@ -30,6 +30,9 @@ class Gateway:
     # The replica's one consumer of ticket events for the live pages (stream.py),
     # started by its first listener (live.py).
     feed: TicketFeed | None = None
+    # The queues' names for people (the routing policy's labels), read now and then
+    # from the tickets service (portal/rendering.py): (when read, queue -> lang -> name).
+    queue_labels: tuple[float, dict[str, dict[str, str]]] = (0.0, {})
 
 
 def gateway_of(request: Request) -> Gateway:

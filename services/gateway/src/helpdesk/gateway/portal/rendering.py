@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from datetime import UTC, datetime
 from functools import partial
 from importlib.resources import files
@@ -18,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from helpdesk.contracts.agents import Availability, GetAvailability
 from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
-from helpdesk.contracts.tickets import CATEGORY_LABELS, Category, TicketStatus
+from helpdesk.contracts.tickets import CATEGORY_LABELS, Category, ListPriorities, TicketStatus
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.portal.i18n import LANGS, Lang, duration, t
@@ -52,7 +53,7 @@ def _pinned(name: str) -> dict[str, str]:
     return {"src": f"{PREFIX}/static/{name}?v={digest[:12]}", "integrity": f"sha384-{digest}"}
 
 
-SCRIPTS = {"live": _pinned("live.js")}
+SCRIPTS = {"live": _pinned("live.js"), "passkeys": _pinned("passkeys.js")}
 
 try:
     LOCAL_ZONE: Any = ZoneInfo("Europe/Athens")
@@ -173,6 +174,28 @@ def organisation_sign_in(settings: Settings) -> str | None:
     return None
 
 
+QUEUE_LABELS_SECONDS = 300.0  # how long the queues' names are kept before asking again
+
+
+async def queue_labels(request: Request) -> dict[str, dict[str, str]]:
+    """The queues' names in both languages from the routing policy (through the
+    public priorities query), kept a few minutes; the keys if it does not answer."""
+    gateway = gateway_of(request)
+    read_at, labels = gateway.queue_labels
+    if time.monotonic() - read_at > QUEUE_LABELS_SECONDS or not labels:
+        try:
+            found = await send(request, ListPriorities())
+        except ProblemError:
+            return labels
+        labels = {p.queue: p.queue_label for p in found.items if p.queue_label}
+        gateway.queue_labels = (time.monotonic(), labels)
+    return labels
+
+
+def queue_label(queue: str, labels: dict[str, dict[str, str]], lang: Lang) -> str:
+    return labels.get(queue, {}).get(lang, queue)
+
+
 async def render(
     request: Request,
     template: str,
@@ -202,6 +225,7 @@ async def render(
         "status_label": partial(
             status_label, lang=lang, agent=state.user is not None and state.user.is_agent
         ),
+        "queue_label": partial(queue_label, labels=await queue_labels(request), lang=lang),
         "category_label": partial(category_label, lang=lang),
         "priorities": list(Priority),
         "notice": None,

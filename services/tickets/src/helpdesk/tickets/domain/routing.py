@@ -108,9 +108,11 @@ class Route(_Strict):
 
 
 class QueueRules(_Strict):
-    """How a queue's tickets are assigned (docs/assignment.md)."""
+    """How a queue's tickets are assigned (docs/assignment.md), and its name for
+    people in Greek and English (`label`; the key where a language is missing)."""
 
     assignment: AssignmentPolicy = AssignmentPolicy.MANUAL
+    label: dict[Literal["el", "en"], str] = Field(default_factory=dict)
 
 
 class RoutingPolicy(_Strict):
@@ -158,6 +160,12 @@ class RoutingPolicy(_Strict):
 
     def priorities_of(self, queue: str) -> list[Priority]:
         return [p for p, route in self.priorities.items() if route.queue == queue]
+
+    def queue_label(self, queue: str) -> dict[str, str]:
+        """The queue's name for people, per language (its key where none is given)."""
+        rules = self.queues.get(queue)
+        label = rules.label if rules else {}
+        return {lang: label.get(lang, queue) for lang in ("el", "en")}  # type: ignore[call-overload]
 
     def assignment(self, queue: str) -> AssignmentPolicy:
         rules = self.queues.get(queue)

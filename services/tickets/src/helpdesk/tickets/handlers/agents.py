@@ -47,6 +47,7 @@ def ensure_queue(deps: Deps, queue: str) -> None:
 async def _info(deps: Deps, agents: AgentDirectory, queue: str) -> contract.QueueInfo:
     return contract.QueueInfo(
         queue=queue,
+        label=deps.policy.queue_label(queue),
         assignment=deps.policy.assignment(queue),
         priorities=deps.policy.priorities_of(queue),
         members=await agents.members(queue),

@@ -77,6 +77,7 @@ async def priorities(query: ListPriorities, deps: Deps) -> PriorityList:
                 label={locale: t.label for locale, t in texts.items()},
                 description={locale: t.description for locale, t in texts.items()},
                 queue=route.queue,
+                queue_label=deps.policy.queue_label(route.queue),
                 page=route.page,
                 sla=SlaTargetInfo(
                     first_response_minutes=round(targets.first_response / 60),
