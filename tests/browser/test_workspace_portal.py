@@ -59,6 +59,9 @@ async def test_live_queue_live_ticket_and_the_composer(
     typed = "Half-written answer: have you tried the other tray"
     await bpage.get_by_label("Your message").fill(typed)
     await apage.goto(ticket_url.format(lang="el"))
+    # Presence: A's page names B, who is typing a reply.
+    present = apage.locator("#presence").get_by_text(f"{eleni.title()} Test · γράφει απάντηση")
+    await present.wait_for(timeout=15000)
     await apage.get_by_label("Το μήνυμά σας").fill("Αλλάξαμε το τόνερ· δοκιμάστε ξανά.")
     await apage.get_by_label("Ανάθεση σε").select_option("me")
     await apage.get_by_role("button", name="Απάντηση και επίλυση").click()

@@ -75,6 +75,18 @@ def _consume(stream: str) -> list[str]:
     ]
 
 
+# Who has a ticket open (the gateway's presence bucket, gateway/presence.py): declare
+# it, read a key (direct or stream get) and write one (compare-and-set on `$KV.`).
+PRESENCE_RULES = (
+    "$JS.API.STREAM.CREATE.KV_presence",
+    "$JS.API.STREAM.INFO.KV_presence",
+    "$JS.API.STREAM.MSG.GET.KV_presence",
+    "$JS.API.DIRECT.GET.KV_presence",
+    "$JS.API.DIRECT.GET.KV_presence.>",
+    "$KV.presence.>",
+)
+
+
 def _follow(stream: str) -> list[str]:
     """An ephemeral pull consumer without acknowledgements on one stream: the
     gateway's live feed of ticket changes (issue 29, gateway/stream.py)."""
@@ -192,6 +204,7 @@ IDENTITIES: dict[str, Permissions] = {
             *attachment_rules(write=True),
             *REVOCATIONS_READ,
             *_follow("TICKETS"),
+            *PRESENCE_RULES,
         ),
         publish_deny=OPERATOR_COMMANDS,
         subscribe=(f"{inbox_prefix('gateway')}.>",),

@@ -33,6 +33,8 @@ class Gateway:
     # The queues' names for people (the routing policy's labels), read now and then
     # from the tickets service (portal/rendering.py): (when read, queue -> lang -> name).
     queue_labels: tuple[float, dict[str, dict[str, str]]] = (0.0, {})
+    # Who has which ticket open (presence.py), bound at its first use.
+    presence: KeyValue | None = None
 
 
 def gateway_of(request: Request) -> Gateway:

@@ -57,6 +57,35 @@
     });
   }
 
+  // Presence (agents): a beat now and every 10 s says the page is open, and whether
+  // a reply is being typed; the answer names the colleagues on the same ticket.
+  var presence = root.getAttribute("data-presence");
+  if (presence) {
+    var body = document.getElementById("f-body");
+    var beat = function () {
+      var form = new URLSearchParams();
+      form.set(root.getAttribute("data-csrf-field"), root.getAttribute("data-csrf-token"));
+      form.set("doing", body && body.value.trim() ? "replying" : "viewing");
+      fetch(presence, { method: "POST", credentials: "same-origin", body: form })
+        .then(function (answer) { return answer.ok ? answer.text() : null; })
+        .then(function (html) {
+          if (html !== null) {
+            document.getElementById("presence").innerHTML = html;
+          }
+        })
+        .catch(function () {});
+    };
+    beat();
+    setInterval(beat, 10000);
+    if (body) {
+      var typing = null;
+      body.addEventListener("input", function () {
+        clearTimeout(typing);
+        typing = setTimeout(beat, 500); // "replying" as soon as typing starts
+      });
+    }
+  }
+
   var source = new EventSource(root.getAttribute("data-live"));
   source.addEventListener("ticket", function (event) {
     var change = JSON.parse(event.data);
