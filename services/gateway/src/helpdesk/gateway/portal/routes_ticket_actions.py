@@ -1,5 +1,5 @@
-"""A ticket's actions besides the reply: close (confirmed), reopen, rate, and the
-agents' priority and assignment forms (docs/portal.md, docs/workspace.md)."""
+"""A ticket's actions besides the reply and composer: close (confirmed), reopen,
+rate, and an agent's "assign to me" (docs/portal.md, docs/workspace.md)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import (
     AssignTicket,
-    ChangePriority,
     ChangeStatus,
     GetTicket,
     RateTicket,
     ReopenTicket,
     TicketStatus,
-    UnassignTicket,
 )
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.forms import read_form
@@ -75,41 +72,15 @@ async def rate(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
     )
 
 
-@router.post("/{lang}/tickets/{ticket_id}/priority")
-async def change_priority(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    user = await signed_in_user(request)
-    form = await read_form(request)
-    priority = enum_or_none(Priority, form.get("priority"))
-    if priority is None:
-        raise ProblemError(422, "validation_error", "Unknown priority.")
-    payload = ChangePriority(actor=user.actor, ticket_id=ticket_id, priority=priority)
-    return await act(request, lang, user, ticket_id, form, payload, "saved")
-
-
 @router.post("/{lang}/tickets/{ticket_id}/assign")
 async def assign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    """To me, or to the colleague picked (`assignee_id`), with an optional reason."""
+    """ "Assign to me" / "Take over" (`reassign=1`); colleagues are assigned from the
+    composer (routes_tickets.reply)."""
     return await form_command(
         request,
         lang,
         ticket_id,
         lambda user, form: AssignTicket(
-            actor=user.actor,
-            ticket_id=ticket_id,
-            assignee_id=form.get("assignee_id") or None,  # type: ignore[arg-type]
-            reassign=form.get("reassign") == "1",
-            reason=form.get("reason") or None,
-        ),
-    )
-
-
-@router.post("/{lang}/tickets/{ticket_id}/unassign")
-async def unassign(request: Request, lang: PageLang, ticket_id: UUID) -> Response:
-    return await form_command(
-        request,
-        lang,
-        ticket_id,
-        lambda user, form: UnassignTicket(
-            actor=user.actor, ticket_id=ticket_id, reason=form.get("reason") or None
+            actor=user.actor, ticket_id=ticket_id, reassign=form.get("reassign") == "1"
         ),
     )
