@@ -81,6 +81,8 @@ UNSET_IN_KUBERNETES: dict[tuple[str, str], str] = {
         for name in SAML_SETTINGS
     },
     ("gateway", "HELPDESK_SAML_IDP_METADATA_URL"): "set with identity's: shows the button",
+    ("identity", "HELPDESK_WEBAUTHN_RP_ID"): "unset = the host of HELPDESK_PUBLIC_URL",
+    ("identity", "HELPDESK_WEBAUTHN_ORIGINS"): "unset = the origin of HELPDESK_PUBLIC_URL",
 }
 UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("tickets", "HELPDESK_ROUTING_POLICY"): "unset = the routing.yaml shipped in the image",
@@ -99,6 +101,8 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
     ("gateway", "HELPDESK_OIDC_ISSUER"): "no identity provider in the compose stack",
     **{("identity", name): "no SAML IdP in the compose stack" for name in SAML_SETTINGS},
     ("gateway", "HELPDESK_SAML_IDP_METADATA_URL"): "no SAML IdP in the compose stack",
+    ("identity", "HELPDESK_WEBAUTHN_RP_ID"): "unset = the host of HELPDESK_PUBLIC_URL",
+    ("identity", "HELPDESK_WEBAUTHN_ORIGINS"): "unset = the origin of HELPDESK_PUBLIC_URL",
     ("identity", "HELPDESK_REGISTRATION_DOMAINS"): "read only with HELPDESK_REGISTRATION=domains",
 }
 # Secrets the prod overlay references but does not ship; docs/operations.md says

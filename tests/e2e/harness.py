@@ -53,6 +53,7 @@ class System:
         mail_process: bool = False,
         replicas: int = 1,
         extra_env: dict[str, str] | None = None,
+        gateway_port: int | None = None,
     ) -> None:
         self.workdir = workdir
         # A NATS of its own: durable consumers must not see other tests' events. Same
@@ -67,7 +68,8 @@ class System:
         )
         sink = MailSinkProcess if mail_process else MailSink
         self.mail = sink(workdir / "mail")
-        self.gateway_port = free_port()
+        # Chosen by the caller when a setting must name it (docs/sso.md: passkeys' origin).
+        self.gateway_port = gateway_port or free_port()
         self.mailgate_port = free_port()
         self.private_key, self.public_key = generate_keypair()
         self.seal_private_key, self.seal_public_key = sealing.generate()
@@ -174,6 +176,7 @@ async def start_system(
     mail_process: bool = False,
     replicas: int = 1,
     extra_env: dict[str, str] | None = None,
+    gateway_port: int | None = None,
 ) -> System:
     """Every service as `replicas` processes (the second of each keyed "<name>-2")."""
     database = f"e2e_{uuid.uuid4().hex[:8]}"
@@ -185,6 +188,7 @@ async def start_system(
         mail_process=mail_process,
         replicas=replicas,
         extra_env=extra_env,
+        gateway_port=gateway_port,
     )
     await asyncio.to_thread(system.start)
     return system

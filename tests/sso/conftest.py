@@ -161,11 +161,18 @@ async def sso_system(
     oidc_port: int | None,
     saml_ports: tuple[int, int] | None,
 ) -> AsyncIterator[System]:
+    # Passkeys need a domain for their relying party: the browser tests of passkeys
+    # open the portal as http://localhost:<port> (a secure context), so that origin
+    # is named before the system starts.
+    port = free_port()
     running = await start_system(
         tmp_path_factory.mktemp("sso-system"),
         servers,
+        gateway_port=port,
         extra_env={
             "HELPDESK_MFA_REQUIRED_ROLES": "agent,admin",
+            "HELPDESK_WEBAUTHN_RP_ID": "localhost",
+            "HELPDESK_WEBAUTHN_ORIGINS": f"http://localhost:{port}",
             **(ldap_env(slapd) if slapd else {}),
             **(oidc_env(oidc_port) if oidc_port else {}),
             **(saml_env(saml_ports[0]) if saml_ports else {}),

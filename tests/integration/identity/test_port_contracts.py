@@ -118,3 +118,20 @@ async def test_an_address_the_directory_changes_moves_and_stays_unique(
             await uow.users.save(
                 user, user.sync_profile("Ελένη", taken, policy.email_key(taken), "sync", NOW)
             )
+
+
+async def test_a_passkey_names_its_account_until_removed(backend: Backend) -> None:
+    maria = await backend.account("maria")
+    async with backend.uow() as uow:
+        user = await uow.users.get(maria)
+        await uow.users.save(user, user.add_passkey("cred-1", "cose-key", 0, NOW))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.users.id_by_passkey("cred-1") == maria
+        assert await uow.users.id_by_passkey("cred-2") is None
+        user = await uow.users.get(maria)
+        assert list(user.passkeys) == ["cred-1"]
+        await uow.users.save(user, user.remove_passkeys(NOW))
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.users.id_by_passkey("cred-1") is None

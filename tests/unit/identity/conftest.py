@@ -24,6 +24,7 @@ from tests.unit.identity.fakes import (
     FakeDatabase,
     FakeDirectory,
     FakeIdentityProvider,
+    FakePasskeyCeremonies,
     FakePasswords,
     FakeRevocations,
     FakeTokens,
@@ -73,6 +74,7 @@ def make_deps(
         factors=SecondFactorSecrets("unit-test signing key"),
         directory=directory,
         oidc=oidc,
+        passkeys=FakePasskeyCeremonies(),
     )
 
 

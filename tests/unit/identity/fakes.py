@@ -11,6 +11,7 @@ the streams themselves (what the projections would say).
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from helpdesk.identity.adapters.ratelimits import growing_delay
 from helpdesk.identity.domain.errors import (
     DirectoryUnavailable,
     EmailTaken,
+    InvalidCode,
     OrganisationRefused,
     UsernameTaken,
 )
@@ -46,6 +48,7 @@ from helpdesk.identity.domain.user import (
 from helpdesk.identity.handlers.deps import (
     AccessGrant,
     Limit,
+    NewPasskey,
     OidcFlow,
     TokenPurpose,
     Verification,
@@ -169,6 +172,10 @@ class FakeUsers:
             for u in users
             if u.source == source and u.external_id and u.status != "cancelled"
         }
+
+    async def id_by_passkey(self, credential_id: str) -> UUID | None:
+        users = [await self.get(user_id) for user_id in self._streams]
+        return next((u.user_id for u in users if credential_id in u.passkeys), None)
 
     async def id_by_token(self, token_hash: str, purpose: TokenPurpose) -> UUID | None:
         kind = ActivationTokenIssued if purpose == "activation" else PasswordResetRequested
@@ -405,3 +412,36 @@ class FakeIdentityProvider:
         if person is None or verifier != flow.verifier:
             raise OrganisationRefused("the code is not this flow's")
         return person
+
+
+class FakePasskeyCeremonies:
+    """WebAuthn without a browser: a credential is JSON naming its id, the
+    challenge it answers (base64) and the authenticator's signature counter."""
+
+    def registration_options(
+        self, user_handle: bytes, username: str, display_name: str, exclude: list[str]
+    ) -> tuple[str, bytes]:
+        challenge = f"register-{username}".encode()
+        return json.dumps({"challenge": challenge.decode(), "exclude": exclude}), challenge
+
+    def verify_registration(self, credential: str, challenge: bytes) -> NewPasskey:
+        values = json.loads(credential)
+        if values.get("challenge") != challenge.decode():
+            raise InvalidCode()
+        return NewPasskey(values["id"], f"key-of-{values['id']}", values.get("count", 0))
+
+    def authentication_options(self, allow: list[str]) -> tuple[str, bytes]:
+        challenge = f"sign-in-{len(allow)}-{allow[0] if allow else ''}".encode()
+        return json.dumps({"challenge": challenge.decode(), "allow": allow}), challenge
+
+    def credential_id_of(self, credential: str) -> str | None:
+        found = json.loads(credential).get("id")
+        return found if isinstance(found, str) else None
+
+    def verify_authentication(
+        self, credential: str, challenge: bytes, public_key: str, sign_count: int
+    ) -> int:
+        values = json.loads(credential)
+        if values.get("challenge") != challenge.decode() or public_key != f"key-of-{values['id']}":
+            raise InvalidCode()
+        return int(values.get("count", 0))

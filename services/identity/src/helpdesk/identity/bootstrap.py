@@ -18,6 +18,7 @@ from helpdesk.identity.adapters.access_tokens import AccessTokenIssuer
 from helpdesk.identity.adapters.directory import LdapDirectory
 from helpdesk.identity.adapters.factors import SecondFactorSecrets
 from helpdesk.identity.adapters.oidc import OidcProvider
+from helpdesk.identity.adapters.passkeys import WebAuthnCeremonies
 from helpdesk.identity.adapters.passwords import Argon2Passwords
 from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
 from helpdesk.identity.adapters.projections import PROJECTIONS
@@ -59,6 +60,7 @@ def build_deps(
         directory=LdapDirectory(settings) if settings.directory_configured else None,
         oidc=OidcProvider(settings) if settings.oidc_configured else None,
         saml=SamlServiceProvider(settings) if settings.saml_configured else None,
+        passkeys=WebAuthnCeremonies(settings),
     )
 
 

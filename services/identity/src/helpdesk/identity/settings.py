@@ -121,6 +121,12 @@ class Settings(ServiceSettings):
     saml_timeout_seconds: float = 10.0
     saml_xmlsec_binary: str = "/usr/bin/xmlsec1"
 
+    # Passkeys (docs/sso.md, "Passkeys"): the relying party ID (a domain, never an IP
+    # address) and the origins a browser may sign for, comma-separated. Empty: the
+    # host and the origin of HELPDESK_PUBLIC_URL.
+    webauthn_rp_id: str = ""
+    webauthn_origins: str = ""
+
     @field_validator("oidc_algorithms")
     @classmethod
     def _asymmetric_only(cls, value: str) -> str:

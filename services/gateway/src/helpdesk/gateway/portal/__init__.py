@@ -19,6 +19,7 @@ from helpdesk.gateway.portal import (
     routes_factors,
     routes_live,
     routes_organisation,
+    routes_passkeys,
     routes_reports,
     routes_ticket_actions,
     routes_tickets,
@@ -64,4 +65,5 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_users.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_factors.router, prefix=PREFIX, include_in_schema=False)
     app.include_router(routes_organisation.router, prefix=PREFIX, include_in_schema=False)
+    app.include_router(routes_passkeys.router, prefix=PREFIX, include_in_schema=False)
     install_error_pages(app)

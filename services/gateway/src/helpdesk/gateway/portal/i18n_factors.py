@@ -17,6 +17,14 @@ FACTOR_STRINGS: dict[str, dict[str, str]] = {
     "factor_totp": {"el": "Εφαρμογή ελέγχου ταυτότητας (TOTP)", "en": "Authenticator app (TOTP)"},
     # Accounts from the organisation (docs/sso.md)
     "source_ldap": {"el": "κατάλογος LDAP", "en": "LDAP directory"},
+    "add_passkey": {"el": "Προσθήκη κλειδιού πρόσβασης (passkey)", "en": "Add a passkey"},
+    "passkey_added": {"el": "Το κλειδί πρόσβασης προστέθηκε.", "en": "The passkey was added."},
+    "passkey_sign_in": {"el": "Σύνδεση με κλειδί πρόσβασης", "en": "Sign in with a passkey"},
+    "passkey_second_step": {"el": "Χρήση κλειδιού πρόσβασης", "en": "Use a passkey"},
+    "passkey_refused": {
+        "el": "Το κλειδί πρόσβασης δεν έγινε δεκτό. Δοκιμάστε ξανά.",
+        "en": "The passkey was not accepted. Please try again.",
+    },
     "organisation_sign_in": {
         "el": "Σύνδεση με τον λογαριασμό του οργανισμού",
         "en": "Sign in with your organisation",

@@ -288,7 +288,9 @@ async def _recovery_codes(
 async def account_page(request: Request, lang: PageLang, notice: str | None = None) -> Response:
     user = await signed_in_user(request)
     listed = await send(request, contract.GetFactors(actor=user.actor))
-    shown = t("factor_removed", lang) if notice == "removed" else None
+    shown = {"removed": t("factor_removed", lang), "passkey_added": t("passkey_added", lang)}.get(
+        notice or ""
+    )
     return await render(request, "account.html", lang, {"factors": listed, "notice": shown})
 
 

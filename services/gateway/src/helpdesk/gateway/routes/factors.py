@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 
 from helpdesk.contracts import factors as contract
-from helpdesk.contracts import organisation
+from helpdesk.contracts import organisation, passkeys
 from helpdesk.contracts.identity import MfaChallenge, SessionTokens
 from helpdesk.gateway.auth import CurrentActor, client_address
 from helpdesk.gateway.commands import send
@@ -129,3 +129,63 @@ async def remove_factor(
     """Remove a second factor (its owner is mailed); a role that needs one enrols again
     at the next sign-in."""
     return await send(request, contract.RemoveFactor(actor=actor, factor=factor))
+
+
+# ---------------------------------------------------------------- passkeys (WebAuthn)
+
+
+@router.post(
+    "/me/factors/passkey",
+    response_model=passkeys.PasskeyOptions,
+    responses=answers("not_found"),
+)
+async def start_passkey(
+    request: Request, response: Response, actor: CurrentActor
+) -> passkeys.PasskeyOptions:
+    """Creation options for `navigator.credentials.create`, and the sealed ceremony."""
+    _no_store(response)
+    return await send(request, passkeys.StartPasskeyRegistration(actor=actor))
+
+
+@router.post(
+    "/me/factors/passkey/confirm",
+    response_model=contract.Factors,
+    responses=answers("invalid_code", "invalid_challenge", "conflict", "not_found"),
+)
+async def confirm_passkey(
+    request: Request, actor: CurrentActor, body: passkeys.PasskeyCredential
+) -> contract.Factors:
+    """The browser's new credential (its `toJSON()`) with the ceremony: the passkey is added."""
+    command = passkeys.FinishPasskeyRegistration(actor=actor, **body.model_dump())
+    return await send(request, command)
+
+
+@router.post(
+    "/sessions/passkey",
+    response_model=passkeys.PasskeyOptions,
+    responses=answers("invalid_challenge", "not_found"),
+)
+async def start_passkey_sign_in(
+    request: Request, response: Response, body: passkeys.PasskeySignInRequest
+) -> passkeys.PasskeyOptions:
+    """Request options for `navigator.credentials.get`: without a body's
+    `challenge_id`, a sign-in without a password; with one, a login's second step."""
+    _no_store(response)
+    return await send(request, passkeys.StartPasskeySignIn(**body.model_dump()))
+
+
+@router.post(
+    "/sessions/passkey/complete",
+    response_model=SessionTokens | MfaChallenge,
+    responses=answers("invalid_code", "invalid_challenge", "rate_limited", "account_not_activated"),
+)
+async def complete_passkey_sign_in(
+    request: Request, response: Response, body: passkeys.PasskeySignIn
+) -> SessionTokens | MfaChallenge:
+    """The browser's assertion with the ceremony: tokens. Counted against the
+    account's second-factor limit; a passkey's signature counter must grow."""
+    _no_store(response)
+    command = passkeys.CompletePasskeySignIn(
+        **body.model_dump(), client_address=client_address(request)
+    )
+    return (await send(request, command)).root

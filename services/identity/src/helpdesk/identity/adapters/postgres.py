@@ -110,6 +110,11 @@ class PostgresUsers:
         )
         return {row["external_id"]: row["user_id"] for row in rows}
 
+    async def id_by_passkey(self, credential_id: str) -> UUID | None:
+        return await self._id(
+            "SELECT user_id FROM passkeys WHERE credential_id = $1", credential_id
+        )
+
     async def search(self, prefix: str | None, limit: int) -> list[UserSummary]:
         """Users whose username, name or e-mail starts with `prefix` (any case), by username."""
         pattern = (prefix or "").lower().replace("\\", "\\\\").replace("%", "\\%")

@@ -111,11 +111,32 @@ async def _profile(conn: Connection, event: RecordedEvent) -> None:
     )
 
 
+async def _passkey_added(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "INSERT INTO passkeys (credential_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        event.data["credential_id"],
+        _user_id(event),
+    )
+    await conn.execute(
+        "UPDATE users SET factors = array_append(array_remove(factors, 'passkey'), 'passkey')"
+        " WHERE user_id = $1",
+        _user_id(event),
+    )
+
+
+async def _passkeys_removed(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute("DELETE FROM passkeys WHERE user_id = $1", _user_id(event))
+    await conn.execute(
+        "UPDATE users SET factors = array_remove(factors, 'passkey') WHERE user_id = $1",
+        _user_id(event),
+    )
+
+
 class UserDirectory:
     """Accounts by username and e-mail (unique ignoring case), plus their token hashes."""
 
     name = "identity-users"
-    tables: Sequence[str] = ("users", "user_tokens")
+    tables: Sequence[str] = ("users", "user_tokens", "passkeys")
     changes = ByEventType(
         {
             user.Registered: _registered,
@@ -130,6 +151,8 @@ class UserDirectory:
             user.TotpRemoved: _factor_removed,
             user.ExternalIdentityLinked: _linked,
             user.ProfileSynced: _profile,
+            user.PasskeyAdded: _passkey_added,
+            user.PasskeysRemoved: _passkeys_removed,
         }
     )
 

@@ -20,6 +20,8 @@ from helpdesk.identity.domain.user import (
     Activated,
     ActivationTokenIssued,
     Deactivated,
+    PasskeyAdded,
+    PasskeysRemoved,
     PasswordChanged,
     PasswordResetRequested,
     ProfileSynced,
@@ -153,6 +155,16 @@ def integration_events(
             case TotpEnrolled():
                 public.append(
                     factors.SecondFactorAdded(**_person(user), factor="totp", added_at=event.at)
+                )
+            case PasskeyAdded():
+                public.append(
+                    factors.SecondFactorAdded(**_person(user), factor="passkey", added_at=event.at)
+                )
+            case PasskeysRemoved():
+                public.append(
+                    factors.SecondFactorRemoved(
+                        **_person(user), factor="passkey", removed_at=event.at
+                    )
                 )
             case TotpRemoved():
                 public.append(

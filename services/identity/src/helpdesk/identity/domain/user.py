@@ -169,6 +169,34 @@ class TotpRemoved(UserEvent):
     at: datetime
 
 
+class PasskeyAdded(UserEvent):
+    """A WebAuthn credential (base64url id and COSE public key), verified at its
+    registration; a second factor, and a sign-in of its own."""
+
+    credential_id: str
+    public_key: str
+    sign_count: int
+    at: datetime
+
+
+class PasskeyUsed(UserEvent):
+    """An assertion of this credential was accepted; its signature counter now."""
+
+    credential_id: str
+    sign_count: int
+
+
+class PasskeysRemoved(UserEvent):
+    at: datetime
+
+
+@dataclass
+class Passkey:
+    public_key: str
+    sign_count: int
+    added_at: datetime
+
+
 # ---------------------------------------------------------------- aggregate
 
 
@@ -197,6 +225,7 @@ class User:
     totp_added_at: datetime | None = None
     totp_last_step: int = -1
     recovery_code_hashes: list[str] = field(default_factory=list)
+    passkeys: dict[str, Passkey] = field(default_factory=dict)  # by credential id
     source: Source = "local"
     external_id: str | None = None
     # Why it was last deactivated (None: an admin); a directory sync reactivates
@@ -219,7 +248,10 @@ class User:
     @property
     def factors(self) -> dict[str, datetime]:
         """The second factors the account has, with when each was added."""
-        return {"totp": self.totp_added_at} if self.totp_added_at is not None else {}
+        found = {"totp": self.totp_added_at} if self.totp_added_at is not None else {}
+        if self.passkeys:
+            found["passkey"] = min(p.added_at for p in self.passkeys.values())
+        return found
 
     def needs_second_factor(self, required_roles: frozenset[str]) -> bool:
         """Whether this account may not sign in on a password alone (docs/sso.md).
@@ -284,6 +316,14 @@ class User:
             case TotpRemoved():
                 self.totp_sealed_secret = self.totp_added_at = None
                 self.recovery_code_hashes = []
+            case PasskeyAdded():
+                self.passkeys[event.credential_id] = Passkey(
+                    event.public_key, event.sign_count, event.at
+                )
+            case PasskeyUsed():
+                self.passkeys[event.credential_id].sign_count = event.sign_count
+            case PasskeysRemoved():
+                self.passkeys = {}
             case UsernameReminderRequested() | RegistrationAttempted():
                 pass
 
@@ -472,6 +512,33 @@ class User:
         if self.totp_added_at is None:
             return []
         return [TotpRemoved(at=now)]
+
+    # ---- passkeys
+
+    def add_passkey(
+        self, credential_id: str, public_key: str, sign_count: int, now: datetime
+    ) -> list[UserEvent]:
+        if credential_id in self.passkeys:
+            raise AlreadyEnrolled("this passkey is already added")
+        return [
+            PasskeyAdded(
+                credential_id=credential_id, public_key=public_key, sign_count=sign_count, at=now
+            )
+        ]
+
+    def use_passkey(self, credential_id: str, sign_count: int) -> list[UserEvent]:
+        """Accept an assertion the caller verified with this credential's key. A
+        counter that does not grow (when the authenticator keeps one) means a
+        cloned authenticator: refused."""
+        known = self.passkeys.get(credential_id)
+        if known is None:
+            raise InvalidCode()
+        if (sign_count or known.sign_count) and sign_count <= known.sign_count:
+            raise InvalidCode()
+        return [PasskeyUsed(credential_id=credential_id, sign_count=sign_count)]
+
+    def remove_passkeys(self, now: datetime) -> list[UserEvent]:
+        return [PasskeysRemoved(at=now)] if self.passkeys else []
 
 
 def user_stream(user_id: UUID) -> str:

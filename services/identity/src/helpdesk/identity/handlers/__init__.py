@@ -9,6 +9,7 @@ from helpdesk.identity.handlers import (
     admin,
     factors,
     organisation,
+    passkeys,
     people,
     recovery,
     registration,
@@ -25,4 +26,5 @@ HANDLERS: UseCases = {
     **people.HANDLERS,
     **factors.HANDLERS,
     **organisation.HANDLERS,
+    **passkeys.HANDLERS,
 }

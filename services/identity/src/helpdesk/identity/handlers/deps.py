@@ -63,6 +63,9 @@ class Users(Protocol):
     async def of_source(self, source: Source) -> dict[str, UUID]:
         """Every account that comes from `source`: external id -> user id."""
 
+    async def id_by_passkey(self, credential_id: str) -> UUID | None:
+        """The account a passkey (its base64url credential id) belongs to."""
+
 
 class Sessions(Protocol):
     async def get(self, session_id: UUID) -> Session: ...
@@ -298,6 +301,35 @@ class ServiceProvider(Protocol):
     async def answer(self, saml_response: str, request_id: str) -> SamlAnswer: ...
 
 
+@dataclass(frozen=True)
+class NewPasskey:
+    credential_id: str  # base64url
+    public_key: str  # base64url COSE key
+    sign_count: int
+
+
+class PasskeyCeremonies(Protocol):
+    """WebAuthn registration and authentication (adapters/passkeys.py). The
+    `verify_*` methods raise `InvalidCode` for an answer that does not hold."""
+
+    def registration_options(
+        self, user_handle: bytes, username: str, display_name: str, exclude: list[str]
+    ) -> tuple[str, bytes]:
+        """The browser's creation options (JSON) and their challenge."""
+
+    def verify_registration(self, credential: str, challenge: bytes) -> NewPasskey: ...
+
+    def authentication_options(self, allow: list[str]) -> tuple[str, bytes]:
+        """Request options (JSON; no credentials listed: any passkey of this site)."""
+
+    def credential_id_of(self, credential: str) -> str | None: ...
+
+    def verify_authentication(
+        self, credential: str, challenge: bytes, public_key: str, sign_count: int
+    ) -> int:
+        """The authenticator's new signature counter, once the assertion holds."""
+
+
 # ---------------------------------------------------------------- all of it
 
 
@@ -354,6 +386,7 @@ class Deps:
     directory: Directory | None = None  # None: HELPDESK_LDAP_URL is not set
     oidc: IdentityProvider | None = None  # None: HELPDESK_OIDC_ISSUER is not set
     saml: ServiceProvider | None = None  # None: HELPDESK_SAML_IDP_METADATA_URL is not set
+    passkeys: PasskeyCeremonies | None = None
 
     @property
     def limits(self) -> Limits:

@@ -34,8 +34,8 @@ log = get_logger(__name__)
 
 
 async def complete_sign_in(cmd: contract.CompleteSignIn, deps: Deps) -> SessionTokens:
-    user = await _challenged(deps, cmd.challenge_id, "verify")
-    await _count_attempt(deps, user.user_id)
+    user = await challenged(deps, cmd.challenge_id, "verify")
+    await count_code_attempt(deps, user.user_id)
 
     async def attempt() -> User:
         async with deps.uow() as uow:
@@ -45,7 +45,7 @@ async def complete_sign_in(cmd: contract.CompleteSignIn, deps: Deps) -> SessionT
         return current
 
     signed_in = await retry_on_conflict(attempt)
-    await _forgive(deps, user.user_id)
+    await forgive_codes(deps, user.user_id)
     log.info("second factor accepted", user_id=str(user.user_id))
     return await start_session(deps, signed_in)
 
@@ -53,13 +53,13 @@ async def complete_sign_in(cmd: contract.CompleteSignIn, deps: Deps) -> SessionT
 async def enrol_totp_at_sign_in(
     cmd: contract.EnrolTotpAtSignIn, deps: Deps
 ) -> contract.TotpEnrolment:
-    return _new_enrolment(deps, await _challenged(deps, cmd.challenge_id, "enrol"))
+    return _new_enrolment(deps, await challenged(deps, cmd.challenge_id, "enrol"))
 
 
 async def confirm_totp_at_sign_in(
     cmd: contract.ConfirmTotpAtSignIn, deps: Deps
 ) -> contract.TotpEnrolled:
-    user = await _challenged(deps, cmd.challenge_id, "enrol")
+    user = await challenged(deps, cmd.challenge_id, "enrol")
     enrolled, codes = await _confirm(deps, user.user_id, cmd.enrolment_token, cmd.code)
     return contract.TotpEnrolled(recovery_codes=codes, tokens=await start_session(deps, enrolled))
 
@@ -70,19 +70,19 @@ async def confirm_totp_at_sign_in(
 async def start_totp_enrolment(
     cmd: contract.StartTotpEnrolment, deps: Deps
 ) -> contract.TotpEnrolment:
-    return _new_enrolment(deps, await _signed_in(deps, cmd.actor))
+    return _new_enrolment(deps, await signed_in(deps, cmd.actor))
 
 
 async def confirm_totp_enrolment(
     cmd: contract.ConfirmTotpEnrolment, deps: Deps
 ) -> contract.TotpEnrolled:
-    user = await _signed_in(deps, cmd.actor)
+    user = await signed_in(deps, cmd.actor)
     _, codes = await _confirm(deps, user.user_id, cmd.enrolment_token, cmd.code)
     return contract.TotpEnrolled(recovery_codes=codes)
 
 
 async def get_factors(query: contract.GetFactors, deps: Deps) -> contract.Factors:
-    return _factors(deps, await _signed_in(deps, query.actor))
+    return factors_of(deps, await signed_in(deps, query.actor))
 
 
 async def remove_factor(cmd: contract.RemoveFactor, deps: Deps) -> contract.Factors:
@@ -94,18 +94,20 @@ async def remove_factor(cmd: contract.RemoveFactor, deps: Deps) -> contract.Fact
             user = await uow.users.get(cmd.actor.user_id)
             if cmd.factor == "totp":
                 await uow.users.save(user, user.remove_totp(deps.clock.now()))
-                await uow.commit()
+            else:
+                await uow.users.save(user, user.remove_passkeys(deps.clock.now()))
+            await uow.commit()
         return user
 
     user = await retry_on_conflict(attempt)
     log.info("second factor removed", user_id=str(user.user_id), factor=cmd.factor)
-    return _factors(deps, user)
+    return factors_of(deps, user)
 
 
 # ---------------------------------------------------------------- the steps
 
 
-async def _challenged(deps: Deps, raw: str, purpose: ChallengePurpose) -> User:
+async def challenged(deps: Deps, raw: str, purpose: ChallengePurpose) -> User:
     """The account a genuine, unexpired challenge of `purpose` is for (rule 2)."""
     challenge = deps.factors.open_challenge(raw, deps.clock.now())
     if challenge is None or challenge.purpose != purpose:
@@ -122,7 +124,7 @@ async def _challenged(deps: Deps, raw: str, purpose: ChallengePurpose) -> User:
     return user
 
 
-async def _signed_in(deps: Deps, actor: Actor) -> User:
+async def signed_in(deps: Deps, actor: Actor) -> User:
     async with deps.uow() as uow:
         user = await uow.users.get(actor.user_id)
     if not user.is_active:
@@ -157,7 +159,7 @@ async def _confirm(
 ) -> tuple[User, list[str]]:
     """Check the first code against the sealed seed and turn TOTP on with ten fresh
     recovery codes (returned in the clear this once)."""
-    await _count_attempt(deps, user_id)
+    await count_code_attempt(deps, user_id)
     opened = deps.factors.open(enrolment_token) or ""
     owner, _, secret = opened.partition(":")
     step = deps.factors.totp_step(secret, code, deps.clock.now()) if secret else None
@@ -177,12 +179,12 @@ async def _confirm(
         return user
 
     user = await retry_on_conflict(attempt)
-    await _forgive(deps, user_id)
+    await forgive_codes(deps, user_id)
     log.info("second factor added", user_id=str(user_id), factor="totp")
     return user, codes
 
 
-async def _count_attempt(deps: Deps, user_id: UUID) -> None:
+async def count_code_attempt(deps: Deps, user_id: UUID) -> None:
     """Rule 3: counted and committed before the code is looked at."""
     limit = deps.limits.second_factor
     async with deps.uow() as uow:
@@ -193,15 +195,15 @@ async def _count_attempt(deps: Deps, user_id: UUID) -> None:
         raise RateLimited(wait)
 
 
-async def _forgive(deps: Deps, user_id: UUID) -> None:
+async def forgive_codes(deps: Deps, user_id: UUID) -> None:
     async with deps.uow() as uow:
         await uow.limits.clear(deps.limits.second_factor, str(user_id))
         await uow.commit()
 
 
-def _factors(deps: Deps, user: User) -> contract.Factors:
+def factors_of(deps: Deps, user: User) -> contract.Factors:
     return contract.Factors(
-        items=[contract.Factor(factor="totp", added_at=at) for at in user.factors.values()],
+        items=[contract.Factor(factor=kind, added_at=at) for kind, at in user.factors.items()],
         recovery_codes_left=len(user.recovery_code_hashes),
         required=any(role in deps.settings.mfa_roles for role in user.roles),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta
+from typing import Literal
 from uuid import UUID, uuid4
 
 from helpdesk.contracts import identity as contract
@@ -111,9 +112,19 @@ def second_step(deps: Deps, user: User) -> contract.MfaChallenge:
     return contract.MfaChallenge(
         status="mfa_enrolment_required" if enrol else "mfa_required",
         challenge_id=deps.factors.challenge(challenge),
-        methods=["totp"] if enrol else ["totp", "recovery_code"],
+        methods=["totp"] if enrol else _methods(user),
         expires_in=int(ttl.total_seconds()),
     )
+
+
+def _methods(user: User) -> list[Literal["totp", "recovery_code", "passkey"]]:
+    """How this account may answer its second step."""
+    methods: list[Literal["totp", "recovery_code", "passkey"]] = []
+    if "totp" in user.factors:
+        methods += ["totp", "recovery_code"]
+    if "passkey" in user.factors:
+        methods.append("passkey")
+    return methods
 
 
 def pair_key(username_key: str, address: str) -> str:
