@@ -157,13 +157,16 @@ def test_nats_keys_create_render_rotate_retire(tmp_path: Path) -> None:
 
 def test_the_policy_is_least_privilege() -> None:
     ids = nats_auth.IDENTITIES
-    # The gateway touches JetStream only to store and read attachment bytes and to
-    # read single keys of the access-token revocation list; never events or
-    # operator commands.
+    # The gateway touches JetStream only to store and read attachment bytes, to
+    # read single keys of the access-token revocation list, to follow the ticket
+    # events for the live pages (one ephemeral consumer: create and pull, no acks)
+    # and to keep who has a ticket open (the presence bucket); never operator
+    # commands.
     jetstream = {s for s in ids["gateway"].publish if s.startswith("$")}
     assert jetstream == set(nats_auth.attachment_rules(write=True)) | set(
         nats_auth.REVOCATIONS_READ
-    )
+    ) | set(nats_auth.follow_rules("TICKETS")) | set(nats_auth.PRESENCE_RULES)
+    assert {s for s in nats_auth.follow_rules("TICKETS") if "ACK" in s or "DURABLE" in s} == set()
     assert not any("PURGE" in s or "DELETE" in s for s in jetstream)
     assert not any(".events." in s or ".admin." in s for s in ids["gateway"].publish)
     assert set(nats_auth.OPERATOR_COMMANDS) <= set(ids["gateway"].publish_deny)

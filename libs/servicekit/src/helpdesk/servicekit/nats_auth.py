@@ -87,7 +87,7 @@ PRESENCE_RULES = (
 )
 
 
-def _follow(stream: str) -> list[str]:
+def follow_rules(stream: str) -> list[str]:
     """An ephemeral pull consumer without acknowledgements on one stream: the
     gateway's live feed of ticket changes (issue 29, gateway/stream.py)."""
     return [
@@ -203,7 +203,7 @@ IDENTITIES: dict[str, Permissions] = {
             ),
             *attachment_rules(write=True),
             *REVOCATIONS_READ,
-            *_follow("TICKETS"),
+            *follow_rules("TICKETS"),
             *PRESENCE_RULES,
         ),
         publish_deny=OPERATOR_COMMANDS,

@@ -8,8 +8,8 @@ computed at a command travel in the event (`domain/sla.py`).
 
 Lifecycle: submitted -> open -> pending (waiting on the requester) ->
 resolved -> closed, with reopen (resolved -> open; the requester only within
-the policy's reopen window) and closing by itself after the auto-close days. The resolution clock runs
-only while submitted or open; the first-response clock stops at the first
+the policy's reopen window) and closing by itself after the auto-close days.
+The resolution clock runs only while submitted or open; the first-response clock stops at the first
 public agent reply.
 
 Well over our ~350-line module aim (about 640 lines since issue 29 added
