@@ -1,6 +1,7 @@
 """Passkeys in Chromium (issue 28) with its virtual authenticator (CDP WebAuthn):
 a person adds a passkey on the account page, then signs in with it alone, no
-password; a device without a passkey of the site opens nothing."""
+password, and with it as the second step after the password; a device without
+a passkey of the site opens nothing."""
 
 from __future__ import annotations
 
@@ -63,6 +64,17 @@ async def test_a_passkey_is_added_then_signs_in_without_a_password(
     await page.locator("#passkey-sign-in").click()
     await page.wait_for_url("**/helpdesk/en/tickets")
     assert await page.locator(".who strong").inner_text() == f"{username.title()} Test"
+    await page.get_by_role("button", name="Log out").click()
+    await page.wait_for_load_state()
+
+    # With the password, the passkey is the second step (the account has a factor now).
+    await page.goto("/helpdesk/en/login")
+    await page.locator("#f-username").fill(username)
+    await page.locator("#f-password").fill(PASSWORD)
+    await page.locator("form.card button[type=submit]").click()
+    await page.wait_for_url("**/helpdesk/en/login/code")
+    await page.locator("#passkey-second-step").click()
+    await page.wait_for_url("**/helpdesk/en/tickets")
     await context.close()
 
 

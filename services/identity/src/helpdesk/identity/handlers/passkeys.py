@@ -122,7 +122,7 @@ async def start_sign_in(cmd: contract.StartPasskeySignIn, deps: Deps) -> contrac
         user = await challenged(deps, cmd.challenge_id, "verify")
         user_id, allow = user.user_id, list(user.passkeys)
         if not allow:
-            raise InvalidChallenge()
+            raise InvalidCode("This account has no passkey; use its code.")
     options, challenge = _ceremonies(deps).authentication_options(allow)
     ceremony = _seal(deps, "second_step" if user_id else "sign_in", challenge, user_id)
     return contract.PasskeyOptions(options=json.loads(options), ceremony=ceremony)

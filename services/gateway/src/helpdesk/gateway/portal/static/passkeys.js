@@ -1,6 +1,7 @@
 // Passkeys in the portal (docs/sso.md, "Passkeys"): the browser's WebAuthn with the
 // options identity made. A button `data-passkey="create"` adds one (account page),
-// `data-passkey="get"` signs in with one (login page, second step); each posts the
+// `data-passkey="get"` signs in with one (login page; with `data-second-step`, a
+// password sign-in's second step); each posts the
 // form's CSRF token, and shows its status element when the browser or the
 // helpdesk says no.
 (function () {
@@ -30,6 +31,9 @@
     button.addEventListener("click", async function () {
       const csrf = {};
       csrf[button.dataset.csrfField] = button.dataset.csrfToken;
+      if (button.dataset.secondStep) {
+        csrf.second_step = "1"; // the sign-in under way: its challenge cookie's account
+      }
       try {
         const started = await post(button.dataset.options, csrf);
         const credential = create
