@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
-from helpdesk.devstack.servers import wait_for_port
+from helpdesk.devstack.servers import stop_process, wait_for_port
 
 PACKAGE = "oidc-provider@8.8.1"  # quiet on Node 20 (9.x prefers Node 22)
 CACHE = Path(__file__).resolve().parents[2] / "var" / "test-cache" / "oidc-provider-8.8.1"
@@ -75,12 +75,7 @@ class OidcServer:
         return cls(port, process)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 async def consent(authorization_url: str, login: str) -> str:
@@ -107,6 +102,12 @@ async def consent(authorization_url: str, login: str) -> str:
             if "/oidc/callback" in url:
                 return url
     raise AssertionError("the provider never redirected back")
+
+
+def landed(response: httpx.Response) -> bool:
+    """Whether the helpdesk's answer to the organisation's redirect or post is a
+    session: to the tickets page."""
+    return response.status_code == 303 and response.headers["location"].endswith("/tickets")
 
 
 def query(url: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from helpdesk.devstack.servers import wait_for_port
+from helpdesk.devstack.servers import stop_process, wait_for_port
 
 WWW = Path("/usr/share/simplesamlphp/www")
 
@@ -164,12 +164,7 @@ class SimpleSamlPhp:
         return cls(port, folder, entity_id, process)
 
     def stop(self) -> None:
-        self.process.terminate()  # one process: no PHP_CLI_SERVER_WORKERS
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

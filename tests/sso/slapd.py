@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from helpdesk.devstack.servers import free_port, wait_for_port
+from helpdesk.devstack.servers import free_port, stop_process, wait_for_port
 
 SUFFIX = "dc=example,dc=gr"
 ROOT_DN = f"cn=admin,{SUFFIX}"
@@ -167,11 +167,5 @@ class Slapd:
         )
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -14,7 +14,7 @@ import pytest
 from helpdesk.contracts.actors import Role
 from tests import operator
 from tests.e2e.harness import System
-from tests.sso.oidc import OidcServer, consent, query
+from tests.sso.oidc import OidcServer, consent, landed, query
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -31,10 +31,6 @@ async def back(portal: httpx.AsyncClient, callback: str) -> httpx.Response:
     """The provider's redirect back, as the browser follows it."""
     parts = callback.split("/helpdesk/", 1)[1]
     return await portal.get(f"/helpdesk/{parts}")
-
-
-def signed_in(response: httpx.Response) -> bool:
-    return response.status_code == 303 and response.headers["location"].endswith("/tickets")
 
 
 async def test_an_agent_signs_in_with_the_organisation_in_chromium(
@@ -66,7 +62,7 @@ async def test_a_customer_is_made_on_first_sign_in_with_the_claims_locale(
         callback = await consent(await start(portal), "petros")
         assert query(callback)["iss"] == oidc_provider.issuer  # RFC 9207
         done = await back(portal, callback)
-        assert signed_in(done), done.text
+        assert landed(done), done.text
         page = await portal.get("/helpdesk/en/tickets")
         assert "Petros Ioannou" in page.text
         assert "/queues" not in page.text  # a customer: no group of agents
@@ -78,7 +74,7 @@ async def test_a_replayed_callback_is_refused(
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as portal:
         callback = await consent(await start(portal), "petros")
         flow_cookie_jar = dict(portal.cookies)
-        assert signed_in(await back(portal, callback))
+        assert landed(await back(portal, callback))
     # Someone who saw the callback URL and the flow's cookie replays both: the
     # state (and with it the nonce) was good once.
     async with httpx.AsyncClient(
@@ -86,7 +82,7 @@ async def test_a_replayed_callback_is_refused(
     ) as attacker:
         replayed = await back(attacker, callback)
         assert replayed.status_code == 401, replayed.text
-        assert not signed_in(replayed)
+        assert not landed(replayed)
 
 
 async def test_an_injected_code_is_refused(sso_system: System, oidc_provider: OidcServer) -> None:
@@ -104,7 +100,7 @@ async def test_an_injected_code_is_refused(sso_system: System, oidc_provider: Oi
             params={"code": injected["code"], "state": state, "iss": injected["iss"]},
         )
         assert response.status_code == 401, response.text
-        assert not signed_in(response)
+        assert not landed(response)
 
 
 async def test_an_answer_naming_another_issuer_is_refused(
@@ -118,7 +114,7 @@ async def test_an_answer_naming_another_issuer_is_refused(
             params={**answer, "iss": "http://127.0.0.1:1/evil-idp"},
         )
         assert mixed_up.status_code == 401, mixed_up.text
-        assert not signed_in(mixed_up)
+        assert not landed(mixed_up)
 
 
 async def test_a_local_account_is_not_taken_over_through_a_claim(
@@ -135,7 +131,7 @@ async def test_a_local_account_is_not_taken_over_through_a_claim(
         # An unverified address: refused outright.
         refused = await back(portal, await consent(await start(portal), "intruder"))
         assert refused.status_code == 403, refused.text
-        assert not signed_in(refused)
+        assert not landed(refused)
         # A verified one: no session, only the step that asks for the local password.
         asked = await back(portal, await consent(await start(portal), "victim-at-idp"))
         assert asked.status_code == 303
