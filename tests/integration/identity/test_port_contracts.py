@@ -34,12 +34,16 @@ class Backend:
     uow: Callable[[], UnitOfWork]
 
     async def account(
-        self, username: str, source: Source = "local", external_id: str | None = None
+        self,
+        username: str,
+        source: Source = "local",
+        external_id: str | None = None,
+        name: str | None = None,
     ) -> UUID:
         user_id = uuid4()
         events = User.register(
             user_id=user_id,
-            name=username.title(),
+            name=name or username.title(),
             username=username,
             username_key=policy.username_key(username),
             email=f"{username}@example.gr",
@@ -135,3 +139,15 @@ async def test_a_passkey_names_its_account_until_removed(backend: Backend) -> No
         await uow.commit()
     async with backend.uow() as uow:
         assert await uow.users.id_by_passkey("cred-1") is None
+
+
+async def test_people_are_found_by_a_prefix_without_case_or_accents(backend: Backend) -> None:
+    maria = await backend.account("maria", name="Μαρία Παπαδοπούλου")
+    await backend.account("nikos", name="Νίκος Δήμου")
+    await backend.account("zoe", name="Zoé Martin")
+    async with backend.uow() as uow:
+        for typed in ("μαρια", "ΜΑΡΙΑ", "Μαρία", "mar", "MARIA@"):
+            assert [u.user_id for u in await uow.users.search(typed, 10)] == [maria], typed
+        assert [u.username for u in await uow.users.search("zoe", 10)] == ["zoe"]
+        assert [u.username for u in await uow.users.search("ζ", 10)] == []
+        assert len(await uow.users.search("", 2)) == 2  # everyone, by username, a page

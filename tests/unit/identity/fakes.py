@@ -20,6 +20,8 @@ from typing import Self, TypeVar
 from uuid import UUID
 
 from helpdesk.contracts.envelope import EventData
+from helpdesk.contracts.people import UserSummary
+from helpdesk.contracts.text import fold
 from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import growing_delay
 from helpdesk.identity.domain.errors import (
@@ -153,6 +155,25 @@ class FakeUsers:
 
     async def id_by_username(self, username_key: str) -> UUID | None:
         return next((u for u, e in self._registered() if e.username_key == username_key), None)
+
+    async def search(self, prefix: str | None, limit: int) -> list[UserSummary]:
+        wanted = fold(prefix or "")
+        users = [await self.get(user_id) for user_id in self._streams]
+        found = [
+            UserSummary(
+                user_id=u.user_id,
+                name=u.name,
+                username=u.username,
+                email=u.email,
+                roles=u.roles,
+                status=u.status,
+                factors=sorted(u.factors),
+                source=u.source,
+            )
+            for u in users
+            if any(fold(text).startswith(wanted) for text in (u.username, u.email, u.name))
+        ]
+        return sorted(found, key=lambda s: s.username.casefold())[:limit]
 
     async def id_by_email(self, email_key: str) -> UUID | None:
         """The address as it stands: the directory may have changed it since (ProfileSynced)."""

@@ -7,12 +7,13 @@ from datetime import datetime
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
+from helpdesk.contracts.text import fold
 from helpdesk.contracts.tickets import Contact, TicketStatus
 from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.sla_facts import first_facts, next_facts
 from helpdesk.tickets.domain.caller import Caller
-from helpdesk.tickets.domain.search import START, STOP, fold, fragments, parse
+from helpdesk.tickets.domain.search import START, STOP, fragments, parse
 from tests.unit.tickets.builders import new_ticket
 
 ATHENS = ZoneInfo("Europe/Athens")

@@ -45,3 +45,11 @@ def secret(value: str) -> str:
         if unicodedata.category(ch) in ("Cc", "Cs"):
             raise ValueError("must not contain control characters")
     return value
+
+
+def fold(value: str) -> str:
+    """Lower case without accents: "Δίκτυο" and "ΔΙΚΤΥΟ" -> "δικτυο", "Café" -> "cafe"
+    (what a person types in a search box is matched against this)."""
+    decomposed = unicodedata.normalize("NFD", value)
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", bare).casefold().replace("ς", "σ")

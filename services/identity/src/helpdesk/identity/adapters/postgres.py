@@ -19,6 +19,7 @@ from asyncpg.transaction import Transaction
 from pydantic import BaseModel
 
 from helpdesk.contracts.people import UserSummary
+from helpdesk.contracts.text import fold
 from helpdesk.identity.adapters.projections import PROJECTIONS
 from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import PostgresRateLimits
@@ -116,12 +117,14 @@ class PostgresUsers:
         )
 
     async def search(self, prefix: str | None, limit: int) -> list[UserSummary]:
-        """Users whose username, name or e-mail starts with `prefix` (any case), by username."""
-        pattern = (prefix or "").lower().replace("\\", "\\\\").replace("%", "\\%")
+        """Users whose username, name or e-mail starts with `prefix`, by username;
+        without case or accents ("μαρια" finds "Μαρία")."""
+        pattern = fold(prefix or "").replace("\\", "\\\\").replace("%", "\\%")
         pattern = pattern.replace("_", "\\_") + "%"
         rows = await self._conn.fetch(
             "SELECT user_id, name, username, email, roles, status, factors, source FROM users"
-            " WHERE username_key LIKE $1 OR email_key LIKE $1 OR lower(name) LIKE $1"
+            " WHERE username_key LIKE $1 OR email_key LIKE $1"
+            f" OR translate(lower(name), {_ACCENTED!r}, {_BARE!r}) LIKE $1"
             " ORDER BY username_key LIMIT $2",
             pattern,
             limit,
@@ -131,6 +134,12 @@ class PostgresUsers:
     async def _id(self, query: str, *args: str) -> UUID | None:
         result: UUID | None = await self._conn.fetchval(query, *args)
         return result
+
+
+# A name as `fold` leaves it, in SQL: the accented letters of Greek and of the
+# Latin-script languages our users write, each with its bare letter.
+_ACCENTED = "άέήίόύώϊϋΐΰςàáâãäåçèéêëìíîïñòóôõöùúûüýÿ"
+_BARE = "αεηιουωιυιυσaaaaaaceeeeiiiinooooouuuuyy"
 
 
 class PostgresSessions:

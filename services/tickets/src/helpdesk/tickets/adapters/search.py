@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from helpdesk.contracts.text import fold
 from helpdesk.contracts.tickets import (
     SnippetPart,
     TicketAssigned,
@@ -30,7 +31,7 @@ from helpdesk.servicekit.eventstore import RecordedEvent
 from helpdesk.servicekit.statements import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
 from helpdesk.tickets.adapters.read_model import _summary_row, decode_cursor, encode_cursor
-from helpdesk.tickets.domain.search import START, STOP, fold, fragments
+from helpdesk.tickets.domain.search import START, STOP, fragments
 from helpdesk.tickets.handlers.deps import SearchQuery, TicketFilter
 
 # Beyond this many characters of a ticket's text, later messages are not

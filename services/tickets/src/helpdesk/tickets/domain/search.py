@@ -10,8 +10,9 @@ only folds what the stemmer cannot: accents of the unstemmed prefix words
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from helpdesk.contracts.text import fold
 
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
@@ -22,13 +23,6 @@ START, STOP = "\ue000", "\ue001"
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FULL_NUMBER = re.compile(r"^\s*(?:HD)?[-\s]?(\d{4})[-\s]0*(\d{1,9})\s*$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d{2,9}$")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: "Δίκτυο" and "ΔΙΚΤΥΟ" -> "δικτυο", "Café" -> "cafe"."""
-    decomposed = unicodedata.normalize("NFD", text)
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return unicodedata.normalize("NFC", bare).casefold().replace("ς", "σ")
 
 
 @dataclass(frozen=True)
