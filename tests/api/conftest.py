@@ -13,15 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-import nats
 import pytest
 
-from helpdesk.contracts import identity as identity_contract
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.replies import Reply
+from tests import operator
 from tests.e2e.harness import System, start_system
 from tests.servers import Servers
 
@@ -55,24 +52,16 @@ class Caller:
 
 async def create_user(system: System, username: str, role: Role) -> str:
     """A user made by the operator (CLI's command over NATS), active at once."""
-    nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
-    try:
-        command = identity_contract.CreateUser(
-            name=f"Δοκιμή {role.value}",
-            username=username,
-            email=f"{username}@helpdesk.example",
-            password=PASSWORD,
-            roles=[role],
-            locale="el",
-        )
-        msg = await nc.request(
-            command.nats_subject(), command.model_dump_json().encode(), timeout=10
-        )
-    finally:
-        await nc.close()
-    reply = Reply[Any].model_validate_json(msg.data)
-    assert reply.ok, msg.data
-    return str(reply.result["user_id"])
+    created = await operator.create_user(
+        system.servers,
+        username,
+        role=role,
+        name=f"Δοκιμή {role.value}",
+        email=f"{username}@helpdesk.example",
+        password=PASSWORD,
+        locale="el",
+    )
+    return str(created.user_id)
 
 
 async def log_in(client: httpx.AsyncClient, username: str) -> str:
