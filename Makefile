@@ -14,7 +14,7 @@ LOCK_TARGET := --python-version 3.11.5 --python-platform linux
 LOCAL_DISTS := helpdesk-contracts helpdesk-servicekit helpdesk-identity helpdesk-tickets \
                helpdesk-notifier helpdesk-mailgate helpdesk-gateway helpdesk-devstack helpdesk-cli
 
-.PHONY: install lock ldap saml browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
+.PHONY: install lock ldap saml samba browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
 
 install: $(STAMP)
 
@@ -49,6 +49,11 @@ ldap:
 saml:
 	sh deploy/local/install-saml.sh
 
+# Debian's Samba as an Active Directory domain controller, the AD of the LDAP tests
+# (root only: it binds port 636; the tests skip, saying why, without it).
+samba:
+	sh deploy/local/install-samba.sh
+
 # Debian's Chromium for the Playwright browser tests (they skip, saying why, without it).
 browser:
 	sh deploy/local/install-chromium.sh
@@ -62,7 +67,7 @@ imap:
 kubectl:
 	sh deploy/k8s/install-kubectl.sh
 
-test: install browser kubectl imap saml
+test: install browser kubectl imap saml samba
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -28,7 +28,7 @@ SERVICE_PASSWORD = "helpdesk-service-secret"
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 
 
-def _certificates(directory: Path) -> tuple[Path, Path, Path]:
+def certificates(directory: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -122,7 +122,7 @@ class Slapd:
         # 0700 temporary folders.
         directory = Path(tempfile.mkdtemp(prefix="helpdesk-slapd-"))
         directory.chmod(0o755)
-        ca, cert, key = _certificates(directory)
+        ca, cert, key = certificates(directory)
         (directory / "db").mkdir()
         includes = "\n".join(f"include /etc/ldap/schema/{s}.schema" for s in SCHEMAS)
         (directory / "slapd.conf").write_text(
