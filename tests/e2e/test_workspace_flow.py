@@ -2,8 +2,8 @@
 unassigning over REST, a queue whose members are all away telling its admins
 once, and the end of a ticket: reopening within the window (409 after it),
 a rating once per resolution and the ratings in the SLA report. Closing by
-itself after business days is proven on a hand-moved clock instead
-(tests/integration/tickets/test_sla_monitor.py)."""
+itself after business days runs on a system of its own, whose business day
+never ends (test_auto_close.py)."""
 
 from __future__ import annotations
 
