@@ -68,6 +68,18 @@ async def test_the_first_directory_sign_in_makes_an_active_account_with_the_mapp
     assert len(world.db.published(contract.UserRegistered)) == 1
 
 
+async def test_the_first_directory_sign_in_speaks_the_pages_language(
+    org: Deps, world: World, directory: FakeDirectory
+) -> None:
+    directory.add("maria.en", "her ldap pass")
+    credentials = contract.Login(
+        username="maria.en", password="her ldap pass", client_address="192.0.2.7", locale="en"
+    )
+    await login(credentials, org)
+    (registered,) = world.db.published(contract.UserRegistered)
+    assert registered.locale == "en"
+
+
 async def test_a_wrong_directory_password_is_refused_and_counted(
     org: Deps, directory: FakeDirectory
 ) -> None:

@@ -315,6 +315,10 @@ class ResendActivation(_AddressedCommand[Accepted], EmailRequest):
 class Login(_AddressedCommand[SignIn], Credentials):
     verb: ClassVar[str] = "login"
 
+    # The page's language: an account the organisation's directory makes at this
+    # first sign-in speaks it (docs/sso.md). Not part of the REST body.
+    locale: Locale | None = None
+
 
 class RefreshSession(_IdentityCommand[SessionTokens], RefreshToken):
     verb: ClassVar[str] = "refresh"

@@ -152,6 +152,7 @@ async def login(request: Request, lang: PageLang) -> Response:
         username=form.get("username"),
         password=form.get("password"),
         client_address=client_address(request),
+        locale=lang,
     )
     try:
         answer = (await send(request, command)).root

@@ -57,7 +57,7 @@ async def login(cmd: contract.Login, deps: Deps) -> contract.SignIn:
             log.info("login failed", user_id=str(user_id) if user_id else None)
             raise InvalidCredentials()  # already counted by `_count_attempt`
         await _forgive(deps, username_key, address)
-        found = await organisation.account_for(deps, person)
+        found = await organisation.account_for(deps, person, cmd.locale)
         if isinstance(found, contract.MfaChallenge):
             return contract.SignIn(found)
         return await finish_sign_in(deps, found)
