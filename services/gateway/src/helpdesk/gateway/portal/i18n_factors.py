@@ -17,6 +17,13 @@ FACTOR_STRINGS: dict[str, dict[str, str]] = {
     "factor_totp": {"el": "Εφαρμογή ελέγχου ταυτότητας (TOTP)", "en": "Authenticator app (TOTP)"},
     # Accounts from the organisation (docs/sso.md)
     "source_ldap": {"el": "κατάλογος LDAP", "en": "LDAP directory"},
+    # Refusals of the organisation's sign-in and of HELPDESK_REGISTRATION, by code.
+    "registration_closed": {
+        "el": "Η εγγραφή δεν είναι ανοιχτή για αυτή τη διεύθυνση. Συνδεθείτε με τον "
+        "λογαριασμό του οργανισμού σας.",
+        "en": "Registration is not open to this address. Sign in with your "
+        "organisation's account.",
+    },
     "add_passkey": {"el": "Προσθήκη κλειδιού πρόσβασης (passkey)", "en": "Add a passkey"},
     "passkey_added": {"el": "Το κλειδί πρόσβασης προστέθηκε.", "en": "The passkey was added."},
     "passkey_sign_in": {"el": "Σύνδεση με κλειδί πρόσβασης", "en": "Sign in with a passkey"},
