@@ -21,8 +21,7 @@ FACTOR_STRINGS: dict[str, dict[str, str]] = {
     "registration_closed": {
         "el": "Η εγγραφή δεν είναι ανοιχτή για αυτή τη διεύθυνση. Συνδεθείτε με τον "
         "λογαριασμό του οργανισμού σας.",
-        "en": "Registration is not open to this address. Sign in with your "
-        "organisation's account.",
+        "en": "Registration is not open to this address. Sign in with your organisation's account.",
     },
     "add_passkey": {"el": "Προσθήκη κλειδιού πρόσβασης (passkey)", "en": "Add a passkey"},
     "passkey_added": {"el": "Το κλειδί πρόσβασης προστέθηκε.", "en": "The passkey was added."},
