@@ -17,8 +17,6 @@ import tomllib
 from importlib.resources import files
 from typing import Literal, get_args
 
-from helpdesk.gateway.portal.i18n_factors import FACTOR_STRINGS
-
 Lang = Literal["el", "en"]
 LANGS: tuple[Lang, ...] = get_args(Lang)
 DEFAULT_LANG: Lang = "el"
@@ -52,7 +50,7 @@ def _load() -> dict[str, dict[Lang, str]]:
         _catalogue("portal"),
         _catalogue("attachments"),
         _catalogue("agents"),
-        FACTOR_STRINGS,
+        _catalogue("factors"),
         _catalogue("workspace"),
     ):
         for key, entry in table.items():
