@@ -67,10 +67,12 @@ imap:
 kubectl:
 	sh deploy/k8s/install-kubectl.sh
 
+# Both cores, each pytest-xdist worker with its own servers and system; a test
+# file stays on one worker (its module fixtures start once).
 test: install browser kubectl imap saml samba
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test-fast: install
 	$(BIN)/pytest -n 2 -m "not e2e and not browser and not faults and not deploy"
