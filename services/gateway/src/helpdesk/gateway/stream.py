@@ -41,6 +41,7 @@ from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import stream_name
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.loops import every, repeat
 
 log = get_logger(__name__)
 
@@ -158,15 +159,9 @@ class TicketFeed:
     async def run(self, js: JetStreamContext) -> None:
         """Read from a bounded start, then follow; a lost consumer is made again from
         the last sequence seen (gaps cannot happen, repeats are skipped)."""
-        while True:
-            try:
-                await self._follow(js)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("ticket feed interrupted; resuming", error=repr(exc))
-                self.ready.clear()
-                await asyncio.sleep(1.0)
+        await repeat(
+            lambda: self._follow(js), pause=every(1.0), failed="ticket feed interrupted; resuming"
+        )
 
     async def _follow(self, js: JetStreamContext) -> None:
         if self.last_seq:
@@ -194,6 +189,7 @@ class TicketFeed:
                 for msg in messages:
                     self.take(msg.metadata.sequence.stream, msg.data)
         finally:
+            self.ready.clear()
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
 
