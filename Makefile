@@ -42,26 +42,29 @@ run: install
 # Debian's OpenLDAP and SASL headers and gcc, which python-ldap (no wheel) is built
 # with at install, and the slapd + ldap-utils of the LDAP tests (docs/sso.md).
 ldap:
-	sh deploy/local/install-ldap.sh
+	sh deploy/local/install-debian.sh "python-ldap and the LDAP tests" \
+		libldap2-dev libsasl2-dev gcc slapd ldap-utils
 
 # Debian's SimpleSAMLphp and PHP, the SAML identity provider of the SSO tests, and
 # xmlsec1, which pysaml2 checks signatures with (the tests skip, saying why, without).
 saml:
-	sh deploy/local/install-saml.sh
+	sh deploy/local/install-debian.sh --no-recommends "SAML and its tests" \
+		xmlsec1 simplesamlphp php-cli php-xml php-mbstring
 
 # Debian's Samba as an Active Directory domain controller, the AD of the LDAP tests
 # (root only: it binds port 636; the tests skip, saying why, without it).
 samba:
-	sh deploy/local/install-samba.sh
+	sh deploy/local/install-debian.sh --no-recommends "the Active Directory tests" \
+		samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind
 
 # Debian's Chromium for the Playwright browser tests (they skip, saying why, without it).
 browser:
-	sh deploy/local/install-chromium.sh
+	sh deploy/local/install-debian.sh "the browser tests" chromium
 
 # Debian's dovecot-imapd, the real IMAP server of the mailgate's polling tests
 # (they skip, saying why, without it).
 imap:
-	sh deploy/local/install-dovecot.sh
+	sh deploy/local/install-debian.sh "the IMAP polling tests" dovecot-imapd
 
 # Debian's kubectl, for `kubectl kustomize` in the deploy tests.
 kubectl:
