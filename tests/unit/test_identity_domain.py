@@ -28,22 +28,37 @@ from helpdesk.identity.domain.user import (
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
-def pending_user(token_hash: str = "h-act") -> tuple[User, list[UserEvent]]:  # noqa: S107
+def registered(
+    name: str,
+    username: str,
+    email: str,
+    locale: str,
+    role: Role,
+    activation: tuple[str, datetime] | None,
+) -> tuple[User, list[UserEvent]]:
+    """A newly registered user and its events (the keys: the lower-cased username and e-mail)."""
     user_id = uuid4()
     events = User.register(
         user_id=user_id,
-        name="Μαρία Παπαδοπούλου",
-        username="Μαρία.Π",
-        username_key="μαρία.π",
-        email="maria@example.gr",
-        email_key="maria@example.gr",
-        locale="el",
-        roles=[Role.CUSTOMER],
+        name=name,
+        username=username,
+        username_key=username.lower(),
+        email=email,
+        email_key=email.lower(),
+        locale=locale,
+        roles=[role],
         password_hash="argon-hash",
         now=NOW,
-        activation=(token_hash, NOW + timedelta(hours=48)),
+        activation=activation,
     )
     return User.fold(user_id, events), events
+
+
+def pending_user(token_hash: str = "h-act") -> tuple[User, list[UserEvent]]:  # noqa: S107
+    activation = (token_hash, NOW + timedelta(hours=48))
+    return registered(
+        "Μαρία Παπαδοπούλου", "Μαρία.Π", "maria@example.gr", "el", Role.CUSTOMER, activation
+    )
 
 
 # ---- policy
@@ -104,21 +119,8 @@ def test_registration_leaves_a_pending_account_with_an_activation_token() -> Non
 
 
 def test_operator_created_user_is_active_at_once() -> None:
-    user_id = uuid4()
-    events = User.register(
-        user_id=user_id,
-        name="Admin",
-        username="admin",
-        username_key="admin",
-        email="a@example.org",
-        email_key="a@example.org",
-        locale="en",
-        roles=[Role.ADMIN],
-        password_hash="h",
-        now=NOW,
-        activation=None,
-    )
-    assert User.fold(user_id, events).is_active
+    admin, _ = registered("Admin", "admin", "a@example.org", "en", Role.ADMIN, activation=None)
+    assert admin.is_active
 
 
 def test_events_round_trip_through_their_stored_form() -> None:
