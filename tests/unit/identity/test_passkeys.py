@@ -30,15 +30,20 @@ def credential(options: passkeys.PasskeyOptions, key: str, count: int) -> str:
     return json.dumps({"id": key, "challenge": options.options["challenge"], "count": count})
 
 
+async def register(
+    deps: Deps, actor: Actor, options: passkeys.PasskeyOptions, key: str
+) -> factors.Factors:
+    """`actor` answers the ceremony of `options` with a new passkey `key`."""
+    answer = passkeys.FinishPasskeyRegistration(
+        actor=actor, ceremony=options.ceremony, credential=credential(options, key, 1)
+    )
+    return await finish_registration(answer, deps)
+
+
 async def with_passkey(deps: Deps, world: World, n: int | str) -> tuple[Any, Actor]:
     command, _, actor = await signed_in(deps, world, n)
     options = await start_registration(passkeys.StartPasskeyRegistration(actor=actor), deps)
-    added = await finish_registration(
-        passkeys.FinishPasskeyRegistration(
-            actor=actor, ceremony=options.ceremony, credential=credential(options, f"key{n}", 1)
-        ),
-        deps,
-    )
+    added = await register(deps, actor, options, f"key{n}")
     assert [f.factor for f in added.items] == ["passkey"]
     return command, actor
 
@@ -83,12 +88,7 @@ async def test_a_registration_ceremony_is_its_owners_alone(deps: Deps, world: Wo
     _, _, bob = await signed_in(deps, world, 5)
     options = await start_registration(passkeys.StartPasskeyRegistration(actor=alice), deps)
     with pytest.raises(Refused) as refused:
-        await finish_registration(
-            passkeys.FinishPasskeyRegistration(
-                actor=bob, ceremony=options.ceremony, credential=credential(options, "kb", 1)
-            ),
-            deps,
-        )
+        await register(deps, bob, options, "kb")
     assert refused.value.error.code == "invalid_challenge"
 
 
@@ -96,12 +96,7 @@ async def test_a_sign_in_ceremony_does_not_register(deps: Deps, world: World) ->
     _, _, actor = await signed_in(deps, world, 6)
     options = await start_sign_in(passkeys.StartPasskeySignIn(), deps)
     with pytest.raises(Refused) as refused:
-        await finish_registration(
-            passkeys.FinishPasskeyRegistration(
-                actor=actor, ceremony=options.ceremony, credential=credential(options, "k6", 1)
-            ),
-            deps,
-        )
+        await register(deps, actor, options, "k6")
     assert refused.value.error.code == "invalid_challenge"
 
 
