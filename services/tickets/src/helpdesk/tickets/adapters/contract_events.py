@@ -17,7 +17,9 @@ this module must keep both directions in step (a round-trip test guards it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -42,172 +44,67 @@ def contract_events(ticket: Ticket, *, start: int | None = None) -> list[contrac
     ]
 
 
+# Each private event and the contract event it is published as.
+_CONTRACT_OF: dict[type[domain.TicketEvent], type[contract.TicketEvent]] = {
+    domain.Submitted: contract.TicketSubmitted,
+    domain.MessageAdded: contract.TicketMessageAdded,
+    domain.StatusChanged: contract.TicketStatusChanged,
+    domain.PriorityChanged: contract.TicketPriorityChanged,
+    domain.Assigned: contract.TicketAssigned,
+    domain.Unassigned: contract.TicketUnassigned,
+    domain.Rated: contract.TicketRated,
+    domain.AwaitingAgent: contract.TicketAwaitingAgent,
+    domain.SlaWarningIssued: contract.TicketSlaWarning,
+    domain.SlaBreached: contract.TicketSlaBreached,
+    domain.Escalated: contract.TicketEscalated,
+    domain.AttachmentsAdded: files.TicketAttachmentsAdded,
+    domain.AttachmentsRefused: files.TicketAttachmentsRefused,
+    domain.AttachmentRemoved: files.TicketAttachmentRemoved,
+}
+_DOMAIN_OF = {published: private for private, published in _CONTRACT_OF.items()}
+
+# A private event's field that the contract spells otherwise.
+_CONTRACT_NAME = {"subject": "subject_line"}
+
+
+def _requester(before: Ticket, event: domain.TicketEvent) -> contract.Contact:
+    assert before.requester is not None
+    return before.requester
+
+
+def _submitted_at(before: Ticket, event: domain.TicketEvent) -> datetime:
+    assert before.created_at is not None
+    return before.created_at
+
+
+# A contract field the event does not carry: what the ticket as it stood before
+# the event (or the event's own SLA) says. Fields of neither keep their default.
+_FROM_TICKET: dict[str, Callable[[Ticket, Any], Any]] = {
+    "requester": _requester,
+    "assignee": lambda before, event: before.assignee,
+    "subject_line": lambda before, event: before.subject,
+    "queue": lambda before, event: before.queue,
+    "priority": lambda before, event: before.priority,
+    "status": lambda before, event: before.status,
+    "submitted_at": _submitted_at,
+    "first_response_due": lambda before, event: event.sla.first_response_due,
+    "resolution_due": lambda before, event: event.sla.resolution_due,
+}
+
+
 def to_contract(before: Ticket, event: domain.TicketEvent) -> contract.TicketEvent:
     """`event` as published, with the context of the ticket it happened to."""
-    common: dict[str, Any] = {
-        "ticket_id": before.ticket_id,
-        "number": before.number,
-        "at": event.at,
-    }
-    match event:
-        case domain.Submitted():
-            return contract.TicketSubmitted(
-                ticket_id=before.ticket_id,
-                number=event.number,
-                at=event.at,
-                requester=event.requester,
-                subject_line=event.subject,
-                description=event.description,
-                priority=event.priority,
-                category=event.category,
-                queue=event.queue,
-                clock=event.clock,
-                page=event.page,
-                first_response_due=event.sla.first_response_due,
-                resolution_due=event.sla.resolution_due,
-                sla=event.sla,
-                channel=event.channel,
-                opened_by=event.opened_by,
-            )
-        case domain.MessageAdded():
-            return contract.TicketMessageAdded(
-                **common,
-                message_id=event.message_id,
-                author=event.author,
-                by_agent=event.by_agent,
-                body=event.body,
-                internal=event.internal,
-                requester=_requester(before),
-                assignee=before.assignee,
-                first_response=event.first_response,
-                status=event.status,
-                sla=event.sla,
-                files=list(event.files),
-            )
-        case domain.StatusChanged():
-            return contract.TicketStatusChanged(
-                **common,
-                by=event.by,
-                by_agent=event.by_agent,
-                from_status=event.from_status,
-                to_status=event.to_status,
-                requester=_requester(before),
-                subject_line=before.subject,
-                sla=event.sla,
-                note=event.note,
-            )
-        case domain.PriorityChanged():
-            return contract.TicketPriorityChanged(
-                **common,
-                by=event.by,
-                from_priority=event.from_priority,
-                priority=event.priority,
-                queue=event.queue,
-                clock=event.clock,
-                page=event.page,
-                subject_line=before.subject,
-                requester=_requester(before),
-                first_response_due=event.sla.first_response_due,
-                resolution_due=event.sla.resolution_due,
-                sla=event.sla,
-            )
-        case domain.Assigned():
-            return contract.TicketAssigned(
-                **common,
-                by=event.by,
-                assignee=event.assignee,
-                previous_assignee_id=event.previous_assignee_id,
-                status=event.status,
-                sla=event.sla,
-                reason=event.reason,
-                queue=before.queue,
-                subject_line=before.subject,
-                note=event.note,
-            )
-        case domain.Unassigned():
-            return contract.TicketUnassigned(
-                **common,
-                by=event.by,
-                previous_assignee=event.previous_assignee,
-                reason=event.reason,  # type: ignore[arg-type]
-                queue=before.queue,
-                status=before.status,
-                note=event.note,
-            )
-        case domain.Rated():
-            return contract.TicketRated(
-                **common,
-                rating=event.rating,
-                comment=event.comment,
-                resolution=event.resolution,
-                requester=_requester(before),
-                assignee=before.assignee,
-                queue=before.queue,
-            )
-        case domain.AwaitingAgent():
-            return contract.TicketAwaitingAgent(
-                **common,
-                queue=before.queue,
-                priority=before.priority,
-                subject_line=before.subject,
-                admins=list(event.admins),
-            )
-        case domain.SlaWarningIssued() | domain.SlaBreached():
-            alarm = (
-                contract.TicketSlaWarning
-                if isinstance(event, domain.SlaWarningIssued)
-                else contract.TicketSlaBreached
-            )
-            return alarm(
-                **common,
-                target=event.target,
-                due_at=event.due_at,
-                priority=before.priority,
-                queue=before.queue,
-                subject_line=before.subject,
-                assignee=before.assignee,
-            )
-        case domain.Escalated():
-            assert before.created_at is not None
-            return contract.TicketEscalated(
-                **common,
-                priority=before.priority,
-                queue=before.queue,
-                subject_line=before.subject,
-                submitted_at=before.created_at,
-            )
-        case domain.AttachmentsAdded():
-            return files.TicketAttachmentsAdded(
-                **common,
-                files=list(event.files),
-                by=event.by,
-                by_agent=event.by_agent,
-                internal=event.internal,
-                message_id=event.message_id,
-                with_message=event.with_message,
-                requester=_requester(before),
-                subject_line=before.subject,
-            )
-        case domain.AttachmentsRefused():
-            return files.TicketAttachmentsRefused(
-                **common,
-                files=list(event.files),
-                by=event.by,
-                by_agent=event.by_agent,
-                message_id=event.message_id,
-                requester=_requester(before),
-                subject_line=before.subject,
-            )
-        case domain.AttachmentRemoved():
-            return files.TicketAttachmentRemoved(
-                **common,
-                attachment_id=event.attachment_id,
-                sha256=event.sha256,
-                thumbnail=event.thumbnail,
-                internal=event.internal,
-                by=event.by,
-                reason=event.reason,
-            )
+    published = _CONTRACT_OF[type(event)]
+    data: dict[str, Any] = {"ticket_id": before.ticket_id, "number": before.number}
+    for field in dataclasses.fields(event):
+        name = _CONTRACT_NAME.get(field.name, field.name)
+        if name in published.model_fields:  # Rated's `by` is its requester's, not sent
+            value = getattr(event, field.name)
+            data[name] = list(value) if isinstance(value, tuple) else value
+    for name in published.model_fields.keys() - data.keys():
+        if (context := _FROM_TICKET.get(name)) is not None:
+            data[name] = context(before, event)
+    return published(**data)
 
 
 def stored_event(event_type: str, data: Mapping[str, Any]) -> contract.TicketEvent | None:
@@ -218,119 +115,18 @@ def stored_event(event_type: str, data: Mapping[str, Any]) -> contract.TicketEve
 
 def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
     """A stored (contract) event as the aggregate's own event."""
-    match event:
-        case contract.TicketSubmitted():
-            return domain.Submitted(
-                at=event.at,
-                number=event.number,
-                requester=event.requester,
-                subject=event.subject_line,
-                description=event.description,
-                priority=event.priority,
-                category=event.category,
-                queue=event.queue,
-                clock=event.clock,
-                page=event.page,
-                sla=event.sla,
-                channel=event.channel,
-                opened_by=event.opened_by,
-            )
-        case contract.TicketMessageAdded():
-            return domain.MessageAdded(
-                at=event.at,
-                message_id=event.message_id,
-                author=event.author,
-                by_agent=event.by_agent,
-                body=event.body,
-                internal=event.internal,
-                first_response=event.first_response,
-                status=event.status,
-                sla=event.sla,
-            )
-        case contract.TicketStatusChanged():
-            return domain.StatusChanged(
-                at=event.at,
-                by=event.by,
-                by_agent=event.by_agent,
-                from_status=event.from_status,
-                to_status=event.to_status,
-                sla=event.sla,
-                note=event.note,
-            )
-        case contract.TicketPriorityChanged():
-            return domain.PriorityChanged(
-                at=event.at,
-                by=event.by,
-                from_priority=event.from_priority,
-                priority=event.priority,
-                queue=event.queue,
-                clock=event.clock,
-                page=event.page,
-                sla=event.sla,
-            )
-        case contract.TicketAssigned():
-            return domain.Assigned(
-                at=event.at,
-                by=event.by,
-                assignee=event.assignee,
-                previous_assignee_id=event.previous_assignee_id,
-                status=event.status,
-                sla=event.sla,
-                reason=event.reason,
-                note=event.note,
-            )
-        case contract.TicketUnassigned():
-            return domain.Unassigned(
-                at=event.at,
-                by=event.by,
-                previous_assignee=event.previous_assignee,
-                reason=event.reason,
-                note=event.note,
-            )
-        case contract.TicketRated():
-            return domain.Rated(
-                at=event.at,
-                by=event.requester.user_id,
-                rating=event.rating,
-                comment=event.comment,
-                resolution=event.resolution,
-            )
-        case contract.TicketAwaitingAgent():
-            return domain.AwaitingAgent(at=event.at, admins=tuple(event.admins))
-        case contract.TicketSlaWarning():
-            return domain.SlaWarningIssued(at=event.at, target=event.target, due_at=event.due_at)
-        case contract.TicketSlaBreached():
-            return domain.SlaBreached(at=event.at, target=event.target, due_at=event.due_at)
-        case contract.TicketEscalated():
-            return domain.Escalated(at=event.at)
-        case files.TicketAttachmentsAdded():
-            return domain.AttachmentsAdded(
-                at=event.at,
-                files=tuple(event.files),
-                by=event.by,
-                by_agent=event.by_agent,
-                internal=event.internal,
-                message_id=event.message_id,
-            )
-        case files.TicketAttachmentsRefused():
-            return domain.AttachmentsRefused(
-                at=event.at,
-                files=tuple(event.files),
-                by=event.by,
-                by_agent=event.by_agent,
-                message_id=event.message_id,
-            )
-        case files.TicketAttachmentRemoved():
-            return domain.AttachmentRemoved(
-                at=event.at,
-                attachment_id=event.attachment_id,
-                sha256=event.sha256,
-                thumbnail=event.thumbnail,
-                internal=event.internal,
-                by=event.by,
-                reason=event.reason,
-            )
-    raise TypeError(f"not a ticket event: {type(event).__name__}")
+    private = _DOMAIN_OF.get(type(event))
+    if private is None:
+        raise TypeError(f"not a ticket event: {type(event).__name__}")
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(private):
+        name = _CONTRACT_NAME.get(field.name, field.name)
+        if name in type(event).model_fields:
+            value = getattr(event, name)
+            values[field.name] = tuple(value) if isinstance(value, list) else value
+    if isinstance(event, contract.TicketRated):
+        values["by"] = event.requester.user_id  # the requester rates
+    return private(**values)
 
 
 def load_ticket(ticket_id: UUID, stored: list[tuple[str, Mapping[str, Any]]]) -> Ticket:
@@ -342,8 +138,3 @@ def load_ticket(ticket_id: UUID, stored: list[tuple[str, Mapping[str, Any]]]) ->
             raise ValueError(f"stream of ticket {ticket_id} holds unknown {event_type}")
         events.append(from_contract(event))
     return Ticket.fold(ticket_id, events)
-
-
-def _requester(ticket: Ticket) -> contract.Contact:
-    assert ticket.requester is not None
-    return ticket.requester
