@@ -14,6 +14,8 @@ gets the first answer back without a second effect.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from helpdesk.contracts import tickets as contract
 from helpdesk.contracts.attachments import (
     AttachFromMail,
@@ -57,6 +59,21 @@ async def _sender(uow: UnitOfWork, address: str) -> KnownUser:
     return user
 
 
+async def _participant(
+    uow: UnitOfWork, sender: KnownUser, ticket_id: UUID
+) -> tuple[Ticket, Caller]:
+    """The ticket a mail adds to, and its sender as the caller: the ticket's
+    requester or an agent, nobody else."""
+    ticket = await uow.tickets.get(ticket_id)
+    if not ticket.exists:
+        raise TicketNotFound()
+    caller = Caller(contact=sender.contact, is_agent=sender.is_agent)
+    assert ticket.requester is not None
+    if not caller.is_agent and ticket.requester.user_id != caller.user_id:
+        raise NotParticipant()
+    return ticket, caller
+
+
 async def submit_from_mail(cmd: SubmitFromMail, deps: Deps) -> Submitted:
     """A new ticket from a mail that answers no thread: normal priority, category other."""
     async with deps.uow() as uow:
@@ -98,13 +115,7 @@ async def reply_from_mail(cmd: ReplyFromMail, deps: Deps) -> contract.MessageAdd
                 ticket_id = await uow.tickets.id_of_number(cmd.number)
             if ticket_id is None:
                 raise TicketNotFound()
-            ticket = await uow.tickets.get(ticket_id)
-            if not ticket.exists:
-                raise TicketNotFound()
-            caller = Caller(contact=sender.contact, is_agent=sender.is_agent)
-            assert ticket.requester is not None
-            if not caller.is_agent and ticket.requester.user_id != caller.user_id:
-                raise NotParticipant()
+            ticket, caller = await _participant(uow, sender, ticket_id)
             event = ticket.add_message(
                 caller, body=cmd.body, internal=False, policy=deps.policy, now=deps.clock.now()
             )
@@ -164,13 +175,7 @@ async def attach_from_mail(cmd: AttachFromMail, deps: Deps) -> FilesAttached:
             if seen is not None:
                 return FilesAttached.model_validate(seen)
             sender = await _sender(uow, cmd.sender)
-            ticket = await uow.tickets.get(cmd.ticket_id)
-            if not ticket.exists:
-                raise TicketNotFound()
-            caller = Caller(contact=sender.contact, is_agent=sender.is_agent)
-            assert ticket.requester is not None
-            if not caller.is_agent and ticket.requester.user_id != caller.user_id:
-                raise NotParticipant()
+            ticket, caller = await _participant(uow, sender, cmd.ticket_id)
             now = deps.clock.now()
             taken, full = _fitting(ticket, cmd.files, deps.attachment_ticket_max_bytes)
             if taken:
