@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.contracts.actors import Role
+from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.tickets import (
@@ -31,6 +31,11 @@ def _draft(
         priority=priority,
         requester=requester,
     )
+
+
+def employees_and_an_agent(db: FakeDatabase) -> tuple[Actor, Actor, Actor]:
+    """Μαρία and Νίκος, employees, and Κώστας, an agent."""
+    return db.add_user("Μαρία"), db.add_user("Νίκος"), db.add_user("Κώστας", Role.AGENT)
 
 
 async def test_an_agent_opens_a_ticket_for_an_employee_by_username_or_address(
@@ -67,9 +72,7 @@ async def test_an_agent_opens_a_ticket_for_an_employee_by_username_or_address(
 async def test_only_agents_open_for_others_and_only_for_someone_known(
     db: FakeDatabase, deps: Deps
 ) -> None:
-    maria = db.add_user("Μαρία")
-    nikos = db.add_user("Νίκος")
-    kostas = db.add_user("Κώστας", Role.AGENT)
+    maria, nikos, kostas = employees_and_an_agent(db)
     with pytest.raises(Refused) as refused:
         await commands.submit(_draft(nikos, "μαρία"), deps)
     assert refused.value.error.code == "forbidden"
@@ -85,9 +88,7 @@ async def test_only_agents_open_for_others_and_only_for_someone_known(
 async def test_an_agent_lists_one_requester_s_tickets_in_every_queue(
     db: FakeDatabase, deps: Deps
 ) -> None:
-    maria = db.add_user("Μαρία")
-    nikos = db.add_user("Νίκος")
-    kostas = db.add_user("Κώστας", Role.AGENT)
+    maria, nikos, kostas = employees_and_an_agent(db)
     high = await commands.submit(_draft(maria, None), deps)  # service-desk
     urgent = await commands.submit(_draft(maria, None, Priority.URGENT), deps)  # incidents
     await commands.submit(_draft(nikos, None), deps)

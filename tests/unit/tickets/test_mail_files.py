@@ -49,21 +49,33 @@ def a_ticket(db: FakeDatabase, sender: Actor) -> SubmitFromMail:
     )
 
 
-async def test_files_and_refusals_of_a_new_ticket(db: FakeDatabase, deps: Deps) -> None:
+async def maria_s_files(
+    db: FakeDatabase,
+    deps: Deps,
+    files: list[StoredFile] | None = None,
+    refused: list[RefusedFile] | None = None,
+) -> tuple[Actor, AttachFromMail]:
+    """Μαρία mails a new ticket; the mail's files (and the ones the mailgate refused)."""
     maria = db.add_user("Μαρία")
     submitted = await submit_from_mail(a_ticket(db, maria), deps)
     command = AttachFromMail(
         sender=address(db, maria),
         mail_id=MAIL_ID,
         ticket_id=submitted.ticket_id,
-        files=[a_file("a.pdf", 100), a_file("b.png", 200, 1)],
-        refused=[EXE],
+        files=files or [],
+        refused=refused or [],
     )
+    return maria, command
+
+
+async def test_files_and_refusals_of_a_new_ticket(db: FakeDatabase, deps: Deps) -> None:
+    files = [a_file("a.pdf", 100), a_file("b.png", 200, 1)]
+    maria, command = await maria_s_files(db, deps, files, refused=[EXE])
     result = await attach_from_mail(command, deps)
     assert result.added == [f.attachment_id for f in command.files]
     assert result.refused == [EXE]
-    assert db.events_of(submitted.ticket_id) == [Submitted, AttachmentsAdded, AttachmentsRefused]
-    ticket = db.ticket(submitted.ticket_id)
+    assert db.events_of(command.ticket_id) == [Submitted, AttachmentsAdded, AttachmentsRefused]
+    ticket = db.ticket(command.ticket_id)
     assert {a.file.original_name for a in ticket.attachments.values()} == {"a.pdf", "b.png"}
     # The timeline names the refused file and why (the portal shows the body as is).
     entry = detail_of(ticket, for_agent=False, policy=POLICY).timeline[-1]
@@ -74,19 +86,15 @@ async def test_files_and_refusals_of_a_new_ticket(db: FakeDatabase, deps: Deps) 
     assert entry.author.user_id == maria.user_id
     # The same mail again (a retry after a crash): the first answer, nothing new.
     assert await attach_from_mail(command, deps) == result
-    assert len(db.events_of(submitted.ticket_id)) == 3
+    assert len(db.events_of(command.ticket_id)) == 3
 
 
 async def test_the_refusal_event_round_trips_and_carries_the_sender(
     db: FakeDatabase, deps: Deps
 ) -> None:
-    maria = db.add_user("Μαρία")
-    submitted = await submit_from_mail(a_ticket(db, maria), deps)
-    command = AttachFromMail(
-        sender=address(db, maria), mail_id=MAIL_ID, ticket_id=submitted.ticket_id, refused=[EXE]
-    )
+    maria, command = await maria_s_files(db, deps, refused=[EXE])
     await attach_from_mail(command, deps)
-    ticket = db.ticket(submitted.ticket_id)
+    ticket = db.ticket(command.ticket_id)
     published = contract_events(ticket, start=0)
     refused = published[-1]
     assert refused.event_type == "TicketAttachmentsRefused"
@@ -101,14 +109,8 @@ async def test_files_past_the_tickets_total_are_refused_one_by_one(
     db: FakeDatabase, deps: Deps
 ) -> None:
     deps = replace(deps, attachment_ticket_max_bytes=250)
-    maria = db.add_user("Μαρία")
-    submitted = await submit_from_mail(a_ticket(db, maria), deps)
-    command = AttachFromMail(
-        sender=address(db, maria),
-        mail_id=MAIL_ID,
-        ticket_id=submitted.ticket_id,
-        files=[a_file("big.pdf", 200), a_file("too-much.pdf", 100, 1), a_file("s.pdf", 50, 2)],
-    )
+    files = [a_file("big.pdf", 200), a_file("too-much.pdf", 100, 1), a_file("s.pdf", 50, 2)]
+    _, command = await maria_s_files(db, deps, files)
     result = await attach_from_mail(command, deps)
     assert len(result.added) == 2
     assert [(r.name, r.code) for r in result.refused] == [
@@ -145,20 +147,13 @@ async def test_a_reply_s_files_go_on_its_message_and_only_participants_may(
 
 
 async def test_a_closed_ticket_takes_no_files_but_names_them(db: FakeDatabase, deps: Deps) -> None:
-    maria = db.add_user("Μαρία")
+    _, command = await maria_s_files(db, deps, [a_file("late.pdf", 10)])
     agent = db.add_user("Νίκος", Role.AGENT)
-    submitted = await submit_from_mail(a_ticket(db, maria), deps)
     for status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         await change_status(
-            ChangeStatus(actor=agent, ticket_id=submitted.ticket_id, status=status), deps
+            ChangeStatus(actor=agent, ticket_id=command.ticket_id, status=status), deps
         )
-    command = AttachFromMail(
-        sender=address(db, maria),
-        mail_id=MAIL_ID,
-        ticket_id=submitted.ticket_id,
-        files=[a_file("late.pdf", 10)],
-    )
     result = await attach_from_mail(command, deps)
     assert result.added == []
     assert [(r.name, r.code) for r in result.refused] == [("late.pdf", "ticket_closed")]
-    assert db.ticket(submitted.ticket_id).attachments == {}
+    assert db.ticket(command.ticket_id).attachments == {}
