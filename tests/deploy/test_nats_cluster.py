@@ -22,6 +22,7 @@ from helpdesk.contracts.actors import Actor
 from helpdesk.devstack.servers import NatsServer, free_port
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ensure_stream
+from tests.e2e.harness import create_database, with_database
 from tests.eventually import eventually
 from tests.servers import Servers
 from tests.tokens import headers_for, public_key
@@ -168,21 +169,13 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
     servers: Servers, cluster: list[NatsServer], client: NatsClient, tmp_path: Path
 ) -> None:
     """The real tickets service on the cluster: every accepted ticket's event arrives once."""
-    from urllib.parse import urlsplit, urlunsplit
-
     from helpdesk.devstack.processes import ServiceProcess
 
     database = f"cluster_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(servers.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
+    await create_database(servers.database_url, database)
     env = {
         "HELPDESK_NATS_URL": cluster[0].url,  # learns the other servers from the cluster
-        "HELPDESK_DATABASE_URL": urlunsplit(
-            urlsplit(servers.database_url)._replace(path=f"/{database}")
-        ),
+        "HELPDESK_DATABASE_URL": with_database(servers.database_url, database),
         "HELPDESK_NATS_STREAM_REPLICAS": "3",
         "HELPDESK_JWT_PUBLIC_KEY": public_key(),
     }

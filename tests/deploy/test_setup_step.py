@@ -8,7 +8,6 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import nats
@@ -16,6 +15,7 @@ import pytest
 
 from helpdesk.devstack.servers import NatsServer
 from tests.deploy.manifests import DEPLOY
+from tests.e2e.harness import create_database, with_database
 from tests.servers import Servers
 
 pytestmark = [pytest.mark.deploy, pytest.mark.integration]
@@ -40,12 +40,8 @@ async def run_setup(service: str, env: dict[str, str]) -> tuple[int, str]:
 async def test_setup_from_several_replicas_at_once(servers: Servers, tmp_path: Path) -> None:
     # A database and a NATS server of its own: the step uses the real schema and stream names.
     database = f"setup_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(servers.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
-    url = urlunsplit(urlsplit(servers.database_url)._replace(path=f"/{database}"))
+    await create_database(servers.database_url, database)
+    url = with_database(servers.database_url, database)
     server = NatsServer(tmp_path / "nats", config_file=servers.auth_config).start()
     try:
         env = {
