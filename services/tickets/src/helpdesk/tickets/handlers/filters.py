@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.agents import (
     SAVED_FILTERS_MAX,
@@ -14,7 +16,7 @@ from helpdesk.contracts.agents import (
 )
 from helpdesk.contracts.replies import FieldError, Refused
 from helpdesk.tickets.domain.errors import Forbidden
-from helpdesk.tickets.handlers.deps import Deps, Table, caller_of
+from helpdesk.tickets.handlers.deps import Deps, Table, UnitOfWork, caller_of
 
 
 class TooManyFilters(Refused):
@@ -32,25 +34,33 @@ def _ensure_agent(actor: Actor) -> None:
         raise Forbidden("only agents save filters of the queue")
 
 
-async def save_filter(cmd: SaveFilter, deps: Deps) -> SavedFilters:
-    _ensure_agent(cmd.actor)
+async def _change(
+    deps: Deps, actor: Actor, change: Callable[[UnitOfWork], Awaitable[None]]
+) -> SavedFilters:
+    """An agent's change to their filters, in one transaction: their filters after it."""
+    _ensure_agent(actor)
     async with deps.uow() as uow:
+        await change(uow)
+        found = await uow.filters.of(actor.user_id)
+        await uow.commit()
+    return SavedFilters(items=found)
+
+
+async def save_filter(cmd: SaveFilter, deps: Deps) -> SavedFilters:
+    async def save(uow: UnitOfWork) -> None:
         await caller_of(uow, cmd.actor)
         saved = SavedFilter(name=cmd.name, spec=cmd.spec)
         if not await uow.filters.save(cmd.actor.user_id, saved, limit=SAVED_FILTERS_MAX):
             raise TooManyFilters()
-        found = await uow.filters.of(cmd.actor.user_id)
-        await uow.commit()
-    return SavedFilters(items=found)
+
+    return await _change(deps, cmd.actor, save)
 
 
 async def delete_filter(cmd: DeleteFilter, deps: Deps) -> SavedFilters:
-    _ensure_agent(cmd.actor)
-    async with deps.uow() as uow:
+    async def delete(uow: UnitOfWork) -> None:
         await uow.filters.delete(cmd.actor.user_id, cmd.name)
-        found = await uow.filters.of(cmd.actor.user_id)
-        await uow.commit()
-    return SavedFilters(items=found)
+
+    return await _change(deps, cmd.actor, delete)
 
 
 async def list_filters(query: ListFilters, deps: Deps) -> SavedFilters:
