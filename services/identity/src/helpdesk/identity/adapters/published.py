@@ -76,39 +76,20 @@ def integration_events(
             case PasswordResetRequested():
                 public.append(
                     contract.RecoveryRequested(
-                        user_id=user.user_id,
+                        **_person(user),
                         kind="password",
-                        name=user.name,
-                        username=user.username,
-                        email=user.email,
-                        locale=user.language,
                         sealed_reset_token=_required(sealed_token, event),
                         expires_at=event.expires_at,
                     )
                 )
             case UsernameReminderRequested():
-                public.append(
-                    contract.RecoveryRequested(
-                        user_id=user.user_id,
-                        kind="username",
-                        name=user.name,
-                        username=user.username,
-                        email=user.email,
-                        locale=user.language,
-                    )
-                )
+                public.append(contract.RecoveryRequested(**_person(user), kind="username"))
             case PasswordChanged():
-                public.append(
-                    contract.PasswordChanged(
-                        **_person(user),
-                        changed_at=event.at,
-                    )
-                )
+                public.append(contract.PasswordChanged(**_person(user), changed_at=event.at))
             case RegistrationAttempted():
                 public.append(
                     contract.RegistrationAttemptedForExistingEmail(
-                        **_person(user),
-                        attempted_at=event.at,
+                        **_person(user), attempted_at=event.at
                     )
                 )
             case RegistrationCancelled():
@@ -125,23 +106,11 @@ def integration_events(
                 )
             case Deactivated():
                 public.append(
-                    people.UserDeactivated(
-                        user_id=user.user_id,
-                        username=user.username,
-                        by=event.by,
-                        deactivated_at=event.at,
-                        reason=event.reason,
-                    )
+                    people.UserDeactivated(**_access_change(user, event), deactivated_at=event.at)
                 )
             case Reactivated():
                 public.append(
-                    people.UserReactivated(
-                        user_id=user.user_id,
-                        username=user.username,
-                        by=event.by,
-                        reactivated_at=event.at,
-                        reason=event.reason,
-                    )
+                    people.UserReactivated(**_access_change(user, event), reactivated_at=event.at)
                 )
             case ProfileSynced():
                 public.append(
@@ -152,23 +121,17 @@ def integration_events(
                         changed_at=event.at,
                     )
                 )
-            case TotpEnrolled():
+            case TotpEnrolled() | PasskeyAdded():
                 public.append(
-                    factors.SecondFactorAdded(**_person(user), factor="totp", added_at=event.at)
-                )
-            case PasskeyAdded():
-                public.append(
-                    factors.SecondFactorAdded(**_person(user), factor="passkey", added_at=event.at)
-                )
-            case PasskeysRemoved():
-                public.append(
-                    factors.SecondFactorRemoved(
-                        **_person(user), factor="passkey", removed_at=event.at
+                    factors.SecondFactorAdded(
+                        **_person(user), factor=_factor(event), added_at=event.at
                     )
                 )
-            case TotpRemoved():
+            case TotpRemoved() | PasskeysRemoved():
                 public.append(
-                    factors.SecondFactorRemoved(**_person(user), factor="totp", removed_at=event.at)
+                    factors.SecondFactorRemoved(
+                        **_person(user), factor=_factor(event), removed_at=event.at
+                    )
                 )
             case _:
                 pass  # a rehash, the token issued with a registration: nothing to tell
@@ -184,6 +147,20 @@ def _person(user: User) -> dict[str, Any]:
         "email": user.email,
         "locale": user.language,
     }
+
+
+def _access_change(user: User, event: Deactivated | Reactivated) -> dict[str, Any]:
+    """Whose access changed, by whom and why (the same for its end and its return)."""
+    return {
+        "user_id": user.user_id,
+        "username": user.username,
+        "by": event.by,
+        "reason": event.reason,
+    }
+
+
+def _factor(event: UserEvent) -> factors.SecondFactorKind:
+    return "totp" if isinstance(event, TotpEnrolled | TotpRemoved) else "passkey"
 
 
 def _required(sealed_token: str | None, event: UserEvent) -> str:

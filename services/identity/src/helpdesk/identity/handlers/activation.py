@@ -10,12 +10,16 @@ their own and wait for the owner (or a mail scanner) to follow the link.
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import UUID
 
 from helpdesk.contracts import identity as contract
 from helpdesk.identity.domain.errors import InvalidToken, WrongPassword
-from helpdesk.identity.handlers.deps import Deps, UseCases
-from helpdesk.identity.handlers.recovery import answer_by_email
+from helpdesk.identity.domain.user import User
+from helpdesk.identity.handlers.deps import Deps, UnitOfWork, UseCases
+from helpdesk.identity.handlers.recovery import (
+    answer_by_email,
+    mailed_token_owner,
+    save_with_mailed_token,
+)
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 
@@ -25,12 +29,10 @@ RESEND_HINT = "(POST /api/v1/accounts/activation/resend sends a new link)"
 
 
 async def activate(cmd: contract.ActivateAccount, deps: Deps) -> contract.Activated:
-    hashed = deps.tokens.hash(cmd.token)
-    async with deps.uow() as uow:
-        user_id = await uow.users.id_by_token(hashed, "activation")
-        user = None if user_id is None else await uow.users.get(user_id)
-    if user_id is None or user is None:
-        raise InvalidToken("This activation link is not valid.")
+    hashed, user = await mailed_token_owner(
+        deps, cmd.token, "activation", "This activation link is not valid."
+    )
+    user_id = user.user_id
     checked = await deps.passwords.verify(user.password_hash, cmd.password)
     if not checked.ok:
         log.info("activation with a wrong password", user_id=str(user_id))
@@ -56,11 +58,13 @@ async def activate(cmd: contract.ActivateAccount, deps: Deps) -> contract.Activa
 async def cancel_registration(
     cmd: contract.CancelRegistration, deps: Deps
 ) -> contract.RegistrationCancelled:
-    hashed = deps.tokens.hash(cmd.token)
-    async with deps.uow() as uow:
-        user_id = await uow.users.id_by_token(hashed, "activation")
-    if user_id is None:
-        raise InvalidToken("This link is not valid (the registration may be cancelled already).")
+    hashed, user = await mailed_token_owner(
+        deps,
+        cmd.token,
+        "activation",
+        "This link is not valid (the registration may be cancelled already).",
+    )
+    user_id = user.user_id
 
     async def attempt() -> None:
         async with deps.uow() as uow:
@@ -74,19 +78,14 @@ async def cancel_registration(
 
 
 async def resend_activation(cmd: contract.ResendActivation, deps: Deps) -> contract.Accepted:
-    async def resend(user_id: UUID) -> None:
-        async with deps.uow() as uow:
-            user = await uow.users.get(user_id)
-            if user.is_active:
-                return
-            raw = deps.tokens.new()
-            expires_at = deps.clock.now() + timedelta(hours=deps.settings.activation_token_hours)
-            events = user.reissue_activation(deps.tokens.hash(raw), expires_at)
-            await uow.users.save(user, events, sealed_token=deps.seal(raw))
-            await uow.commit()
-        log.info("activation link sent again", user_id=str(user_id))
+    async def resend(uow: UnitOfWork, user: User) -> None:
+        if user.is_active:
+            return
+        lifetime = timedelta(hours=deps.settings.activation_token_hours)
+        await save_with_mailed_token(uow, deps, user, lifetime, user.reissue_activation)
+        log.info("activation link sent again", user_id=str(user.user_id))
 
-    return await answer_by_email(deps, cmd.email, cmd.locale, deps.limits.resend, resend)
+    return await answer_by_email(deps, cmd, deps.limits.resend, resend)
 
 
 HANDLERS: UseCases = {
