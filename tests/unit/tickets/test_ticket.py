@@ -20,7 +20,7 @@ from helpdesk.tickets.domain.errors import (
     TicketClosed,
     TicketNotFound,
 )
-from helpdesk.tickets.domain.events import Escalated, SlaBreached, SlaWarningIssued
+from helpdesk.tickets.domain.events import Assigned, Escalated, SlaBreached, SlaWarningIssued
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
 from tests.unit.tickets.builders import new_ticket
@@ -57,6 +57,25 @@ def submit(
         policy=policy,
     )
     return reload(ticket)
+
+
+def take(
+    ticket: Ticket,
+    caller: Caller,
+    policy: RoutingPolicy,
+    *,
+    reassign: bool = False,
+    now: datetime = MONDAY_9,
+) -> Assigned | None:
+    """`caller` assigns the ticket to themselves (an assignee is an agent when the caller is)."""
+    return ticket.assign(
+        caller,
+        caller.contact,
+        assignee_is_agent=caller.is_agent,
+        reassign=reassign,
+        policy=policy,
+        now=now,
+    )
 
 
 def reload(ticket: Ticket) -> Ticket:
@@ -153,14 +172,7 @@ def test_customers_see_only_their_own_tickets(policy: RoutingPolicy) -> None:
 def test_customers_cannot_use_agent_commands(policy: RoutingPolicy) -> None:
     ticket = submit(policy)
     with pytest.raises(Forbidden):
-        ticket.assign(
-            CUSTOMER,
-            CUSTOMER.contact,
-            assignee_is_agent=False,
-            reassign=False,
-            policy=policy,
-            now=MONDAY_9,
-        )
+        take(ticket, CUSTOMER, policy)
     with pytest.raises(Forbidden):
         ticket.change_priority(CUSTOMER, Priority.CRITICAL, policy=policy, now=MONDAY_9)
     with pytest.raises(Forbidden):
@@ -172,9 +184,7 @@ def test_customers_cannot_use_agent_commands(policy: RoutingPolicy) -> None:
 
 def test_whole_lifecycle_with_reopen(policy: RoutingPolicy) -> None:
     ticket = submit(policy)
-    ticket.assign(
-        AGENT, AGENT.contact, assignee_is_agent=True, reassign=False, policy=policy, now=MONDAY_9
-    )
+    take(ticket, AGENT, policy)
     assert ticket.status is S.OPEN
     ticket.change_status(AGENT, S.RESOLVED, policy=policy, now=MONDAY_9 + timedelta(hours=1))
     assert ticket.sla.resolution_due is None
@@ -198,32 +208,11 @@ def test_invalid_transitions(policy: RoutingPolicy) -> None:
 
 def test_second_assignee_needs_an_explicit_reassign(policy: RoutingPolicy) -> None:
     ticket = submit(policy)
-    ticket.assign(
-        AGENT, AGENT.contact, assignee_is_agent=True, reassign=False, policy=policy, now=MONDAY_9
-    )
-    assert (
-        ticket.assign(
-            AGENT,
-            AGENT.contact,
-            assignee_is_agent=True,
-            reassign=False,
-            policy=policy,
-            now=MONDAY_9,
-        )
-        is None
-    )
+    take(ticket, AGENT, policy)
+    assert take(ticket, AGENT, policy) is None
     with pytest.raises(AlreadyAssigned):
-        ticket.assign(
-            AGENT_B,
-            AGENT_B.contact,
-            assignee_is_agent=True,
-            reassign=False,
-            policy=policy,
-            now=MONDAY_9,
-        )
-    event = ticket.assign(
-        AGENT_B, AGENT_B.contact, assignee_is_agent=True, reassign=True, policy=policy, now=MONDAY_9
-    )
+        take(ticket, AGENT_B, policy)
+    event = take(ticket, AGENT_B, policy, reassign=True)
     assert event is not None
     assert event.previous_assignee_id == AGENT.user_id
 
@@ -265,8 +254,6 @@ def test_an_assigned_critical_does_not_escalate(policy: RoutingPolicy) -> None:
     at = athens(2026, 11, 28, 23)
     ticket = submit(policy, Priority.CRITICAL, at)
     later = at + timedelta(minutes=5)
-    ticket.assign(
-        AGENT, AGENT.contact, assignee_is_agent=True, reassign=False, policy=policy, now=later
-    )
+    take(ticket, AGENT, policy, now=later)
     assert ticket.sla.escalate_at is None
     assert not any(isinstance(e, Escalated) for e in ticket.check_sla(at + timedelta(minutes=16)))
