@@ -61,20 +61,15 @@ def submit(
 
 def take(
     ticket: Ticket,
-    caller: Caller,
+    who: Caller,
     policy: RoutingPolicy,
     *,
     reassign: bool = False,
     now: datetime = MONDAY_9,
 ) -> Assigned | None:
-    """`caller` assigns the ticket to themselves (an assignee is an agent when the caller is)."""
+    """`who` assigns the ticket to themselves (an assignee is an agent when the caller is)."""
     return ticket.assign(
-        caller,
-        caller.contact,
-        assignee_is_agent=caller.is_agent,
-        reassign=reassign,
-        policy=policy,
-        now=now,
+        who, who.contact, assignee_is_agent=who.is_agent, reassign=reassign, policy=policy, now=now
     )
 
 
