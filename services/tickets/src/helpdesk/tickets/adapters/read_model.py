@@ -40,26 +40,29 @@ def decode_cursor(cursor: str | None) -> int:
     return offset
 
 
-def filter_clauses(filters: TicketFilter, param: Callable[[Any], str]) -> list[str]:
+def filter_clauses(
+    filters: TicketFilter, param: Callable[[Any], str], *, table: str = ""
+) -> list[str]:
     """The WHERE clauses of a ticket list (live or as of an instant): the same
-    columns in `tickets` and `ticket_history`; `param` binds a value."""
+    columns in `tickets` and `ticket_history`; `param` binds a value, `table`
+    qualifies the columns (`"t."`) in a query that joins another table."""
     where: list[str] = []
     if filters.requester_id is not None:
-        where.append(f"requester_id = {param(filters.requester_id)}")
+        where.append(f"{table}requester_id = {param(filters.requester_id)}")
     if filters.queue:
-        where.append(f"queue = {param(filters.queue)}")
+        where.append(f"{table}queue = {param(filters.queue)}")
     if filters.queues is not None:
-        where.append(f"queue = any({param(list(filters.queues))}::text[])")
+        where.append(f"{table}queue = any({param(list(filters.queues))}::text[])")
     if filters.assignee_id:
-        where.append(f"assignee_id = {param(filters.assignee_id)}")
+        where.append(f"{table}assignee_id = {param(filters.assignee_id)}")
     if filters.unassigned:
-        where.append("assignee_id IS NULL")
+        where.append(f"{table}assignee_id IS NULL")
     if filters.hide_closed:
-        where.append("status <> 'closed'")
+        where.append(f"{table}status <> 'closed'")
     if filters.priority:
-        where.append(f"priority = {param(filters.priority.value)}")
+        where.append(f"{table}priority = {param(filters.priority.value)}")
     if filters.status:
-        where.append(f"status = {param(filters.status.value)}")
+        where.append(f"{table}status = {param(filters.status.value)}")
     return where
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -30,9 +31,14 @@ from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import RecordedEvent
 from helpdesk.servicekit.statements import Write
 from helpdesk.tickets.adapters.contract_events import stored_event
-from helpdesk.tickets.adapters.read_model import _summary_row, decode_cursor, encode_cursor
+from helpdesk.tickets.adapters.read_model import (
+    _summary_row,
+    decode_cursor,
+    encode_cursor,
+    filter_clauses,
+)
 from helpdesk.tickets.domain.search import START, STOP, fragments
-from helpdesk.tickets.handlers.deps import SearchQuery, TicketFilter
+from helpdesk.tickets.handlers.deps import SearchQuery
 
 # Beyond this many characters of a ticket's text, later messages are not
 # indexed (a tsvector has a 1 MB limit; a thread this long is rare).
@@ -154,7 +160,8 @@ async def search(conn: Connection, asked: SearchQuery) -> TicketSearchResults:
             "(SELECT * FROM ticket_search"
             f" WHERE requester_id = {param(filters.requester_id)} OFFSET 0) s"
         )
-    ticket_filters = _filters(filters, param)
+    # The list's filters on the joined `tickets` row; the requester's are the source's.
+    ticket_filters = filter_clauses(replace(filters, requester_id=None), param, table="t.")
     if ticket_filters:
         source += " JOIN tickets t USING (ticket_id)"
     where += ticket_filters
@@ -194,21 +201,6 @@ async def search(conn: Connection, asked: SearchQuery) -> TicketSearchResults:
     items = [_hit(row) for row in rows[:limit]]
     next_cursor = encode_cursor(offset + limit) if len(rows) > limit else None
     return TicketSearchResults(items=items, next_cursor=next_cursor)
-
-
-def _filters(filters: TicketFilter, param: Any) -> list[str]:
-    where: list[str] = []
-    if filters.queue:
-        where.append(f"t.queue = {param(filters.queue)}")
-    if filters.assignee_id:
-        where.append(f"t.assignee_id = {param(filters.assignee_id)}")
-    if filters.unassigned:
-        where.append("t.assignee_id IS NULL")
-    if filters.priority:
-        where.append(f"t.priority = {param(filters.priority.value)}")
-    if filters.status:
-        where.append(f"t.status = {param(filters.status.value)}")
-    return where
 
 
 def _hit(row: Any) -> TicketHit:
