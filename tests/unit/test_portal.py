@@ -67,6 +67,14 @@ async def csrf_of(client: httpx.AsyncClient, page: str = "/helpdesk/el/register"
     return found.group(1)
 
 
+async def post_form(
+    client: httpx.AsyncClient, page: str, fields: dict[str, str], action: str | None = None
+) -> httpx.Response:
+    """Post `fields` with the CSRF token of `page`'s form, to `action` (else the page)."""
+    token = await csrf_of(client, page)
+    return await client.post(action or page, data={"csrf_token": token, **fields})
+
+
 # ------------------------------------------------------------------ words
 
 
@@ -188,11 +196,10 @@ async def test_a_post_without_the_csrf_token_is_refused(client: httpx.AsyncClien
 
 
 async def test_bad_input_comes_back_escaped_with_field_errors(client: httpx.AsyncClient) -> None:
-    token = await csrf_of(client)
-    response = await client.post(
+    response = await post_form(
+        client,
         "/helpdesk/el/register",
-        data={
-            "csrf_token": token,
+        {
             "name": '<script>alert("x")</script>',
             "username": "maria",
             "email": "not-an-address",
@@ -214,11 +221,8 @@ async def test_bad_input_comes_back_escaped_with_field_errors(client: httpx.Asyn
 async def test_input_beyond_the_contracts_bounds_is_a_422_page_not_a_crash(
     client: httpx.AsyncClient,
 ) -> None:
-    token = await csrf_of(client, "/helpdesk/en/login")
-    response = await client.post(
-        "/helpdesk/en/login",
-        data={"csrf_token": token, "username": "u" * 300, "password": "whatever"},
-    )
+    fields = {"username": "u" * 300, "password": "whatever"}
+    response = await post_form(client, "/helpdesk/en/login", fields)
     assert response.status_code == 422
     assert "Invalid input" in response.text
     activation = await client.get("/helpdesk/el/activate", params={"token": "t" * 500})
@@ -227,10 +231,8 @@ async def test_input_beyond_the_contracts_bounds_is_a_422_page_not_a_crash(
 
 
 async def test_a_service_outage_keeps_the_form_and_says_so(client: httpx.AsyncClient) -> None:
-    token = await csrf_of(client, "/helpdesk/en/forgot-password")
-    response = await client.post(
-        "/helpdesk/en/forgot-password", data={"csrf_token": token, "email": "ann@example.com"}
-    )
+    fields = {"email": "ann@example.com"}
+    response = await post_form(client, "/helpdesk/en/forgot-password", fields)
     assert response.status_code == 503
     assert 'value="ann@example.com"' in response.text
     assert "briefly unavailable" in response.text
@@ -259,11 +261,9 @@ async def test_portal_errors_are_pages_and_api_errors_stay_problems(
 async def test_unavailable_services_give_a_friendly_503_with_retry_after(
     client: httpx.AsyncClient,
 ) -> None:
-    token = await csrf_of(client, "/helpdesk/el/activate?token=abc")
-    response = await client.post(
-        "/helpdesk/el/activate",
-        data={"csrf_token": token, "token": "abc", "password": "whatever it was"},
-    )
+    fields = {"token": "abc", "password": "whatever it was"}
+    page = "/helpdesk/el/activate?token=abc"
+    response = await post_form(client, page, fields, action="/helpdesk/el/activate")
     assert response.status_code == 503
     assert response.headers["retry-after"]
     assert "Προσωρινά μη διαθέσιμο" in response.text
