@@ -53,8 +53,11 @@ class MemoryRing:
 
     def __init__(self) -> None:
         self.by_person: dict[UUID, DataKey] = {}
+        self.erased: set[UUID] = set()
 
-    async def key_for(self, person_id: UUID) -> DataKey:
+    async def key_for(self, person_id: UUID) -> DataKey | None:
+        if person_id in self.erased:
+            return None
         if person_id not in self.by_person:
             self.by_person[person_id] = DataKey.new(uuid4(), person_id)
         return self.by_person[person_id]
@@ -64,6 +67,7 @@ class MemoryRing:
 
     def destroy(self, person_id: UUID) -> None:
         del self.by_person[person_id]
+        self.erased.add(person_id)
 
 
 def event(requester: UUID, other: UUID) -> dict[str, object]:
@@ -100,6 +104,15 @@ async def test_a_destroyed_key_erases_only_that_persons_values() -> None:
     opened = Wrote.model_validate(await open_event(Wrote, sealed, event_id, ring))
     assert (opened.requester.name, opened.requester.email, opened.subject) == (None, None, "")
     assert opened.files[0].name == "Κώστας"  # someone else's stays
+
+
+async def test_an_erased_persons_new_values_are_written_erased() -> None:
+    ring, maria, kostas = MemoryRing(), uuid4(), uuid4()
+    await ring.key_for(maria)
+    ring.destroy(maria)
+    sealed = await seal_event(Wrote, event(maria, kostas), uuid4(), ring)
+    assert (sealed["requester"]["name"], sealed["subject"]) == (None, "")
+    assert "Κώστας" not in json.dumps(sealed, ensure_ascii=False)
 
 
 async def test_dataclass_events_are_sealed_too() -> None:

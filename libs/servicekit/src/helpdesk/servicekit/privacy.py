@@ -274,8 +274,8 @@ def personal_sites(model: type, data: dict[str, Any], prefix: str = "") -> Itera
 class KeyRing(Protocol):
     """Where data keys come from (identity's keystore, directly or over NATS)."""
 
-    async def key_for(self, person_id: UUID) -> DataKey:
-        """The person's key, made on first use (for writing)."""
+    async def key_for(self, person_id: UUID) -> DataKey | None:
+        """The person's key, made on first use (for writing); None once destroyed."""
         ...
 
     async def keys(self, key_ids: set[UUID]) -> Mapping[UUID, DataKey]:
@@ -288,14 +288,19 @@ async def seal_event(
     model: type, data: dict[str, Any], event_id: UUID, ring: KeyRing
 ) -> dict[str, Any]:
     """A copy of `data` with every personal value sealed under its owner's key
-    (a value with no owner, or already sealed, or None, stays as it is)."""
+    (a value with no owner, or already sealed, or None, stays as it is). A value
+    of someone already erased is written as its field's `erased` value."""
     sealed = copy.deepcopy(data)
     for site in list(personal_sites(model, sealed)):
         value = site.container[site.name]
         if site.owner is None or value is None or sealed_key_id(value) is not None:
             continue
         key = await ring.key_for(site.owner)
-        site.container[site.name] = seal_value(key, value, event_id=event_id, path=site.path)
+        site.container[site.name] = (
+            seal_value(key, value, event_id=event_id, path=site.path)
+            if key is not None
+            else site.personal.erased
+        )
     return sealed
 
 
