@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.actors import Actor
 from helpdesk.identity.adapters.factors import SecondFactorSecrets
+from helpdesk.identity.domain.errors import InvalidCredentials
 from helpdesk.identity.handlers.activation import activate
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.handlers.registration import register
@@ -112,6 +114,13 @@ def login_of(command: contract.RegisterUser, password: str | None = None) -> con
     return contract.Login(
         username=command.username, password=password or command.password, client_address="192.0.2.1"
     )
+
+
+async def wrong_logins(deps: Deps, attempts: Iterable[contract.Login]) -> None:
+    """Each attempt is refused as wrong credentials: the failures the login limits count."""
+    for attempt in attempts:
+        with pytest.raises(InvalidCredentials):
+            await login(attempt, deps)
 
 
 def token_mailed_to(world: World, username: str) -> str:

@@ -30,6 +30,7 @@ from tests.unit.identity.conftest import (
     make_deps,
     registration,
     signed_in,
+    wrong_logins,
 )
 
 
@@ -79,9 +80,7 @@ async def test_failures_are_limited_per_account_until_the_window_passes(
     deps: Deps, world: World
 ) -> None:
     command = await active_user(deps, world, 4)
-    for _ in range(5):
-        with pytest.raises(InvalidCredentials):
-            await login(login_of(command, "wrong password!"), deps)
+    await wrong_logins(deps, [login_of(command, "wrong password!")] * 5)
     world.clock.advance(timedelta(minutes=5))
     with pytest.raises(RateLimited) as limited:  # even the right password now
         await login(login_of(command), deps)
@@ -93,21 +92,19 @@ async def test_failures_are_limited_per_account_until_the_window_passes(
 async def test_a_successful_login_forgets_the_failures(deps: Deps, world: World) -> None:
     command = await active_user(deps, world, 5)
     for _ in range(2):
-        for _ in range(4):
-            with pytest.raises(InvalidCredentials):
-                await login(login_of(command, "wrong password!"), deps)
+        await wrong_logins(deps, [login_of(command, "wrong password!")] * 4)
         await login(login_of(command), deps)
 
 
 async def test_failures_are_limited_per_client_address(world: World) -> None:
     deps = make_deps(world, login_address_limit=3)
     command = await active_user(deps, world, 6)
-    for n in range(3):  # a different (unknown) account each time, from one address
-        guess = contract.Login(
-            username=f"guess{n}", password="x" * 12, client_address="198.51.100.7"
-        )
-        with pytest.raises(InvalidCredentials):
-            await login(guess, deps)
+    # A different (unknown) account each time, from one address.
+    guesses = (
+        contract.Login(username=f"guess{n}", password="x" * 12, client_address="198.51.100.7")
+        for n in range(3)
+    )
+    await wrong_logins(deps, guesses)
     from_there = contract.Login(
         username=command.username, password=command.password, client_address="198.51.100.7"
     )
