@@ -6,6 +6,7 @@ services' event handlers."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from helpdesk.identity.domain import session, user
 from helpdesk.servicekit.db import Connection
@@ -15,6 +16,16 @@ from helpdesk.servicekit.projections import ByEventType, Projection
 
 def _user_id(event: RecordedEvent) -> str:
     return event.stream_id.removeprefix("user-")
+
+
+async def _copy_to_account(conn: Connection, event: RecordedEvent, *fields: str) -> None:
+    """Set the account's columns `fields` to the event's values of the same names."""
+    assignments = ", ".join(f"{field} = ${n}" for n, field in enumerate(fields, start=2))
+    await conn.execute(
+        f"UPDATE users SET {assignments} WHERE user_id = $1",
+        _user_id(event),
+        *(event.data[field] for field in fields),
+    )
 
 
 async def _registered(conn: Connection, event: RecordedEvent) -> None:
@@ -54,9 +65,7 @@ async def _cancelled(conn: Connection, event: RecordedEvent) -> None:
 
 
 async def _roles(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE users SET roles = $2 WHERE user_id = $1", _user_id(event), event.data["roles"]
-    )
+    await _copy_to_account(conn, event, "roles")
 
 
 async def _token(conn: Connection, event: RecordedEvent, purpose: str) -> None:
@@ -77,38 +86,37 @@ async def _reset_token(conn: Connection, event: RecordedEvent) -> None:
     await _token(conn, event, "reset")
 
 
-async def _factor_added(conn: Connection, event: RecordedEvent) -> None:
+async def _with_factor(conn: Connection, event: RecordedEvent, factor: str) -> None:
+    # Removed first: a factor added again is still listed once.
     await conn.execute(
-        "UPDATE users SET factors = array_append(array_remove(factors, 'totp'), 'totp')"
-        " WHERE user_id = $1",
+        "UPDATE users SET factors = array_append(array_remove(factors, $2), $2) WHERE user_id = $1",
         _user_id(event),
+        factor,
     )
 
 
-async def _factor_removed(conn: Connection, event: RecordedEvent) -> None:
+async def _without_factor(conn: Connection, event: RecordedEvent, factor: str) -> None:
     await conn.execute(
-        "UPDATE users SET factors = array_remove(factors, 'totp') WHERE user_id = $1",
+        "UPDATE users SET factors = array_remove(factors, $2) WHERE user_id = $1",
         _user_id(event),
+        factor,
     )
+
+
+async def _totp_enrolled(conn: Connection, event: RecordedEvent) -> None:
+    await _with_factor(conn, event, "totp")
+
+
+async def _totp_removed(conn: Connection, event: RecordedEvent) -> None:
+    await _without_factor(conn, event, "totp")
 
 
 async def _linked(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE users SET source = $2, external_id = $3 WHERE user_id = $1",
-        _user_id(event),
-        event.data["source"],
-        event.data["external_id"],
-    )
+    await _copy_to_account(conn, event, "source", "external_id")
 
 
 async def _profile(conn: Connection, event: RecordedEvent) -> None:
-    await conn.execute(
-        "UPDATE users SET name = $2, email = $3, email_key = $4 WHERE user_id = $1",
-        _user_id(event),
-        event.data["name"],
-        event.data["email"],
-        event.data["email_key"],
-    )
+    await _copy_to_account(conn, event, "name", "email", "email_key")
 
 
 async def _passkey_added(conn: Connection, event: RecordedEvent) -> None:
@@ -117,25 +125,30 @@ async def _passkey_added(conn: Connection, event: RecordedEvent) -> None:
         event.data["credential_id"],
         _user_id(event),
     )
-    await conn.execute(
-        "UPDATE users SET factors = array_append(array_remove(factors, 'passkey'), 'passkey')"
-        " WHERE user_id = $1",
-        _user_id(event),
-    )
+    await _with_factor(conn, event, "passkey")
 
 
 async def _passkeys_removed(conn: Connection, event: RecordedEvent) -> None:
     await conn.execute("DELETE FROM passkeys WHERE user_id = $1", _user_id(event))
-    await conn.execute(
-        "UPDATE users SET factors = array_remove(factors, 'passkey') WHERE user_id = $1",
-        _user_id(event),
-    )
+    await _without_factor(conn, event, "passkey")
 
 
-class UserDirectory:
+class _OfStreams:
+    """A projection of the streams named `stream_prefix`…, by their events' types."""
+
+    stream_prefix: ClassVar[str]
+    changes: ClassVar[ByEventType]
+
+    async def apply(self, conn: Connection, event: RecordedEvent) -> None:
+        if event.stream_id.startswith(self.stream_prefix):
+            await self.changes(conn, event)
+
+
+class UserDirectory(_OfStreams):
     """Accounts by username and e-mail (unique ignoring case), plus their token hashes."""
 
     name = "identity-users"
+    stream_prefix = "user-"
     tables: Sequence[str] = ("users", "user_tokens", "passkeys")
     changes = ByEventType(
         {
@@ -147,18 +160,14 @@ class UserDirectory:
             user.Reactivated: _active,
             user.ActivationTokenIssued: _activation_token,
             user.PasswordResetRequested: _reset_token,
-            user.TotpEnrolled: _factor_added,
-            user.TotpRemoved: _factor_removed,
+            user.TotpEnrolled: _totp_enrolled,
+            user.TotpRemoved: _totp_removed,
             user.ExternalIdentityLinked: _linked,
             user.ProfileSynced: _profile,
             user.PasskeyAdded: _passkey_added,
             user.PasskeysRemoved: _passkeys_removed,
         }
     )
-
-    async def apply(self, conn: Connection, event: RecordedEvent) -> None:
-        if event.stream_id.startswith("user-"):
-            await self.changes(conn, event)
 
 
 def _session_id(event: RecordedEvent) -> str:
@@ -188,10 +197,11 @@ async def _session_revoked(conn: Connection, event: RecordedEvent) -> None:
     )
 
 
-class SessionIndex:
+class SessionIndex(_OfStreams):
     """Sessions per user (to revoke them all) and every refresh-token hash ever issued."""
 
     name = "identity-sessions"
+    stream_prefix = "session-"
     tables: Sequence[str] = ("sessions", "refresh_tokens")
     changes = ByEventType(
         {
@@ -200,10 +210,6 @@ class SessionIndex:
             session.SessionRevoked: _session_revoked,
         }
     )
-
-    async def apply(self, conn: Connection, event: RecordedEvent) -> None:
-        if event.stream_id.startswith("session-"):
-            await self.changes(conn, event)
 
 
 PROJECTIONS: tuple[Projection, ...] = (UserDirectory(), SessionIndex())

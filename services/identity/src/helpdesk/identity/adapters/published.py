@@ -159,7 +159,7 @@ def _access_change(user: User, event: Deactivated | Reactivated) -> dict[str, An
     }
 
 
-def _factor(event: UserEvent) -> factors.SecondFactorKind:
+def _factor(event: UserEvent) -> contract.SecondFactorKind:
     return "totp" if isinstance(event, TotpEnrolled | TotpRemoved) else "passkey"
 
 
