@@ -476,29 +476,14 @@ class Ticket:
             raise AlreadyAssigned(
                 f"ticket {self.number} is already assigned to {current.name or current.user_id}"
             )
-        return self._give(assignee, by=caller.user_id, policy=policy, now=now, note=note)
-
-    def _give(
-        self,
-        assignee: Contact,
-        *,
-        by: UUID,
-        policy: RoutingPolicy,
-        now: datetime,
-        reason: AssignmentReason | None = None,
-        note: str | None = None,
-    ) -> Assigned:
-        """Record the assignment (by hand or automatic): a submitted ticket opens, and
-        the SLA counts it acknowledged."""
         status = S.OPEN if self.status is S.SUBMITTED else self.status
         event = Assigned(
             at=now,
-            by=by,
+            by=caller.user_id,
             assignee=assignee,
-            previous_assignee_id=self.assignee.user_id if self.assignee else None,
+            previous_assignee_id=current.user_id if current else None,
             status=status,
             sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
-            reason=reason,
             note=note,
         )
         self._record(event)
@@ -588,7 +573,18 @@ class Ticket:
         (assigned meanwhile, resolved, closed): a redelivered trigger changes nothing."""
         if not self.waiting_for_assignment:
             return None
-        return self._give(assignee, by=AUTOMATIC, policy=policy, now=now, reason=reason)
+        status = S.OPEN if self.status is S.SUBMITTED else self.status
+        event = Assigned(
+            at=now,
+            by=AUTOMATIC,
+            assignee=assignee,
+            previous_assignee_id=None,
+            status=status,
+            sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
+            reason=reason,
+        )
+        self._record(event)
+        return event
 
     def tell_admins_it_waits(
         self, admins: Iterable[Contact], *, now: datetime
