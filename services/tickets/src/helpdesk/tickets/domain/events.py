@@ -128,17 +128,22 @@ class AwaitingAgent:
 
 
 @dataclass(frozen=True)
-class SlaWarningIssued:
+class _DueTimeAlarm:
+    """An SLA target whose due time is near (a warning) or past (a breach)."""
+
     at: datetime
     target: SlaTarget
     due_at: datetime
 
 
 @dataclass(frozen=True)
-class SlaBreached:
-    at: datetime
-    target: SlaTarget
-    due_at: datetime
+class SlaWarningIssued(_DueTimeAlarm):
+    """The target's warning time came."""
+
+
+@dataclass(frozen=True)
+class SlaBreached(_DueTimeAlarm):
+    """The target's due time passed."""
 
 
 @dataclass(frozen=True)

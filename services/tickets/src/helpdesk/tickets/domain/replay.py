@@ -39,31 +39,32 @@ _OPEN_WORK = frozenset({TicketStatus.SUBMITTED, TicketStatus.OPEN, TicketStatus.
 
 
 @dataclass(frozen=True)
-class Arrival:
+class _ToTicket:
+    """What happened to one ticket, and when."""
+
     at: datetime
     ticket_id: UUID
+
+
+@dataclass(frozen=True)
+class Arrival(_ToTicket):
     queue: str
 
 
 @dataclass(frozen=True)
-class Assignment:
-    at: datetime
-    ticket_id: UUID
+class Assignment(_ToTicket):
     assignee_id: UUID
 
 
 @dataclass(frozen=True)
-class Unassignment:
-    at: datetime
-    ticket_id: UUID
+class Unassignment(_ToTicket):
+    """Its assignee was taken off."""
 
 
 @dataclass(frozen=True)
-class StatusIs:
+class StatusIs(_ToTicket):
     """The ticket's status after an event (a status change, or a message that moved it)."""
 
-    at: datetime
-    ticket_id: UUID
     status: TicketStatus
 
 
