@@ -462,7 +462,7 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> FakeUnitOfWork:
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    def _unstage(self) -> None:
         for staged in (
             self._streams,
             self._numbers,
@@ -471,9 +471,12 @@ class FakeUnitOfWork:
             self._mails,
             self._agent_events,
             self._filters,
-            self.answers.claims,
         ):
-            staged.clear()  # what was not committed is gone
+            staged.clear()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._unstage()  # what was not committed is gone
+        self.answers.claims.clear()
         self.deadlines.release()
 
     async def commit(self) -> None:
@@ -488,16 +491,7 @@ class FakeUnitOfWork:
         self.db.filters.update(self._filters)
         for event in self._agent_events:
             FakeAgents.apply(self.db, event)
-        for staged in (
-            self._streams,
-            self._numbers,
-            self._settled,
-            self._answers,
-            self._mails,
-            self._filters,
-        ):
-            staged.clear()
-        self._agent_events.clear()
+        self._unstage()
         self.deadlines.release()
         self.db.commits += 1
 
