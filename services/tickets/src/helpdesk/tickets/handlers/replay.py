@@ -5,7 +5,6 @@ the stored events since an instant, run through a queue policy by
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from statistics import fmean
 from typing import Any
 
@@ -55,7 +54,10 @@ async def replay_assignment(query: OperatorReplayAssignment, deps: Deps) -> Assi
         ReplayRow(
             user_id=user_id,
             name=known.contact.name if (known := names[user_id]) else None,
-            **asdict(figures),  # the row's counts are the replay's figures, by name
+            replayed=figures.replayed,
+            actual=figures.actual,
+            replayed_peak_open=figures.replayed_peak_open,
+            actual_peak_open=figures.actual_peak_open,
         )
         for user_id, figures in result.agents.items()
     ]
