@@ -110,54 +110,33 @@ async def test_greek_activation_mail_carries_the_faq_wording_and_link(
     assert "Μαρία" in str(mail["To"])
 
 
-async def test_english_mails_follow_the_locale(notifier: Any, sink: MailSink) -> None:
-    await deliver(notifier, registered("en", email="john@example.org", name="John"))
-    await deliver(
-        notifier,
+async def deliver_account_mails(notifier: Notifier, user: dict[str, Any], reset: str) -> None:
+    """The account mails besides activation: a reset link (token `reset`), the
+    username reminder, a changed password, an attempt to register the address again."""
+    for event in (
         contract.RecoveryRequested(
-            user_id=uuid.uuid4(),
+            **user,
             kind="password",
-            name="John",
-            username="john",
-            email="john@example.org",
-            locale="en",
-            sealed_reset_token=seal("reset-1"),
+            sealed_reset_token=seal(reset),
             expires_at=NOW + timedelta(hours=1),
         ),
-    )
-    await deliver(
-        notifier,
-        contract.RecoveryRequested(
-            user_id=uuid.uuid4(),
-            kind="username",
-            name="John",
-            username="john.smith",
-            email="john@example.org",
-            locale="en",
-        ),
-    )
-    await deliver(
-        notifier,
-        contract.PasswordChanged(
-            user_id=uuid.uuid4(),
-            name="John",
-            username="john",
-            email="john@example.org",
-            locale="en",
-            changed_at=NOW,
-        ),
-    )
-    await deliver(
-        notifier,
-        contract.RegistrationAttemptedForExistingEmail(
-            user_id=uuid.uuid4(),
-            name="John",
-            username="john",
-            email="john@example.org",
-            locale="en",
-            attempted_at=NOW,
-        ),
-    )
+        contract.RecoveryRequested(**user, kind="username"),
+        contract.PasswordChanged(**user, changed_at=NOW),
+        contract.RegistrationAttemptedForExistingEmail(**user, attempted_at=NOW),
+    ):
+        await deliver(notifier, event)
+
+
+async def test_english_mails_follow_the_locale(notifier: Any, sink: MailSink) -> None:
+    await deliver(notifier, registered("en", email="john@example.org", name="John"))
+    john = {
+        "user_id": uuid.uuid4(),
+        "name": "John",
+        "username": "john.smith",
+        "email": "john@example.org",
+        "locale": "en",
+    }
+    await deliver_account_mails(notifier, john, reset="reset-1")
     subjects = sorted(str(m["Subject"]) for m in sink.messages())
     assert subjects == sorted(
         [
@@ -192,20 +171,7 @@ async def test_every_greek_template_renders(notifier: Any, sink: MailSink) -> No
             activation_expires_at=NOW + timedelta(hours=48),
         ),
     )
-    await deliver(
-        notifier,
-        contract.RecoveryRequested(
-            **user,
-            kind="password",
-            sealed_reset_token=seal("r"),
-            expires_at=NOW + timedelta(hours=1),
-        ),
-    )
-    await deliver(notifier, contract.RecoveryRequested(**user, kind="username"))
-    await deliver(notifier, contract.PasswordChanged(**user, changed_at=NOW))
-    await deliver(
-        notifier, contract.RegistrationAttemptedForExistingEmail(**user, attempted_at=NOW)
-    )
+    await deliver_account_mails(notifier, user, reset="r")
     mails = sink.messages()
     assert len(mails) == 5
     for mail in mails:
