@@ -156,18 +156,19 @@ async def test_an_append_written_with_other_writes_is_all_or_nothing(
     _, pool = schema_pool
     await pool.execute("CREATE TABLE counted (stream_id text, n int)")
 
-    def one_statement(
+    async def one_statement(
         version: int, events: list[NewEvent], messages: list[OutgoingMessage]
     ) -> Write:
-        writes, recorded = store.append_writes(
-            "w-1", version, events, publish=messages, now=datetime.now(UTC)
-        )
+        async with pool.acquire() as conn:
+            writes, recorded = await store.append_writes(
+                conn, "w-1", version, events, publish=messages, now=datetime.now(UTC)
+            )
         assert [r.version for r in recorded] == list(range(version + 1, version + 1 + len(events)))
         other = Write("INSERT INTO counted (stream_id, n) VALUES ($1, $2)", ("w-1", len(events)))
         return merged([*writes, other])
 
     events, messages = published([1, 2])
-    await one_statement(0, events, messages).run(pool)  # type: ignore[arg-type]
+    await (await one_statement(0, events, messages)).run(pool)  # type: ignore[arg-type]
     async with pool.acquire() as conn:
         assert [e.version for e in await store.load(conn, "w-1")] == [1, 2]
         assert await outbox(conn) == [m.envelope.event_id for m in messages]
@@ -175,10 +176,10 @@ async def test_an_append_written_with_other_writes_is_all_or_nothing(
 
     stale, stale_messages = published([3])
     with pytest.raises(asyncpg.IntegrityConstraintViolationError) as moved_on:
-        await one_statement(0, stale, stale_messages).run(pool)  # type: ignore[arg-type]
+        await (await one_statement(0, stale, stale_messages)).run(pool)  # type: ignore[arg-type]
     assert EventStore.conflict(moved_on.value)
     with pytest.raises(asyncpg.IntegrityConstraintViolationError) as retried:
-        await one_statement(0, events, messages).run(pool)  # type: ignore[arg-type]
+        await (await one_statement(0, events, messages)).run(pool)  # type: ignore[arg-type]
     assert EventStore.conflict(retried.value)
     async with pool.acquire() as conn:
         assert await EventStore.stored(conn, events)

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import asyncpg
 
-from helpdesk.servicekit.keystore import Keystore, PostgresKeyRing, ensure_keystore
+from helpdesk.servicekit.keystore import ConnectionKeyRing, Keystore, ensure_keystore
 from helpdesk.servicekit.privacy import KeyEncryptionKeys, open_value, seal_value
 
 
@@ -20,11 +20,16 @@ async def test_one_key_per_person_wrapped_destroyed_for_good(
     keys_schema = f"{schema}_keys"  # a keystore of this test's own
     await asyncio.gather(*(ensure_keystore(pool, keys_schema) for _ in "ab"))  # two start
     store = Keystore(KeyEncryptionKeys.parse(KeyEncryptionKeys.generate()), keys_schema)
-    ring, other_ring = PostgresKeyRing(pool, store), PostgresKeyRing(pool, store)
     maria = uuid4()
 
     # Two writers at once agree on one key, and its secret is not in the table.
-    first, second = await asyncio.gather(ring.key_for(maria), other_ring.key_for(maria))
+    async with pool.acquire() as one, pool.acquire() as other:
+        first, second = await asyncio.gather(
+            ConnectionKeyRing(one, store).key_for(maria),
+            ConnectionKeyRing(other, store).key_for(maria),
+        )
+    reader = await pool.acquire()
+    ring = ConnectionKeyRing(reader, store)
     assert first is not None
     assert first == second
     stored = await pool.fetchrow(
@@ -43,7 +48,7 @@ async def test_one_key_per_person_wrapped_destroyed_for_good(
         assert await store.destroy(conn, maria) == when  # idempotent
         assert await store.is_destroyed(conn, maria)
     assert await ring.keys({first.key_id}) == {}
-    assert await PostgresKeyRing(pool, store).key_for(maria) is None
+    assert await ring.key_for(maria) is None
     row = await pool.fetchrow(
         f"SELECT * FROM {keys_schema}.person_keys WHERE person_id = $1", maria
     )
@@ -57,6 +62,7 @@ async def test_one_key_per_person_wrapped_destroyed_for_good(
     async with pool.acquire() as conn:
         await store.destroy(conn, never)
     assert await ring.key_for(never) is None
+    await pool.release(reader)
 
 
 async def test_rotation_rewraps_every_live_key(schema_pool: tuple[str, asyncpg.Pool]) -> None:
@@ -64,16 +70,18 @@ async def test_rotation_rewraps_every_live_key(schema_pool: tuple[str, asyncpg.P
     keys_schema = f"{schema}_keys"
     await ensure_keystore(pool, keys_schema)
     old, new = KeyEncryptionKeys.generate(), KeyEncryptionKeys.generate()
-    before = PostgresKeyRing(pool, Keystore(KeyEncryptionKeys.parse(old), keys_schema))
+    conn = await pool.acquire()
+    before = ConnectionKeyRing(conn, Keystore(KeyEncryptionKeys.parse(old), keys_schema))
     people = [uuid4() for _ in range(3)]
     made = {p: await before.key_for(p) for p in people}
 
     during = Keystore(KeyEncryptionKeys.parse(f"{new},{old}"), keys_schema)
-    async with pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
         assert await during.rewrap(conn, batch=2) == 3
         assert await during.rewrap(conn) == 0  # nothing left to do
 
-    after = PostgresKeyRing(pool, Keystore(KeyEncryptionKeys.parse(new), keys_schema))
+    after = ConnectionKeyRing(conn, Keystore(KeyEncryptionKeys.parse(new), keys_schema))
     for person, key in made.items():
         assert key is not None
         assert await after.key_for(person) == key
+    await pool.release(conn)

@@ -18,15 +18,17 @@ JetStream, fed by the outbox relay, which is built to never skip one
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
+from helpdesk.contracts.envelope import EventData
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.outbox import OutgoingMessage, outbox_insert, outbox_rows
+from helpdesk.servicekit.outbox import OutgoingMessage, outbox_insert, outbox_rows, sealed_messages
+from helpdesk.servicekit.personal_data import Models, opened, sealed
 from helpdesk.servicekit.statements import Write
 
 
@@ -127,8 +129,30 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(**dict(row.items()))
 
 
+def _with_plain(
+    recorded: list[RecordedEvent], plain: dict[UUID, dict[str, Any]]
+) -> list[RecordedEvent]:
+    """The recorded events as the caller gave them (not sealed), for projections."""
+    return [replace(r, data=plain[r.event_id]) for r in recorded]
+
+
 class EventStore:
-    """The event store of one service (its connections' search_path names the schema)."""
+    """The event store of one service (its connections' search_path names the schema).
+
+    Personal fields are sealed on append and opened on load and replay
+    (personal_data.py): `models` names each stored event type's model, by
+    default the contract events' (what the tickets service stores); identity
+    stores its own domain events and passes those."""
+
+    def __init__(self, models: Models | None = None) -> None:
+        self.models: Models = models if models is not None else EventData.registry
+
+    async def _sealed(
+        self, conn: Connection, events: Sequence[NewEvent], publish: Sequence[OutgoingMessage]
+    ) -> tuple[list[NewEvent], list[OutgoingMessage]]:
+        stored = await sealed(conn, self.models, events)
+        same = {e.event_id: e.data for e in stored if self.models is EventData.registry}
+        return stored, await sealed_messages(conn, publish, same)
 
     async def append(
         self,
@@ -143,24 +167,28 @@ class EventStore:
         `publish`: messages for the outbox, written with the events."""
         if not events:
             return []
-        args = _append_args(stream_id, expected_version, events)
+        plain = {e.event_id: e.data for e in events}
+        stored, publish = await self._sealed(conn, events, publish)
+        args = _append_args(stream_id, expected_version, stored)
         if publish:
             rows = await conn.fetch(_APPEND_AND_PUBLISH, *args, *outbox_rows(publish))
         else:
             rows = await conn.fetch(_APPEND, *args)
         if len(rows) == len(events):
-            return [_recorded(r) for r in rows]
+            return _with_plain([_recorded(r) for r in rows], plain)
         already = await conn.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE event_id = any($1::uuid[]) ORDER BY position",
             [e.event_id for e in events],
         )
         if not rows and len(already) == len(events):
-            return [_recorded(r) for r in already]  # the same append, retried
+            # The same append, retried.
+            return _with_plain([_recorded(r) for r in already], plain)
         # Partly written rows (if any) are undone with the caller's transaction.
         raise ConcurrencyError(stream_id, expected_version)
 
-    def append_writes(
+    async def append_writes(
         self,
+        conn: Connection,
         stream_id: str,
         expected_version: int,
         events: Sequence[NewEvent],
@@ -179,7 +207,8 @@ class EventStore:
         no projection's `write` reads them, which the rebuild tests check (a
         rebuilt model equals the live one).
         """
-        writes = [Write(_APPEND_STRICT, _append_args(stream_id, expected_version, events))]
+        stored, publish = await self._sealed(conn, events, publish)
+        writes = [Write(_APPEND_STRICT, _append_args(stream_id, expected_version, stored))]
         if publish:
             writes.append(Write(_PUBLISH, outbox_rows(publish)))
         recorded = [
@@ -219,7 +248,7 @@ class EventStore:
         rows = await conn.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version", stream_id
         )
-        return [_recorded(r) for r in rows]
+        return await opened(conn, self.models, [_recorded(r) for r in rows])
 
     async def replay(
         self, conn: Connection, batch_size: int = 1000
@@ -237,8 +266,8 @@ class EventStore:
                 position,
                 batch_size,
             )
-            for row in rows:
-                yield _recorded(row)
+            for event in await opened(conn, self.models, [_recorded(r) for r in rows]):
+                yield event
             if len(rows) < batch_size:
                 return
             position = rows[-1]["position"]

@@ -16,7 +16,6 @@ so it does not matter which starts first.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -24,7 +23,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.privacy import DataKey, KeyEncryptionKeys, WrappedKey
+from helpdesk.servicekit.privacy import DataKey, KeyEncryptionKeys, PrivacyError, WrappedKey
 
 SCHEMA = "privacy"
 
@@ -56,10 +55,6 @@ async def ensure_keystore(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('migrate:privacy'))")
         await conn.execute(_CREATE.format(schema=_checked(schema)))
-
-
-class PersonErased(Exception):
-    """The person's key was destroyed: nothing of theirs can be sealed any more."""
 
 
 class Keystore:
@@ -155,33 +150,32 @@ class Keystore:
                 return done
 
 
-class PostgresKeyRing:
-    """`privacy.KeyRing` on a pool. Keys made or found for writing are kept for
-    `cache_seconds`: a key destroyed meanwhile only seals what nobody can open.
-    Keys for reading are always read from the store, so an erasure takes effect
-    at once."""
+class ConnectionKeyRing:
+    """`privacy.KeyRing` on one connection: a key made for a write is made in the
+    writer's transaction, so it exists exactly when the data it sealed does. No
+    cache: an erasure takes effect for the very next read or write."""
 
-    def __init__(self, pool: asyncpg.Pool, store: Keystore, *, cache_seconds: float = 60.0) -> None:
-        self._pool = pool
-        self._store = store
-        self._cache_seconds = cache_seconds
-        self._writing: dict[UUID, tuple[float, DataKey]] = {}
+    def __init__(self, conn: Connection, store: Keystore | None = None) -> None:
+        self._conn = conn
+        self._store = store or Keystore(configured())
 
     async def key_for(self, person_id: UUID) -> DataKey | None:
-        cached = self._writing.get(person_id)
-        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
-            return cached[1]
-        async with self._pool.acquire() as conn:
-            key = await self._store.key_for(conn, person_id)
-        if key is not None:
-            if len(self._writing) > 10_000:  # bounded: a cache, not a copy of the store
-                self._writing.clear()
-            self._writing[person_id] = (time.monotonic(), key)
-        return key
+        return await self._store.key_for(self._conn, person_id)
 
     async def keys(self, key_ids: set[UUID]) -> Mapping[UUID, DataKey]:
-        async with self._pool.acquire() as conn:
-            return await self._store.keys(conn, key_ids)
+        return await self._store.keys(self._conn, key_ids)
 
-    def forget(self, person_id: UUID) -> None:
-        self._writing.pop(person_id, None)
+
+_KEKS: list[KeyEncryptionKeys] = []
+
+
+def configure(keks: KeyEncryptionKeys) -> None:
+    """Set this process's key-encryption keys (the runtime does, from
+    `HELPDESK_PRIVACY_KEK`, before the first message)."""
+    _KEKS[:] = [keks]
+
+
+def configured() -> KeyEncryptionKeys:
+    if not _KEKS:
+        raise PrivacyError("HELPDESK_PRIVACY_KEK is not configured in this process")
+    return _KEKS[0]

@@ -4,13 +4,15 @@ so a raw token in an event lives in PostgreSQL only until it is published."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
+from uuid import UUID
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.subjects import CORRELATION_HEADER
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.personal_data import sealed_envelope
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,27 @@ _ADD = outbox_insert(1) + " ORDER BY o.ord"
 
 
 async def add_to_outbox(conn: Connection, messages: Sequence[OutgoingMessage]) -> None:
-    """Write messages in the caller's transaction; the relay is woken on commit.
-    (Messages of events being appended go with them: `EventStore.append(publish=…)`.)"""
+    """Write messages in the caller's transaction, their personal fields sealed;
+    the relay is woken on commit. (Messages of events being appended go with
+    them: `EventStore.append(publish=…)`.)"""
     if not messages:
         return
-    await conn.execute(_ADD, *outbox_rows(messages))
+    await conn.execute(_ADD, *outbox_rows(await sealed_messages(conn, messages)))
+
+
+async def sealed_messages(
+    conn: Connection,
+    messages: Sequence[OutgoingMessage],
+    same: Mapping[UUID, dict[str, Any]] | None = None,
+) -> list[OutgoingMessage]:
+    """`messages` with their personal fields sealed; `same`: data already sealed
+    for an event of the same id and type (a stored copy of the same event)."""
+    out = []
+    for m in messages:
+        data = (same or {}).get(m.envelope.event_id)
+        if data is not None:
+            envelope = m.envelope.model_copy(update={"data": data})
+        else:
+            envelope = await sealed_envelope(conn, m.envelope)
+        out.append(m if envelope is m.envelope else replace(m, envelope=envelope))
+    return out

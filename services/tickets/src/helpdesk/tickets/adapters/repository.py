@@ -137,8 +137,8 @@ class PostgresTickets:
         ]
         stream = stream_id(ticket.ticket_id)
         if self.one_statement is not None:
-            writes, recorded = self.store.append_writes(
-                stream, ticket.version, new, publish=messages, now=datetime.now(UTC)
+            writes, recorded = await self.store.append_writes(
+                self.conn, stream, ticket.version, new, publish=messages, now=datetime.now(UTC)
             )
             projected = writes_of(self.projections, recorded)
             if projected is None:

@@ -1,0 +1,95 @@
+"""Where the kit seals and opens events' personal fields (issue 30, docs/privacy.md).
+
+Sealed on the way in — `EventStore.append` / `append_writes` (the stored
+events and the outbox rows written with them) and `add_to_outbox` — in the
+writer's transaction, with the keystore on the same connection. Opened on the
+way out — `EventStore.load` / `replay`, and the consumers' delivery and
+re-drive — so domain code, projections and handlers only ever see plain
+values, or a field's `erased` value once its person was erased.
+
+Which fields are personal is the contracts' business (`privacy.Personal`);
+an event type without personal fields costs nothing here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from helpdesk.contracts.envelope import EventData, EventEnvelope
+from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.keystore import ConnectionKeyRing
+from helpdesk.servicekit.privacy import open_event, personal_fields, seal_event, sealed_keys
+
+if TYPE_CHECKING:
+    from helpdesk.servicekit.eventstore import NewEvent, RecordedEvent
+
+# An event type's model: the contract events' registry, or a service's own
+# domain events (identity stores those, not the contract's).
+Models = Mapping[str, type]
+
+
+def _model(models: Models, event_type: str) -> type | None:
+    model = models.get(event_type)
+    return model if model is not None and personal_fields(model) else None
+
+
+async def seal_data(
+    conn: Connection, models: Models, event_type: str, data: dict[str, Any], event_id: UUID
+) -> dict[str, Any]:
+    model = _model(models, event_type)
+    if model is None:
+        return data
+    return await seal_event(model, data, event_id, ConnectionKeyRing(conn))
+
+
+async def open_data(
+    conn: Connection, models: Models, event_type: str, data: dict[str, Any], event_id: UUID
+) -> dict[str, Any]:
+    model = _model(models, event_type)
+    if model is None or not sealed_keys(model, data):
+        return data
+    return await open_event(model, data, event_id, ConnectionKeyRing(conn))
+
+
+def has_sealed(envelope: EventEnvelope) -> bool:
+    """Whether opening `envelope` needs the keystore (no connection otherwise)."""
+    model = _model(EventData.registry, envelope.event_type)
+    return model is not None and bool(sealed_keys(model, envelope.data))
+
+
+async def sealed_envelope(conn: Connection, envelope: EventEnvelope) -> EventEnvelope:
+    data = await seal_data(
+        conn, EventData.registry, envelope.event_type, envelope.data, envelope.event_id
+    )
+    return envelope if data is envelope.data else envelope.model_copy(update={"data": data})
+
+
+async def opened_envelope(conn: Connection, envelope: EventEnvelope) -> EventEnvelope:
+    data = await open_data(
+        conn, EventData.registry, envelope.event_type, envelope.data, envelope.event_id
+    )
+    return envelope if data is envelope.data else envelope.model_copy(update={"data": data})
+
+
+E = TypeVar("E", "NewEvent", "RecordedEvent")
+
+
+async def sealed(conn: Connection, models: Models, events: Sequence[E]) -> list[E]:
+    """Copies of `events` with their data sealed."""
+    out = []
+    for e in events:
+        data = await seal_data(conn, models, e.event_type, e.data, e.event_id)
+        out.append(e if data is e.data else dataclasses.replace(e, data=data))
+    return out
+
+
+async def opened(conn: Connection, models: Models, events: Sequence[E]) -> list[E]:
+    """Copies of `events` with their data opened."""
+    out = []
+    for e in events:
+        data = await open_data(conn, models, e.event_type, e.data, e.event_id)
+        out.append(e if data is e.data else dataclasses.replace(e, data=data))
+    return out
