@@ -12,19 +12,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, ClassVar
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.identity import (
     ClientAddress,
-    Locale,
     SecondFactorKind,
     SessionTokens,
     _CallerCommand,
     _CallerQuery,
     _IdentityCommand,
-    _UserEvent,
+    _MailedToOwner,
 )
 
 ChallengeId = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9_.~-]+$")]
@@ -134,14 +132,9 @@ class RemoveFactor(_CallerCommand[Factors]):
 # ---------------------------------------------------------------- events
 
 
-class _FactorChange(_UserEvent):
+class _FactorChange(_MailedToOwner):
     """Whose account changed and which factor: mailed to its owner."""
 
-    user_id: UUID
-    name: str
-    username: str
-    email: str
-    locale: Locale
     factor: SecondFactorKind
 
 

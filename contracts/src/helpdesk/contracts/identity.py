@@ -390,18 +390,23 @@ SealedToken = Annotated[
 ]
 
 
-class UserRegistered(_UserEvent):
-    """A new account. Self-registered accounts carry the activation token, sealed
-    for the notifier (for the activation mail and its "not me" link); accounts an
-    operator creates carry none. Schema 2: schema 1 carried the raw token."""
-
-    schema_version: ClassVar[int] = 2
+class _MailedToOwner(_UserEvent):
+    """An event its account's owner is mailed about: who they are and how to write to them."""
 
     user_id: UUID
     name: str
     username: str
     email: str
     locale: Locale
+
+
+class UserRegistered(_MailedToOwner):
+    """A new account. Self-registered accounts carry the activation token, sealed
+    for the notifier (for the activation mail and its "not me" link); accounts an
+    operator creates carry none. Schema 2: schema 1 carried the raw token."""
+
+    schema_version: ClassVar[int] = 2
+
     roles: list[Role]
     registered_at: datetime
     sealed_activation_token: SealedToken | None = None
@@ -415,17 +420,12 @@ class UserRegistered(_UserEvent):
         return self.sealed_activation_token is not None
 
 
-class ActivationResent(_UserEvent):
+class ActivationResent(_MailedToOwner):
     """A fresh activation token for a pending account (the previous one is void),
     sealed for the notifier. Schema 2: schema 1 carried the raw token."""
 
     schema_version: ClassVar[int] = 2
 
-    user_id: UUID
-    name: str
-    username: str
-    email: str
-    locale: Locale
     # Always set by identity; optional only so that a schema-1 event still on the
     # stream parses (its raw token: `raw_token_v1`).
     sealed_activation_token: SealedToken | None = None
@@ -454,23 +454,13 @@ class RecoveryRequested(_UserEvent):
     expires_at: datetime | None = None
 
 
-class PasswordChanged(_UserEvent):
-    user_id: UUID
-    name: str
-    username: str
-    email: str
-    locale: Locale
+class PasswordChanged(_MailedToOwner):
     changed_at: datetime
 
 
-class RegistrationAttemptedForExistingEmail(_UserEvent):
+class RegistrationAttemptedForExistingEmail(_MailedToOwner):
     """Someone tried to register with this address; its owner is told by mail."""
 
-    user_id: UUID
-    name: str
-    username: str
-    email: str
-    locale: Locale
     attempted_at: datetime
 
 
