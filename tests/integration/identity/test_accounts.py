@@ -47,6 +47,16 @@ def session_tokens(reply: Reply[contract.SignIn]) -> contract.SessionTokens | No
     return root if isinstance(root, contract.SessionTokens) else None
 
 
+async def signed_in(
+    identity: Identity, n: int
+) -> tuple[contract.RegisterUser, contract.SessionTokens]:
+    """An active Μαρία `n` who has signed in: her registration and her tokens."""
+    command = await registered_and_active(identity, n)
+    tokens = session_tokens(await identity.ask(login(command)))
+    assert tokens is not None
+    return command, tokens
+
+
 def code(reply: object) -> str | None:
     error = getattr(reply, "error", None)
     return None if error is None else error.code
@@ -201,9 +211,7 @@ async def test_not_activated_is_403_only_after_the_right_password(identity: Iden
 async def test_login_issues_an_eddsa_access_token_and_a_refresh_token(
     identity: Identity,
 ) -> None:
-    command = await registered_and_active(identity, 9)
-    tokens = session_tokens(await identity.ask(login(command)))
-    assert tokens is not None
+    command, tokens = await signed_in(identity, 9)
     assert tokens.expires_in == 15 * 60
     assert tokens.refresh_expires_in == 14 * 24 * 3600
     claims = AccessTokenClaims.model_validate(
@@ -228,9 +236,7 @@ async def test_login_issues_an_eddsa_access_token_and_a_refresh_token(
 async def test_refresh_rotates_and_reuse_revokes_the_session(
     identity: Identity, clock: ManualClock
 ) -> None:
-    command = await registered_and_active(identity, 10)
-    first = session_tokens(await identity.ask(login(command)))
-    assert first is not None
+    _, first = await signed_in(identity, 10)
     second = (await identity.ask(contract.RefreshSession(refresh_token=first.refresh_token))).result
     assert second is not None
     assert second.refresh_token != first.refresh_token
@@ -246,18 +252,14 @@ async def test_refresh_rotates_and_reuse_revokes_the_session(
 
 
 async def test_expired_refresh_token_is_refused(identity: Identity, clock: ManualClock) -> None:
-    command = await registered_and_active(identity, 11)
-    tokens = session_tokens(await identity.ask(login(command)))
-    assert tokens is not None
+    _, tokens = await signed_in(identity, 11)
     clock.advance(timedelta(days=14, seconds=1))
     reply = await identity.ask(contract.RefreshSession(refresh_token=tokens.refresh_token))
     assert code(reply) == "unauthenticated"
 
 
 async def test_logout_revokes_the_refresh_token(identity: Identity) -> None:
-    command = await registered_and_active(identity, 12)
-    tokens = session_tokens(await identity.ask(login(command)))
-    assert tokens is not None
+    _, tokens = await signed_in(identity, 12)
     claims = jwt.decode(tokens.access_token, PUBLIC_KEY, algorithms=["EdDSA"])
     actor = Actor(user_id=claims["sub"], roles=claims["roles"], session_id=claims["sid"])
     assert (await identity.ask(contract.Logout(actor=actor))).ok
@@ -290,9 +292,7 @@ async def test_password_hash_is_upgraded_on_login_when_parameters_change(
 async def test_password_reset_flow_revokes_tokens_and_sessions(
     identity: Identity, clock: ManualClock
 ) -> None:
-    command = await registered_and_active(identity, 14)
-    session = session_tokens(await identity.ask(login(command)))
-    assert session is not None
+    command, session = await signed_in(identity, 14)
     request = contract.RequestPasswordReset(email="Maria14@Example.gr")
     assert (await identity.ask(request)).ok
     assert (await identity.ask(request)).ok
