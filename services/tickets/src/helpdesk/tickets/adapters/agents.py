@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+import asyncpg
+
 from helpdesk.contracts.agents import AgentAvailabilityChanged, QueueMember, QueueMembersChanged
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.tickets import Contact, TicketAssigned
@@ -84,6 +86,13 @@ async def _assigned(conn: Connection, recorded: RecordedEvent) -> None:
             user_id,
             assigned.at,
         )
+
+
+def _contact(row: asyncpg.Record) -> Contact:
+    """A user's contact from a row with the `users` columns."""
+    return Contact(
+        user_id=row["user_id"], name=row["name"], email=row["email"], locale=row["locale"]
+    )
 
 
 class AgentsProjection:
@@ -232,12 +241,7 @@ class PostgresAgents:
         )
         return [
             Candidate(
-                contact=Contact(
-                    user_id=row["user_id"],
-                    name=row["name"],
-                    email=row["email"],
-                    locale=row["locale"],
-                ),
+                contact=_contact(row),
                 available=row["available"],
                 open_tickets=row["open_tickets"],
                 last_assigned_at=row["last_assigned_at"],
@@ -266,7 +270,4 @@ class PostgresAgents:
             queue,
         )
         members = [row for row in rows if row["member"]]
-        return [
-            Contact(user_id=r["user_id"], name=r["name"], email=r["email"], locale=r["locale"])
-            for r in members or rows
-        ]
+        return [_contact(row) for row in members or rows]

@@ -96,23 +96,29 @@ async def ticket_list(
     return TicketList(items=items, next_cursor=next_cursor)
 
 
+# The summary's fields that the `tickets` row holds under the same name.
+_SUMMARY_COLUMNS = (
+    "ticket_id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "category",
+    "queue",
+    "first_response_due",
+    "resolution_due",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+
 def _summary_row(row: asyncpg.Record) -> TicketSummary:
     assignee = None
     if row["assignee_id"]:
         assignee = Person(user_id=row["assignee_id"], name=row["assignee_name"])
     return TicketSummary(
-        ticket_id=row["ticket_id"],
-        number=row["number"],
-        subject=row["subject"],
-        status=row["status"],
-        priority=row["priority"],
-        category=row["category"],
-        queue=row["queue"],
+        **{column: row[column] for column in _SUMMARY_COLUMNS},
         requester=Person(user_id=row["requester_id"], name=row["requester_name"]),
         assignee=assignee,
-        first_response_due=row["first_response_due"],
-        resolution_due=row["resolution_due"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
     )
