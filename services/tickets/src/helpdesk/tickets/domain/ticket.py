@@ -476,18 +476,26 @@ class Ticket:
             raise AlreadyAssigned(
                 f"ticket {self.number} is already assigned to {current.name or current.user_id}"
             )
-        status = S.OPEN if self.status is S.SUBMITTED else self.status
-        event = Assigned(
-            at=now,
-            by=caller.user_id,
-            assignee=assignee,
-            previous_assignee_id=current.user_id if current else None,
-            status=status,
-            sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
-            note=note,
+        event = dataclasses.replace(
+            self._assigned(assignee, caller.user_id, policy, now), note=note
         )
         self._record(event)
         return event
+
+    def _assigned(
+        self, assignee: Contact, by: UUID, policy: RoutingPolicy, now: datetime
+    ) -> Assigned:
+        """The assignment, by hand or automatic (its note or reason to add): a
+        submitted ticket opens, and the SLA counts it acknowledged."""
+        status = S.OPEN if self.status is S.SUBMITTED else self.status
+        return Assigned(
+            at=now,
+            by=by,
+            assignee=assignee,
+            previous_assignee_id=self.assignee.user_id if self.assignee else None,
+            status=status,
+            sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
+        )
 
     def return_to_queue(
         self, caller: Caller, *, note: str | None, now: datetime
@@ -573,16 +581,7 @@ class Ticket:
         (assigned meanwhile, resolved, closed): a redelivered trigger changes nothing."""
         if not self.waiting_for_assignment:
             return None
-        status = S.OPEN if self.status is S.SUBMITTED else self.status
-        event = Assigned(
-            at=now,
-            by=AUTOMATIC,
-            assignee=assignee,
-            previous_assignee_id=None,
-            status=status,
-            sla=self._schedule_after(policy, status=status, at=now, acknowledged=True),
-            reason=reason,
-        )
+        event = dataclasses.replace(self._assigned(assignee, AUTOMATIC, policy, now), reason=reason)
         self._record(event)
         return event
 
