@@ -17,11 +17,14 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator
 from urllib.parse import quote
+from uuid import UUID
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from helpdesk.contracts.attachments import Attachment, Handling
+from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.attachments import Attachment, GetAttachment, Handling
+from helpdesk.gateway.commands import send
 from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.problems import ProblemError
 from helpdesk.servicekit.attachments import thumbnail_name
@@ -89,6 +92,15 @@ async def _info(blobs: BlobStore, name: str) -> BlobInfo:
     if info is None:
         raise ProblemError(410, "attachment_removed", "This attachment has been removed.")
     return info
+
+
+async def attachment_for(
+    request: Request, actor: Actor, ticket_id: UUID, attachment_id: UUID
+) -> Attachment:
+    """The attachment as `actor` may see it: 404 for someone else's ticket."""
+    return await send(
+        request, GetAttachment(actor=actor, ticket_id=ticket_id, attachment_id=attachment_id)
+    )
 
 
 async def serve(request: Request, attachment: Attachment) -> Response:

@@ -17,8 +17,8 @@ from fastapi.responses import Response
 
 from helpdesk.contracts.attachments import (
     FILES_PER_REQUEST_MAX,
+    Attachment,
     AttachmentList,
-    GetAttachment,
     ListAttachments,
     RemoveAttachment,
 )
@@ -84,6 +84,11 @@ def page_context(request: Request, lang: Lang, files: AttachmentList) -> dict[st
     return {"attachments": files.items, "attach_hint": limits(request, lang), "size": format_size}
 
 
+async def _signed_in_get(request: Request, ticket_id: UUID, attachment_id: UUID) -> Attachment:
+    user = await signed_in_user(request)
+    return await downloads.attachment_for(request, user.actor, ticket_id, attachment_id)
+
+
 # ------------------------------------------------------------------ pages
 
 
@@ -91,21 +96,14 @@ def page_context(request: Request, lang: Lang, files: AttachmentList) -> dict[st
 async def download(
     request: Request, lang: PageLang, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
-    user = await signed_in_user(request)
-    attachment = await send(
-        request, GetAttachment(actor=user.actor, ticket_id=ticket_id, attachment_id=attachment_id)
-    )
-    return await downloads.serve(request, attachment)
+    return await downloads.serve(request, await _signed_in_get(request, ticket_id, attachment_id))
 
 
 @router.get("/{lang}/tickets/{ticket_id}/attachments/{attachment_id}/thumbnail")
 async def thumbnail(
     request: Request, lang: PageLang, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
-    user = await signed_in_user(request)
-    attachment = await send(
-        request, GetAttachment(actor=user.actor, ticket_id=ticket_id, attachment_id=attachment_id)
-    )
+    attachment = await _signed_in_get(request, ticket_id, attachment_id)
     return await downloads.serve_thumbnail(request, attachment)
 
 

@@ -15,7 +15,6 @@ from helpdesk.contracts.attachments import (
     Attachment,
     AttachmentList,
     AttachmentRemoval,
-    GetAttachment,
     ListAttachments,
     RemoveAttachment,
 )
@@ -62,6 +61,20 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 # A download is served as the file's own type (images inline), or octet-stream.
 _BYTES = {"schema": {"type": "string", "format": "binary"}}
+
+
+def _served(
+    *problems: str, successes: dict[int, tuple[str, str]]
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route that serves stored bytes (downloads.py): its successes
+    (status: content type, description), 304 for a matching If-None-Match, and the
+    problems of a missing or removed attachment and `problems`."""
+    extra: dict[int | str, dict[str, Any]] = {
+        status: {"content": {media_type: _BYTES}, "description": description}
+        for status, (media_type, description) in successes.items()
+    }
+    extra[304] = {"description": "not modified (If-None-Match)"}
+    return answers("not_found", "attachment_removed", *problems, extra=extra)
 
 
 def _flag(value: object) -> bool:
@@ -146,45 +159,28 @@ async def list_attachments(
 @router.get(
     "/{attachment_id}",
     response_class=Response,
-    responses=answers(
-        "not_found",
-        "attachment_removed",
+    responses=_served(
         "range_not_satisfiable",
-        extra={
-            200: {"content": {"*/*": _BYTES}, "description": "the bytes, as stored"},
-            206: {"content": {"*/*": _BYTES}, "description": "a byte range"},
-            304: {"description": "not modified (If-None-Match)"},
-        },
+        successes={200: ("*/*", "the bytes, as stored"), 206: ("*/*", "a byte range")},
     ),
 )
 async def download(
     request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
     """The bytes, as a download (`ETag` = SHA-256, byte ranges); 404 for others' tickets."""
-    attachment = await send(
-        request, GetAttachment(actor=actor, ticket_id=ticket_id, attachment_id=attachment_id)
-    )
+    attachment = await downloads.attachment_for(request, actor, ticket_id, attachment_id)
     return await downloads.serve(request, attachment)
 
 
 @router.get(
     "/{attachment_id}/thumbnail",
     response_class=Response,
-    responses=answers(
-        "not_found",
-        "attachment_removed",
-        extra={
-            200: {"content": {"image/png": _BYTES}, "description": "a small preview"},
-            304: {"description": "not modified (If-None-Match)"},
-        },
-    ),
+    responses=_served(successes={200: ("image/png", "a small preview")}),
 )
 async def thumbnail(
     request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
 ) -> Response:
-    attachment = await send(
-        request, GetAttachment(actor=actor, ticket_id=ticket_id, attachment_id=attachment_id)
-    )
+    attachment = await downloads.attachment_for(request, actor, ticket_id, attachment_id)
     return await downloads.serve_thumbnail(request, attachment)
 
 
