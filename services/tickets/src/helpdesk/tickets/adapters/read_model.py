@@ -12,6 +12,7 @@ import asyncpg
 from helpdesk.contracts.tickets import Person, TicketList, TicketSummary
 from helpdesk.servicekit.db import Connection
 from helpdesk.tickets.handlers.deps import InvalidCursor, TicketFilter
+from helpdesk.tickets.handlers.views import SUMMARY_FIELDS
 
 
 def encode_cursor(offset: int) -> str:
@@ -97,20 +98,7 @@ async def ticket_list(
 
 
 # The summary's fields that the `tickets` row holds under the same name.
-_SUMMARY_COLUMNS = (
-    "ticket_id",
-    "number",
-    "subject",
-    "status",
-    "priority",
-    "category",
-    "queue",
-    "first_response_due",
-    "resolution_due",
-    "created_at",
-    "updated_at",
-    "version",
-)
+_SUMMARY_COLUMNS = (*SUMMARY_FIELDS, "first_response_due", "resolution_due", "version")
 
 
 def _summary_row(row: asyncpg.Record) -> TicketSummary:

@@ -49,24 +49,31 @@ TIMELINE_KIND: dict[type[e.TicketEvent], str] = {
 }
 
 
+# The summary's fields that the ticket holds under the same name (and so do the
+# rows of the `tickets` projection, adapters/read_model.py).
+SUMMARY_FIELDS = (
+    "ticket_id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "category",
+    "queue",
+    "created_at",
+    "updated_at",
+)
+
+
 def summary_of(ticket: Ticket) -> TicketSummary:
     assert ticket.requester is not None
     assert ticket.created_at is not None
     assert ticket.updated_at is not None
     return TicketSummary(
-        ticket_id=ticket.ticket_id,
-        number=ticket.number,
-        subject=ticket.subject,
-        status=ticket.status,
-        priority=ticket.priority,
-        category=ticket.category,
-        queue=ticket.queue,
+        **{name: getattr(ticket, name) for name in SUMMARY_FIELDS},
         requester=Person(user_id=ticket.requester.user_id, name=ticket.requester.name),
         assignee=_person(ticket.assignee),
         first_response_due=ticket.sla.first_response_due,
         resolution_due=ticket.sla.resolution_due,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
         version=ticket.version + len(ticket.pending),
     )
 
