@@ -61,15 +61,20 @@ def submit(
 
 def take(
     ticket: Ticket,
-    who: Caller,
+    caller: Caller,
     policy: RoutingPolicy,
     *,
     reassign: bool = False,
     now: datetime = MONDAY_9,
 ) -> Assigned | None:
-    """`who` assigns the ticket to themselves (an assignee is an agent when the caller is)."""
+    """`caller` assigns the ticket to themselves (an assignee is an agent when the caller is)."""
     return ticket.assign(
-        who, who.contact, assignee_is_agent=who.is_agent, reassign=reassign, policy=policy, now=now
+        caller,
+        caller.contact,
+        assignee_is_agent=caller.is_agent,
+        reassign=reassign,
+        policy=policy,
+        now=now,
     )
 
 
