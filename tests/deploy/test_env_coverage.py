@@ -110,6 +110,7 @@ UNSET_IN_COMPOSE: dict[tuple[str, str], str] = {
 EXTERNAL_SECRETS = {
     "helpdesk-jwt",
     "helpdesk-notifier-seal",
+    "helpdesk-privacy-kek",
     "helpdesk-db-identity",
     "helpdesk-db-tickets",
     "helpdesk-db-notifier",

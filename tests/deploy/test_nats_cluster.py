@@ -170,6 +170,7 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
 ) -> None:
     """The real tickets service on the cluster: every accepted ticket's event arrives once."""
     from helpdesk.devstack.processes import ServiceProcess
+    from helpdesk.servicekit.privacy import KeyEncryptionKeys
 
     database = f"cluster_{uuid.uuid4().hex[:8]}"
     await create_database(servers.database_url, database)
@@ -178,6 +179,7 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
         "HELPDESK_DATABASE_URL": with_database(servers.database_url, database),
         "HELPDESK_NATS_STREAM_REPLICAS": "3",
         "HELPDESK_JWT_PUBLIC_KEY": public_key(),
+        "HELPDESK_PRIVACY_KEK": KeyEncryptionKeys.generate(),
     }
     tickets = ServiceProcess(
         "tickets",

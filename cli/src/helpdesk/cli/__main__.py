@@ -22,6 +22,11 @@ and the notifier's sealing key pair (mail tokens travel sealed to it):
     helpdesk seal-keys create var/keys    # notifier-seal.key (private, 0600) + .pub
     helpdesk seal-keys rotate var/keys    # new pair; the old private key -> .previous.key
     helpdesk seal-keys retire var/keys    # forget the previous private key
+
+and the key that wraps the keys of personal data (docs/privacy.md):
+
+    helpdesk privacy-kek                  # a new HELPDESK_PRIVACY_KEK value
+    helpdesk privacy-kek --keep "$OLD"    # a new current key, the old ones kept after it
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Refused
 from helpdesk.servicekit import nats_auth, sealing
+from helpdesk.servicekit.privacy import KeyEncryptionKeys
 from helpdesk.servicekit.requests import Unanswered, ask_raw, result_of
 from helpdesk.servicekit.settings import ConfigurationError, NatsClientSettings, read_settings
 
@@ -267,6 +273,17 @@ async def seal_keys(args: argparse.Namespace) -> str:
     )
 
 
+async def privacy_kek(args: argparse.Namespace) -> str:
+    """A new key first, then the ones kept so that keys wrapped by them still open."""
+    kept = args.keep or ""
+    try:
+        if kept:
+            KeyEncryptionKeys.parse(kept)
+    except ValueError as exc:
+        raise CliError(f"--keep: {exc}") from None
+    return ",".join(part for part in (KeyEncryptionKeys.generate(), kept) if part)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="helpdesk", description="Helpdesk operator commands.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -355,6 +372,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("directory", type=Path, help=f"where {sealing.PRIVATE_FILE} lives")
     p.set_defaults(run=seal_keys)
+
+    p = sub.add_parser(
+        "privacy-kek",
+        help="print a new HELPDESK_PRIVACY_KEK: the key wrapping personal data's keys "
+        "(docs/privacy.md)",
+    )
+    p.add_argument(
+        "--keep", metavar="CURRENT", help="today's value: kept after the new key, for a rotation"
+    )
+    p.set_defaults(run=privacy_kek)
     return root
 
 

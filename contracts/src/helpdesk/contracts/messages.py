@@ -20,7 +20,7 @@ from helpdesk.contracts import subjects
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
-Kind = Literal["cmd", "query", "admin", "mail"]
+Kind = Literal["cmd", "query", "admin", "mail", "keys"]
 
 
 class Request(BaseModel, Generic[ResultT]):
@@ -87,6 +87,7 @@ _SUBJECT_OF = {
     "query": subjects.query,
     "admin": subjects.admin,
     "mail": subjects.mail,
+    "keys": subjects.keys,
 }
 
 

@@ -42,6 +42,11 @@ def admin(service: str, verb: str) -> str:
     return f"{service}.admin.{verb}"
 
 
+def keys(service: str, verb: str) -> str:
+    """The keystore's requests (contracts/privacy.py): only services may publish them."""
+    return f"{service}.keys.{verb}"
+
+
 def mail(service: str, verb: str) -> str:
     """Requests from the mail gateway (a sender's address, no access token): only the
     mailgate identity may publish them (docs/mail.md)."""

@@ -24,6 +24,7 @@ from helpdesk.devstack.keys import (
     load_or_create_keypair,
     load_or_create_mail_reply_key,
     load_or_create_nats_keys,
+    load_or_create_privacy_kek,
     load_or_create_seal_keys,
 )
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
@@ -123,6 +124,8 @@ def main() -> int:
             mail_reply_key=os.environ.get("HELPDESK_MAIL_REPLY_KEY")
             or load_or_create_mail_reply_key(var / "keys"),
             mailgate_smtp_port=mailgate_port,
+            privacy_kek=os.environ.get("HELPDESK_PRIVACY_KEK")
+            or load_or_create_privacy_kek(var / "keys"),
         )
         for name in available_services():
             port = gateway_port if name == "gateway" else port_or_free(SERVICE_PORTS[name])

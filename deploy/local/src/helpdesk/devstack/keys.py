@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from helpdesk.servicekit import nats_auth, sealing
+from helpdesk.servicekit.privacy import KeyEncryptionKeys
 
 
 def generate_keypair() -> tuple[str, str]:
@@ -49,6 +50,17 @@ def load_or_create_seal_keys(directory: Path) -> tuple[str, str]:
     private_path, _ = sealing.create(directory)
     private = private_path.read_text().strip()
     return private, sealing.public_of(private)
+
+
+def load_or_create_privacy_kek(directory: Path) -> str:
+    """The key-encryption key of the personal-data keys (docs/privacy.md), kept under
+    var/: with a new one at every start, nothing sealed before could be opened."""
+    path = directory / "privacy.kek"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text(KeyEncryptionKeys.generate())
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def load_or_create_mail_reply_key(directory: Path) -> str:

@@ -15,12 +15,17 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
+from helpdesk.servicekit.privacy import KeyEncryptionKeys
+
 SERVICES = ("identity", "tickets", "notifier", "mailgate", "gateway")
 # Secrets only one service may hold: the others start without them.
 PRIVATE_TO = {
     "HELPDESK_NOTIFIER_SEAL_PRIVATE_KEY": "notifier",
     "HELPDESK_NOTIFIER_SEAL_PREVIOUS_PRIVATE_KEY": "notifier",
 }
+# Secrets every service but these holds: the gateway and the mailgate never open
+# sealed personal data (docs/privacy.md).
+WITHHELD_FROM = {"HELPDESK_PRIVACY_KEK": ("gateway", "mailgate")}
 
 
 def available_services() -> list[str]:
@@ -54,6 +59,9 @@ class ServiceProcess:
         env = {**os.environ, **self.env, "HELPDESK_HTTP_PORT": str(self.port)}
         for name, holder in PRIVATE_TO.items():
             if holder != self.name:
+                env.pop(name, None)
+        for name, kept_from in WITHHELD_FROM.items():
+            if self.name in kept_from:
                 env.pop(name, None)
         if self.ops_port is not None:
             env["HELPDESK_OPS_PORT"] = str(self.ops_port)
@@ -119,6 +127,7 @@ def service_environment(
     log_format: str = "json",
     mail_reply_key: str = "",
     mailgate_smtp_port: int = 2525,
+    privacy_kek: str = "",
 ) -> dict[str, str]:
     """The DESIGN.md §5 variables every service reads."""
     return {
@@ -141,4 +150,7 @@ def service_environment(
         "HELPDESK_MAIL_REPLY_KEY": mail_reply_key or secrets.token_hex(32),
         "HELPDESK_MAILGATE_SMTP_PORT": str(mailgate_smtp_port),
         "HELPDESK_MAILGATE_SMTP_HOST": "127.0.0.1",
+        # Wraps the keys that seal personal data (docs/privacy.md): identity's, tickets',
+        # the notifier's.
+        "HELPDESK_PRIVACY_KEK": privacy_kek or KeyEncryptionKeys.generate(),
     }

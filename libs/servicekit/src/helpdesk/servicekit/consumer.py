@@ -49,6 +49,7 @@ from helpdesk.contracts.subjects import MSG_ID_HEADER, stream_name
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import bind_correlation_id, describe_error, get_logger
 from helpdesk.servicekit.messages import CurrentMessage, current_message
+from helpdesk.servicekit.personal_data import opened_envelope
 
 log = get_logger(__name__)
 
@@ -133,10 +134,12 @@ _CONSUMER_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
 async def handle_once(pool: asyncpg.Pool, consumer: EventConsumer, envelope: EventEnvelope) -> bool:
     """Run the handler unless this consumer already handled the event: the inbox
     row, the handler's statements and COMMIT are one transaction. A consumer
-    without an inbox runs it as it is: its own keys make a second run a no-op."""
+    without an inbox runs it as it is: its own keys make a second run a no-op.
+    The handler gets the event's personal fields opened (personal_data.py);
+    what was received, and what a dead letter keeps, stays sealed."""
     if not consumer.inbox:
         async with pool.acquire() as conn:
-            await consumer.handler(conn, envelope)
+            await consumer.handler(conn, await opened_envelope(conn, envelope))
         HANDLED.labels(consumer.name).inc()
         return True
     opening = _OPEN_WITH_INBOX_ROW.format(
@@ -147,7 +150,7 @@ async def handle_once(pool: asyncpg.Pool, consumer: EventConsumer, envelope: Eve
             if await conn.execute(opening) != "INSERT 0 1":
                 DUPLICATES.labels(consumer.name).inc()
                 return False
-            await consumer.handler(conn, envelope)
+            await consumer.handler(conn, await opened_envelope(conn, envelope))
             await conn.execute("COMMIT")
         finally:
             if conn.is_in_transaction():

@@ -16,14 +16,27 @@ so it does not matter which starts first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 import asyncpg
 
+from helpdesk.contracts.privacy import DataKeys, GetDataKeys, WrappedDataKey
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.privacy import DataKey, KeyEncryptionKeys, PrivacyError, WrappedKey
+from helpdesk.servicekit.privacy import (
+    DataKey,
+    KeyEncryptionKeys,
+    KeyRing,
+    PrivacyError,
+    WrappedKey,
+)
+
+if TYPE_CHECKING:  # handlers -> eventstore -> personal_data -> this module
+    from helpdesk.servicekit.handlers import Handlers
 
 SCHEMA = "privacy"
 
@@ -57,6 +70,25 @@ async def ensure_keystore(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
         await conn.execute(_CREATE.format(schema=_checked(schema)))
 
 
+@dataclass(frozen=True)
+class StoredKey:
+    """A keystore row: `wrapped` is None once the key was destroyed."""
+
+    key_id: UUID
+    person_id: UUID
+    wrapped: WrappedKey | None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> StoredKey:
+        wrapped = WrappedKey(row["kek_id"], bytes(row["wrapped"])) if row["wrapped"] else None
+        return cls(row["key_id"], row["person_id"], wrapped)
+
+    def unwrap(self, keks: KeyEncryptionKeys) -> DataKey | None:
+        if self.wrapped is None:
+            return None
+        return keks.unwrap(self.key_id, self.person_id, self.wrapped)
+
+
 class Keystore:
     """The keystore's statements, in `schema` (another name than `privacy` only for
     tests that need a keystore of their own), with the key-encryption keys."""
@@ -65,9 +97,11 @@ class Keystore:
         self.keks = keks
         self._table = f"{_checked(schema)}.person_keys"
 
-    async def key_for(self, conn: Connection, person_id: UUID) -> DataKey | None:
-        """The person's key, made on first use; None once destroyed."""
-        select = f"SELECT key_id, kek_id, wrapped FROM {self._table} WHERE person_id = $1"
+    async def stored_for(self, conn: Connection, person_id: UUID) -> StoredKey:
+        """The person's key as stored, made on first use (a destroyed one stays so)."""
+        select = (
+            f"SELECT person_id, key_id, kek_id, wrapped FROM {self._table} WHERE person_id = $1"
+        )
         row = await conn.fetchrow(select, person_id)
         if row is None:
             new = DataKey.new(uuid4(), person_id)
@@ -82,25 +116,27 @@ class Keystore:
             )
             row = await conn.fetchrow(select, person_id)
             assert row is not None
-        return self._unwrapped(row, person_id)
+        return StoredKey.of(row)
 
-    def _unwrapped(self, row: asyncpg.Record, person_id: UUID) -> DataKey | None:
-        if row["wrapped"] is None:
-            return None
-        wrapped = WrappedKey(row["kek_id"], bytes(row["wrapped"]))
-        return self.keks.unwrap(row["key_id"], person_id, wrapped)
-
-    async def keys(self, conn: Connection, key_ids: set[UUID]) -> dict[UUID, DataKey]:
-        """The keys among `key_ids` that still exist."""
+    async def stored(self, conn: Connection, key_ids: set[UUID]) -> list[StoredKey]:
+        """The keys among `key_ids` that still exist, as stored."""
         if not key_ids:
-            return {}
+            return []
         rows = await conn.fetch(
             f"SELECT person_id, key_id, kek_id, wrapped FROM {self._table}"
             " WHERE key_id = any($1::uuid[]) AND wrapped IS NOT NULL",
             list(key_ids),
         )
-        found = {r["key_id"]: self._unwrapped(r, r["person_id"]) for r in rows}
-        return {key_id: key for key_id, key in found.items() if key is not None}
+        return [StoredKey.of(r) for r in rows]
+
+    async def key_for(self, conn: Connection, person_id: UUID) -> DataKey | None:
+        """The person's key, made on first use; None once destroyed."""
+        return (await self.stored_for(conn, person_id)).unwrap(self.keks)
+
+    async def keys(self, conn: Connection, key_ids: set[UUID]) -> dict[UUID, DataKey]:
+        """The keys among `key_ids` that still exist."""
+        found = [k.unwrap(self.keks) for k in await self.stored(conn, key_ids)]
+        return {k.key_id: k for k in found if k is not None}
 
     async def destroy(self, conn: Connection, person_id: UUID) -> datetime:
         """Destroy the person's key (or record, for someone who never had one, that
@@ -136,7 +172,7 @@ class Keystore:
                 batch,
             )
             for r in rows:
-                key = self._unwrapped(r, r["person_id"])
+                key = StoredKey.of(r).unwrap(self.keks)
                 assert key is not None
                 again = self.keks.wrap(key)
                 await conn.execute(
@@ -151,13 +187,13 @@ class Keystore:
 
 
 class ConnectionKeyRing:
-    """`privacy.KeyRing` on one connection: a key made for a write is made in the
-    writer's transaction, so it exists exactly when the data it sealed does. No
-    cache: an erasure takes effect for the very next read or write."""
+    """`privacy.KeyRing` on one connection to identity's database: a key made for
+    a write is made in the writer's transaction, so it exists exactly when the
+    data it sealed does. No cache: an erasure takes effect at once."""
 
-    def __init__(self, conn: Connection, store: Keystore | None = None) -> None:
+    def __init__(self, conn: Connection, store: Keystore) -> None:
         self._conn = conn
-        self._store = store or Keystore(configured())
+        self._store = store
 
     async def key_for(self, person_id: UUID) -> DataKey | None:
         return await self._store.key_for(self._conn, person_id)
@@ -166,16 +202,49 @@ class ConnectionKeyRing:
         return await self._store.keys(self._conn, key_ids)
 
 
-_KEKS: list[KeyEncryptionKeys] = []
+# What the kit seals and opens with, given the connection of the work at hand:
+# the keystore itself in identity, identity's answers elsewhere (remote_keys.py).
+RingFor = Callable[[Connection], KeyRing]
+_RING_FOR: list[RingFor] = []
 
 
-def configure(keks: KeyEncryptionKeys) -> None:
-    """Set this process's key-encryption keys (the runtime does, from
-    `HELPDESK_PRIVACY_KEK`, before the first message)."""
-    _KEKS[:] = [keks]
+def configure(ring_for: RingFor) -> None:
+    """Set this process's key ring (the runtime does, before the first message)."""
+    _RING_FOR[:] = [ring_for]
 
 
-def configured() -> KeyEncryptionKeys:
-    if not _KEKS:
-        raise PrivacyError("HELPDESK_PRIVACY_KEK is not configured in this process")
-    return _KEKS[0]
+def local(store: Keystore) -> RingFor:
+    """The keystore's owner: keys on the connection of the work at hand."""
+    return lambda conn: ConnectionKeyRing(conn, store)
+
+
+def ring_for(conn: Connection) -> KeyRing:
+    if not _RING_FOR:
+        raise PrivacyError("no key ring is configured in this process (HELPDESK_PRIVACY_KEK)")
+    return _RING_FOR[0](conn)
+
+
+def serve_data_keys(pool: asyncpg.Pool, store: Keystore) -> Handlers:
+    """Identity's answer to `GetDataKeys`: keys as stored (wrapped), made on first use
+    for writing; the people already erased are named instead of keyed."""
+
+    async def data_keys(request: GetDataKeys) -> DataKeys:
+        async with pool.acquire() as conn:
+            writing = [await store.stored_for(conn, p) for p in request.for_writing]
+            reading = await store.stored(conn, set(request.for_reading))
+        return DataKeys(
+            keys=[_wire(k) for k in [*writing, *reading] if k.wrapped is not None],
+            erased=[k.person_id for k in writing if k.wrapped is None],
+        )
+
+    return {GetDataKeys: data_keys}
+
+
+def _wire(key: StoredKey) -> WrappedDataKey:
+    assert key.wrapped is not None
+    return WrappedDataKey(
+        key_id=key.key_id,
+        person_id=key.person_id,
+        kek_id=key.wrapped.kek_id,
+        wrapped=base64.b64encode(key.wrapped.blob).decode(),
+    )

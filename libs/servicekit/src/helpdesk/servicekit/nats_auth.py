@@ -138,6 +138,7 @@ def service_permissions(
         f"{subjects.query(service, '*')} {service}",
         f"{subjects.admin(service, '>')} {service}",
         f"{subjects.mail(service, '*')} {service}",
+        f"{subjects.keys(service, '*')} {service}",
         f"{inbox_prefix(service)}.>",
     ]
     return Permissions(tuple(publish), tuple(subscribe), allow_responses=True)
@@ -168,6 +169,9 @@ def _with_publish(permissions: Permissions, extra: Sequence[str]) -> Permissions
     )
 
 
+# The keystore's requests (contracts/privacy.py), served by identity.
+KEYSTORE = subjects.keys("identity", "*")
+
 # Commands only the operator may send: they create users and grant roles without
 # an end user's session behind them.
 OPERATOR_COMMANDS = (
@@ -179,11 +183,15 @@ IDENTITIES: dict[str, Permissions] = {
     "identity": _with_publish(service_permissions("identity"), REVOCATIONS_WRITE),
     # Tickets consumes its own stream too: automatic assignment, and erasing a removed
     # attachment's bytes.
+    # Services that seal or open personal data ask identity's keystore for keys
+    # (KEYSTORE); the gateway and the operator may not.
     "tickets": service_permissions(
-        "tickets", consumes=["IDENTITY", "TICKETS"], extra=attachment_rules(erase=True)
+        "tickets",
+        consumes=["IDENTITY", "TICKETS"],
+        extra=[*attachment_rules(erase=True), KEYSTORE],
     ),
     "notifier": service_permissions(
-        "notifier", consumes=["IDENTITY", "TICKETS"], extra=attachment_rules()
+        "notifier", consumes=["IDENTITY", "TICKETS"], extra=[*attachment_rules(), KEYSTORE]
     ),
     # The mail gateway: the tickets service's mail requests (`tickets.mail.*`), which
     # carry a sender's address instead of an access token, and the attachments bucket

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.keystore import ConnectionKeyRing
+from helpdesk.servicekit.keystore import ring_for
 from helpdesk.servicekit.privacy import open_event, personal_fields, seal_event, sealed_keys
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ async def seal_data(
     model = _model(models, event_type)
     if model is None:
         return data
-    return await seal_event(model, data, event_id, ConnectionKeyRing(conn))
+    return await seal_event(model, data, event_id, ring_for(conn))
 
 
 async def open_data(
@@ -51,7 +51,7 @@ async def open_data(
     model = _model(models, event_type)
     if model is None or not sealed_keys(model, data):
         return data
-    return await open_event(model, data, event_id, ConnectionKeyRing(conn))
+    return await open_event(model, data, event_id, ring_for(conn))
 
 
 def has_sealed(envelope: EventEnvelope) -> bool:

@@ -18,6 +18,7 @@ import gc
 import logging
 import re
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from nats.js.api import StorageType, StreamConfig
 
 from helpdesk.contracts import admin, subjects
 from helpdesk.contracts.replies import Refused
-from helpdesk.servicekit import access_tokens
+from helpdesk.servicekit import access_tokens, keystore
 from helpdesk.servicekit import consumer as consumers
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
@@ -54,10 +55,17 @@ from helpdesk.servicekit.logging import (
 )
 from helpdesk.servicekit.nats_auth import inbox_prefix
 from helpdesk.servicekit.ops import Degradation, ops_app
+from helpdesk.servicekit.privacy import KeyEncryptionKeys
 from helpdesk.servicekit.projections import Projection, rebuild
 from helpdesk.servicekit.relay import OutboxRelay, watch_outbox
+from helpdesk.servicekit.remote_keys import RemoteKeyRing
 from helpdesk.servicekit.retention import keep_inbox_pruned
-from helpdesk.servicekit.settings import ServiceSettings, load_settings
+from helpdesk.servicekit.settings import (
+    ConfigurationError,
+    PersonalDataSettings,
+    ServiceSettings,
+    load_settings,
+)
 
 log = get_logger(__name__)
 
@@ -212,6 +220,9 @@ class Service(Generic[SettingsT]):
     settings: type[SettingsT]
     build: Callable[[ServiceContext[SettingsT]], Awaitable[None] | None]
     migrations: str | None = None  # the package holding the schema's SQL files
+    # Identity's: the keystore of crypto-shredding lives in its database, and it
+    # answers the other services' GetDataKeys (docs/privacy.md).
+    owns_keystore: bool = False
     publishes_events: bool = False  # owns a stream: runs the outbox relay
     # The PEM of identity's public key, from the settings: for services whose
     # commands name an actor (the caller's token is checked against it).
@@ -244,10 +255,22 @@ class _OpsServer(uvicorn.Server):
 async def run(service: Service[SettingsT]) -> None:
     name = service.name
     settings = load_settings(service.settings)
+    keks: KeyEncryptionKeys | None = None
+    if isinstance(settings, PersonalDataSettings):
+        try:
+            keks = settings.key_encryption_keys()
+        except ConfigurationError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     configure_logging(name, settings.log_format)
     packages = [files(KIT_MIGRATIONS)] + ([files(service.migrations)] if service.migrations else [])
     pool = await create_pool(settings.database_url, name)
     await apply_migrations(pool, name, migration_files(*packages))
+    store: keystore.Keystore | None = None
+    if service.owns_keystore and keks is not None:
+        await keystore.ensure_keystore(pool)
+        store = keystore.Keystore(keks)
+        keystore.configure(keystore.local(store))
 
     broker = create_broker(settings, name)
     nc = await broker.connect()
@@ -257,6 +280,11 @@ async def run(service: Service[SettingsT]) -> None:
         await ensure_stream(js, stream, settings.nats_stream_replicas)
 
     ctx = ServiceContext(name=name, settings=settings, pool=pool, broker=broker, nats=nc, js=js)
+    if store is not None:
+        ctx.serve(keystore.serve_data_keys(pool, store))
+    elif keks is not None and isinstance(settings, PersonalDataSettings):
+        ring = RemoteKeyRing(nc, keks, read_seconds=settings.privacy_key_cache_seconds)
+        keystore.configure(lambda _conn: ring)
     if service.actor_key is not None:
         ctx.verify_token = access_tokens.verifier(service.actor_key(settings))
     built = service.build(ctx)

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk.servicekit.nats_auth import inbox_prefix, read_seed
+from helpdesk.servicekit.privacy import KeyEncryptionKeys
 
 SettingsT = TypeVar("SettingsT", bound="NatsClientSettings")
 
@@ -21,6 +22,15 @@ def _a_seed_file(path: Path) -> Path:
 
 # The path of an NKEY user seed file; the settings hold the path, never the seed.
 NatsSeedFile = Annotated[Path, AfterValidator(_a_seed_file)]
+
+
+def _key_encryption_keys(value: SecretStr) -> SecretStr:
+    KeyEncryptionKeys.parse(value.get_secret_value())  # malformed: stop at start
+    return value
+
+
+# HELPDESK_PRIVACY_KEK: base64 32-byte keys, comma-separated, the first current.
+PrivacyKek = Annotated[SecretStr, AfterValidator(_key_encryption_keys)]
 
 
 class NatsClientSettings(BaseSettings):
@@ -54,6 +64,26 @@ class ServiceSettings(NatsClientSettings):
     # attempts: an outage of any length delays work, never ends the service.
     nats_reconnect_wait: float = Field(2.0, gt=0, le=60)
     nats_max_reconnect_attempts: int = Field(-1, ge=-1)
+
+
+class PersonalDataSettings(ServiceSettings):
+    """A service that seals or opens personal data (docs/privacy.md): identity,
+    which keeps the keystore, and the services that consume its events. The
+    gateway and the mailgate never open any, so they never hold the key."""
+
+    # Wraps the keys that seal personal data (servicekit/privacy.py): required.
+    privacy_kek: PrivacyKek | None = None
+    # How long a key to open personal data with is kept (remote_keys.py): an
+    # erasure's scrub waits this long (plus a margin) so no process still opens it.
+    privacy_key_cache_seconds: float = Field(30.0, ge=0, le=300)
+
+    def key_encryption_keys(self) -> KeyEncryptionKeys:
+        if self.privacy_kek is None:
+            raise ConfigurationError(
+                "HELPDESK_PRIVACY_KEK: required: base64 32-byte keys, comma-separated "
+                "(`helpdesk privacy-kek` makes one)"
+            )
+        return KeyEncryptionKeys.parse(self.privacy_kek.get_secret_value())
 
 
 class ConfigurationError(Exception):

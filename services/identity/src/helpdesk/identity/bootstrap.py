@@ -98,4 +98,6 @@ SERVICE = Service(
     migrations="helpdesk.identity.migrations",
     publishes_events=True,
     actor_key=lambda settings: public_key_of(settings.jwt_private_key.get_secret_value()),
+    # Identity knows every person and erases them: the keystore is its (docs/privacy.md).
+    owns_keystore=True,
 )

@@ -8,10 +8,10 @@ from pydantic import Field, SecretStr, field_validator
 
 from helpdesk.contracts.actors import Role
 from helpdesk.servicekit.sealing import SealPublicKey
-from helpdesk.servicekit.settings import ServiceSettings
+from helpdesk.servicekit.settings import PersonalDataSettings
 
 
-class Settings(ServiceSettings):
+class Settings(PersonalDataSettings):
     # PEM of the Ed25519 private key that signs access tokens (only identity has it).
     jwt_private_key: SecretStr = Field(min_length=1)
     # The notifier's public sealing key: activation and reset tokens leave identity only

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import EmailStr, Field, SecretStr
 
 from helpdesk.servicekit.sealing import SealPrivateKey
-from helpdesk.servicekit.settings import ServiceSettings
+from helpdesk.servicekit.settings import PersonalDataSettings
 
 
-class Settings(ServiceSettings):
+class Settings(PersonalDataSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None

@@ -8,10 +8,10 @@ from pydantic import Field, field_validator
 
 from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
 from helpdesk.servicekit.access_tokens import verifying_key
-from helpdesk.servicekit.settings import ServiceSettings
+from helpdesk.servicekit.settings import PersonalDataSettings
 
 
-class Settings(ServiceSettings):
+class Settings(PersonalDataSettings):
     # PEM of identity's Ed25519 public key: every command names its actor, and
     # the caller's access token (sent with the command) must prove it.
     jwt_public_key: str = Field(min_length=1)
