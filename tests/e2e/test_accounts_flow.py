@@ -148,6 +148,7 @@ async def test_register_activate_login_and_recover(
 
         session = await login(http, username)
         assert session.status_code == 200
+        assert session.headers["cache-control"] == "no-store"  # tokens are never cached
         tokens = session.json()
         assert tokens["token_type"] == "Bearer"
         assert tokens["expires_in"] == 900

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from helpdesk.contracts.actors import Role
+from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import AssignTicket, Contact, SubmitTicket
@@ -21,6 +21,16 @@ pytestmark = pytest.mark.integration
 
 def due(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def submit_body(actor: Actor, subject: str, description: str, priority: str) -> dict[str, object]:
+    """A submit command as it travels on `tickets.cmd.submit` (the actor in the body)."""
+    return {
+        "actor": actor.model_dump(mode="json"),
+        "subject": subject,
+        "description": description,
+        "priority": priority,
+    }
 
 
 async def submit(t: Tickets, actor, priority: str = "normal", **extra):  # type: ignore[no-untyped-def]
@@ -66,16 +76,7 @@ async def test_ticket_numbers_are_sequential_and_unique_under_concurrency(
     actors = [await tickets.user(f"User {i}") for i in range(8)]
     results = await asyncio.gather(
         *(
-            tickets.direct(
-                SubmitTicket.model_validate(
-                    {
-                        "actor": a.model_dump(mode="json"),
-                        "subject": f"s{i}-{n}",
-                        "description": "d",
-                        "priority": "low",
-                    }
-                )
-            )
+            tickets.direct(SubmitTicket.model_validate(submit_body(a, f"s{i}-{n}", "d", "low")))
             for i, a in enumerate(actors)
             for n in range(5)
         )
@@ -102,13 +103,7 @@ async def test_bad_input_is_refused_with_field_errors_and_nothing_stored(
     tickets: Tickets, field: str, payload: dict[str, object]
 ) -> None:
     maria = await tickets.user("Μαρία")
-    body = {
-        "actor": maria.model_dump(mode="json"),
-        "subject": "ok",
-        "description": "ok",
-        "priority": "normal",
-        **payload,
-    }
+    body = submit_body(maria, "ok", "ok", "normal") | payload  # the bad field replaced
     reply = await tickets.call("cmd", "submit", body)
     assert not reply.ok
     assert reply.error is not None
@@ -300,12 +295,7 @@ async def test_a_forged_actor_sent_straight_to_the_tickets_service_is_refused(
     Nikos's token): refused, and nothing is stored."""
     maria = await tickets.user("Μαρία")
     nikos = await tickets.user("Νίκος")
-    body = {
-        "actor": maria.model_dump(mode="json"),
-        "subject": "Forged",
-        "description": "Not really Maria.",
-        "priority": "critical",
-    }
+    body = submit_body(maria, "Forged", "Not really Maria.", "critical")
     for headers in ({}, headers_for(nikos)):
         msg = await tickets.nc.request(
             "tickets.cmd.submit", json.dumps(body).encode(), timeout=10, headers=headers

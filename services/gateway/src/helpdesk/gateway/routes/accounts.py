@@ -3,18 +3,26 @@ commands (contracts in helpdesk.contracts.identity; DESIGN.md §4)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request, Response
+from fastapi.types import DecoratedCallable
 
 from helpdesk.contracts import identity as contract
-from helpdesk.gateway.auth import CurrentActor, client_address
+from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.openapi import answers
+from helpdesk.gateway.routes.common import NO_STORE, from_client
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-def _no_store(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
+def _answered_by_email(path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """POST `path`: a request by e-mail (a new activation link, a forgotten password or
+    username), answered 202 the same whether or not the address has an account."""
+    return router.post(
+        path, status_code=202, response_model=contract.Accepted, responses=answers("rate_limited")
+    )
 
 
 @router.post(
@@ -29,8 +37,7 @@ async def register(request: Request, body: contract.Registration) -> contract.Re
     An address that is already registered gets the same answer (its owner is
     told by e-mail), so the API does not reveal which addresses have accounts.
     """
-    command = contract.RegisterUser(**body.model_dump(), client_address=client_address(request))
-    return await send(request, command)
+    return await send(request, from_client(request, contract.RegisterUser, body))
 
 
 @router.post(
@@ -57,16 +64,10 @@ async def cancel_registration(
     return await send(request, contract.CancelRegistration(**body.model_dump()))
 
 
-@router.post(
-    "/accounts/activation/resend",
-    status_code=202,
-    response_model=contract.Accepted,
-    responses=answers("rate_limited"),
-)
+@_answered_by_email("/accounts/activation/resend")
 async def resend_activation(request: Request, body: contract.EmailRequest) -> contract.Accepted:
     """Send a fresh activation link (the same answer whether or not the address is known)."""
-    command = contract.ResendActivation(**body.model_dump(), client_address=client_address(request))
-    return await send(request, command)
+    return await send(request, from_client(request, contract.ResendActivation, body))
 
 
 @router.post(
@@ -81,9 +82,10 @@ async def resend_activation(request: Request, body: contract.EmailRequest) -> co
         "username_taken",
         "conflict",
     ),
+    dependencies=NO_STORE,
 )
 async def login(
-    request: Request, response: Response, body: contract.Credentials
+    request: Request, body: contract.Credentials
 ) -> contract.SessionTokens | contract.MfaChallenge:
     """Log in with username (Όνομα σύνδεσης) and password: a local one, or the
     organisation's LDAP / Active Directory password when one is configured.
@@ -94,21 +96,17 @@ async def login(
     `link_required`: the directory vouched for someone whose e-mail address a local
     account has; its password joins the two (`POST /api/v1/sessions/link`).
     """
-    command = contract.Login(**body.model_dump(), client_address=client_address(request))
-    _no_store(response)
-    return (await send(request, command)).root
+    return (await send(request, from_client(request, contract.Login, body))).root
 
 
 @router.post(
     "/sessions/refresh",
     response_model=contract.SessionTokens,
     responses=answers("unauthenticated", "invalid_token", "token_expired"),
+    dependencies=NO_STORE,
 )
-async def refresh(
-    request: Request, response: Response, body: contract.RefreshToken
-) -> contract.SessionTokens:
+async def refresh(request: Request, body: contract.RefreshToken) -> contract.SessionTokens:
     """Exchange the refresh token for a new pair; the old refresh token stops working."""
-    _no_store(response)
     return await send(request, contract.RefreshSession(**body.model_dump()))
 
 
@@ -119,20 +117,12 @@ async def logout(request: Request, actor: CurrentActor) -> Response:
     return Response(status_code=204)
 
 
-@router.post(
-    "/recovery/password",
-    status_code=202,
-    response_model=contract.Accepted,
-    responses=answers("rate_limited"),
-)
+@_answered_by_email("/recovery/password")
 async def request_password_reset(
     request: Request, body: contract.EmailRequest
 ) -> contract.Accepted:
     """Forgot your password? A reset link goes to the address if it has an account."""
-    command = contract.RequestPasswordReset(
-        **body.model_dump(), client_address=client_address(request)
-    )
-    return await send(request, command)
+    return await send(request, from_client(request, contract.RequestPasswordReset, body))
 
 
 @router.post(
@@ -148,20 +138,12 @@ async def complete_password_reset(
     return await send(request, command)
 
 
-@router.post(
-    "/recovery/username",
-    status_code=202,
-    response_model=contract.Accepted,
-    responses=answers("rate_limited"),
-)
+@_answered_by_email("/recovery/username")
 async def request_username_reminder(
     request: Request, body: contract.EmailRequest
 ) -> contract.Accepted:
     """Forgot your username? It is mailed to the address if it has an account."""
-    command = contract.RequestUsernameReminder(
-        **body.model_dump(), client_address=client_address(request)
-    )
-    return await send(request, command)
+    return await send(request, from_client(request, contract.RequestUsernameReminder, body))
 
 
 @router.get("/me", response_model=contract.Profile, responses=answers("not_found"))

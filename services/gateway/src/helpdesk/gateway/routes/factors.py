@@ -3,84 +3,80 @@ factors (contracts in helpdesk.contracts.factors; docs/sso.md)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
+from fastapi.types import DecoratedCallable
 
 from helpdesk.contracts import factors as contract
 from helpdesk.contracts import organisation, passkeys
 from helpdesk.contracts.identity import MfaChallenge, SessionTokens
-from helpdesk.gateway.auth import CurrentActor, client_address
+from helpdesk.gateway.auth import CurrentActor
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.openapi import answers
+from helpdesk.gateway.routes.common import NO_STORE, from_client
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
-def _no_store(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
+def _secret_answer(
+    path: str, model: Any, *problems: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """POST `path`, answered with `model` (tokens, a seed, recovery codes, a ceremony:
+    never stored) or one of `problems`."""
+    return router.post(
+        path, response_model=model, responses=answers(*problems), dependencies=NO_STORE
+    )
 
 
-@router.post(
-    "/sessions/mfa",
-    response_model=SessionTokens,
-    responses=answers("invalid_code", "invalid_challenge", "rate_limited"),
-)
-async def complete_sign_in(
-    request: Request, response: Response, body: contract.MfaAnswer
-) -> SessionTokens:
+@_secret_answer("/sessions/mfa", SessionTokens, "invalid_code", "invalid_challenge", "rate_limited")
+async def complete_sign_in(request: Request, body: contract.MfaAnswer) -> SessionTokens:
     """Answer a login's `mfa_required` challenge with a TOTP code or a recovery code.
 
     Each code counts against the account's limit before it is checked (429 with
     Retry-After past it); a code is good once."""
-    _no_store(response)
-    command = contract.CompleteSignIn(**body.model_dump(), client_address=client_address(request))
-    return await send(request, command)
+    return await send(request, from_client(request, contract.CompleteSignIn, body))
 
 
-@router.post(
+@_secret_answer(
     "/sessions/link",
-    response_model=SessionTokens | MfaChallenge,
-    responses=answers("invalid_credentials", "invalid_challenge", "rate_limited", "conflict"),
+    SessionTokens | MfaChallenge,
+    "invalid_credentials",
+    "invalid_challenge",
+    "rate_limited",
+    "conflict",
 )
 async def link_account(
-    request: Request, response: Response, body: organisation.LinkAnswer
+    request: Request, body: organisation.LinkAnswer
 ) -> SessionTokens | MfaChallenge:
     """Answer a login's `link_required` challenge with the local account's own
     password: the organisation's identity is joined to it, and the sign-in goes on
     (tokens, or the second factor's challenge). Counted as a login of that account."""
-    _no_store(response)
-    command = organisation.LinkAccount(**body.model_dump(), client_address=client_address(request))
-    return (await send(request, command)).root
+    return (await send(request, from_client(request, organisation.LinkAccount, body))).root
 
 
-@router.post(
-    "/sessions/mfa/totp",
-    response_model=contract.TotpEnrolment,
-    responses=answers("invalid_challenge", "conflict"),
-)
+@_secret_answer("/sessions/mfa/totp", contract.TotpEnrolment, "invalid_challenge", "conflict")
 async def enrol_totp_at_sign_in(
-    request: Request, response: Response, body: contract.ChallengeRef
+    request: Request, body: contract.ChallengeRef
 ) -> contract.TotpEnrolment:
     """With an `mfa_enrolment_required` challenge: a new TOTP seed for the app."""
-    _no_store(response)
     return await send(request, contract.EnrolTotpAtSignIn(**body.model_dump()))
 
 
-@router.post(
+@_secret_answer(
     "/sessions/mfa/totp/confirm",
-    response_model=contract.TotpEnrolled,
-    responses=answers("invalid_code", "invalid_challenge", "conflict", "rate_limited"),
+    contract.TotpEnrolled,
+    "invalid_code",
+    "invalid_challenge",
+    "conflict",
+    "rate_limited",
 )
 async def confirm_totp_at_sign_in(
-    request: Request, response: Response, body: contract.TotpConfirmationAtSignIn
+    request: Request, body: contract.TotpConfirmationAtSignIn
 ) -> contract.TotpEnrolled:
     """The app's first code turns TOTP on: the tokens, and ten recovery codes shown once."""
-    _no_store(response)
-    command = contract.ConfirmTotpAtSignIn(
-        **body.model_dump(), client_address=client_address(request)
-    )
-    return await send(request, command)
+    return await send(request, from_client(request, contract.ConfirmTotpAtSignIn, body))
 
 
 @router.get("/me/factors", response_model=contract.Factors, responses=answers("not_found"))
@@ -89,32 +85,25 @@ async def list_factors(request: Request, actor: CurrentActor) -> contract.Factor
     return await send(request, contract.GetFactors(actor=actor))
 
 
-@router.post(
-    "/me/factors/totp",
-    response_model=contract.TotpEnrolment,
-    responses=answers("not_found", "conflict"),
-)
-async def start_totp_enrolment(
-    request: Request, response: Response, actor: CurrentActor
-) -> contract.TotpEnrolment:
+@_secret_answer("/me/factors/totp", contract.TotpEnrolment, "not_found", "conflict")
+async def start_totp_enrolment(request: Request, actor: CurrentActor) -> contract.TotpEnrolment:
     """A new TOTP seed for the caller's app; confirm it with the app's first code."""
-    _no_store(response)
     return await send(request, contract.StartTotpEnrolment(actor=actor))
 
 
-@router.post(
+@_secret_answer(
     "/me/factors/totp/confirm",
-    response_model=contract.TotpEnrolled,
-    responses=answers("invalid_code", "not_found", "conflict", "rate_limited"),
+    contract.TotpEnrolled,
+    "invalid_code",
+    "not_found",
+    "conflict",
+    "rate_limited",
 )
 async def confirm_totp_enrolment(
-    request: Request, response: Response, actor: CurrentActor, body: contract.TotpConfirmation
+    request: Request, actor: CurrentActor, body: contract.TotpConfirmation
 ) -> contract.TotpEnrolled:
     """TOTP on for the caller: ten recovery codes, shown this once."""
-    _no_store(response)
-    command = contract.ConfirmTotpEnrolment(
-        **body.model_dump(), actor=actor, client_address=client_address(request)
-    )
+    command = from_client(request, contract.ConfirmTotpEnrolment, body, actor=actor)
     return await send(request, command)
 
 
@@ -134,16 +123,9 @@ async def remove_factor(
 # ---------------------------------------------------------------- passkeys (WebAuthn)
 
 
-@router.post(
-    "/me/factors/passkey",
-    response_model=passkeys.PasskeyOptions,
-    responses=answers("not_found"),
-)
-async def start_passkey(
-    request: Request, response: Response, actor: CurrentActor
-) -> passkeys.PasskeyOptions:
+@_secret_answer("/me/factors/passkey", passkeys.PasskeyOptions, "not_found")
+async def start_passkey(request: Request, actor: CurrentActor) -> passkeys.PasskeyOptions:
     """Creation options for `navigator.credentials.create`, and the sealed ceremony."""
-    _no_store(response)
     return await send(request, passkeys.StartPasskeyRegistration(actor=actor))
 
 
@@ -160,32 +142,27 @@ async def confirm_passkey(
     return await send(request, command)
 
 
-@router.post(
-    "/sessions/passkey",
-    response_model=passkeys.PasskeyOptions,
-    responses=answers("invalid_challenge", "not_found"),
-)
+@_secret_answer("/sessions/passkey", passkeys.PasskeyOptions, "invalid_challenge", "not_found")
 async def start_passkey_sign_in(
-    request: Request, response: Response, body: passkeys.PasskeySignInRequest
+    request: Request, body: passkeys.PasskeySignInRequest
 ) -> passkeys.PasskeyOptions:
     """Request options for `navigator.credentials.get`: without a body's
     `challenge_id`, a sign-in without a password; with one, a login's second step."""
-    _no_store(response)
     return await send(request, passkeys.StartPasskeySignIn(**body.model_dump()))
 
 
-@router.post(
+@_secret_answer(
     "/sessions/passkey/complete",
-    response_model=SessionTokens | MfaChallenge,
-    responses=answers("invalid_code", "invalid_challenge", "rate_limited", "account_not_activated"),
+    SessionTokens | MfaChallenge,
+    "invalid_code",
+    "invalid_challenge",
+    "rate_limited",
+    "account_not_activated",
 )
 async def complete_passkey_sign_in(
-    request: Request, response: Response, body: passkeys.PasskeySignIn
+    request: Request, body: passkeys.PasskeySignIn
 ) -> SessionTokens | MfaChallenge:
     """The browser's assertion with the ceremony: tokens. Counted against the
     account's second-factor limit; a passkey's signature counter must grow."""
-    _no_store(response)
-    command = passkeys.CompletePasskeySignIn(
-        **body.model_dump(), client_address=client_address(request)
-    )
+    command = from_client(request, passkeys.CompletePasskeySignIn, body)
     return (await send(request, command)).root
