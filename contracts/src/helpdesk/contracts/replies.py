@@ -67,6 +67,9 @@ class Refused(Exception):
     code: ClassVar[str] = "conflict"
     # The message of a refusal that always says the same (raised without one).
     default_message: ClassVar[str] = ""
+    # (field, what is wrong with it) of a refusal that is always about one field
+    # (raised without field errors of its own).
+    field_error: ClassVar[tuple[str, str] | None] = None
 
     def __init__(
         self,
@@ -77,6 +80,9 @@ class Refused(Exception):
         retry_after: int | None = None,
     ) -> None:
         message = self.default_message if message is None else message
+        if field_errors is None and self.field_error is not None:
+            field, problem = self.field_error
+            field_errors = [FieldError(field=field, message=problem)]
         super().__init__(message)
         self.message = message
         self.error = CommandError(

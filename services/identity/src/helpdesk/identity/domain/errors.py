@@ -6,7 +6,7 @@ Messages are for people and never carry a secret.
 
 from __future__ import annotations
 
-from helpdesk.contracts.replies import FieldError, Refused
+from helpdesk.contracts.replies import Refused
 
 
 class DomainError(Refused):
@@ -60,12 +60,8 @@ class NotActivated(DomainError):
 
 class UsernameTaken(DomainError):
     code = "username_taken"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This username is taken; choose another.",
-            field_errors=[FieldError(field="username", message="username is taken")],
-        )
+    default_message = "This username is taken; choose another."
+    field_error = ("username", "username is taken")
 
 
 class EmailTaken(DomainError):

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.replies import FieldError, Refused
+from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.tickets import (
     AddMessage,
     AssignTicket,
@@ -170,12 +170,8 @@ async def submit(cmd: SubmitTicket, deps: Deps) -> Submitted:
 
 class RequesterNotFound(Refused):
     code = "not_found"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "no active user has this username or e-mail address",
-            field_errors=[FieldError(field="requester", message="no such active user")],
-        )
+    default_message = "no active user has this username or e-mail address"
+    field_error = ("requester", "no such active user")
 
 
 async def _on_behalf_of(uow: UnitOfWork, cmd: SubmitTicket) -> tuple[UUID, Contact]:

@@ -26,7 +26,7 @@ from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.replies import FieldError, Refused
+from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.reports import GroupBy, SlaReportRow
 from helpdesk.contracts.tickets import Contact, TicketList, TicketSearchResults, TicketStatus
 from helpdesk.servicekit.clock import Clock
@@ -89,29 +89,16 @@ class SearchQuery:
 
 class InvalidCursor(Refused):
     code = "validation_error"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Some fields are invalid.",
-            field_errors=[FieldError(field="cursor", message="not a cursor from this API")],
-        )
+    default_message = "Some fields are invalid."
+    field_error = ("cursor", "not a cursor from this API")
 
 
 class IdempotencyKeyReused(Refused):
     """The same `Idempotency-Key` with a different request (the IETF draft's 422)."""
 
     code = "validation_error"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This Idempotency-Key was used for a different request.",
-            field_errors=[
-                FieldError(
-                    field="Idempotency-Key",
-                    message="already used with another request body; send a new key",
-                )
-            ],
-        )
+    default_message = "This Idempotency-Key was used for a different request."
+    field_error = ("Idempotency-Key", "already used with another request body; send a new key")
 
 
 class AgentDirectory(Protocol):

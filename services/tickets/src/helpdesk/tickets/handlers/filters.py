@@ -14,19 +14,15 @@ from helpdesk.contracts.agents import (
     SavedFilters,
     SaveFilter,
 )
-from helpdesk.contracts.replies import FieldError, Refused
+from helpdesk.contracts.replies import Refused
 from helpdesk.tickets.domain.errors import Forbidden
 from helpdesk.tickets.handlers.deps import Deps, Table, UnitOfWork, caller_of
 
 
 class TooManyFilters(Refused):
     code = "validation_error"
-
-    def __init__(self) -> None:
-        super().__init__(
-            f"at most {SAVED_FILTERS_MAX} saved filters each",
-            field_errors=[FieldError(field="name", message="delete one first")],
-        )
+    default_message = f"at most {SAVED_FILTERS_MAX} saved filters each"
+    field_error = ("name", "delete one first")
 
 
 def _ensure_agent(actor: Actor) -> None:
