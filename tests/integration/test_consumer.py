@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -77,11 +78,32 @@ async def effects(pool: asyncpg.Pool) -> list[str]:
     return [r["text"] for r in await pool.fetch("SELECT text FROM effects")]
 
 
-async def run_consumer(servers: Servers, pool: asyncpg.Pool, consumer: EventConsumer) -> NatsBroker:
+@asynccontextmanager
+async def consuming(
+    servers: Servers, pool: asyncpg.Pool, consumer: EventConsumer
+) -> AsyncIterator[None]:
+    """`consumer` subscribed on a broker of its own for the block, stopped after it."""
     broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
     subscribe(broker, pool, consumer)
     await broker.start()
-    return broker
+    try:
+        yield
+    finally:
+        await broker.stop()
+
+
+def effects_are(pool: asyncpg.Pool, expected: list[str]) -> Callable[[], Awaitable[bool]]:
+    """A check for `eventually`: the handler's effects are `expected`."""
+
+    async def check() -> bool:
+        return await effects(pool) == expected
+
+    return check
+
+
+async def one_dead_letter(pool: asyncpg.Pool) -> bool:
+    """A check for `eventually`: the consumer has parked one message."""
+    return len(await list_dead_letters(pool)) == 1
 
 
 async def test_a_redelivered_event_is_handled_once(
@@ -90,14 +112,11 @@ async def test_a_redelivered_event_is_handled_once(
     schema, pool = setup
     handler = Flaky(failures=0)
     consumer = EventConsumer(f"{schema}-once", f"{schema}.events.>", handler)
-    broker = await run_consumer(servers, pool, consumer)
-    try:
+    async with consuming(servers, pool, consumer):
         envelope = EventEnvelope.wrap(Noted(text="hello"), correlation_id="c-1")
         await publish(nc, schema, envelope)
         await publish(nc, schema, envelope)
         await eventually(lambda: _consumed(nc, schema.upper(), consumer.name, 2))
-    finally:
-        await broker.stop()
     assert await effects(pool) == ["hello"]
     assert handler.calls == 1
 
@@ -112,17 +131,10 @@ async def test_a_handler_slower_than_ack_wait_keeps_its_message_with_in_progress
     consumer = EventConsumer(
         f"{schema}-slow", f"{schema}.events.>", handler, ack_wait=1.0, inbox=False
     )
-    broker = await run_consumer(servers, pool, consumer)
-    try:
+    async with consuming(servers, pool, consumer):
         await publish(nc, schema, EventEnvelope.wrap(Noted(text="slow"), correlation_id="c-s"))
-
-        async def done() -> bool:
-            return await effects(pool) == ["slow"]
-
-        await eventually(done)
+        await eventually(effects_are(pool, ["slow"]))
         await asyncio.sleep(1.5)  # a redelivery, had there been one, would be running by now
-    finally:
-        await broker.stop()
     assert handler.calls == 1
     assert await effects(pool) == ["slow"]
 
@@ -149,15 +161,12 @@ async def test_one_worker_handles_a_fetched_batch_one_event_after_another_in_ord
     for text in texts:
         await publish(nc, schema, EventEnvelope.wrap(Noted(text=text), correlation_id="c-o"))
     consumer = EventConsumer(f"{schema}-order", f"{schema}.events.>", handler, inbox=False)
-    broker = await run_consumer(servers, pool, consumer)
-    try:
+    async with consuming(servers, pool, consumer):
 
         async def done() -> bool:
             return len(await effects(pool)) == len(texts)
 
         await eventually(done)
-    finally:
-        await broker.stop()
     assert most == 1
     assert [r["text"] for r in await pool.fetch("SELECT text FROM effects ORDER BY ctid")] == texts
 
@@ -172,23 +181,20 @@ async def test_events_a_consumer_does_not_handle_are_acked_without_a_transaction
     consumer = EventConsumer(
         f"{schema}-handles", f"{schema}.events.>", handler, handles=frozenset({Noted.event_type})
     )
-    broker = await run_consumer(servers, pool, consumer)
 
     def counted(name: str) -> float | None:
         return REGISTRY.get_sample_value(
             f"consumer_events_{name}_total", {"consumer": consumer.name}
         )
 
-    # Every counter exists from the start (an alert on its increase must see it).
-    assert (counted("handled"), counted("skipped"), counted("duplicate")) == (0.0, 0.0, 0.0)
     aside = EventEnvelope.wrap(Aside(text="ignored"), correlation_id="c-aside")
     noted = EventEnvelope.wrap(Noted(text="handled"), correlation_id="c-noted")
-    try:
+    async with consuming(servers, pool, consumer):
+        # Every counter exists from the start (an alert on its increase must see it).
+        assert (counted("handled"), counted("skipped"), counted("duplicate")) == (0.0, 0.0, 0.0)
         await publish(nc, schema, aside)
         await publish(nc, schema, noted)
         await eventually(lambda: _consumed(nc, schema.upper(), consumer.name, 2))
-    finally:
-        await broker.stop()
     assert await effects(pool) == ["handled"]
     assert handler.calls == 1
     inbox = await pool.fetch("SELECT event_id FROM inbox WHERE consumer = $1", consumer.name)
@@ -229,15 +235,12 @@ async def test_a_consumer_without_inbox_relies_on_its_keys_and_completes_a_broke
     consumer = EventConsumer(
         f"{schema}-keyed", f"{schema}.events.>", handler, backoff=(0.1,), inbox=False
     )
-    broker = await run_consumer(servers, pool, consumer)
     envelope = EventEnvelope.wrap(Noted(text="keyed"), correlation_id="c-keyed")
-    try:
+    async with consuming(servers, pool, consumer):
         await publish(nc, schema, envelope)
         await eventually(lambda: _consumed(nc, schema.upper(), consumer.name, 1))
         await publish(nc, schema, envelope)  # a redelivery, after it was handled
         await eventually(lambda: _consumed(nc, schema.upper(), consumer.name, 2))
-    finally:
-        await broker.stop()
     assert handler.calls == 3
     rows = await pool.fetch("SELECT event_id, part FROM keyed ORDER BY part")
     assert [(r["event_id"], r["part"]) for r in rows] == [
@@ -254,16 +257,9 @@ async def test_a_failing_handler_is_retried_with_back_off_until_it_succeeds(
     schema, pool = setup
     handler = Flaky(failures=2)
     consumer = EventConsumer(f"{schema}-retry", f"{schema}.events.>", handler, backoff=(0.1, 0.2))
-    broker = await run_consumer(servers, pool, consumer)
-    try:
+    async with consuming(servers, pool, consumer):
         await publish(nc, schema, EventEnvelope.wrap(Noted(text="later"), correlation_id="c-2"))
-
-        async def done() -> bool:
-            return await effects(pool) == ["later"]
-
-        await eventually(done)
-    finally:
-        await broker.stop()
+        await eventually(effects_are(pool, ["later"]))
     assert handler.calls == 3
     assert await list_dead_letters(pool) == []
 
@@ -280,16 +276,9 @@ async def test_after_max_deliveries_the_event_is_dead_lettered_and_can_be_redriv
         max_deliver=3,
         backoff=(0.05,),
     )
-    broker = await run_consumer(servers, pool, consumer)
-    try:
+    async with consuming(servers, pool, consumer):
         await publish(nc, schema, EventEnvelope.wrap(Noted(text="poison"), correlation_id="c-3"))
-
-        async def parked() -> bool:
-            return len(await list_dead_letters(pool)) == 1
-
-        await eventually(parked)
-    finally:
-        await broker.stop()
+        await eventually(lambda: one_dead_letter(pool))
     [dead] = await list_dead_letters(pool)
     assert dead.consumer == consumer.name
     assert "transient failure 3" in dead.error
@@ -307,16 +296,9 @@ async def test_a_malformed_message_is_parked_at_once(
 ) -> None:
     schema, pool = setup
     consumer = EventConsumer(f"{schema}-bad", f"{schema}.events.>", Flaky(0))
-    broker = await run_consumer(servers, pool, consumer)
-    try:
+    async with consuming(servers, pool, consumer):
         await nc.jetstream().publish(f"{schema}.events.note", b"{not json")
-
-        async def parked() -> bool:
-            return len(await list_dead_letters(pool)) == 1
-
-        await eventually(parked)
-    finally:
-        await broker.stop()
+        await eventually(lambda: one_dead_letter(pool))
     [dead] = await list_dead_letters(pool)
     assert dead.error.startswith("malformed envelope")
 
@@ -360,34 +342,36 @@ async def test_database_down_at_the_last_delivery_never_loses_the_message(
         park_retry_delay=0.3,
     )
     failures_before = _sample("consumer_park_failures_total", consumer.name)
-    broker = await run_consumer(servers, pool, consumer)
     try:
-        await nc.jetstream().publish(
-            f"{subject}.events.note",
-            EventEnvelope.wrap(Noted(text="kept"), correlation_id="c-p").model_dump_json().encode(),
-        )
-        await eventually(_async(lambda: handler.calls == 1), timeout=30)
-        await asyncio.to_thread(pg.stop)  # down before the second (last) delivery
-        failed_parks = "consumer_park_failures_total"
-        await eventually(
-            _async(lambda: _sample(failed_parks, consumer.name) > failures_before + 1), timeout=30
-        )
-        info = await nc.jetstream().consumer_info(stream, consumer.name)
-        assert info.num_ack_pending + info.num_pending == 1  # still there, not dropped
-        await asyncio.to_thread(pg.start)
+        async with consuming(servers, pool, consumer):
+            await nc.jetstream().publish(
+                f"{subject}.events.note",
+                EventEnvelope.wrap(Noted(text="kept"), correlation_id="c-p")
+                .model_dump_json()
+                .encode(),
+            )
+            await eventually(_async(lambda: handler.calls == 1), timeout=30)
+            await asyncio.to_thread(pg.stop)  # down before the second (last) delivery
+            failed_parks = "consumer_park_failures_total"
+            await eventually(
+                _async(lambda: _sample(failed_parks, consumer.name) > failures_before + 1),
+                timeout=30,
+            )
+            info = await nc.jetstream().consumer_info(stream, consumer.name)
+            assert info.num_ack_pending + info.num_pending == 1  # still there, not dropped
+            await asyncio.to_thread(pg.start)
 
-        async def handled() -> bool:
-            try:
-                return await effects(pool) == ["kept"]
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                return False
+            async def handled() -> bool:
+                try:
+                    return await effects(pool) == ["kept"]
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    return False
 
-        # Delayed, never dropped: how soon depends on the redelivery back-off and on
-        # the machine's load (15 s was too short with a second test worker busy).
-        await eventually(handled, timeout=60)
-        await eventually(lambda: _consumed(nc, stream, consumer.name, 1))
+            # Delayed, never dropped: how soon depends on the redelivery back-off and on
+            # the machine's load (15 s was too short with a second test worker busy).
+            await eventually(handled, timeout=60)
+            await eventually(lambda: _consumed(nc, stream, consumer.name, 1))
     finally:
-        await broker.stop()
         await pool.close()
         await asyncio.to_thread(pg.stop)
     assert handler.calls == 2
