@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.servicekit.eventstore import ConcurrencyError, EventStore, NewEvent
+from helpdesk.servicekit.eventstore import ConcurrencyError, EventStore, NewEvent, RecordedEvent
 from helpdesk.servicekit.outbox import OutgoingMessage
 from helpdesk.servicekit.statements import Write, merged
 from tests.integration.test_outbox_relay import Pinged
@@ -24,14 +24,26 @@ def event(n: int) -> NewEvent:
     return NewEvent(event_type="Counted", data={"n": n})
 
 
+async def append(
+    pool: asyncpg.Pool, stream_id: str, version: int, events: list[NewEvent]
+) -> list[RecordedEvent]:
+    """`events` appended to `stream_id` in a transaction of their own."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await store.append(conn, stream_id, version, events)
+
+
+async def load(pool: asyncpg.Pool, stream_id: str) -> list[RecordedEvent]:
+    async with pool.acquire() as conn:
+        return await store.load(conn, stream_id)
+
+
 async def test_append_then_load_in_version_order(schema_pool: tuple[str, asyncpg.Pool]) -> None:
     _, pool = schema_pool
     async with pool.acquire() as conn, conn.transaction():
         recorded = await store.append(conn, "s-1", 0, [event(1), event(2)])
         await store.append(conn, "s-1", 2, [event(3)])
     assert [r.version for r in recorded] == [1, 2]
-    async with pool.acquire() as conn:
-        loaded = await store.load(conn, "s-1")
+    loaded = await load(pool, "s-1")
     assert [(e.version, e.data["n"]) for e in loaded] == [(1, 1), (2, 2), (3, 3)]
 
 
@@ -39,14 +51,11 @@ async def test_stale_expected_version_is_a_concurrency_error(
     schema_pool: tuple[str, asyncpg.Pool],
 ) -> None:
     _, pool = schema_pool
-    async with pool.acquire() as conn, conn.transaction():
-        await store.append(conn, "s-2", 0, [event(1)])
+    await append(pool, "s-2", 0, [event(1)])
     for wrong in (0, 2):
         with pytest.raises(ConcurrencyError):
-            async with pool.acquire() as conn, conn.transaction():
-                await store.append(conn, "s-2", wrong, [event(9)])
-    async with pool.acquire() as conn:
-        assert [e.data["n"] for e in await store.load(conn, "s-2")] == [1]
+            await append(pool, "s-2", wrong, [event(9)])
+    assert [e.data["n"] for e in await load(pool, "s-2")] == [1]
 
 
 async def test_concurrent_writers_at_the_same_version_one_wins(
@@ -65,8 +74,7 @@ async def test_concurrent_writers_at_the_same_version_one_wins(
 
     results = await asyncio.gather(*(write(n) for n in range(8)))
     assert sorted(results) == ["lost"] * 7 + ["won"]
-    async with pool.acquire() as conn:
-        assert len(await store.load(conn, "s-3")) == 1
+    assert len(await load(pool, "s-3")) == 1
 
 
 async def test_appending_the_same_event_ids_again_is_a_no_op(
@@ -74,13 +82,10 @@ async def test_appending_the_same_event_ids_again_is_a_no_op(
 ) -> None:
     _, pool = schema_pool
     batch = [event(1), event(2)]
-    async with pool.acquire() as conn, conn.transaction():
-        first = await store.append(conn, "s-4", 0, batch)
-    async with pool.acquire() as conn, conn.transaction():
-        again = await store.append(conn, "s-4", 0, batch)  # a retried command
+    first = await append(pool, "s-4", 0, batch)
+    again = await append(pool, "s-4", 0, batch)  # a retried command
     assert [e.event_id for e in again] == [e.event_id for e in first]
-    async with pool.acquire() as conn:
-        assert len(await store.load(conn, "s-4")) == 2
+    assert len(await load(pool, "s-4")) == 2
 
 
 async def test_replay_reads_every_stream_in_position_order_across_batches(
@@ -99,11 +104,9 @@ async def test_replay_reads_every_stream_in_position_order_across_batches(
 async def test_event_ids_are_unique_across_streams(schema_pool: tuple[str, asyncpg.Pool]) -> None:
     _, pool = schema_pool
     shared = NewEvent(event_type="Counted", data={}, event_id=uuid.uuid4())
-    async with pool.acquire() as conn, conn.transaction():
-        await store.append(conn, "x", 0, [shared])
+    await append(pool, "x", 0, [shared])
     with pytest.raises(ConcurrencyError):
-        async with pool.acquire() as conn, conn.transaction():
-            await store.append(conn, "y", 0, [shared, event(2)])
+        await append(pool, "y", 0, [shared, event(2)])
 
 
 def published(ns: list[int]) -> tuple[list[NewEvent], list[OutgoingMessage]]:
