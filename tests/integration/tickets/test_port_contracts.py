@@ -48,6 +48,20 @@ class Backend:
         cmd = SubmitTicket(actor=actor, subject=subject, description="x", priority=Priority.NORMAL)
         return await commands.submit(cmd, self.deps)
 
+    async def activate(self, *users: Actor) -> None:
+        """`users` active since MONDAY_9 (as the users' events tell the service)."""
+        async with self.deps.uow() as uow:
+            for user in users:
+                await uow.users.set_active(user.user_id, True, MONDAY_9)
+            await uow.commit()
+
+    async def set_members(self, admin: Actor, *members: Actor) -> None:
+        """The service desk's members, set by `admin`."""
+        set_members = agents_contract.SetQueueMembers(
+            actor=admin, queue="service-desk", agent_ids=[m.user_id for m in members]
+        )
+        await agents.set_queue_members(set_members, self.deps)
+
     def reply(self, ticket: Ticket, author: Actor, body: str) -> None:
         caller = Caller.of(author, Contact(user_id=author.user_id))
         ticket.add_message(
@@ -265,14 +279,8 @@ async def test_candidates_are_the_queue_s_active_agents_with_their_open_work(
     admin = await backend.add_user("Admin", Role.ADMIN)
     alpha = await backend.add_user("Alpha", Role.AGENT)
     beta = await backend.add_user("Beta", Role.AGENT)
-    async with backend.deps.uow() as uow:
-        for agent in (alpha, beta):
-            await uow.users.set_active(agent.user_id, True, MONDAY_9)
-        await uow.commit()
-    set_members = agents_contract.SetQueueMembers(
-        actor=admin, queue="service-desk", agent_ids=[alpha.user_id, beta.user_id]
-    )
-    await agents.set_queue_members(set_members, backend.deps)
+    await backend.activate(alpha, beta)
+    await backend.set_members(admin, alpha, beta)
     away = agents_contract.SetAvailability(actor=beta, available=False)
     await agents.set_availability(away, backend.deps)
     maria = await backend.add_user("Maria")
@@ -321,15 +329,11 @@ async def test_a_queue_s_admins_are_its_admin_members_else_every_active_admin(
     second = await backend.add_user("Second admin", Role.ADMIN)
     gone = await backend.add_user("Gone admin", Role.ADMIN)
     agent = await backend.add_user("Agent", Role.AGENT)
+    await backend.activate(first, second, agent)
     async with backend.deps.uow() as uow:
-        for user in (first, second, agent):
-            await uow.users.set_active(user.user_id, True, MONDAY_9)
         await uow.users.set_active(gone.user_id, False, MONDAY_9)
         await uow.commit()
-    set_members = agents_contract.SetQueueMembers(
-        actor=first, queue="service-desk", agent_ids=[agent.user_id, second.user_id]
-    )
-    await agents.set_queue_members(set_members, backend.deps)
+    await backend.set_members(first, agent, second)
 
     async with backend.deps.uow() as uow:
         members = await uow.agents.admins_of("service-desk")
@@ -371,10 +375,7 @@ async def test_the_event_log_holds_the_tickets_since_and_every_queue_s_events_in
     admin = await backend.add_user("Admin", Role.ADMIN)
     agent = await backend.add_user("Agent", Role.AGENT)
     maria = await backend.add_user("Maria")
-    set_members = agents_contract.SetQueueMembers(
-        actor=admin, queue="service-desk", agent_ids=[agent.user_id]
-    )
-    await agents.set_queue_members(set_members, backend.deps)
+    await backend.set_members(admin, agent)
     backend.clock.advance(timedelta(minutes=1))
     early = await backend.submit(maria, "early")
     backend.clock.advance(timedelta(minutes=1))
