@@ -15,17 +15,16 @@ async def on_assigned(event: TicketAssigned, deps: Deps) -> None:
     if event.by == assignee.user_id:
         return  # they took it themselves
     policy = event.reason.policy.value if event.reason else None
-    await deps.mail_contact(
+    await deps.mail_about_ticket(
         assignee,
         "ticket_assigned",
+        event,
+        event.subject_line,
         lambda locale: {
-            "name": assignee.name or "",
-            "number": event.number,
-            "subject": event.subject_line or "",
             "automatic": event.by == AUTOMATIC,
             "policy": POLICY_TEXT[policy][locale] if policy in POLICY_TEXT else "",
-            "link": deps.ticket_link(locale, event.ticket_id),
         },
+        thread=False,
     )
 
 

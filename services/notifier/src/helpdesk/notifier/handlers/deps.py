@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from helpdesk.contracts.envelope import EventEnvelope
-from helpdesk.contracts.tickets import Contact
+from helpdesk.contracts.tickets import Contact, TicketEvent
 from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import ONCALL_LOCALE, locale_of
@@ -55,6 +55,38 @@ class Deps:
 
     def ticket_link(self, locale: str, ticket_id: UUID) -> str:
         return self.links.link(locale, f"tickets/{ticket_id}")
+
+    def ticket_facts(self, event: TicketEvent, subject: str | None, locale: str) -> dict[str, Any]:
+        """What every mail about a ticket says of it: number, subject (`subject_line`,
+        which each event type declares itself), link in `locale`."""
+        return {
+            "number": event.number,
+            "subject": subject or "",
+            "link": self.ticket_link(locale, event.ticket_id),
+        }
+
+    async def mail_about_ticket(
+        self,
+        contact: Contact,
+        template: str,
+        event: TicketEvent,
+        subject: str | None,
+        context: Callable[[str], dict[str, Any]],
+        *,
+        thread: bool = True,
+    ) -> bool:
+        """Mail `contact` about the ticket of `event`: by name, with its `ticket_facts` and
+        `context(locale)`; `thread` (unless False) so that an answer lands on the ticket."""
+        return await self.mail_contact(
+            contact,
+            template,
+            lambda locale: {
+                **self.ticket_facts(event, subject, locale),
+                "name": contact.name or "",
+                **context(locale),
+            },
+            thread=event.ticket_id if thread else None,
+        )
 
     async def mail_oncall(self, template: str, context: dict[str, Any]) -> bool:
         """Mail the on-call address (HELPDESK_ONCALL_EMAIL), in the service desk's Greek."""

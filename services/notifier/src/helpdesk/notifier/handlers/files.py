@@ -81,15 +81,10 @@ async def on_files_refused(event: TicketAttachmentsRefused, deps: Deps) -> None:
     """The sender is told each refused file and why, in their language."""
     if not event.files:
         return
-    await deps.mail_contact(
+    await deps.mail_about_ticket(
         event.by,
         "ticket_files_refused",
-        lambda locale: {
-            "name": event.by.name or "",
-            "number": event.number,
-            "subject": event.subject_line,
-            "files": [(f.name, reason_text(f.code, locale)) for f in event.files],
-            "link": deps.ticket_link(locale, event.ticket_id),
-        },
-        thread=event.ticket_id,
+        event,
+        event.subject_line,
+        lambda locale: {"files": [(f.name, reason_text(f.code, locale)) for f in event.files]},
     )

@@ -52,18 +52,15 @@ async def on_submitted(event: TicketSubmitted, deps: Deps) -> None:
     if not event.requester.email:
         log.warning("no address for the requester", ticket_id=str(event.ticket_id))
         return
-    await deps.mail_contact(
+    await deps.mail_about_ticket(
         event.requester,
         "ticket_submitted",
+        event,
+        event.subject_line,
         lambda locale: {
-            "name": event.requester.name or "",
-            "number": event.number,
-            "subject": event.subject_line,
             "priority": priority_label(event.priority, locale),
             "first_response_due": local_time(event.first_response_due),
-            "link": deps.ticket_link(locale, event.ticket_id),
         },
-        thread=event.ticket_id,
     )
 
 
@@ -101,15 +98,11 @@ async def on_status_changed(event: TicketStatusChanged, deps: Deps) -> None:
 
     def context(locale: str) -> dict[str, Any]:
         return {
-            "name": event.requester.name or "",
-            "number": event.number,
-            "subject": event.subject_line,
             "auto_close": local_time(event.sla.auto_close_at) if event.sla.auto_close_at else "",
             "rate_link": deps.link(locale, f"tickets/{event.ticket_id}#rate"),
-            "link": deps.ticket_link(locale, event.ticket_id),
         }
 
-    await deps.mail_contact(event.requester, template, context, thread=event.ticket_id)
+    await deps.mail_about_ticket(event.requester, template, event, event.subject_line, context)
 
 
 async def _sla(
@@ -117,13 +110,11 @@ async def _sla(
 ) -> None:
     def context(locale: str) -> dict[str, Any]:
         return {
-            "number": event.number,
-            "subject": event.subject_line,
+            **deps.ticket_facts(event, event.subject_line, locale),
             "priority": priority_label(event.priority, locale),
             "queue": event.queue,
             "target": TARGET_LABEL[event.target].get(locale, event.target.value),
             "due_at": local_time(event.due_at),
-            "link": deps.ticket_link(locale, event.ticket_id),
         }
 
     assignee = event.assignee
@@ -147,29 +138,27 @@ async def on_escalated(event: TicketEscalated, deps: Deps) -> None:
     await deps.mail_oncall(
         "ticket_escalated",
         {
-            "number": event.number,
-            "subject": event.subject_line,
+            **deps.ticket_facts(event, event.subject_line, ONCALL_LOCALE),
             "priority": priority_label(event.priority, ONCALL_LOCALE),
             "submitted_at": local_time(event.submitted_at),
-            "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
         },
     )
 
 
 async def on_awaiting_agent(event: TicketAwaitingAgent, deps: Deps) -> None:
     for admin in event.admins:
-        await deps.mail_contact(admin, "ticket_waiting", partial(_waiting, event, deps, admin))
+        await deps.mail_about_ticket(
+            admin,
+            "ticket_waiting",
+            event,
+            event.subject_line,
+            partial(_waiting, event),
+            thread=False,
+        )
 
 
-def _waiting(event: TicketAwaitingAgent, deps: Deps, admin: Contact, locale: str) -> dict[str, Any]:
-    return {
-        "name": admin.name or "",
-        "number": event.number,
-        "subject": event.subject_line,
-        "queue": event.queue,
-        "priority": priority_label(event.priority, locale),
-        "link": deps.ticket_link(locale, event.ticket_id),
-    }
+def _waiting(event: TicketAwaitingAgent, locale: str) -> dict[str, Any]:
+    return {"queue": event.queue, "priority": priority_label(event.priority, locale)}
 
 
 TICKET_HANDLERS: EventHandlers[Deps] = {
@@ -195,15 +184,13 @@ async def _page(
     await deps.mail_oncall(
         "ticket_page",
         {
-            "number": event.number,
-            "subject": event.subject_line,
+            **deps.ticket_facts(event, event.subject_line, ONCALL_LOCALE),
             "priority": priority_label(event.priority, ONCALL_LOCALE),
             "priority_key": event.priority.value,
             "queue": event.queue,
             "requester": requester.name or requester.email or str(requester.user_id),
             "first_response_due": local_time(event.first_response_due),
             "raised_from": raised_from,
-            "link": deps.ticket_link(ONCALL_LOCALE, event.ticket_id),
         },
     )
 
