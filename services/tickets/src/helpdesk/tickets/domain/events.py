@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from helpdesk.contracts.attachments import RefusedFile, StoredFile
@@ -26,6 +27,8 @@ from helpdesk.contracts.tickets import (
     SlaTarget,
     TicketStatus,
 )
+
+FileT = TypeVar("FileT", StoredFile, RefusedFile)
 
 
 @dataclass(frozen=True)
@@ -154,13 +157,19 @@ class Escalated:
 
 
 @dataclass(frozen=True)
-class AttachmentsAdded:
-    """Files stored by the gateway, recorded on the ticket (metadata only)."""
+class _FilesBrought(Generic[FileT]):
+    """Files somebody brought to the ticket: taken (added) or not (refused)."""
 
     at: datetime
-    files: tuple[StoredFile, ...]
+    files: tuple[FileT, ...]
     by: Contact
     by_agent: bool
+
+
+@dataclass(frozen=True)
+class AttachmentsAdded(_FilesBrought[StoredFile]):
+    """Files stored by the gateway, recorded on the ticket (metadata only)."""
+
     internal: bool
     message_id: UUID | None
     with_message: bool = False  # added by the command that added message_id
@@ -178,13 +187,9 @@ class AttachmentRemoved:
 
 
 @dataclass(frozen=True)
-class AttachmentsRefused:
+class AttachmentsRefused(_FilesBrought[RefusedFile]):
     """Files that came with a mail and were not taken: named on the timeline."""
 
-    at: datetime
-    files: tuple[RefusedFile, ...]
-    by: Contact
-    by_agent: bool
     message_id: UUID | None
 
 
