@@ -34,6 +34,22 @@ __all__ = ["install"]
 
 _root = APIRouter()
 
+# The modules whose `router` holds pages under PREFIX, in the order they are matched.
+_PAGES = (
+    routes_accounts,
+    routes_activation,
+    routes_tickets,
+    routes_ticket_actions,
+    routes_live,
+    routes_reports,
+    attachments,
+    routes_agents,
+    routes_users,
+    routes_factors,
+    routes_organisation,
+    routes_passkeys,
+)
+
 
 @_root.get(PREFIX)
 @_root.get(PREFIX + "/")
@@ -54,16 +70,6 @@ def install(app: FastAPI) -> None:
     static = files("helpdesk.gateway.portal").joinpath("static")
     app.mount(PREFIX + "/static", StaticFiles(directory=str(static)), name="portal-static")
     app.include_router(_root, include_in_schema=False)
-    app.include_router(routes_accounts.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_activation.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_tickets.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_ticket_actions.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_live.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_reports.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(attachments.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_agents.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_users.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_factors.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_organisation.router, prefix=PREFIX, include_in_schema=False)
-    app.include_router(routes_passkeys.router, prefix=PREFIX, include_in_schema=False)
+    for pages in _PAGES:
+        app.include_router(pages.router, prefix=PREFIX, include_in_schema=False)
     install_error_pages(app)
