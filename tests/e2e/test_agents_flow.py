@@ -5,7 +5,6 @@ tickets go back and are assigned again — while agents get 403 on admin routes.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
 from typing import Any
@@ -16,7 +15,14 @@ import pytest
 from helpdesk.contracts.actors import Role
 from tests import operator
 from tests.e2e.harness import System
-from tests.e2e.test_tickets_flow import PASSWORD, auth, register_customer, submit, wait_mail
+from tests.e2e.test_tickets_flow import (
+    PASSWORD,
+    auth,
+    register_customer,
+    retried,
+    submit,
+    wait_mail,
+)
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
@@ -43,18 +49,32 @@ async def session(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
     return dict(response.json())
 
 
+async def signed_in_agent(
+    system: System, client: httpx.AsyncClient, username: str, name: str
+) -> str:
+    """A new agent's access token."""
+    await create_user(system, username, name, Role.AGENT)
+    return str((await session(client, username))["access_token"])
+
+
+async def submit_ticket(client: httpx.AsyncClient, token: str, subject: str, priority: str) -> str:
+    """A ticket's id, submitted by the holder of `token`."""
+    body = {"subject": subject, "description": "x", "priority": priority}
+    response = await submit(client, token, body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["ticket_id"])
+
+
 async def put_members(
     client: httpx.AsyncClient, token: str, queue: str, ids: list[str]
 ) -> httpx.Response:
-    # Identity's UserRegistered may still be on its way to the tickets service.
-    for _ in range(50):
-        response = await client.put(
+    # Until identity's UserRegistered reaches it, the tickets service knows no such agent.
+    return await retried(
+        lambda: client.put(
             f"/api/v1/queues/{queue}/members", headers=auth(token), json={"agent_ids": ids}
-        )
-        if response.status_code != 422:
-            return response
-        await asyncio.sleep(0.2)
-    return response
+        ),
+        while_status=422,
+    )
 
 
 async def test_queues_availability_assignment_and_deactivation(system: System) -> None:
@@ -100,15 +120,9 @@ async def test_queues_availability_assignment_and_deactivation(system: System) -
         assert away.status_code == 200, away.text
 
         # least_open: five tickets, all to the one available agent.
-        numbers = []
-        for n in range(5):
-            response = await submit(
-                client,
-                customer,
-                {"subject": f"[{tag}] least {n}", "description": "x", "priority": "normal"},
-            )
-            assert response.status_code == 201, response.text
-            numbers.append(response.json()["ticket_id"])
+        numbers = [
+            await submit_ticket(client, customer, f"[{tag}] least {n}", "normal") for n in range(5)
+        ]
 
         async def assignees(ids: list[str]) -> list[str | None]:
             found = []
@@ -139,12 +153,7 @@ async def test_queues_availability_assignment_and_deactivation(system: System) -
         assert back.status_code == 200
         urgent = []
         for n in range(4):
-            response = await submit(
-                client,
-                customer,
-                {"subject": f"[{tag}] rr {n}", "description": "x", "priority": "urgent"},
-            )
-            ticket_id = response.json()["ticket_id"]
+            ticket_id = await submit_ticket(client, customer, f"[{tag}] rr {n}", "urgent")
             urgent.append(ticket_id)
             await eventually(lambda ids=[ticket_id]: all_assigned(ids), timeout=20, interval=0.2)
         spread = Counter(await assignees(urgent))

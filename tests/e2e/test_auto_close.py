@@ -17,9 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from helpdesk.contracts.actors import Role
 from tests.e2e.harness import System, start_system
-from tests.e2e.test_agents_flow import create_user, session
+from tests.e2e.test_agents_flow import signed_in_agent
 from tests.e2e.test_tickets_flow import auth, register_customer, submit, wait_mail
 from tests.eventually import eventually
 from tests.servers import Servers
@@ -57,8 +56,7 @@ async def test_a_resolved_ticket_closes_by_itself_and_its_requester_hears_of_it(
     system = always_open
     tag = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient(base_url=system.url, timeout=15) as client:
-        await create_user(system, f"acagent{tag}", "Agent", Role.AGENT)
-        agent = (await session(client, f"acagent{tag}"))["access_token"]
+        agent = await signed_in_agent(system, client, f"acagent{tag}", "Agent")
         email, customer = await register_customer(system, client, f"ac{tag}")
         body = {"subject": f"Οθόνη {tag}", "description": "Σβήνει.", "priority": "normal"}
         ticket = (await submit(client, customer, body)).json()

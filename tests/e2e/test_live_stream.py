@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from helpdesk.contracts.actors import Role
 from tests.e2e.harness import System
-from tests.e2e.test_agents_flow import create_user, session
+from tests.e2e.test_agents_flow import signed_in_agent
 from tests.e2e.test_tickets_flow import auth, register_customer
 from tests.e2e.test_workspace_flow import open_ticket
 from tests.eventually import eventually
@@ -61,8 +60,7 @@ class Listener:
 async def test_the_stream_sends_each_caller_only_what_they_may_see(system: System) -> None:
     tag = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
-        await create_user(system, f"live{tag}", "Live Agent", Role.AGENT)
-        agent = (await session(client, f"live{tag}"))["access_token"]
+        agent = await signed_in_agent(system, client, f"live{tag}", "Live Agent")
         _, anna = await register_customer(system, client, f"la{tag}")
         _, bill = await register_customer(system, client, f"lb{tag}")
         listeners = [Listener(client, token) for token in (agent, anna, bill)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -84,14 +85,24 @@ async def create_agent(system: System, client: httpx.AsyncClient, tag: str) -> t
     return email, await login(client, username)
 
 
-async def submit(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -> httpx.Response:
-    """Submit, allowing for the moment before identity's events reach the tickets service."""
+async def retried(
+    request: Callable[[], Awaitable[httpx.Response]], *, while_status: int
+) -> httpx.Response:
+    """`request`'s answer, asked again for ten seconds while it is `while_status`:
+    identity's events may still be on their way to the tickets service."""
     for _ in range(50):
-        response = await client.post("/api/v1/tickets", headers=auth(token), json=body)
-        if response.status_code != 503:
+        response = await request()
+        if response.status_code != while_status:
             return response
         await asyncio.sleep(0.2)
     return response
+
+
+async def submit(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -> httpx.Response:
+    """Submit, allowing for the moment before identity's events reach the tickets service."""
+    return await retried(
+        lambda: client.post("/api/v1/tickets", headers=auth(token), json=body), while_status=503
+    )
 
 
 async def test_tickets_from_submission_to_close(system: System) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from helpdesk.contracts.actors import Role
 from tests.e2e.harness import System
-from tests.e2e.test_agents_flow import create_user, put_members, session
+from tests.e2e.test_agents_flow import create_user, put_members, session, signed_in_agent
 from tests.e2e.test_cli import helpdesk
 from tests.e2e.test_tickets_flow import auth, register_customer, submit, wait_mail
 from tests.eventually import eventually
@@ -205,8 +205,7 @@ async def test_the_end_of_a_ticket_reopen_window_and_ratings_in_the_report(
 async def test_an_agent_opens_a_ticket_on_behalf_of_an_employee(system: System) -> None:
     tag = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient(base_url=system.url, timeout=15) as client:
-        await create_user(system, f"wsbeh{tag}", "Κώστας Agent", Role.AGENT)
-        agent = (await session(client, f"wsbeh{tag}"))["access_token"]
+        agent = await signed_in_agent(system, client, f"wsbeh{tag}", "Κώστας Agent")
         customer_email, customer = await register_customer(system, client, f"wb{tag}")
         draft = {"subject": f"Τηλεφώνησε {tag}", "description": "Δεν τυπώνει.", "priority": "low"}
         # Only agents; only for someone the helpdesk knows.
