@@ -12,6 +12,7 @@ kept, sealed, by the browser until the answer (handlers/passkeys.py).
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 from webauthn import (
@@ -57,6 +58,16 @@ class WebAuthnCeremonies:
         origins = [o.strip() for o in settings.webauthn_origins.split(",") if o.strip()]
         self._origins = origins or [f"{public.scheme}://{public.netloc}"]
 
+    def _expected(self, challenge: bytes) -> dict[str, Any]:
+        """What both ceremonies check the browser's answer against: our challenge,
+        relying party and origins, and that the person was verified on the device."""
+        return {
+            "expected_challenge": challenge,
+            "expected_rp_id": self._rp_id,
+            "expected_origin": self._origins,
+            "require_user_verification": True,
+        }
+
     def registration_options(
         self, user_handle: bytes, username: str, display_name: str, exclude: list[str]
     ) -> tuple[str, bytes]:
@@ -79,11 +90,7 @@ class WebAuthnCeremonies:
     def verify_registration(self, credential: str, challenge: bytes) -> NewPasskey:
         try:
             verified = verify_registration_response(
-                credential=credential,
-                expected_challenge=challenge,
-                expected_rp_id=self._rp_id,
-                expected_origin=self._origins,
-                require_user_verification=True,
+                credential=credential, **self._expected(challenge)
             )
         except _REFUSED:
             raise InvalidCode("This passkey could not be checked; try again.") from None
@@ -117,12 +124,9 @@ class WebAuthnCeremonies:
         try:
             verified = verify_authentication_response(
                 credential=credential,
-                expected_challenge=challenge,
-                expected_rp_id=self._rp_id,
-                expected_origin=self._origins,
                 credential_public_key=base64url_to_bytes(public_key),
                 credential_current_sign_count=sign_count,
-                require_user_verification=True,
+                **self._expected(challenge),
             )
         except _REFUSED:
             raise InvalidCode("This passkey was not accepted.") from None
