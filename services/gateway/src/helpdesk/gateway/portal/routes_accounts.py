@@ -113,15 +113,21 @@ async def register(request: Request, lang: PageLang) -> Response:
 # Activating and cancelling: routes_activation.py.
 
 
-@router.get("/{lang}/activation/resend")
-async def resend_page(request: Request, lang: PageLang, done: str | None = None) -> Response:
-    context = {"done": bool(done), "title_key": "resend_activation_title"}
-    return await render(request, "email_form.html", lang, context)
+def _email_form_routes(page: str, title_key: str) -> None:
+    """GET and POST /{lang}/`page`: one of the three "enter your e-mail" forms."""
+
+    async def form_page(request: Request, lang: PageLang, done: str | None = None) -> Response:
+        context = {"done": bool(done), "title_key": title_key}
+        return await render(request, "email_form.html", lang, context)
+
+    async def form_sent(request: Request, lang: PageLang) -> Response:
+        return await _email_form(request, lang, page, title_key)
+
+    router.add_api_route(f"/{{lang}}/{page}", form_page, methods=["GET"])
+    router.add_api_route(f"/{{lang}}/{page}", form_sent, methods=["POST"])
 
 
-@router.post("/{lang}/activation/resend")
-async def resend(request: Request, lang: PageLang) -> Response:
-    return await _email_form(request, lang, "activation/resend", "resend_activation_title")
+_email_form_routes("activation/resend", "resend_activation_title")
 
 
 def _message(title_key: str, text_key: str, lang: Lang) -> dict[str, object]:
@@ -193,30 +199,8 @@ async def logout(request: Request, lang: PageLang) -> Response:
 # ------------------------------------------------------------------ recovery
 
 
-@router.get("/{lang}/forgot-password")
-async def forgot_password_page(
-    request: Request, lang: PageLang, done: str | None = None
-) -> Response:
-    context = {"done": bool(done), "title_key": "forgot_password_title"}
-    return await render(request, "email_form.html", lang, context)
-
-
-@router.post("/{lang}/forgot-password")
-async def forgot_password(request: Request, lang: PageLang) -> Response:
-    return await _email_form(request, lang, "forgot-password", "forgot_password_title")
-
-
-@router.get("/{lang}/forgot-username")
-async def forgot_username_page(
-    request: Request, lang: PageLang, done: str | None = None
-) -> Response:
-    context = {"done": bool(done), "title_key": "forgot_username_title"}
-    return await render(request, "email_form.html", lang, context)
-
-
-@router.post("/{lang}/forgot-username")
-async def forgot_username(request: Request, lang: PageLang) -> Response:
-    return await _email_form(request, lang, "forgot-username", "forgot_username_title")
+_email_form_routes("forgot-password", "forgot_password_title")
+_email_form_routes("forgot-username", "forgot_username_title")
 
 
 async def _email_form(request: Request, lang: Lang, page: str, title_key: str) -> Response:
