@@ -78,6 +78,13 @@ async def _expired(request: Request, lang: Lang) -> Response:
     return response
 
 
+async def _step_page(request: Request, lang: Lang, template: str, next: str | None) -> Response:
+    """A form of the sign-in's second step, or the expired page without its challenge."""
+    if _challenge(request) is None:
+        return await _expired(request, lang)
+    return await render(request, template, lang, {"values": {"next": next or ""}})
+
+
 async def _signed_in(request: Request, lang: Lang, next: str | None) -> Response:
     response = await redirect(request, safe_next(next, lang), lang)
     response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
@@ -89,9 +96,7 @@ async def _signed_in(request: Request, lang: Lang, next: str | None) -> Response
 
 @router.get("/{lang}/login/code")
 async def code_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
-    if _challenge(request) is None:
-        return await _expired(request, lang)
-    return await render(request, "mfa_code.html", lang, {"values": {"next": next or ""}})
+    return await _step_page(request, lang, "mfa_code.html", next)
 
 
 @router.post("/{lang}/login/code")
@@ -110,9 +115,7 @@ async def code(request: Request, lang: PageLang) -> Response:
 
 @router.get("/{lang}/login/link")
 async def link_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
-    if _challenge(request) is None:
-        return await _expired(request, lang)
-    return await render(request, "link_account.html", lang, {"values": {"next": next or ""}})
+    return await _step_page(request, lang, "link_account.html", next)
 
 
 @router.post("/{lang}/login/link")
