@@ -4,10 +4,10 @@ docs/attachments.md."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from helpdesk.contracts.attachments import (
@@ -156,6 +156,17 @@ async def list_attachments(
     return await send(request, ListAttachments(actor=actor, ticket_id=ticket_id))
 
 
+async def _of_the_path(
+    request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
+) -> Attachment:
+    """The path's attachment as the caller may see it: 404 for others' tickets."""
+    return await downloads.attachment_for(request, actor, ticket_id, attachment_id)
+
+
+# The attachment a download route serves.
+PathAttachment = Annotated[Attachment, Depends(_of_the_path)]
+
+
 @router.get(
     "/{attachment_id}",
     response_class=Response,
@@ -164,11 +175,8 @@ async def list_attachments(
         successes={200: ("*/*", "the bytes, as stored"), 206: ("*/*", "a byte range")},
     ),
 )
-async def download(
-    request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
-) -> Response:
+async def download(request: Request, attachment: PathAttachment) -> Response:
     """The bytes, as a download (`ETag` = SHA-256, byte ranges); 404 for others' tickets."""
-    attachment = await downloads.attachment_for(request, actor, ticket_id, attachment_id)
     return await downloads.serve(request, attachment)
 
 
@@ -177,10 +185,7 @@ async def download(
     response_class=Response,
     responses=_served(successes={200: ("image/png", "a small preview")}),
 )
-async def thumbnail(
-    request: Request, actor: CurrentActor, ticket_id: UUID, attachment_id: UUID
-) -> Response:
-    attachment = await downloads.attachment_for(request, actor, ticket_id, attachment_id)
+async def thumbnail(request: Request, attachment: PathAttachment) -> Response:
     return await downloads.serve_thumbnail(request, attachment)
 
 
