@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from helpdesk.contracts import factors, organisation, passkeys, people
+from helpdesk.contracts import export, factors, organisation, passkeys, people
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import is_request_type
@@ -35,7 +35,7 @@ def admin(**overrides: object) -> contract.CreateUser:
 def test_every_identity_command_and_query_has_a_handler() -> None:
     requests = {
         value
-        for module in (contract, people, factors, organisation, passkeys)
+        for module in (contract, people, factors, organisation, passkeys, export)
         for _, value in inspect.getmembers(module)
         if is_request_type(value) and value.service == contract.SERVICE
     }

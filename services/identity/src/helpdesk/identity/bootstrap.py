@@ -16,6 +16,7 @@ from helpdesk.contracts import identity as contract
 from helpdesk.contracts.organisation import SyncDirectory
 from helpdesk.identity.adapters.access_tokens import AccessTokenIssuer
 from helpdesk.identity.adapters.directory import LdapDirectory
+from helpdesk.identity.adapters.export import PostgresAccountRecords
 from helpdesk.identity.adapters.factors import SecondFactorSecrets
 from helpdesk.identity.adapters.oidc import OidcProvider
 from helpdesk.identity.adapters.passkeys import WebAuthnCeremonies
@@ -61,6 +62,7 @@ def build_deps(
         oidc=OidcProvider(settings) if settings.oidc_configured else None,
         saml=SamlServiceProvider(settings) if settings.saml_configured else None,
         passkeys=WebAuthnCeremonies(settings),
+        records=PostgresAccountRecords(pool),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from helpdesk.identity.handlers import (
     activation,
     admin,
+    export,
     factors,
     organisation,
     passkeys,
@@ -27,4 +28,5 @@ HANDLERS: UseCases = {
     **factors.HANDLERS,
     **organisation.HANDLERS,
     **passkeys.HANDLERS,
+    **export.HANDLERS,
 }

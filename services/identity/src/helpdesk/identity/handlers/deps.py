@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Role
+from helpdesk.contracts.export import AccountEvent, ExportedSession, FailedSignIn
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.people import UserSummary
 from helpdesk.identity.domain.organisation import OrganisationPerson
@@ -77,6 +78,20 @@ class Sessions(Protocol):
         """The session that ever issued this refresh token (current or rotated)."""
 
     async def active_of(self, user_id: UUID) -> list[UUID]: ...
+
+
+class AccountRecords(Protocol):
+    """What identity recorded of an account besides its profile: the export's reads
+    (`adapters/export.py`)."""
+
+    async def history(self, user_id: UUID) -> list[AccountEvent]: ...
+
+    async def sessions(
+        self, user_id: UUID, after: int, limit: int
+    ) -> tuple[list[ExportedSession], int | None]:
+        """One page of sign-ins, oldest first, and where the next page starts."""
+
+    async def failed_sign_ins(self, bucket: str, username_key: str) -> list[FailedSignIn]: ...
 
 
 @dataclass(frozen=True)
@@ -387,6 +402,7 @@ class Deps:
     oidc: IdentityProvider | None = None  # None: HELPDESK_OIDC_ISSUER is not set
     saml: ServiceProvider | None = None  # None: HELPDESK_SAML_IDP_METADATA_URL is not set
     passkeys: PasskeyCeremonies | None = None
+    records: AccountRecords | None = None  # the export's reads; None in use-case tests
 
     @property
     def limits(self) -> Limits:
