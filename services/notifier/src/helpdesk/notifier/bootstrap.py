@@ -9,6 +9,7 @@ from typing import Any
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import TicketEvent
+from helpdesk.notifier.adapters.export import PostgresMailRecords
 from helpdesk.notifier.adapters.mail_files import MailFiles
 from helpdesk.notifier.adapters.mailer import Mailer
 from helpdesk.notifier.adapters.outbox import QueuedMails
@@ -22,6 +23,7 @@ from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.webhooks import parse_allowed
 from helpdesk.notifier.handlers.assignment import ASSIGNMENT_HANDLERS
 from helpdesk.notifier.handlers.deps import Deps
+from helpdesk.notifier.handlers.export import EXPORT_QUERIES, ExportDeps
 from helpdesk.notifier.handlers.identity import IDENTITY_HANDLERS
 from helpdesk.notifier.handlers.tickets import PAGE_HANDLERS, TICKET_HANDLERS
 from helpdesk.notifier.handlers.webhooks import (
@@ -145,12 +147,13 @@ def serve_webhooks(ctx: ServiceContext[Settings], mailer: Mailer) -> None:
     if settings.jwt_public_key is not None:  # the commands name an admin, proved by
         ctx.verify_token = access_tokens.verifier(settings.jwt_public_key)  # their token
     if ctx.verify_token is None:
-        log.warning("webhook commands not served: HELPDESK_JWT_PUBLIC_KEY is unset")
+        log.warning("webhook and export requests not served: HELPDESK_JWT_PUBLIC_KEY is unset")
     else:
         admin = WebhookAdminDeps(
             store=store, resolver=resolver, allowed=parse_allowed(settings.webhook_allowed_hosts)
         )
         ctx.serve(bind(admin, WEBHOOK_COMMANDS))
+        ctx.serve(bind(ExportDeps(mails=PostgresMailRecords(store.pool)), EXPORT_QUERIES))
 
     async def alert(disabled: dict[str, Any]) -> None:
         """Mail the admin who registered the endpoint (their address, their language)."""

@@ -13,6 +13,7 @@ from helpdesk.tickets.handlers.agents import AGENTS
 from helpdesk.tickets.handlers.attachments import ATTACHMENTS
 from helpdesk.tickets.handlers.commands import COMMANDS
 from helpdesk.tickets.handlers.deps import Table
+from helpdesk.tickets.handlers.export import EXPORT
 from helpdesk.tickets.handlers.filters import FILTERS
 from helpdesk.tickets.handlers.insight import INSIGHT
 from helpdesk.tickets.handlers.mail import MAIL
@@ -28,6 +29,7 @@ HANDLERS: Table = {
     **AGENTS,
     **REPLAY,
     **FILTERS,
+    **EXPORT,
 }
 
 __all__ = ["HANDLERS"]
