@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.harness import System
+from tests.sso.chromium import greek_page, landed_as_agent
 from tests.sso.oidc import landed
 from tests.sso.simplesaml import SimpleSamlPhp, sign_in_at
 
@@ -21,16 +22,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 Idps = tuple[SimpleSamlPhp, SimpleSamlPhp]
 
 
-async def idp_form(portal: httpx.AsyncClient, user: str, password: str, port: int = 0) -> Any:
+async def idp_form(portal: httpx.AsyncClient, port: int = 0) -> Any:
     """Press the organisation's button for SAML and sign in at the IdP (or at its
-    twin on `port`): the form the IdP answers with, to post to the helpdesk."""
+    twin on `port`) as dimitra, a customer: the form the IdP answers with, to post
+    to the helpdesk."""
     started = await portal.get("/helpdesk/en/login/saml")
     assert started.status_code == 303, started.text
     location = started.headers["location"]
     if port:
         location = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{port}", location, count=1)
     async with httpx.AsyncClient(timeout=15) as idp:
-        return await sign_in_at(idp, location, user, password)
+        return await sign_in_at(idp, location, "dimitra", "dimitra saml pass")
 
 
 async def post(portal: httpx.AsyncClient, form: dict[str, str], saml: str | None = None) -> Any:
@@ -39,6 +41,13 @@ async def post(portal: httpx.AsyncClient, form: dict[str, str], saml: str | None
         "RelayState": form.get("RelayState", ""),
     }
     return await portal.post("/helpdesk/saml/acs", data=fields)
+
+
+async def refused(portal: httpx.AsyncClient, form: dict[str, str], saml: str | None = None) -> None:
+    """Posting `form` (with `saml` in place of its response) signs nobody in: 401."""
+    answer = await post(portal, form, saml)
+    assert answer.status_code == 401, answer.text
+    assert not landed(answer)
 
 
 def xml_of(form: dict[str, str]) -> str:
@@ -58,9 +67,7 @@ def encoded(xml: str) -> str:
 async def test_a_person_signs_in_through_the_idp_in_chromium(
     browser: Any, sso_system: System, saml_idp: Idps, screenshots: Any
 ) -> None:
-    context = await browser.new_context(base_url=sso_system.url, locale="el-GR")
-    page = await context.new_page()
-    await page.goto("/helpdesk/el/login/saml")
+    context, page = await greek_page(browser, sso_system, "/helpdesk/el/login/saml")
     await page.locator("input[name=username]").fill("giorgos")
     await page.locator("input[name=password]").fill("giorgos saml pass")
     await page.locator("button[type=submit], input[type=submit]").first.click()
@@ -69,9 +76,7 @@ async def test_a_person_signs_in_through_the_idp_in_chromium(
         submit = page.locator("form input[type=submit], form button[type=submit]")
         if await submit.count():
             await submit.first.click()
-    await page.wait_for_url("**/helpdesk/el/tickets")
-    assert await page.locator(".who strong").inner_text() == "Γιώργος Σαμαράς"
-    assert await page.locator("nav a[href$='/queues']").count() == 1  # an agent
+    await landed_as_agent(page, "Γιώργος Σαμαράς")
     await page.screenshot(path=str(screenshots / "saml-agent-el.png"), full_page=True)
     await context.close()
 
@@ -88,17 +93,15 @@ async def test_the_service_provider_publishes_its_metadata(
 
 async def test_an_unsigned_assertion_is_refused(sso_system: System, saml_idp: Idps) -> None:
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as portal:
-        form = await idp_form(portal, "dimitra", "dimitra saml pass")
+        form = await idp_form(portal)
         # Every signature taken out: the response's and the assertion's.
         unsigned = re.sub(r"<ds:Signature.*?</ds:Signature>", "", xml_of(form), flags=re.S)
-        refused = await post(portal, form, encoded(unsigned))
-        assert refused.status_code == 401, refused.text
-        assert not landed(refused)
+        await refused(portal, form, encoded(unsigned))
 
 
 async def test_a_wrapped_assertion_is_refused(sso_system: System, saml_idp: Idps) -> None:
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as portal:
-        form = await idp_form(portal, "dimitra", "dimitra saml pass")
+        form = await idp_form(portal)
         # The response's own signature goes (only the assertion's is required), so
         # what refuses is the assertion's check, not the envelope's.
         xml = without_envelope_signature(xml_of(form))
@@ -114,36 +117,30 @@ async def test_a_wrapped_assertion_is_refused(sso_system: System, saml_idp: Idps
             signed.group(0),
             f"<samlp:Extensions>{signed.group(0)}</samlp:Extensions>{evil}",
         )
-        refused = await post(portal, form, encoded(wrapped))
-        assert refused.status_code == 401, refused.text
-        assert not landed(refused)
+        await refused(portal, form, encoded(wrapped))
 
 
 async def test_a_signed_assertion_alone_is_enough(sso_system: System, saml_idp: Idps) -> None:
     # The control of the wrapping test: without the response's signature, the
     # untouched signed assertion signs in.
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as portal:
-        form = await idp_form(portal, "dimitra", "dimitra saml pass")
+        form = await idp_form(portal)
         xml = without_envelope_signature(xml_of(form))
         assert landed(await post(portal, form, encoded(xml)))
 
 
 async def test_a_replayed_assertion_is_refused(sso_system: System, saml_idp: Idps) -> None:
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as portal:
-        form = await idp_form(portal, "dimitra", "dimitra saml pass")
+        form = await idp_form(portal)
         assert landed(await post(portal, form))
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as attacker:
-        replayed = await post(attacker, form)
-        assert replayed.status_code == 401, replayed.text
-        assert not landed(replayed)
+        await refused(attacker, form)
 
 
 async def test_an_expired_assertion_is_refused(sso_system: System, saml_idp: Idps) -> None:
     _, twin = saml_idp
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as portal:
         # The same issuer and key, but the assertion ended ten minutes ago.
-        form = await idp_form(portal, "dimitra", "dimitra saml pass", port=twin.port)
+        form = await idp_form(portal, port=twin.port)
         assert "NotOnOrAfter" in xml_of(form)
-        refused = await post(portal, form)
-        assert refused.status_code == 401, refused.text
-        assert not landed(refused)
+        await refused(portal, form)
