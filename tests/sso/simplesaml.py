@@ -5,7 +5,6 @@ responses and assertions with a key made here; users and attributes from
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 import shutil
@@ -17,12 +16,11 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from helpdesk.devstack.servers import stop_process, wait_for_port
+from tests.sso.certificates import certificate, write_key, write_pem
 
 WWW = Path("/usr/share/simplesamlphp/www")
 
@@ -46,26 +44,9 @@ def _php(value: Any) -> str:
 
 def signing_pair(folder: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "helpdesk test IdP")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "idp.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "idp.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
+    name = "helpdesk test IdP"
+    write_pem(folder / "idp.crt", certificate(name, key.public_key(), name, key))
+    write_key(folder / "idp.pem", key, serialization.PrivateFormat.TraditionalOpenSSL)
 
 
 @dataclass

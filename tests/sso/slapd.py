@@ -5,7 +5,6 @@ are refused by the server too (`security simple_bind=128`), as AD refuses them."
 from __future__ import annotations
 
 import base64
-import datetime
 import ipaddress
 import shutil
 import subprocess
@@ -14,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from helpdesk.devstack.servers import free_port, stop_process, wait_for_port
+from tests.sso.certificates import certificate, write_key, write_pem
 
 SUFFIX = "dc=example,dc=gr"
 ROOT_DN = f"cn=admin,{SUFFIX}"
@@ -30,45 +29,17 @@ SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 
 def certificates(directory: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
-    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "helpdesk test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca_name = "helpdesk test CA"
+    ca_only = x509.BasicConstraints(ca=True, path_length=None)
+    ca = certificate(ca_name, ca_key.public_key(), ca_name, ca_key, (ca_only, True))
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    loopback = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    cert = certificate("127.0.0.1", key.public_key(), ca_name, ca_key, (loopback, False))
     paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    write_pem(paths[0], ca)
+    write_pem(paths[1], cert)
+    write_key(paths[2], key, serialization.PrivateFormat.PKCS8)
     return paths
 
 
