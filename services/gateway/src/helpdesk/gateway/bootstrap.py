@@ -21,6 +21,7 @@ from helpdesk.gateway.routes import (
     accounts,
     agents,
     attachments,
+    export,
     factors,
     reports,
     tickets,
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(agents.router)
     app.include_router(reports.router)
     app.include_router(webhooks.router)
+    app.include_router(export.router)
     portal.install(app)
     install_openapi(app)
     return app
