@@ -17,6 +17,7 @@ from nats.aio.client import Client as NatsClient
 
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
 from tests.e2e.harness import System, start_system
+from tests.schemas import with_keystore
 from tests.servers import Servers, test_servers
 
 
@@ -61,6 +62,7 @@ async def schema_pool(servers: Servers) -> AsyncIterator[tuple[str, asyncpg.Pool
     schema = f"t_{uuid.uuid4().hex[:10]}"
     pool = await create_pool(servers.database_url, schema, min_size=1, max_size=20)
     await apply_migrations(pool, schema, migration_files(files(KIT_MIGRATIONS)))
+    await with_keystore(pool)
     yield schema, pool
     await pool.close()
 

@@ -8,7 +8,21 @@ from importlib.resources import files
 
 import asyncpg
 
+from helpdesk.servicekit import keystore
 from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from helpdesk.servicekit.privacy import KeyEncryptionKeys
+
+# The in-process services of the integration tests seal personal data as the real
+# ones do, with keys from a keystore of this process (identity's, in production).
+TEST_KEKS = KeyEncryptionKeys.parse(KeyEncryptionKeys.generate())
+_KEYSTORE = keystore.Keystore(TEST_KEKS)
+
+
+async def with_keystore(pool: asyncpg.Pool) -> None:
+    """Make the keystore's tables in `pool`'s database (once) and let this process
+    seal and open with it."""
+    await keystore.ensure_keystore(pool)
+    keystore.configure(keystore.local(_KEYSTORE))
 
 
 async def migrated_pool(
@@ -22,4 +36,5 @@ async def migrated_pool(
         schema,
         migration_files(files(KIT_MIGRATIONS), files(f"helpdesk.{service}.migrations")),
     )
+    await with_keystore(pool)
     return schema, pool

@@ -25,6 +25,7 @@ from helpdesk.identity.handlers import HANDLERS
 from helpdesk.identity.handlers.deps import Deps
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.clock import Clock, ManualClock
+from helpdesk.servicekit.personal_data import opened_envelope
 from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.tokens import seal_public_key, unseal
@@ -96,10 +97,16 @@ def identity(id_pool: asyncpg.Pool, servers: Servers, clock: ManualClock) -> Ide
 
 
 async def published(pool: asyncpg.Pool, event_type: str | None = None) -> list[EventEnvelope]:
-    """What the relay will publish (in commit order), optionally of one type."""
+    """What the relay will publish (in commit order), optionally of one type, with
+    its personal fields opened (they are sealed in the outbox: issue 30)."""
     rows = await pool.fetch("SELECT payload FROM outbox ORDER BY position")
     envelopes = [EventEnvelope.model_validate_json(r["payload"]) for r in rows]
-    return [e for e in envelopes if event_type is None or e.event_type == event_type]
+    async with pool.acquire() as conn:
+        return [
+            await opened_envelope(conn, e)
+            for e in envelopes
+            if event_type is None or e.event_type == event_type
+        ]
 
 
 def registration(n: int | str = "", **overrides: Any) -> contract.RegisterUser:

@@ -22,6 +22,7 @@ from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import AUTHORIZATION_HEADER, MSG_ID_HEADER
 from helpdesk.identity.bootstrap import build
 from helpdesk.servicekit.access_tokens import public_key_of, verifier
+from helpdesk.servicekit.personal_data import opened_envelope
 from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.runtime import ServiceContext, broker_options, ensure_stream
 from tests.integration.identity.conftest import identity_pool, identity_settings
@@ -107,9 +108,12 @@ async def test_register_over_nats_publishes_user_registered_once(
     assert reply["result"]["message"] == contract.REGISTERED_MESSAGE["en"]
     while True:
         msg = await sub.next_msg(timeout=10)
-        envelope = EventEnvelope.model_validate_json(msg.data)
+        # The username travels sealed (issue 30): open it to find ours.
+        async with running.pool.acquire() as conn:
+            envelope = await opened_envelope(conn, EventEnvelope.model_validate_json(msg.data))
         if envelope.data["username"] == username:
             break
+    assert username.encode() not in msg.data
     assert msg.headers is not None
     assert msg.headers[MSG_ID_HEADER] == str(envelope.event_id)
     assert envelope.producer == "identity"

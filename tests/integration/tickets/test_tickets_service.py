@@ -13,6 +13,7 @@ from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import AssignTicket, Contact, SubmitTicket
+from helpdesk.servicekit.personal_data import opened_envelope
 from tests.integration.tickets.conftest import ATHENS, MONDAY_9, Tickets
 from tests.tokens import headers_for
 
@@ -65,7 +66,13 @@ async def test_submit_routes_numbers_and_publishes_by_priority(tickets: Tickets)
     envelope = EventEnvelope.model_validate_json(msg.data)
     assert envelope.data["ticket_id"] == critical["ticket_id"]
     assert envelope.data["page"] is True
-    assert envelope.data["requester"]["name"] == "Μαρία Παπαδοπούλου"
+    # Personal fields travel sealed (issue 30) and open with the requester's key.
+    assert "Μαρία" not in msg.data.decode()
+    assert envelope.data["requester"]["name"].startswith("pd1:")
+    async with tickets.pool.acquire() as conn:
+        opened = await opened_envelope(conn, envelope)
+    assert opened.data["requester"]["name"] == "Μαρία Παπαδοπούλου"
+    assert opened.data["requester_id"] == str(maria.user_id)
     normal_msg = await js.get_last_msg("TICKETS", "tickets.events.ticket.submitted.normal")
     assert json.loads(normal_msg.data)["data"]["page"] is False
 

@@ -10,7 +10,7 @@ the gateway detected from the bytes, and the SHA-256 (docs/attachments.md).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,11 +57,13 @@ from helpdesk.contracts.files import (
 from helpdesk.contracts.files import (
     StoredFile as StoredFile,
 )
+from helpdesk.contracts.personal import REQUESTERS_FILE
 from helpdesk.contracts.tickets import (
     Contact,
     MailAddress,
     MailId,
     Person,
+    RequesterText,
     TicketEvent,
     _OneTicketCommand,
     _OneTicketQuery,
@@ -80,7 +82,7 @@ class RefusedFile(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(min_length=1, max_length=ORIGINAL_NAME_MAX)
+    name: Annotated[str, REQUESTERS_FILE] = Field(min_length=1, max_length=ORIGINAL_NAME_MAX)
     code: str = Field(pattern=r"^[a-z][a-z_]{0,63}$")
     detail: str = Field(default="", max_length=REASON_MAX)
     size: int = Field(default=0, ge=0)
@@ -204,7 +206,7 @@ class TicketAttachmentRemoved(TicketEvent):
     thumbnail: bool = False
     internal: bool = False  # the attachment was on an internal note
     by: UUID
-    reason: str
+    reason: RequesterText
 
 
 class TicketAttachmentsRefused(TicketEvent):
@@ -218,7 +220,7 @@ class TicketAttachmentsRefused(TicketEvent):
     by_agent: bool
     message_id: UUID | None = None
     requester: Contact
-    subject_line: str
+    subject_line: RequesterText
 
 
 ATTACHMENT_EVENTS: tuple[type[TicketEvent], ...] = (

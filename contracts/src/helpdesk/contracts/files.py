@@ -11,6 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from helpdesk.contracts.personal import REQUESTERS_FILE
+
 FILE_NAME_MAX = 255  # characters of the normalised name (what downloads are called)
 ORIGINAL_NAME_MAX = 1024  # the name as the client sent it, shown to people
 REASON_MAX = 500
@@ -49,8 +51,11 @@ class StoredFile(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     attachment_id: UUID
-    file_name: str = Field(min_length=1, max_length=FILE_NAME_MAX)
-    original_name: str = Field(min_length=1, max_length=ORIGINAL_NAME_MAX)
+    # Sealed in a ticket event (its requester's); plain in a command.
+    file_name: Annotated[str, REQUESTERS_FILE] = Field(min_length=1, max_length=FILE_NAME_MAX)
+    original_name: Annotated[str, REQUESTERS_FILE] = Field(
+        min_length=1, max_length=ORIGINAL_NAME_MAX
+    )
     size: int = Field(ge=0)
     content_type: ContentType
     sha256: Sha256

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Roo
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.messages import Command, Query, ResultT
+from helpdesk.contracts.personal import OWN
 from helpdesk.contracts.text import no_control_chars, secret, single_line
 
 SERVICE = "identity"
@@ -390,22 +391,30 @@ SealedToken = Annotated[
 ]
 
 
+# The account owner's name, username or address: sealed under their key (issue 30).
+OwnText = Annotated[str, OWN]
+
+
 class _MailedToOwner(_UserEvent):
-    """An event its account's owner is mailed about: who they are and how to write to them."""
+    """An event its account's owner is mailed about: who they are and how to write to them.
+    Schema +1 (issue 30): name, username and email are sealed under the owner's key."""
+
+    schema_version: ClassVar[int] = 2
 
     user_id: UUID
-    name: str
-    username: str
-    email: str
+    name: OwnText
+    username: OwnText
+    email: OwnText
     locale: Locale
 
 
 class UserRegistered(_MailedToOwner):
     """A new account. Self-registered accounts carry the activation token, sealed
     for the notifier (for the activation mail and its "not me" link); accounts an
-    operator creates carry none. Schema 2: schema 1 carried the raw token."""
+    operator creates carry none. Schema 2: schema 1 carried the raw token; schema 3 seals the
+    personal fields."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     roles: list[Role]
     registered_at: datetime
@@ -422,9 +431,10 @@ class UserRegistered(_MailedToOwner):
 
 class ActivationResent(_MailedToOwner):
     """A fresh activation token for a pending account (the previous one is void),
-    sealed for the notifier. Schema 2: schema 1 carried the raw token."""
+    sealed for the notifier. Schema 2: schema 1 carried the raw token; schema 3
+    seals the personal fields."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     # Always set by identity; optional only so that a schema-1 event still on the
     # stream parses (its raw token: `raw_token_v1`).
@@ -433,22 +443,25 @@ class ActivationResent(_MailedToOwner):
 
 
 class UserActivated(_UserEvent):
+    schema_version: ClassVar[int] = 2  # the username sealed
+
     user_id: UUID
-    username: str
+    username: OwnText
     activated_at: datetime
 
 
 class RecoveryRequested(_UserEvent):
     """`kind=password`: carries the reset token, sealed for the notifier;
-    `kind=username`: the username. Schema 2: schema 1 carried the raw token."""
+    `kind=username`: the username. Schema 2: schema 1 carried the raw token;
+    schema 3 seals the personal fields."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
 
     user_id: UUID
     kind: Literal["password", "username"]
-    name: str
-    username: str
-    email: str
+    name: OwnText
+    username: OwnText
+    email: OwnText
     locale: Locale
     sealed_reset_token: SealedToken | None = None
     expires_at: datetime | None = None
@@ -468,8 +481,10 @@ class UserRegistrationCancelled(_UserEvent):
     """The owner of the address said "this was not me" in the activation mail: the
     pending account is gone; its username and address are free again."""
 
+    schema_version: ClassVar[int] = 2  # the username sealed
+
     user_id: UUID
-    username: str
+    username: OwnText
     cancelled_at: datetime
 
 

@@ -23,6 +23,7 @@ from helpdesk.contracts.identity import (
     SERVICE,
     AccountSource,
     Locale,
+    OwnText,
     Password,
     SignIn,
     _AddressedCommand,
@@ -136,10 +137,12 @@ class SyncDirectory(AdminRequest[DirectorySynced]):
 class UserProfileChanged(_UserEvent):
     """The organisation's directory has a new name or e-mail address for the person."""
 
+    schema_version: ClassVar[int] = 2  # the personal fields sealed
+
     user_id: UUID
-    username: str
-    name: str
-    email: str
+    username: OwnText
+    name: OwnText
+    email: OwnText
     locale: Locale
     source: AccountSource
     reason: str  # "directory_sync", "sign_in"

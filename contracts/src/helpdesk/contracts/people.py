@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.identity import (
     SERVICE,
+    OwnText,
     Username,
     _CallerCommand,
     _CallerQuery,
@@ -114,8 +115,10 @@ class OperatorSetRoles(AdminRequest[UserStatusChanged], RoleSet):
 class UserDeactivated(_UserEvent):
     """The account can no longer log in; its sessions ended."""
 
+    schema_version: ClassVar[int] = 2  # the username sealed
+
     user_id: UUID
-    username: str
+    username: OwnText
     by: UUID | None = None  # the admin; None for the operator
     deactivated_at: datetime
     # Why, when no admin decided: "removed_from_directory" (the directory sync).
@@ -123,8 +126,10 @@ class UserDeactivated(_UserEvent):
 
 
 class UserReactivated(_UserEvent):
+    schema_version: ClassVar[int] = 2  # the username sealed
+
     user_id: UUID
-    username: str
+    username: OwnText
     by: UUID | None = None
     reactivated_at: datetime
     reason: str | None = None  # "back_in_directory" (the directory sync)

@@ -23,6 +23,7 @@ from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.files import FILES_PER_REQUEST_MAX, StoredFile
 from helpdesk.contracts.messages import Command, MailCommand, Query, ResultT
+from helpdesk.contracts.personal import REQUESTERS, Personal
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.text import single_line, text
 
@@ -532,8 +533,8 @@ class Contact(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     user_id: UUID
-    name: str | None = None
-    email: str | None = None
+    name: Annotated[str | None, Personal("user_id")] = None
+    email: Annotated[str | None, Personal("user_id")] = None
     locale: str = "el"
 
 
@@ -550,8 +551,17 @@ class SlaSchedule(BaseModel):
     auto_close_at: datetime | None = None  # resolved: closes by itself then (docs/workspace.md)
 
 
+# A ticket's text, sealed under its requester's key (contracts/personal.py).
+RequesterText = Annotated[str, REQUESTERS]
+OptionalRequesterText = Annotated[str | None, REQUESTERS]
+
+
 class TicketEvent(EventData):
-    """Base of the ticket events (not itself an event type)."""
+    """Base of the ticket events (not itself an event type). Schema 2 (issue 30):
+    personal fields are sealed, and every event names its ticket's requester
+    (`requester_id`), whose key seals the ticket's texts and file names."""
+
+    schema_version: ClassVar[int] = 2
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         cls.producer = SERVICE
@@ -561,6 +571,7 @@ class TicketEvent(EventData):
     ticket_id: UUID
     number: str
     at: datetime
+    requester_id: UUID | None = None  # None only in events stored before schema 2
 
     @classmethod
     def any_with(cls, priority: Priority) -> str:
@@ -573,8 +584,8 @@ class TicketSubmitted(TicketEvent):
     subject_tokens: ClassVar[tuple[str, ...]] = ("priority",)
 
     requester: Contact
-    subject_line: str
-    description: str
+    subject_line: RequesterText
+    description: RequesterText
     priority: Priority
     category: Category | None = None
     queue: str
@@ -593,7 +604,7 @@ class TicketMessageAdded(TicketEvent):
     message_id: UUID
     author: Contact
     by_agent: bool
-    body: str
+    body: RequesterText
     internal: bool
     requester: Contact
     assignee: Contact | None = None
@@ -613,9 +624,9 @@ class TicketStatusChanged(TicketEvent):
     from_status: TicketStatus
     to_status: TicketStatus
     requester: Contact
-    subject_line: str
+    subject_line: RequesterText
     sla: SlaSchedule
-    note: str | None = None  # a reopen's reason
+    note: OptionalRequesterText = None  # a reopen's reason
 
 
 class TicketPriorityChanged(TicketEvent):
@@ -628,7 +639,7 @@ class TicketPriorityChanged(TicketEvent):
     queue: str
     clock: SlaClock
     page: bool  # raised into a paging priority
-    subject_line: str
+    subject_line: RequesterText
     requester: Contact
     first_response_due: datetime | None
     resolution_due: datetime | None
@@ -668,16 +679,17 @@ class TicketAssigned(TicketEvent):
     sla: SlaSchedule
     reason: AssignmentReason | None = None  # automatic assignments only
     queue: str | None = None
-    subject_line: str | None = None
-    note: str | None = None  # the agent's reason for the move (manual assignments)
+    subject_line: OptionalRequesterText = None
+    note: OptionalRequesterText = None  # the agent's reason for the move (manual assignments)
 
 
 class TicketUnassigned(TicketEvent):
     """The assignee gave the ticket back (away for long), was deactivated, or an
     agent unassigned it: the queue's policy assigns it again, to someone else.
-    Schema 2 adds `unassigned` (an agent's `POST .../unassign`) and its `note`."""
+    Schema 2 adds `unassigned` (an agent's `POST .../unassign`) and its `note`;
+    schema 3 seals personal fields (TicketEvent)."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     verb: ClassVar[str] = "unassigned"
 
     by: UUID  # the agent handing back or unassigning, the admin deactivating, or AUTOMATIC
@@ -685,7 +697,7 @@ class TicketUnassigned(TicketEvent):
     reason: Literal["handed_back", "deactivated", "unassigned"]
     queue: str
     status: TicketStatus
-    note: str | None = None  # the agent's reason (unassigned)
+    note: OptionalRequesterText = None  # the agent's reason (unassigned)
 
 
 class TicketAwaitingAgent(TicketEvent):
@@ -697,7 +709,7 @@ class TicketAwaitingAgent(TicketEvent):
 
     queue: str
     priority: Priority
-    subject_line: str
+    subject_line: RequesterText
     admins: list[Contact]
 
 
@@ -707,7 +719,7 @@ class TicketRated(TicketEvent):
     verb: ClassVar[str] = "rated"
 
     rating: int = Field(ge=1, le=5)
-    comment: str | None = None
+    comment: OptionalRequesterText = None
     resolution: int
     requester: Contact
     assignee: Contact | None = None
@@ -721,7 +733,7 @@ class TicketSlaWarning(TicketEvent):
     due_at: datetime
     priority: Priority
     queue: str
-    subject_line: str
+    subject_line: RequesterText
     assignee: Contact | None = None
 
 
@@ -732,7 +744,7 @@ class TicketSlaBreached(TicketEvent):
     due_at: datetime
     priority: Priority
     queue: str
-    subject_line: str
+    subject_line: RequesterText
     assignee: Contact | None = None
 
 
@@ -744,7 +756,7 @@ class TicketEscalated(TicketEvent):
     reason: Literal["unacknowledged"] = "unacknowledged"
     priority: Priority
     queue: str
-    subject_line: str
+    subject_line: RequesterText
     submitted_at: datetime
 
 

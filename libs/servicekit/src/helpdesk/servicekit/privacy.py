@@ -38,6 +38,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel
 
+from helpdesk.contracts.personal import Personal
+
+__all__ = ["Personal"]  # declared with the contracts, re-exported for the kit
+
 KEY_BYTES = 32
 NONCE_BYTES = 12
 SEALED_PREFIX = "pd1:"
@@ -45,16 +49,6 @@ SEALED_PREFIX = "pd1:"
 
 class PrivacyError(ValueError):
     """A key or a sealed value that cannot be used (damaged, or not what it claims)."""
-
-
-@dataclass(frozen=True)
-class Personal:
-    """Marks a contract field as personal data of the person whose id `owner`
-    names (a dotted path from the model that declares the field). `erased` is
-    what readers get once that person's key is destroyed."""
-
-    owner: str
-    erased: Any = None
 
 
 @dataclass(frozen=True)
@@ -147,10 +141,11 @@ def sealed_key_id(value: Any) -> UUID | None:
     """The key a sealed value needs; None for a value that is not sealed."""
     if not isinstance(value, str) or not value.startswith(SEALED_PREFIX):
         return None
+    head, colon, _ = value[len(SEALED_PREFIX) :].partition(":")
     try:
-        return UUID(value[len(SEALED_PREFIX) :].split(":", 1)[0])
-    except ValueError as exc:
-        raise PrivacyError("a damaged sealed value") from exc
+        return UUID(head) if colon else None
+    except ValueError:
+        return None  # a plain text that merely starts like one
 
 
 def open_value(key: DataKey, sealed: str, *, event_id: UUID, path: str) -> Any:
@@ -231,9 +226,10 @@ def personal_fields(model: type) -> tuple[PersonalField, ...]:
     return _FIELDS[model]
 
 
-def _owner(data: Mapping[str, Any], path: str) -> UUID | None:
-    value: Any = data
-    for part in path.split("."):
+def _owner(data: Mapping[str, Any], root: Mapping[str, Any], path: str) -> UUID | None:
+    """The id at `path`: from the model's own data, or from the event's root (`/…`)."""
+    value: Any = root if path.startswith("/") else data
+    for part in path.removeprefix("/").split("."):
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
@@ -251,21 +247,25 @@ class Site:
     personal: Personal
 
 
-def personal_sites(model: type, data: dict[str, Any], prefix: str = "") -> Iterator[Site]:
+def personal_sites(
+    model: type, data: dict[str, Any], prefix: str = "", root: dict[str, Any] | None = None
+) -> Iterator[Site]:
     """Every personal value in `data` (the JSON form of a `model`), deepest last."""
+    root = data if root is None else root
     for pf in personal_fields(model):
         if pf.name not in data:
             continue
         value = data[pf.name]
         path = f"{prefix}{pf.name}"
         if pf.personal is not None:
-            yield Site(data, pf.name, path, _owner(data, pf.personal.owner), pf.personal)
+            owner = _owner(data, root, pf.personal.owner)
+            yield Site(data, pf.name, path, owner, pf.personal)
         elif pf.nested is not None and value is not None:
             items = value if pf.many else [value]
             for i, item in enumerate(items):
                 if isinstance(item, dict):
                     inner = f"{path}.{i}." if pf.many else f"{path}."
-                    yield from personal_sites(pf.nested, item, inner)
+                    yield from personal_sites(pf.nested, item, inner, root)
 
 
 # --- Sealing and opening whole events -----------------------------------------
@@ -285,15 +285,19 @@ class KeyRing(Protocol):
 
 
 async def seal_event(
-    model: type, data: dict[str, Any], event_id: UUID, ring: KeyRing
+    model: type, data: dict[str, Any], event_id: UUID, ring: KeyRing, *, plain_only: bool = False
 ) -> dict[str, Any]:
     """A copy of `data` with every personal value sealed under its owner's key
-    (a value with no owner, or already sealed, or None, stays as it is). A value
-    of someone already erased is written as its field's `erased` value."""
+    (a value with no owner, or None, stays as it is). A value of someone already
+    erased is written as its field's `erased` value. The writers' data is plain
+    whatever it looks like (a user may type "pd1:…"); `plain_only` is for
+    re-sealing stored events, whose values that look sealed are left alone."""
     sealed = copy.deepcopy(data)
     for site in list(personal_sites(model, sealed)):
         value = site.container[site.name]
-        if site.owner is None or value is None or sealed_key_id(value) is not None:
+        if site.owner is None or value is None:
+            continue
+        if plain_only and sealed_key_id(value) is not None:
             continue
         key = await ring.key_for(site.owner)
         site.container[site.name] = (

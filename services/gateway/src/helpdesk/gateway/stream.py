@@ -19,7 +19,8 @@ stream sequence) resumes from the buffer after a reconnect.
   of none, or when they ask for `scope=all`), and of tickets assigned to them.
 
 What is sent is the change, never a body: the ticket, its number, the kind of
-event, and the fields a page shows (status, priority, queue, assignee).
+event, and the fields a page shows (status, priority, queue, the assignee's id).
+The gateway never opens personal data: names and texts travel sealed.
 """
 
 from __future__ import annotations
@@ -84,15 +85,18 @@ class Change:
             for name in ("status", "to_status", "priority", "queue")
             if isinstance(data.get(name), str)
         }
-        if assignee.get("name"):
-            shown["assignee"] = assignee["name"]
+        if assignee.get("user_id"):
+            # The id, never the name: names travel sealed (issue 30) and the gateway
+            # holds no key to open them.
+            shown["assignee_id"] = str(assignee["user_id"])
+        owner = data.get("requester_id") or requester.get("user_id")
         return cls(
             seq=seq,
             kind=envelope.event_type,
             ticket_id=UUID(str(data["ticket_id"])),
             number=str(data.get("number", "")),
             at=str(data.get("at", "")),
-            requester_id=UUID(str(requester["user_id"])) if requester.get("user_id") else None,
+            requester_id=UUID(str(owner)) if owner else None,
             queue=data.get("queue") if isinstance(data.get("queue"), str) else None,
             assignee_id=UUID(str(assignee["user_id"])) if assignee.get("user_id") else None,
             internal=bool(data.get("internal", False)),

@@ -72,6 +72,13 @@ def _requester(before: Ticket, event: domain.TicketEvent) -> contract.Contact:
     return before.requester
 
 
+def _requester_id(before: Ticket, event: domain.TicketEvent) -> UUID:
+    """Whose ticket it is: their key seals its texts (contracts/personal.py)."""
+    requester = before.requester or getattr(event, "requester", None)
+    assert requester is not None
+    return requester.user_id
+
+
 def _submitted_at(before: Ticket, event: domain.TicketEvent) -> datetime:
     assert before.created_at is not None
     return before.created_at
@@ -81,6 +88,7 @@ def _submitted_at(before: Ticket, event: domain.TicketEvent) -> datetime:
 # the event (or the event's own SLA) says. Fields of neither keep their default.
 _FROM_TICKET: dict[str, Callable[[Ticket, Any], Any]] = {
     "requester": _requester,
+    "requester_id": _requester_id,
     "assignee": lambda before, event: before.assignee,
     "subject_line": lambda before, event: before.subject,
     "queue": lambda before, event: before.queue,
