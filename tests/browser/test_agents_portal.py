@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from helpdesk.contracts.actors import Role
-from tests.browser.test_search_reports import create_user, log_in
+from tests.browser.test_search_reports import signed_in
 from tests.e2e.harness import System
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -42,13 +42,9 @@ async def test_admin_sets_members_and_deactivates_agent_goes_away_and_back(
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     admin_name, agent_name, leaver_name = f"dora{tag}", f"petros{tag}", f"leon{tag}"
-    await create_user(system.servers, admin_name, Role.ADMIN, "el")
-    await create_user(system.servers, agent_name, Role.AGENT, "en")
-    await create_user(system.servers, leaver_name, Role.AGENT, "el")
-
-    admin, page = await log_in(browser, system, admin_name, "el")
-    leaver, lpage = await log_in(browser, system, leaver_name, "el")
-    agent, apage = await log_in(browser, system, agent_name, "en")
+    admin, page = await signed_in(browser, system, admin_name, Role.ADMIN, "el")
+    leaver, lpage = await signed_in(browser, system, leaver_name, Role.AGENT, "el")
+    agent, apage = await signed_in(browser, system, agent_name, Role.AGENT, "en")
 
     # Admin, Greek: the queues page from the navigation, the policy in words.
     await page.get_by_role("link", name="Ουρές", exact=True).click()

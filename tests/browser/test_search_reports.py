@@ -45,6 +45,14 @@ async def log_in(browser: Any, system: System, username: str, lang: str) -> tupl
     return context, page
 
 
+async def signed_in(
+    browser: Any, system: System, username: str, role: Role, lang: str
+) -> tuple[Any, Any]:
+    """A new user of `role` who speaks `lang`, logged in: their browser context and page."""
+    await create_user(system.servers, username, role, lang)
+    return await log_in(browser, system, username, lang)
+
+
 async def submit(page: Any, subject: str, description: str) -> None:
     await page.goto("/helpdesk/el/tickets/new")
     await page.get_by_label("Θέμα").fill(subject)

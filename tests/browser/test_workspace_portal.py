@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from helpdesk.contracts.actors import Role
-from tests.browser.test_search_reports import PASSWORD, create_user, log_in, submit
+from tests.browser.test_search_reports import PASSWORD, signed_in, submit
 from tests.e2e.harness import System
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -30,12 +30,9 @@ async def test_live_queue_live_ticket_and_the_composer(
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     kostas, eleni, maria = f"kostas{tag}", f"eleni{tag}", f"maria{tag}"
-    await create_user(system.servers, kostas, Role.AGENT, "el")
-    await create_user(system.servers, eleni, Role.AGENT, "en")
-    await create_user(system.servers, maria, Role.CUSTOMER, "el")
-    _, apage = await log_in(browser, system, kostas, "el")
-    _, bpage = await log_in(browser, system, eleni, "en")
-    _, customer = await log_in(browser, system, maria, "el")
+    _, apage = await signed_in(browser, system, kostas, Role.AGENT, "el")
+    _, bpage = await signed_in(browser, system, eleni, Role.AGENT, "en")
+    _, customer = await signed_in(browser, system, maria, Role.CUSTOMER, "el")
 
     # Agent A watches the queue ("All"); the employee submits in another browser.
     await following(apage, "/helpdesk/el/tickets?view=all")
