@@ -78,13 +78,6 @@ async def _expired(request: Request, lang: Lang) -> Response:
     return response
 
 
-async def _step_page(request: Request, lang: Lang, template: str, next: str | None) -> Response:
-    """A form of the sign-in's second step, or the expired page without its challenge."""
-    if _challenge(request) is None:
-        return await _expired(request, lang)
-    return await render(request, template, lang, {"values": {"next": next or ""}})
-
-
 async def _signed_in(request: Request, lang: Lang, next: str | None) -> Response:
     response = await redirect(request, safe_next(next, lang), lang)
     response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
@@ -94,63 +87,64 @@ async def _signed_in(request: Request, lang: Lang, next: str | None) -> Response
 # ------------------------------------------------------------------ the second step
 
 
-@router.get("/{lang}/login/code")
-async def code_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
-    return await _step_page(request, lang, "mfa_code.html", next)
+@dataclass(frozen=True)
+class Step:
+    """A second step's form at /{lang}/login/`path`: its template, its one field,
+    what a malformed value is called, and the command that answers the challenge
+    (from the request, the form and the challenge)."""
+
+    path: str
+    template: str
+    field: str
+    malformed: str
+    command: Callable[[Request, Form, str], Request_[Any]]
 
 
-@router.post("/{lang}/login/code")
-async def code(request: Request, lang: PageLang) -> Response:
-    form = await read_form(request)
-    return await _answer(
-        request,
-        lang,
-        form,
-        lambda challenge: contract.CompleteSignIn(
+def _step_routes(step: Step) -> None:
+    """GET /{lang}/login/`step.path`: the form, or the expired page without the
+    challenge; POST: the form's answer."""
+
+    async def step_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
+        if _challenge(request) is None:
+            return await _expired(request, lang)
+        return await render(request, step.template, lang, {"values": {"next": next or ""}})
+
+    async def step_answer(request: Request, lang: PageLang) -> Response:
+        return await _answer(request, lang, await read_form(request), step)
+
+    path = f"/{{lang}}/login/{step.path}"
+    router.add_api_route(path, step_page, methods=["GET"])
+    router.add_api_route(path, step_answer, methods=["POST"])
+
+
+_step_routes(
+    Step(
+        "code",
+        "mfa_code.html",
+        "code",
+        "invalid_code",
+        lambda request, form, challenge: contract.CompleteSignIn(
             challenge_id=challenge, code=form.get("code"), client_address=client_address(request)
         ),
-        Step("mfa_code.html", "code", "invalid_code"),
     )
-
-
-@router.get("/{lang}/login/link")
-async def link_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
-    return await _step_page(request, lang, "link_account.html", next)
-
-
-@router.post("/{lang}/login/link")
-async def link(request: Request, lang: PageLang) -> Response:
-    """The local account's own password joins it to the organisation's identity."""
-    form = await read_form(request)
-    return await _answer(
-        request,
-        lang,
-        form,
-        lambda challenge: LinkAccount(
+)
+# The local account's own password joins it to the organisation's identity.
+_step_routes(
+    Step(
+        "link",
+        "link_account.html",
+        "password",
+        "required",
+        lambda request, form, challenge: LinkAccount(
             challenge_id=challenge,
             password=form.get("password"),
             client_address=client_address(request),
         ),
-        Step("link_account.html", "password", "required"),
     )
+)
 
 
-@dataclass(frozen=True)
-class Step:
-    """A second step's form: its template, its one field, what a malformed value is called."""
-
-    template: str
-    field: str
-    malformed: str
-
-
-async def _answer(
-    request: Request,
-    lang: Lang,
-    form: Form,
-    command: Callable[[str], Request_[Any]],
-    step: Step,
-) -> Response:
+async def _answer(request: Request, lang: Lang, form: Form, step: Step) -> Response:
     """Send the challenge's answer: signed in, a further step (the account's own
     second factor after a link), or the form again with what was wrong."""
     challenge = _challenge(request)
@@ -158,7 +152,7 @@ async def _answer(
         return await _expired(request, lang)
     state = await load_state(request)
     try:
-        answer = await send(request, command(challenge))
+        answer = await send(request, step.command(request, form, challenge))
     except ValueError:
         return await _refused(request, lang, form, step, 422, t(step.malformed, lang))
     except ProblemError as problem:
