@@ -18,6 +18,7 @@ from helpdesk.gateway.portal import (
     routes_agents,
     routes_factors,
     routes_live,
+    routes_my_data,
     routes_organisation,
     routes_passkeys,
     routes_reports,
@@ -48,6 +49,7 @@ _PAGES = (
     routes_factors,
     routes_organisation,
     routes_passkeys,
+    routes_my_data,
 )
 
 
