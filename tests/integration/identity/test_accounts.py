@@ -14,6 +14,7 @@ import pytest
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.actors import AccessTokenClaims, Actor, Role
 from helpdesk.contracts.replies import ERROR_STATUS, Reply
+from helpdesk.identity.adapters.postgres import STORE
 from helpdesk.identity.adapters.projections import PROJECTIONS
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.projections import rebuild
@@ -497,6 +498,6 @@ async def test_projections_rebuilt_from_the_store_equal_the_live_ones(identity: 
     )
     before = await identity.pool.fetchrow(query)
     for projection in PROJECTIONS:
-        await rebuild(identity.pool, projection)
+        await rebuild(identity.pool, projection, store=STORE)  # identity's own events
     after = await identity.pool.fetchrow(query)
     assert tuple(before) == tuple(after)

@@ -17,7 +17,7 @@ JetStream, fed by the outbox relay, which is built to never skip one
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -142,15 +142,26 @@ class EventStore:
     Personal fields are sealed on append and opened on load and replay
     (personal_data.py): `models` names each stored event type's model, by
     default the contract events' (what the tickets service stores); identity
-    stores its own domain events and passes those."""
+    stores its own domain events and passes those, with `owner_of_stream`: whose
+    personal values are in a stream whose events do not name them (`user-<id>`)."""
 
-    def __init__(self, models: Models | None = None) -> None:
+    def __init__(
+        self,
+        models: Models | None = None,
+        owner_of_stream: Callable[[str], UUID | None] | None = None,
+    ) -> None:
         self.models: Models = models if models is not None else EventData.registry
+        self.owner_of_stream = owner_of_stream
 
     async def _sealed(
-        self, conn: Connection, events: Sequence[NewEvent], publish: Sequence[OutgoingMessage]
+        self,
+        conn: Connection,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        publish: Sequence[OutgoingMessage],
     ) -> tuple[list[NewEvent], list[OutgoingMessage]]:
-        stored = await sealed(conn, self.models, events)
+        owner = self.owner_of_stream(stream_id) if self.owner_of_stream else None
+        stored = await sealed(conn, self.models, events, owner)
         same = {e.event_id: e.data for e in stored if self.models is EventData.registry}
         return stored, await sealed_messages(conn, publish, same)
 
@@ -168,7 +179,7 @@ class EventStore:
         if not events:
             return []
         plain = {e.event_id: e.data for e in events}
-        stored, publish = await self._sealed(conn, events, publish)
+        stored, publish = await self._sealed(conn, stream_id, events, publish)
         args = _append_args(stream_id, expected_version, stored)
         if publish:
             rows = await conn.fetch(_APPEND_AND_PUBLISH, *args, *outbox_rows(publish))
@@ -207,7 +218,7 @@ class EventStore:
         no projection's `write` reads them, which the rebuild tests check (a
         rebuilt model equals the live one).
         """
-        stored, publish = await self._sealed(conn, events, publish)
+        stored, publish = await self._sealed(conn, stream_id, events, publish)
         writes = [Write(_APPEND_STRICT, _append_args(stream_id, expected_version, stored))]
         if publish:
             writes.append(Write(_PUBLISH, outbox_rows(publish)))

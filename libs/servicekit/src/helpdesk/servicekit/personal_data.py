@@ -37,12 +37,17 @@ def _model(models: Models, event_type: str) -> type | None:
 
 
 async def seal_data(
-    conn: Connection, models: Models, event_type: str, data: dict[str, Any], event_id: UUID
+    conn: Connection,
+    models: Models,
+    event_type: str,
+    data: dict[str, Any],
+    event_id: UUID,
+    default_owner: UUID | None = None,
 ) -> dict[str, Any]:
     model = _model(models, event_type)
     if model is None:
         return data
-    return await seal_event(model, data, event_id, ring_for(conn))
+    return await seal_event(model, data, event_id, ring_for(conn), default_owner=default_owner)
 
 
 async def open_data(
@@ -77,11 +82,13 @@ async def opened_envelope(conn: Connection, envelope: EventEnvelope) -> EventEnv
 E = TypeVar("E", "NewEvent", "RecordedEvent")
 
 
-async def sealed(conn: Connection, models: Models, events: Sequence[E]) -> list[E]:
-    """Copies of `events` with their data sealed."""
+async def sealed(
+    conn: Connection, models: Models, events: Sequence[E], default_owner: UUID | None = None
+) -> list[E]:
+    """Copies of `events` with their data sealed (`default_owner`: seal_event's)."""
     out = []
     for e in events:
-        data = await seal_data(conn, models, e.event_type, e.data, e.event_id)
+        data = await seal_data(conn, models, e.event_type, e.data, e.event_id, default_owner)
         out.append(e if data is e.data else dataclasses.replace(e, data=data))
     return out
 

@@ -285,21 +285,30 @@ class KeyRing(Protocol):
 
 
 async def seal_event(
-    model: type, data: dict[str, Any], event_id: UUID, ring: KeyRing, *, plain_only: bool = False
+    model: type,
+    data: dict[str, Any],
+    event_id: UUID,
+    ring: KeyRing,
+    *,
+    plain_only: bool = False,
+    default_owner: UUID | None = None,
 ) -> dict[str, Any]:
     """A copy of `data` with every personal value sealed under its owner's key
     (a value with no owner, or None, stays as it is). A value of someone already
     erased is written as its field's `erased` value. The writers' data is plain
     whatever it looks like (a user may type "pd1:…"); `plain_only` is for
-    re-sealing stored events, whose values that look sealed are left alone."""
+    re-sealing stored events, whose values that look sealed are left alone.
+    `default_owner`: whose a value is when its event does not name them (the
+    person whose stream it is, e.g. identity's `user-<id>`)."""
     sealed = copy.deepcopy(data)
     for site in list(personal_sites(model, sealed)):
         value = site.container[site.name]
-        if site.owner is None or value is None:
+        owner = site.owner or default_owner
+        if owner is None or value is None:
             continue
         if plain_only and sealed_key_id(value) is not None:
             continue
-        key = await ring.key_for(site.owner)
+        key = await ring.key_for(owner)
         site.container[site.name] = (
             seal_value(key, value, event_id=event_id, path=site.path)
             if key is not None

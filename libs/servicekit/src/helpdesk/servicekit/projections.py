@@ -160,7 +160,12 @@ async def apply_all(
             await projection.apply(conn, event)
 
 
-async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 5000) -> int:
+async def rebuild(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    batch_size: int = 5000,
+    store: EventStore | None = None,
+) -> int:
     """Empty the projection's tables and replay every stored event into them.
 
     The tables are locked for the duration, so commands that update them wait
@@ -168,18 +173,19 @@ async def rebuild(pool: asyncpg.Pool, projection: Projection, batch_size: int = 
     projection is replayed in memory and its rows written once at the end.
     """
     replayed = 0
+    store = store or EventStore()  # the service's own: it knows its events' models
     async with pool.acquire() as conn, conn.transaction():
         tables = ", ".join(projection.tables)
         await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         await conn.execute(f"TRUNCATE {tables}")
         if isinstance(projection, FoldingProjection):
             rows = Rows(projection.columns)
-            async for event in EventStore().replay(conn, batch_size):
+            async for event in store.replay(conn, batch_size):
                 projection.fold(rows, event)
                 replayed += 1
             await rows.write(conn)
         else:
-            async for event in EventStore().replay(conn, batch_size):
+            async for event in store.replay(conn, batch_size):
                 await projection.apply(conn, event)
                 replayed += 1
     log.info("projection rebuilt", projection=projection.name, events=replayed)

@@ -200,7 +200,7 @@ def register_admin_handlers(ctx: ServiceContext[Any]) -> None:
         return admin.Redriven(id=request.id)
 
     async def rebuild_projections(_: admin.RebuildProjections) -> admin.ProjectionsRebuilt:
-        counts = {p.name: await rebuild(ctx.pool, p) for p in ctx.projections}
+        counts = {p.name: await rebuild(ctx.pool, p, store=ctx.store) for p in ctx.projections}
         return admin.ProjectionsRebuilt(events=counts)
 
     ctx.serve(

@@ -21,7 +21,7 @@ from helpdesk.identity.adapters.factors import SecondFactorSecrets
 from helpdesk.identity.adapters.oidc import OidcProvider
 from helpdesk.identity.adapters.passkeys import WebAuthnCeremonies
 from helpdesk.identity.adapters.passwords import Argon2Passwords
-from helpdesk.identity.adapters.postgres import PostgresUnitOfWork
+from helpdesk.identity.adapters.postgres import STORE, PostgresUnitOfWork
 from helpdesk.identity.adapters.projections import PROJECTIONS
 from helpdesk.identity.adapters.revocations import KvRevocations
 from helpdesk.identity.adapters.saml import SamlServiceProvider
@@ -68,6 +68,7 @@ def build_deps(
 
 def build(ctx: ServiceContext[Settings]) -> None:
     ctx.projections.extend(PROJECTIONS)
+    ctx.store = STORE  # rebuilds replay with identity's own event models
     settings = ctx.settings
     revocations = KvRevocations(
         ctx.js, timedelta(minutes=settings.access_token_minutes), settings.nats_stream_replicas

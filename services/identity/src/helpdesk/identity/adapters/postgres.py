@@ -25,7 +25,14 @@ from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import PostgresRateLimits
 from helpdesk.identity.domain.errors import EmailTaken, UsernameTaken
 from helpdesk.identity.domain.session import Session, SessionEvent, session_event, session_stream
-from helpdesk.identity.domain.user import Source, User, UserEvent, user_event, user_stream
+from helpdesk.identity.domain.user import (
+    Source,
+    User,
+    UserEvent,
+    stream_owner,
+    user_event,
+    user_stream,
+)
 from helpdesk.identity.handlers.deps import TokenPurpose
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
@@ -33,7 +40,9 @@ from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
 from helpdesk.servicekit.projections import apply_all
 from helpdesk.servicekit.runtime import current_correlation_id
 
-STORE = EventStore()
+# Identity stores its own events (not the contract's): their names, usernames and
+# addresses are sealed under the owner's key, found from the stream `user-<id>`.
+STORE = EventStore(models={**UserEvent.types, **SessionEvent.types}, owner_of_stream=stream_owner)
 
 
 async def _append(

@@ -28,6 +28,11 @@ async def _copy_to_account(conn: Connection, event: RecordedEvent, *fields: str)
     )
 
 
+def _unique_key(event: RecordedEvent, name: str) -> str:
+    """A uniqueness key as stored; an erased person's (empty) stays unique to them."""
+    return event.data[name] or f"erased:{_user_id(event)}"
+
+
 async def _registered(conn: Connection, event: RecordedEvent) -> None:
     data = event.data
     await conn.execute(
@@ -36,9 +41,9 @@ async def _registered(conn: Connection, event: RecordedEvent) -> None:
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending_activation', $9, $10, $11)",
         _user_id(event),
         data["username"],
-        data["username_key"],
+        _unique_key(event, "username_key"),
         data["email"],
-        data["email_key"],
+        _unique_key(event, "email_key"),
         data["name"],
         data["locale"],
         data["roles"],
@@ -116,7 +121,12 @@ async def _linked(conn: Connection, event: RecordedEvent) -> None:
 
 
 async def _profile(conn: Connection, event: RecordedEvent) -> None:
-    await _copy_to_account(conn, event, "name", "email", "email_key")
+    await _copy_to_account(conn, event, "name", "email")
+    await conn.execute(
+        "UPDATE users SET email_key = $2 WHERE user_id = $1",
+        _user_id(event),
+        _unique_key(event, "email_key"),
+    )
 
 
 async def _passkey_added(conn: Connection, event: RecordedEvent) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from helpdesk.contracts.actors import Role
+from helpdesk.contracts.personal import OWN
 from helpdesk.identity.domain.errors import (
     AlreadyActive,
     AlreadyEnrolled,
@@ -44,13 +45,18 @@ class UserEvent(BaseModel):
         UserEvent.types[cls.__name__] = cls
 
 
+# The account's owner's name, username and address (and their folded keys): sealed
+# in the store under the owner's key (contracts/personal.py; issue 30).
+OwnText = Annotated[str, OWN]
+
+
 class Registered(UserEvent):
     user_id: UUID
-    name: str
-    username: str
-    username_key: str
-    email: str
-    email_key: str
+    name: OwnText
+    username: OwnText
+    username_key: OwnText
+    email: OwnText
+    email_key: OwnText
     locale: str
     roles: list[Role]
     password_hash: str  # empty for an account of the organisation's (no local password)
@@ -134,9 +140,9 @@ class ExternalIdentityLinked(UserEvent):
 class ProfileSynced(UserEvent):
     """The name or e-mail address changed as the organisation's directory says."""
 
-    name: str
-    email: str
-    email_key: str
+    name: OwnText
+    email: OwnText
+    email_key: OwnText
     reason: str
     at: datetime
 
@@ -543,6 +549,11 @@ class User:
 
 def user_stream(user_id: UUID) -> str:
     return f"user-{user_id}"
+
+
+def stream_owner(stream_id: str) -> UUID | None:
+    """Whose personal values a stream holds: the user's, for `user-<id>`."""
+    return UUID(stream_id.removeprefix("user-")) if stream_id.startswith("user-") else None
 
 
 def user_event(event_type: str, data: dict[str, Any]) -> UserEvent:
