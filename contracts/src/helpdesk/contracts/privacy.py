@@ -10,13 +10,15 @@ own copy of `HELPDESK_PRIVACY_KEK`, so no usable key ever crosses the bus.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.envelope import EventData
-from helpdesk.contracts.messages import Kind, Request
+from helpdesk.contracts.identity import SERVICE, Username, _CallerCommand, _CallerQuery
+from helpdesk.contracts.messages import AdminRequest, Kind, Request
+from helpdesk.contracts.text import single_line
 
 
 class WrappedDataKey(BaseModel):
@@ -46,6 +48,84 @@ class GetDataKeys(Request[DataKeys]):
 
 ErasureReason = Literal["request", "admin", "retention"]
 
+# The admin's reason: kept as the record of the erasure (who, when, why), so it
+# must name nobody; the portal says so.
+ErasureNote = Annotated[str, Field(min_length=3, max_length=500), AfterValidator(single_line)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErasureRequestBody(_Body):
+    """`POST /api/v1/me/erasure-request`: the caller asks to be forgotten."""
+
+    note: Annotated[str | None, Field(max_length=500)] = None
+
+
+class ErasureBody(_Body):
+    """`POST /api/v1/users/{id}/erase`: an admin erases a person, saying why."""
+
+    reason: ErasureNote
+
+
+class ErasureRequest(BaseModel):
+    """A person's request to be erased, as admins see it (pending until decided)."""
+
+    user_id: UUID
+    name: str
+    username: str
+    email: str
+    requested_at: datetime
+    note: str | None = None
+
+
+class ErasureRequests(BaseModel):
+    items: list[ErasureRequest]
+
+
+class ErasureAccepted(BaseModel):
+    """The key is destroyed; every service scrubs its copies within a minute."""
+
+    user_id: UUID
+    erased_at: datetime
+    status: Literal["erased"] = "erased"
+
+
+class ErasureRequested(BaseModel):
+    user_id: UUID
+    requested_at: datetime
+    status: Literal["pending"] = "pending"
+
+
+class RequestErasure(_CallerCommand[ErasureRequested], ErasureRequestBody):
+    """The caller asks to be erased; an admin confirms (docs/privacy.md)."""
+
+    verb: ClassVar[str] = "request_erasure"
+
+
+class ListErasureRequests(_CallerQuery[ErasureRequests]):
+    """Admins only: the pending requests, oldest first."""
+
+    verb: ClassVar[str] = "list_erasure_requests"
+
+
+class EraseUser(_CallerCommand[ErasureAccepted], ErasureBody):
+    """Admins only, never themselves: destroy the person's key and scrub them."""
+
+    verb: ClassVar[str] = "erase_user"
+
+    user_id: UUID
+
+
+class OperatorEraseUser(AdminRequest[ErasureAccepted], ErasureBody):
+    """The CLI's `helpdesk erase-user USERNAME --reason …`."""
+
+    service: ClassVar[str | None] = SERVICE
+    verb: ClassVar[str] = "users.erase"
+
+    username: Username
+
 
 class PersonalDataErased(EventData):
     """A person's key was destroyed: everything sealed under it is unreadable now,
@@ -58,4 +138,7 @@ class PersonalDataErased(EventData):
     user_id: UUID
     erased_at: datetime
     reason: ErasureReason
-    by: UUID | None = None  # the admin who confirmed; None for retention
+    by: UUID | None = None  # the admin who confirmed; None for the operator or retention
+    # The destroyed keys: a service finds what it holds of the person by them
+    # (`pd1:<key id>:…` in its stored events), as key ids name nobody.
+    key_ids: list[UUID] = Field(default_factory=list)
