@@ -47,6 +47,7 @@ from helpdesk.contracts.admin import DeadLetter
 from helpdesk.contracts.envelope import EventEnvelope
 from helpdesk.contracts.subjects import MSG_ID_HEADER, stream_name
 from helpdesk.servicekit.db import Connection
+from helpdesk.servicekit.erasure import NotYet
 from helpdesk.servicekit.logging import bind_correlation_id, describe_error, get_logger
 from helpdesk.servicekit.messages import CurrentMessage, current_message
 from helpdesk.servicekit.personal_data import opened_envelope
@@ -299,6 +300,10 @@ async def on_delivery(
             else:
                 async with in_order:
                     await handle_once(pool, consumer, envelope)
+    except NotYet as wait:
+        # Not a failure: the handler asked to see the event again later.
+        await msg.nack(delay=wait.delay)
+        return
     except Exception as exc:
         FAILURES.labels(consumer.name).inc()
         if deliveries >= consumer.max_deliver:

@@ -218,6 +218,14 @@ def local(store: Keystore) -> RingFor:
     return lambda conn: ConnectionKeyRing(conn, store)
 
 
+def forget(person_id: UUID) -> None:
+    """Drop the person's keys from this process's cache, if its ring keeps one."""
+    for ring_for_conn in _RING_FOR:
+        forget_person = getattr(ring_for_conn, "forget", None)
+        if forget_person is not None:
+            forget_person(person_id)
+
+
 def ring_for(conn: Connection) -> KeyRing:
     if not _RING_FOR:
         raise PrivacyError("no key ring is configured in this process (HELPDESK_PRIVACY_KEK)")

@@ -80,6 +80,10 @@ class RemoteKeyRing:
                     _bounded(self._reading)[key.key_id] = (now + self._read_seconds, key)
         return found
 
+    def __call__(self, _conn: object) -> RemoteKeyRing:
+        """The ring of every connection: keys are asked over NATS, not per connection."""
+        return self
+
     def forget(self, person_id: UUID) -> None:
         """Drop the person's keys (their erasure arrived)."""
         self._writing.pop(person_id, None)

@@ -283,8 +283,7 @@ async def run(service: Service[SettingsT]) -> None:
     if store is not None:
         ctx.serve(keystore.serve_data_keys(pool, store))
     elif keks is not None and isinstance(settings, PersonalDataSettings):
-        ring = RemoteKeyRing(nc, keks, read_seconds=settings.privacy_key_cache_seconds)
-        keystore.configure(lambda _conn: ring)
+        keystore.configure(RemoteKeyRing(nc, keks, read_seconds=settings.privacy_key_cache_seconds))
     if service.actor_key is not None:
         ctx.verify_token = access_tokens.verifier(service.actor_key(settings))
     built = service.build(ctx)
