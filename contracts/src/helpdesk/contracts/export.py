@@ -18,8 +18,20 @@ from pydantic import BaseModel, Field
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.messages import Query, ResultT
+from helpdesk.contracts.replies import Refused
 
 CURSOR_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+
+
+class NotAllowed(Refused):
+    code = "forbidden"
+    default_message = "Only the person themselves or an admin may export their data."
+
+
+class BadCursor(Refused):
+    code = "validation_error"
+    default_message = "Some fields are invalid."
+    field_error = ("cursor", "not a cursor of this export")
 
 
 class _ExportQuery(Query[ResultT], Generic[ResultT]):
@@ -29,10 +41,18 @@ class _ExportQuery(Query[ResultT], Generic[ResultT]):
     user_id: UUID
     cursor: str | None = Field(default=None, max_length=64, pattern=CURSOR_PATTERN)
 
-    @property
-    def allowed(self) -> bool:
-        """A person exports themselves; an admin exports anyone."""
-        return self.actor.user_id == self.user_id or Role.ADMIN in self.actor.roles
+    def ensure_allowed(self) -> None:
+        """A person exports themselves; an admin exports anyone; else `NotAllowed`."""
+        if self.actor.user_id != self.user_id and Role.ADMIN not in self.actor.roles:
+            raise NotAllowed()
+
+    def position(self) -> int:
+        """The cursor of a service that pages by row number (0: from the start)."""
+        if self.cursor is None:
+            return 0
+        if not self.cursor.isdigit():
+            raise BadCursor()
+        return int(self.cursor)
 
 
 # --- identity: the account, its second factors, its sign-ins -------------------------------

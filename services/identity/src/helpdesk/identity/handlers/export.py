@@ -10,32 +10,29 @@ from __future__ import annotations
 
 from helpdesk.contracts import export as contract
 from helpdesk.identity.domain import policy
-from helpdesk.identity.domain.errors import DomainError
+from helpdesk.identity.domain.errors import DomainError, UnknownUser
 from helpdesk.identity.domain.user import User
 from helpdesk.identity.handlers.deps import AccountRecords, Deps, UseCases
 
 SESSIONS_PER_PAGE = 500
 
 
-class Forbidden(DomainError):
-    code = "forbidden"
-    default_message = "Only the person themselves or an admin may export their data."
-
-
-class NoSuchUser(DomainError):
-    code = "not_found"
-    default_message = "There is no such user."
-
-
-class BadCursor(DomainError):
-    code = "validation_error"
-    default_message = "Some fields are invalid."
-    field_error = ("cursor", "not a cursor of this export")
-
-
 class NotServed(DomainError):
     code = "unavailable"
     default_message = "Exports are not available on this replica."
+
+
+# The profile's fields that the account holds under the same name.
+_PROFILE_FIELDS = (
+    "user_id",
+    "name",
+    "username",
+    "email",
+    "roles",
+    "status",
+    "source",
+    "registered_at",
+)
 
 
 def _factors(user: User) -> list[contract.ExportedFactor]:
@@ -54,25 +51,16 @@ def _factors(user: User) -> list[contract.ExportedFactor]:
     return factors
 
 
-def _after(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit():
-        raise BadCursor()
-    return int(cursor)
-
-
 async def export_account(query: contract.ExportAccount, deps: Deps) -> contract.AccountExport:
-    if not query.allowed:
-        raise Forbidden()
+    query.ensure_allowed()
     records: AccountRecords | None = deps.records
     if records is None:
         raise NotServed()
-    after = _after(query.cursor)
+    after = query.position()
     async with deps.uow() as uow:
         user = await uow.users.get(query.user_id)
     if not user.exists:
-        raise NoSuchUser()
+        raise UnknownUser(str(query.user_id))
     sessions, next_after = await records.sessions(user.user_id, after, SESSIONS_PER_PAGE)
     first_page = query.cursor is None
     history = await records.history(user.user_id) if first_page else []
@@ -85,15 +73,8 @@ async def export_account(query: contract.ExportAccount, deps: Deps) -> contract.
     )
     activated = [event.at for event in history if event.kind == "activated"]
     return contract.AccountExport(
-        user_id=user.user_id,
-        name=user.name,
-        username=user.username,
-        email=user.email,
+        **{name: getattr(user, name) for name in _PROFILE_FIELDS},
         locale=user.language,
-        roles=user.roles,
-        status=user.status,
-        source=user.source,
-        registered_at=user.registered_at,
         activated_at=activated[0] if activated else None,
         second_factors=_factors(user),
         history=history,

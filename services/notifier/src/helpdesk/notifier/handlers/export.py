@@ -16,7 +16,6 @@ from pydantic import BaseModel
 
 from helpdesk.contracts import export as contract
 from helpdesk.contracts.messages import Request
-from helpdesk.contracts.replies import Refused
 
 MAILS_PER_PAGE = 200
 
@@ -32,24 +31,9 @@ class ExportDeps:
     mails: MailRecords
 
 
-class Forbidden(Refused):
-    code = "forbidden"
-    default_message = "Only the person themselves or an admin may export their data."
-
-
-class BadCursor(Refused):
-    code = "validation_error"
-    default_message = "Some fields are invalid."
-    field_error = ("cursor", "not a cursor of this export")
-
-
 async def export_mails(query: contract.ExportMails, deps: ExportDeps) -> contract.MailsExport:
-    if not query.allowed:
-        raise Forbidden()
-    if query.cursor is not None and not query.cursor.isdigit():
-        raise BadCursor()
-    after = int(query.cursor or 0)
-    mails, last = await deps.mails.page(query.addresses, after, MAILS_PER_PAGE)
+    query.ensure_allowed()
+    mails, last = await deps.mails.page(query.addresses, query.position(), MAILS_PER_PAGE)
     return contract.MailsExport(items=mails, next_cursor=str(last) if last is not None else None)
 
 

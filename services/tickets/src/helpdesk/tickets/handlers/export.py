@@ -15,7 +15,6 @@ from uuid import UUID
 from helpdesk.contracts import export as contract
 from helpdesk.contracts.tickets import AUTOMATIC, TimelineEntry
 from helpdesk.tickets.domain import events as e
-from helpdesk.tickets.domain.errors import Forbidden
 from helpdesk.tickets.domain.ticket import Ticket
 from helpdesk.tickets.handlers.deps import Deps, Table, TicketFilter
 from helpdesk.tickets.handlers.views import detail_of
@@ -125,8 +124,7 @@ def exported(ticket: Ticket, deps: Deps) -> contract.ExportedTicket:
 
 
 async def export_tickets(query: contract.ExportTickets, deps: Deps) -> contract.TicketsExport:
-    if not query.allowed:
-        raise Forbidden("Only the person themselves or an admin may export their data.")
+    query.ensure_allowed()
     mine = TicketFilter(requester_id=query.user_id)
     async with deps.uow() as uow:
         page = await uow.views.page(mine, cursor=query.cursor, limit=TICKETS_PER_PAGE)
