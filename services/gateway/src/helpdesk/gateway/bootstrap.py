@@ -23,6 +23,7 @@ from helpdesk.gateway.routes import (
     attachments,
     export,
     factors,
+    privacy,
     reports,
     tickets,
     webhooks,
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(webhooks.router)
     app.include_router(export.router)
+    app.include_router(privacy.router)
     portal.install(app)
     install_openapi(app)
     return app
