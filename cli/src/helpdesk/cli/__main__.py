@@ -9,6 +9,7 @@ operator's NKEY seed file), the same commands the gateway sends.
     helpdesk rebuild-projections tickets
     helpdesk directory-sync      # LDAP / AD: deactivate the departed, update the rest
     helpdesk assignment-replay --policy least_open --since 2026-10-01 [--queue service-desk]
+    helpdesk erase-user maria --reason "asked by letter, ref. 2026-114"   # cannot be undone
 
 and creates and rotates the NATS keys of every identity (no NATS needed):
 
@@ -44,7 +45,7 @@ import nats.errors
 from pydantic import BaseModel, ValidationError
 
 from helpdesk.cli import replay
-from helpdesk.contracts import admin, agents, identity, organisation, people
+from helpdesk.contracts import admin, agents, identity, organisation, people, privacy
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.replies import Refused
@@ -132,6 +133,12 @@ async def call(payload: Request[ResultT], service: str | None = None) -> ResultT
         ) from None
 
 
+def _invalid(exc: ValidationError) -> CliError:
+    """The contract's refusal of the input: its first field error, in one line."""
+    first = exc.errors()[0]
+    return CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
 async def create_user(args: argparse.Namespace) -> str:
     password = os.environ.get("HELPDESK_NEW_PASSWORD") or getpass.getpass("Password: ")
     try:
@@ -144,8 +151,7 @@ async def create_user(args: argparse.Namespace) -> str:
             locale=args.locale,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CliError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise _invalid(exc) from None
     created = await call(command)
     return f"created {created.username} ({created.user_id}) with roles {', '.join(created.roles)}"
 
@@ -191,6 +197,16 @@ async def set_roles(args: argparse.Namespace) -> str:
     roles = [Role(r) for r in args.roles]
     changed = await call(people.OperatorSetRoles(username=args.username, roles=roles))
     return f"{changed.username} now has roles {', '.join(changed.roles)}"
+
+
+async def erase_user(args: argparse.Namespace) -> str:
+    """Destroy the person's key: every service then scrubs them (docs/privacy.md)."""
+    try:
+        command = privacy.OperatorEraseUser(username=args.username, reason=args.reason)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    erased = await call(command)
+    return f"erased {args.username} ({erased.user_id}) at {erased.erased_at.isoformat()}"
 
 
 async def directory_sync(args: argparse.Namespace) -> str:
@@ -324,6 +340,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("roles", nargs="+", choices=[r.value for r in Role])
     p.set_defaults(run=set_roles)
+
+    p = sub.add_parser(
+        "erase-user",
+        help="erase a person: their key is destroyed and every service scrubs them (no undo)",
+    )
+    p.add_argument("username")
+    p.add_argument(
+        "--reason", required=True, help="why, kept as the erasure's record: name nobody in it"
+    )
+    p.set_defaults(run=erase_user)
 
     p = sub.add_parser(
         "directory-sync",
