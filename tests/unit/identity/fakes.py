@@ -21,6 +21,7 @@ from uuid import UUID
 
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.people import UserSummary
+from helpdesk.contracts.privacy import ErasureRequest
 from helpdesk.contracts.text import fold
 from helpdesk.identity.adapters.published import integration_events
 from helpdesk.identity.adapters.ratelimits import growing_delay
@@ -40,6 +41,7 @@ from helpdesk.identity.domain.session import (
 )
 from helpdesk.identity.domain.user import (
     ActivationTokenIssued,
+    ErasureRequested,
     PasswordResetRequested,
     ProfileSynced,
     Registered,
@@ -193,6 +195,24 @@ class FakeUsers:
             for u in users
             if u.source == source and u.external_id and u.status != "cancelled"
         }
+
+    async def erasure_requests(self) -> list[ErasureRequest]:
+        found = []
+        for user_id, stream in self._streams.items():
+            user = await self.get(user_id)
+            asked = [e for e in stream if isinstance(e, ErasureRequested)]
+            if asked and user.erasure_requested_at is not None:
+                found.append(
+                    ErasureRequest(
+                        user_id=user_id,
+                        name=user.name,
+                        username=user.username,
+                        email=user.email,
+                        requested_at=asked[-1].at,
+                        note=asked[-1].note,
+                    )
+                )
+        return sorted(found, key=lambda r: (r.requested_at, r.user_id))
 
     async def id_by_passkey(self, credential_id: str) -> UUID | None:
         users = [await self.get(user_id) for user_id in self._streams]

@@ -152,6 +152,11 @@ class Keystore:
         )
         return destroyed
 
+    async def key_ids_of(self, conn: Connection, person_id: UUID) -> list[UUID]:
+        """The ids of the person's keys (destroyed or not): ids name nobody."""
+        rows = await conn.fetch(f"SELECT key_id FROM {self._table} WHERE person_id = $1", person_id)
+        return [row["key_id"] for row in rows]
+
     async def is_destroyed(self, conn: Connection, person_id: UUID) -> bool:
         return bool(
             await conn.fetchval(
@@ -213,9 +218,20 @@ def configure(ring_for: RingFor) -> None:
     _RING_FOR[:] = [ring_for]
 
 
+_OWNED: list[Keystore] = []
+
+
 def local(store: Keystore) -> RingFor:
     """The keystore's owner: keys on the connection of the work at hand."""
+    _OWNED[:] = [store]
     return lambda conn: ConnectionKeyRing(conn, store)
+
+
+def owned() -> Keystore:
+    """The keystore this process owns (identity's); erasure destroys keys in it."""
+    if not _OWNED:
+        raise PrivacyError("this process owns no keystore")
+    return _OWNED[0]
 
 
 def forget(person_id: UUID) -> None:

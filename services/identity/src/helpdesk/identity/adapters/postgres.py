@@ -19,6 +19,7 @@ from asyncpg.transaction import Transaction
 from pydantic import BaseModel
 
 from helpdesk.contracts.people import UserSummary
+from helpdesk.contracts.privacy import ErasureRequest
 from helpdesk.contracts.text import fold
 from helpdesk.identity.adapters.projections import PROJECTIONS
 from helpdesk.identity.adapters.published import integration_events
@@ -26,6 +27,7 @@ from helpdesk.identity.adapters.ratelimits import PostgresRateLimits
 from helpdesk.identity.domain.errors import EmailTaken, UsernameTaken
 from helpdesk.identity.domain.session import Session, SessionEvent, session_event, session_stream
 from helpdesk.identity.domain.user import (
+    Erased,
     Source,
     User,
     UserEvent,
@@ -34,6 +36,7 @@ from helpdesk.identity.domain.user import (
     user_stream,
 )
 from helpdesk.identity.handlers.deps import TokenPurpose
+from helpdesk.servicekit import keystore
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
@@ -86,14 +89,29 @@ class PostgresUsers:
             raise
         for event in events:
             user.apply(event)
+        destroyed: list[UUID] = []
+        if any(isinstance(event, Erased) for event in events):
+            # The key goes in the erasure's own transaction: committed together or not at all.
+            store = keystore.owned()
+            destroyed = await store.key_ids_of(self._conn, user.user_id)
+            await store.destroy(self._conn, user.user_id)
+            destroyed = destroyed or await store.key_ids_of(self._conn, user.user_id)
         correlation_id = current_correlation_id()
         await add_to_outbox(
             self._conn,
             [
                 OutgoingMessage.of(public, correlation_id=correlation_id)
-                for public in integration_events(user, events, sealed_token)
+                for public in integration_events(user, events, sealed_token, destroyed)
             ],
         )
+
+    async def erasure_requests(self) -> list[ErasureRequest]:
+        rows = await self._conn.fetch(
+            "SELECT r.user_id, u.name, u.username, u.email, r.requested_at, r.note"
+            " FROM erasure_requests r JOIN users u USING (user_id)"
+            " ORDER BY r.requested_at, r.user_id"
+        )
+        return [ErasureRequest(**dict(row.items())) for row in rows]
 
     async def id_by_username(self, username_key: str) -> UUID | None:
         return await self._id("SELECT user_id FROM users WHERE username_key = $1", username_key)

@@ -143,6 +143,32 @@ async def _passkeys_removed(conn: Connection, event: RecordedEvent) -> None:
     await _without_factor(conn, event, "passkey")
 
 
+async def _erasure_requested(conn: Connection, event: RecordedEvent) -> None:
+    await conn.execute(
+        "INSERT INTO erasure_requests (user_id, requested_at, note) VALUES ($1, $2, $3)"
+        " ON CONFLICT (user_id) DO UPDATE SET requested_at = excluded.requested_at,"
+        " note = excluded.note",
+        _user_id(event),
+        event.recorded_at,
+        event.data.get("note"),
+    )
+
+
+async def _erased(conn: Connection, event: RecordedEvent) -> None:
+    """Nothing of the person stays: what a replay of their (now unreadable) events
+    writes, and no tokens, passkeys or pending request."""
+    user_id = _user_id(event)
+    await conn.execute(
+        "UPDATE users SET name = '', username = '', email = '', username_key = $2,"
+        " email_key = $2, status = 'erased', factors = '{}', external_id = NULL"
+        " WHERE user_id = $1",
+        user_id,
+        f"erased:{user_id}",
+    )
+    for table in ("user_tokens", "passkeys", "erasure_requests"):
+        await conn.execute(f"DELETE FROM {table} WHERE user_id = $1", user_id)
+
+
 class _OfStreams:
     """A projection of the streams named `stream_prefix`…, by their events' types."""
 
@@ -159,7 +185,7 @@ class UserDirectory(_OfStreams):
 
     name = "identity-users"
     stream_prefix = "user-"
-    tables: Sequence[str] = ("users", "user_tokens", "passkeys")
+    tables: Sequence[str] = ("users", "user_tokens", "passkeys", "erasure_requests")
     changes = ByEventType(
         {
             user.Registered: _registered,
@@ -176,6 +202,8 @@ class UserDirectory(_OfStreams):
             user.ProfileSynced: _profile,
             user.PasskeyAdded: _passkey_added,
             user.PasskeysRemoved: _passkeys_removed,
+            user.ErasureRequested: _erasure_requested,
+            user.Erased: _erased,
         }
     )
 

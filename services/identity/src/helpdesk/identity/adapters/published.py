@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from helpdesk.contracts import factors, organisation, people
+from helpdesk.contracts import factors, organisation, people, privacy
 from helpdesk.contracts import identity as contract
 from helpdesk.contracts.envelope import EventData
 from helpdesk.identity.domain.user import (
     Activated,
     ActivationTokenIssued,
     Deactivated,
+    Erased,
     PasskeyAdded,
     PasskeysRemoved,
     PasswordChanged,
@@ -39,9 +41,13 @@ from helpdesk.identity.domain.user import (
 
 
 def integration_events(
-    user: User, events: Sequence[UserEvent], sealed_token: str | None = None
+    user: User,
+    events: Sequence[UserEvent],
+    sealed_token: str | None = None,
+    destroyed_keys: Sequence[UUID] = (),
 ) -> list[EventData]:
-    """What `events` (already applied to `user`) tell the other services, in order."""
+    """What `events` (already applied to `user`) tell the other services, in order.
+    `destroyed_keys`: the person's keys an `Erased` among them destroyed."""
     issued = next((e for e in events if isinstance(e, ActivationTokenIssued)), None)
     registering = any(isinstance(e, Registered) for e in events)
     public: list[EventData] = []
@@ -131,6 +137,16 @@ def integration_events(
                 public.append(
                     factors.SecondFactorRemoved(
                         **_person(user), factor=_factor(event), removed_at=event.at
+                    )
+                )
+            case Erased():
+                public.append(
+                    privacy.PersonalDataErased(
+                        user_id=user.user_id,
+                        erased_at=event.at,
+                        reason=event.kind,
+                        by=event.by,
+                        key_ids=list(destroyed_keys),
                     )
                 )
             case _:

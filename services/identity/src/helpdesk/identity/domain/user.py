@@ -16,7 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from helpdesk.contracts.actors import Role
-from helpdesk.contracts.personal import OWN
+from helpdesk.contracts.personal import OWN, Personal
 from helpdesk.identity.domain.errors import (
     AlreadyActive,
     AlreadyEnrolled,
@@ -24,9 +24,10 @@ from helpdesk.identity.domain.errors import (
     InvalidCode,
     InvalidToken,
     TokenExpired,
+    UnknownUser,
 )
 
-Status = Literal["pending_activation", "active", "cancelled", "deactivated"]
+Status = Literal["pending_activation", "active", "cancelled", "deactivated", "erased"]
 Source = Literal["local", "ldap", "oidc", "saml"]
 Language = Literal["el", "en"]
 
@@ -196,6 +197,27 @@ class PasskeysRemoved(UserEvent):
     at: datetime
 
 
+class ErasureRequested(UserEvent):
+    """The person asked to be erased; an admin decides (docs/privacy.md)."""
+
+    at: datetime
+    note: Annotated[str | None, Personal("user_id")] = None
+
+
+ErasureKind = Literal["request", "admin", "retention"]
+
+
+class Erased(UserEvent):
+    """The person's key is destroyed with this event: everything sealed under it
+    reads as erased from now on, here and in every other service. `reason` is the
+    admin's record of why (it names nobody); `kind` says who asked."""
+
+    at: datetime
+    by: UUID | None = None  # the admin; None for the operator and retention
+    kind: ErasureKind
+    reason: str
+
+
 @dataclass
 class Passkey:
     public_key: str
@@ -237,6 +259,8 @@ class User:
     # Why it was last deactivated (None: an admin); a directory sync reactivates
     # only what a directory sync deactivated.
     deactivation_reason: str | None = None
+    erasure_requested_at: datetime | None = None
+    erased_at: datetime | None = None
 
     @property
     def exists(self) -> bool:
@@ -330,6 +354,17 @@ class User:
                 self.passkeys[event.credential_id].sign_count = event.sign_count
             case PasskeysRemoved():
                 self.passkeys = {}
+            case ErasureRequested():
+                self.erasure_requested_at = event.at
+            case Erased():
+                # Nothing of the person stays in memory either; the stream's older
+                # events read as erased from now on.
+                self.status, self.erased_at, self.erasure_requested_at = "erased", event.at, None
+                self.name = self.username = self.email = self.password_hash = ""
+                self.activation_token_hash = self.activation_expires_at = None
+                self.reset_tokens.clear()
+                self.totp_sealed_secret = self.totp_added_at = None
+                self.recovery_code_hashes, self.passkeys, self.external_id = [], {}, None
             case UsernameReminderRequested() | RegistrationAttempted():
                 pass
 
@@ -449,10 +484,29 @@ class User:
     def deactivate(
         self, by: UUID | None, now: datetime, reason: str | None = None
     ) -> list[UserEvent]:
-        """No more logins; the caller ends the sessions. Nothing if already deactivated."""
-        if self.status == "deactivated":
+        """No more logins; the caller ends the sessions. Nothing if already deactivated
+        (or erased: an erased account never signs in again)."""
+        if self.status in ("deactivated", "erased"):
             return []
         return [Deactivated(at=now, by=by, reason=reason)]
+
+    def request_erasure(self, now: datetime, note: str | None) -> list[UserEvent]:
+        """Ask an admin to erase this account (again: the newer request stands)."""
+        if self.status in ("erased", "cancelled"):
+            raise UnknownUser(str(self.user_id))
+        return [ErasureRequested(at=now, note=note)]
+
+    def erase(
+        self, by: UUID | None, now: datetime, reason: str, kind: ErasureKind | None = None
+    ) -> list[UserEvent]:
+        """Forget the person: nothing if already erased (the first erasure stands).
+        `kind` defaults to "request" when they had asked, else "admin"."""
+        if self.status == "erased":
+            return []
+        if not self.exists or self.status == "cancelled":
+            raise UnknownUser(str(self.user_id))
+        kind = kind or ("request" if self.erasure_requested_at is not None else "admin")
+        return [Erased(at=now, by=by, kind=kind, reason=reason)]
 
     def reactivate(
         self, by: UUID | None, now: datetime, reason: str | None = None

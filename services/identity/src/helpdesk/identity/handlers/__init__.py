@@ -7,6 +7,7 @@ from __future__ import annotations
 from helpdesk.identity.handlers import (
     activation,
     admin,
+    erasure,
     export,
     factors,
     organisation,
@@ -29,4 +30,5 @@ HANDLERS: UseCases = {
     **organisation.HANDLERS,
     **passkeys.HANDLERS,
     **export.HANDLERS,
+    **erasure.HANDLERS,
 }

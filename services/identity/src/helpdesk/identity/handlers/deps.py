@@ -21,6 +21,7 @@ from helpdesk.contracts.actors import Role
 from helpdesk.contracts.export import AccountEvent, ExportedSession, FailedSignIn
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.people import UserSummary
+from helpdesk.contracts.privacy import ErasureRequest
 from helpdesk.identity.domain.organisation import OrganisationPerson
 from helpdesk.identity.domain.session import Session, SessionEvent
 from helpdesk.identity.domain.user import Source, User, UserEvent
@@ -63,6 +64,9 @@ class Users(Protocol):
 
     async def of_source(self, source: Source) -> dict[str, UUID]:
         """Every account that comes from `source`: external id -> user id."""
+
+    async def erasure_requests(self) -> list[ErasureRequest]:
+        """The pending requests to be erased, oldest first (admins' list)."""
 
     async def id_by_passkey(self, credential_id: str) -> UUID | None:
         """The account a passkey (its base64url credential id) belongs to."""

@@ -125,7 +125,8 @@ async def reactivate_user(cmd: contract.ReactivateUser, deps: Deps) -> contract.
     return await change(deps, cmd.user_id, "reactivate", cmd.actor.user_id)
 
 
-async def _user_id(deps: Deps, username: str) -> UUID:
+async def user_id_of(deps: Deps, username: str) -> UUID:
+    """The id of the account called `username` (the operator's commands name people so)."""
     async with deps.uow() as uow:
         user_id = await uow.users.id_by_username(policy.username_key(username))
     if user_id is None:
@@ -136,14 +137,14 @@ async def _user_id(deps: Deps, username: str) -> UUID:
 async def operator_set_status(
     cmd: contract.OperatorSetStatus, deps: Deps
 ) -> contract.UserStatusChanged:
-    user_id = await _user_id(deps, cmd.username)
+    user_id = await user_id_of(deps, cmd.username)
     return await change(deps, user_id, "reactivate" if cmd.active else "deactivate", None)
 
 
 async def operator_set_roles(
     cmd: contract.OperatorSetRoles, deps: Deps
 ) -> contract.UserStatusChanged:
-    user_id = await _user_id(deps, cmd.username)
+    user_id = await user_id_of(deps, cmd.username)
     return await change(deps, user_id, "roles", None, cmd.roles)
 
 

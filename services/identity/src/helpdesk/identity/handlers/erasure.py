@@ -1,0 +1,103 @@
+"""Erasure (issue 30, docs/privacy.md): a person asks to be forgotten, an admin
+(or the operator) erases them.
+
+Erasing saves an `Erased` event; the users repository destroys the person's key
+in the same transaction and queues `PersonalDataErased` (no personal data: the
+id, when, why in one word, who, the key ids). From the commit on, everything
+sealed under that key — in every event store, stream, backup — reads as erased,
+and every service scrubs its plaintext copies. The account ends like a
+deactivated one: its sessions are revoked and its access tokens voided at once.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from helpdesk.contracts import privacy as contract
+from helpdesk.contracts.actors import Actor, Role
+from helpdesk.identity.domain.errors import UnknownUser
+from helpdesk.identity.domain.user import ErasureKind
+from helpdesk.identity.handlers.deps import Deps, UseCases
+from helpdesk.identity.handlers.people import Forbidden, SelfLockout, user_id_of
+from helpdesk.servicekit.handlers import retry_on_conflict
+from helpdesk.servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def _ensure_admin(actor: Actor) -> None:
+    if Role.ADMIN not in actor.roles:
+        raise Forbidden("only admins erase people")
+
+
+async def erase(
+    deps: Deps, user_id: UUID, by: UUID | None, reason: str, kind: ErasureKind | None = None
+) -> contract.ErasureAccepted:
+    """Erase the person (idempotent: a second erasure answers the first's time)."""
+    ended: list[UUID] = []
+
+    async def attempt() -> contract.ErasureAccepted:
+        ended.clear()
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            events = user.erase(by, now, reason, kind)
+            if events:
+                await uow.users.save(user, events)
+                for session_id in await uow.sessions.active_of(user_id):
+                    session = await uow.sessions.get(session_id)
+                    await uow.sessions.save(session, session.revoke("deactivated", now))
+                    ended.append(session_id)
+                await uow.commit()
+                log.info("person erased", user_id=str(user_id), by=str(by))
+        assert user.erased_at is not None
+        return contract.ErasureAccepted(user_id=user_id, erased_at=user.erased_at)
+
+    result = await retry_on_conflict(attempt)
+    for session_id in ended:  # after the commit: a rolled-back attempt voids nothing
+        await deps.revocations.revoke_session(session_id)
+    return result
+
+
+async def request_erasure(cmd: contract.RequestErasure, deps: Deps) -> contract.ErasureRequested:
+    now = deps.clock.now()
+
+    async def attempt() -> contract.ErasureRequested:
+        async with deps.uow() as uow:
+            user = await uow.users.get(cmd.actor.user_id)
+            if not user.exists:
+                raise UnknownUser(str(cmd.actor.user_id))
+            await uow.users.save(user, user.request_erasure(now, cmd.note))
+            await uow.commit()
+        return contract.ErasureRequested(user_id=user.user_id, requested_at=now)
+
+    return await retry_on_conflict(attempt)
+
+
+async def list_erasure_requests(
+    query: contract.ListErasureRequests, deps: Deps
+) -> contract.ErasureRequests:
+    _ensure_admin(query.actor)
+    async with deps.uow() as uow:
+        return contract.ErasureRequests(items=await uow.users.erasure_requests())
+
+
+async def erase_user(cmd: contract.EraseUser, deps: Deps) -> contract.ErasureAccepted:
+    _ensure_admin(cmd.actor)
+    if cmd.user_id == cmd.actor.user_id:
+        raise SelfLockout("you cannot erase yourself; another admin can")
+    return await erase(deps, cmd.user_id, cmd.actor.user_id, cmd.reason)
+
+
+async def operator_erase_user(
+    cmd: contract.OperatorEraseUser, deps: Deps
+) -> contract.ErasureAccepted:
+    return await erase(deps, await user_id_of(deps, cmd.username), None, cmd.reason)
+
+
+HANDLERS: UseCases = {
+    contract.RequestErasure: request_erasure,
+    contract.ListErasureRequests: list_erasure_requests,
+    contract.EraseUser: erase_user,
+    contract.OperatorEraseUser: operator_erase_user,
+}
