@@ -52,6 +52,7 @@ def _load() -> dict[str, dict[Lang, str]]:
         _catalogue("agents"),
         _catalogue("factors"),
         _catalogue("workspace"),
+        _catalogue("erasure"),
     ):
         for key, entry in table.items():
             if key in strings:
