@@ -105,6 +105,7 @@ class Submitted(BaseModel):
     queue: str
     first_response_due: datetime | None
     resolution_due: datetime | None
+    requester_id: UUID | None = None  # set in a mail's answer: whose mail the mailgate keeps
 
 
 class Person(BaseModel):
@@ -171,6 +172,9 @@ class MessageAdded(BaseModel):
     ticket_id: UUID
     message_id: UUID
     status: TicketStatus
+    # Set in a mail's answer: its sender and the ticket's requester (mailgate erasure).
+    author_id: UUID | None = None
+    requester_id: UUID | None = None
 
 
 class SlaTargetInfo(BaseModel):

@@ -93,6 +93,8 @@ async def submit_from_mail(cmd: SubmitFromMail, deps: Deps) -> Submitted:
             now=now,
             channel=Channel.MAIL,
         )
+        # The mailgate keeps the mail under its sender's id, to scrub it on erasure.
+        result = result.model_copy(update={"requester_id": requester.contact.user_id})
         await uow.mail_log.record(cmd.mail_id, ticket.ticket_id, result)
         await uow.commit()
     log.info("ticket submitted by mail", ticket_id=str(ticket.ticket_id), number=ticket.number)
@@ -120,8 +122,13 @@ async def reply_from_mail(cmd: ReplyFromMail, deps: Deps) -> contract.MessageAdd
                 caller, body=cmd.body, internal=False, policy=deps.policy, now=deps.clock.now()
             )
             await uow.tickets.save(ticket, by=caller.user_id)
+            assert ticket.requester is not None
             result = contract.MessageAdded(
-                ticket_id=ticket.ticket_id, message_id=event.message_id, status=ticket.status
+                ticket_id=ticket.ticket_id,
+                message_id=event.message_id,
+                status=ticket.status,
+                author_id=caller.user_id,  # the mailgate scrubs the mail with either
+                requester_id=ticket.requester.user_id,
             )
             await uow.mail_log.record(cmd.mail_id, ticket.ticket_id, result)
             await uow.commit()
