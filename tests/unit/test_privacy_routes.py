@@ -1,16 +1,20 @@
 """The erasure routes of the gateway in-process, without NATS (issue 30, erasure):
 a caller is needed, bodies are bounded as the contract says (422 problems), a
 valid request gets through to the (unreachable) identity service, and the
-OpenAPI document declares each operation's answers."""
+OpenAPI document declares each operation's answers. The portal's one macro for a
+person's name shows an erased person (an empty name) as "Erased user"."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
 
+from helpdesk.gateway.portal.i18n import t
+from helpdesk.gateway.portal.rendering import _environment
 from tests.unit.test_gateway_accounts import api, token
 
 __all__ = ["api"]  # the fixture, shared with the account routes' tests
@@ -79,3 +83,18 @@ async def test_openapi_declares_the_erasure_routes(api: httpx.AsyncClient) -> No
     erase = paths["/api/v1/users/{user_id}/erase"]["post"]["responses"]
     assert {"202", "401", "403", "404", "409", "422", "503"} <= set(erase)
     assert "200" not in erase
+
+
+@pytest.mark.parametrize(
+    ("lang", "name", "shown"),
+    [
+        ("el", "", '<span class="erased">Διαγραμμένος χρήστης</span>'),
+        ("en", "", '<span class="erased">Erased user</span>'),
+        ("el", "Μαρία <Π>", "Μαρία &lt;Π&gt;"),
+    ],
+)
+def test_an_erased_persons_empty_name_reads_erased_user(lang: str, name: str, shown: str) -> None:
+    page = _environment.from_string(
+        '{% import "macros.html" as m with context %}{{ m.person(p) }}'
+    ).render(t=partial(t, lang=lang), p={"name": name})
+    assert page.strip() == shown
