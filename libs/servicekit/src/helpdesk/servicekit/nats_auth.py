@@ -195,9 +195,12 @@ IDENTITIES: dict[str, Permissions] = {
     ),
     # The mail gateway: the tickets service's mail requests (`tickets.mail.*`), which
     # carry a sender's address instead of an access token, and the attachments bucket
-    # (a mail's files are stored like the gateway's uploads).
+    # (a mail's files are stored like the gateway's uploads); it consumes IDENTITY for
+    # PersonalDataErased only (it scrubs the person's stored mails; it opens nothing).
     "mailgate": service_permissions(
-        "mailgate", extra=[subjects.mail("tickets", "*"), *attachment_rules(write=True)]
+        "mailgate",
+        consumes=["IDENTITY"],
+        extra=[subjects.mail("tickets", "*"), *attachment_rules(write=True)],
     ),
     # The gateway sends commands and queries and reads their replies, stores and
     # serves attachment bytes (streamed through it, never through a command), and
