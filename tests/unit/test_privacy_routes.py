@@ -6,6 +6,7 @@ person's name shows an erased person (an empty name) as "Erased user"."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 from uuid import uuid4
@@ -16,6 +17,8 @@ import pytest
 from helpdesk.gateway.portal.i18n import t
 from helpdesk.gateway.portal.rendering import _environment
 from tests.unit.test_gateway_accounts import api, token
+from tests.unit.test_portal import client_for, csrf_of
+from tests.unit.test_portal_agents import sign_in
 
 __all__ = ["api"]  # the fixture, shared with the account routes' tests
 
@@ -98,3 +101,82 @@ def test_an_erased_persons_empty_name_reads_erased_user(lang: str, name: str, sh
         '{% import "macros.html" as m with context %}{{ m.person(p) }}'
     ).render(t=partial(t, lang=lang), p={"name": name})
     assert page.strip() == shown
+
+
+# ------------------------------------------------------------------ the portal's pages
+
+
+@pytest.fixture
+async def portal() -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for() as c:
+        yield c
+
+
+async def test_my_data_offers_the_erasure_request_form_without_javascript(
+    portal: httpx.AsyncClient,
+) -> None:
+    sign_in(portal, "customer")
+    for lang, heading, button in (
+        ("el", "Ζητώ τη διαγραφή των δεδομένων μου", "Αποστολή αιτήματος διαγραφής"),
+        ("en", "Ask for my data to be erased", "Send the erasure request"),
+    ):
+        html = (await portal.get(f"/helpdesk/{lang}/my-data")).text
+        assert heading in html
+        assert f'action="/helpdesk/{lang}/my-data/erasure"' in html
+        assert button in html
+        assert 'name="note"' in html
+        assert ("Διαγραμμένος χρήστης" if lang == "el" else "Erased user") in html
+
+
+async def test_an_erasure_request_without_identity_keeps_the_note_and_says_so(
+    portal: httpx.AsyncClient,
+) -> None:
+    sign_in(portal, "customer")
+    csrf = await csrf_of(portal, "/helpdesk/el/my-data")
+    response = await portal.post(
+        "/helpdesk/el/my-data/erasure", data={"csrf_token": csrf, "note": "<b>φεύγω</b>"}
+    )
+    assert response.status_code == 503
+    assert "&lt;b&gt;φεύγω&lt;/b&gt;" in response.text
+    assert 'id="form-error"' in response.text
+    refused = await portal.post("/helpdesk/el/my-data/erasure", data={"note": "x"})
+    assert refused.status_code == 403  # no CSRF token
+
+
+async def test_the_page_after_sending_says_the_request_was_sent(
+    portal: httpx.AsyncClient,
+) -> None:
+    sign_in(portal, "customer")
+    html = (await portal.get("/helpdesk/en/my-data/erasure")).text
+    assert "Your erasure request was sent." in html
+    assert 'id="erasure-request-form"' not in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/helpdesk/el/erasure-requests", f"/helpdesk/el/users/{uuid4()}/erase?username=m"]
+)
+async def test_the_admins_erasure_pages_are_403_pages_for_others(
+    portal: httpx.AsyncClient, path: str
+) -> None:
+    sign_in(portal, "agent")
+    response = await portal.get(path)
+    assert response.status_code == 403
+    assert "Μόνο οι διαχειριστές έχουν πρόσβαση" in response.text
+
+
+async def test_a_customer_posting_an_erasure_gets_the_403_page(
+    portal: httpx.AsyncClient,
+) -> None:
+    sign_in(portal, "customer")
+    csrf = await csrf_of(portal, "/helpdesk/el/my-data")
+    response = await portal.post(
+        f"/helpdesk/el/users/{uuid4()}/erase", data={"csrf_token": csrf, "reason": "asked"}
+    )
+    assert response.status_code == 403
+
+
+async def test_the_erasure_pages_need_a_login(portal: httpx.AsyncClient) -> None:
+    for path in ("/helpdesk/el/erasure-requests", "/helpdesk/el/my-data/erasure"):
+        response = await portal.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/helpdesk/el/login")

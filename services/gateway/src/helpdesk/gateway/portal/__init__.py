@@ -16,6 +16,7 @@ from helpdesk.gateway.portal import (
     routes_accounts,
     routes_activation,
     routes_agents,
+    routes_erasure,
     routes_factors,
     routes_live,
     routes_my_data,
@@ -50,6 +51,7 @@ _PAGES = (
     routes_organisation,
     routes_passkeys,
     routes_my_data,
+    routes_erasure,
 )
 
 

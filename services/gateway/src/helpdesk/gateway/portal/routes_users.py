@@ -25,12 +25,13 @@ from helpdesk.gateway.problems import ProblemError
 
 router = APIRouter()
 
-STATUSES = ("active", "deactivated", "pending_activation")
+STATUSES = ("active", "deactivated", "pending_activation", "erased")
 
 NOTICES = {
     "roles_saved": "roles_saved",
     "deactivated": "user_deactivated",
     "reactivated": "user_reactivated",
+    "erased": "user_erased",  # from routes_erasure's confirm page
 }
 
 
