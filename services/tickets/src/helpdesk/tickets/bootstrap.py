@@ -19,8 +19,10 @@ from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.loops import every, repeat
 from helpdesk.servicekit.runtime import Service, ServiceContext
+from helpdesk.tickets.adapters import erasure
 from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
+from helpdesk.tickets.adapters.erasure import erasure_consumer
 from helpdesk.tickets.adapters.history import HistoryProjection
 from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gauges
 from helpdesk.tickets.adapters.policy_file import load_policy
@@ -80,6 +82,7 @@ def wire(
         users_consumer(),
         eraser(NatsBlobStore(ctx.js)),
         *assignment_consumers(ctx, policy, deps.clock),
+        erasure_consumer(lambda delivery: erasure_deps(ctx, delivery, deps.clock)),
     ]
     if consume_identity:  # the service's durable consumers (tests of handlers skip them)
         for consumer in consumers:
@@ -87,6 +90,21 @@ def wire(
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
     return TicketsApp(
         deps=deps, handlers=handlers, monitor=monitor, policy=policy, consumers=consumers
+    )
+
+
+def erasure_deps(
+    ctx: ServiceContext[Settings], delivery: Delivery, clock: Clock
+) -> erasure.ErasureDeps:
+    """An erasure's scrub on the delivery's connection (docs/privacy.md)."""
+    per_ticket = set(erasure.PER_TICKET_TABLES)
+    return erasure.ErasureDeps(
+        conn=delivery.conn,
+        uow=PostgresUnitOfWork.on_connection(delivery.conn, ctx.store, ctx.projections),
+        store=ctx.store,
+        projections=[p for p in ctx.projections if per_ticket & set(p.tables)],
+        clock=clock,
+        key_cache_seconds=ctx.settings.privacy_key_cache_seconds,
     )
 
 

@@ -551,6 +551,17 @@ class Ticket:
             self._record(event)
         return event
 
+    def erase_files(self, now: datetime) -> list[AttachmentRemoved]:
+        """Its requester was erased: every file still on the ticket goes (their
+        bytes are erased after the commit, as for any removed file)."""
+        system = Caller(contact=Contact(user_id=AUTOMATIC), is_agent=True)
+        removed = []
+        for attachment_id in list(self.attachments):
+            event = self.remove_attachment(system, attachment_id, reason="erased", now=now)
+            if event is not None:
+                removed.append(event)
+        return removed
+
     def refuse_files(
         self, caller: Caller, refused: list[RefusedFile], *, message_id: UUID | None, now: datetime
     ) -> AttachmentsRefused | None:
