@@ -9,6 +9,7 @@ from typing import Any
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import TicketEvent
+from helpdesk.notifier.adapters.erasure import Concerned, erasure_deps
 from helpdesk.notifier.adapters.export import PostgresMailRecords
 from helpdesk.notifier.adapters.mail_files import MailFiles
 from helpdesk.notifier.adapters.mailer import Mailer
@@ -81,13 +82,16 @@ def _deps(
     threading: partial[dict[str, str]],
 ) -> Deps:
     return Deps(
-        outbox=QueuedMails(mailer, delivery.conn, delivery.event_id),
+        outbox=QueuedMails(
+            mailer, delivery.conn, delivery.event_id, Concerned.of(delivery.envelope)
+        ),
         links=mailer,
         received=delivery.envelope,
         opener=opener,
         oncall=oncall,
         attachment_budget=budget,
         thread_headers=threading,
+        erasure=erasure_deps(delivery.conn, mailer.settings),
     )
 
 
@@ -139,6 +143,7 @@ def serve_webhooks(ctx: ServiceContext[Settings], mailer: Mailer) -> None:
             delivery.event_id,
             delivery.envelope.occurred_at,
             settings.webhook_retry_seconds,
+            Concerned.of(delivery.envelope).people,
         )
         return WebhookDeps(outbox=outbox)
 

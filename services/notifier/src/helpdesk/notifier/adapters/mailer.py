@@ -38,7 +38,12 @@ class Mailer:
         """
         composed = self.composer.compose(event_id=event_id, **mail.parts())
         queued = await MailQueue.enqueue(
-            conn, event_id=event_id, template=mail.template, mail=composed
+            conn,
+            event_id=event_id,
+            template=mail.template,
+            mail=composed,
+            recipient_id=mail.to_id,
+            people=mail.about,
         )
         if queued:
             log.info(

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -71,13 +72,20 @@ class MailQueue:
 
     @staticmethod
     async def enqueue(
-        conn: Connection, *, event_id: UUID, template: str, mail: ComposedMail
+        conn: Connection,
+        *,
+        event_id: UUID,
+        template: str,
+        mail: ComposedMail,
+        recipient_id: UUID | None = None,
+        people: Collection[UUID] = (),
     ) -> bool:
-        """Record a mail to send; False if this (event, recipient, template) is known."""
+        """Record a mail to send; False if this (event, recipient, template) is known.
+        `recipient_id` and `people`: whose it is, for an erasure (adapters/erasure.py)."""
         fresh = await conn.fetchval(
-            "INSERT INTO deliveries"
-            " (event_id, recipient, template, message_id, sender, message, status, attachments)"
-            " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)"
+            "INSERT INTO deliveries (event_id, recipient, template, message_id, sender,"
+            " message, status, attachments, recipient_id, people)"
+            " VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)"
             " ON CONFLICT DO NOTHING RETURNING true",
             event_id,
             mail.recipient.lower(),
@@ -86,6 +94,8 @@ class MailQueue:
             mail.sender,
             mail.data,
             [vars(f) for f in mail.attachments] or None,
+            recipient_id,
+            sorted(people) or None,
         )
         return bool(fresh)
 

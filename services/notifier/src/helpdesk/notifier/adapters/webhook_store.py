@@ -13,6 +13,7 @@ delivery's connection), and what the sender claims and settles.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,12 +50,18 @@ class RecordedDeliveries:
     """The handlers' `WebhookOutbox` for one event, on the consumer's connection."""
 
     def __init__(
-        self, conn: Connection, event_id: UUID, occurred_at: datetime, retry_seconds: float
+        self,
+        conn: Connection,
+        event_id: UUID,
+        occurred_at: datetime,
+        retry_seconds: float,
+        people: Collection[UUID] = (),
     ) -> None:
         self.conn = conn
         self.event_id = event_id
         self.occurred_at = occurred_at
         self.retry_seconds = retry_seconds
+        self.people = sorted(people) or None  # whose data the event held (erasure)
 
     async def record(self, payloads: dict[WebhookEventType, dict[str, Any]]) -> int:
         recorded = 0
@@ -62,15 +69,16 @@ class RecordedDeliveries:
             body = WebhookPayload(type=event_type, timestamp=self.occurred_at, data=data)
             rows = await self.conn.fetch(
                 "INSERT INTO webhook_deliveries"
-                " (delivery_id, webhook_id, event_id, event_type, body, retry_until)"
+                " (delivery_id, webhook_id, event_id, event_type, body, retry_until, people)"
                 " SELECT gen_random_uuid(), webhook_id, $1, $2, $3,"
-                "        now() + make_interval(secs => $4)"
+                "        now() + make_interval(secs => $4), $5"
                 " FROM webhooks WHERE enabled AND $2 = ANY(event_types)"
                 " ON CONFLICT DO NOTHING RETURNING delivery_id",
                 self.event_id,
                 event_type.value,
                 body.model_dump_json().encode(),
                 self.retry_seconds,
+                self.people,
             )
             recorded += len(rows)
         return recorded

@@ -1,7 +1,8 @@
 """What the notifier's handlers need, as ports: the outbox of the event being
 handled, the portal's links, the thread headers of a ticket, the opener of
-sealed tokens and a few settings. `bootstrap.py` binds the real adapters per
-event; use-case tests (`tests/unit/notifier/fakes.py`) pass in-memory ones."""
+sealed tokens, an erasure's scrub and a few settings. `bootstrap.py` binds the
+real adapters per event; use-case tests (`tests/unit/notifier/fakes.py`) pass
+in-memory ones."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from helpdesk.contracts.tickets import Contact, TicketEvent
 from helpdesk.notifier.domain.files import MailFile
 from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import ONCALL_LOCALE, locale_of
+from helpdesk.servicekit.clock import Clock
 
 
 class Outbox(Protocol):
@@ -28,6 +30,22 @@ class Links(Protocol):
     def link(self, locale: str, page: str) -> str:
         """An absolute link to a portal page in `locale`."""
         ...
+
+
+class Erasure(Protocol):
+    """Scrubs, in one transaction, what the notifier stores of a person in plaintext
+    (adapters/erasure.py)."""
+
+    async def scrub(self, person_id: UUID) -> object: ...
+
+
+@dataclass(frozen=True)
+class ErasureDeps:
+    """What the handler of PersonalDataErased needs besides the event."""
+
+    store: Erasure  # on the event's connection
+    key_cache_seconds: float  # HELPDESK_PRIVACY_KEY_CACHE_SECONDS: how long to wait
+    clock: Clock
 
 
 class TokenOpener(Protocol):
@@ -45,6 +63,7 @@ class Deps:
     oncall: str  # HELPDESK_ONCALL_EMAIL
     attachment_budget: int  # HELPDESK_MAIL_ATTACHMENT_MAX_BYTES
     thread_headers: Callable[[UUID], dict[str, str]]  # a ticket's Reply-To and thread
+    erasure: ErasureDeps | None = None  # bound for the identity events (tests of mails: None)
 
     @property
     def occurred_at(self) -> datetime:

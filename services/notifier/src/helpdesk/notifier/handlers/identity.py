@@ -1,7 +1,8 @@
 """Mails for the identity events: activation, password reset, username reminder,
 "your password was changed", "someone registered with your address" and "a
 second factor was added / removed", in
-the user's language (`templates/<el|en>/<name>.*`).
+the user's language (`templates/<el|en>/<name>.*`); and the erasure of a person
+(`PersonalDataErased`: their mails and deliveries scrubbed).
 
 Activation and reset tokens arrive sealed for the notifier (schema 2) and are
 opened here, with the notifier's private key, only to compose the mail's
@@ -19,9 +20,11 @@ from urllib.parse import urlencode
 
 from helpdesk.contracts import factors
 from helpdesk.contracts import identity as contract
+from helpdesk.contracts.privacy import PersonalDataErased
 from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import hours_between, local_time
 from helpdesk.notifier.handlers.deps import Deps
+from helpdesk.servicekit.erasure import forget_keys, wait_for_key_caches
 from helpdesk.servicekit.events import EventHandlers
 
 
@@ -37,6 +40,8 @@ class _User(Protocol):
 
 
 async def _mail_user(deps: Deps, event: _User, template: str, context: dict[str, Any]) -> None:
+    if not event.email:
+        return  # an erased person's event opens with an empty address: nobody to mail
     await deps.outbox.mail(
         OutgoingMail(
             to=event.email,
@@ -172,6 +177,18 @@ async def on_factor_removed(event: factors.SecondFactorRemoved, deps: Deps) -> N
     await _factor_mail(event, deps, event.removed_at)
 
 
+async def on_erased(event: PersonalDataErased, deps: Deps) -> None:
+    """Scrub what the notifier holds of the person (docs/privacy.md, "Erasure in the
+    notifier and the mailgate"): first forget their keys here, then wait until no
+    replica can still open their data (`NotYet`: the kit hands the event back
+    later), so that what an in-flight handler wrote from it is scrubbed too."""
+    if deps.erasure is None:
+        raise RuntimeError("the notifier's erasure is not bound")
+    forget_keys(event.user_id)
+    wait_for_key_caches(event.erased_at, deps.erasure.clock.now(), deps.erasure.key_cache_seconds)
+    await deps.erasure.store.scrub(event.user_id)
+
+
 IDENTITY_HANDLERS: EventHandlers[Deps] = {
     contract.UserRegistered: on_registered,
     contract.ActivationResent: on_activation_resent,
@@ -180,4 +197,5 @@ IDENTITY_HANDLERS: EventHandlers[Deps] = {
     contract.RegistrationAttemptedForExistingEmail: on_existing_email,
     factors.SecondFactorAdded: on_factor_added,
     factors.SecondFactorRemoved: on_factor_removed,
+    PersonalDataErased: on_erased,
 }
