@@ -1,6 +1,7 @@
 """Composition root of the mail gateway: the store, the tickets client and the
 policy -> `Deps` -> the worker; the SMTP/LMTP listeners and the IMAP poller
-keep mail, the explainer answers senders. `SERVICE` is what the runtime runs.
+keep mail, the explainer answers senders; the erasure consumer scrubs an erased
+person's mails. `SERVICE` is what the runtime runs.
 
 Tests build the same wiring with `wire(ctx)` and start the parts they need.
 """
@@ -13,6 +14,7 @@ from email.utils import parseaddr
 from functools import partial
 
 from helpdesk.contracts.mail import SERVICE as NAME
+from helpdesk.mailgate.adapters.erasure import erasure_consumer
 from helpdesk.mailgate.adapters.explanations import Explainer
 from helpdesk.mailgate.adapters.files import KitFiles
 from helpdesk.mailgate.adapters.imap import ImapMailbox, ImapPoller
@@ -149,6 +151,7 @@ def build(ctx: ServiceContext[Settings]) -> None:
     `build` with no servers and no settings."""
     # Not subscribed: lets `helpdesk redrive mailgate <id>` queue a parked mail again.
     ctx.consumers.append(intake_consumer())
+    ctx.consume(erasure_consumer())  # a person erased: their kept mails scrubbed
     ctx.at_start(partial(start, ctx))
 
 

@@ -66,6 +66,36 @@ def message_id_of(raw: bytes) -> str | None:
     return meta.message_id if meta else None
 
 
+def sender_of(raw: bytes) -> str | None:
+    """The From address of a mail (lower-cased), from its headers."""
+    meta = _headers(raw)
+    return meta.sender if meta else None
+
+
+# Taken shared by every `finish`, exclusively by an erasure's scrub: a mail's
+# outcome is recorded wholly before a scrub, or after it and seeing it.
+ERASURE_LOCK = 0x6D61696C_65726173  # "mailerase"
+# What a mail of an erased person keeps: its id, its hash (the same bytes
+# delivered again stay a duplicate, never a new ticket), its ticket and times.
+BLANK = (
+    "status = 'erased', raw = ''::bytea, message_id = NULL, envelope_from = NULL,"
+    " recipients = '{}', sender = NULL, outcome = 'erased', last_error = NULL"
+)
+
+
+async def _of_someone_erased(conn: Connection, outcome: Outcome) -> bool:
+    """Whether the tickets service answered with a person erased since (the mail
+    waited out an outage): then the mail is stored blank, not whole."""
+    people = [p for p in (outcome.user_id, outcome.requester_id) if p is not None]
+    if not people:
+        return False
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM erased_people WHERE user_id = any($1::uuid[])", people
+        )
+    )
+
+
 class PostgresMailStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -129,15 +159,25 @@ class PostgresMailStore:
 
     async def finish(self, mail: StoredMail, outcome: Outcome) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
+            # An erasure scrubs either before this or after it commits (erasure.py).
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", ERASURE_LOCK)
+            recorded = await conn.fetchval(
                 "UPDATE mails SET status = $2, outcome = $3, ticket_id = $4, sender = $5,"
-                " processed_at = now(), last_error = NULL WHERE mail_id = $1",
+                " user_id = $6, requester_id = $7, processed_at = now(), last_error = NULL"
+                " WHERE mail_id = $1 AND status <> 'erased' RETURNING true",
                 mail.mail_id,
                 outcome.status,
                 outcome.detail[:1000],
                 outcome.ticket_id,
                 outcome.sender.lower() if outcome.sender else None,
+                outcome.user_id,
+                outcome.requester_id,
             )
+            if not recorded:
+                return  # its sender was erased while it was being processed
+            if await _of_someone_erased(conn, outcome):
+                await conn.execute(f"UPDATE mails SET {BLANK} WHERE mail_id = $1", mail.mail_id)
+                return
             explanation = outcome.explanation
             if explanation is not None:
                 await conn.execute(

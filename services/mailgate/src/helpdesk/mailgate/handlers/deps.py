@@ -1,6 +1,7 @@
 """What the mailgate's use cases need, as ports: the mail store, the tickets
-service, a clock and the mail settings. `bootstrap.py` binds the real adapters;
-use-case tests (`tests/unit/mailgate/fakes.py`) pass in-memory ones."""
+service, a clock and the mail settings; an erasure, its scrub. `bootstrap.py`
+binds the real adapters; use-case tests (`tests/unit/mailgate/fakes.py`) pass
+in-memory ones."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ class Outcome:
     explanation: Explanation | None = None
     sender: str | None = None
     message_id: UUID | None = None  # the message a reply became (its files go on it)
+    # Whose the mail is, as the tickets service answered (erasure finds it by them).
+    user_id: UUID | None = None  # the sender
+    requester_id: UUID | None = None  # the requester of its ticket
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,19 @@ class MailPolicy:
     hourly_limit: int = 30
     max_attempts: int = 12  # transient failures before a mail is dead-lettered
     backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0, 30.0, 60.0, 300.0))
+
+
+class PersonErasure(Protocol):
+    """Scrubs what the mailgate keeps of an erased person (adapters/erasure.py), on
+    the erasure event's connection, in its transaction."""
+
+    async def scrub(self, person_id: UUID, erased_at: datetime) -> object: ...
+
+
+@dataclass(frozen=True)
+class ErasureDeps:
+    erasure: PersonErasure
+    clock: Clock
 
 
 @dataclass(frozen=True)

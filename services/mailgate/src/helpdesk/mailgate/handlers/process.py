@@ -110,7 +110,13 @@ async def _submit(mail: ParsedMail, deps: Deps) -> Outcome:
             code = refused.error.code
             return Outcome("ignored", code, explanation=_explain(mail, code))
         return Outcome("dead", f"tickets refused the new ticket: {refused.error.code}")
-    return Outcome("done", f"created {submitted.number}", ticket_id=submitted.ticket_id)
+    return Outcome(
+        "done",
+        f"created {submitted.number}",
+        ticket_id=submitted.ticket_id,
+        user_id=submitted.requester_id,  # a mailed ticket's requester is its sender
+        requester_id=submitted.requester_id,
+    )
 
 
 async def _reply(mail: ParsedMail, deps: Deps, command: ReplyFromMail) -> Outcome | None:
@@ -129,6 +135,8 @@ async def _reply(mail: ParsedMail, deps: Deps, command: ReplyFromMail) -> Outcom
         f"added ({added.status.value})",
         ticket_id=added.ticket_id,
         message_id=added.message_id,
+        user_id=added.author_id,
+        requester_id=added.requester_id,
     )
 
 
