@@ -105,10 +105,10 @@ _WEBHOOK_BODIES = """
 DELETE FROM webhook_deliveries
 WHERE event_type = any($2::text[])
   AND (people @> ARRAY[$1::uuid]
-       OR (people IS NULL AND position(convert_to($1::text, 'UTF8') IN body) > 0))
+       OR (people IS NULL AND position(convert_to($3, 'UTF8') IN body) > 0))
 """
 _DEAD_LETTERS_NAMING = """
-SELECT id, payload FROM dead_letters WHERE position(convert_to($1::text, 'UTF8') IN payload) > 0
+SELECT id, payload FROM dead_letters WHERE position(convert_to($1, 'UTF8') IN payload) > 0
 """
 
 
@@ -150,8 +150,9 @@ class PostgresErasure:
             files = await conn.execute(_FILES_ABOUT, person_id)
             alerts = await conn.execute(_ALERTS, person_id, addresses)
             personal_types = sorted(t.value for t in PERSONAL_EVENT_TYPES)
-            bodies = await conn.execute(_WEBHOOK_BODIES, person_id, personal_types)
-            naming = await conn.fetch(_DEAD_LETTERS_NAMING, person_id)
+            as_text = str(person_id)  # as it appears in a JSON body
+            bodies = await conn.execute(_WEBHOOK_BODIES, person_id, personal_types, as_text)
+            naming = await conn.fetch(_DEAD_LETTERS_NAMING, as_text)
             plain = [r["id"] for r in naming if holds_plain_personal_data(bytes(r["payload"]))]
             if plain:
                 await conn.execute("DELETE FROM dead_letters WHERE id = any($1::bigint[])", plain)
