@@ -17,6 +17,7 @@ import pytest
 from helpdesk.contracts.actors import Role
 from tests import operator
 from tests.e2e.harness import System
+from tests.e2e.test_agents_flow import create_user
 from tests.e2e.test_cli import helpdesk
 from tests.e2e.test_privacy_export import refused, ticket_of
 from tests.e2e.test_tickets_flow import PASSWORD, auth, login, register_customer
@@ -26,17 +27,9 @@ pytestmark = pytest.mark.e2e
 
 
 async def new_admin(system: System, client: httpx.AsyncClient, tag: str) -> tuple[str, str]:
-    """A new admin's id and access token."""
-    created = await operator.create_user(
-        system.servers,
-        f"admin{tag}",
-        role=Role.ADMIN,
-        name="Διαχειρίστρια",
-        email=f"admin.{tag}@helpdesk.example",
-        password=PASSWORD,
-        locale="el",
-    )
-    return str(created.user_id), await login(client, f"admin{tag}")
+    """A new Greek admin's id and access token."""
+    admin_id = await create_user(system, f"admin{tag}", "Διαχειρίστρια", Role.ADMIN)
+    return admin_id, await login(client, f"admin{tag}")
 
 
 async def test_a_customer_asks_an_admin_erases_and_she_is_gone(system: System) -> None:

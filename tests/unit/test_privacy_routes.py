@@ -112,6 +112,15 @@ async def portal() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+async def posted_as(
+    portal: httpx.AsyncClient, role: str, path: str, fields: dict[str, str]
+) -> httpx.Response:
+    """`fields` posted to `path` by a signed-in `role`, with the form's CSRF token."""
+    sign_in(portal, role)
+    csrf = await csrf_of(portal, "/helpdesk/el/my-data")
+    return await portal.post(path, data={"csrf_token": csrf, **fields})
+
+
 async def test_my_data_offers_the_erasure_request_form_without_javascript(
     portal: httpx.AsyncClient,
 ) -> None:
@@ -131,10 +140,8 @@ async def test_my_data_offers_the_erasure_request_form_without_javascript(
 async def test_an_erasure_request_without_identity_keeps_the_note_and_says_so(
     portal: httpx.AsyncClient,
 ) -> None:
-    sign_in(portal, "customer")
-    csrf = await csrf_of(portal, "/helpdesk/el/my-data")
-    response = await portal.post(
-        "/helpdesk/el/my-data/erasure", data={"csrf_token": csrf, "note": "<b>φεύγω</b>"}
+    response = await posted_as(
+        portal, "customer", "/helpdesk/el/my-data/erasure", {"note": "<b>φεύγω</b>"}
     )
     assert response.status_code == 503
     assert "&lt;b&gt;φεύγω&lt;/b&gt;" in response.text
@@ -167,11 +174,8 @@ async def test_the_admins_erasure_pages_are_403_pages_for_others(
 async def test_a_customer_posting_an_erasure_gets_the_403_page(
     portal: httpx.AsyncClient,
 ) -> None:
-    sign_in(portal, "customer")
-    csrf = await csrf_of(portal, "/helpdesk/el/my-data")
-    response = await portal.post(
-        f"/helpdesk/el/users/{uuid4()}/erase", data={"csrf_token": csrf, "reason": "asked"}
-    )
+    path = f"/helpdesk/el/users/{uuid4()}/erase"
+    response = await posted_as(portal, "customer", path, {"reason": "asked"})
     assert response.status_code == 403
 
 
