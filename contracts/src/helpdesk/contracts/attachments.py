@@ -180,8 +180,10 @@ class GetAttachment(_TicketsQuery[Attachment]):
 
 
 class TicketAttachmentsAdded(TicketEvent):
-    """Files added to a ticket (one upload, one event); metadata only, never bytes."""
+    """Files added to a ticket (one upload, one event); metadata only, never bytes.
+    Schema 3: the subject line is sealed too (schema 2 had it in the clear)."""
 
+    schema_version: ClassVar[int] = 3
     verb: ClassVar[str] = "attachments_added"
 
     files: list[StoredFile]
@@ -193,7 +195,7 @@ class TicketAttachmentsAdded(TicketEvent):
     # names them too (the reply's mail carries them; no mail of their own).
     with_message: bool = False
     requester: Contact
-    subject_line: str
+    subject_line: RequesterText
 
 
 class TicketAttachmentRemoved(TicketEvent):
