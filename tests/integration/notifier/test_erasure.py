@@ -24,11 +24,9 @@ import pytest
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.identity import PasswordChanged
-from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.privacy import PersonalDataErased
 from helpdesk.contracts.tickets import (
     Contact,
-    SlaClock,
     SlaSchedule,
     TicketMessageAdded,
     TicketStatus,
@@ -47,6 +45,7 @@ from tests.integration.mailgate.test_erasure import places_holding
 from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.unit.notifier.fakes import settings
+from tests.unit.notifier.test_webhooks import submitted as a_submitted_ticket
 
 pytestmark = pytest.mark.integration
 
@@ -58,21 +57,14 @@ ADMIN = uuid.uuid4()
 
 
 def submitted(requester: Contact, marker: str) -> TicketSubmitted:
-    return TicketSubmitted(
-        ticket_id=uuid.uuid4(),
-        number="HD-2026-000007",
-        at=NOW,
-        requester_id=requester.user_id,
-        requester=requester,
-        subject_line=f"{marker} printer",
-        description=f"{marker} does not print.",
-        priority=Priority.HIGH,
-        queue="service-desk",
-        clock=SlaClock.BUSINESS_HOURS,
-        page=False,
-        first_response_due=NOW,
-        resolution_due=NOW,
-        sla=SlaSchedule(),
+    return a_submitted_ticket().model_copy(
+        update={
+            "at": NOW,
+            "requester_id": requester.user_id,
+            "requester": requester,
+            "subject_line": f"{marker} printer",
+            "description": f"{marker} does not print.",
+        }
     )
 
 
