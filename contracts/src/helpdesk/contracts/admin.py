@@ -46,3 +46,17 @@ class RedriveDeadLetter(AdminRequest[Redriven]):
 
 class RebuildProjections(AdminRequest[ProjectionsRebuilt]):
     verb: ClassVar[str] = "projections.rebuild"
+
+
+class EventsResealed(BaseModel):
+    """Stored events whose personal values were written in the clear, now sealed."""
+
+    events: int
+    values: int
+
+
+class ResealEvents(AdminRequest[EventsResealed]):
+    """`helpdesk privacy-migrate <service>`: seal the personal values of events
+    stored before they were sealed (docs/privacy.md, "Migrating old events")."""
+
+    verb: ClassVar[str] = "events.reseal"

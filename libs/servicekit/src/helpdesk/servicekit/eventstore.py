@@ -28,7 +28,7 @@ import asyncpg
 from helpdesk.contracts.envelope import EventData
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.outbox import OutgoingMessage, outbox_insert, outbox_rows, sealed_messages
-from helpdesk.servicekit.personal_data import Models, opened, sealed
+from helpdesk.servicekit.personal_data import Completion, Models, opened, reseal_stream, sealed
 from helpdesk.servicekit.statements import Write
 
 
@@ -149,9 +149,34 @@ class EventStore:
         self,
         models: Models | None = None,
         owner_of_stream: Callable[[str], UUID | None] | None = None,
+        complete_stream: Completion | None = None,
     ) -> None:
         self.models: Models = models if models is not None else EventData.registry
         self.owner_of_stream = owner_of_stream
+        # For `reseal`: fills in what events stored before their owner was named lack.
+        self.complete_stream = complete_stream
+
+    async def reseal(self, pool: asyncpg.Pool) -> tuple[int, int]:
+        """Seal the personal values stored in the clear before sealing began, one
+        stream per transaction; returns (events, values) sealed. Idempotent."""
+        events = values = 0
+        async with pool.acquire() as conn:
+            streams = [
+                r["stream_id"] for r in await conn.fetch("SELECT DISTINCT stream_id FROM events")
+            ]
+            for stream_id in streams:
+                async with conn.transaction():
+                    changed = await reseal_stream(
+                        conn,
+                        self.models,
+                        stream_id,
+                        default_owner=self.owner_of_stream(stream_id)
+                        if self.owner_of_stream
+                        else None,
+                        complete=self.complete_stream,
+                    )
+                events, values = events + changed[0], values + changed[1]
+        return events, values
 
     async def _sealed(
         self,

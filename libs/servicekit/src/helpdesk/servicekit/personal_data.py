@@ -14,14 +14,21 @@ an event type without personal fields costs nothing here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.keystore import ring_for
-from helpdesk.servicekit.privacy import open_event, personal_fields, seal_event, sealed_keys
+from helpdesk.servicekit.privacy import (
+    open_event,
+    personal_fields,
+    personal_sites,
+    seal_event,
+    sealed_key_id,
+    sealed_keys,
+)
 
 if TYPE_CHECKING:
     from helpdesk.servicekit.eventstore import NewEvent, RecordedEvent
@@ -100,3 +107,61 @@ async def opened(conn: Connection, models: Models, events: Sequence[E]) -> list[
         data = await open_data(conn, models, e.event_type, e.data, e.event_id)
         out.append(e if data is e.data else dataclasses.replace(e, data=data))
     return out
+
+
+# A service's completion of stored events written before a schema named their
+# owner (the tickets' `requester_id`): given a stream's events, oldest first, as
+# (event type, data), it fills in place what the sealing needs.
+Completion = Callable[[list[tuple[str, dict[str, Any]]]], None]
+
+
+async def reseal_stream(
+    conn: Connection,
+    models: Models,
+    stream_id: str,
+    *,
+    default_owner: UUID | None = None,
+    complete: Completion | None = None,
+) -> tuple[int, int]:
+    """Seal the personal values a stream's stored events hold in the clear (what
+    was stored before they were sealed); returns (events, values) changed. Values
+    already sealed stay as they are, so running it again changes nothing."""
+    rows = await conn.fetch(
+        "SELECT event_id, event_type, data FROM events WHERE stream_id = $1 ORDER BY version",
+        stream_id,
+    )
+    datas: list[dict[str, Any]] = [dict(r["data"]) for r in rows]  # the pool decodes jsonb
+    if complete is not None:
+        complete([(r["event_type"], data) for r, data in zip(rows, datas, strict=True)])
+    events = values = 0
+    for row, data in zip(rows, datas, strict=True):
+        model = _model(models, row["event_type"])
+        if model is None:
+            continue
+        plain = sum(
+            1
+            for site in personal_sites(model, data)
+            if site.container[site.name] is not None
+            and sealed_key_id(site.container[site.name]) is None
+        )
+        if not plain:
+            continue
+        sealed_data = await seal_event(
+            model,
+            data,
+            row["event_id"],
+            ring_for(conn),
+            plain_only=True,
+            default_owner=default_owner,
+        )
+        version = getattr(model, "schema_version", None)
+        await conn.execute(
+            "UPDATE events SET data = $2, schema_version = coalesce($3::int, schema_version)"
+            " WHERE event_id = $1",
+            row["event_id"],
+            sealed_data,
+            version,
+        )
+        events += 1
+        values += plain
+    return events, values

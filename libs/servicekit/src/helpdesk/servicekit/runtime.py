@@ -199,6 +199,11 @@ def register_admin_handlers(ctx: ServiceContext[Any]) -> None:
             raise Refused(f"no dead letter {request.id}", code="not_found")
         return admin.Redriven(id=request.id)
 
+    async def reseal_events(_: admin.ResealEvents) -> admin.EventsResealed:
+        events, values = await ctx.store.reseal(ctx.pool)
+        log.info("stored events resealed", events=events, values=values)
+        return admin.EventsResealed(events=events, values=values)
+
     async def rebuild_projections(_: admin.RebuildProjections) -> admin.ProjectionsRebuilt:
         counts = {p.name: await rebuild(ctx.pool, p, store=ctx.store) for p in ctx.projections}
         return admin.ProjectionsRebuilt(events=counts)
@@ -208,6 +213,7 @@ def register_admin_handlers(ctx: ServiceContext[Any]) -> None:
             admin.ListDeadLetters: list_dead_letters,
             admin.RedriveDeadLetter: redrive,
             admin.RebuildProjections: rebuild_projections,
+            admin.ResealEvents: reseal_events,
         }
     )
 

@@ -22,6 +22,7 @@ from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.tickets.adapters import erasure
 from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
+from helpdesk.tickets.adapters.contract_events import TICKETS_STORE
 from helpdesk.tickets.adapters.erasure import erasure_consumer
 from helpdesk.tickets.adapters.history import HistoryProjection
 from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gauges
@@ -65,6 +66,7 @@ def wire(
         reopen_days=ctx.settings.reopen_days,
         auto_close_business_days=ctx.settings.auto_close_days,
     )
+    ctx.store = TICKETS_STORE  # its completion of old events, for resealing
     ctx.projections.append(TicketsProjection())
     # Search and the history behind as_of and the SLA reports (docs/search.md, reports.md).
     ctx.projections += [SearchProjection(), HistoryProjection(policy)]

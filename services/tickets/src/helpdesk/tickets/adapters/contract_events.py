@@ -25,6 +25,7 @@ from uuid import UUID
 
 from helpdesk.contracts import attachments as files
 from helpdesk.contracts import tickets as contract
+from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.tickets.domain import events as domain
 from helpdesk.tickets.domain.ticket import Ticket
 
@@ -135,6 +136,20 @@ def from_contract(event: contract.TicketEvent) -> domain.TicketEvent:
     if isinstance(event, contract.TicketRated):
         values["by"] = event.requester.user_id  # the requester rates
     return private(**values)
+
+
+def complete_requester_ids(stream: list[tuple[str, dict[str, Any]]]) -> None:
+    """Events stored before schema 2 do not name the ticket's requester, whose key
+    seals their texts: it is the one the ticket was submitted by (for resealing)."""
+    submitted = next((d for t, d in stream if t == contract.TicketSubmitted.event_type), None)
+    if submitted is None:
+        return
+    for _, data in stream:
+        data.setdefault("requester_id", submitted["requester"]["user_id"])
+
+
+# The tickets' event store: the contract events, older ones completed for resealing.
+TICKETS_STORE = EventStore(complete_stream=complete_requester_ids)
 
 
 def load_ticket(ticket_id: UUID, stored: list[tuple[str, Mapping[str, Any]]]) -> Ticket:
