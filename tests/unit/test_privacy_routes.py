@@ -53,6 +53,7 @@ async def test_each_route_needs_a_caller_then_reaches_identity(
     ("path", "body", "field"),
     [
         ("/api/v1/me/erasure-request", {"note": "x" * 501}, "note"),
+        ("/api/v1/me/erasure-request", {"note": "a\x00b"}, "note"),  # a NUL: never stored
         ("/api/v1/me/erasure-request", {"note": "ok", "user_id": str(uuid4())}, "user_id"),
         (ERASE, {}, "reason"),
         (ERASE, {"reason": "no"}, "reason"),

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.identity import SERVICE, Username, _CallerCommand, _CallerQuery
 from helpdesk.contracts.messages import AdminRequest, Kind, Request
-from helpdesk.contracts.text import single_line
+from helpdesk.contracts.text import no_control_chars, single_line
 
 
 class WrappedDataKey(BaseModel):
@@ -53,6 +53,10 @@ ErasureReason = Literal["request", "admin", "retention"]
 ErasureNote = Annotated[str, Field(min_length=3, max_length=500), AfterValidator(single_line)]
 
 
+def _lines(value: str | None) -> str | None:
+    return None if value is None else no_control_chars(value, allow_newlines=True)
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,7 +64,8 @@ class _Body(BaseModel):
 class ErasureRequestBody(_Body):
     """`POST /api/v1/me/erasure-request`: the caller asks to be forgotten."""
 
-    note: Annotated[str | None, Field(max_length=500)] = None
+    # Lines of text, maybe none; no control characters (a NUL never reaches a table).
+    note: Annotated[str | None, Field(max_length=500), AfterValidator(_lines)] = None
 
 
 class ErasureBody(_Body):
