@@ -151,7 +151,8 @@ def build(ctx: ServiceContext[Settings]) -> None:
     `build` with no servers and no settings."""
     # Not subscribed: lets `helpdesk redrive mailgate <id>` queue a parked mail again.
     ctx.consumers.append(intake_consumer())
-    ctx.consume(erasure_consumer())  # a person erased: their kept mails scrubbed
+    # A person erased: their kept mails scrubbed once no service can open their data.
+    ctx.consume(erasure_consumer(key_cache_seconds=ctx.settings.privacy_key_cache_seconds))
     ctx.at_start(partial(start, ctx))
 
 

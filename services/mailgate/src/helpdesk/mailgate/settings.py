@@ -17,6 +17,9 @@ class Settings(ServiceSettings):
     # Empty: the address of HELPDESK_MAIL_FROM.
     support_addresses: Annotated[list[str], NoDecode] = []
     mail_from: str = "Helpdesk <helpdesk@localhost>"
+    # The other services' key cache (docs/privacy.md): an erasure's scrub of the
+    # mails kept here waits that long, as theirs do. No key is ever held here.
+    privacy_key_cache_seconds: float = Field(30.0, ge=0, le=300)
     # HMAC key of the per-ticket reply addresses (>= 32 characters, required); the
     # notifier signs with the same one.
     mail_reply_key: SecretStr

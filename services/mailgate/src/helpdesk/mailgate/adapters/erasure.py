@@ -95,11 +95,11 @@ class PostgresErasure:
         return scrubbed
 
 
-def erasure_consumer(clock: Clock | None = None) -> EventConsumer:
+def erasure_consumer(clock: Clock | None = None, key_cache_seconds: float = 30.0) -> EventConsumer:
     """The durable consumer of `PersonalDataErased` on the IDENTITY stream."""
     at = clock or SystemClock()
     return on_events(
         ERASURE_CONSUMER,
         ERASURE_HANDLERS,
-        lambda delivery: ErasureDeps(PostgresErasure(delivery.conn), at),
+        lambda delivery: ErasureDeps(PostgresErasure(delivery.conn), at, key_cache_seconds),
     )

@@ -118,6 +118,9 @@ class PersonErasure(Protocol):
 class ErasureDeps:
     erasure: PersonErasure
     clock: Clock
+    # How long the other services may still open an erased person's data
+    # (HELPDESK_PRIVACY_KEY_CACHE_SECONDS): the scrub waits that long.
+    key_cache_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
