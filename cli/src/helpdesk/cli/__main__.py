@@ -7,6 +7,7 @@ operator's NKEY seed file), the same commands the gateway sends.
     helpdesk dead-letters notifier
     helpdesk redrive notifier 7
     helpdesk rebuild-projections tickets
+    helpdesk privacy-migrate tickets     # seal personal data stored before it was sealed
     helpdesk directory-sync      # LDAP / AD: deactivate the departed, update the rest
     helpdesk assignment-replay --policy least_open --since 2026-10-01 [--queue service-desk]
     helpdesk erase-user maria --reason "asked by letter, ref. 2026-114"   # cannot be undone
@@ -240,6 +241,11 @@ async def rebuild_projections(args: argparse.Namespace) -> str:
     return "\n".join(f"{name}: {count} events replayed" for name, count in rebuilt.events.items())
 
 
+async def privacy_migrate(args: argparse.Namespace) -> str:
+    resealed = await call(admin.ResealEvents(), args.service)
+    return f"{args.service}: {resealed.events} events resealed ({resealed.values} values)"
+
+
 async def nats_keys(args: argparse.Namespace) -> str:
     """Seeds stay in the directory (mode 0600); only public keys are printed."""
     directory: Path = args.directory
@@ -371,6 +377,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("service", choices=SERVICES)
     p.set_defaults(run=rebuild_projections)
+
+    p = sub.add_parser(
+        "privacy-migrate",
+        help="seal the personal data a service's events stored in the clear (docs/privacy.md)",
+    )
+    p.add_argument("service", choices=["identity", "tickets"])
+    p.set_defaults(run=privacy_migrate)
 
     p = sub.add_parser(
         "nats-keys",
