@@ -6,6 +6,7 @@ projections from the store gives the same scrubbed rows."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
@@ -16,7 +17,9 @@ from helpdesk.contracts import privacy
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.identity.adapters.postgres import STORE
 from helpdesk.identity.adapters.projections import PROJECTIONS
+from helpdesk.identity.handlers.erasure import apply_retention
 from helpdesk.servicekit import keystore
+from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.projections import rebuild
 from tests.integration.identity.conftest import (
     Identity,
@@ -157,3 +160,26 @@ async def test_the_operator_erases_by_username_and_a_stranger_is_not_found(
     again = await identity.ask(registration(f"op{n}", client_address="10.1.1.1"))
     assert again.ok, again.error
     assert isinstance(again.result, contract.Registered)
+
+
+async def test_accounts_never_activated_are_erased_after_thirty_days(
+    identity: Identity, clock: ManualClock
+) -> None:
+    n = uuid.uuid4().hex[:8]
+    active = await registered_and_active(identity, f"on{n}")
+    pending = registration(f"off{n}", client_address="10.2.2.2")
+    assert (await identity.ask(pending)).ok
+    pending_id = await user_id_of(identity, pending.username)
+
+    # Within the thirty days nothing is due; each run is an event with its counts.
+    assert await apply_retention(identity.deps) == {"unactivated_accounts": 0}
+    clock.advance(timedelta(days=31))
+    assert await apply_retention(identity.deps) == {"unactivated_accounts": 1}
+    assert await apply_retention(identity.deps) == {"unactivated_accounts": 0}
+
+    runs = await published(identity.pool, "RetentionApplied")
+    assert [r.data["counts"]["unactivated_accounts"] for r in runs] == [0, 1, 0]
+    (erased,) = await published(identity.pool, "PersonalDataErased")
+    assert (erased.data["user_id"], erased.data["reason"]) == (str(pending_id), "retention")
+    assert await plaintext_hits(identity.pool, [pending.username, pending.email]) == []
+    assert await plaintext_hits(identity.pool, [active.username]) != []

@@ -196,6 +196,19 @@ class FakeUsers:
             if u.source == source and u.external_id and u.status != "cancelled"
         }
 
+    async def unactivated_before(self, cutoff: datetime) -> list[UUID]:
+        users = [await self.get(user_id) for user_id in self._streams]
+        return [
+            u.user_id
+            for u in users
+            if u.status == "pending_activation"
+            and u.registered_at is not None
+            and u.registered_at < cutoff
+        ]
+
+    async def publish(self, event: EventData) -> None:
+        self.uow.stored.published.append(event)
+
     async def erasure_requests(self) -> list[ErasureRequest]:
         found = []
         for user_id, stream in self._streams.items():

@@ -147,3 +147,15 @@ class PersonalDataErased(EventData):
     # The destroyed keys: a service finds what it holds of the person by them
     # (`pd1:<key id>:…` in its stored events), as key ids name nobody.
     key_ids: list[UUID] = Field(default_factory=list)
+
+
+class RetentionApplied(EventData):
+    """One run of a service's retention job (docs/privacy.md, "Retention"): what
+    it erased, counted by kind (e.g. `unactivated_accounts`). No personal data."""
+
+    producer: ClassVar[str] = "identity"
+    aggregate: ClassVar[str] = "retention"
+    verb: ClassVar[str] = "applied"
+
+    at: datetime
+    counts: dict[str, int]

@@ -52,6 +52,10 @@ class Settings(PersonalDataSettings):
     mfa_required_roles: str = "agent,admin"
     # How long the second step of a sign-in (code or enrolment) may take.
     mfa_challenge_minutes: int = 10
+    # Retention (docs/privacy.md): an account never activated is erased after this
+    # many days; the job runs every `retention_interval_seconds`.
+    retention_unactivated_days: float = Field(30, gt=0, le=3650)
+    retention_interval_seconds: float = Field(3600, gt=0)
 
     # Who may make an account with the register form (docs/sso.md): "open" (anyone,
     # the seed's flow), "domains" (addresses in `registration_domains` only), or

@@ -10,6 +10,7 @@ at all. This is the only module that writes identity's tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Self
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 from pydantic import BaseModel
 
+from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.people import UserSummary
 from helpdesk.contracts.privacy import ErasureRequest
 from helpdesk.contracts.text import fold
@@ -104,6 +106,18 @@ class PostgresUsers:
                 for public in integration_events(user, events, sealed_token, destroyed)
             ],
         )
+
+    async def unactivated_before(self, cutoff: datetime) -> list[UUID]:
+        rows = await self._conn.fetch(
+            "SELECT user_id FROM users WHERE status = 'pending_activation'"
+            " AND registered_at < $1 ORDER BY registered_at",
+            cutoff,
+        )
+        return [row["user_id"] for row in rows]
+
+    async def publish(self, event: EventData) -> None:
+        message = OutgoingMessage.of(event, correlation_id=current_correlation_id())
+        await add_to_outbox(self._conn, [message])
 
     async def erasure_requests(self) -> list[ErasureRequest]:
         rows = await self._conn.fetch(

@@ -18,6 +18,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from helpdesk.contracts.actors import Role
+from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.export import AccountEvent, ExportedSession, FailedSignIn
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.people import UserSummary
@@ -67,6 +68,12 @@ class Users(Protocol):
 
     async def erasure_requests(self) -> list[ErasureRequest]:
         """The pending requests to be erased, oldest first (admins' list)."""
+
+    async def unactivated_before(self, cutoff: datetime) -> list[UUID]:
+        """Accounts registered before `cutoff` and never activated (retention)."""
+
+    async def publish(self, event: EventData) -> None:
+        """Queue an event that is not a user's (a retention run's counts)."""
 
     async def id_by_passkey(self, credential_id: str) -> UUID | None:
         """The account a passkey (its base64url credential id) belongs to."""

@@ -11,6 +11,7 @@ deactivated one: its sessions are revoked and its access tokens voided at once.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from helpdesk.contracts import privacy as contract
@@ -93,6 +94,24 @@ async def operator_erase_user(
     cmd: contract.OperatorEraseUser, deps: Deps
 ) -> contract.ErasureAccepted:
     return await erase(deps, await user_id_of(deps, cmd.username), None, cmd.reason)
+
+
+async def apply_retention(deps: Deps) -> dict[str, int]:
+    """One run of identity's retention (docs/privacy.md, "Retention"): accounts never
+    activated within `retention_unactivated_days` are erased; the run's counts are
+    published (RetentionApplied), also when nothing was due."""
+    now = deps.clock.now()
+    cutoff = now - timedelta(days=deps.settings.retention_unactivated_days)
+    async with deps.uow() as uow:
+        due = await uow.users.unactivated_before(cutoff)
+    for user_id in due:
+        await erase(deps, user_id, None, "not activated in time", "retention")
+    counts = {"unactivated_accounts": len(due)}
+    async with deps.uow() as uow:
+        await uow.users.publish(contract.RetentionApplied(at=now, counts=counts))
+        await uow.commit()
+    log.info("retention applied", **counts)
+    return counts
 
 
 HANDLERS: UseCases = {
