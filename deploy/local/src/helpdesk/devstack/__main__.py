@@ -18,6 +18,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from helpdesk.devstack.keys import (
@@ -27,6 +28,7 @@ from helpdesk.devstack.keys import (
     load_or_create_privacy_kek,
     load_or_create_seal_keys,
 )
+from helpdesk.devstack.logs import retention_days, rotate_logs
 from helpdesk.devstack.processes import ServiceProcess, available_services, service_environment
 from helpdesk.devstack.servers import MailSink, NatsServer, PostgresServer, free_port
 
@@ -70,6 +72,7 @@ def wait_for_stop(started: Sequence[ServiceProcess], poll_seconds: float = 0.5) 
 
 def main() -> int:
     var = Path(os.environ.get("HELPDESK_VAR_DIR", "var")).resolve()
+    rotate_logs(var / "logs", retention_days(), datetime.now(UTC))
     stoppers: list[object] = []
     started: list[ServiceProcess] = []
     try:
