@@ -159,3 +159,16 @@ class RetentionApplied(EventData):
 
     at: datetime
     counts: dict[str, int]
+
+
+class TicketsRetentionApplied(EventData):
+    """One run of the tickets service's retention job: closed tickets past
+    HELPDESK_RETENTION_CLOSED_DAYS whose texts and files expired (their numbers,
+    priorities, queues and SLA facts stay). No personal data."""
+
+    producer: ClassVar[str] = "tickets"
+    aggregate: ClassVar[str] = "retention"
+    verb: ClassVar[str] = "applied"
+
+    at: datetime
+    counts: dict[str, int]

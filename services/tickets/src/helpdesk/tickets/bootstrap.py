@@ -29,6 +29,7 @@ from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gau
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.repository import prepare_number_years
+from helpdesk.tickets.adapters.retention import RetentionJob
 from helpdesk.tickets.adapters.search import SearchProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.adapters.users import users_consumer
@@ -99,14 +100,25 @@ def erasure_deps(
     ctx: ServiceContext[Settings], delivery: Delivery, clock: Clock
 ) -> erasure.ErasureDeps:
     """An erasure's scrub on the delivery's connection (docs/privacy.md)."""
-    per_ticket = set(erasure.PER_TICKET_TABLES)
     return erasure.ErasureDeps(
         conn=delivery.conn,
         uow=PostgresUnitOfWork.on_connection(delivery.conn, ctx.store, ctx.projections),
         store=ctx.store,
-        projections=[p for p in ctx.projections if per_ticket & set(p.tables)],
+        projections=erasure.per_ticket(ctx.projections),
         clock=clock,
         key_cache_seconds=ctx.settings.privacy_key_cache_seconds,
+    )
+
+
+def retention_job(ctx: ServiceContext[Settings], clock: Clock) -> RetentionJob:
+    """Closed tickets past their retention lose texts and files (docs/privacy.md)."""
+    return RetentionJob(
+        pool=ctx.pool,
+        store=ctx.store,
+        per_ticket=erasure.per_ticket(ctx.projections),
+        clock=clock,
+        closed_days=ctx.settings.retention_closed_days,
+        uow_on=lambda conn: PostgresUnitOfWork.on_connection(conn, ctx.store, ctx.projections),
     )
 
 
@@ -144,6 +156,15 @@ def build(ctx: ServiceContext[Settings]) -> None:
     ctx.background("sla-monitor", app.monitor.run)
     ctx.background("number-years", lambda: keep_number_years(ctx, app.deps.clock))
     ctx.background("backlog-gauges", lambda: run_gauges(ctx.pool, app.deps.clock))
+    retention = retention_job(ctx, app.deps.clock)
+    ctx.background(
+        "retention",
+        lambda: repeat(
+            retention.run_once,
+            pause=every(ctx.settings.retention_interval_seconds),
+            failed="retention failed",
+        ),
+    )
     # Once: projections new in this release are filled from the store. Commands
     # meanwhile wait on the projection's table lock, then apply on top.
     backfill = asyncio.get_running_loop().create_task(

@@ -26,6 +26,10 @@ class Settings(PersonalDataSettings):
     # seconds); a resolved ticket closes by itself after this many business days.
     reopen_days: float = Field(default=14, ge=0, le=3650)
     auto_close_days: float = Field(default=7, gt=0, le=3650)
+    # Retention (docs/privacy.md): a ticket closed this many days ago loses its texts
+    # and files (its figures stay); the job runs every `retention_interval_seconds`.
+    retention_closed_days: float = Field(default=730, gt=0, le=36500)
+    retention_interval_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("jwt_public_key")
     @classmethod

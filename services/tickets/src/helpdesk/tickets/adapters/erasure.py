@@ -66,14 +66,24 @@ async def tickets_holding(conn: Connection, key_ids: Sequence[UUID]) -> list[UUI
     return [UUID(r["stream_id"].removeprefix("ticket-")) for r in rows]
 
 
-async def project_again(deps: ErasureDeps, ticket_ids: Sequence[UUID]) -> None:
+async def project_again(
+    conn: Connection,
+    store: EventStore,
+    projections: Sequence[Projection],
+    ticket_ids: Sequence[UUID],
+) -> None:
     """The tickets' rows in the per-ticket read models, written anew from their events."""
     for table in PER_TICKET_TABLES:
-        await deps.conn.execute(f"DELETE FROM {table} WHERE ticket_id = any($1)", ticket_ids)
+        await conn.execute(f"DELETE FROM {table} WHERE ticket_id = any($1)", ticket_ids)
     for ticket_id in ticket_ids:
-        for event in await deps.store.load(deps.conn, stream_id(ticket_id)):
-            for projection in deps.projections:
-                await projection.apply(deps.conn, event)
+        for event in await store.load(conn, stream_id(ticket_id)):
+            for projection in projections:
+                await projection.apply(conn, event)
+
+
+def per_ticket(projections: Sequence[Projection]) -> list[Projection]:
+    """The projections writing the per-ticket read models."""
+    return [p for p in projections if set(PER_TICKET_TABLES) & set(p.tables)]
 
 
 async def on_erased(event: PersonalDataErased, deps: ErasureDeps) -> None:
@@ -93,7 +103,7 @@ async def on_erased(event: PersonalDataErased, deps: ErasureDeps) -> None:
                 await uow.tickets.save(ticket)
                 await uow.commit()
     touched = sorted({*requested, *await tickets_holding(deps.conn, event.key_ids)})
-    await project_again(deps, touched)
+    await project_again(deps.conn, deps.store, deps.projections, touched)
     await deps.conn.execute(
         "UPDATE users SET name = NULL, username = NULL, email = NULL WHERE user_id = $1",
         event.user_id,
