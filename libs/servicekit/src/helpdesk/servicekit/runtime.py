@@ -277,6 +277,13 @@ async def run(service: Service[SettingsT]) -> None:
         await keystore.ensure_keystore(pool)
         store = keystore.Keystore(keks)
         keystore.configure(keystore.local(store))
+        # A rotation: a new key first in HELPDESK_PRIVACY_KEK, the old ones after it.
+        # Keys still wrapped by an old one are wrapped by the new one now; once none
+        # is left, the old ones may leave the setting (docs/privacy.md).
+        async with pool.acquire() as conn:
+            rewrapped = await store.rewrap(conn)
+        if rewrapped:
+            log.info("data keys rewrapped with the current key-encryption key", keys=rewrapped)
 
     broker = create_broker(settings, name)
     nc = await broker.connect()
