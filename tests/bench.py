@@ -9,6 +9,8 @@ it under var/ (never a tracked file). Not part of `make test` (figures, not asse
     latency at 50 tickets/s    vs  a minimal FastAPI endpoint on the same machine
 (e) mails made tickets/s (SMTP intake -> ticket stored) at saturation, and its
     latency at 20 mails/s      vs  the portal submit path of (d) (tests/bench_mail.py)
+(f)/(g) sealing personal data: appends/s and the submit handler's p99, sealed vs
+    nothing sealed (tests/bench_privacy.py)
 
 The report goes to var/bench/performance.md, or to the path given as the first
 argument; docs/performance.md is updated by hand from such a run.
@@ -45,6 +47,7 @@ from helpdesk.servicekit.relay import OutboxRelay
 from tests import operator
 from tests.bench_attachments import bench_attachments, section
 from tests.bench_mail import bench_mail, report_rows
+from tests.bench_privacy import bench_privacy, privacy_section
 from tests.bench_search import bench_search
 from tests.e2e.harness import start_system
 from tests.integration.test_outbox_relay import Pinged
@@ -407,6 +410,7 @@ async def run() -> str:
         t = await bench_tickets(Path(tmp), servers)
         m = await bench_mail(Path(tmp), servers)
         appends, raw_inserts = await bench_appends(servers.database_url)
+        privacy = await bench_privacy(servers)
         relayed, raw_published = await bench_relay(servers)
         lag50, lag99, lag_n = await bench_lag(servers)
         search_section = await bench_search(servers.database_url)
@@ -470,6 +474,7 @@ Where the time goes (py-spy profiles taken while tuning, 50 tickets/s):
   50/s (bypassing HTTP) answers with p99 ≈ 20 ms on this machine. On a
   deployment the gateway, services, NATS and PostgreSQL run on separate
   nodes and scale out (queue groups, shared durable consumers).
+{privacy_section(privacy, t["submit_p99_ms"])}
 {search_section}
 {section(attachments)}"""
 
