@@ -23,7 +23,8 @@ from tests.unit.test_portal_agents import sign_in
 __all__ = ["api"]  # the fixture, shared with the account routes' tests
 
 PROBLEM = "application/problem+json"
-ERASE = f"/api/v1/users/{uuid4()}/erase"
+# A fixed id: parametrised test ids must be the same in every xdist worker.
+ERASE = "/api/v1/users/6f1c0b2e-3d5a-4e8f-9a7b-1c2d3e4f5a6b/erase"
 
 
 def bearer() -> dict[str, str]:
@@ -161,7 +162,11 @@ async def test_the_page_after_sending_says_the_request_was_sent(
 
 
 @pytest.mark.parametrize(
-    "path", ["/helpdesk/el/erasure-requests", f"/helpdesk/el/users/{uuid4()}/erase?username=m"]
+    "path",
+    [
+        "/helpdesk/el/erasure-requests",
+        "/helpdesk/el/users/6f1c0b2e-3d5a-4e8f-9a7b-1c2d3e4f5a6b/erase?username=m",
+    ],
 )
 async def test_the_admins_erasure_pages_are_403_pages_for_others(
     portal: httpx.AsyncClient, path: str
