@@ -11,11 +11,11 @@ same work with nothing sealed, in the same run, on the same servers.
       every other service runs with; "identity" here answers `GetDataKeys`
       from the same keystore, in this process).
 (g) the tickets service's submit handler called in-process (no HTTP, no NATS
-    hop: only the handler's own time), one submit at a time, p50/p99, wired as
-    in tests/integration/tickets/conftest.py: with the store the service
-    wires (sealing), against the same handlers bound to `EventStore(models={})`
-    with the outbox copy left plain too (`models={}` still seals the event's
-    outbox copy, so the baseline swaps the outbox's sealing out for the round).
+    hop: only the handler's own time), one submit at a time, p50/p99 and CPU,
+    wired by tests/integration/tickets/conftest.py `started_tickets`: sealing as
+    the service does, against the same handlers with the kit's sealing swapped
+    out for the round (`unsealed`): the stored copy plain as `EventStore(models={})`
+    keeps it, and the outbox copy plain too, which `models={}` alone still seals.
 
 Variants take turns in ROUNDS rounds, so drift on the shared cores (other
 processes, autovacuum) falls on each alike. The whole system's submit p99
@@ -41,29 +41,20 @@ from typing import Any
 from unittest import mock
 
 import asyncpg
-import nats
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.tickets import Contact, SlaClock, SlaSchedule, SubmitTicket, TicketSubmitted
 from helpdesk.servicekit import keystore
-from helpdesk.servicekit.access_tokens import verifier
-from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.eventstore import EventStore, NewEvent
-from helpdesk.servicekit.handlers import Handlers, bind, router
+from helpdesk.servicekit.handlers import router
 from helpdesk.servicekit.keystore import Keystore
-from helpdesk.servicekit.relay import OutboxRelay
 from helpdesk.servicekit.remote_keys import RemoteKeyRing
-from helpdesk.servicekit.runtime import ServiceContext, broker_options
-from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
-from helpdesk.tickets.bootstrap import wire
-from helpdesk.tickets.handlers import HANDLERS
-from helpdesk.tickets.settings import Settings
-from tests.integration.tickets.conftest import MONDAY_9, Tickets
-from tests.schemas import TEST_KEKS, migrated_pool
+from helpdesk.servicekit.runtime import broker_options
+from tests.integration.tickets.conftest import MONDAY_9, Tickets, started_tickets
+from tests.schemas import TEST_KEKS
 from tests.servers import Servers
-from tests.tokens import public_key
 
 REQUESTERS = 50
 WRITERS = 8
@@ -155,37 +146,44 @@ async def identity_answering(servers: Servers, pool: asyncpg.Pool) -> AsyncItera
         await broker.stop()
 
 
-def outbox_unsealed() -> contextlib.AbstractContextManager[Any]:
-    """The outbox's copy of an event left plain, as before issue 30: with
-    `EventStore(models={})` the store's copy is plain but the outbox still seals."""
+def unsealed() -> contextlib.ExitStack:
+    """The kit's sealing swapped out, as before issue 30: the store's copy of an
+    event stays plain (as `EventStore(models={})` keeps it) and so does the
+    outbox's (which `models={}` alone would still seal)."""
 
-    async def plain(_conn: Any, envelope: Any) -> Any:
+    async def plain_events(_conn: Any, _models: Any, events: Any, _owner: Any = None) -> Any:
+        return list(events)
+
+    async def plain_envelope(_conn: Any, envelope: Any) -> Any:
         return envelope
 
-    return mock.patch("helpdesk.servicekit.outbox.sealed_envelope", plain)
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch("helpdesk.servicekit.eventstore.sealed", plain_events))
+    stack.enter_context(mock.patch("helpdesk.servicekit.outbox.sealed_envelope", plain_envelope))
+    return stack
 
 
-async def concurrently(count: int, work: Callable[[int], Awaitable[None]]) -> float:
-    """`work(i)` for i < count on WRITERS tasks; operations per second."""
-    counter = iter(range(count))
-
-    async def writer() -> None:
-        for i in counter:
-            await work(i)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(writer() for _ in range(WRITERS)))
-    return count / (time.perf_counter() - start)
+async def in_turns(run: Callable[[str, bool], Awaitable[None]]) -> None:
+    """`run(variant, record)`: once each unrecorded (connections, plans, every
+    requester's key made), then ROUNDS rounds, every other one in reverse order."""
+    for variant in VARIANTS:
+        await run(variant, False)
+    for round_number in range(ROUNDS):
+        for variant in VARIANTS if round_number % 2 == 0 else VARIANTS[::-1]:
+            await run(variant, True)
 
 
 async def bench_sealed_appends(pool: asyncpg.Pool, rings: Rings) -> dict[str, list[float]]:
     """(f): appends/s of each variant in each round."""
+    # Imported here: tests/bench.py imports this module first.
+    from tests.bench import concurrently
+
     people = requesters()
     stores = {PLAIN: EventStore(models={}), LOCAL: EventStore(), REMOTE: EventStore()}
     rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
     serial = iter(range(10**9))
 
-    async def appends(variant: str) -> float:
+    async def appends(variant: str, record: bool) -> None:
         store = stores[variant]
         rings.use(variant)
         events = [
@@ -197,60 +195,28 @@ async def bench_sealed_appends(pool: asyncpg.Pool, rings: Rings) -> dict[str, li
             async with pool.acquire() as conn, conn.transaction():
                 await store.append(conn, f"ticket-{events[i].event_id}", 0, [events[i]])
 
-        return await concurrently(len(events), append)
+        rate = await concurrently(len(events), append)
+        if record:
+            rates[variant].append(rate)
 
-    for variant in VARIANTS:  # warm up: connections, plans, every requester's key made
-        await appends(variant)
-    for round_number in range(ROUNDS):
-        order = VARIANTS if round_number % 2 == 0 else VARIANTS[::-1]
-        for variant in order:
-            rates[variant].append(await appends(variant))
+    await in_turns(appends)
     return rates
 
 
-async def tickets_handlers(
-    servers: Servers, pool: asyncpg.Pool, schema: str, nc: NatsClient
-) -> tuple[Tickets, Handlers, Handlers]:
-    """The tickets service wired in-process: its handlers (the store it wires, sealing)
-    and the same handlers bound to `EventStore(models={})`. Its broker is never
-    started: the handlers are called directly."""
-    broker = NatsBroker(servers.nats_url, logger=None, **broker_options(servers.nats_options()))
-    settings = Settings(
-        nats_url=servers.nats_url, database_url=servers.database_url, jwt_public_key=public_key()
-    )
-    ctx = ServiceContext(
-        name="tickets",
-        settings=settings,
-        pool=pool,
-        broker=broker,
-        nats=nc,
-        js=nc.jetstream(),
-        verify_token=verifier(public_key()),
-    )
-    clock = ManualClock(MONDAY_9)
-    app = wire(ctx, clock=clock, consume_identity=False)
-    plain_uow = PostgresUnitOfWork.factory(pool, EventStore(models={}), ctx.projections)
-    plain = bind(dataclasses.replace(app.deps, uow=plain_uow), HANDLERS)
-    relay = OutboxRelay(servers.database_url, schema, ctx.js)  # never run
-    tickets = Tickets(app=app, pool=pool, schema=schema, clock=clock, nc=nc, relay=relay)
-    return tickets, app.handlers, plain
-
-
 async def bench_sealed_submits(
-    servers: Servers, pool: asyncpg.Pool, schema: str, nc: NatsClient, rings: Rings
+    tickets: Tickets, rings: Rings
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """(g): each variant's submit handler latencies, and this process's CPU time
     per submit (ms): the CPU figure is what the shared cores' noise hides in a p99."""
-    tickets, sealing, plain = await tickets_handlers(servers, pool, schema, nc)
     actors = [await tickets.user(f"Requester {i}") for i in range(REQUESTERS)]
+    submit = tickets.app.handlers[SubmitTicket]
     latencies: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
     serial = iter(range(10**9))
 
     async def submits(variant: str, record: bool) -> None:
-        handlers = plain if variant == PLAIN else sealing
         rings.use(variant)
-        with outbox_unsealed() if variant == PLAIN else contextlib.nullcontext():
+        with unsealed() if variant == PLAIN else contextlib.nullcontext():
             for _ in range(SUBMITS_PER_ROUND):
                 n = next(serial)
                 command = SubmitTicket(
@@ -260,42 +226,30 @@ async def bench_sealed_submits(
                     priority=Priority.NORMAL,
                 )
                 start, start_cpu = time.perf_counter(), time.process_time()
-                await handlers[SubmitTicket](command)
+                await submit(command)
                 if record:
                     latencies[variant].append((time.perf_counter() - start) * 1000)
                     cpu[variant].append((time.process_time() - start_cpu) * 1000)
 
-    for variant in VARIANTS:  # warm up: plans, every requester's key made and cached
-        await submits(variant, record=False)
-    for round_number in range(ROUNDS):
-        order = VARIANTS if round_number % 2 == 0 else VARIANTS[::-1]
-        for variant in order:
-            await submits(variant, record=True)
+    await in_turns(submits)
     return latencies, cpu
 
 
 async def bench_privacy(servers: Servers) -> dict[str, float]:
     """Figures of (f) and (g), and the ratios to the plain variant."""
-    schema, pool = await migrated_pool(
-        servers.database_url, "tickets", prefix="bp", max_size=WRITERS + 2
-    )
-    nc = await nats.connect(servers.nats_url, **servers.nats_options())
-    rings = Rings(nc)
-    figures: dict[str, float] = {}
-    try:
-        async with identity_answering(servers, pool):
-            rates = await bench_sealed_appends(pool, rings)
-            latencies, cpu = await bench_sealed_submits(servers, pool, schema, nc, rings)
-    finally:
-        keystore.configure(keystore.local(rings.store))  # as tests/schemas.py leaves it
-        await nc.close()
-        await pool.close()
+    async with started_tickets(servers) as tickets, identity_answering(servers, tickets.pool):
+        rings = Rings(tickets.nc)
+        try:
+            rates = await bench_sealed_appends(tickets.pool, rings)
+            latencies, cpu = await bench_sealed_submits(tickets, rings)
+        finally:
+            keystore.configure(keystore.local(rings.store))  # as tests/schemas.py sets it
+    figures: dict[str, float] = {"submits": len(latencies[PLAIN])}
     for variant in VARIANTS:
         figures[f"appends_{variant}"] = statistics.median(rates[variant])
         figures[f"submit_p50_{variant}"] = pct(latencies[variant], 0.5)
         figures[f"submit_p99_{variant}"] = pct(latencies[variant], 0.99)
         figures[f"submit_cpu_{variant}"] = statistics.mean(cpu[variant])
-    figures["submits"] = len(latencies[PLAIN])
     return figures
 
 
@@ -356,10 +310,11 @@ Target: within {TARGET:.0%} of the unsealed figure.
   identity over NATS once, then cached.
 - (g) the tickets service's submit handler (number, append, projections,
   outbox: one statement), called directly, one submit at a time; the baseline
-  is the same handlers bound to `EventStore(models={{}})` with the outbox copy
-  left plain. Its CPU row is the process's CPU time per submit (handler and
-  asyncpg; PostgreSQL's own is not in it): a steadier figure than a p99 on
-  two shared cores. The whole system's submit → 201 is (d).
+  is the same handlers with the kit's sealing swapped out: the stored copy
+  plain, as `EventStore(models={{}})` keeps it, and the outbox copy plain too
+  (`models={{}}` alone still seals that one). Its CPU row is the process's
+  CPU time per submit (handler and asyncpg; PostgreSQL's own is not in it):
+  a steadier figure than a p99 on two shared cores. The whole system's submit → 201 is (d).
 """
 
 
