@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar
 from uuid import UUID
 
@@ -35,32 +36,25 @@ V = TypeVar("V")
 _MOST = 10_000  # cached keys of each kind; a cache, not a copy of the keystore
 
 
+@dataclass
 class RemoteKeyRing:
-    def __init__(
-        self,
-        nc: NatsClient,
-        keks: KeyEncryptionKeys,
-        *,
-        read_seconds: float = READ_SECONDS,
-        write_seconds: float = WRITE_SECONDS,
-        within: float = 5.0,
-    ) -> None:
-        self._nc = nc
-        self._keks = keks
-        self._read_seconds = read_seconds
-        self._write_seconds = write_seconds
-        self._within = within
-        self._writing: dict[UUID, tuple[float, DataKey | None]] = {}
-        self._reading: dict[UUID, tuple[float, DataKey]] = {}
+    nc: NatsClient
+    keks: KeyEncryptionKeys
+    read_seconds: float = READ_SECONDS
+    write_seconds: float = WRITE_SECONDS
+    within: float = 5.0  # seconds to wait for identity's answer
+    # person -> (until, key or None when erased); key id -> (until, key)
+    _writing: dict[UUID, tuple[float, DataKey | None]] = field(default_factory=dict, init=False)
+    _reading: dict[UUID, tuple[float, DataKey]] = field(default_factory=dict, init=False)
 
     async def key_for(self, person_id: UUID) -> DataKey | None:
         now = time.monotonic()
         cached = self._writing.get(person_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        answer = await ask(self._nc, GetDataKeys(for_writing=[person_id]), within=self._within)
+        answer = await ask(self.nc, GetDataKeys(for_writing=[person_id]), within=self.within)
         key = next((self._unwrapped(k) for k in answer.keys if k.person_id == person_id), None)
-        _bounded(self._writing)[person_id] = (now + self._write_seconds, key)
+        _bounded(self._writing)[person_id] = (now + self.write_seconds, key)
         return key
 
     async def keys(self, key_ids: set[UUID]) -> Mapping[UUID, DataKey]:
@@ -72,12 +66,12 @@ class RemoteKeyRing:
                 found[key_id] = cached[1]
         missing = sorted(key_ids - set(found))
         if missing:
-            answer = await ask(self._nc, GetDataKeys(for_reading=missing), within=self._within)
+            answer = await ask(self.nc, GetDataKeys(for_reading=missing), within=self.within)
             for wrapped in answer.keys:
                 key = self._unwrapped(wrapped)
                 if key is not None:
                     found[key.key_id] = key
-                    _bounded(self._reading)[key.key_id] = (now + self._read_seconds, key)
+                    _bounded(self._reading)[key.key_id] = (now + self.read_seconds, key)
         return found
 
     def __call__(self, _conn: object) -> RemoteKeyRing:
@@ -95,7 +89,7 @@ class RemoteKeyRing:
         stored = StoredKey(
             key.key_id, key.person_id, WrappedKey(key.kek_id, base64.b64decode(key.wrapped))
         )
-        return stored.unwrap(self._keks)
+        return stored.unwrap(self.keks)
 
 
 def _bounded(cache: dict[UUID, V]) -> dict[UUID, V]:
