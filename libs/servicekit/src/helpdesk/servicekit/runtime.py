@@ -53,6 +53,7 @@ from helpdesk.servicekit.logging import (
     get_logger,
     quiet_idle_fetch_timeouts,
 )
+from helpdesk.servicekit.loops import every, kind_of, repeat
 from helpdesk.servicekit.nats_auth import inbox_prefix
 from helpdesk.servicekit.ops import Degradation, ops_app
 from helpdesk.servicekit.privacy import KeyEncryptionKeys
@@ -124,6 +125,16 @@ class ServiceContext(Generic[SettingsT]):
         """Run `loop()` as a task from start to shutdown; if it ever ends, the
         service reports itself unhealthy (/healthz) so it gets restarted."""
         self.loops.append((name, loop))
+
+    def periodically(
+        self, name: str, step: Callable[[], Awaitable[object]], seconds: float
+    ) -> None:
+        """Run `step()` every `seconds` from start to shutdown (a background loop);
+        a failed pass is logged by its error's kind and the next one comes anyway."""
+        self.background(
+            name,
+            lambda: repeat(step, pause=every(seconds), failed=f"{name} failed", error_of=kind_of),
+        )
 
     def at_start(self, step: Callable[[], Awaitable[object]]) -> None:
         """Run `step()` once before the service takes its first message (`build`

@@ -34,7 +34,7 @@ from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.access_tokens import public_key_of
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import bind
-from helpdesk.servicekit.loops import every, kind_of, repeat
+from helpdesk.servicekit.loops import kind_of, repeat
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.servicekit.sealing import Sealer
 
@@ -81,17 +81,9 @@ def build(ctx: ServiceContext[Settings]) -> None:
     ctx.serve(bind(deps, HANDLERS))
     if deps.directory is not None and settings.ldap_sync_minutes > 0:
         ctx.background("directory-sync", lambda: _sync_directory_forever(deps))
-    ctx.background("retention", lambda: _apply_retention_forever(deps))
-
-
-async def _apply_retention_forever(deps: Deps) -> None:
-    """Identity's retention job (docs/privacy.md); every replica runs it: a second
-    pass finds nothing due (an erasure is idempotent)."""
-    await repeat(
-        lambda: apply_retention(deps),
-        pause=every(deps.settings.retention_interval_seconds),
-        failed="retention failed",
-        error_of=kind_of,
+    # Retention (docs/privacy.md): every replica runs it; a second pass finds nothing due.
+    ctx.periodically(
+        "retention", lambda: apply_retention(deps), settings.retention_interval_seconds
     )
 
 

@@ -17,7 +17,6 @@ from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.events import Delivery, on_events
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
-from helpdesk.servicekit.loops import every, repeat
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.tickets.adapters import erasure
 from helpdesk.tickets.adapters.agents import AgentsProjection
@@ -140,31 +139,18 @@ def assignment_consumers(
     ]
 
 
-async def keep_number_years(ctx: ServiceContext[Settings], clock: Clock) -> None:
-    """This year's and next year's ticket-number sequences, checked hourly."""
-    # A failure is only logged: a submit creates a missing year itself.
-    await repeat(
-        lambda: prepare_number_years(ctx.pool, clock.now()),
-        pause=every(3600),
-        failed="ticket number years not prepared",
-    )
-
-
 def build(ctx: ServiceContext[Settings]) -> None:
     app = wire(ctx)
     # Loops: one that ends makes /healthz fail, so Kubernetes restarts the replica.
     ctx.background("sla-monitor", app.monitor.run)
-    ctx.background("number-years", lambda: keep_number_years(ctx, app.deps.clock))
+    # This year's and next year's ticket-number sequences, checked hourly; a failure is
+    # only logged: a submit creates a missing year itself.
+    ctx.periodically(
+        "number-years", lambda: prepare_number_years(ctx.pool, app.deps.clock.now()), 3600
+    )
     ctx.background("backlog-gauges", lambda: run_gauges(ctx.pool, app.deps.clock))
     retention = retention_job(ctx, app.deps.clock)
-    ctx.background(
-        "retention",
-        lambda: repeat(
-            retention.run_once,
-            pause=every(ctx.settings.retention_interval_seconds),
-            failed="retention failed",
-        ),
-    )
+    ctx.periodically("retention", retention.run_once, ctx.settings.retention_interval_seconds)
     # Once: projections new in this release are filled from the store. Commands
     # meanwhile wait on the projection's table lock, then apply on top.
     backfill = asyncio.get_running_loop().create_task(
