@@ -19,7 +19,7 @@ from helpdesk.contracts.actors import Actor, Role
 from helpdesk.identity.domain.errors import UnknownUser
 from helpdesk.identity.domain.user import ErasureKind
 from helpdesk.identity.handlers.deps import Deps, UseCases
-from helpdesk.identity.handlers.people import Forbidden, SelfLockout, user_id_of
+from helpdesk.identity.handlers.people import Forbidden, SelfLockout, changed_user, user_id_of
 from helpdesk.servicekit.handlers import retry_on_conflict
 from helpdesk.servicekit.logging import get_logger
 
@@ -35,29 +35,11 @@ async def erase(
     deps: Deps, user_id: UUID, by: UUID | None, reason: str, kind: ErasureKind | None = None
 ) -> contract.ErasureAccepted:
     """Erase the person (idempotent: a second erasure answers the first's time)."""
-    ended: list[UUID] = []
-
-    async def attempt() -> contract.ErasureAccepted:
-        ended.clear()
-        now = deps.clock.now()
-        async with deps.uow() as uow:
-            user = await uow.users.get(user_id)
-            events = user.erase(by, now, reason, kind)
-            if events:
-                await uow.users.save(user, events)
-                for session_id in await uow.sessions.active_of(user_id):
-                    session = await uow.sessions.get(session_id)
-                    await uow.sessions.save(session, session.revoke("deactivated", now))
-                    ended.append(session_id)
-                await uow.commit()
-                log.info("person erased", user_id=str(user_id), by=str(by))
-        assert user.erased_at is not None
-        return contract.ErasureAccepted(user_id=user_id, erased_at=user.erased_at)
-
-    result = await retry_on_conflict(attempt)
-    for session_id in ended:  # after the commit: a rolled-back attempt voids nothing
-        await deps.revocations.revoke_session(session_id)
-    return result
+    user, _ = await changed_user(
+        deps, user_id, lambda user, now: user.erase(by, now, reason, kind), signs_out=True
+    )
+    assert user.erased_at is not None
+    return contract.ErasureAccepted(user_id=user_id, erased_at=user.erased_at)
 
 
 async def request_erasure(cmd: contract.RequestErasure, deps: Deps) -> contract.ErasureRequested:

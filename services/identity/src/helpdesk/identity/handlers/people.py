@@ -14,6 +14,8 @@ requests and gives their open tickets back to their queues.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from uuid import UUID
 
 from helpdesk.contracts import people as contract
@@ -53,6 +55,45 @@ def _result(user: User, sessions_ended: int = 0) -> contract.UserStatusChanged:
     )
 
 
+# What a change does to a loaded user: its events (none: nothing to save).
+Decision = Callable[[User, datetime], list[UserEvent]]
+
+
+async def changed_user(
+    deps: Deps, user_id: UUID, decide: Decision, *, signs_out: bool = False
+) -> tuple[User, int]:
+    """Load the user, let `decide` choose the events, save; with `signs_out` every
+    session ends too, and its access tokens are voided once the change has committed
+    (deactivation, erasure). Returns the user as saved and the sessions ended."""
+    ended: list[UUID] = []
+
+    async def attempt() -> User:
+        ended.clear()
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            user = await uow.users.get(user_id)
+            if not user.exists:
+                raise UnknownUser(str(user_id))
+            events = decide(user, now)
+            if events:
+                await uow.users.save(user, events)
+                if signs_out:
+                    for session_id in await uow.sessions.active_of(user_id):
+                        session = await uow.sessions.get(session_id)
+                        await uow.sessions.save(session, session.revoke("deactivated", now))
+                        ended.append(session_id)
+                await uow.commit()
+                log.info(
+                    "user changed", user_id=str(user_id), events=[type(e).__name__ for e in events]
+                )
+        return user
+
+    user = await retry_on_conflict(attempt)
+    for session_id in ended:  # after the commit: a rolled-back attempt voids nothing
+        await deps.revocations.revoke_session(session_id)
+    return user, len(ended)
+
+
 async def change(
     deps: Deps,
     user_id: UUID,
@@ -62,42 +103,18 @@ async def change(
     *,
     reason: str | None = None,
 ) -> contract.UserStatusChanged:
-    """Load the user, let the aggregate decide, save; deactivation ends the sessions
-    too, and voids their access tokens once the change has committed. `reason`
-    says why when no admin decided (the directory sync)."""
-    ended: list[UUID] = []
+    """Deactivate, reactivate or set the roles of a user (`by` the admin, None for
+    the operator); `reason` says why when no admin decided (the directory sync)."""
 
-    async def attempt() -> contract.UserStatusChanged:
-        ended.clear()
-        now = deps.clock.now()
-        async with deps.uow() as uow:
-            user = await uow.users.get(user_id)
-            if not user.exists:
-                raise UnknownUser(str(user_id))
-            events: list[UserEvent]
-            if decide == "deactivate":
-                events = user.deactivate(by, now, reason)
-            elif decide == "reactivate":
-                events = user.reactivate(by, now, reason)
-            else:
-                events = user.set_roles(roles or [], reason)
-            if events:
-                await uow.users.save(user, events)
-                if decide == "deactivate":
-                    for session_id in await uow.sessions.active_of(user_id):
-                        session = await uow.sessions.get(session_id)
-                        await uow.sessions.save(session, session.revoke("deactivated", now))
-                        ended.append(session_id)
-                await uow.commit()
-                log.info(
-                    "user changed", user_id=str(user_id), change=decide, by=str(by), reason=reason
-                )
-        return _result(user, len(ended))
+    def decision(user: User, now: datetime) -> list[UserEvent]:
+        if decide == "deactivate":
+            return user.deactivate(by, now, reason)
+        if decide == "reactivate":
+            return user.reactivate(by, now, reason)
+        return user.set_roles(roles or [], reason)
 
-    result = await retry_on_conflict(attempt)
-    for session_id in ended:  # after the commit: a rolled-back attempt voids nothing
-        await deps.revocations.revoke_session(session_id)
-    return result
+    user, ended = await changed_user(deps, user_id, decision, signs_out=decide == "deactivate")
+    return _result(user, ended)
 
 
 async def list_users(query: contract.ListUsers, deps: Deps) -> contract.UserList:
