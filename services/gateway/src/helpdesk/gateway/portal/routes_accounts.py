@@ -53,9 +53,21 @@ async def _form_page(
     )
 
 
-def _failed(form: Form, problem: ProblemError, lang: Lang) -> tuple[int, str]:
+async def _problem_page(
+    request: Request,
+    template: str,
+    lang: Lang,
+    form: Form,
+    problem: ProblemError,
+    **extra: object,
+) -> Response:
+    """The form again after identity refused it: the problem's field errors, its
+    message above the form, its status."""
     add_field_errors(form, problem.errors, lang)
-    return problem.status, problem_message(problem, lang)
+    form_error = problem_message(problem, lang)
+    return await _form_page(
+        request, template, lang, form, problem.status, form_error=form_error, **extra
+    )
 
 
 # ------------------------------------------------------------------ home
@@ -104,8 +116,7 @@ async def register(request: Request, lang: PageLang) -> Response:
     except ProblemError as problem:
         if problem.code == "username_taken":
             form.errors["username"] = t("username_taken", lang)
-        status, message = _failed(form, problem, lang)
-        return await _form_page(request, "register.html", lang, form, status, form_error=message)
+        return await _problem_page(request, "register.html", lang, form, problem)
     return await redirect(request, page_url(lang, "register?done=1"), lang)
 
 
@@ -163,15 +174,13 @@ async def login(request: Request, lang: PageLang) -> Response:
     try:
         answer = (await send(request, command)).root
     except ProblemError as problem:
-        status, message = _failed(form, problem, lang)
         headers = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-        response = await _form_page(
+        response = await _problem_page(
             request,
             "login.html",
             lang,
             form,
-            status,
-            form_error=message,
+            problem,
             not_activated=problem.code == "account_not_activated",
         )
         if headers:
@@ -234,16 +243,8 @@ async def _email_form(request: Request, lang: Lang, page: str, title_key: str) -
             done=False,
         )
     except ProblemError as problem:
-        status, message = _failed(form, problem, lang)
-        return await _form_page(
-            request,
-            "email_form.html",
-            lang,
-            form,
-            status,
-            form_error=message,
-            title_key=title_key,
-            done=False,
+        return await _problem_page(
+            request, "email_form.html", lang, form, problem, title_key=title_key, done=False
         )
     return await redirect(request, page_url(lang, f"{page}?done=1"), lang)
 
@@ -274,14 +275,12 @@ async def reset_password(request: Request, lang: PageLang) -> Response:
     try:
         await send(request, command)
     except ProblemError as problem:
-        status, message = _failed(form, problem, lang)
-        return await _form_page(
+        return await _problem_page(
             request,
             "reset_password.html",
             lang,
             form,
-            status,
-            form_error=message,
+            problem,
             invalid_token=problem.code == "invalid_token",
         )
     # Every session of the account was revoked, this browser's included.
