@@ -92,7 +92,22 @@ E = TypeVar("E", "NewEvent", "RecordedEvent")
 async def sealed(
     conn: Connection, models: Models, events: Sequence[E], default_owner: UUID | None = None
 ) -> list[E]:
-    """Copies of `events` with their data sealed (`default_owner`: seal_event's)."""
+    """Copies of `events` with their data sealed (`default_owner`: seal_event's).
+    The owners' keys are taken first, all of them in one order: two writers making
+    keys for the same new people lock the keystore's rows alike (no deadlock)."""
+    owners: set[UUID] = set()
+    for e in events:
+        model = _model(models, e.event_type)
+        if model is not None:
+            owners |= {
+                owner
+                for site in personal_sites(model, e.data)
+                if (owner := site.owner or default_owner) is not None
+            }
+    if len(owners) > 1:
+        ring = ring_for(conn)
+        for owner in sorted(owners):
+            await ring.key_for(owner)
     out = []
     for e in events:
         data = await seal_data(conn, models, e.event_type, e.data, e.event_id, default_owner)

@@ -25,6 +25,7 @@ import base64
 import binascii
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -70,6 +71,13 @@ class WrappedKey:
 
     kek_id: str
     blob: bytes
+
+
+@functools.lru_cache(maxsize=4096)
+def _aead(secret: bytes) -> AESGCM:
+    """The cipher of a data key, made once (building one per value was a third of
+    the cost of sealing an event: docs/performance.md)."""
+    return AESGCM(secret)
 
 
 def kek_id(kek: bytes) -> str:
@@ -132,7 +140,7 @@ def seal_value(key: DataKey, value: Any, *, event_id: UUID, path: str) -> str:
     """`value` (anything JSON can hold) sealed under `key` for this event and field."""
     nonce = os.urandom(NONCE_BYTES)
     plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    sealed = AESGCM(key.secret).encrypt(nonce, plain, _aad(event_id, path))
+    sealed = _aead(key.secret).encrypt(nonce, plain, _aad(event_id, path))
     text = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
     return f"{SEALED_PREFIX}{key.key_id}:{text}"
 
@@ -152,7 +160,7 @@ def open_value(key: DataKey, sealed: str, *, event_id: UUID, path: str) -> Any:
     text = sealed[len(SEALED_PREFIX) :].split(":", 1)[1]
     raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     try:
-        plain = AESGCM(key.secret).decrypt(
+        plain = _aead(key.secret).decrypt(
             raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(event_id, path)
         )
     except InvalidTag as exc:
@@ -301,14 +309,20 @@ async def seal_event(
     `default_owner`: whose a value is when its event does not name them (the
     person whose stream it is, e.g. identity's `user-<id>`)."""
     sealed = copy.deepcopy(data)
-    for site in list(personal_sites(model, sealed)):
+    due = []
+    for site in personal_sites(model, sealed):
         value = site.container[site.name]
         owner = site.owner or default_owner
         if owner is None or value is None:
             continue
         if plain_only and sealed_key_id(value) is not None:
             continue
-        key = await ring.key_for(owner)
+        due.append((site, owner))
+    # One key per owner, asked in a fixed order: writers that make the keys of the
+    # same new people in their transactions take the rows' locks alike (no deadlock).
+    keys = {owner: await ring.key_for(owner) for owner in sorted({o for _, o in due})}
+    for site, owner in due:
+        value, key = site.container[site.name], keys[owner]
         site.container[site.name] = (
             seal_value(key, value, event_id=event_id, path=site.path)
             if key is not None
