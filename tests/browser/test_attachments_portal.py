@@ -24,9 +24,9 @@ from tests.e2e.test_mail_flow import deliver, processed
 from tests.e2e.test_tickets_flow import (
     PASSWORD,
     auth,
-    create_agent,
     login,
     register_customer,
+    two_customers_and_an_agent,
     wait_mail,
 )
 
@@ -61,9 +61,7 @@ async def test_files_on_tickets_and_replies_in_the_portal(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
-        maria_email, _ = await register_customer(system, client, tag)
-        await register_customer(system, client, f"{tag}x")
-        await create_agent(system, client, tag)
+        maria_email = (await two_customers_and_an_agent(system, client, tag)).email
     shot = tmp_path / "οθόνη-σφάλματος.png"
     shot.write_bytes(screenshot_png())
     log = tmp_path / "outlook.log"

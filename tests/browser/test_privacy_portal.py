@@ -16,7 +16,7 @@ import pytest
 from tests import operator
 from tests.browser.test_attachments_portal import portal_login
 from tests.e2e.harness import System
-from tests.e2e.test_privacy_erasure_api import new_admin
+from tests.e2e.test_agents_flow import new_admin
 from tests.e2e.test_privacy_export import ticket_of
 from tests.e2e.test_tickets_flow import PASSWORD, register_customer
 from tests.eventually import eventually

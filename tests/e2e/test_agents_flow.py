@@ -18,6 +18,7 @@ from tests.e2e.harness import System
 from tests.e2e.test_tickets_flow import (
     PASSWORD,
     auth,
+    login,
     register_customer,
     retried,
     submit,
@@ -39,6 +40,12 @@ async def create_user(system: System, username: str, name: str, role: Role) -> s
         locale="el",
     )
     return str(created.user_id)
+
+
+async def new_admin(system: System, client: httpx.AsyncClient, tag: str) -> tuple[str, str]:
+    """A new Greek admin's id and access token."""
+    admin_id = await create_user(system, f"admin{tag}", "Διαχειρίστρια", Role.ADMIN)
+    return admin_id, await login(client, f"admin{tag}")
 
 
 async def session(client: httpx.AsyncClient, username: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from PIL import Image
 
 from helpdesk.servicekit.blobs import NatsBlobStore
 from tests.e2e.harness import System
-from tests.e2e.test_tickets_flow import auth, create_agent, register_customer, submit, wait_mail
+from tests.e2e.test_tickets_flow import auth, submit, two_customers_and_an_agent, wait_mail
 
 pytestmark = pytest.mark.e2e
 
@@ -62,9 +62,7 @@ async def removed_from_store(system: System, sha256: str) -> bool:
 async def test_attachments_from_upload_to_erasure(system: System) -> None:
     tag = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
-        maria_email, maria = await register_customer(system, client, tag)
-        _, eve = await register_customer(system, client, f"{tag}e")
-        _, agent = await create_agent(system, client, tag)
+        maria_email, maria, _, eve, agent = await two_customers_and_an_agent(system, client, tag)
         created = await submit(
             client,
             maria,

@@ -19,7 +19,7 @@ import yaml
 
 from tests.e2e.harness import System, start_system
 from tests.e2e.test_agents_flow import signed_in_agent
-from tests.e2e.test_tickets_flow import auth, register_customer, submit, wait_mail
+from tests.e2e.test_tickets_flow import auth, register_customer, resolve, submit, wait_mail
 from tests.eventually import eventually
 from tests.servers import Servers
 
@@ -61,10 +61,7 @@ async def test_a_resolved_ticket_closes_by_itself_and_its_requester_hears_of_it(
         body = {"subject": f"Οθόνη {tag}", "description": "Σβήνει.", "priority": "normal"}
         ticket = (await submit(client, customer, body)).json()
         url = f"/api/v1/tickets/{ticket['ticket_id']}"
-        resolved = await client.post(
-            f"{url}/status", headers=auth(agent), json={"status": "resolved"}
-        )
-        assert resolved.status_code == 200, resolved.text
+        await resolve(client, url, agent)
 
         async def closed() -> bool:
             answer = await client.get(url, headers=auth(customer))

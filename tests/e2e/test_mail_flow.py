@@ -22,7 +22,13 @@ import pytest
 
 from tests.e2e.harness import System, mail_text
 from tests.e2e.test_cli import helpdesk
-from tests.e2e.test_tickets_flow import auth, create_agent, register_customer, wait_mail
+from tests.e2e.test_tickets_flow import (
+    auth,
+    create_agent,
+    register_customer,
+    resolve,
+    wait_mail,
+)
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
@@ -153,10 +159,7 @@ async def test_a_conversation_by_mail(system: System) -> None:
         assert bodies[-1] == f"Το άλλαξα, τίποτα ({tag})."  # the quoted history trimmed
 
         # Resolved; answering the "resolved" mail reopens the ticket.
-        resolved = await client.post(
-            f"{path}/status", headers=auth(agent), json={"status": "resolved"}
-        )
-        assert resolved.status_code == 200, resolved.text
+        await resolve(client, path, agent)
         resolved_mail = await wait_mail(system, email, f"{created['number']} επιλύθηκε")
         reopen = answer(resolved_mail, email, "Ξαναχάλασε.")
         await deliver(system, reopen, sender=email)

@@ -14,22 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from helpdesk.contracts.actors import Role
 from tests import operator
 from tests.e2e.harness import System
-from tests.e2e.test_agents_flow import create_user
+from tests.e2e.test_agents_flow import new_admin
 from tests.e2e.test_cli import helpdesk
 from tests.e2e.test_privacy_export import refused, ticket_of
-from tests.e2e.test_tickets_flow import PASSWORD, auth, login, register_customer
+from tests.e2e.test_tickets_flow import PASSWORD, auth, register_customer
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-async def new_admin(system: System, client: httpx.AsyncClient, tag: str) -> tuple[str, str]:
-    """A new Greek admin's id and access token."""
-    admin_id = await create_user(system, f"admin{tag}", "Διαχειρίστρια", Role.ADMIN)
-    return admin_id, await login(client, f"admin{tag}")
 
 
 async def test_a_customer_asks_an_admin_erases_and_she_is_gone(system: System) -> None:

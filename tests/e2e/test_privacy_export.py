@@ -17,19 +17,17 @@ from typing import Any
 import httpx
 import pytest
 
-from helpdesk.contracts.actors import Role
-from tests import operator
 from tests.e2e.harness import System
+from tests.e2e.test_agents_flow import new_admin
 from tests.e2e.test_attachments_flow import upload
 from tests.e2e.test_mail_files_flow import PDF
 from tests.e2e.test_mail_flow import answer, deliver, processed
 from tests.e2e.test_tickets_flow import (
-    PASSWORD,
     auth,
-    create_agent,
-    login,
-    register_customer,
+    rate,
+    resolve,
     submit,
+    two_customers_and_an_agent,
     wait_mail,
 )
 
@@ -68,19 +66,10 @@ def refused(response: httpx.Response, status: int, code: str) -> None:
 async def test_an_export_holds_all_of_hers_and_nothing_of_anyone_else(system: System) -> None:
     tag = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=system.url, timeout=30) as client:
-        email, maria = await register_customer(system, client, tag)
-        other_email, other = await register_customer(system, client, f"{tag}x")
-        _, agent = await create_agent(system, client, tag)
-        await operator.create_user(
-            system.servers,
-            f"admin{tag}",
-            role=Role.ADMIN,
-            name="Διαχειρίστρια",
-            email=f"admin.{tag}@helpdesk.example",
-            password=PASSWORD,
-            locale="el",
+        email, maria, other_email, other, agent = await two_customers_and_an_agent(
+            system, client, tag
         )
-        admin = await login(client, f"admin{tag}")
+        _, admin = await new_admin(system, client, tag)
         me = (await client.get("/api/v1/me", headers=auth(maria))).json()
         other_id = (await client.get("/api/v1/me", headers=auth(other))).json()["user_id"]
 
@@ -110,16 +99,8 @@ async def test_an_export_holds_all_of_hers_and_nothing_of_anyone_else(system: Sy
         assert uploaded.status_code == 201, uploaded.text
 
         # Resolved, and rated by her.
-        resolved = await client.post(
-            f"{path}/status", headers=auth(agent), json={"status": "resolved"}
-        )
-        assert resolved.status_code == 200, resolved.text
-        rated = await client.post(
-            f"{path}/satisfaction",
-            headers=auth(maria),
-            json={"rating": 5, "comment": f"Άψογα {tag}"},
-        )
-        assert rated.status_code == 201, rated.text
+        await resolve(client, path, agent)
+        await rate(client, path, maria, 5, f"Άψογα {tag}")
 
         # His: a ticket and a file of his own, and a reply mailed from his address
         # onto her ticket, which the helpdesk refuses (he is not a participant).

@@ -37,7 +37,16 @@ from tests import operator
 from tests.e2e.harness import System, mail_text, start_system
 from tests.e2e.test_attachments_flow import upload
 from tests.e2e.test_mail_flow import answer, deliver, processed
-from tests.e2e.test_tickets_flow import PASSWORD, auth, create_agent, login, submit, wait_mail
+from tests.e2e.test_tickets_flow import (
+    PASSWORD,
+    auth,
+    create_agent,
+    login,
+    rate,
+    resolve,
+    submit,
+    wait_mail,
+)
 from tests.servers import Servers
 
 pytestmark = pytest.mark.e2e
@@ -189,16 +198,8 @@ async def test_an_erased_person_is_nowhere(own_system: System) -> None:
         mailed = answer(agent_mail, email, f"Από το ταχυδρομείο {marker}")
         await deliver(system, mailed, sender=email)
         assert (await processed(system, str(mailed["Message-ID"])))["status"] == "done"
-        resolved = await client.post(
-            f"{path}/status", headers=auth(agent), json={"status": "resolved"}
-        )
-        assert resolved.status_code == 200, resolved.text
-        rated = await client.post(
-            f"{path}/satisfaction",
-            headers=auth(person),
-            json={"rating": 4, "comment": f"Καλά {marker}"},
-        )
-        assert rated.status_code == 201, rated.text
+        await resolve(client, path, agent)
+        await rate(client, path, person, 4, f"Καλά {marker}")
         before = await report(client, admin)
         search = {"q": marker, "all_queues": "true"}
         found = await client.get("/api/v1/tickets", headers=auth(admin), params=search)

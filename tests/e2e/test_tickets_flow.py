@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import httpx
@@ -85,6 +85,24 @@ async def create_agent(system: System, client: httpx.AsyncClient, tag: str) -> t
     return email, await login(client, username)
 
 
+class People(NamedTuple):
+    """Signed in: a customer (with her address), another customer, an agent."""
+
+    email: str
+    customer: str
+    other_email: str
+    other: str
+    agent: str
+
+
+async def two_customers_and_an_agent(system: System, client: httpx.AsyncClient, tag: str) -> People:
+    """maria`tag`, maria`tag`x and agent`tag`, each registered (or created) and signed in."""
+    email, customer = await register_customer(system, client, tag)
+    other_email, other = await register_customer(system, client, f"{tag}x")
+    _, agent = await create_agent(system, client, tag)
+    return People(email, customer, other_email, other, agent)
+
+
 async def retried(
     request: Callable[[], Awaitable[httpx.Response]], *, while_status: int
 ) -> httpx.Response:
@@ -103,6 +121,24 @@ async def submit(client: httpx.AsyncClient, token: str, body: dict[str, Any]) ->
     return await retried(
         lambda: client.post("/api/v1/tickets", headers=auth(token), json=body), while_status=503
     )
+
+
+async def resolve(client: httpx.AsyncClient, path: str, agent: str) -> None:
+    """The agent sets the ticket at `path` (its API URL) resolved."""
+    resolved = await client.post(f"{path}/status", headers=auth(agent), json={"status": "resolved"})
+    assert resolved.status_code == 200, resolved.text
+
+
+async def rate(
+    client: httpx.AsyncClient, path: str, requester: str, rating: int, comment: str
+) -> None:
+    """The requester rates the (resolved) ticket at `path`."""
+    rated = await client.post(
+        f"{path}/satisfaction",
+        headers=auth(requester),
+        json={"rating": rating, "comment": comment},
+    )
+    assert rated.status_code == 201, rated.text
 
 
 async def test_tickets_from_submission_to_close(system: System) -> None:
@@ -194,10 +230,7 @@ async def test_tickets_from_submission_to_close(system: System) -> None:
         assert (await client.get(path, headers=auth(stranger))).status_code == 404
 
         # Resolved (mail), then closed by the customer.
-        resolved = await client.post(
-            f"{path}/status", headers=auth(agent), json={"status": "resolved"}
-        )
-        assert resolved.status_code == 200, resolved.text
+        await resolve(client, path, agent)
         await wait_mail(system, customer_email, f"{normal['number']} επιλύθηκε")
         closed = await client.post(
             f"{path}/status", headers=auth(customer), json={"status": "closed"}
