@@ -81,8 +81,12 @@ async def test_closed_tickets_past_retention_lose_their_texts_only(tickets: Tick
         "SELECT payload FROM outbox WHERE subject = 'tickets.events.retention.applied'"
     )
     assert len(runs) == 3
+    stored_runs = await tickets.pool.fetch(
+        "SELECT data FROM events WHERE event_type = 'TicketsRetentionApplied' ORDER BY position"
+    )
+    assert [r["data"]["counts"]["closed_tickets_expired"] for r in stored_runs] == [0, 1, 0]
 
     before = await rows(tickets)
-    for projection in per_ticket:
+    for projection in projections:  # every one: the runs are stored events too
         await rebuild(tickets.pool, projection, store=TICKETS_STORE)
     assert await rows(tickets) == before

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -25,9 +25,9 @@ from helpdesk.contracts.personal import REQUESTERS
 from helpdesk.contracts.privacy import TicketsRetentionApplied
 from helpdesk.servicekit.clock import Clock
 from helpdesk.servicekit.db import Connection
-from helpdesk.servicekit.eventstore import EventStore
+from helpdesk.servicekit.eventstore import EventStore, NewEvent
 from helpdesk.servicekit.logging import get_logger
-from helpdesk.servicekit.outbox import OutgoingMessage, add_to_outbox
+from helpdesk.servicekit.outbox import OutgoingMessage
 from helpdesk.servicekit.privacy import personal_fields, personal_sites
 from helpdesk.servicekit.projections import Projection
 from helpdesk.tickets.adapters.erasure import project_again
@@ -60,9 +60,20 @@ class RetentionJob:
         for row in due:
             await self._expire(row["ticket_id"])
         counts = {"closed_tickets_expired": len(due)}
+        # The run is an event of its own stream, stored and published together.
+        message = OutgoingMessage.of(
+            TicketsRetentionApplied(at=now, counts=counts),
+            correlation_id=f"retention-{now:%Y%m%d%H%M%S}",
+        )
+        envelope = message.envelope
+        stored = NewEvent(
+            event_type=envelope.event_type,
+            data=envelope.data,
+            event_id=envelope.event_id,
+            schema_version=envelope.schema_version,
+        )
         async with self.pool.acquire() as conn, conn.transaction():
-            event = TicketsRetentionApplied(at=now, counts=counts)
-            await add_to_outbox(conn, [OutgoingMessage.of(event, correlation_id="retention")])
+            await self.store.append(conn, f"retention-{uuid4()}", 0, [stored], publish=[message])
         log.info("retention applied", **counts)
         return counts
 
