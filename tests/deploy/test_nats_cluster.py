@@ -25,7 +25,7 @@ from helpdesk.servicekit.runtime import ensure_stream
 from tests.e2e.harness import create_database, with_database
 from tests.eventually import eventually
 from tests.servers import Servers
-from tests.tokens import headers_for, public_key
+from tests.tokens import headers_for, keypair, public_key, seal_public_key
 
 pytestmark = [pytest.mark.deploy, pytest.mark.integration]
 
@@ -181,16 +181,26 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
         "HELPDESK_JWT_PUBLIC_KEY": public_key(),
         "HELPDESK_PRIVACY_KEK": KeyEncryptionKeys.generate(),
     }
-    tickets = ServiceProcess(
-        "tickets",
-        free_port(),
-        env,
-        tmp_path / "tickets.log",
-        nats_creds=servers.nats_keys["tickets"],  # its own identity and permissions
-    ).start()
+    # Identity too: it keeps the keys that seal the tickets' personal data (docs/privacy.md).
+    identity_env = {
+        **env,
+        "HELPDESK_JWT_PRIVATE_KEY": keypair()[0],
+        "HELPDESK_NOTIFIER_SEAL_PUBLIC_KEY": seal_public_key(),
+    }
+    services = [
+        ServiceProcess(
+            name,
+            free_port(),
+            service_env,
+            tmp_path / f"{name}.log",
+            nats_creds=servers.nats_keys[name],  # its own identity and permissions
+        ).start()
+        for name, service_env in (("identity", identity_env), ("tickets", env))
+    ]
     js = client.jetstream(timeout=2.0)
     try:
-        await asyncio.to_thread(tickets.wait_ready, 60.0)
+        for process in services:
+            await asyncio.to_thread(process.wait_ready, 60.0)
         accepted: list[str] = []
         retries = 0
         user_id = uuid.uuid4()
@@ -252,7 +262,8 @@ async def test_tickets_keep_being_accepted_while_a_nats_node_restarts(
         submitted = await submitted_ticket_ids(js)
         assert sorted(submitted) == sorted(set(submitted)), "a ticket was submitted twice"
     finally:
-        tickets.stop()
+        for process in reversed(services):
+            process.stop()
 
 
 async def submitted_ticket_ids(js: JetStreamContext) -> list[str]:
