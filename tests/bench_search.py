@@ -22,6 +22,7 @@ import asyncpg
 from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.reports import GroupBy
 from helpdesk.contracts.tickets import Category, Contact, TicketStatus
+from helpdesk.servicekit import keystore
 from helpdesk.servicekit.eventstore import EventStore
 from helpdesk.tickets.adapters import history, search
 from helpdesk.tickets.adapters.history import HistoryProjection
@@ -159,6 +160,11 @@ async def seed(pool: asyncpg.Pool, projections: list, total: int) -> float:  # t
     agents = [Contact(user_id=uuid.uuid4(), name=f"Agent {i}") for i in range(30)]
     span = 365 * 24 * 3600
     counter = iter(range(0, total, BATCH))
+    # People exist before they write: identity made their keys when they registered
+    # (made here inside the writers' batches, they would lock each other's rows).
+    async with pool.acquire() as conn:
+        for person in (*customers, *agents):
+            await keystore.owned().key_for(conn, person.user_id)
 
     async def writer(seed_value: int) -> None:
         rng = random.Random(seed_value)
