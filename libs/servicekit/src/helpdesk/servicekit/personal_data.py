@@ -66,12 +66,6 @@ async def open_data(
     return await open_event(model, data, event_id, ring_for(conn))
 
 
-def has_sealed(envelope: EventEnvelope) -> bool:
-    """Whether opening `envelope` needs the keystore (no connection otherwise)."""
-    model = _model(EventData.registry, envelope.event_type)
-    return model is not None and bool(sealed_keys(model, envelope.data))
-
-
 async def sealed_envelope(conn: Connection, envelope: EventEnvelope) -> EventEnvelope:
     data = await seal_data(
         conn, EventData.registry, envelope.event_type, envelope.data, envelope.event_id
@@ -96,7 +90,7 @@ async def sealed(
     The owners' keys are taken first, all of them in one order: two writers making
     keys for the same new people lock the keystore's rows alike (no deadlock)."""
     owners: set[UUID] = set()
-    for e in events:
+    for e in events if len(events) > 1 else ():  # one event: seal_event orders its own
         model = _model(models, e.event_type)
         if model is not None:
             owners |= {

@@ -94,10 +94,10 @@ class PostgresUsers:
         destroyed: list[UUID] = []
         if any(isinstance(event, Erased) for event in events):
             # The key goes in the erasure's own transaction: committed together or not at all.
+            # (Someone who never had a key gets a destroyed row: one id to name.)
             store = keystore.owned()
-            destroyed = await store.key_ids_of(self._conn, user.user_id)
             await store.destroy(self._conn, user.user_id)
-            destroyed = destroyed or await store.key_ids_of(self._conn, user.user_id)
+            destroyed = await store.key_ids_of(self._conn, user.user_id)
         correlation_id = current_correlation_id()
         await add_to_outbox(
             self._conn,
