@@ -13,7 +13,13 @@ from fastapi.responses import Response
 from helpdesk.contracts.reports import AGE_BUCKETS, GroupBy, SlaReport, SlaReportRow
 from helpdesk.gateway.portal.charts import bar_chart
 from helpdesk.gateway.portal.i18n import Lang, t
-from helpdesk.gateway.portal.rendering import LOCAL_ZONE, priority_label, render
+from helpdesk.gateway.portal.rendering import (
+    LOCAL_ZONE,
+    priority_label,
+    queue_label,
+    queue_labels,
+    render,
+)
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import signed_in_user
 from helpdesk.gateway.problems import ProblemError
@@ -33,18 +39,21 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_ZONE)
 
 
-def _label(row: SlaReportRow, group_by: GroupBy, lang: Lang) -> str:
+def _label(
+    row: SlaReportRow, group_by: GroupBy, lang: Lang, queues: dict[str, dict[str, str]]
+) -> str:
     if row.group == "*":
         return t("report_total", lang)
     if group_by is GroupBy.PRIORITY:
         return priority_label(row.group, lang)
     if group_by is GroupBy.AGENT:
         return row.label or (t("unassigned", lang) if not row.group else row.group[:8])
-    return row.group
+    return queue_label(row.group, queues, lang)  # the routing policy's name (docs/glossary.md)
 
 
-def _charts(report: SlaReport, lang: Lang) -> dict[str, Any]:
-    labelled = [(_label(r, report.group_by, lang), r) for r in report.rows]
+def _charts(
+    labelled: list[tuple[str, SlaReportRow]], report: SlaReport, lang: Lang
+) -> dict[str, Any]:
     return {
         "volume": bar_chart([(label, [r.opened, r.resolved]) for label, r in labelled]),
         "met": bar_chart(
@@ -89,14 +98,16 @@ async def reports_page(
             headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'},
         )
     params = {"start": first.isoformat(), "end": last.isoformat(), "group_by": grouping.value}
+    queues = await queue_labels(request)
+    labelled = [(_label(r, grouping, lang, queues), r) for r in [*report.rows, report.total]]
     return await render(
         request,
         "reports.html",
         lang,
         {
             "report": report,
-            "rows": [(_label(r, grouping, lang), r) for r in [*report.rows, report.total]],
-            "charts": _charts(report, lang),
+            "rows": labelled,
+            "charts": _charts(labelled[:-1], report, lang),
             "start": first.isoformat(),
             "end": last.isoformat(),
             "group_by": grouping.value,
