@@ -1,13 +1,16 @@
 """The agents' workflow pages (issue 15) in a real browser against the whole
 running system: an admin (Greek) sets a queue's members by username and
 deactivates a user, whose open browser session ends at once; an agent
-(English) goes away from the header and comes back; agents get the 403 page
-on the admin pages."""
+(English) goes away from the header and comes back, and (Greek) is told once
+why handing tickets back is refused; agents get the 403 page on the admin
+pages."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -114,6 +117,19 @@ async def test_admin_sets_members_and_deactivates_agent_goes_away_and_back(
 
     # Greek header for the same agent; the queue is left empty for other tests.
     await apage.goto("/helpdesk/el/tickets")
+    assert await apage.locator("#availability-state").inner_text() == "Διαθέσιμος/η"
+    # Handing tickets back for two hours is refused: the reason once, under its
+    # field and in Greek; the banner only says the form has errors (issue 29).
+    await apage.goto("/helpdesk/el/availability")
+    soon = datetime.now(ZoneInfo("Europe/Athens")) + timedelta(hours=2)
+    await apage.locator("#f-back_at").fill(soon.strftime("%Y-%m-%dT%H:%M"))
+    await apage.locator("#f-hand_back").check()
+    await apage.locator("main").get_by_role("button", name="Δηλώνω απουσία").click()
+    reason = "Μόνο όταν η απουσία διαρκεί πάνω από μία ημέρα."
+    assert await apage.locator("#f-hand_back-error").inner_text() == reason
+    assert await apage.get_by_text(reason).count() == 1
+    banner = await apage.locator("#form-error").inner_text()
+    assert banner == "Η φόρμα έχει λάθη. Διορθώστε τα πεδία που επισημαίνονται."
     assert await apage.locator("#availability-state").inner_text() == "Διαθέσιμος/η"
     await page.goto("/helpdesk/el/queues")
     await save_members(page, "", "el")

@@ -141,6 +141,18 @@ _FIELD_MESSAGES_EL: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"control characters"), "Περιέχει μη επιτρεπτούς χαρακτήρες."),
     (re.compile(r"at most (\d+) characters"), "Πρέπει να έχει το πολύ {0} χαρακτήρες."),
     (re.compile(r"already taken|is taken"), "Χρησιμοποιείται ήδη. Επιλέξτε άλλο."),
+    # The tickets service's refusals of the agents' forms (issue 29: Greek, once).
+    (
+        re.compile(r"no such active user"),
+        "Δεν υπάρχει ενεργός χρήστης με αυτό το όνομα χρήστη ή email.",
+    ),
+    (re.compile(r"not a member of the queue"), "Δεν είναι μέλος της ουράς του αιτήματος."),
+    (re.compile(r"not an active agent|^not an agent$"), "Δεν είναι ενεργός τεχνικός."),
+    (re.compile(r"a moment in the future"), "Πρέπει να είναι στιγμή στο μέλλον."),
+    (
+        re.compile(r"only when away for more than a day"),
+        "Μόνο όταν η απουσία διαρκεί πάνω από μία ημέρα.",
+    ),
 ]
 
 

@@ -22,7 +22,13 @@ from helpdesk.contracts.people import ListUsers
 from helpdesk.contracts.tickets import AssignmentPolicy
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.errors import error_page
-from helpdesk.gateway.portal.forms import Form, local_datetime, problem_message, read_form
+from helpdesk.gateway.portal.forms import (
+    Form,
+    add_field_errors,
+    local_datetime,
+    problem_message,
+    read_form,
+)
 from helpdesk.gateway.portal.i18n import Lang, t
 from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
 from helpdesk.gateway.portal.routing import PageLang
@@ -184,9 +190,11 @@ async def set_availability(request: Request, lang: PageLang) -> Response:
         except ProblemError as problem:
             if problem.status in (401, 403):
                 raise
-            for error in problem.errors:
-                form.errors.setdefault(error.field.split(".")[-1], problem_message(problem, lang))
-            form.errors.setdefault("form", problem_message(problem, lang))
+            # A field's reason under the field, the banner only saying that the
+            # form has errors: never the same sentence twice (issue 29).
+            add_field_errors(form, problem.errors, lang)
+            if not problem.errors:
+                form.errors["form"] = problem_message(problem, lang)
     return await render(
         request,
         "availability.html",
