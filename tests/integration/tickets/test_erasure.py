@@ -6,6 +6,7 @@ store gives the very same rows."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -20,10 +21,11 @@ from helpdesk.servicekit.consumer import handle_once
 from helpdesk.servicekit.erasure import NotYet
 from helpdesk.servicekit.projections import rebuild
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection
-from helpdesk.tickets.adapters.erasure import CONSUMER_NAME, PER_TICKET_TABLES
 from helpdesk.tickets.adapters.history import HistoryProjection
+from helpdesk.tickets.adapters.personal_records import PER_TICKET_TABLES
 from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.search import SearchProjection
+from helpdesk.tickets.handlers.erasure import CONSUMER_NAME
 from tests.integration.tickets.conftest import MONDAY_9, Tickets
 
 pytestmark = pytest.mark.integration
@@ -144,3 +146,21 @@ async def test_an_erased_requester_and_agent_leave_numbers_and_facts_only(
     for projection in projections:
         await rebuild(tickets.pool, projection)
     assert await rows(tickets) == scrubbed
+
+
+async def test_answers_stored_before_the_jsonb_fix_are_read_and_scrubbed(tickets: Tickets) -> None:
+    """Until 2026-12 an Idempotency-Key's answer was stored as a JSON string holding
+    the object: such a row (kept 24 hours) still replays, and an erasure finds it."""
+    maria = await tickets.user("Maria Old")
+    agent_id, ticket_id = uuid.uuid4(), uuid.uuid4()
+    await tickets.pool.execute(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, answer)"
+        " VALUES ($1, 'old', 'fp', to_jsonb($2::text))",
+        agent_id,
+        json.dumps({"ticket_id": str(ticket_id)}),
+    )
+    async with tickets.app.deps.uow() as uow:
+        assert await uow.answers.first(agent_id, "old", "fp") == {"ticket_id": str(ticket_id)}
+        await uow.records.forget_person(maria.user_id, [ticket_id])
+        await uow.commit()
+    assert await tickets.pool.fetchval("SELECT count(*) FROM idempotency_keys") == 0

@@ -12,17 +12,16 @@ from uuid import UUID
 import pytest
 
 from helpdesk.contracts.actors import Role
-from helpdesk.servicekit.projections import rebuild
+from helpdesk.servicekit.projections import Projection, rebuild
 from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection
 from helpdesk.tickets.adapters.contract_events import TICKETS_STORE
-from helpdesk.tickets.adapters.erasure import PER_TICKET_TABLES
 from helpdesk.tickets.adapters.history import HistoryProjection
+from helpdesk.tickets.adapters.personal_records import PER_TICKET_TABLES
 from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.repository import stream_id
-from helpdesk.tickets.adapters.retention import RetentionJob
 from helpdesk.tickets.adapters.search import SearchProjection
-from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
+from helpdesk.tickets.handlers.retention import expire_closed_tickets
 from tests.integration.tickets.conftest import Tickets
 
 pytestmark = pytest.mark.integration
@@ -47,20 +46,12 @@ async def test_closed_tickets_past_retention_lose_their_texts_only(tickets: Tick
     open_one = await tickets.ok(
         "submit", maria, subject="Ανοιχτό", description="Ακόμη ανοιχτό", priority="low"
     )
-    per_ticket = [TicketsProjection(), SearchProjection(), HistoryProjection(tickets.app.policy)]
-    projections = [*per_ticket, AttachmentsProjection(), AgentsProjection()]
-    job = RetentionJob(
-        pool=tickets.pool,
-        store=TICKETS_STORE,
-        per_ticket=per_ticket,
-        clock=tickets.clock,
-        closed_days=730,
-        uow_on=lambda conn: PostgresUnitOfWork.on_connection(conn, TICKETS_STORE, projections),
-    )
-    assert await job.run_once() == {"closed_tickets_expired": 0}
+    # The service's own wiring: its settings keep closed tickets 730 days.
+    assert tickets.app.retention.closed_days == 730
+    assert await expire_closed_tickets(tickets.app.retention) == {"closed_tickets_expired": 0}
     tickets.clock.advance(timedelta(days=731))
-    assert await job.run_once() == {"closed_tickets_expired": 1}
-    assert await job.run_once() == {"closed_tickets_expired": 0}
+    assert await expire_closed_tickets(tickets.app.retention) == {"closed_tickets_expired": 1}
+    assert await expire_closed_tickets(tickets.app.retention) == {"closed_tickets_expired": 0}
 
     expired = await tickets.ok("get", agent, ticket_id=old["ticket_id"])
     assert (expired["subject"], expired["description"]) == ("", "")
@@ -87,6 +78,13 @@ async def test_closed_tickets_past_retention_lose_their_texts_only(tickets: Tick
     assert [r["data"]["counts"]["closed_tickets_expired"] for r in stored_runs] == [0, 1, 0]
 
     before = await rows(tickets)
+    projections: list[Projection] = [
+        TicketsProjection(),
+        SearchProjection(),
+        HistoryProjection(tickets.app.policy),
+        AttachmentsProjection(),
+        AgentsProjection(),
+    ]
     for projection in projections:  # every one: the runs are stored events too
         await rebuild(tickets.pool, projection, store=TICKETS_STORE)
     assert await rows(tickets) == before

@@ -24,6 +24,7 @@ from helpdesk.contracts.agents import (
     SavedFilter,
 )
 from helpdesk.contracts.envelope import EventData
+from helpdesk.contracts.privacy import TicketsRetentionApplied
 from helpdesk.contracts.reports import SlaReportRow
 from helpdesk.contracts.tickets import (
     Contact,
@@ -85,6 +86,13 @@ class FakeDatabase:
     active_as_of: dict[UUID, datetime] = field(default_factory=dict)
     # Agents' saved filters, by user and name.
     filters: dict[UUID, dict[str, SavedFilter]] = field(default_factory=dict)
+    # Privacy: each person's keys (key id -> owner), the tickets whose texts were
+    # redacted or read models projected again, the expired ones, retention runs.
+    key_owners: dict[UUID, UUID] = field(default_factory=dict)
+    redacted: list[UUID] = field(default_factory=list)
+    projected_again: list[UUID] = field(default_factory=list)
+    expired: dict[UUID, datetime] = field(default_factory=dict)
+    retention_runs: list[TicketsRetentionApplied] = field(default_factory=list)
 
     def add_user(self, name: str, *roles: Role) -> Actor:
         """A user the users projection knows, and their verified actor."""
@@ -436,6 +444,78 @@ class FakeDeadlines:
         self.staged.append(ticket_id)
 
 
+class FakePersonalRecords:
+    """What a scrub did, as lists the tests read (staged until commit); the stored
+    events themselves are the aggregate's, so what redacting and projecting again
+    write is PostgreSQL's alone (tests/integration/tickets/test_erasure.py,
+    test_retention.py)."""
+
+    def __init__(self, db: FakeDatabase, staged: list[Callable[[], None]]) -> None:
+        self.db = db
+        self.staged = staged
+
+    async def requested_by(self, user_id: UUID) -> list[UUID]:
+        tickets = map(self.db.ticket, self.db.streams)
+        return sorted(
+            t.ticket_id for t in tickets if t.requester and t.requester.user_id == user_id
+        )
+
+    async def sealed_under(self, key_ids: Sequence[UUID]) -> list[UUID]:
+        """The tickets with an event naming one of the keys' owners (a person's name is
+        sealed under their key wherever a contact of theirs is stored)."""
+        owners = {self.db.key_owners[k] for k in key_ids if k in self.db.key_owners}
+        return sorted(
+            ticket_id
+            for ticket_id, events in self.db.streams.items()
+            if any(
+                isinstance(value, Contact) and value.user_id in owners
+                for event in events
+                for value in vars(event).values()
+            )
+        )
+
+    async def closed_before(self, at: datetime, limit: int) -> list[UUID]:
+        closed = [
+            ticket
+            for ticket in map(self.db.ticket, self.db.streams)
+            if ticket.status is TicketStatus.CLOSED
+            and ticket.updated_at is not None
+            and ticket.updated_at < at
+            and ticket.ticket_id not in self.db.expired
+        ]
+        return [t.ticket_id for t in sorted(closed, key=lambda t: t.updated_at or at)][:limit]
+
+    async def redact_requester_texts(self, ticket_id: UUID) -> int:
+        self.staged.append(lambda: self.db.redacted.append(ticket_id))
+        return len(self.db.streams.get(ticket_id, []))
+
+    async def project_again(self, ticket_ids: Sequence[UUID]) -> None:
+        self.staged.append(lambda: self.db.projected_again.extend(ticket_ids))
+
+    async def forget_person(self, user_id: UUID, ticket_ids: Sequence[UUID]) -> None:
+        named = {str(t) for t in ticket_ids}
+
+        def forget() -> None:
+            if (user := self.db.users.get(user_id)) is not None:
+                self.db.users[user_id] = replace(user, contact=Contact(user_id=user_id))
+            self.db.answers = {
+                (owner, key): answer
+                for (owner, key), answer in self.db.answers.items()
+                if owner != user_id and answer[1].get("ticket_id") not in named
+            }
+
+        self.staged.append(forget)
+
+    async def mark_expired(self, ticket_id: UUID, at: datetime) -> None:
+        def expire() -> None:
+            self.db.expired.setdefault(ticket_id, at)
+
+        self.staged.append(expire)
+
+    async def record_retention(self, run: TicketsRetentionApplied) -> None:
+        self.staged.append(lambda: self.db.retention_runs.append(run))
+
+
 class FakeUnitOfWork:
     """Stages every port's writes and applies them at `commit`."""
 
@@ -458,6 +538,8 @@ class FakeUnitOfWork:
         self.answers = FakeAnswers(db, self._answers)
         self.mail_log = FakeMailLog(db, self._mails)
         self.deadlines = FakeDeadlines(db, self._settled)
+        self._scrubs: list[Callable[[], None]] = []
+        self.records = FakePersonalRecords(db, self._scrubs)
 
     async def __aenter__(self) -> FakeUnitOfWork:
         return self
@@ -471,6 +553,7 @@ class FakeUnitOfWork:
             self._mails,
             self._agent_events,
             self._filters,
+            self._scrubs,
         ):
             staged.clear()
 
@@ -491,6 +574,8 @@ class FakeUnitOfWork:
         self.db.filters.update(self._filters)
         for event in self._agent_events:
             FakeAgents.apply(self.db, event)
+        for scrub in self._scrubs:
+            scrub()
         self._unstage()
         self.deadlines.release()
         self.db.commits += 1

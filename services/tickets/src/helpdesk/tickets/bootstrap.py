@@ -18,23 +18,21 @@ from helpdesk.servicekit.events import Delivery, on_events
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.runtime import Service, ServiceContext
-from helpdesk.tickets.adapters import erasure
 from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
 from helpdesk.tickets.adapters.contract_events import TICKETS_STORE
-from helpdesk.tickets.adapters.erasure import erasure_consumer
 from helpdesk.tickets.adapters.history import HistoryProjection
 from helpdesk.tickets.adapters.insight_ops import build_new_projections, run_gauges
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.projections import TicketsProjection
 from helpdesk.tickets.adapters.repository import prepare_number_years
-from helpdesk.tickets.adapters.retention import RetentionJob
 from helpdesk.tickets.adapters.search import SearchProjection
 from helpdesk.tickets.adapters.unit_of_work import PostgresUnitOfWork
 from helpdesk.tickets.adapters.users import users_consumer
 from helpdesk.tickets.domain.routing import RoutingPolicy
-from helpdesk.tickets.handlers import HANDLERS, assignment
+from helpdesk.tickets.handlers import HANDLERS, assignment, erasure
 from helpdesk.tickets.handlers.deps import Deps
+from helpdesk.tickets.handlers.retention import RetentionDeps, expire_closed_tickets
 from helpdesk.tickets.handlers.sla import SlaMonitor
 from helpdesk.tickets.settings import Settings
 
@@ -46,6 +44,7 @@ class TicketsApp:
     monitor: SlaMonitor
     policy: RoutingPolicy
     consumers: list[EventConsumer]
+    retention: RetentionDeps
 
 
 log = get_logger(__name__)
@@ -84,41 +83,33 @@ def wire(
         users_consumer(),
         eraser(NatsBlobStore(ctx.js)),
         *assignment_consumers(ctx, policy, deps.clock),
-        erasure_consumer(lambda delivery: erasure_deps(ctx, delivery, deps.clock)),
+        erasure_consumer(ctx, deps.clock),
     ]
     if consume_identity:  # the service's durable consumers (tests of handlers skip them)
         for consumer in consumers:
             ctx.consume(consumer)
     monitor = SlaMonitor(deps, interval=ctx.settings.sla_monitor_interval)
+    retention = RetentionDeps(
+        uow=deps.uow, clock=deps.clock, closed_days=ctx.settings.retention_closed_days
+    )
     return TicketsApp(
-        deps=deps, handlers=handlers, monitor=monitor, policy=policy, consumers=consumers
+        deps=deps,
+        handlers=handlers,
+        monitor=monitor,
+        policy=policy,
+        consumers=consumers,
+        retention=retention,
     )
 
 
-def erasure_deps(
-    ctx: ServiceContext[Settings], delivery: Delivery, clock: Clock
-) -> erasure.ErasureDeps:
-    """An erasure's scrub on the delivery's connection (docs/privacy.md)."""
-    return erasure.ErasureDeps(
-        conn=delivery.conn,
-        uow=PostgresUnitOfWork.on_connection(delivery.conn, ctx.store, ctx.projections),
-        store=ctx.store,
-        projections=erasure.per_ticket(ctx.projections),
-        clock=clock,
-        key_cache_seconds=ctx.settings.privacy_key_cache_seconds,
-    )
+def erasure_consumer(ctx: ServiceContext[Settings], clock: Clock) -> EventConsumer:
+    """An erasure's scrub, its units of work on the delivery's connection (docs/privacy.md)."""
 
+    def deps(delivery: Delivery) -> erasure.ErasureDeps:
+        uow = PostgresUnitOfWork.on_connection(delivery.conn, ctx.store, ctx.projections)
+        return erasure.ErasureDeps(uow, clock, ctx.settings.privacy_key_cache_seconds)
 
-def retention_job(ctx: ServiceContext[Settings], clock: Clock) -> RetentionJob:
-    """Closed tickets past their retention lose texts and files (docs/privacy.md)."""
-    return RetentionJob(
-        pool=ctx.pool,
-        store=ctx.store,
-        per_ticket=erasure.per_ticket(ctx.projections),
-        clock=clock,
-        closed_days=ctx.settings.retention_closed_days,
-        uow_on=lambda conn: PostgresUnitOfWork.on_connection(conn, ctx.store, ctx.projections),
-    )
+    return on_events(erasure.CONSUMER_NAME, erasure.ERASURE_HANDLERS, deps)
 
 
 def assignment_consumers(
@@ -149,8 +140,12 @@ def build(ctx: ServiceContext[Settings]) -> None:
         "number-years", lambda: prepare_number_years(ctx.pool, app.deps.clock.now()), 3600
     )
     ctx.background("backlog-gauges", lambda: run_gauges(ctx.pool, app.deps.clock))
-    retention = retention_job(ctx, app.deps.clock)
-    ctx.periodically("retention", retention.run_once, ctx.settings.retention_interval_seconds)
+    # Closed tickets past their retention lose texts and files (docs/privacy.md).
+    ctx.periodically(
+        "retention",
+        lambda: expire_closed_tickets(app.retention),
+        ctx.settings.retention_interval_seconds,
+    )
     # Once: projections new in this release are filled from the store. Commands
     # meanwhile wait on the projection's table lock, then apply on top.
     backfill = asyncio.get_running_loop().create_task(

@@ -52,8 +52,9 @@ async def first_answer(
         return await first_answer(conn, user_id, key, fingerprint)
     if row["fingerprint"] != fingerprint or row["answer"] is None:
         raise IdempotencyKeyReused()
-    answer: dict[str, Any] = json.loads(row["answer"])
-    return answer
+    answer: dict[str, Any] | str = row["answer"]
+    # Rows written before 2026-12 hold the answer as a JSON string (encoded twice).
+    return json.loads(answer) if isinstance(answer, str) else answer
 
 
 async def remember_answer(
@@ -63,7 +64,7 @@ async def remember_answer(
         "UPDATE idempotency_keys SET answer = $3 WHERE user_id = $1 AND key = $2",
         user_id,
         key,
-        json.dumps(answer),
+        answer,  # the pool's jsonb codec encodes it: an object the erasure can query
     )
 
 

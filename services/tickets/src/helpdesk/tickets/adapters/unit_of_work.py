@@ -12,7 +12,8 @@ save — events, outbox rows, projections — is collected and written at
 `commit` as a single statement, which PostgreSQL commits whole or not at
 all. That is two round trips (BEGIN, COMMIT) and a statement fewer per
 submit. The ports that write outside the save (answers, the mail log,
-deadlines, the agents' events and locks) are refused in that mode.
+deadlines, personal records, the agents' events and locks) are refused in
+that mode.
 
 A unit is either on a pooled connection of its own (`factory`) or on a
 connection it is given (`on_connection`: a consumer's delivery; inside its
@@ -35,6 +36,7 @@ from helpdesk.tickets.adapters.agents import PostgresAgents
 from helpdesk.tickets.adapters.event_log import PostgresEventLog
 from helpdesk.tickets.adapters.idempotency import PostgresAnswers
 from helpdesk.tickets.adapters.mail_log import PostgresMailLog
+from helpdesk.tickets.adapters.personal_records import PostgresPersonalRecords
 from helpdesk.tickets.adapters.projections import PostgresDeadlines
 from helpdesk.tickets.adapters.repository import PostgresNumbers, PostgresTickets
 from helpdesk.tickets.adapters.saved_filters import PostgresSavedFilters
@@ -148,6 +150,10 @@ class PostgresUnitOfWork:
     @property
     def deadlines(self) -> PostgresDeadlines:
         return PostgresDeadlines(self._in_transaction())
+
+    @property
+    def records(self) -> PostgresPersonalRecords:
+        return PostgresPersonalRecords(self._in_transaction(), self._store, self._projections)
 
     def collect(
         self, stream_id: str, expected_version: int, events: list[NewEvent], writes: list[Write]

@@ -3,10 +3,11 @@ the `UnitOfWork` they open for each attempt.
 
 A unit of work is one transaction over named ports: the tickets repository,
 the agent directory, the users projection, the per-year ticket numbers, the
-read models, and the records that make requests and mails idempotent. What
-is not committed is rolled back when the `async with` block ends. The
-PostgreSQL implementation is `adapters/unit_of_work.py`; use-case tests use
-the in-memory one in `tests/unit/tickets/fakes.py`, and one contract suite
+read models, the records that make requests and mails idempotent, and what
+an erasure or the retention of closed tickets scrubs. What is not committed
+is rolled back when the `async with` block ends. The PostgreSQL
+implementation is `adapters/unit_of_work.py`; use-case tests use the
+in-memory one in `tests/unit/tickets/fakes.py`, and one contract suite
 (`tests/integration/tickets/test_port_contracts.py`) runs against both.
 """
 
@@ -26,6 +27,7 @@ from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import Request
 from helpdesk.contracts.priorities import Priority
+from helpdesk.contracts.privacy import TicketsRetentionApplied
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.reports import GroupBy, SlaReportRow
 from helpdesk.contracts.tickets import Contact, TicketList, TicketSearchResults, TicketStatus
@@ -245,6 +247,42 @@ class EventLog(Protocol):
         agent from the start, in the order they were stored (contract events)."""
 
 
+class PersonalRecords(Protocol):
+    """What the service keeps of people beside the aggregate's own folding: the
+    stored events' texts, the per-ticket read models, the users row and stored
+    answers. An erasure and the retention of closed tickets scrub them
+    (docs/privacy.md); the aggregate removes the files itself."""
+
+    async def requested_by(self, user_id: UUID) -> list[UUID]:
+        """The tickets `user_id` is the requester of."""
+
+    async def sealed_under(self, key_ids: Sequence[UUID]) -> list[UUID]:
+        """The tickets whose stored events hold a value sealed under one of `key_ids`
+        (their own, and those where their name appears as an agent's)."""
+
+    async def closed_before(self, at: datetime, limit: int) -> list[UUID]:
+        """Up to `limit` tickets closed (and untouched) since before `at` whose texts
+        are not yet redacted, the oldest first."""
+
+    async def redact_requester_texts(self, ticket_id: UUID) -> int:
+        """The ticket's stored events with every value of its requester's (its texts)
+        erased; how many events changed."""
+
+    async def project_again(self, ticket_ids: Sequence[UUID]) -> None:
+        """The tickets' rows of the per-ticket read models, written anew from their
+        events: exactly what a full rebuild would write."""
+
+    async def forget_person(self, user_id: UUID, ticket_ids: Sequence[UUID]) -> None:
+        """Their users row without name, username and e-mail; the stored answers to
+        their requests, and those naming `ticket_ids`, gone."""
+
+    async def mark_expired(self, ticket_id: UUID, at: datetime) -> None:
+        """The ticket's retention is done (`closed_before` passes it over)."""
+
+    async def record_retention(self, run: TicketsRetentionApplied) -> None:
+        """A retention run, stored as an event of its own stream and published."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over the service's repositories and read ports."""
 
@@ -270,7 +308,7 @@ class UnitOfWork(Protocol):
     @property
     def filters(self) -> SavedFilterStore: ...
 
-    # These three need a transaction: a one-statement unit refuses them.
+    # These need a transaction: a one-statement unit refuses them.
 
     @property
     def answers(self) -> Answers: ...
@@ -280,6 +318,9 @@ class UnitOfWork(Protocol):
 
     @property
     def deadlines(self) -> Deadlines: ...
+
+    @property
+    def records(self) -> PersonalRecords: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
