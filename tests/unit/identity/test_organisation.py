@@ -34,8 +34,8 @@ def directory() -> FakeDirectory:
     return FakeDirectory()
 
 
-@pytest.fixture
-def org(world: World, directory: FakeDirectory) -> Deps:
+def org_deps(world: World, directory: FakeDirectory, **settings: Any) -> Deps:
+    """Identity with the directory, its groups, and the production default for factors."""
     return make_deps(
         world,
         directory=directory,
@@ -43,7 +43,13 @@ def org(world: World, directory: FakeDirectory) -> Deps:
         ldap_agent_groups=AGENTS,
         ldap_admin_groups=ADMINS,
         mfa_required_roles="agent,admin",
+        **settings,
     )
+
+
+@pytest.fixture
+def org(world: World, directory: FakeDirectory) -> Deps:
+    return org_deps(world, directory)
 
 
 async def sign_in(deps: Deps, username: str, password: str) -> Any:
@@ -157,7 +163,13 @@ async def test_the_sync_deactivates_the_departed_and_updates_the_rest_saying_why
     await sign_in(org, "kostas", "pass two")
 
     directory.remove("eleni")
-    directory.add("kostas", "pass two", name="Κώστας Νέος", email="k.neos@example.gr")
+    directory.add(
+        "kostas",
+        "pass two",
+        name="Κώστας Νέος",
+        email="k.neos@example.gr",
+        groups=frozenset({ADMINS}),
+    )
     done = await sync_directory(organisation.SyncDirectory(), org)
     assert (done.people, done.accounts, done.deactivated, done.updated) == (1, 2, 1, 1)
 
@@ -172,6 +184,8 @@ async def test_the_sync_deactivates_the_departed_and_updates_the_rest_saying_why
         "k.neos@example.gr",
         "directory_sync",
     )
+    (promoted,) = world.db.published(contract.RolesChanged)
+    assert (promoted.roles, promoted.reason) == ([Role.ADMIN, Role.AGENT], "directory_sync")
     # Again: nothing more to do.
     again = await sync_directory(organisation.SyncDirectory(), org)
     assert (again.deactivated, again.updated) == (0, 0)
@@ -225,6 +239,28 @@ async def test_registration_closed_and_by_domain(world: World) -> None:
         await register(registration(3, email="maria3@elsewhere.com"), domains)
     assert refused.value.error.code == "registration_closed"
     assert [e.username for e in world.db.published(contract.UserRegistered)] == ["maria2"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "email", "made"),
+    [
+        ("closed", "eleni@example.gr", True),  # closed to the register form only
+        ("domains", "eleni@uni.gr", True),
+        ("domains", "eleni@example.gr", False),  # the organisation's accounts too
+    ],
+)
+async def test_the_registration_mode_binds_the_organisations_new_accounts(
+    world: World, directory: FakeDirectory, mode: str, email: str, made: bool
+) -> None:
+    deps = org_deps(world, directory, registration=mode, registration_domains="uni.gr")
+    directory.add("eleni", "pass one", email=email)
+    if made:
+        assert isinstance(await sign_in(deps, "eleni", "pass one"), contract.SessionTokens)
+    else:
+        with pytest.raises(Refused) as refused:
+            await sign_in(deps, "eleni", "pass one")
+        assert refused.value.error.code == "registration_closed"
+    assert len(world.db.published(contract.UserRegistered)) == int(made)
 
 
 async def test_without_a_directory_an_unknown_username_is_just_wrong(deps: Deps) -> None:
