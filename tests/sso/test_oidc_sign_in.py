@@ -2,20 +2,34 @@
 oidc-provider): people sign in with the organisation's account and land on the
 portal with the role their groups give; and each attack on the flow is refused
 in its own test: a replayed callback (state, nonce), an injected code, an
-answer naming another issuer, and a claim of a local account's address."""
+answer naming another issuer, and a claim of a local account's address. Then
+identity's adapter in a flow of its own with the real provider, whose token
+endpoint's answer is tampered with on the way back: the ID token of an earlier
+flow (its nonce), one with `alg: none`, and one signed HS256 with the
+provider's public key are refused, each in its own test."""
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from helpdesk.contracts.actors import Role
+from helpdesk.identity.adapters.oidc import OidcProvider
+from helpdesk.identity.domain.errors import OrganisationRefused
+from helpdesk.identity.domain.organisation import OrganisationPerson
+from helpdesk.identity.handlers.deps import OidcFlow
 from tests import operator
 from tests.e2e.harness import System
 from tests.sso.chromium import greek_page, landed_as_agent
-from tests.sso.oidc import OidcServer, consent, landed, query
+from tests.sso.oidc import CLIENT_ID, CLIENT_SECRET, OidcServer, consent, landed, query
+from tests.unit.identity.test_oidc_tokens import alg_none, hs256_keyed_with, oidc_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -134,3 +148,90 @@ async def test_a_local_account_is_not_taken_over_through_a_claim(
         tickets = await portal.get("/helpdesk/en/tickets")
         assert tickets.status_code == 303
         assert "/login" in tickets.headers["location"]
+
+
+# ---------------------------------------------------------------- the ID token, tampered with
+
+Forgery = Callable[[str], str]
+
+
+class TamperedTokenEndpoint(httpx.AsyncBaseTransport):
+    """The network to the real provider, except that the token endpoint's ID token
+    comes back as `forge(the real one)`: a provider mixed up, or someone in between."""
+
+    def __init__(self, forge: Forgery) -> None:
+        self._network = httpx.AsyncHTTPTransport()
+        self._forge = forge
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._network.handle_async_request(request)
+        if not request.url.path.endswith("/token"):
+            return response
+        body = json.loads(await response.aread())
+        body["id_token"] = self._forge(body["id_token"])
+        return httpx.Response(response.status_code, json=body)
+
+
+async def adapter_signs_in(
+    system: System, provider: OidcServer, forge: Forgery
+) -> OrganisationPerson:
+    """Identity's adapter (production settings, but for the client) through a whole
+    real flow of its own: authorization URL, petros's consent, code + PKCE exchange."""
+    settings = oidc_settings(
+        provider.issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET
+    )
+    adapter = OidcProvider(settings, transport=TamperedTokenEndpoint(forge))
+    flow = OidcFlow(
+        state=secrets.token_urlsafe(32),
+        nonce=secrets.token_urlsafe(32),
+        verifier=secrets.token_urlsafe(48),
+        redirect_uri=f"{system.url}/helpdesk/oidc/callback",
+        locale="en",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+    )
+    answer = query(await consent(await adapter.authorization(flow), "petros"))
+    return await adapter.person(flow, answer["code"], answer["iss"], datetime.now(UTC))
+
+
+def body_of(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+async def test_the_id_token_of_an_earlier_flow_is_refused(
+    sso_system: System, oidc_provider: OidcServer
+) -> None:
+    earlier: list[str] = []
+
+    def keep(token: str) -> str:
+        earlier.append(token)
+        return token
+
+    # Untouched, the provider's token signs petros in (the control)...
+    assert (await adapter_signs_in(sso_system, oidc_provider, keep)).email == "petros@example.gr"
+    # ...but not in another flow: signed by the provider, yet with the earlier nonce.
+    with pytest.raises(OrganisationRefused) as refused:
+        await adapter_signs_in(sso_system, oidc_provider, lambda _: earlier[0])
+    assert refused.value.reason.startswith("ID token refused"), refused.value.reason
+
+
+async def test_an_id_token_with_alg_none_is_refused(
+    sso_system: System, oidc_provider: OidcServer
+) -> None:
+    with pytest.raises(OrganisationRefused) as refused:
+        await adapter_signs_in(sso_system, oidc_provider, lambda real: alg_none(body_of(real)))
+    assert refused.value.reason == "ID token algorithm 'none' not allowed"
+
+
+async def test_an_id_token_signed_hs256_with_the_providers_public_key_is_refused(
+    sso_system: System, oidc_provider: OidcServer
+) -> None:
+    async with httpx.AsyncClient(timeout=15) as http:
+        (public_key, *_) = (await http.get(f"{oidc_provider.issuer}/jwks")).json()["keys"]
+
+    def confused(real: str) -> str:
+        return hs256_keyed_with(public_key, body_of(real))
+
+    with pytest.raises(OrganisationRefused) as refused:
+        await adapter_signs_in(sso_system, oidc_provider, confused)
+    assert refused.value.reason == "ID token algorithm 'HS256' not allowed"

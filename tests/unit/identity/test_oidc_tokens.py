@@ -14,6 +14,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from pydantic import ValidationError
 
 from helpdesk.identity.adapters.oidc import Expected, OidcProvider, verify_id_token
 from helpdesk.identity.domain.errors import OrganisationRefused
@@ -53,6 +54,18 @@ def claims(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def oidc_settings(issuer: str = ISSUER, **overrides: Any) -> Settings:
+    """Identity's settings with an OpenID Connect provider at `issuer`."""
+    values: dict[str, Any] = {
+        "jwt_private_key": "unused",
+        "notifier_seal_public_key": seal_public_key(),
+        "oidc_issuer": issuer,
+        "oidc_client_id": "helpdesk",
+        **overrides,
+    }
+    return Settings(**values)
+
+
 def minted(key: RSAKey = KEY, **overrides: Any) -> str:
     return jwt.encode({"alg": "RS256", "kid": key.kid}, claims(**overrides), key)
 
@@ -61,25 +74,42 @@ def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def alg_none(body: dict[str, Any]) -> str:
+    """A token with `body` that says it needs no signature."""
+    return f"{b64(json.dumps({'alg': 'none'}).encode())}.{b64(json.dumps(body).encode())}."
+
+
+def hs256_keyed_with(public_key: dict[str, Any], body: dict[str, Any]) -> str:
+    """The confusion: an HMAC whose secret is the provider's public key (a JWK), which
+    anyone has, in a header naming that key."""
+    secret = json.dumps(public_key).encode()
+    header = b64(json.dumps({"alg": "HS256", "kid": public_key["kid"]}).encode())
+    signed = f"{header}.{b64(json.dumps(body).encode())}"
+    return f"{signed}.{b64(hmac.new(secret, signed.encode(), hashlib.sha256).digest())}"
+
+
 def test_a_good_token_passes() -> None:
     assert verify_id_token(minted(), PUBLIC, expected())["sub"] == "248289761001"
 
 
 def test_alg_none_is_refused() -> None:
-    header = b64(json.dumps({"alg": "none"}).encode())
-    unsigned = f"{header}.{b64(json.dumps(claims()).encode())}."
     with pytest.raises(OrganisationRefused):
-        verify_id_token(unsigned, PUBLIC, expected())
+        verify_id_token(alg_none(claims()), PUBLIC, expected())
 
 
 def test_hs256_keyed_with_the_public_key_is_refused() -> None:
-    # The confusion: an HMAC whose secret is the provider's public key, which anyone has.
-    secret = json.dumps(KEY.as_dict(private=False)).encode()
-    header = b64(json.dumps({"alg": "HS256", "kid": "k1"}).encode())
-    body = f"{header}.{b64(json.dumps(claims()).encode())}"
-    signature = b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+    # Even were HS256 allowed, no HMAC key is the provider's.
+    forged = hs256_keyed_with(KEY.as_dict(private=False), claims())
     with pytest.raises(OrganisationRefused):
-        verify_id_token(f"{body}.{signature}", PUBLIC, expected(algorithms=["RS256", "HS256"]))
+        verify_id_token(forged, PUBLIC, expected(algorithms=["RS256", "HS256"]))
+
+
+@pytest.mark.parametrize("algorithms", ["RS256,none", "HS256", "RS256, hs512", " , "])
+def test_the_setting_allows_asymmetric_algorithms_only(algorithms: str) -> None:
+    # So neither alg "none" nor an HMAC can be let in by configuration (rule 5).
+    with pytest.raises(ValidationError):
+        oidc_settings(oidc_algorithms=algorithms)
+    assert oidc_settings().oidc_algorithm_list == ["RS256", "PS256", "ES256", "EdDSA"]
 
 
 def test_another_nonce_is_refused() -> None:
@@ -128,13 +158,7 @@ async def test_a_rotated_key_is_fetched_from_the_jwks_again() -> None:
             return httpx.Response(200, json={"issuer": ISSUER, "jwks_uri": f"{ISSUER}/jwks"})
         return httpx.Response(200, json=served)
 
-    settings = Settings(
-        jwt_private_key="unused",
-        notifier_seal_public_key=seal_public_key(),
-        oidc_issuer=ISSUER,
-        oidc_client_id="helpdesk",
-    )
-    adapter = OidcProvider(settings, transport=httpx.MockTransport(provider))
+    adapter = OidcProvider(oidc_settings(), transport=httpx.MockTransport(provider))
     assert len((await adapter.keys()).keys) == 1
     served = {"keys": [KEY.as_dict(private=False), new_key.as_dict(private=False)]}
     adapter._keys_read_at -= 120  # the last read is older than the refresh interval
