@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from helpdesk.contracts.actors import Role
+from helpdesk.gateway.portal.i18n import FAQ_LABELS
 from tests.browser.test_search_reports import PASSWORD, signed_in, submit
 from tests.e2e.harness import System
 
@@ -106,3 +107,70 @@ async def test_live_queue_live_ticket_and_the_composer(
     assert await bpage.get_by_label("Your message").input_value() == typed
     assert await bpage.get_by_label("Change status").input_value() == ""  # resolved now: new list
     await bpage.screenshot(path=str(screenshots / "workspace-03-refused-en.png"))
+
+
+async def test_on_behalf_reopen_rating_and_a_confirmed_close_in_greek(
+    browser: Any, system: System, screenshots: Any
+) -> None:
+    """The end of a ticket in the portal (issue 29, items 5 and 6): an agent opens a
+    ticket for an employee, who reopens it after its resolution and rates the next
+    one; closing asks once more."""
+    tag = uuid.uuid4().hex[:6]
+    nikos, sofia = f"nikos{tag}", f"sofia{tag}"
+    _, agent = await signed_in(browser, system, nikos, Role.AGENT, "el")
+    _, employee = await signed_in(browser, system, sofia, Role.CUSTOMER, "el")
+
+    # On behalf of the employee, who may still be on the way to the tickets service.
+    await agent.goto("/helpdesk/el/tickets/new")
+    await agent.get_by_label("Θέμα").fill(f"Τηλεφώνησε για το VPN {tag}")
+    await agent.get_by_label("Περιγραφή").fill("Δεν συνδέεται από το σπίτι.")
+    await agent.get_by_label("Για λογαριασμό του/της").fill(f"{sofia}@example.org")
+    for _ in range(40):
+        await agent.get_by_role("button", name=FAQ_LABELS["submit_button"], exact=True).click()
+        await agent.wait_for_load_state()
+        if "notice=submitted" in agent.url:
+            break
+        await agent.wait_for_timeout(250)
+    url = agent.url.split("?")[0]
+    context = await agent.locator("#requester-context").inner_text()
+    assert "Από τεχνικό για λογαριασμό του/της" in context
+    assert f"{sofia}@example.org" in context
+
+    async def resolve() -> None:
+        await agent.goto(url)
+        await agent.get_by_label("Το μήνυμά σας").fill("Ρυθμίσαμε ξανά τον λογαριασμό σας.")
+        await agent.get_by_role("button", name="Απάντηση και επίλυση").click()
+        await agent.wait_for_url("**?notice=saved")
+
+    # Resolved; the employee reopens it within the window (seconds here), with a reason.
+    await resolve()
+    await employee.goto(url)
+    await employee.get_by_label("Τι δεν λύθηκε;").fill("Πάλι δεν συνδέεται.")
+    await employee.get_by_role("button", name="Άνοιγμα ξανά").click()
+    await employee.wait_for_url("**?notice=reopened")
+    assert await employee.locator("#facts").get_by_text("Ανοιχτό").is_visible()
+
+    # Resolved again: rated once, from the page.
+    await resolve()
+    await employee.goto(url)
+    await employee.get_by_label("5 από 5").check()
+    await employee.get_by_label("Σχόλιο (προαιρετικό)").fill("Γρήγορα και ευγενικά.")
+    await employee.get_by_role("button", name="Αποστολή βαθμολογίας").click()
+    await employee.wait_for_url("**?notice=rated")
+    rated = employee.locator("#rate").get_by_text("Ευχαριστούμε για τη βαθμολογία σας.")
+    assert await rated.is_visible()
+    assert await employee.get_by_role("button", name="Αποστολή βαθμολογίας").count() == 0
+    await employee.screenshot(path=str(screenshots / "workspace-04-rated-el.png"))
+
+    # Closing is final: the composer asks once more, keeping the choice.
+    await agent.goto(url)
+    await agent.get_by_label("Αλλαγή κατάστασης").select_option("closed")
+    await agent.get_by_role("button", name="Αποστολή απάντησης").click()
+    confirm = agent.get_by_label("Ναι, κλείσιμο του αιτήματος")
+    await confirm.wait_for()
+    assert await agent.locator("#facts").get_by_text("Επιλύθηκε").is_visible()  # not yet
+    assert await agent.get_by_label("Αλλαγή κατάστασης").input_value() == "closed"
+    await confirm.check()
+    await agent.get_by_role("button", name="Αποστολή απάντησης").click()
+    await agent.wait_for_url("**?notice=saved")
+    assert await agent.locator("#facts").get_by_text("Κλειστό").is_visible()
