@@ -22,35 +22,36 @@ from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.events import EventHandlers, on_events
 from helpdesk.servicekit.eventstore import RecordedEvent
 from helpdesk.servicekit.logging import get_logger
-from helpdesk.tickets.adapters.contract_events import stored_event
+from helpdesk.servicekit.projections import ByEventType
 
 log = get_logger(__name__)
 
 ERASER = "tickets-attachment-eraser"
 
 
+async def _files_added(conn: Connection, recorded: RecordedEvent) -> None:
+    event = TicketAttachmentsAdded.model_validate(recorded.data)
+    await conn.executemany(
+        "INSERT INTO attachments (attachment_id, ticket_id, sha256, size, thumbnail)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (attachment_id) DO NOTHING",
+        [(f.attachment_id, event.ticket_id, f.sha256, f.size, f.thumbnail) for f in event.files],
+    )
+
+
+async def _file_removed(conn: Connection, recorded: RecordedEvent) -> None:
+    event = TicketAttachmentRemoved.model_validate(recorded.data)
+    await conn.execute(
+        "UPDATE attachments SET removed = true WHERE attachment_id = $1", event.attachment_id
+    )
+
+
 class AttachmentsProjection:
     name = "attachments"
     tables: Sequence[str] = ("attachments",)
-    # The events `apply` changes anything for (servicekit.projections.writes_of).
-    handles = frozenset({TicketAttachmentsAdded.event_type, TicketAttachmentRemoved.event_type})
-
-    async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
-        event = stored_event(recorded.event_type, recorded.data)
-        if isinstance(event, TicketAttachmentsAdded):
-            await conn.executemany(
-                "INSERT INTO attachments (attachment_id, ticket_id, sha256, size, thumbnail)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (attachment_id) DO NOTHING",
-                [
-                    (f.attachment_id, event.ticket_id, f.sha256, f.size, f.thumbnail)
-                    for f in event.files
-                ],
-            )
-        elif isinstance(event, TicketAttachmentRemoved):
-            await conn.execute(
-                "UPDATE attachments SET removed = true WHERE attachment_id = $1",
-                event.attachment_id,
-            )
+    apply = ByEventType(
+        {TicketAttachmentsAdded: _files_added, TicketAttachmentRemoved: _file_removed}
+    )
+    handles = apply.handles  # what `apply` changes anything for (projections.writes_of)
 
 
 async def live_holders(conn: Connection, sha256: str) -> int:

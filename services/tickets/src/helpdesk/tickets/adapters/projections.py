@@ -5,15 +5,16 @@ Both are fed from the ticket streams (stored in their contract form, see
 event store (`helpdesk` CLI, projections rebuild). The SLA monitor reads and
 settles `sla_deadlines` through the functions at the end of this module only.
 
-Each event is first described as a `TicketChange` (`change`, the one place
-that knows what an event does to the read model); live, the change runs as
-one SQL statement (`_statement`); in a rebuild it is folded into rows held in
-memory (`_fold`), written once at the end (servicekit/projections.py).
+Each event is first described as a `TicketChange` (`CHANGES`, a table by
+event class: the one place that knows what an event does to the read model);
+live, the change runs as one SQL statement (`_statement`); in a rebuild it is
+folded into rows held in memory (`_fold`), written once at the end
+(servicekit/projections.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -86,61 +87,88 @@ class TicketChange:
     fired: tuple[str, ...] = ()
 
 
-def change(event: TicketEvent, version: int) -> TicketChange | None:
-    tid = event.ticket_id
-    if isinstance(event, TicketSubmitted):
-        row: dict[str, Any] = dict.fromkeys(TICKET_COLUMNS)
-        row.update(
-            ticket_id=tid,
-            number=event.number,
-            requester_id=event.requester.user_id,
-            requester_name=event.requester.name,
-            subject=event.subject_line,
-            status="submitted",
-            priority=event.priority.value,
-            category=event.category.value if event.category else None,
-            queue=event.queue,
-            **_schedule(event.sla),
-            created_at=event.at,
-            updated_at=event.at,
-            version=version,
-        )
-        return TicketChange(tid, new_row=row, deadlines=_deadlines(event.sla))
-    sets: dict[str, Any]
-    if isinstance(event, TicketMessageAdded):
-        sets = {"status": event.status.value}
-    elif isinstance(event, TicketStatusChanged):
-        sets = {"status": event.to_status.value}
-    elif isinstance(event, TicketPriorityChanged):
-        sets = {"priority": event.priority.value, "queue": event.queue}
-    elif isinstance(event, TicketAssigned):
-        sets = {
-            "assignee_id": event.assignee.user_id,
-            "assignee_name": event.assignee.name,
-            "status": event.status.value,
-        }
-    elif isinstance(event, TicketUnassigned):  # the deadlines stay as they are
-        unassigned = {"assignee_id": None, "assignee_name": None}
-        return TicketChange(tid, sets={**unassigned, "updated_at": event.at, "version": version})
-    elif isinstance(event, TicketSlaWarning):
-        return TicketChange(
-            tid, sets={"version": version}, fired=(f"{event.target.value}_warning",)
-        )
-    elif isinstance(event, TicketSlaBreached):
-        kinds = (f"{event.target.value}_warning", f"{event.target.value}_breach")
-        return TicketChange(tid, sets={"version": version}, fired=kinds)
-    elif isinstance(event, TicketEscalated):
-        return TicketChange(tid, sets={"version": version}, fired=("escalation",))
-    elif isinstance(event, TicketAwaitingAgent | TicketRated):
-        return TicketChange(tid, sets={"version": version})
-    else:
-        return None
-    sla: SlaSchedule = event.sla
-    return TicketChange(
-        tid,
-        sets={**_schedule(sla), "updated_at": event.at, "version": version, **sets},
-        deadlines=_deadlines(sla),
+def _submitted(event: TicketSubmitted, version: int) -> TicketChange:
+    row: dict[str, Any] = dict.fromkeys(TICKET_COLUMNS)
+    row.update(
+        ticket_id=event.ticket_id,
+        number=event.number,
+        requester_id=event.requester.user_id,
+        requester_name=event.requester.name,
+        subject=event.subject_line,
+        status="submitted",
+        priority=event.priority.value,
+        category=event.category.value if event.category else None,
+        queue=event.queue,
+        **_schedule(event.sla),
+        created_at=event.at,
+        updated_at=event.at,
+        version=version,
     )
+    return TicketChange(event.ticket_id, new_row=row, deadlines=_deadlines(event.sla))
+
+
+def _rescheduled(
+    sets: Callable[[Any], dict[str, Any]],
+) -> Callable[[TicketEvent, int], TicketChange]:
+    """An event carrying the ticket's SLA schedule anew: `sets` plus its due times."""
+
+    def described(event: Any, version: int) -> TicketChange:
+        sla: SlaSchedule = event.sla
+        return TicketChange(
+            event.ticket_id,
+            sets={**_schedule(sla), "updated_at": event.at, "version": version, **sets(event)},
+            deadlines=_deadlines(sla),
+        )
+
+    return described
+
+
+def _fired(kinds: Callable[[Any], tuple[str, ...]]) -> Callable[[TicketEvent, int], TicketChange]:
+    """An event that fires deadlines (each once per ticket) and moves none."""
+
+    def described(event: Any, version: int) -> TicketChange:
+        return TicketChange(event.ticket_id, sets={"version": version}, fired=kinds(event))
+
+    return described
+
+
+def _unassigned(event: TicketUnassigned, version: int) -> TicketChange:
+    """The deadlines stay as they are."""
+    cleared = {"assignee_id": None, "assignee_name": None}
+    return TicketChange(
+        event.ticket_id, sets={**cleared, "updated_at": event.at, "version": version}
+    )
+
+
+def _versioned(event: TicketEvent, version: int) -> TicketChange:
+    return TicketChange(event.ticket_id, sets={"version": version})
+
+
+# What each event does to the read model: the one place that knows.
+CHANGES: dict[type[TicketEvent], Callable[[Any, int], TicketChange]] = {
+    TicketSubmitted: _submitted,
+    TicketMessageAdded: _rescheduled(lambda e: {"status": e.status.value}),
+    TicketStatusChanged: _rescheduled(lambda e: {"status": e.to_status.value}),
+    TicketPriorityChanged: _rescheduled(lambda e: {"priority": e.priority.value, "queue": e.queue}),
+    TicketAssigned: _rescheduled(
+        lambda e: {
+            "assignee_id": e.assignee.user_id,
+            "assignee_name": e.assignee.name,
+            "status": e.status.value,
+        }
+    ),
+    TicketUnassigned: _unassigned,
+    TicketSlaWarning: _fired(lambda e: (f"{e.target.value}_warning",)),
+    TicketSlaBreached: _fired(lambda e: (f"{e.target.value}_warning", f"{e.target.value}_breach")),
+    TicketEscalated: _fired(lambda e: ("escalation",)),
+    TicketAwaitingAgent: _versioned,
+    TicketRated: _versioned,
+}
+
+
+def change(event: TicketEvent, version: int) -> TicketChange | None:
+    described = CHANGES.get(type(event))
+    return None if described is None else described(event, version)
 
 
 def _schedule(sla: SlaSchedule) -> dict[str, datetime | None]:

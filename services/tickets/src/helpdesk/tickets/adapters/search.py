@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -62,46 +62,49 @@ class SearchProjection:
 
     def write(self, recorded: RecordedEvent) -> Write | None:
         event = stored_event(recorded.event_type, recorded.data)
-        if isinstance(event, TicketSubmitted):
-            names = event.requester.name or ""
-            doc = (
-                f"{_vector('$4', '$5', 'A')} || {_vector('$6', '$7', 'B')}"
-                f" || {_vector('$8', '$9', 'D')}"
-            )
-            # The document is computed once (stemming is the costly part): no notes yet.
-            return Write(
-                "INSERT INTO ticket_search (ticket_id, requester_id, number_rev, public_doc,"
-                " all_doc, public_text, indexed_chars, created_at)"
-                f" SELECT $1, $2, $3, d, d, $6, $10, $11 FROM (SELECT {doc} AS d) AS made"
-                " ON CONFLICT (ticket_id) DO NOTHING",
-                (
-                    event.ticket_id,
-                    event.requester.user_id,
-                    event.number[::-1],
-                    event.subject_line,
-                    fold(event.subject_line),
-                    event.description,
-                    fold(event.description),
-                    names,
-                    fold(names),
-                    len(event.subject_line) + len(event.description),
-                    event.at,
-                ),
-            )
-        if isinstance(event, TicketMessageAdded):
-            return _message(event)
-        if isinstance(event, TicketAssigned) and event.assignee.name:
-            name = event.assignee.name
-            return Write(
-                "UPDATE ticket_search SET public_doc = public_doc || v, all_doc = all_doc || v"
-                f" FROM (SELECT {_vector('$2', '$3', 'D')} AS v) AS made WHERE ticket_id = $1",
-                (event.ticket_id, name, fold(name)),
-            )
-        return None
+        written = WRITES.get(type(event))
+        return None if written is None else written(event)
 
     async def apply(self, conn: Connection, recorded: RecordedEvent) -> None:
         if (write := self.write(recorded)) is not None:
             await write.run(conn)
+
+
+def _submitted(event: TicketSubmitted) -> Write:
+    names = event.requester.name or ""
+    doc = f"{_vector('$4', '$5', 'A')} || {_vector('$6', '$7', 'B')} || {_vector('$8', '$9', 'D')}"
+    # The document is computed once (stemming is the costly part): no notes yet.
+    return Write(
+        "INSERT INTO ticket_search (ticket_id, requester_id, number_rev, public_doc,"
+        " all_doc, public_text, indexed_chars, created_at)"
+        f" SELECT $1, $2, $3, d, d, $6, $10, $11 FROM (SELECT {doc} AS d) AS made"
+        " ON CONFLICT (ticket_id) DO NOTHING",
+        (
+            event.ticket_id,
+            event.requester.user_id,
+            event.number[::-1],
+            event.subject_line,
+            fold(event.subject_line),
+            event.description,
+            fold(event.description),
+            names,
+            fold(names),
+            len(event.subject_line) + len(event.description),
+            event.at,
+        ),
+    )
+
+
+def _assigned(event: TicketAssigned) -> Write | None:
+    """The agent's name is searchable on the tickets they handle."""
+    name = event.assignee.name
+    if not name:
+        return None
+    return Write(
+        "UPDATE ticket_search SET public_doc = public_doc || v, all_doc = all_doc || v"
+        f" FROM (SELECT {_vector('$2', '$3', 'D')} AS v) AS made WHERE ticket_id = $1",
+        (event.ticket_id, name, fold(name)),
+    )
 
 
 def _message(event: TicketMessageAdded) -> Write:
@@ -120,6 +123,14 @@ def _message(event: TicketMessageAdded) -> Write:
         f" FROM (SELECT {_vector('$2', '$3', 'C')} AS v) AS made WHERE {guard}",
         (event.ticket_id, body, fold(body), MAX_INDEXED_CHARS, len(body)),
     )
+
+
+# What each event adds to the search index.
+WRITES: dict[type, Callable[[Any], Write | None]] = {
+    TicketSubmitted: _submitted,
+    TicketMessageAdded: _message,
+    TicketAssigned: _assigned,
+}
 
 
 async def search(conn: Connection, asked: SearchQuery) -> TicketSearchResults:

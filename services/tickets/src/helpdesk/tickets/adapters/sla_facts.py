@@ -13,8 +13,10 @@ policy too (docs/reports.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from helpdesk.contracts import tickets as contract
@@ -139,35 +141,61 @@ def next_facts(
     sla: contract.SlaSchedule | None = getattr(event, "sla", None)
     if sla is not None:
         facts = _with_due(facts, sla)
+    step = STEPS.get(type(event))
+    return facts if step is None else step(facts, event, policy)
+
+
+def _replied(facts: Facts, event: contract.TicketMessageAdded, policy: RoutingPolicy) -> Facts:
     calendar = calendar_of(policy, facts.clock)
-    if isinstance(event, contract.TicketMessageAdded):
-        if event.first_response and facts.first_response_at is None:
-            minutes = calendar.elapsed(facts.created_at, at) / 60
-            facts = replace(facts, first_response_at=at, first_response_minutes=minutes)
-        facts = _enter(facts, event.status, at, calendar)
-    elif isinstance(event, contract.TicketStatusChanged):
-        facts = _enter(facts, event.to_status, at, calendar)
-    elif isinstance(event, contract.TicketAssigned):
-        facts = replace(
-            facts, assignee_id=event.assignee.user_id, assignee_name=event.assignee.name
-        )
-        facts = _enter(facts, event.status, at, calendar)
-    elif isinstance(event, contract.TicketPriorityChanged):
-        facts = replace(
-            facts, priority=event.priority.value, queue=event.queue, clock=event.clock.value
-        )
-        facts = _with_targets(facts, policy)
-    elif isinstance(event, contract.TicketSlaBreached):
-        facts = replace(facts, target=event.target.value)
-        if event.target is SlaTarget.FIRST_RESPONSE and facts.fr_breached_at is None:
-            facts = replace(facts, fr_breached_at=at)
-        elif event.target is SlaTarget.RESOLUTION and facts.res_breached_at is None:
-            facts = replace(facts, res_breached_at=at)
-    elif isinstance(event, contract.TicketSlaWarning):
-        facts = replace(facts, target=event.target.value)
-    elif isinstance(event, contract.TicketEscalated) and facts.escalated_at is None:
-        facts = replace(facts, escalated_at=at)
+    if event.first_response and facts.first_response_at is None:
+        minutes = calendar.elapsed(facts.created_at, event.at) / 60
+        facts = replace(facts, first_response_at=event.at, first_response_minutes=minutes)
+    return _enter(facts, event.status, event.at, calendar)
+
+
+def _moved(facts: Facts, event: contract.TicketStatusChanged, policy: RoutingPolicy) -> Facts:
+    return _enter(facts, event.to_status, event.at, calendar_of(policy, facts.clock))
+
+
+def _assigned(facts: Facts, event: contract.TicketAssigned, policy: RoutingPolicy) -> Facts:
+    facts = replace(facts, assignee_id=event.assignee.user_id, assignee_name=event.assignee.name)
+    return _enter(facts, event.status, event.at, calendar_of(policy, facts.clock))
+
+
+def _reprioritised(
+    facts: Facts, event: contract.TicketPriorityChanged, policy: RoutingPolicy
+) -> Facts:
+    priority, clock = event.priority.value, event.clock.value
+    return _with_targets(replace(facts, priority=priority, queue=event.queue, clock=clock), policy)
+
+
+def _breached(facts: Facts, event: contract.TicketSlaBreached, policy: RoutingPolicy) -> Facts:
+    facts = replace(facts, target=event.target.value)
+    if event.target is SlaTarget.FIRST_RESPONSE and facts.fr_breached_at is None:
+        return replace(facts, fr_breached_at=event.at)
+    if event.target is SlaTarget.RESOLUTION and facts.res_breached_at is None:
+        return replace(facts, res_breached_at=event.at)
     return facts
+
+
+def _warned(facts: Facts, event: contract.TicketSlaWarning, policy: RoutingPolicy) -> Facts:
+    return replace(facts, target=event.target.value)
+
+
+def _escalated(facts: Facts, event: contract.TicketEscalated, policy: RoutingPolicy) -> Facts:
+    return facts if facts.escalated_at is not None else replace(facts, escalated_at=event.at)
+
+
+# What each event changes of the facts beyond its version, time and SLA schedule.
+STEPS: dict[type[contract.TicketEvent], Callable[[Facts, Any, RoutingPolicy], Facts]] = {
+    contract.TicketMessageAdded: _replied,
+    contract.TicketStatusChanged: _moved,
+    contract.TicketAssigned: _assigned,
+    contract.TicketPriorityChanged: _reprioritised,
+    contract.TicketSlaBreached: _breached,
+    contract.TicketSlaWarning: _warned,
+    contract.TicketEscalated: _escalated,
+}
 
 
 def _enter(facts: Facts, new: TicketStatus, at: datetime, calendar: SlaCalendar) -> Facts:
