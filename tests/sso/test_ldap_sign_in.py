@@ -2,20 +2,25 @@
 directory's password and land on the portal with the role their groups give; a
 local account with the same address is joined only with its own password; a
 person removed from the directory is deactivated by the next sync, their session
-ends and their open tickets are handed back."""
+ends and their open tickets are handed back. An admin from the directory sees
+each user's source and second factors on the users page."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
 import nats
+import pyotp
 import pytest
 
+from helpdesk.contracts.actors import Role
 from helpdesk.contracts.organisation import SyncDirectory
 from helpdesk.servicekit.requests import ask
 from tests import operator
+from tests.browser.test_search_reports import PASSWORD, create_user
 from tests.e2e.harness import System
 from tests.e2e.test_tickets_flow import auth, submit
 from tests.eventually import eventually
@@ -34,6 +39,13 @@ async def sign_in(client: httpx.AsyncClient, username: str, password: str = LDAP
     return response.json()
 
 
+async def password_step(page: Any, username: str) -> None:
+    """The Greek login page, with the directory's password."""
+    await page.locator("#f-username").fill(username)
+    await page.locator("#f-password").fill(LDAP_PASSWORD)
+    await page.locator("form.card button[type=submit]").click()
+
+
 async def directory_sync(system: System) -> Any:
     """`helpdesk directory-sync`: the operator's command over NATS."""
     nc = await nats.connect(system.servers.nats_url, **system.servers.nats_options("operator"))
@@ -47,9 +59,7 @@ async def test_a_directory_agent_signs_in_in_chromium_and_lands_with_the_agent_r
     browser: Any, sso_system: System, directory: Slapd, screenshots: Any
 ) -> None:
     context, page = await greek_page(browser, sso_system, "/helpdesk/el/login")
-    await page.locator("#f-username").fill("eleni")
-    await page.locator("#f-password").fill(LDAP_PASSWORD)
-    await page.locator("form.card button[type=submit]").click()
+    await password_step(page, "eleni")
     # An agent from the directory: no local second factor is forced (docs/sso.md);
     # her name from the directory.
     await landed_as_agent(page, "Ελένη Παππά")
@@ -160,3 +170,36 @@ async def test_a_person_removed_from_the_directory_is_deactivated_by_the_sync(
             "/api/v1/queues/service-desk/members", headers=auth(admin), json={"agent_ids": []}
         )
         assert emptied.status_code == 200
+
+
+async def test_an_admin_sees_each_users_source_and_factors(
+    browser: Any, sso_system: System, directory: Slapd
+) -> None:
+    # A local customer who turned TOTP on from their account.
+    username = f"local{uuid.uuid4().hex[:6]}"
+    await create_user(sso_system.servers, username, Role.CUSTOMER, "el")
+    async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as client:
+        token = (await sign_in(client, username, PASSWORD))["access_token"]
+        key = await client.post("/api/v1/me/factors/totp", headers=auth(token))
+        confirmed = await client.post(
+            "/api/v1/me/factors/totp/confirm",
+            headers=auth(token),
+            json={
+                "enrolment_token": key.json()["enrolment_token"],
+                "code": pyotp.TOTP(key.json()["secret"]).now(),
+            },
+        )
+        assert confirmed.status_code == 200, confirmed.text
+    # sofia, an admin from the directory, looks them up, and herself.
+    context, page = await greek_page(browser, sso_system, "/helpdesk/el/login")
+    await password_step(page, "sofia")
+    await page.wait_for_url("**/helpdesk/el/tickets")
+    for who, source, factors in (
+        (username, "τοπικός", "Εφαρμογή ελέγχου ταυτότητας (TOTP)"),
+        ("sofia", "κατάλογος LDAP", "—"),
+    ):
+        await page.goto(f"/helpdesk/el/users?q={who}")
+        row = page.locator(f"#user-{who}")
+        assert await row.locator(".source").inner_text() == source
+        assert await row.locator(".factors").inner_text() == factors
+    await context.close()
