@@ -68,6 +68,8 @@ async def test_a_customer_is_made_on_first_sign_in_with_the_claims_locale(
     sso_system: System, oidc_provider: OidcServer
 ) -> None:
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as portal:
+        login_page = await portal.get("/helpdesk/en/login")
+        assert "Sign in with your organisation" in login_page.text  # the English button
         callback = await consent(await start(portal), "petros")
         assert query(callback)["iss"] == oidc_provider.issuer  # RFC 9207
         done = await back(portal, callback)
