@@ -219,3 +219,9 @@ def test_an_unknown_role_in_the_setting_stops_the_service() -> None:
             notifier_seal_public_key=seal_public_key(),
             mfa_required_roles="agent,admins",
         )
+
+
+def test_by_default_agents_and_admins_must_have_a_second_factor() -> None:
+    # The production default (HELPDESK_MFA_REQUIRED_ROLES unset); NIS2's privileged access.
+    settings = Settings(jwt_private_key="unused", notifier_seal_public_key=seal_public_key())
+    assert settings.mfa_roles == {"agent", "admin"}
