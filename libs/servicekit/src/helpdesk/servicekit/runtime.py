@@ -38,6 +38,7 @@ from faststream.nats import NatsBroker, NatsNKey
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
+from starlette.types import ASGIApp
 
 from helpdesk.contracts import admin, subjects
 from helpdesk.contracts.replies import Refused
@@ -261,12 +262,22 @@ def services() -> dict[str, Service[Any]]:
     return dict(sorted(found.items()))
 
 
-class _OpsServer(uvicorn.Server):
+class HttpServer(uvicorn.Server):
     """uvicorn without its own signal handlers: the service owns shutdown."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def http_server(app: ASGIApp, port: int, **options: Any) -> HttpServer:
+    """A server on every interface of `port` whose logs go through structlog (uvicorn's
+    own logging and access log off): the ops port of every service, and the gateway's
+    public port (`options` adds to uvicorn's `Config`)."""
+    config = uvicorn.Config(
+        app, host="0.0.0.0", port=port, log_config=None, access_log=False, **options
+    )
+    return HttpServer(config)
 
 
 async def run(service: Service[SettingsT]) -> None:
@@ -352,16 +363,7 @@ async def run(service: Service[SettingsT]) -> None:
         liveness=[("nats", nats_not_closed), ("loops", loops_running)],
         degradations=ctx.degradations,
     )
-    server = _OpsServer(
-        uvicorn.Config(
-            app,
-            host="0.0.0.0",
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-        )
-    )
+    server = http_server(app, settings.http_port, lifespan="off")
     tasks.append(asyncio.create_task(server.serve(), name="ops-http"))
     freeze_startup_objects()
     log.info("service started", http_port=settings.http_port)

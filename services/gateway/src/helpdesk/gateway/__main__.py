@@ -4,51 +4,23 @@ health, readiness and metrics on HELPDESK_OPS_PORT (never on the public port).""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-from collections.abc import Iterator
 
-import uvicorn
 import uvloop
 
 from helpdesk.gateway.bootstrap import create_app, create_ops_app
 from helpdesk.gateway.settings import Settings
 from helpdesk.servicekit.logging import configure_logging
+from helpdesk.servicekit.runtime import http_server
 from helpdesk.servicekit.settings import load_settings
-
-
-class _Server(uvicorn.Server):
-    """A server that leaves the signals to `serve` below (two servers, one process)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 async def serve(settings: Settings) -> None:
     app = create_app(settings)
-    public = _Server(
-        uvicorn.Config(
-            app,
-            host="0.0.0.0",
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            # The client address comes from X-Forwarded-For only when the peer is one
-            # of FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1): docs/security.md.
-            proxy_headers=True,
-        )
-    )
-    ops = _Server(
-        uvicorn.Config(
-            create_ops_app(app),
-            host="0.0.0.0",
-            port=settings.ops_port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-        )
-    )
+    # The client address comes from X-Forwarded-For only when the peer is one of
+    # FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1): docs/security.md.
+    public = http_server(app, settings.http_port, proxy_headers=True)
+    ops = http_server(create_ops_app(app), settings.ops_port, lifespan="off")
 
     def stop() -> None:
         public.should_exit = ops.should_exit = True
