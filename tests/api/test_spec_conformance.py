@@ -7,18 +7,28 @@ response_schema_conformance; phases: examples, fuzzing and the stateful phase
 over the document's links (submit → read → reply) for every role, and the
 coverage phase (boundary and invalid values) once, as the employee. A bounded,
 seeded run (MAX_EXAMPLES per operation, SEED) keeps it repeatable and inside
-the build's time budget; any failure fails the build.
+the build's time budget; any failure fails the build, and so does a stateful
+phase that followed none of the links it is there for.
 
-Logging out revokes the token a run uses, so `logout` runs on its own, with its own
-session; the live stream (Server-Sent Events, endless) is left to its own tests.
+Every run has a session of its own: logging out revokes the token a run uses, so
+`logout` runs on its own; so does the live stream (Server-Sent Events), read for
+STREAM_SECONDS a request, as it never ends by itself. The admin's changes to other
+people's accounts (deactivate, set roles, erase) end those people's sessions, so
+they run last, once the employee and the agent are done; a run that was answered
+`token_revoked` anyway fails the test, as it no longer fuzzed as its role.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,15 +53,45 @@ PHASES_OF = {
 }
 MAX_EXAMPLES = int(os.environ.get("HELPDESK_API_FUZZ_EXAMPLES", "4"))
 SEED = 31
-# Server-Sent Events answer until the token expires: nothing a request-response fuzzer
-# can check (GET /api/v1/stream has its own end-to-end tests).
-ENDLESS = ("--exclude-operation-id", "stream")
+# The stateful phase: more scenarios than one operation's examples, longer ones.
+STATEFUL = """
+[phases.stateful]
+max-steps = {steps}
+[phases.stateful.generation]
+max-examples = {scenarios}
+"""
+# The links the stateful phase is there for (submit → read, submit → reply), as
+# schemathesis names a link it followed; required of the employee's run. The agent's
+# and the admin's runs follow them only when a generated ticket passes the free-text
+# rule (no control characters), which the document does not carry yet (docs/api.md,
+# "Contract tests"): most of their generated submits are refused with 422.
+REQUIRED_LINKS = {
+    "POST /api/v1/tickets -> [201] GetTicket -> GET /api/v1/tickets/{ticket_id}",
+    "POST /api/v1/tickets -> [201] AddMessage -> POST /api/v1/tickets/{ticket_id}/messages",
+}
+# The admin's operations that end other people's sessions (after the other roles).
+PEOPLE = ("users", "deactivate", "reactivate", "set_roles", "erase_user")
+STREAM_SECONDS = 2  # how long one request reads the endless stream
 
 
-async def schemathesis(system: System, token: str, report: Path, *args: str) -> tuple[int, str]:
-    """Run the schemathesis CLI against the system; (exit code, its output)."""
+@dataclass(frozen=True)
+class Exchange:
+    """One request of a run and its answer, from the run's ndjson report."""
+
+    phase: str
+    operation: str  # "POST /api/v1/tickets"
+    status: int | None
+    code: str | None  # the problem's `code`
+    link: str | None  # the link the stateful phase followed to make this request
+
+
+async def schemathesis(system: System, token: str, config: Path, reports: Path, *args: str) -> str:
+    """Run the schemathesis CLI against the system; its output, which a failure fails
+    the test with. Its reports (junit, ndjson) go to `reports`."""
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(config),
         "run",
         f"{system.url}/openapi.json",
         "--checks",
@@ -63,14 +103,12 @@ async def schemathesis(system: System, token: str, report: Path, *args: str) -> 
         "--no-shrink",
         "--workers",
         "1",  # the roles run side by side; hypothesis' AST cache is not thread-safe
-        "--request-timeout",
-        "20",
         "--header",
         f"Authorization: Bearer {token}",
         "--report",
-        "junit",
-        "--report-junit-path",
-        str(report),
+        "junit,ndjson",
+        "--report-dir",
+        str(reports),
         *args,
     ]
     process = await asyncio.create_subprocess_exec(
@@ -80,36 +118,119 @@ async def schemathesis(system: System, token: str, report: Path, *args: str) -> 
         env=os.environ | {"NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""},
     )
     output, _ = await process.communicate()
-    return process.returncode or 0, output.decode(errors="replace")
+    text = output.decode(errors="replace")
+    print(text)
+    assert process.returncode == 0, text[-5000:]
+    return text
+
+
+def _problem_code(response: dict[str, Any]) -> str | None:
+    content = response.get("content")
+    if not isinstance(content, dict) or (response.get("status_code") or 0) < 400:
+        return None
+    try:
+        problem = json.loads(base64.b64decode(content["$base64"]))
+    except (KeyError, ValueError):
+        return None
+    return problem.get("code") if isinstance(problem, dict) else None
+
+
+def exchanges(reports: Path) -> Iterator[Exchange]:
+    """Every request a run made, read from its ndjson report."""
+    for report in reports.glob("*.ndjson"):
+        for line in report.read_text().splitlines():
+            finished = json.loads(line).get("ScenarioFinished")
+            if finished is None:
+                continue
+            recorded = finished["recorder"]
+            for case_id, interaction in recorded.get("interactions", {}).items():
+                node = recorded["cases"][case_id]
+                response = interaction.get("response") or {}
+                applied = node.get("transition") and node.get("is_transition_applied")
+                yield Exchange(
+                    phase=finished["phase"],
+                    operation=f"{node['value']['method']} {node['value']['path']}",
+                    status=response.get("status_code"),
+                    code=_problem_code(response),
+                    link=node["transition"]["id"] if applied else None,
+                )
 
 
 async def test_every_operation_answers_as_its_document_says_to_every_role(
     api_system: System, callers: dict[Role, Caller], tmp_path: Path
 ) -> None:
-    """The three roles at once (a run waits on the system more than it computes).
-
-    Every session is opened first: the admin's run may deactivate users it finds
-    (GET /users links to them), which is a correct answer but ends their logins.
-    This file runs after the other API tests of the system for the same reason."""
+    """The three roles at once (a run waits on the system more than it computes)."""
+    runs = ("logout", "stream", "all", "people")
     async with httpx.AsyncClient(base_url=api_system.url, timeout=20) as client:
         sessions = {
-            (caller.role, phase): await log_in(client, caller.username)
+            (caller.role, run): await log_in(client, caller.username)
             for caller in callers.values()
-            for phase in ("logout", "all")
+            for run in runs
         }
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(STATEFUL.format(steps=10, scenarios=max(4 * MAX_EXAMPLES, 12)))
 
-    async def run(role: Role, phase: str, *args: str) -> tuple[int, str]:
-        report = tmp_path / f"{role.value}-{phase}.xml"
-        return await schemathesis(api_system, sessions[role, phase], report, *args)
+    def reports(role: Role, run: str) -> Path:
+        return tmp_path / f"{role.value}-{run}"
 
-    # Each run has its own session, so logging out does not end the others'.
-    logout = ("--phases", "examples,coverage", "--include-operation-id", "logout")
-    everything = ("--exclude-operation-id", "logout", *ENDLESS, "--phases")
-    results = await asyncio.gather(
-        *(run(role, "logout", *logout) for role in callers),
-        *(run(role, "all", *everything, PHASES_OF[role]) for role in callers),
+    async def run(role: Role, name: str, *args: str) -> str:
+        return await schemathesis(
+            api_system, sessions[role, name], config, reports(role, name), *args
+        )
+
+    def only(*operation_ids: str) -> list[str]:
+        return [arg for op in operation_ids for arg in ("--include-operation-id", op)]
+
+    def all_but(*operation_ids: str) -> list[str]:
+        return [arg for op in operation_ids for arg in ("--exclude-operation-id", op)]
+
+    not_stateful = {role: PHASES_OF[role].replace(",stateful", "") for role in callers}
+    await asyncio.gather(
+        *(
+            run(role, "logout", *only("logout"), "--phases", "examples,coverage")
+            for role in callers
+        ),
+        *(
+            run(
+                role,
+                "stream",
+                *only("stream"),
+                "--request-timeout",
+                str(STREAM_SECONDS),
+                "--phases",
+                not_stateful[role],
+            )
+            for role in callers
+        ),
+        *(
+            run(
+                role,
+                "all",
+                *all_but("logout", "stream", *(PEOPLE[1:] if role is Role.ADMIN else ())),
+                "--request-timeout",
+                "20",
+                "--phases",
+                PHASES_OF[role],
+            )
+            for role in callers
+        ),
     )
-    for _code, output in results:
-        print(output)
-    failed = [output for code, output in results if code != 0]
-    assert not failed, "\n".join(output[-5000:] for output in failed)
+    await run(
+        Role.ADMIN,
+        "people",
+        *only(*PEOPLE),
+        "--request-timeout",
+        "20",
+        "--phases",
+        PHASES_OF[Role.ADMIN],
+    )
+
+    for role in callers:
+        for name in ("stream", "all"):
+            revoked = [
+                e.operation for e in exchanges(reports(role, name)) if e.code == "token_revoked"
+            ]
+            assert not revoked, f"the {role.value}'s session ended during its run: {revoked[:5]}"
+    employee = reports(Role.CUSTOMER, "all")
+    followed = {e.link for e in exchanges(employee) if e.phase == "stateful"}
+    assert followed >= REQUIRED_LINKS, sorted(link for link in followed if link)
