@@ -127,9 +127,20 @@ async def test_openapi_documents_the_account_routes(api: httpx.AsyncClient) -> N
         "/api/v1/recovery/password/reset",
         "/api/v1/recovery/username",
         "/api/v1/me",
+        # Second factors and the organisation's accounts (docs/sso.md).
+        "/api/v1/sessions/mfa",
+        "/api/v1/sessions/mfa/totp",
+        "/api/v1/sessions/mfa/totp/confirm",
+        "/api/v1/sessions/link",
+        "/api/v1/sessions/passkey",
+        "/api/v1/me/factors",
+        "/api/v1/me/factors/totp",
     ):
         assert path in paths, path
     assert "202" in paths["/api/v1/accounts"]["post"]["responses"]
+    # A code's answer: a wrong one, a stale challenge, too many tries.
+    assert {"401", "429"} <= set(paths["/api/v1/sessions/mfa"]["post"]["responses"])
+    assert "403" in paths["/api/v1/accounts"]["post"]["responses"]  # registration_closed
     assert (await api.get("/docs")).status_code == 200
 
 
