@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 
 from helpdesk.contracts.actors import Actor, Role
@@ -19,7 +20,8 @@ from helpdesk.contracts.webhooks import (
     WebhookDelivery,
     WebhookEventType,
 )
-from helpdesk.notifier.adapters.webhook_sender import pinned
+from helpdesk.notifier.adapters.webhook_sender import WebhookSender, pinned
+from helpdesk.notifier.adapters.webhook_store import ClaimedDelivery, PostgresWebhooks
 from helpdesk.notifier.domain import webhooks as rules
 from helpdesk.notifier.handlers.webhooks import (
     WEBHOOK_COMMANDS,
@@ -30,6 +32,7 @@ from helpdesk.notifier.handlers.webhooks import (
 )
 from helpdesk.servicekit.events import on_events
 from tests.api.verifier import verify
+from tests.unit.notifier.fakes import settings
 
 ALLOWED = rules.parse_allowed("127.0.0.1, hooks.internal.example")
 
@@ -213,3 +216,42 @@ def test_an_attempt_connects_to_the_checked_address_and_keeps_the_host_for_tls()
     assert extensions == {"sni_hostname": "hooks.example"}
     assert pinned("https://v6.example/in", "2606:2800::1")[0] == "https://[2606:2800::1]/in"
     assert pinned("http://127.0.0.1:9000/in", None) == ("http://127.0.0.1:9000/in", {}, {})
+
+
+async def test_every_attempt_checks_the_target_again_on_a_fresh_dns_answer() -> None:
+    """A name that was public at registration and now resolves to the metadata address
+    (DNS rebinding) gets no request; while public, the request goes to the address
+    that was checked, signed."""
+    sent: list[httpx.Request] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(204)
+
+    resolver = FakeResolver({"hooks.example": ["169.254.169.254"]})
+    sender = WebhookSender(
+        PostgresWebhooks(pool=None),  # type: ignore[arg-type]  # post() needs no store
+        settings(),
+        resolver,  # type: ignore[arg-type]
+        alert=lambda _disabled: None,  # type: ignore[arg-type,return-value]
+        client=httpx.AsyncClient(transport=httpx.MockTransport(receive)),
+    )
+    delivery = ClaimedDelivery(
+        delivery_id=uuid4(),
+        webhook_id=uuid4(),
+        url="https://hooks.example/in",
+        secret=rules.new_secret(),
+        body=b'{"type":"ticket.submitted"}',
+        attempts=1,
+        expired=False,
+    )
+    status, error = await sender.post(delivery)
+    assert (status, sent) == (None, [])
+    assert error.startswith("target refused")
+
+    resolver.answers["hooks.example"] = ["93.184.215.14"]
+    assert await sender.post(delivery) == (204, "HTTP 204")
+    (request,) = sent
+    assert request.url.host == "93.184.215.14"
+    assert request.headers["Host"] == "hooks.example"
+    assert verify(delivery.secret, dict(request.headers), request.content)
