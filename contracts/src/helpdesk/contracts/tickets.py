@@ -207,18 +207,19 @@ class _TicketsQuery(Query[ResultT], Generic[ResultT]):
     service: ClassVar[str | None] = SERVICE
 
 
-class _OneTicketCommand(_TicketsCommand[ResultT], Generic[ResultT]):
-    """A command on one ticket, by a verified caller."""
+class _OneTicket(BaseModel):
+    """A request about one ticket, by a verified caller."""
 
     actor: Actor
     ticket_id: UUID
 
 
-class _OneTicketQuery(_TicketsQuery[ResultT], Generic[ResultT]):
-    """A query of one ticket, by a verified caller."""
+class _OneTicketCommand(_OneTicket, _TicketsCommand[ResultT], Generic[ResultT]):
+    pass
 
-    actor: Actor
-    ticket_id: UUID
+
+class _OneTicketQuery(_OneTicket, _TicketsQuery[ResultT], Generic[ResultT]):
+    pass
 
 
 class _TicketsMailCommand(MailCommand[ResultT], Generic[ResultT]):
@@ -350,15 +351,19 @@ class SubmitTicket(_TicketsCommand[Submitted], TicketDraft):
     idempotency_key: IdempotencyKey = None
 
 
-class AddMessage(_OneTicketCommand[MessageAdded], MessageDraft):
+class _WithStoredFiles(BaseModel):
+    """A message that may carry files the gateway stored for it (the portal's reply
+    form): recorded with it in one transaction, and a public reply's mail carries
+    them."""
+
+    idempotency_key: IdempotencyKey = None
+    files: list[StoredFile] = Field(default_factory=list, max_length=FILES_PER_REQUEST_MAX)
+
+
+class AddMessage(_WithStoredFiles, _OneTicketCommand[MessageAdded], MessageDraft):
     """A reply (public) or, for agents only, an internal note."""
 
     verb: ClassVar[str] = "add_message"
-
-    idempotency_key: IdempotencyKey = None
-    # Files the gateway stored for this message (the portal's reply form): recorded
-    # with it in one transaction, and a public reply's mail carries them.
-    files: list[StoredFile] = Field(default_factory=list, max_length=FILES_PER_REQUEST_MAX)
 
 
 class ChangeStatus(_OneTicketCommand[TicketSummary], StatusChange):
@@ -375,11 +380,8 @@ class AssignTicket(_OneTicketCommand[TicketSummary], Assignment):
     verb: ClassVar[str] = "assign"
 
 
-class UpdateTicket(_OneTicketCommand[TicketSummary], TicketUpdate):
+class UpdateTicket(_WithStoredFiles, _OneTicketCommand[TicketSummary], TicketUpdate):
     verb: ClassVar[str] = "update"
-
-    idempotency_key: IdempotencyKey = None
-    files: list[StoredFile] = Field(default_factory=list, max_length=FILES_PER_REQUEST_MAX)
 
 
 class ReopenTicket(_OneTicketCommand[TicketSummary], Reopening):
