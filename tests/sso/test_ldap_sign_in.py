@@ -62,8 +62,7 @@ async def test_a_directory_agent_signs_in_in_chromium_and_lands_with_the_agent_r
     await password_step(page, "eleni")
     # An agent from the directory: no local second factor is forced (docs/sso.md);
     # her name from the directory.
-    await landed_as_agent(page, "Ελένη Παππά")
-    await page.screenshot(path=str(screenshots / "ldap-agent-el.png"), full_page=True)
+    await landed_as_agent(page, "Ελένη Παππά", screenshots / "ldap-agent-el.png")
     # A wrong directory password is refused like a wrong local one.
     async with httpx.AsyncClient(base_url=sso_system.url, timeout=15) as client:
         wrong = await client.post(

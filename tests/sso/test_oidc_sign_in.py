@@ -59,8 +59,8 @@ async def test_an_agent_signs_in_with_the_organisation_in_chromium(
     await page.locator("input[name=password]").fill("whatever the provider asks")
     await page.locator("button[type=submit]").click()
     await page.locator("button[type=submit]").click()  # consent
-    await landed_as_agent(page, "Άννα Οικονόμου")  # an agent, from her groups
-    await page.screenshot(path=str(screenshots / "oidc-agent-el.png"), full_page=True)
+    # An agent, from her groups.
+    await landed_as_agent(page, "Άννα Οικονόμου", screenshots / "oidc-agent-el.png")
     await context.close()
 
 

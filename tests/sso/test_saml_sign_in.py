@@ -76,8 +76,7 @@ async def test_a_person_signs_in_through_the_idp_in_chromium(
         submit = page.locator("form input[type=submit], form button[type=submit]")
         if await submit.count():
             await submit.first.click()
-    await landed_as_agent(page, "Γιώργος Σαμαράς")
-    await page.screenshot(path=str(screenshots / "saml-agent-el.png"), full_page=True)
+    await landed_as_agent(page, "Γιώργος Σαμαράς", screenshots / "saml-agent-el.png")
     await context.close()
 
 
