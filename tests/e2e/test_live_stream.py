@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from helpdesk.contracts.tickets import StreamChange
 from tests.e2e.harness import System
 from tests.e2e.test_agents_flow import signed_in_agent
 from tests.e2e.test_tickets_flow import auth, register_customer
@@ -42,6 +43,8 @@ class Listener:
                 self.opened.set()
                 if line == "":
                     if frame.get("event") == "ticket":
+                        # Each event is what the document says (StreamChange, extra="forbid").
+                        StreamChange.model_validate_json(frame["data"])
                         self.events.append({"id": frame["id"], **json.loads(frame["data"])})
                     frame = {}
                 elif not line.startswith(":"):

@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.messages import AdminRequest
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.text import single_line
+from helpdesk.contracts.text import SINGLE_LINE
 from helpdesk.contracts.tickets import (
     SERVICE,
     AssignmentPolicy,
@@ -155,7 +155,7 @@ class OperatorSetQueueMembers(AdminRequest[QueueInfo]):
 
 
 SAVED_FILTERS_MAX = 20
-FilterName = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(single_line)]
+FilterName = Annotated[str, Field(min_length=1, max_length=60), SINGLE_LINE]
 
 
 class FilterSpec(BaseModel):
@@ -167,9 +167,7 @@ class FilterSpec(BaseModel):
     priority: Priority | None = None
     status: TicketStatus | None = None
     queue: QueueName | None = None
-    q: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)] | None = (
-        None
-    )
+    q: Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE] | None = None
 
 
 class SavedFilter(BaseModel):

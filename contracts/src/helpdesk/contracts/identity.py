@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, RootModel
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, RootModel
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.messages import Command, Query, ResultT
 from helpdesk.contracts.personal import OWN
-from helpdesk.contracts.text import no_control_chars, secret, single_line
+from helpdesk.contracts.text import NO_CONTROL_CHARS, SECRET, SINGLE_LINE
 
 SERVICE = "identity"
 
@@ -179,9 +179,7 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Name = Annotated[
-    str, Field(min_length=1, max_length=200, description="Full name"), AfterValidator(single_line)
-]
+Name = Annotated[str, Field(min_length=1, max_length=200, description="Full name"), SINGLE_LINE]
 Username = Annotated[
     str,
     Field(
@@ -189,7 +187,7 @@ Username = Annotated[
         max_length=64,
         description="Login name (Όνομα σύνδεσης): 3-64 letters (Greek too), digits, '.', '_', '-'",
     ),
-    AfterValidator(no_control_chars),
+    NO_CONTROL_CHARS,
 ]
 Password = Annotated[
     str,
@@ -198,7 +196,7 @@ Password = Annotated[
         max_length=1024,
         description="10-128 characters, not a common password; hashed with argon2id",
     ),
-    AfterValidator(secret),
+    SECRET,
 ]
 # What a new account and a new password must be, as identity's policy checks them
 # (domain/policy.py), stated where clients read it (/openapi.json). Identity
@@ -212,7 +210,7 @@ NewUsername = Annotated[
         description="Login name (Όνομα σύνδεσης): 3-64 letters (Greek too), digits, '.', '_', '-'",
         json_schema_extra={"minLength": 3, "pattern": r"^(?:[^\W_]|[._-])+$"},
     ),
-    AfterValidator(no_control_chars),
+    NO_CONTROL_CHARS,
 ]
 NewPasswordText = Annotated[
     str,
@@ -222,7 +220,7 @@ NewPasswordText = Annotated[
         description="10-128 characters, not the username or e-mail, not a common password",
         json_schema_extra={"minLength": 10, "maxLength": 128},
     ),
-    AfterValidator(secret),
+    SECRET,
 ]
 # Opaque tokens from mails and sessions (URL-safe base64 and dots, never longer).
 Token = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.~-]+$")]
@@ -261,7 +259,7 @@ class EmailRequest(_Body):
 
 
 class Credentials(_Body):
-    username: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_control_chars)]
+    username: Annotated[str, Field(min_length=1, max_length=200), NO_CONTROL_CHARS]
     password: Password
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.factors import ChallengeId
 from helpdesk.contracts.identity import (
@@ -32,7 +32,7 @@ from helpdesk.contracts.identity import (
     _UserEvent,
 )
 from helpdesk.contracts.messages import AdminRequest
-from helpdesk.contracts.text import single_line
+from helpdesk.contracts.text import SINGLE_LINE
 
 
 class _Body(BaseModel):
@@ -56,7 +56,7 @@ class LinkAccount(_AddressedCommand[SignIn], LinkAnswer):
 # The flow the browser holds between the redirect and the callback (sealed by identity).
 Flow = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"^[A-Za-z0-9_=-]+$")]
 # What the provider's redirect back carries: opaque to us, bounded.
-Opaque = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(single_line)]
+Opaque = Annotated[str, Field(min_length=1, max_length=2000), SINGLE_LINE]
 
 
 class OidcSignInStarted(BaseModel):

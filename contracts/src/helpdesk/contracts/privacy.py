@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.identity import SERVICE, Username, _CallerCommand, _CallerQuery
 from helpdesk.contracts.messages import AdminRequest, Kind, Request
-from helpdesk.contracts.text import no_control_chars, single_line
+from helpdesk.contracts.text import LINES, SINGLE_LINE
 
 
 class WrappedDataKey(BaseModel):
@@ -50,11 +50,7 @@ ErasureReason = Literal["request", "admin", "retention"]
 
 # The admin's reason: kept as the record of the erasure (who, when, why), so it
 # must name nobody; the portal says so.
-ErasureNote = Annotated[str, Field(min_length=3, max_length=500), AfterValidator(single_line)]
-
-
-def _lines(value: str | None) -> str | None:
-    return None if value is None else no_control_chars(value, allow_newlines=True)
+ErasureNote = Annotated[str, Field(min_length=3, max_length=500), SINGLE_LINE]
 
 
 class _Body(BaseModel):
@@ -65,7 +61,7 @@ class ErasureRequestBody(_Body):
     """`POST /api/v1/me/erasure-request`: the caller asks to be forgotten."""
 
     # Lines of text, maybe none; no control characters (a NUL never reaches a table).
-    note: Annotated[str | None, Field(max_length=500), AfterValidator(_lines)] = None
+    note: Annotated[str, Field(max_length=500), LINES] | None = None
 
 
 class ErasureBody(_Body):

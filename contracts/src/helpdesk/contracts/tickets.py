@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.envelope import EventData
@@ -25,7 +25,7 @@ from helpdesk.contracts.files import FILES_PER_REQUEST_MAX, StoredFile
 from helpdesk.contracts.messages import Command, MailCommand, Query, ResultT
 from helpdesk.contracts.personal import REQUESTERS, Personal
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.text import single_line, text
+from helpdesk.contracts.text import SINGLE_LINE, TEXT
 
 SERVICE = "tickets"
 
@@ -71,19 +71,13 @@ class SlaClock(StrEnum):
     ALWAYS = "24/7"
 
 
-TicketSubject = Annotated[
-    str, Field(min_length=1, max_length=SUBJECT_MAX), AfterValidator(single_line)
-]
-TicketDescription = Annotated[
-    str, Field(min_length=1, max_length=DESCRIPTION_MAX), AfterValidator(text)
-]
-MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), AfterValidator(text)]
+TicketSubject = Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX), SINGLE_LINE]
+TicketDescription = Annotated[str, Field(min_length=1, max_length=DESCRIPTION_MAX), TEXT]
+MessageBody = Annotated[str, Field(min_length=1, max_length=MESSAGE_MAX), TEXT]
 # A user as an agent names them: their username or their e-mail address.
-RequesterLogin = Annotated[str, Field(min_length=1, max_length=254), AfterValidator(single_line)]
+RequesterLogin = Annotated[str, Field(min_length=1, max_length=254), SINGLE_LINE]
 ASSIGN_REASON_MAX = 500
-AssignReason = Annotated[
-    str, Field(min_length=1, max_length=ASSIGN_REASON_MAX), AfterValidator(single_line)
-]
+AssignReason = Annotated[str, Field(min_length=1, max_length=ASSIGN_REASON_MAX), SINGLE_LINE]
 
 
 # --- results ------------------------------------------------------------------------------
@@ -312,10 +306,7 @@ class Satisfaction(_Body):
     """The requester's rating of a resolution (once per resolution)."""
 
     rating: int = Field(ge=1, le=5)
-    comment: (
-        Annotated[str, Field(min_length=1, max_length=RATING_COMMENT_MAX), AfterValidator(text)]
-        | None
-    ) = None
+    comment: Annotated[str, Field(min_length=1, max_length=RATING_COMMENT_MAX), TEXT] | None = None
 
 
 class Unassignment(_Body):
@@ -388,6 +379,24 @@ class ReopenTicket(_OneTicketCommand[TicketSummary], Reopening):
     verb: ClassVar[str] = "reopen"
 
 
+class StreamChange(BaseModel):
+    """The data of one `event: ticket` of the live stream (GET /api/v1/stream): a
+    change to a ticket the caller may see. Ids only: names and texts travel sealed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: UUID
+    number: str
+    kind: str = Field(description="the event's type, e.g. TicketMessageAdded")
+    at: str = Field(description="when it happened (ISO 8601)")
+    # Present when the change set them:
+    status: str | None = None
+    to_status: str | None = None
+    priority: str | None = None
+    queue: str | None = None
+    assignee_id: UUID | None = None
+
+
 class Rated(BaseModel):
     ticket_id: UUID
     rating: int
@@ -413,10 +422,10 @@ class UnassignTicket(_TicketsCommand[TicketSummary], Unassignment):
 # travel on `tickets.mail.*`, which only the mailgate's NATS identity may publish
 # (nats_auth.py): that identity is the proof (docs/mail.md).
 
-MailAddress = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(single_line)]
+MailAddress = Annotated[str, Field(min_length=3, max_length=254), SINGLE_LINE]
 # The mail's Message-ID (or its SHA-256 when it has none): the same mail twice is one
 # ticket or message.
-MailId = Annotated[str, Field(min_length=1, max_length=998), AfterValidator(single_line)]
+MailId = Annotated[str, Field(min_length=1, max_length=998), SINGLE_LINE]
 
 
 class SubmitFromMail(_TicketsMailCommand[Submitted]):
@@ -487,9 +496,7 @@ class ListPriorities(_TicketsQuery[PriorityList]):
 
 SEARCH_QUERY_MAX = 200
 
-SearchQueryText = Annotated[
-    str, Field(min_length=1, max_length=SEARCH_QUERY_MAX), AfterValidator(single_line)
-]
+SearchQueryText = Annotated[str, Field(min_length=1, max_length=SEARCH_QUERY_MAX), SINGLE_LINE]
 
 
 class SnippetPart(BaseModel):

@@ -12,12 +12,12 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.contracts.actors import Actor
 from helpdesk.contracts.messages import Command, Query, ResultT
 from helpdesk.contracts.replies import Empty
-from helpdesk.contracts.text import no_control_chars
+from helpdesk.contracts.text import NO_CONTROL_CHARS
 
 SERVICE = "notifier"
 
@@ -61,7 +61,7 @@ class WebhookDraft(BaseModel):
 
     url: WebhookUrl
     event_types: list[WebhookEventType] = Field(min_length=1, max_length=len(WebhookEventType))
-    description: Annotated[str, Field(max_length=200), AfterValidator(no_control_chars)] = ""
+    description: Annotated[str, Field(max_length=200), NO_CONTROL_CHARS] = ""
 
 
 class Webhook(BaseModel):

@@ -112,6 +112,7 @@ class Change:
             "at": self.at,
             **self.fields,
         }
+        # The document states this shape (StreamChange); a test checks it holds.
         return f"id: {self.seq}\nevent: ticket\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 

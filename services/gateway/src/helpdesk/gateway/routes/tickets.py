@@ -35,6 +35,7 @@ from helpdesk.contracts.tickets import (
     Satisfaction,
     SearchTickets,
     StatusChange,
+    StreamChange,
     Submitted,
     SubmitTicket,
     TicketDetail,
@@ -274,6 +275,23 @@ async def rate(request: Request, actor: CurrentActor, ticket_id: UUID, body: Sat
     return await send(request, RateTicket(actor=actor, ticket_id=ticket_id, **body.model_dump()))
 
 
+# One event of the stream, as OpenAPI 3.1 describes an event stream: its fields,
+# with `data` a JSON document of its own (heartbeats are comments, not events).
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["event", "id", "data"],
+    "properties": {
+        "event": {"const": "ticket"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": StreamChange.model_json_schema(),
+        },
+    },
+}
+
+
 @router.get(
     "/stream",
     response_class=StreamingResponse,
@@ -283,7 +301,7 @@ async def rate(request: Request, actor: CurrentActor, ticket_id: UUID, body: Sat
                 "description": "Server-Sent Events: `event: ticket` with the change "
                 "(ticket_id, number, kind, at, and status, priority, queue or assignee "
                 "when they changed); `id` is the stream position for `Last-Event-ID`",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": STREAM_EVENT}},
             }
         }
     ),
