@@ -14,7 +14,7 @@ LOCK_TARGET := --python-version 3.11.5 --python-platform linux
 LOCAL_DISTS := helpdesk-contracts helpdesk-servicekit helpdesk-identity helpdesk-tickets \
                helpdesk-notifier helpdesk-mailgate helpdesk-gateway helpdesk-devstack helpdesk-cli
 
-.PHONY: install lock ldap saml samba browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
+.PHONY: install lock ldap saml samba oidc browser kubectl imap run test test-fast lint schemas asyncapi bench bench-scale chaos deploy-check image-test clean
 
 install: $(STAMP)
 
@@ -57,6 +57,13 @@ samba:
 	sh deploy/local/install-debian.sh --no-recommends "the Active Directory tests" \
 		samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind
 
+# Node and npm for the OpenID Connect tests' provider (npm oidc-provider, installed
+# by the tests into var/test-cache): Debian's unless a Node is already installed
+# (docs/sso.md; the tests skip, saying why, without it).
+oidc:
+	@command -v node >/dev/null && command -v npm >/dev/null \
+		|| sh deploy/local/install-debian.sh "the OpenID Connect tests" nodejs npm
+
 # Debian's Chromium for the Playwright browser tests (they skip, saying why, without it).
 browser:
 	sh deploy/local/install-debian.sh "the browser tests" chromium
@@ -72,7 +79,7 @@ kubectl:
 
 # Both cores, each pytest-xdist worker with its own servers and system; a test
 # file stays on one worker (its module fixtures start once).
-test: install browser kubectl imap saml samba
+test: install browser kubectl imap saml samba oidc
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile
