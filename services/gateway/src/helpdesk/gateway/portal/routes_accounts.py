@@ -29,8 +29,8 @@ from helpdesk.gateway.portal.forms import (
     read_form,
 )
 from helpdesk.gateway.portal.i18n import Lang, t
+from helpdesk.gateway.portal.login_steps import second_step
 from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
-from helpdesk.gateway.portal.routes_factors import second_step
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import end_session, load_state, start_session
 from helpdesk.gateway.problems import ProblemError

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -24,11 +23,11 @@ from helpdesk.gateway.auth import client_address
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.forms import Form, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
+from helpdesk.gateway.portal.login_steps import challenge_of, end_challenge, second_step
 from helpdesk.gateway.portal.rendering import page_url, redirect, render, safe_next
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import (
     load_state,
-    secure_cookies,
     signed_in_user,
     start_session,
 )
@@ -36,52 +35,18 @@ from helpdesk.gateway.problems import ProblemError
 
 router = APIRouter()
 
-CHALLENGE_COOKIE = "helpdesk_mfa"
-
-
-async def second_step(request: Request, lang: Lang, challenge: MfaChallenge, next: str) -> Response:
-    """After a right password: to the code form, to enrolment, or to joining a local
-    account (the organisation's directory vouched for its address); the challenge
-    in a cookie."""
-    page = {
-        "mfa_required": "login/code",
-        "mfa_enrolment_required": "login/enrol",
-        "link_required": "login/link",
-    }[challenge.status]
-    response = await redirect(request, page_url(lang, page) + _next_query(next), lang)
-    response.set_cookie(
-        CHALLENGE_COOKIE,
-        challenge.challenge_id,
-        max_age=challenge.expires_in,
-        path="/helpdesk/",
-        httponly=True,
-        secure=secure_cookies(request),
-        samesite="lax",
-    )
-    return response
-
-
-def _next_query(next: str | None) -> str:
-    return f"?next={quote(next, safe='/')}" if next else ""
-
-
-def _challenge(request: Request) -> str | None:
-    return request.cookies.get(CHALLENGE_COOKIE) or None
-
 
 async def _expired(request: Request, lang: Lang) -> Response:
     context = {"title": t("login_heading", lang), "text": t("invalid_challenge", lang)}
     response = await render(
         request, "message.html", lang, {**context, "login": True, "resend": False}, status_code=401
     )
-    response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
-    return response
+    return end_challenge(response)
 
 
 async def _signed_in(request: Request, lang: Lang, next: str | None) -> Response:
     response = await redirect(request, safe_next(next, lang), lang)
-    response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
-    return response
+    return end_challenge(response)
 
 
 # ------------------------------------------------------------------ the second step
@@ -105,7 +70,7 @@ def _step_routes(step: Step) -> None:
     challenge; POST: the form's answer."""
 
     async def step_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
-        if _challenge(request) is None:
+        if challenge_of(request) is None:
             return await _expired(request, lang)
         return await render(request, step.template, lang, {"values": {"next": next or ""}})
 
@@ -147,7 +112,7 @@ _step_routes(
 async def _answer(request: Request, lang: Lang, form: Form, step: Step) -> Response:
     """Send the challenge's answer: signed in, a further step (the account's own
     second factor after a link), or the form again with what was wrong."""
-    challenge = _challenge(request)
+    challenge = challenge_of(request)
     if challenge is None:
         return await _expired(request, lang)
     state = await load_state(request)
@@ -183,7 +148,7 @@ async def _refused(
 
 @router.get("/{lang}/login/enrol")
 async def enrol_page(request: Request, lang: PageLang, next: str | None = None) -> Response:
-    challenge = _challenge(request)
+    challenge = challenge_of(request)
     if challenge is None:
         return await _expired(request, lang)
     try:
@@ -219,7 +184,7 @@ async def _totp_form(
 @router.post("/{lang}/login/enrol")
 async def enrol(request: Request, lang: PageLang) -> Response:
     form = await read_form(request)
-    challenge = _challenge(request)
+    challenge = challenge_of(request)
     if challenge is None:
         return await _expired(request, lang)
     state = await load_state(request)
@@ -240,8 +205,7 @@ async def enrol(request: Request, lang: PageLang) -> Response:
     assert done.tokens is not None
     start_session(state, request, done.tokens)
     response = await _recovery_codes(request, lang, done, safe_next(form.get("next"), lang))
-    response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
-    return response
+    return end_challenge(response)
 
 
 async def _retry_enrolment(
@@ -256,7 +220,7 @@ async def _retry_enrolment(
         else t("invalid_code", lang)
     )
     if action == "login/enrol":
-        challenge = _challenge(request) or ""
+        challenge = challenge_of(request) or ""
         enrolment = await send(request, contract.EnrolTotpAtSignIn(challenge_id=challenge))
     else:
         user = await signed_in_user(request)

@@ -32,8 +32,8 @@ from helpdesk.gateway.commands import send
 from helpdesk.gateway.deps import gateway_of
 from helpdesk.gateway.portal.forms import problem_message
 from helpdesk.gateway.portal.i18n import Lang, lang_or_none, t
+from helpdesk.gateway.portal.login_steps import second_step
 from helpdesk.gateway.portal.rendering import PREFIX, redirect, render, safe_next
-from helpdesk.gateway.portal.routes_factors import second_step
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import load_state, secure_cookies, start_session
 from helpdesk.gateway.problems import ProblemError

@@ -16,8 +16,8 @@ from helpdesk.gateway.auth import client_address
 from helpdesk.gateway.commands import send
 from helpdesk.gateway.portal.forms import Form, problem_message, read_form
 from helpdesk.gateway.portal.i18n import Lang, t
+from helpdesk.gateway.portal.login_steps import challenge_of, end_challenge
 from helpdesk.gateway.portal.rendering import page_url, safe_next
-from helpdesk.gateway.portal.routes_factors import CHALLENGE_COOKIE
 from helpdesk.gateway.portal.routing import PageLang
 from helpdesk.gateway.portal.session import (
     apply_cookies,
@@ -77,15 +77,14 @@ async def sign_in(request: Request, lang: PageLang) -> Response:
     start_session(state, request, answer)
     response = JSONResponse({"next": safe_next(form.get("next") or None, lang)})
     apply_cookies(request, response, state, lang)  # the session's, as redirect() does
-    response.delete_cookie(CHALLENGE_COOKIE, path="/helpdesk/")
-    return response
+    return end_challenge(response)
 
 
 def _second_step(request: Request, form: Form) -> str | None:
     """The challenge of the sign-in under way, when the page is its second step."""
     if form.get("second_step") != "1":
         return None
-    return request.cookies.get(CHALLENGE_COOKIE) or None
+    return challenge_of(request)
 
 
 async def _json(request: Request, lang: Lang, command: Any) -> Response:
