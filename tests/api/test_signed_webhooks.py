@@ -176,6 +176,14 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_and_its_admin_mailed(
             20,
         )
         assert "webhook" in str(mail["Subject"])
+        # The helpdesk's on-call address is told too, in the service desk's Greek.
+        oncall = await asyncio.to_thread(
+            api_system.wait_for_mail,
+            "oncall@helpdesk.example",
+            lambda m: failing.url in mail_text(m),
+            20,
+        )
+        assert "webhook" in str(oncall["Subject"])
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib.resources import files
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,7 +17,13 @@ import pytest
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.webhooks import RegisterWebhook, WebhookEventType
 from helpdesk.notifier.adapters.webhook_store import PostgresWebhooks, RecordedDeliveries
-from helpdesk.servicekit.db import KIT_MIGRATIONS, apply_migrations, create_pool, migration_files
+from helpdesk.servicekit.db import (
+    KIT_MIGRATIONS,
+    Connection,
+    apply_migrations,
+    create_pool,
+    migration_files,
+)
 from tests.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -94,10 +101,27 @@ async def test_a_delivery_that_fails_for_good_disables_its_endpoint_once(
     await record(store, uuid.uuid4())
     await record(store, uuid.uuid4())
     first, second = await store.claim(10, lease_seconds=60)
-    disabled = await store.failed(first.delivery_id, 500, "HTTP 500")
+    told: list[dict[str, Any]] = []
+
+    async def tell(conn: Connection, disabled: dict[str, Any]) -> None:
+        assert conn.is_in_transaction()  # the disabling's own
+        told.append(disabled)
+
+    async def crash(conn: Connection, disabled: dict[str, Any]) -> None:
+        raise ConnectionError("the notifier died while telling")
+
+    # Telling failed: the endpoint is not disabled either, and the next try tells.
+    with pytest.raises(ConnectionError):
+        await store.failed(first.delivery_id, 500, "HTTP 500", crash)
+    [endpoint] = await store.all()
+    assert endpoint.enabled
+    disabled = await store.failed(first.delivery_id, 500, "HTTP 500", tell)
     assert disabled is not None
+    assert told == [disabled]
     assert disabled["alert_email"] == "admin@example.org"
-    assert await store.failed(second.delivery_id, 500, "HTTP 500") is None  # told once
+    assert disabled["reason"] == "HTTP 500"
+    assert await store.failed(second.delivery_id, 500, "HTTP 500", tell) is None  # told once
+    assert len(told) == 1
     [endpoint] = await store.all()
     assert not endpoint.enabled
     assert await store.claim(10, lease_seconds=0) == []  # a disabled endpoint gets nothing

@@ -233,7 +233,7 @@ async def test_every_attempt_checks_the_target_again_on_a_fresh_dns_answer() -> 
         PostgresWebhooks(pool=None),  # type: ignore[arg-type]  # post() needs no store
         settings(),
         resolver,  # type: ignore[arg-type]
-        alert=lambda _disabled: None,  # type: ignore[arg-type,return-value]
+        alert=lambda _conn, _disabled: None,  # type: ignore[arg-type,return-value]
         client=httpx.AsyncClient(transport=httpx.MockTransport(receive)),
     )
     delivery = ClaimedDelivery(

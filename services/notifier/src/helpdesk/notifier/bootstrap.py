@@ -21,6 +21,7 @@ from helpdesk.notifier.adapters.threading import thread_headers
 from helpdesk.notifier.adapters.webhook_sender import DnsResolver, WebhookSender, alert_mail_key
 from helpdesk.notifier.adapters.webhook_store import PostgresWebhooks, RecordedDeliveries
 from helpdesk.notifier.domain.mail import OutgoingMail
+from helpdesk.notifier.domain.texts import ONCALL_LOCALE
 from helpdesk.notifier.domain.webhooks import parse_allowed
 from helpdesk.notifier.handlers.assignment import ASSIGNMENT_HANDLERS
 from helpdesk.notifier.handlers.deps import Deps
@@ -37,6 +38,7 @@ from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit import access_tokens
 from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.consumer import EventConsumer
+from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.events import Delivery, on_events
 from helpdesk.servicekit.handlers import bind
 from helpdesk.servicekit.logging import get_logger
@@ -160,21 +162,17 @@ def serve_webhooks(ctx: ServiceContext[Settings], mailer: Mailer) -> None:
         ctx.serve(bind(admin, WEBHOOK_COMMANDS))
         ctx.serve(bind(ExportDeps(mails=PostgresMailRecords(store.pool)), EXPORT_QUERIES))
 
-    async def alert(disabled: dict[str, Any]) -> None:
-        """Mail the admin who registered the endpoint (their address, their language)."""
-        if not disabled.get("alert_email"):
-            return
-        mail = OutgoingMail(
-            to=disabled["alert_email"],
-            template="webhook_disabled",
-            locale=disabled["alert_locale"],
-            context={
-                "url": disabled["url"],
-                "reason": disabled["reason"],
-                "webhook_id": disabled["webhook_id"],
-            },
-        )
-        async with store.pool.acquire() as conn:
+    async def alert(conn: Connection, disabled: dict[str, Any]) -> None:
+        """Tell the admin who registered the endpoint (their address, their language)
+        and the helpdesk's on-call address (HELPDESK_ONCALL_EMAIL) that it stopped."""
+        context = {k: disabled[k] for k in ("url", "reason", "webhook_id")}
+        told = [(settings.oncall_email, ONCALL_LOCALE)]
+        if disabled.get("alert_email"):
+            told.insert(0, (disabled["alert_email"], disabled["alert_locale"]))
+        for address, locale in told:
+            mail = OutgoingMail(
+                to=address, template="webhook_disabled", locale=locale, context=context
+            )
             await mailer.queue(conn, alert_mail_key(), mail)
 
     sender = WebhookSender(store, settings, resolver, alert)

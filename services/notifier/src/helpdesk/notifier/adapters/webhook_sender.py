@@ -23,6 +23,7 @@ import httpx
 from helpdesk.notifier.adapters.webhook_store import ClaimedDelivery, PostgresWebhooks
 from helpdesk.notifier.domain import webhooks as rules
 from helpdesk.notifier.settings import Settings
+from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.logging import get_logger
 from helpdesk.servicekit.loops import repeat
 
@@ -34,7 +35,8 @@ POLL_SECONDS = 0.5  # how often due deliveries are looked for
 RESOLVE_SECONDS = 2.0  # a host that does not resolve by then is refused (a command waits)
 USER_AGENT = "IPtech-Helpdesk-Webhooks/1"
 
-Alert = Callable[[dict[str, Any]], Awaitable[None]]
+# Records the mails that tell of a disabled endpoint, on the disabling's connection.
+Alert = Callable[[Connection, dict[str, Any]], Awaitable[None]]
 
 
 class DnsResolver:
@@ -103,10 +105,9 @@ class WebhookSender:
             error=error,
         )
         if delivery.expired:
-            disabled = await self.store.failed(delivery.delivery_id, status, error)
+            disabled = await self.store.failed(delivery.delivery_id, status, error, self.alert)
             if disabled is not None:
                 log.warning("webhook disabled", webhook_id=str(disabled["webhook_id"]))
-                await self.alert(disabled | {"reason": error})
             return
         delay = rules.retry_delay(
             delivery.attempts,

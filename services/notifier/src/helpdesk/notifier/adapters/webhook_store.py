@@ -13,7 +13,7 @@ delivery's connection), and what the sender claims and settles.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -221,10 +221,16 @@ class PostgresWebhooks:
         )
 
     async def failed(
-        self, delivery_id: UUID, status_code: int | None, error: str
+        self,
+        delivery_id: UUID,
+        status_code: int | None,
+        error: str,
+        on_disabled: Callable[[Connection, dict[str, Any]], Awaitable[None]],
     ) -> dict[str, Any] | None:
-        """The delivery gave up; its endpoint is disabled. The endpoint's alert address
-        and locale if this disabled it (None if it already was)."""
+        """The delivery gave up; its endpoint is disabled. The endpoint (its alert
+        address and locale, the reason) if this disabled it, None if it already was;
+        `on_disabled` records what telling the admins takes in the same transaction,
+        so a crash cannot disable an endpoint untold, nor tell twice."""
         async with self.pool.acquire() as conn, conn.transaction():
             webhook_id = await conn.fetchval(
                 "UPDATE webhook_deliveries SET status = 'failed', last_status_code = $2,"
@@ -240,4 +246,8 @@ class PostgresWebhooks:
                 webhook_id,
                 f"deliveries failed for their whole retry period (last: {error})",
             )
-        return dict(row) if row is not None else None
+            if row is None:
+                return None
+            disabled = dict(row) | {"reason": error}
+            await on_disabled(conn, disabled)
+        return disabled
