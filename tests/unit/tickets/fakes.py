@@ -27,6 +27,8 @@ from helpdesk.contracts.envelope import EventData
 from helpdesk.contracts.privacy import TicketsRetentionApplied
 from helpdesk.contracts.reports import SlaReportRow
 from helpdesk.contracts.tickets import (
+    RATING_LINK_KEY_LABEL,
+    RATING_TOKEN_MAX,
     Contact,
     TicketList,
     TicketSearchResults,
@@ -35,6 +37,7 @@ from helpdesk.contracts.tickets import (
 )
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.servicekit.eventstore import ConcurrencyError
+from helpdesk.servicekit.privacy import KeyEncryptionKeys, SignedTokens
 from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.adapters.read_model import decode_cursor, encode_cursor
@@ -600,5 +603,15 @@ def _matches(s: TicketSummary, f: TicketFilter) -> bool:
     )
 
 
+# The rating links' keys, from a KEK of the tests (the notifier's tests sign with them).
+TEST_KEKS = KeyEncryptionKeys.parse(KeyEncryptionKeys.generate())
+RATING_LINKS = SignedTokens.of(TEST_KEKS, RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
+
+
 def fake_deps(db: FakeDatabase, clock: ManualClock, policy: RoutingPolicy = POLICY) -> Deps:
-    return Deps(uow=lambda one_statement=False: FakeUnitOfWork(db), policy=policy, clock=clock)
+    return Deps(
+        uow=lambda one_statement=False: FakeUnitOfWork(db),
+        policy=policy,
+        clock=clock,
+        rating_links=RATING_LINKS,
+    )

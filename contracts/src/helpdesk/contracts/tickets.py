@@ -12,7 +12,8 @@ Longer than our ~350-line module aim on purpose: it is the service's vocabulary
 
 from __future__ import annotations
 
-from datetime import datetime
+import struct
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal
 from uuid import UUID
@@ -416,6 +417,86 @@ class UnassignTicket(_TicketsCommand[TicketSummary], Unassignment):
     ticket_id: UUID
 
 
+# --- the signed rating link of a resolution mail (docs/workspace.md) -----------------------
+# The notifier signs it when it writes the mail; the tickets service verifies it and rates
+# as the requester. No `actor`: the link is the proof, so nobody needs to sign in.
+
+RATING_LINK_KEY_LABEL = b"helpdesk rating link v1"  # HKDF info of its key (privacy.py)
+RATING_LINK_LIFETIME = timedelta(days=30)  # from the mail's event (the resolution)
+RATING_TOKEN_MAX = 200  # characters; a real one has 103
+
+RatingToken = Annotated[
+    str,
+    Field(min_length=1, max_length=RATING_TOKEN_MAX, pattern=CURSOR_PATTERN),
+]
+
+
+class RatingLink(BaseModel):
+    """What a rating link says, signed: this ticket's requester may rate its
+    `resolution`-th resolution until `expires_at`. Its bytes are fixed-width (a
+    version byte, two UUIDs, the resolution, the expiry in Unix seconds)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    _LAYOUT: ClassVar[struct.Struct] = struct.Struct(">B16sI16sq")
+    _VERSION: ClassVar[int] = 1
+
+    ticket_id: UUID
+    resolution: int = Field(ge=1, le=2**32 - 1)
+    requester_id: UUID
+    expires_at: datetime
+
+    def to_bytes(self) -> bytes:
+        return self._LAYOUT.pack(
+            self._VERSION,
+            self.ticket_id.bytes,
+            self.resolution,
+            self.requester_id.bytes,
+            int(self.expires_at.timestamp()),
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RatingLink | None:
+        """The link in a verified payload; None for any other layout or version."""
+        if len(data) != cls._LAYOUT.size:
+            return None
+        version, ticket, resolution, requester, expires = cls._LAYOUT.unpack(data)
+        if version != cls._VERSION or resolution < 1:
+            return None
+        return cls(
+            ticket_id=UUID(bytes=ticket),
+            resolution=resolution,
+            requester_id=UUID(bytes=requester),
+            expires_at=datetime.fromtimestamp(expires, UTC),
+        )
+
+
+class RatingLinkInfo(BaseModel):
+    """What the rating page may show to whoever holds the link: no personal text."""
+
+    number: str
+    resolution: int
+    expires_at: datetime
+
+
+class GetRatingLink(_TicketsQuery[RatingLinkInfo]):
+    """The ticket a rating link rates, if it still may (refusals as `RateByLink`'s)."""
+
+    verb: ClassVar[str] = "rating_link"
+
+    token: RatingToken
+
+
+class RateByLink(_TicketsCommand[Rated], Satisfaction):
+    """Rate with a signed link: 400 `invalid_token` (forged, expired, damaged), 409
+    `conflict` (this resolution is rated), 409 `invalid_transition` (the ticket was
+    reopened or resolved again since: the latest mail has the current link)."""
+
+    verb: ClassVar[str] = "rate_by_link"
+
+    token: RatingToken
+
+
 # --- from the mail gateway ----------------------------------------------------------------
 # A mail has no access token: these commands name the sender by address, and the
 # tickets service resolves it in its users projection (active users only). They
@@ -640,6 +721,9 @@ class TicketStatusChanged(TicketEvent):
     subject_line: RequesterText
     sla: SlaSchedule
     note: OptionalRequesterText = None  # a reopen's reason
+    # The resolution the ticket stands in after the change (1 = the first): set when it
+    # is resolved, or closed after a resolution; None otherwise and in older events.
+    resolution: int | None = None
 
 
 class TicketPriorityChanged(TicketEvent):

@@ -27,8 +27,10 @@ import copy
 import dataclasses
 import functools
 import hashlib
+import hmac
 import json
 import os
+import re
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +38,9 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel
 
 from helpdesk.contracts.personal import Personal
@@ -98,6 +102,7 @@ class KeyEncryptionKeys:
                 raise PrivacyError(f"a key-encryption key is {KEY_BYTES} bytes")
         self._by_id = {kek_id(k): AESGCM(k) for k in keys}
         self.current_id = kek_id(keys[0])
+        self._keys = tuple(keys)
 
     @classmethod
     def parse(cls, value: str) -> KeyEncryptionKeys:
@@ -120,6 +125,15 @@ class KeyEncryptionKeys:
         blob = nonce + self._by_id[self.current_id].encrypt(nonce, key.secret, aad)
         return WrappedKey(kek_id=self.current_id, blob=blob)
 
+    def derived(self, label: bytes) -> tuple[bytes, ...]:
+        """A key of its own for another use of the KEKs (signing links: `SignedTokens`),
+        one per KEK in their order, so the first is current and a rotation keeps the
+        others' tokens valid: HKDF-SHA256 with `label` as its info. Never the KEK itself."""
+        return tuple(
+            HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=label).derive(key)
+            for key in self._keys
+        )
+
     def unwrap(self, key_id: UUID, person_id: UUID, wrapped: WrappedKey) -> DataKey:
         kek = self._by_id.get(wrapped.kek_id)
         if kek is None:
@@ -130,6 +144,53 @@ class KeyEncryptionKeys:
         except InvalidTag as exc:
             raise PrivacyError(f"the wrapped key {key_id} does not open") from exc
         return DataKey(key_id=key_id, person_id=person_id, secret=secret)
+
+
+MAC_BYTES = 32  # HMAC-SHA256
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class SignedTokens:
+    """Bearer tokens a service signs and another verifies, both holding the KEKs: a
+    payload and its HMAC-SHA256 under keys `KeyEncryptionKeys.derived(label)`, written
+    as URL-safe base64 without padding. The first key signs, every one verifies (a
+    rotation keeps issued tokens good). A token is hostile input: one longer than
+    `max_chars` is refused before it is decoded, and MACs are compared in constant time.
+    The payload is not secret: whoever holds the token can read it."""
+
+    def __init__(self, keys: Sequence[bytes], *, max_chars: int) -> None:
+        if not keys:
+            raise PrivacyError("at least one signing key is needed")
+        self._keys = tuple(keys)
+        self.max_chars = max_chars
+
+    @classmethod
+    def of(cls, keks: KeyEncryptionKeys, label: bytes, *, max_chars: int) -> SignedTokens:
+        return cls(keks.derived(label), max_chars=max_chars)
+
+    def sign(self, payload: bytes) -> str:
+        mac = hmac.new(self._keys[0], payload, hashlib.sha256).digest()
+        token = base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode("ascii")
+        if len(token) > self.max_chars:
+            raise PrivacyError(f"a signed token is at most {self.max_chars} characters")
+        return token
+
+    def open(self, token: str) -> bytes | None:
+        """The payload of a token one of the keys signed; None for anything else
+        (too long, not base64url, too short, forged, signed by a retired key)."""
+        if len(token) > self.max_chars or not _BASE64URL.fullmatch(token):
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except binascii.Error:  # a length no base64 text has
+            return None
+        if len(raw) <= MAC_BYTES:
+            return None
+        payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+        good = False
+        for key in self._keys:  # every key is tried: the time does not tell which matched
+            good |= hmac.compare_digest(hmac.new(key, payload, hashlib.sha256).digest(), mac)
+        return payload if good else None
 
 
 def _aad(event_id: UUID, path: str) -> bytes:

@@ -11,12 +11,14 @@ import asyncio
 from dataclasses import dataclass
 
 from helpdesk.contracts import tickets as contract
+from helpdesk.contracts.tickets import RATING_LINK_KEY_LABEL, RATING_TOKEN_MAX
 from helpdesk.servicekit.blobs import NatsBlobStore
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.consumer import EventConsumer
 from helpdesk.servicekit.events import Delivery, on_events
 from helpdesk.servicekit.handlers import Handlers, bind
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.privacy import SignedTokens
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.tickets.adapters.agents import AgentsProjection
 from helpdesk.tickets.adapters.attachments import AttachmentsProjection, eraser
@@ -53,6 +55,15 @@ log = get_logger(__name__)
 _background: set[asyncio.Task[None]] = set()
 
 
+def rating_links(settings: Settings) -> SignedTokens | None:
+    """The verifier of the rating links the notifier signs, keyed from the privacy KEKs
+    (None only where the service is wired without them: the AsyncAPI generator)."""
+    if settings.privacy_kek is None:
+        return None
+    keks = settings.key_encryption_keys()
+    return SignedTokens.of(keks, RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
+
+
 def wire(
     ctx: ServiceContext[Settings],
     *,
@@ -76,6 +87,7 @@ def wire(
         policy=policy,
         clock=clock or SystemClock(),
         attachment_ticket_max_bytes=ctx.settings.attachment_ticket_max_bytes,
+        rating_links=rating_links(ctx.settings),
     )
     handlers = bind(deps, HANDLERS)
     ctx.serve(handlers)

@@ -85,6 +85,17 @@ def _submitted_at(before: Ticket, event: domain.TicketEvent) -> datetime:
     return before.created_at
 
 
+def _resolution(before: Ticket, event: domain.StatusChanged) -> int | None:
+    """Which resolution the ticket stands in after a status change (its rating link
+    names it): counted as `Ticket._enter` counts them."""
+    resolved = contract.TicketStatus.RESOLVED
+    if event.to_status is resolved:
+        return before.resolutions + (before.status is not resolved)
+    if event.to_status is contract.TicketStatus.CLOSED and before.resolved_at is not None:
+        return before.resolutions
+    return None
+
+
 # A contract field the event does not carry: what the ticket as it stood before
 # the event (or the event's own SLA) says. Fields of neither keep their default.
 _FROM_TICKET: dict[str, Callable[[Ticket, Any], Any]] = {
@@ -96,6 +107,7 @@ _FROM_TICKET: dict[str, Callable[[Ticket, Any], Any]] = {
     "priority": lambda before, event: before.priority,
     "status": lambda before, event: before.status,
     "submitted_at": _submitted_at,
+    "resolution": _resolution,
     "first_response_due": lambda before, event: event.sla.first_response_due,
     "resolution_due": lambda before, event: event.sla.resolution_due,
 }

@@ -42,3 +42,11 @@ class AlreadyRated(Refused):
     """The requester rated this resolution already (once per resolution)."""
 
     code = "conflict"
+
+
+class InvalidRatingLink(Refused):
+    """A rating link that is forged, damaged, expired, or not this ticket's requester's:
+    one answer for all, so the link says nothing about the ticket (docs/workspace.md)."""
+
+    code = "invalid_token"
+    default_message = "This rating link is not valid or has expired."

@@ -47,6 +47,7 @@ from helpdesk.tickets.domain.errors import (
     AlreadyRated,
     Forbidden,
     InvalidAssignee,
+    InvalidRatingLink,
     InvalidTransition,
     TicketClosed,
     TicketNotFound,
@@ -380,6 +381,19 @@ class Ticket:
         )
         self._record(event)
         return event
+
+    def check_rating_link(self, requester_id: UUID, resolution: int) -> None:
+        """A verified rating link (docs/workspace.md) rates the latest resolution of its
+        requester's ticket, once: a link of an earlier resolution (reopened, or resolved
+        again since) is refused as `invalid_transition`, a rated one as `conflict`."""
+        if not self.exists or self.requester is None or self.requester.user_id != requester_id:
+            raise InvalidRatingLink()
+        if self.resolved_at is None or resolution != self.resolutions:
+            raise InvalidTransition(
+                f"this link rates an earlier resolution of ticket {self.number}"
+            )
+        if self.rated == self.resolutions:
+            raise AlreadyRated(f"this resolution of ticket {self.number} is rated already")
 
     def rate(self, caller: Caller, *, rating: int, comment: str | None, now: datetime) -> Rated:
         """The requester's rating of the latest resolution, once per resolution

@@ -30,6 +30,7 @@ from helpdesk.contracts.tickets import (
     Channel,
     Contact,
     MessageAdded,
+    RateByLink,
     Rated,
     RateTicket,
     ReopenTicket,
@@ -45,7 +46,7 @@ from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.errors import Forbidden
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.ticket import Ticket
-from helpdesk.tickets.handlers.deps import Deps, Table, UnitOfWork, caller_of
+from helpdesk.tickets.handlers.deps import Deps, Table, UnitOfWork, caller_of, rating_link_of
 from helpdesk.tickets.handlers.views import summary_of
 
 log = get_logger(__name__)
@@ -342,6 +343,19 @@ async def rate(cmd: RateTicket, deps: Deps) -> Rated:
     return await _change(deps, cmd.actor, cmd.ticket_id, decide)
 
 
+async def rate_by_link(cmd: RateByLink, deps: Deps) -> Rated:
+    """The signed link of a resolution mail rates as its requester, without a sign-in:
+    the resolution it names, if it is still the latest and not rated (docs/workspace.md)."""
+    link, requester = rating_link_of(deps, cmd.token)
+
+    def decide(ticket: Ticket, caller: Caller, now: datetime) -> Rated:
+        ticket.check_rating_link(link.requester_id, link.resolution)
+        event = ticket.rate(caller, rating=cmd.rating, comment=cmd.comment, now=now)
+        return Rated(ticket_id=ticket.ticket_id, rating=event.rating, resolution=event.resolution)
+
+    return await _change(deps, requester, link.ticket_id, decide)
+
+
 async def unassign(cmd: UnassignTicket, deps: Deps) -> TicketSummary:
     def decide(ticket: Ticket, caller: Caller, now: datetime) -> TicketSummary:
         ticket.return_to_queue(caller, note=cmd.reason, now=now)
@@ -394,4 +408,5 @@ COMMANDS: Table = {
     UpdateTicket: update,
     ReopenTicket: reopen,
     RateTicket: rate,
+    RateByLink: rate_by_link,
 }

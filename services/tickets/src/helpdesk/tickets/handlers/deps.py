@@ -21,7 +21,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from helpdesk.contracts.actors import Actor
+from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.agents import QueueMember, SavedFilter
 from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
 from helpdesk.contracts.envelope import EventData
@@ -30,10 +30,17 @@ from helpdesk.contracts.priorities import Priority
 from helpdesk.contracts.privacy import TicketsRetentionApplied
 from helpdesk.contracts.replies import Refused
 from helpdesk.contracts.reports import GroupBy, SlaReportRow
-from helpdesk.contracts.tickets import Contact, TicketList, TicketSearchResults, TicketStatus
+from helpdesk.contracts.tickets import (
+    Contact,
+    RatingLink,
+    TicketList,
+    TicketSearchResults,
+    TicketStatus,
+)
 from helpdesk.servicekit.clock import Clock
 from helpdesk.tickets.domain.assignment import Candidate
 from helpdesk.tickets.domain.caller import Caller
+from helpdesk.tickets.domain.errors import InvalidRatingLink
 from helpdesk.tickets.domain.routing import RoutingPolicy
 from helpdesk.tickets.domain.search import SearchTerms
 from helpdesk.tickets.domain.ticket import Ticket
@@ -347,11 +354,30 @@ async def caller_of(uow: UnitOfWork, actor: Actor) -> Caller:
     return Caller.of(actor, known.contact if known else Contact(user_id=actor.user_id))
 
 
+def rating_link_of(deps: Deps, token: str) -> tuple[RatingLink, Actor]:
+    """The verified rating link in `token` and the requester it lets rate (as a
+    customer: the link proves who they are, as an access token would); forged,
+    damaged and expired links are refused alike (`invalid_token`)."""
+    payload = deps.rating_links.open(token) if deps.rating_links is not None else None
+    link = RatingLink.from_bytes(payload) if payload is not None else None
+    if link is None or link.expires_at <= deps.clock.now():
+        raise InvalidRatingLink()
+    return link, Actor(user_id=link.requester_id, roles=[Role.CUSTOMER])
+
+
 class Deactivated(Refused):
     """An admin deactivated the caller: their still unexpired token acts no more."""
 
     code = "unauthenticated"
     default_message = "This account has been deactivated."
+
+
+class SignedLinks(Protocol):
+    """Verifies the rating links the notifier signs (servicekit.privacy.SignedTokens)."""
+
+    def open(self, token: str) -> bytes | None:
+        """The signed payload; None for a token no key signed."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -362,6 +388,8 @@ class Deps:
     policy: RoutingPolicy
     clock: Clock
     attachment_ticket_max_bytes: int = DEFAULT_TICKET_MAX_BYTES
+    # Bound by the composition root; None only where no link is served (benchmarks).
+    rating_links: SignedLinks | None = None
 
 
 # `{Command: handler(command, deps)}`, the shape the kit's `bind` takes.

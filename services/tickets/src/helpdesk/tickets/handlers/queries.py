@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from helpdesk.contracts.priorities import PRIORITY_TEXT, Priority
 from helpdesk.contracts.tickets import (
+    GetRatingLink,
     GetTicket,
     ListPriorities,
     ListTickets,
     PriorityInfo,
     PriorityList,
+    RatingLinkInfo,
     SlaTargetInfo,
     TicketDetail,
     TicketList,
 )
-from helpdesk.tickets.handlers.deps import Deps, Table, TicketFilter, caller_of
+from helpdesk.tickets.handlers.deps import Deps, Table, TicketFilter, caller_of, rating_link_of
 from helpdesk.tickets.handlers.views import counted_down, detail_of
 
 
@@ -91,8 +93,21 @@ async def priorities(query: ListPriorities, deps: Deps) -> PriorityList:
     return PriorityList(items=items)
 
 
+async def rating_link(query: GetRatingLink, deps: Deps) -> RatingLinkInfo:
+    """What the rating page shows to whoever holds a link: the ticket's number, no text;
+    refused as the rating itself would be (`RateByLink`)."""
+    link, _ = rating_link_of(deps, query.token)
+    async with deps.uow() as uow:
+        ticket = await uow.tickets.get(link.ticket_id)
+    ticket.check_rating_link(link.requester_id, link.resolution)
+    return RatingLinkInfo(
+        number=ticket.number, resolution=link.resolution, expires_at=link.expires_at
+    )
+
+
 QUERIES: Table = {
     GetTicket: get_ticket,
     ListTickets: list_tickets,
     ListPriorities: priorities,
+    GetRatingLink: rating_link,
 }
