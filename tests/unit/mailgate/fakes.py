@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import BinaryIO
 from uuid import UUID, uuid4
 
@@ -20,32 +20,101 @@ from helpdesk.contracts.tickets import (
     TicketStatus,
 )
 from helpdesk.mailgate.adapters.files import KitFiles
+from helpdesk.mailgate.adapters.store import LEASE_SECONDS, message_id_of
 from helpdesk.mailgate.handlers.deps import Kept, Outcome, StoredMail
 from helpdesk.servicekit.blobs import BlobInfo, BlobUnavailable
+from helpdesk.servicekit.clock import Clock
+
+
+@dataclass
+class _Row:
+    """One mail in the fake store: a row of PostgreSQL's `mails`."""
+
+    mail: StoredMail
+    sha256: str
+    message_id: str | None
+    received_at: datetime
+    not_before: datetime  # the lease or the back-off
+    written: int  # when `not_before` was last set: breaks ties of a frozen clock
+    outcome: Outcome | None = None  # none while the mail waits ("received")
+    sender: str | None = None
+    last_error: str | None = None
 
 
 @dataclass
 class FakeStore:
-    outcomes: dict[UUID, Outcome] = field(default_factory=dict)
+    """The mail store in memory, as `PostgresMailStore` keeps it (the contract suite
+    tests/integration/mailgate/test_store_contract.py holds both to it): one mail per
+    Message-ID / SHA-256, leases and back-offs in `clock`'s time (PostgreSQL's now()),
+    and what `finish` and `retry_later` do to a mail it does not hold: nothing."""
+
+    clock: Clock
+    rows: dict[UUID, _Row] = field(default_factory=dict)
+    # Every back-off asked for a mail held (PostgreSQL keeps only the last one).
     retries: list[tuple[UUID, float]] = field(default_factory=list)
-    recent: int = 0  # what mails_from answers
+    writes: int = 0
+
+    @property
+    def outcomes(self) -> dict[UUID, Outcome]:
+        """What each processed mail became."""
+        return {mail_id: r.outcome for mail_id, r in self.rows.items() if r.outcome is not None}
+
+    def _stamp(self) -> int:
+        # PostgreSQL's now() rises from one statement to the next; a ManualClock stands
+        # still, so the order of the writes decides between equal times.
+        self.writes += 1
+        return self.writes
 
     async def keep(
         self, raw: bytes, *, envelope_from: str | None, recipients: Sequence[str], source: str
     ) -> Kept:
-        return Kept(uuid4(), duplicate=False)
+        digest, message_id = sha256(raw), message_id_of(raw)
+        for row in self.rows.values():
+            if row.sha256 == digest or (message_id is not None and row.message_id == message_id):
+                return Kept(row.mail.mail_id, duplicate=True)
+        mail = StoredMail(uuid4(), raw, envelope_from, tuple(r.lower() for r in recipients))
+        now = self.clock.now()
+        self.rows[mail.mail_id] = _Row(mail, digest, message_id, now, now, self._stamp())
+        return Kept(mail.mail_id, duplicate=False)
 
     async def claim(self, limit: int) -> list[StoredMail]:
-        return []
+        now = self.clock.now()
+        waiting = [r for r in self.rows.values() if r.outcome is None and r.not_before <= now]
+        claimed = sorted(waiting, key=lambda r: (r.not_before, r.written))[:limit]
+        for row in claimed:
+            row.mail = replace(row.mail, attempts=row.mail.attempts + 1)
+            row.not_before, row.written = now + timedelta(seconds=LEASE_SECONDS), self._stamp()
+        return [row.mail for row in claimed]
 
     async def mails_from(self, sender: str, since: datetime) -> int:
-        return self.recent
+        return sum(
+            1
+            for r in self.rows.values()
+            if r.outcome is not None and r.sender == sender.lower() and r.received_at >= since
+        )
 
     async def finish(self, mail: StoredMail, outcome: Outcome) -> None:
-        self.outcomes[mail.mail_id] = outcome
+        row = self.rows.get(mail.mail_id)
+        if row is not None:
+            row.outcome, row.last_error = outcome, None
+            row.sender = outcome.sender.lower() if outcome.sender else None
 
     async def retry_later(self, mail: StoredMail, error: str, delay: float) -> None:
-        self.retries.append((mail.mail_id, delay))
+        row = self.rows.get(mail.mail_id)
+        if row is not None:
+            row.not_before = self.clock.now() + timedelta(seconds=delay)
+            row.written, row.last_error = self._stamp(), error
+            self.retries.append((mail.mail_id, delay))
+
+
+async def claimed(store: FakeStore, mail: StoredMail) -> StoredMail:
+    """`mail` kept in `store` and leased, as the worker gets it (its first attempt)."""
+    kept = await store.keep(
+        mail.raw, envelope_from=mail.envelope_from, recipients=mail.recipients, source="smtp"
+    )
+    (leased,) = await store.claim(1)
+    assert leased.mail_id == kept.mail_id
+    return leased
 
 
 @dataclass

@@ -20,7 +20,14 @@ from helpdesk.mailgate.domain.message import parse
 from helpdesk.mailgate.handlers.deps import Deps, MailPolicy, StoredMail
 from helpdesk.mailgate.handlers.process import process
 from helpdesk.servicekit.clock import ManualClock
-from tests.unit.mailgate.fakes import FakeStore, FakeTickets, MemoryBlobs, kit_files, sha256
+from tests.unit.mailgate.fakes import (
+    FakeStore,
+    FakeTickets,
+    MemoryBlobs,
+    claimed,
+    kit_files,
+    sha256,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "mail_corpus"
 KEY = b"k" * 32
@@ -52,14 +59,18 @@ def tickets() -> FakeTickets:
 
 
 @pytest.fixture
-def store() -> FakeStore:
-    return FakeStore()
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 24, 9, tzinfo=UTC))
 
 
 @pytest.fixture
-def deps(store: FakeStore, tickets: FakeTickets, blobs: MemoryBlobs) -> Deps:
+def store(clock: ManualClock) -> FakeStore:
+    return FakeStore(clock)
+
+
+@pytest.fixture
+def deps(store: FakeStore, tickets: FakeTickets, blobs: MemoryBlobs, clock: ManualClock) -> Deps:
     policy = MailPolicy(reply_key=KEY, support=(SUPPORT,), own=(SUPPORT,), hourly_limit=50)
-    clock = ManualClock(datetime(2026, 11, 24, 9, tzinfo=UTC))
     return Deps(store, tickets, clock, policy, kit_files(blobs))
 
 
@@ -245,7 +256,7 @@ async def test_the_store_away_makes_the_mail_wait_and_the_retry_is_the_same(
     mail["Message-ID"] = "<retry.files@client.example>"
     mail.set_content("x")
     mail.add_attachment(PDF, maintype="application", subtype="pdf", filename="a.pdf")
-    stored = kept(mail.as_bytes())
+    stored = await claimed(store, kept(mail.as_bytes()))
     blobs.down = True
     assert await process(stored, deps) is None  # waits
     assert store.retries

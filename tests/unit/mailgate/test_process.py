@@ -9,10 +9,10 @@ from uuid import uuid4
 import pytest
 
 from helpdesk.contracts.mail import reply_address, thread_reference
-from helpdesk.mailgate.handlers.deps import Deps, MailPolicy, StoredMail
+from helpdesk.mailgate.handlers.deps import Deps, MailPolicy, Outcome, StoredMail
 from helpdesk.mailgate.handlers.process import process
 from helpdesk.servicekit.clock import ManualClock
-from tests.unit.mailgate.fakes import FakeStore, FakeTickets, MemoryBlobs, kit_files
+from tests.unit.mailgate.fakes import FakeStore, FakeTickets, MemoryBlobs, claimed, kit_files
 
 KEY = b"k" * 32
 SUPPORT = "helpdesk@company.example"
@@ -21,8 +21,13 @@ AGENT = "nikos@company.example"
 
 
 @pytest.fixture
-def store() -> FakeStore:
-    return FakeStore()
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC))
+
+
+@pytest.fixture
+def store(clock: ManualClock) -> FakeStore:
+    return FakeStore(clock)
 
 
 @pytest.fixture
@@ -31,9 +36,8 @@ def tickets() -> FakeTickets:
 
 
 @pytest.fixture
-def deps(store: FakeStore, tickets: FakeTickets) -> Deps:
+def deps(store: FakeStore, tickets: FakeTickets, clock: ManualClock) -> Deps:
     policy = MailPolicy(reply_key=KEY, support=(SUPPORT,), own=(SUPPORT,), hourly_limit=5)
-    clock = ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC))
     return Deps(store, tickets, clock, policy, kit_files(MemoryBlobs()))
 
 
@@ -54,7 +58,7 @@ def stored(
 async def test_a_new_mail_becomes_a_ticket_with_the_whole_text(
     deps: Deps, store: FakeStore, tickets: FakeTickets
 ) -> None:
-    mail = stored()
+    mail = await claimed(store, stored())
     outcome = await process(mail, deps)
     assert outcome is not None
     assert (outcome.status, outcome.detail) == ("done", "created HD-2026-000001")
@@ -150,7 +154,8 @@ async def test_our_own_address_and_a_flooding_sender_create_nothing(
     own = await process(stored(sender="HelpDesk+x@Company.example"), deps)
     assert own is not None
     assert own.detail == "own_address"
-    store.recent = 5
+    for _ in range(5):  # the hourly limit's worth of her mails, processed
+        await store.finish(await claimed(store, stored()), Outcome("done", "x", sender=MARIA))
     flood = await process(stored(), deps)
     assert flood is not None
     assert flood.detail == "rate_limited"
@@ -169,10 +174,9 @@ async def test_the_tickets_service_away_delays_the_mail_then_dead_letters_it(
     deps: Deps, store: FakeStore, tickets: FakeTickets
 ) -> None:
     tickets.down = True
-    mail = stored()
-    assert (
-        await process(StoredMail(mail.mail_id, mail.raw, MARIA, mail.recipients, 1), deps) is None
-    )
+    mail = await claimed(store, stored())
+    assert (mail.envelope_from, mail.attempts) == (MARIA, 1)
+    assert await process(mail, deps) is None
     assert store.retries == [(mail.mail_id, 1.0)]
     assert mail.mail_id not in store.outcomes
     last = StoredMail(mail.mail_id, mail.raw, MARIA, mail.recipients, deps.policy.max_attempts)
