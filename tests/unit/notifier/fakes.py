@@ -14,12 +14,14 @@ from uuid import UUID
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.notifier.adapters.compose import ComposedMail, MailComposer
 from helpdesk.notifier.adapters.threading import thread_headers
+from helpdesk.notifier.bootstrap import rating_links
 from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.handlers.deps import Deps
 from helpdesk.notifier.settings import Settings
 from helpdesk.servicekit.events import EventHandlers, on_events
 from helpdesk.servicekit.sealing import Opener
 from tests.tokens import seal_private_key
+from tests.unit.tickets.fakes import TEST_KEK
 
 
 class RecordingOutbox:
@@ -48,12 +50,31 @@ class RecordingOutbox:
         return True
 
 
+class FakeQueueNames:
+    """The queues' names as the tickets service would give them (`names`), by key
+    for any other queue or language, like the real adapter."""
+
+    def __init__(self, names: dict[str, dict[str, str]] | None = None) -> None:
+        self.names = names or {}
+
+    def label(self, queue: str, locale: str) -> str:
+        return self.names.get(queue, {}).get(locale, queue)
+
+
 def settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"notifier_seal_private_key": seal_private_key(), **overrides}
+    values: dict[str, Any] = {
+        "notifier_seal_private_key": seal_private_key(),
+        "privacy_kek": TEST_KEK,  # the tickets tests' KEK: their fakes verify our links
+        **overrides,
+    }
     return Settings(**values)
 
 
-def deps_for(envelope: EventEnvelope, configured: Settings | None = None) -> Deps:
+def deps_for(
+    envelope: EventEnvelope,
+    configured: Settings | None = None,
+    queue_names: FakeQueueNames | None = None,
+) -> Deps:
     configured = configured or settings()
     composer = MailComposer(configured)
     return Deps(
@@ -64,15 +85,21 @@ def deps_for(envelope: EventEnvelope, configured: Settings | None = None) -> Dep
         oncall=str(configured.oncall_email),
         attachment_budget=configured.mail_attachment_max_bytes,
         thread_headers=partial(thread_headers, configured),
+        queue_names=queue_names or FakeQueueNames(),
+        rating_links=rating_links(configured),
     )
 
 
 async def run(
-    handlers: EventHandlers[Deps], event: EventData, configured: Settings | None = None
+    handlers: EventHandlers[Deps],
+    event: EventData,
+    configured: Settings | None = None,
+    queue_names: FakeQueueNames | None = None,
 ) -> RecordingOutbox:
-    """The mails `event` makes when a consumer of `handlers` gets it."""
+    """The mails `event` makes when a consumer of `handlers` gets it (queues named
+    by `queue_names`, by key without)."""
     envelope = EventEnvelope.wrap(event, correlation_id="c")
-    deps = deps_for(envelope, configured)
+    deps = deps_for(envelope, configured, queue_names)
     consumer = on_events("test", handlers, lambda _: deps)
     if envelope.event_type in (consumer.handles or ()):
         await consumer.handler(None, envelope)  # type: ignore[arg-type]

@@ -604,7 +604,8 @@ def _matches(s: TicketSummary, f: TicketFilter) -> bool:
 
 
 # The rating links' keys, from a KEK of the tests (the notifier's tests sign with them).
-TEST_KEKS = KeyEncryptionKeys.parse(KeyEncryptionKeys.generate())
+TEST_KEK = KeyEncryptionKeys.generate()
+TEST_KEKS = KeyEncryptionKeys.parse(TEST_KEK)
 RATING_LINKS = SignedTokens.of(TEST_KEKS, RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
 
 

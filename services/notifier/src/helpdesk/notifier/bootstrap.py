@@ -8,13 +8,14 @@ from functools import partial
 from typing import Any
 
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.tickets import TicketEvent
+from helpdesk.contracts.tickets import RATING_LINK_KEY_LABEL, RATING_TOKEN_MAX, TicketEvent
 from helpdesk.notifier.adapters.erasure import Concerned, erasure_deps
 from helpdesk.notifier.adapters.export import PostgresMailRecords
 from helpdesk.notifier.adapters.mail_files import MailFiles
 from helpdesk.notifier.adapters.mailer import Mailer
 from helpdesk.notifier.adapters.outbox import QueuedMails
 from helpdesk.notifier.adapters.queue import MailQueue
+from helpdesk.notifier.adapters.queue_names import POLL_SECONDS, QueueKeys, TicketsQueueNames
 from helpdesk.notifier.adapters.sender import MailSender
 from helpdesk.notifier.adapters.smtp import SmtpConnections
 from helpdesk.notifier.adapters.threading import thread_headers
@@ -24,7 +25,7 @@ from helpdesk.notifier.domain.mail import OutgoingMail
 from helpdesk.notifier.domain.texts import ONCALL_LOCALE
 from helpdesk.notifier.domain.webhooks import parse_allowed
 from helpdesk.notifier.handlers.assignment import ASSIGNMENT_HANDLERS
-from helpdesk.notifier.handlers.deps import Deps
+from helpdesk.notifier.handlers.deps import Deps, QueueNames
 from helpdesk.notifier.handlers.export import EXPORT_QUERIES, ExportDeps
 from helpdesk.notifier.handlers.identity import IDENTITY_HANDLERS
 from helpdesk.notifier.handlers.tickets import PAGE_HANDLERS, TICKET_HANDLERS
@@ -42,6 +43,7 @@ from helpdesk.servicekit.db import Connection
 from helpdesk.servicekit.events import Delivery, on_events
 from helpdesk.servicekit.handlers import bind
 from helpdesk.servicekit.logging import get_logger
+from helpdesk.servicekit.privacy import SignedTokens
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.servicekit.sealing import Opener
 
@@ -60,8 +62,9 @@ PAGE_CONSUMERS = {
 }
 
 
-def deps_factory(mailer: Mailer) -> partial[Deps]:
-    """What the handlers get for each event: its outbox and the rest, bound once."""
+def deps_factory(mailer: Mailer, queue_names: QueueNames | None = None) -> partial[Deps]:
+    """What the handlers get for each event: its outbox and the rest, bound once
+    (without `queue_names`, the mails name queues by key)."""
     settings = mailer.settings
     opener = Opener(settings.seal_private_keys())
     return partial(
@@ -71,7 +74,18 @@ def deps_factory(mailer: Mailer) -> partial[Deps]:
         oncall=str(settings.oncall_email),
         budget=settings.mail_attachment_max_bytes,
         threading=partial(thread_headers, settings),
+        queue_names=queue_names or QueueKeys(),
+        rating_links=rating_links(settings),
     )
+
+
+def rating_links(settings: Settings) -> SignedTokens | None:
+    """The signer of the resolution mails' rating links, keyed from the privacy KEKs as
+    the tickets service's verifier is (None only without them: tools, some tests)."""
+    if settings.privacy_kek is None:
+        return None
+    keks = settings.key_encryption_keys()
+    return SignedTokens.of(keks, RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
 
 
 def _deps(
@@ -82,6 +96,8 @@ def _deps(
     oncall: str,
     budget: int,
     threading: partial[dict[str, str]],
+    queue_names: QueueNames,
+    rating_links: SignedTokens | None,
 ) -> Deps:
     return Deps(
         outbox=QueuedMails(
@@ -93,12 +109,14 @@ def _deps(
         oncall=oncall,
         attachment_budget=budget,
         thread_headers=threading,
+        queue_names=queue_names,
+        rating_links=rating_links,
         erasure=erasure_deps(delivery.conn, mailer.settings),
     )
 
 
-def all_consumers(mailer: Mailer) -> list[EventConsumer]:
-    deps = deps_factory(mailer)
+def all_consumers(mailer: Mailer, queue_names: QueueNames | None = None) -> list[EventConsumer]:
+    deps = deps_factory(mailer, queue_names)
     mails = partial(on_events, deps=deps, max_workers=CONSUMER_WORKERS, inbox=False)
     consumers = [
         mails(IDENTITY_MAILS, IDENTITY_HANDLERS),
@@ -121,7 +139,9 @@ def mail_sender(
 
 def build(ctx: ServiceContext[Settings]) -> None:
     mailer = Mailer(ctx.settings)
-    for consumer in all_consumers(mailer):
+    queue_names = TicketsQueueNames(ctx.nats)
+    ctx.periodically("queue-names", queue_names.refresh, POLL_SECONDS)
+    for consumer in all_consumers(mailer, queue_names):
         ctx.consume(consumer)
     queue = MailQueue(ctx.pool)
     files = MailFiles(NatsBlobStore(ctx.js))

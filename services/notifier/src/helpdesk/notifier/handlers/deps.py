@@ -1,6 +1,7 @@
 """What the notifier's handlers need, as ports: the outbox of the event being
 handled, the portal's links, the thread headers of a ticket, the opener of
-sealed tokens, an erasure's scrub and a few settings. `bootstrap.py` binds the
+sealed tokens, the signer of rating links, the queues' names, an erasure's
+scrub and a few settings. `bootstrap.py` binds the
 real adapters per event; use-case tests (`tests/unit/notifier/fakes.py`) pass
 in-memory ones."""
 
@@ -54,6 +55,20 @@ class TokenOpener(Protocol):
         ...
 
 
+class LinkSigner(Protocol):
+    def sign(self, payload: bytes) -> str:
+        """A token carrying `payload` that the tickets service can verify
+        (servicekit.privacy.SignedTokens under the rating links' key)."""
+        ...
+
+
+class QueueNames(Protocol):
+    def label(self, queue: str, locale: str) -> str:
+        """The queue's name for people in `locale` (the routing policy's label), or
+        its key when no name is known; never waits (adapters/queue_names.py)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Deps:
     outbox: Outbox  # the mails of the event being handled
@@ -63,6 +78,8 @@ class Deps:
     oncall: str  # HELPDESK_ONCALL_EMAIL
     attachment_budget: int  # HELPDESK_MAIL_ATTACHMENT_MAX_BYTES
     thread_headers: Callable[[UUID], dict[str, str]]  # a ticket's Reply-To and thread
+    queue_names: QueueNames
+    rating_links: LinkSigner | None  # None without HELPDESK_PRIVACY_KEK: the page's #rate
     erasure: ErasureDeps | None = None  # bound for the identity events (tests of mails: None)
 
     @property
@@ -74,6 +91,9 @@ class Deps:
 
     def ticket_link(self, locale: str, ticket_id: UUID) -> str:
         return self.links.link(locale, f"tickets/{ticket_id}")
+
+    def queue_label(self, queue: str, locale: str) -> str:
+        return self.queue_names.label(queue, locale)
 
     def ticket_facts(self, event: TicketEvent, subject: str | None, locale: str) -> dict[str, Any]:
         """What every mail about a ticket says of it: number, subject (`subject_line`,

@@ -23,7 +23,9 @@ from typing import Any
 from helpdesk.contracts.attachments import TicketAttachmentsAdded, TicketAttachmentsRefused
 from helpdesk.contracts.tickets import (
     AUTOMATIC,
+    RATING_LINK_LIFETIME,
     Contact,
+    RatingLink,
     TicketAwaitingAgent,
     TicketEscalated,
     TicketMessageAdded,
@@ -99,10 +101,25 @@ async def on_status_changed(event: TicketStatusChanged, deps: Deps) -> None:
     def context(locale: str) -> dict[str, Any]:
         return {
             "auto_close": local_time(event.sla.auto_close_at) if event.sla.auto_close_at else "",
-            "rate_link": deps.link(locale, f"tickets/{event.ticket_id}#rate"),
+            "rate_link": _rating_link(event, deps, locale),
         }
 
     await deps.mail_about_ticket(event.requester, template, event, event.subject_line, context)
+
+
+def _rating_link(event: TicketStatusChanged, deps: Deps, locale: str) -> str:
+    """The signed link that rates this resolution without a sign-in, for 30 days
+    (`/rate/<token>`, docs/workspace.md); the ticket's page (`#rate`, signed in) for
+    an event that does not name its resolution (stored before it did)."""
+    if event.resolution is None or deps.rating_links is None:
+        return deps.link(locale, f"tickets/{event.ticket_id}#rate")
+    link = RatingLink(
+        ticket_id=event.ticket_id,
+        resolution=event.resolution,
+        requester_id=event.requester.user_id,
+        expires_at=event.at + RATING_LINK_LIFETIME,
+    )
+    return deps.link(locale, f"rate/{deps.rating_links.sign(link.to_bytes())}")
 
 
 async def _sla(
@@ -112,7 +129,7 @@ async def _sla(
         return {
             **deps.ticket_facts(event, event.subject_line, locale),
             "priority": priority_label(event.priority, locale),
-            "queue": event.queue,
+            "queue": deps.queue_label(event.queue, locale),
             "target": TARGET_LABEL[event.target].get(locale, event.target.value),
             "due_at": local_time(event.due_at),
         }
@@ -152,13 +169,16 @@ async def on_awaiting_agent(event: TicketAwaitingAgent, deps: Deps) -> None:
             "ticket_waiting",
             event,
             event.subject_line,
-            partial(_waiting, event),
+            partial(_waiting, event, deps),
             thread=False,
         )
 
 
-def _waiting(event: TicketAwaitingAgent, locale: str) -> dict[str, Any]:
-    return {"queue": event.queue, "priority": priority_label(event.priority, locale)}
+def _waiting(event: TicketAwaitingAgent, deps: Deps, locale: str) -> dict[str, Any]:
+    return {
+        "queue": deps.queue_label(event.queue, locale),
+        "priority": priority_label(event.priority, locale),
+    }
 
 
 TICKET_HANDLERS: EventHandlers[Deps] = {
@@ -187,7 +207,7 @@ async def _page(
             **deps.ticket_facts(event, event.subject_line, ONCALL_LOCALE),
             "priority": priority_label(event.priority, ONCALL_LOCALE),
             "priority_key": event.priority.value,
-            "queue": event.queue,
+            "queue": deps.queue_label(event.queue, ONCALL_LOCALE),
             "requester": requester.name or requester.email or str(requester.user_id),
             "first_response_due": local_time(event.first_response_due),
             "raised_from": raised_from,
