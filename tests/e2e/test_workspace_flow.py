@@ -1,12 +1,14 @@
 """The agent's workspace end to end (issue 29): assigning to a colleague and
 unassigning over REST, a queue whose members are all away telling its admins
 once, and the end of a ticket: reopening within the window (409 after it),
-a rating once per resolution and the ratings in the SLA report. Closing by
+a rating once per resolution (from the resolution mail's signed link, without a
+sign-in, and over the API) and the ratings in the SLA report. Closing by
 itself after business days runs on a system of its own, whose business day
 never ends (test_auto_close.py)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +17,7 @@ import httpx
 import pytest
 
 from helpdesk.contracts.actors import Role
-from tests.e2e.harness import System
+from tests.e2e.harness import System, mail_text
 from tests.e2e.test_agents_flow import create_user, put_members, session, signed_in_agent
 from tests.e2e.test_cli import helpdesk
 from tests.e2e.test_tickets_flow import auth, register_customer, submit, wait_mail
@@ -131,6 +133,44 @@ async def test_assign_to_a_colleague_unassign_and_admins_told_when_nobody_is_the
             assert emptied.status_code == 200, emptied.text
 
 
+RATING_LINK = re.compile(r"/helpdesk/el/rate/[A-Za-z0-9_-]+")
+
+
+async def rate_from_the_mail(system: System, mail: Any, number: str, subject: str) -> str:
+    """Follow the resolution mail's signed link as a browser that is not signed in: the
+    page shows the ticket's number (not its subject), a rating without a choice comes
+    back with the field's error, the rating is taken once and a second is "already
+    rated"; a forged or overlong link is a clear 400 page. Returns the link's path."""
+    found = RATING_LINK.search(mail_text(mail))
+    assert found is not None, mail_text(mail)
+    link = found.group(0)
+    async with httpx.AsyncClient(base_url=system.url, timeout=15) as anonymous:
+        page = await anonymous.get(link)
+        assert page.status_code == 200, page.text
+        assert number in page.text
+        assert subject not in page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None
+        form = {"csrf_token": csrf.group(1), "comment": "Από τον σύνδεσμο"}
+        no_choice = await anonymous.post(link, data=form)
+        assert no_choice.status_code == 422
+        assert "Επιλέξτε βαθμολογία από 1 έως 5." in no_choice.text
+        assert "Από τον σύνδεσμο" in no_choice.text  # what was typed comes back
+        rated = await anonymous.post(link, data={**form, "rating": "5"})
+        assert rated.status_code == 200, rated.text
+        assert "Ευχαριστούμε για τη βαθμολογία σας." in rated.text
+        again = await anonymous.post(link, data={**form, "rating": "1"})
+        assert again.status_code == 200
+        assert "Αυτή η επίλυση έχει ήδη βαθμολογηθεί." in again.text
+        token = link.rsplit("/", 1)[1]
+        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        for bad in (forged, "A" * 300, token[:20]):
+            refused = await anonymous.get(f"/helpdesk/el/rate/{bad}")
+            assert refused.status_code == 400
+            assert "Ο σύνδεσμος βαθμολόγησης δεν είναι έγκυρος ή έχει λήξει." in refused.text
+    return link
+
+
 async def test_the_end_of_a_ticket_reopen_window_and_ratings_in_the_report(
     system: System,
 ) -> None:
@@ -150,8 +190,9 @@ async def test_the_end_of_a_ticket_reopen_window_and_ratings_in_the_report(
         early = await client.post(f"{url}/satisfaction", headers=auth(customer), json={"rating": 5})
         assert early.status_code == 409, early.text
         assert (await status(agent, "resolved")).status_code == 200
-        mail = await wait_mail(system, customer_email, f"/tickets/{ticket['ticket_id']}#rate")
+        mail = await wait_mail(system, customer_email, "/helpdesk/el/rate/")
         assert ticket["number"] in str(mail["Subject"])
+        link = await rate_from_the_mail(system, mail, ticket["number"], f"Οθόνη {tag}")
         # Reopened within the window, with a reason the agent sees.
         reopened = await client.post(
             f"{url}/reopen", headers=auth(customer), json={"reason": "Ξανά τρεμοπαίζει"}
@@ -160,6 +201,11 @@ async def test_the_end_of_a_ticket_reopen_window_and_ratings_in_the_report(
         assert reopened.json()["status"] == "open"
         entry = (await client.get(url, headers=auth(agent))).json()["timeline"][-1]
         assert (entry["kind"], entry["body"]) == ("TicketStatusChanged", "Ξανά τρεμοπαίζει")
+        # The first resolution's link gives way to the next mail's.
+        async with httpx.AsyncClient(base_url=system.url, timeout=15) as anonymous:
+            outdated = await anonymous.get(link)
+        assert outdated.status_code == 409
+        assert "χρησιμοποιήστε τον σύνδεσμο του πιο πρόσφατου μηνύματος" in outdated.text
 
         # Resolved again: rated once (the agent may not), a second rating is 409.
         assert (await status(agent, "resolved")).status_code == 200
@@ -188,8 +234,8 @@ async def test_the_end_of_a_ticket_reopen_window_and_ratings_in_the_report(
             assert report.status_code == 200, report.text
             (row,) = [r for r in report.json()["rows"] if r["group"] == key]
             assert row["ratings"] >= 1
-            if group_by == "agent":
-                assert (row["ratings"], row["rating_average"]) == (1, 4.0)
+            if group_by == "agent":  # 5 from the mail's link, 4 from the API
+                assert (row["ratings"], row["rating_average"]) == (2, 4.5)
 
         # After the window (8.6 s here, 14 days by default) the requester's reopen is 409.
         detail = (await client.get(url, headers=auth(customer))).json()
