@@ -59,19 +59,14 @@ def tickets() -> FakeTickets:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 11, 24, 9, tzinfo=UTC))
+def store() -> FakeStore:
+    return FakeStore(ManualClock(datetime(2026, 11, 24, 9, tzinfo=UTC)))
 
 
 @pytest.fixture
-def store(clock: ManualClock) -> FakeStore:
-    return FakeStore(clock)
-
-
-@pytest.fixture
-def deps(store: FakeStore, tickets: FakeTickets, blobs: MemoryBlobs, clock: ManualClock) -> Deps:
+def deps(store: FakeStore, tickets: FakeTickets, blobs: MemoryBlobs) -> Deps:
     policy = MailPolicy(reply_key=KEY, support=(SUPPORT,), own=(SUPPORT,), hourly_limit=50)
-    return Deps(store, tickets, clock, policy, kit_files(blobs))
+    return Deps(store, tickets, store.clock, policy, kit_files(blobs))
 
 
 def kept(raw: bytes, sender: str = MARIA) -> StoredMail:

@@ -21,13 +21,8 @@ AGENT = "nikos@company.example"
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC))
-
-
-@pytest.fixture
-def store(clock: ManualClock) -> FakeStore:
-    return FakeStore(clock)
+def store() -> FakeStore:
+    return FakeStore(ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC)))
 
 
 @pytest.fixture
@@ -36,9 +31,9 @@ def tickets() -> FakeTickets:
 
 
 @pytest.fixture
-def deps(store: FakeStore, tickets: FakeTickets, clock: ManualClock) -> Deps:
+def deps(store: FakeStore, tickets: FakeTickets) -> Deps:
     policy = MailPolicy(reply_key=KEY, support=(SUPPORT,), own=(SUPPORT,), hourly_limit=5)
-    return Deps(store, tickets, clock, policy, kit_files(MemoryBlobs()))
+    return Deps(store, tickets, store.clock, policy, kit_files(MemoryBlobs()))
 
 
 def stored(
