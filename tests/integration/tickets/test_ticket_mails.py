@@ -3,35 +3,48 @@ sender loop to a real SMTP sink, from events the real Ticket aggregate records."
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import nats
 import pytest
 
 from helpdesk.contracts.envelope import EventData, EventEnvelope
 from helpdesk.contracts.priorities import Priority
-from helpdesk.contracts.tickets import Contact, TicketEvent, TicketStatus
+from helpdesk.contracts.tickets import (
+    RATING_LINK_LIFETIME,
+    Contact,
+    RatingLink,
+    TicketAwaitingAgent,
+    TicketEvent,
+    TicketStatus,
+)
 from helpdesk.devstack.servers import MailSink
 from helpdesk.notifier.adapters.mailer import Mailer
 from helpdesk.notifier.adapters.queue import MailQueue
+from helpdesk.notifier.adapters.queue_names import TicketsQueueNames
 from helpdesk.notifier.adapters.sender import MailSender
 from helpdesk.notifier.bootstrap import TICKET_MAILS, all_consumers, mail_sender
+from helpdesk.notifier.handlers.deps import QueueNames
 from helpdesk.servicekit.consumer import EventConsumer, handle_once
 from helpdesk.tickets.adapters.contract_events import contract_events
 from helpdesk.tickets.adapters.policy_file import load_policy
 from helpdesk.tickets.domain.caller import Caller
 from helpdesk.tickets.domain.events import TicketEvent as DomainEvent
 from helpdesk.tickets.domain.ticket import Ticket
-from tests.integration.tickets.conftest import ATHENS
+from tests.integration.tickets.conftest import ATHENS, started_tickets
 from tests.mails import notifier_settings, text_of
 from tests.schemas import migrated_pool
 from tests.servers import Servers
 from tests.unit.tickets.builders import new_ticket
+from tests.unit.tickets.fakes import RATING_LINKS, TEST_KEK
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +86,23 @@ class Notifier:
         return [m for m in self.sink.messages() if address in str(m["To"])]
 
 
-@pytest.fixture
-async def notifier(servers: Servers, sink: MailSink) -> Any:
+@asynccontextmanager
+async def notifier_on(
+    servers: Servers, sink: MailSink, queue_names: QueueNames | None = None
+) -> AsyncIterator[Notifier]:
+    """The notifier's consumers and sender on a schema of their own; rating links are
+    signed with the tickets tests' KEK, queues named by `queue_names` (by key without)."""
     schema, pool = await migrated_pool(servers.database_url, "notifier", prefix="nt")
-    settings = notifier_settings(sink, oncall_email=ONCALL)
+    settings = notifier_settings(sink, oncall_email=ONCALL, privacy_kek=TEST_KEK)
     sender = mail_sender(settings, MailQueue(pool), schema)
-    yield Notifier(pool, all_consumers(Mailer(settings)), sink, sender)
+    yield Notifier(pool, all_consumers(Mailer(settings), queue_names), sink, sender)
     await pool.close()
+
+
+@pytest.fixture
+async def notifier(servers: Servers, sink: MailSink) -> AsyncIterator[Notifier]:
+    async with notifier_on(servers, sink) as running:
+        yield running
 
 
 def published(t: Ticket, event: DomainEvent | None = None) -> TicketEvent:
@@ -233,6 +256,63 @@ async def test_resolved_mail(notifier: Notifier) -> None:
     await notifier.deliver(published(t, resolved))
     (mail,) = notifier.to("john@example.com")
     assert str(mail["Subject"]) == "Your request HD-2026-000042 has been resolved"
+    # Its rating link is signed so that the tickets service's verifier opens it.
+    token = re.search(r"https://helpdesk\.example/helpdesk/en/rate/([A-Za-z0-9_-]+)", text_of(mail))
+    assert token is not None, text_of(mail)
+    payload = RATING_LINKS.open(token.group(1))
+    assert payload is not None
+    link = RatingLink.from_bytes(payload)
+    assert link is not None
+    assert (link.ticket_id, link.resolution, link.requester_id) == (t.ticket_id, 1, JOHN.user_id)
+    assert link.expires_at == (MONDAY_9 + RATING_LINK_LIFETIME).replace(microsecond=0)
+
+
+def awaiting_agent() -> TicketAwaitingAgent:
+    return TicketAwaitingAgent(
+        ticket_id=uuid.uuid4(),
+        number="HD-2026-000042",
+        at=MONDAY_9,
+        queue="service-desk",
+        priority=Priority.HIGH,
+        subject_line="VPN",
+        admins=[MARIA, JOHN],
+    )
+
+
+async def test_queues_are_named_as_the_tickets_service_names_them(
+    servers: Servers, sink: MailSink
+) -> None:
+    """The routing policy's names, asked of a running tickets service over NATS
+    (its public priorities query) and kept; a tickets service that does not answer
+    keeps the last names, and before any answer the mail goes out with the key."""
+    async with started_tickets(servers) as tickets:
+        names = TicketsQueueNames(tickets.nc, keep_seconds=0)
+        assert await names.refresh()
+        kept = TicketsQueueNames(tickets.nc)
+        assert await kept.refresh()
+        assert not await kept.refresh()  # kept five minutes: not asked again
+        nobody = await nats.connect(servers.nats_url, **servers.nats_options())
+    try:
+        assert not await TicketsQueueNames(nobody).refresh()  # no responders
+        names.nc = nobody
+        assert not await names.refresh()  # due, unanswered: the last names stay
+        async with notifier_on(servers, sink, names) as notifier:
+            await notifier.deliver(awaiting_agent())
+            subjects = {str(m["To"]): str(m["Subject"]) for m in notifier.sink.messages()}
+        assert subjects == {
+            f"{MARIA.name} <{MARIA.email}>": "Κανείς διαθέσιμος στην ουρά Γραφείο εξυπηρέτησης: "
+            "το αίτημα HD-2026-000042 περιμένει",
+            f"{JOHN.name} <{JOHN.email}>": "Nobody available in queue Service desk: "
+            "request HD-2026-000042 is waiting",
+        }
+        never = TicketsQueueNames(nobody)
+        await never.refresh()
+        async with notifier_on(servers, sink, never) as notifier:
+            await notifier.deliver(awaiting_agent())  # another event: mailed again
+            assert len(notifier.to(MARIA.email or "")) == 2
+            assert "ουρά service-desk:" in str(notifier.to(MARIA.email or "")[-1]["Subject"])
+    finally:
+        await nobody.close()
 
 
 async def test_sla_alarms_reach_the_assignee_and_breaches_on_call(notifier: Notifier) -> None:

@@ -52,6 +52,7 @@ class TicketsQueueNames:
         self.monotonic = monotonic
         self.labels: dict[str, dict[str, str]] = {}
         self.read_at: float | None = None
+        self.unanswered = False  # told once per outage, not every pass
 
     def label(self, queue: str, locale: str) -> str:
         return self.labels.get(queue, {}).get(locale, queue)
@@ -65,8 +66,14 @@ class TicketsQueueNames:
         try:
             found = await ask(self.nc, ListPriorities(), within=self.within)
         except (ConnectionError, Refused) as exc:
-            log.info("queue names not read; mails name queues by key", error=type(exc).__name__)
+            if not self.unanswered:
+                log.warning(
+                    "queue names not read; mails name queues by the last names or their key",
+                    error=type(exc).__name__,
+                )
+            self.unanswered = True
             return False
         self.labels = {p.queue: dict(p.queue_label) for p in found.items if p.queue_label}
         self.read_at = now
+        self.unanswered = False
         return True
