@@ -5,6 +5,7 @@ and a refused change that gives back what was typed, in the reader's language.""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -14,7 +15,8 @@ import pytest
 from helpdesk.contracts.actors import Role
 from helpdesk.gateway.portal.i18n import FAQ_LABELS
 from tests.browser.test_search_reports import PASSWORD, signed_in, submit
-from tests.e2e.harness import System
+from tests.e2e.harness import System, mail_text
+from tests.e2e.test_workspace_flow import RATING_LINK
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -109,12 +111,38 @@ async def test_live_queue_live_ticket_and_the_composer(
     await bpage.screenshot(path=str(screenshots / "workspace-03-refused-en.png"))
 
 
+async def rate_from_the_mail(browser: Any, system: System, to: str, screenshots: Any) -> None:
+    """Open the resolution mail's rating link in a browser that is not signed in: the
+    request's number, a choice is required, the rating is taken once, and the link
+    says so afterwards (in English too)."""
+    mail = await asyncio.to_thread(system.wait_for_mail, to, lambda m: "/rate/" in mail_text(m), 20)
+    found = RATING_LINK.search(mail_text(mail))
+    assert found is not None
+    anonymous = await browser.new_context(base_url=system.url, locale="el-GR")
+    page = await anonymous.new_page()
+    await page.goto(found.group(0))
+    assert "Δεν χρειάζεται σύνδεση." in await page.locator("#rate-intro").inner_text()
+    await page.get_by_role("button", name="Αποστολή βαθμολογίας").click()  # no choice
+    assert await page.locator("#f-rating-error").inner_text() == "Επιλέξτε βαθμολογία από 1 έως 5."
+    assert await page.get_by_role("alert").count() == 1  # the banner said once
+    await page.get_by_label("4 από 5").check()
+    await page.get_by_label("Σχόλιο (προαιρετικό)").fill("Από το μήνυμα, χωρίς σύνδεση.")
+    await page.screenshot(path=str(screenshots / "workspace-05-rate-by-link-el.png"))
+    await page.get_by_role("button", name="Αποστολή βαθμολογίας").click()
+    thanks = page.locator("#message").get_by_text("Ευχαριστούμε για τη βαθμολογία σας.")
+    await thanks.wait_for()
+    await page.goto(found.group(0).replace("/helpdesk/el/", "/helpdesk/en/"))
+    message = await page.locator("#message").inner_text()
+    assert message == "This resolution has already been rated. Thank you!"
+    await anonymous.close()
+
+
 async def test_on_behalf_reopen_rating_and_a_confirmed_close_in_greek(
     browser: Any, system: System, screenshots: Any
 ) -> None:
     """The end of a ticket in the portal (issue 29, items 5 and 6): an agent opens a
-    ticket for an employee, who reopens it after its resolution and rates the next
-    one; closing asks once more."""
+    ticket for an employee, who rates its resolution from the mail's signed link,
+    reopens it and rates the next one from the page; closing asks once more."""
     tag = uuid.uuid4().hex[:6]
     nikos, sofia = f"nikos{tag}", f"sofia{tag}"
     _, agent = await signed_in(browser, system, nikos, Role.AGENT, "el")
@@ -142,8 +170,11 @@ async def test_on_behalf_reopen_rating_and_a_confirmed_close_in_greek(
         await agent.get_by_role("button", name="Απάντηση και επίλυση").click()
         await agent.wait_for_url("**?notice=saved")
 
-    # Resolved; the employee reopens it within the window (seconds here), with a reason.
+    # Resolved; the mail's signed link rates it without a sign-in, once.
     await resolve()
+    await rate_from_the_mail(browser, system, f"{sofia}@example.org", screenshots)
+
+    # The employee reopens it within the window (seconds here), with a reason.
     await employee.goto(url)
     await employee.get_by_label("Τι δεν λύθηκε;").fill("Πάλι δεν συνδέεται.")
     await employee.get_by_role("button", name="Άνοιγμα ξανά").click()
