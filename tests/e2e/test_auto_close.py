@@ -2,7 +2,8 @@
 monitor of a running tickets service closes it after HELPDESK_AUTO_CLOSE_DAYS
 business days and the requester gets the mail. The system here runs a routing
 policy whose business day is the whole day, every day, so that 0.0001 of one
-(about 9 s) passes at any hour the tests run."""
+(about 9 s) passes at any hour the tests run. The closing mail's signed link still
+rates the resolution."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.harness import System, start_system
+from tests.e2e.harness import System, mail_text, start_system
 from tests.e2e.test_agents_flow import signed_in_agent
 from tests.e2e.test_tickets_flow import auth, register_customer, resolve, submit, wait_mail
+from tests.e2e.test_workspace_flow import RATING_LINK
 from tests.eventually import eventually
 from tests.servers import Servers
 
@@ -68,7 +70,14 @@ async def test_a_resolved_ticket_closes_by_itself_and_its_requester_hears_of_it(
             return bool(answer.json()["status"] == "closed")
 
         assert await eventually(closed, timeout=40, interval=0.5)
-        await wait_mail(system, email, f"{ticket['number']} έκλεισε")
+        closed_mail = await wait_mail(system, email, f"{ticket['number']} έκλεισε")
+        # Its signed link still rates the resolution, without a sign-in.
+        link = RATING_LINK.search(mail_text(closed_mail))
+        assert link is not None, mail_text(closed_mail)
+        async with httpx.AsyncClient(base_url=system.url, timeout=15) as anonymous:
+            page = await anonymous.get(link.group(0))
+        assert page.status_code == 200, page.text
+        assert ticket["number"] in page.text
         # Closed for good: the requester cannot reopen it.
         reopen = await client.post(f"{url}/reopen", headers=auth(customer), json={})
         assert reopen.status_code == 409, reopen.text
