@@ -20,7 +20,6 @@ from helpdesk.contracts.tickets import (
     RATING_LINK_LIFETIME,
     Contact,
     RatingLink,
-    SlaClock,
     SlaSchedule,
     SlaTarget,
     TicketAwaitingAgent,
@@ -28,15 +27,21 @@ from helpdesk.contracts.tickets import (
     TicketSlaWarning,
     TicketStatus,
     TicketStatusChanged,
-    TicketSubmitted,
 )
 from helpdesk.notifier.adapters.compose import ComposedMail
 from helpdesk.notifier.handlers.tickets import PAGE_HANDLERS, TICKET_HANDLERS
+from helpdesk.tickets.adapters.contract_events import contract_events
 from tests.unit.notifier.fakes import FakeQueueNames, run
+from tests.unit.tickets.builders import new_ticket
 from tests.unit.tickets.fakes import RATING_LINKS
 
 # The routing policy's names, as the tickets service's priorities query gives them.
-QUEUE_NAMES = FakeQueueNames({"service-desk": {"el": "Γραφείο εξυπηρέτησης", "en": "Service desk"}})
+QUEUE_NAMES = FakeQueueNames(
+    {
+        "service-desk": {"el": "Γραφείο εξυπηρέτησης", "en": "Service desk"},
+        "incidents": {"el": "Περιστατικά", "en": "Incidents"},
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -161,15 +166,7 @@ async def test_sla_mails_and_pages_name_the_queue_in_the_readers_language() -> N
         "john@example.com": False,  # in English
         "oncall@localhost.localdomain": True,
     }
-    page = TicketSubmitted(
-        **facts,
-        requester=john,
-        description="x",
-        clock=SlaClock.ALWAYS,
-        page=True,
-        first_response_due=None,
-        resolution_due=None,
-        sla=SlaSchedule(),
-    )
+    # The urgent ticket as the tickets service publishes it (its policy's queue).
+    (page,) = contract_events(new_ticket(john, priority=Priority.URGENT))
     (paged,) = (await run(PAGE_HANDLERS, page, queue_names=QUEUE_NAMES)).queued
-    assert "Ουρά: Γραφείο εξυπηρέτησης" in _body(paged)
+    assert "Ουρά: Περιστατικά" in _body(paged)
