@@ -64,7 +64,7 @@ async def test_assign_to_a_colleague_unassign_and_admins_told_when_nobody_is_the
                 assert away.status_code == 200, away.text
             ticket, url = await open_ticket(client, customer, f"Σύνδεση VPN {tag}", "high")
             told = await wait_mail(system, f"wsadmin{tag}@helpdesk.example", ticket["number"])
-            assert "service-desk" in str(told["Subject"])
+            assert "Γραφείο εξυπηρέτησης" in str(told["Subject"])  # the queue by its name
             queues = (await client.get("/api/v1/queues", headers=auth(admin))).json()["items"]
             (desk,) = [q for q in queues if q["queue"] == "service-desk"]
             assert desk["waiting"] >= 1

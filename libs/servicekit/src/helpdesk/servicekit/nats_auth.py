@@ -28,6 +28,7 @@ import nkeys  # type: ignore[import-untyped]
 
 from helpdesk.contracts import identity as identity_contract
 from helpdesk.contracts import subjects
+from helpdesk.contracts import tickets as tickets_contract
 from helpdesk.servicekit import blobs
 
 SEED_SUFFIX = ".nk"
@@ -190,8 +191,12 @@ IDENTITIES: dict[str, Permissions] = {
         consumes=["IDENTITY", "TICKETS"],
         extra=[*attachment_rules(erase=True), KEYSTORE],
     ),
+    # The notifier names queues in mails as the routing policy does (the tickets
+    # service's public priorities query).
     "notifier": service_permissions(
-        "notifier", consumes=["IDENTITY", "TICKETS"], extra=[*attachment_rules(), KEYSTORE]
+        "notifier",
+        consumes=["IDENTITY", "TICKETS"],
+        extra=[*attachment_rules(), KEYSTORE, tickets_contract.ListPriorities.nats_subject()],
     ),
     # The mail gateway: the tickets service's mail requests (`tickets.mail.*`), which
     # carry a sender's address instead of an access token, and the attachments bucket

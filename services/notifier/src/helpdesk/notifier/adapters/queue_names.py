@@ -23,7 +23,8 @@ from helpdesk.servicekit.requests import ask
 log = get_logger(__name__)
 
 KEEP_SECONDS = 300.0  # as the gateway keeps them (portal/rendering.py)
-POLL_SECONDS = 5.0  # how soon a first (or failed) question is asked again
+POLL_SECONDS = 1.0  # how soon a first (or failed) question is asked again (a pass with
+# fresh names asks nothing): services start side by side, the tickets service often later
 ASK_WITHIN = 2.0
 
 
