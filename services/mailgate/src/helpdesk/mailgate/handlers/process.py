@@ -82,6 +82,14 @@ def _explain(mail: ParsedMail, reason: str) -> Explanation:
     )
 
 
+def _refused(mail: ParsedMail, code: str, what: str) -> Outcome:
+    """A permanent refusal of `what` the mail asked for: explained to the sender when
+    it is theirs to mend (`_EXPLAINED`), dead otherwise."""
+    if code in _EXPLAINED:
+        return Outcome("ignored", code, explanation=_explain(mail, code))
+    return Outcome("dead", f"tickets refused {what}: {code}")
+
+
 async def _ask(call: Awaitable[T]) -> T:
     """Await a tickets request; a refusal other than a permanent one means retry."""
     try:
@@ -106,10 +114,7 @@ async def _submit(mail: ParsedMail, deps: Deps) -> Outcome:
     try:
         submitted = await _ask(deps.tickets.submit(command))
     except Refused as refused:
-        if refused.error.code in _EXPLAINED:
-            code = refused.error.code
-            return Outcome("ignored", code, explanation=_explain(mail, code))
-        return Outcome("dead", f"tickets refused the new ticket: {refused.error.code}")
+        return _refused(mail, refused.error.code, "the new ticket")
     return Outcome(
         "done",
         f"created {submitted.number}",
@@ -127,9 +132,7 @@ async def _reply(mail: ParsedMail, deps: Deps, command: ReplyFromMail) -> Outcom
         code = refused.error.code
         if command.ticket_id is None and code in ("not_participant", "not_found"):
             return None  # only a number in the subject: not evidence enough
-        if code in _EXPLAINED:
-            return Outcome("ignored", code, explanation=_explain(mail, code))
-        return Outcome("dead", f"tickets refused the reply: {code}")
+        return _refused(mail, code, "the reply")
     return Outcome(
         "done",
         f"added ({added.status.value})",
