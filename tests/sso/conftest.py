@@ -26,7 +26,7 @@ from tests.e2e.harness import System, start_system
 from tests.servers import Servers
 from tests.sso.oidc import CLIENT_ID, CLIENT_SECRET, OidcServer, node_available
 from tests.sso.simplesaml import SimpleSamlPhp, simplesamlphp_available
-from tests.sso.slapd import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, slapd_available
+from tests.sso.slapd import SUFFIX, Slapd, slapd_available
 
 __all__ = ["browser", "screenshots"]
 
@@ -68,12 +68,7 @@ def directory(slapd: Slapd | None) -> Slapd:
 
 def ldap_env(slapd: Slapd) -> dict[str, str]:
     return {
-        "HELPDESK_LDAP_URL": slapd.url,
-        "HELPDESK_LDAP_CA_FILE": str(slapd.ca_file),
-        "HELPDESK_LDAP_BIND_DN": SERVICE_DN,
-        "HELPDESK_LDAP_BIND_PASSWORD": SERVICE_PASSWORD,
-        "HELPDESK_LDAP_BASE_DN": f"ou=people,{SUFFIX}",
-        "HELPDESK_LDAP_GROUP_BASE_DN": f"ou=groups,{SUFFIX}",
+        **{f"HELPDESK_{name.upper()}": value for name, value in slapd.connection().items()},
         "HELPDESK_LDAP_AGENT_GROUPS": AGENTS_GROUP,
         "HELPDESK_LDAP_ADMIN_GROUPS": ADMINS_GROUP,
         "HELPDESK_LDAP_SYNC_MINUTES": "0",

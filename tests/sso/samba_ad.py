@@ -37,6 +37,18 @@ class SambaAd:
     def url(self) -> str:
         return f"ldaps://127.0.0.1:{LDAPS_PORT}"
 
+    def connection(self) -> dict[str, str]:
+        """Identity's settings that bind to this domain controller (as its administrator;
+        people and groups both in CN=Users)."""
+        return {
+            "ldap_url": self.url,
+            "ldap_ca_file": str(self.ca_file),
+            "ldap_bind_dn": ADMIN_DN,
+            "ldap_bind_password": ADMIN_PASSWORD,
+            "ldap_base_dn": f"CN=Users,{BASE}",
+            "ldap_group_base_dn": f"CN=Users,{BASE}",
+        }
+
     def tool(self, *args: str) -> None:
         subprocess.run(
             ["samba-tool", *args, "-s", str(self.folder / "etc" / "smb.conf")],

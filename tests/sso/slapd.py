@@ -87,6 +87,18 @@ class Slapd:
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
+    def connection(self) -> dict[str, str]:
+        """Identity's settings that bind to this server (HELPDESK_ and upper case in
+        the environment): the service account, where people and groups are."""
+        return {
+            "ldap_url": self.url,
+            "ldap_ca_file": str(self.ca_file),
+            "ldap_bind_dn": SERVICE_DN,
+            "ldap_bind_password": SERVICE_PASSWORD,
+            "ldap_base_dn": f"ou=people,{SUFFIX}",
+            "ldap_group_base_dn": f"ou=groups,{SUFFIX}",
+        }
+
     @classmethod
     def start(cls, people: list[dict[str, str]], groups: dict[str, list[str]]) -> Slapd:
         # Its own folder under /tmp: slapd runs as nobody, who cannot enter pytest's

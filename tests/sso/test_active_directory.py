@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from helpdesk.identity.adapters.directory import LdapDirectory
-from helpdesk.identity.settings import Settings
-from tests.sso.samba_ad import ADMIN_DN, ADMIN_PASSWORD, BASE, SambaAd, samba_available
-from tests.tokens import seal_public_key
+from tests.sso.directories import ldap_directory
+from tests.sso.samba_ad import BASE, SambaAd, samba_available
 
 pytestmark = [
     pytest.mark.integration,
@@ -28,10 +27,18 @@ PEOPLE = [
     ("nikos", "Νίκος", "Αλεξίου", "Nikos-AD-pass-1"),
 ]
 AGENTS = f"CN=helpdesk-agents,CN=Users,{BASE}"
-AD_USER_FILTER = (
-    "(&(objectCategory=person)(objectClass=user)(sAMAccountName={username})"
-    "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
-)
+# The Active Directory recipe of docs/sso.md.
+AD_RECIPE = {
+    "ldap_user_filter": (
+        "(&(objectCategory=person)(objectClass=user)(sAMAccountName={username})"
+        "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+    ),
+    "ldap_username_attribute": "sAMAccountName",
+    "ldap_name_attribute": "displayName",
+    "ldap_email_attribute": "mail",
+    "ldap_id_attribute": "objectGUID",
+    "ldap_group_filter": "(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={dn}))",
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,24 +49,7 @@ def active_directory() -> Iterator[SambaAd]:
 
 
 def directory(ad: SambaAd, **overrides: Any) -> LdapDirectory:
-    values: dict[str, Any] = {
-        "jwt_private_key": "unused",
-        "notifier_seal_public_key": seal_public_key(),
-        "ldap_url": ad.url,
-        "ldap_ca_file": str(ad.ca_file),
-        "ldap_bind_dn": ADMIN_DN,
-        "ldap_bind_password": ADMIN_PASSWORD,
-        "ldap_base_dn": f"CN=Users,{BASE}",
-        "ldap_user_filter": AD_USER_FILTER,
-        "ldap_username_attribute": "sAMAccountName",
-        "ldap_name_attribute": "displayName",
-        "ldap_email_attribute": "mail",
-        "ldap_id_attribute": "objectGUID",
-        "ldap_group_base_dn": f"CN=Users,{BASE}",
-        "ldap_group_filter": "(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={dn}))",
-        **overrides,
-    }
-    return LdapDirectory(Settings(**values))
+    return ldap_directory({**ad.connection(), **AD_RECIPE}, **overrides)
 
 
 async def test_an_ad_password_gives_the_person_with_groups_and_guid(

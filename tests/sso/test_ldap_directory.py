@@ -11,9 +11,8 @@ import pytest
 
 from helpdesk.identity.adapters.directory import LdapDirectory
 from helpdesk.identity.domain.errors import DirectoryUnavailable
-from helpdesk.identity.settings import Settings
-from tests.sso.slapd import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd, slapd_available
-from tests.tokens import seal_public_key
+from tests.sso.directories import ldap_directory
+from tests.sso.slapd import SUFFIX, Slapd, slapd_available
 
 pytestmark = [
     pytest.mark.integration,
@@ -45,18 +44,7 @@ def slapd() -> Iterator[Slapd]:
 
 
 def directory(slapd: Slapd, **overrides: Any) -> LdapDirectory:
-    values: dict[str, Any] = {
-        "jwt_private_key": "unused",
-        "notifier_seal_public_key": seal_public_key(),
-        "ldap_url": slapd.url,
-        "ldap_ca_file": str(slapd.ca_file),
-        "ldap_bind_dn": SERVICE_DN,
-        "ldap_bind_password": SERVICE_PASSWORD,
-        "ldap_base_dn": f"ou=people,{SUFFIX}",
-        "ldap_group_base_dn": f"ou=groups,{SUFFIX}",
-        **overrides,
-    }
-    return LdapDirectory(Settings(**values))
+    return ldap_directory(slapd.connection(), **overrides)
 
 
 async def test_the_right_password_gives_the_person_with_groups_and_lasting_id(
