@@ -41,6 +41,7 @@ def test_one_line_fields_refuse_line_and_paragraph_separators() -> None:
 def test_multi_line_text_keeps_its_line_breaks_but_not_control_characters() -> None:
     assert MessageDraft(body="line one\nline two\r\n\ttabbed").body.count("\n") == 2
     assert fields_refused(MessageDraft, body="bell\x07") == {"body"}
+    assert MessageDraft(body="👨\u200d💻 ήρθε ο τεχνικός").body.startswith("👨\u200d💻")
 
 
 def test_tokens_are_opaque_url_safe_strings_of_bounded_length() -> None:
@@ -61,7 +62,7 @@ def test_each_rule_refuses_exactly_its_unicode_categories() -> None:
         category = unicodedata.category(ch)
         expected = {
             NO_CONTROL_CHARS: category not in REFUSED_ANYWHERE | {"Zl", "Zp"},
-            LINES: category not in REFUSED_ANYWHERE or ch in "\t\n\r",
+            LINES: category not in REFUSED_ANYWHERE or ch in "\t\n\r\u200c\u200d",
             SECRET: category not in {"Cc", "Cs"},
         }
         for rule, accepted in expected.items():
@@ -79,6 +80,8 @@ def test_each_rule_refuses_exactly_its_unicode_categories() -> None:
         (TEXT, "γραμμή\n\tδεύτερη\r\n", True),
         (TEXT, "\n\n", False),
         (TEXT, "zero\u200bwidth", False),
+        (TEXT, "ο τεχνικός 👨\u200d💻 ήρθε", True),  # an emoji joined by U+200D
+        (SINGLE_LINE, "Μαρία\u200d", False),  # never in a name or a subject
         (LINES, "", True),
         (SECRET, "pass\u200bword \U000f0000", True),
     ],

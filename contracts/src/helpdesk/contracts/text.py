@@ -1,9 +1,10 @@
 """Text that crosses the edge: the checks every free-text field shares.
 
 Control characters (NUL included: PostgreSQL refuses it), invisible format
-characters and private-use ones are never valid; one-line fields (names,
-subjects) also refuse line and paragraph separators (U+2028, U+2029), which
-some clients render as a line break. Each rule is one regular expression, used
+characters and private-use ones are never valid (multi-line text may join
+characters with U+200C and U+200D, as emoji and some scripts do); one-line
+fields (names, subjects) also refuse line and paragraph separators (U+2028,
+U+2029), which some clients render as a line break. Each rule is one regular expression, used
 both to check a value and as the field's `pattern` in the API's document: a
 field annotated with `SINGLE_LINE`, `TEXT`, `NO_CONTROL_CHARS` or `SECRET`
 tells clients exactly what it refuses (issue 31). Characters Unicode has not
@@ -48,7 +49,13 @@ _INVISIBLE = (
 )
 _LINE_BREAKS = "\\u2028\\u2029"  # Zl, Zp: some clients render them as a line break
 _ONE_LINE = _CONTROL + _INVISIBLE + _LINE_BREAKS
-_MULTI_LINE = _CONTROL.replace("\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f") + _INVISIBLE
+# Multi-line text (descriptions, messages) keeps line breaks and tabs, and the zero-width
+# non-joiner and joiner (U+200C, U+200D), which joined emoji (man + ZWJ + laptop) and
+# Persian or Indic words are written with. Names and subjects, where an invisible
+# character could make one person look like another, refuse them.
+_MULTI_LINE = _CONTROL.replace(
+    "\\x00-\\x1f", "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f"
+) + _INVISIBLE.replace("\\u200b-\\u200f", "\\u200b\\u200e\\u200f")
 
 
 def _somewhere_not_blank(refused: str) -> str:
