@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk.servicekit.nats_auth import inbox_prefix, read_seed
-from helpdesk.servicekit.privacy import KeyEncryptionKeys
+from helpdesk.servicekit.privacy import KeyEncryptionKeys, SignedTokens
 
 SettingsT = TypeVar("SettingsT", bound="NatsClientSettings")
 
@@ -84,6 +84,14 @@ class PersonalDataSettings(ServiceSettings):
                 "(`helpdesk privacy-kek` makes one)"
             )
         return KeyEncryptionKeys.parse(self.privacy_kek.get_secret_value())
+
+    def signed_tokens(self, label: bytes, *, max_chars: int) -> SignedTokens | None:
+        """The signer and verifier of tokens keyed from the KEKs under `label` (one
+        service signs, another verifies: the rating links); None without KEKs (tools,
+        the AsyncAPI generator, some tests)."""
+        if self.privacy_kek is None:
+            return None
+        return SignedTokens.of(self.key_encryption_keys(), label, max_chars=max_chars)
 
 
 class ConfigurationError(Exception):

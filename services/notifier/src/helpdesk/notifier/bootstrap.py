@@ -80,12 +80,8 @@ def deps_factory(mailer: Mailer, queue_names: QueueNames | None = None) -> parti
 
 
 def rating_links(settings: Settings) -> SignedTokens | None:
-    """The signer of the resolution mails' rating links, keyed from the privacy KEKs as
-    the tickets service's verifier is (None only without them: tools, some tests)."""
-    if settings.privacy_kek is None:
-        return None
-    keks = settings.key_encryption_keys()
-    return SignedTokens.of(keks, RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
+    """The rating links' signer (the tickets service verifies them; docs/workspace.md)."""
+    return settings.signed_tokens(RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
 
 
 def _deps(

@@ -56,12 +56,8 @@ _background: set[asyncio.Task[None]] = set()
 
 
 def rating_links(settings: Settings) -> SignedTokens | None:
-    """The verifier of the rating links the notifier signs, keyed from the privacy KEKs
-    (None only where the service is wired without them: the AsyncAPI generator)."""
-    if settings.privacy_kek is None:
-        return None
-    keks = settings.key_encryption_keys()
-    return SignedTokens.of(keks, RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
+    """The rating links' verifier (the notifier signs them; docs/workspace.md)."""
+    return settings.signed_tokens(RATING_LINK_KEY_LABEL, max_chars=RATING_TOKEN_MAX)
 
 
 def wire(
