@@ -163,6 +163,12 @@ async def rate_from_the_mail(system: System, mail: Any, number: str, subject: st
         assert again.status_code == 200
         assert "Αυτή η επίλυση έχει ήδη βαθμολογηθεί." in again.text
         token = link.rsplit("/", 1)[1]
+        # A refused form is logged by its route, never with the link's token.
+        no_csrf = await anonymous.post(link, data={"rating": "5"})
+        assert no_csrf.status_code == 403
+        gateway_log = (system.workdir / "logs" / "gateway.log").read_text(encoding="utf-8")
+        assert "/helpdesk/{lang}/rate/{token}" in gateway_log
+        assert token not in gateway_log
         forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
         for bad in (forged, "A" * 300, token[:20]):
             refused = await anonymous.get(f"/helpdesk/el/rate/{bad}")

@@ -94,6 +94,20 @@ class ProblemError(Exception):
         )
 
 
+def logged_path(request: Request) -> str:
+    """The path a log line names: the matched route's template
+    (`/helpdesk/{lang}/rate/{token}`), so no token a URL carries reaches the logs;
+    the raw path only when no route matched (nothing of ours was in it)."""
+    template = getattr(request.scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return request.url.path
+    # FastAPI keeps an included router's own route (no prefix): the path's first
+    # segments beyond the template's are that prefix (`/helpdesk`).
+    segments = request.url.path.split("/")
+    prefix = segments[: max(1, len(segments) - template.count("/"))]
+    return "/".join(prefix) + template
+
+
 def field_errors_of(exc: RequestValidationError) -> list[FieldError]:
     errors = []
     for err in exc.errors():
@@ -126,7 +140,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
+        log.exception("unhandled error", path=logged_path(request))
         return ProblemError(500, "internal_error", "Something went wrong on our side.").response(
             request.url.path
         )

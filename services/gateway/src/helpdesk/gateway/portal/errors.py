@@ -19,7 +19,7 @@ from helpdesk.gateway.portal.forms import CsrfError
 from helpdesk.gateway.portal.i18n import DEFAULT_LANG, Lang, lang_or_none, t
 from helpdesk.gateway.portal.rendering import PREFIX, login_redirect_target, redirect, render
 from helpdesk.gateway.portal.session import LOCALE_COOKIE, LoginRequired
-from helpdesk.gateway.problems import ProblemError
+from helpdesk.gateway.problems import ProblemError, logged_path
 from helpdesk.servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -69,7 +69,7 @@ def install_error_pages(app: FastAPI) -> None:
                 try:
                     return await portal_handler(request, exc)
                 except Exception:  # never let the error page itself fail the request
-                    log.exception("portal error page failed", path=request.url.path)
+                    log.exception("portal error page failed", path=logged_path(request))
             if original is None:
                 raise exc
             return await original(request, exc)
@@ -81,7 +81,7 @@ def install_error_pages(app: FastAPI) -> None:
             lang = lang_of(request)
             return await redirect(request, login_redirect_target(request, lang), lang)
         if exc.status >= 500:
-            log.warning("portal page unavailable", code=exc.code, path=request.url.path)
+            log.warning("portal page unavailable", code=exc.code, path=logged_path(request))
         return await error_page(request, exc.status, retry_after=exc.retry_after)
 
     async def on_login_required(request: Request, exc: LoginRequired) -> Response:
@@ -89,7 +89,7 @@ def install_error_pages(app: FastAPI) -> None:
         return await redirect(request, login_redirect_target(request, lang), lang)
 
     async def on_csrf(request: Request, exc: CsrfError) -> Response:
-        log.info("portal form refused: CSRF token missing or wrong", path=request.url.path)
+        log.info("portal form refused: CSRF token missing or wrong", path=logged_path(request))
         return await error_page(request, 403, text_key="error_csrf_text")
 
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -103,11 +103,11 @@ def install_error_pages(app: FastAPI) -> None:
     async def on_bad_input(request: Request, exc: ValidationError) -> Response:
         # A form value the contract refuses before any form check caught it
         # (e.g. a 300-character username at login): the input, not the server.
-        log.info("portal input refused by the contract", path=request.url.path)
+        log.info("portal input refused by the contract", path=logged_path(request))
         return await error_page(request, 422)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled portal error", path=request.url.path)
+        log.exception("unhandled portal error", path=logged_path(request))
         return await error_page(request, 500)
 
     wrap(ProblemError, on_problem)
