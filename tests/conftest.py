@@ -7,7 +7,6 @@ import asyncio
 import io
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
-from pathlib import Path
 from types import TracebackType
 
 import asyncpg
@@ -73,13 +72,6 @@ async def nc(servers: Servers) -> AsyncIterator[NatsClient]:
     client = await nats.connect(servers.nats_url, **servers.nats_options())
     yield client
     await client.drain()
-
-
-@pytest.fixture
-def artifacts_dir() -> Path:
-    path = Path(__file__).resolve().parent.parent / "test-artifacts"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from tests.browser.conftest import browser, screenshots
 from tests.e2e.harness import System, start_system
 from tests.servers import Servers
 from tests.sso.oidc import CLIENT_ID, CLIENT_SECRET, OidcServer, node_available
-from tests.sso.simplesaml import SimpleSamlPhp, simplesamlphp_available
+from tests.sso.simplesaml import SimpleSamlPhp, metadata_url, simplesamlphp_available
 from tests.sso.slapd import SUFFIX, Slapd, slapd_available
 
 __all__ = ["browser", "screenshots"]
@@ -143,7 +143,7 @@ def saml_ports() -> tuple[int, int] | None:
 
 def saml_env(port: int) -> dict[str, str]:
     return {
-        "HELPDESK_SAML_IDP_METADATA_URL": f"http://127.0.0.1:{port}/saml2/idp/metadata.php",
+        "HELPDESK_SAML_IDP_METADATA_URL": metadata_url(port),
         "HELPDESK_SAML_AGENT_GROUPS": SAML_AGENTS,
     }
 

@@ -49,6 +49,11 @@ def signing_pair(folder: Path) -> None:
     write_key(folder / "idp.pem", key, serialization.PrivateFormat.TraditionalOpenSSL)
 
 
+def metadata_url(port: int) -> str:
+    """The IdP's metadata (also its default entity ID), served at this port."""
+    return f"http://127.0.0.1:{port}/saml2/idp/metadata.php"
+
+
 @dataclass
 class SimpleSamlPhp:
     port: int
@@ -59,10 +64,6 @@ class SimpleSamlPhp:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def metadata_url(self) -> str:
-        return f"{self.url}/saml2/idp/metadata.php"
 
     @classmethod
     def start(
@@ -88,7 +89,7 @@ class SimpleSamlPhp:
             for name in ("idp.crt", "idp.pem"):
                 shutil.copyfile(keys_from / "cert" / name, folder / "cert" / name)
         url = f"http://127.0.0.1:{port}"
-        entity_id = entity_id or f"{url}/saml2/idp/metadata.php"
+        entity_id = entity_id or metadata_url(port)
         config = {
             "baseurlpath": f"{url}/",
             "certdir": f"{folder}/cert/",

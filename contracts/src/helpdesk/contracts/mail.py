@@ -80,11 +80,6 @@ def reply_address(support_address: str, key: bytes, ticket_id: UUID) -> str:
     return f"{base}+{reply_token(key, ticket_id)}@{domain}"
 
 
-def ticket_of_address(key: bytes, address: str) -> UUID | None:
-    _, detail, _ = split_address(address)
-    return ticket_of_token(key, detail) if detail else None
-
-
 def thread_reference(support_address: str, key: bytes, ticket_id: UUID) -> str:
     """The Message-ID-shaped thread root every mail about the ticket refers to."""
     _, _, domain = split_address(support_address)

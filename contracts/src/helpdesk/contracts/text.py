@@ -119,20 +119,6 @@ NO_CONTROL_CHARS = TextRule(f"[^{_ONE_LINE}]*", "must not contain control charac
 SECRET = TextRule(f"[^{_CONTROL}]*", "must not contain control characters")
 
 
-def no_control_chars(value: str) -> str:
-    return NO_CONTROL_CHARS(value)
-
-
-def single_line(value: str) -> str:
-    """A one-line field, trimmed; blank is refused."""
-    return SINGLE_LINE(value)
-
-
-def text(value: str) -> str:
-    """A multi-line field (descriptions, messages); blank is refused."""
-    return TEXT(value)
-
-
 def secret(value: str) -> str:
     """A password: any printable character, nothing that is not text."""
     return SECRET(value)

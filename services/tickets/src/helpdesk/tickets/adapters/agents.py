@@ -28,14 +28,6 @@ from helpdesk.tickets.domain.assignment import Candidate
 OPEN_WORK = ("submitted", "open", "pending")
 
 
-def queue_stream(queue: str) -> str:
-    return f"queue-{queue}"
-
-
-def agent_stream(user_id: UUID) -> str:
-    return f"agent-{user_id}"
-
-
 async def _members_changed(conn: Connection, recorded: RecordedEvent) -> None:
     changed = QueueMembersChanged.model_validate(recorded.data)
     await conn.execute(

@@ -123,11 +123,6 @@ class PostgresUsers:
         return bool(done)
 
 
-async def contact_of(conn: Connection, user_id: UUID) -> Contact:
-    user = await find_user(conn, user_id)
-    return user.contact if user else Contact(user_id=user_id)
-
-
 # Each upsert applies only if the event is not older than what the row holds:
 # a retried earlier event must not overtake (undo) a later one.
 _UPSERT_PROFILE = (

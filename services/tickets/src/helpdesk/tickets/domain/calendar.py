@@ -68,10 +68,6 @@ class BusinessCalendar:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self._holidays  # type: ignore[attr-defined]
 
-    def holiday_name(self, day: date) -> str | None:
-        name = self._holidays.get(day)  # type: ignore[attr-defined]
-        return str(name) if name else None
-
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """The business hours of a local calendar day, in UTC (None on a day off)."""
         window: tuple[datetime, datetime] | None = self._window(day)  # type: ignore[attr-defined]
