@@ -5,12 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
-def refusal_at_start(service: str, variable: str, value: str) -> str:
+from helpdesk.servicekit import sealing
+
+
+def refusal_at_start(service: str, variable: str, value: str, **others: str) -> str:
     """The one line a service prints when `variable` is `value` (it exits 2)."""
     result = subprocess.run(
         [sys.executable, "-m", f"helpdesk.{service}"],
-        env={variable: value, "PATH": "/usr/bin"},
+        env={**others, variable: value, "PATH": "/usr/bin"},
         capture_output=True,
         text=True,
         timeout=30,
@@ -26,8 +30,13 @@ def test_malformed_value_is_one_line_naming_the_variable() -> None:
     refusal_at_start("notifier", "HELPDESK_SMTP_PORT", "twenty-five")
 
 
-def test_a_gateway_key_that_is_not_an_ed25519_public_key_stops_it_at_start() -> None:
+@pytest.mark.parametrize("service", ["gateway", "tickets", "notifier"])
+def test_a_token_key_that_is_not_an_ed25519_public_key_stops_the_service_at_start(
+    service: str,
+) -> None:
+    # The notifier's one required setting, so that the key is what it refuses.
+    seal_key = {"HELPDESK_NOTIFIER_SEAL_PRIVATE_KEY": sealing.generate()[0]}
     line = refusal_at_start(
-        "gateway", "HELPDESK_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnope\n"
+        service, "HELPDESK_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnope\n", **seal_key
     )
     assert "PEM" in line

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from typing import Annotated
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
     load_pem_public_key,
 )
+from pydantic import AfterValidator, Field
 
 from helpdesk.contracts.actors import AccessTokenClaims
 from helpdesk.contracts.replies import Refused
@@ -45,6 +47,16 @@ def verifying_key(pem: str) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("not an Ed25519 public key (EdDSA tokens need one)")
     return key
+
+
+def _a_verifying_key(pem: str) -> str:
+    verifying_key(pem)
+    return pem
+
+
+# The settings type of identity's public key (HELPDESK_JWT_PUBLIC_KEY): a malformed
+# key stops the service at start with one line, not each request that needs it.
+VerifyingKeyPem = Annotated[str, Field(min_length=1), AfterValidator(_a_verifying_key)]
 
 
 def public_key_of(private_pem: str) -> str:

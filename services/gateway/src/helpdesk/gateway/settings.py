@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from helpdesk.contracts.attachments import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TICKET_MAX_BYTES,
     FILES_PER_REQUEST_MAX,
 )
-from helpdesk.servicekit.access_tokens import verifying_key
+from helpdesk.servicekit.access_tokens import VerifyingKeyPem
 from helpdesk.servicekit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
     # PEM of the Ed25519 public key: the gateway verifies tokens, never signs them.
-    jwt_public_key: str = Field(min_length=1)
+    jwt_public_key: VerifyingKeyPem
     public_url: str = "http://127.0.0.1:8080"
     # How long a command may take before the client gets 503 + Retry-After.
     command_timeout: float = 5.0
@@ -38,9 +38,3 @@ class Settings(ServiceSettings):
     def attachment_request_max_bytes(self) -> int:
         """The body of a request that carries files: as many as one request may hold."""
         return self.attachment_max_bytes * FILES_PER_REQUEST_MAX + 1024 * 1024
-
-    @field_validator("jwt_public_key")
-    @classmethod
-    def _an_ed25519_public_key(cls, pem: str) -> str:
-        verifying_key(pem)  # a malformed key stops the gateway at start, not at each request
-        return pem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import EmailStr, Field, SecretStr
 
+from helpdesk.servicekit.access_tokens import VerifyingKeyPem
 from helpdesk.servicekit.sealing import SealPrivateKey
 from helpdesk.servicekit.settings import PersonalDataSettings
 
@@ -43,7 +44,7 @@ class Settings(PersonalDataSettings):
     notifier_seal_previous_private_key: SealPrivateKey | None = None
     # Identity's public key: proves the admin behind a webhook command (docs/api.md);
     # unset, the notifier serves no webhook commands (the API answers 503).
-    jwt_public_key: str | None = None
+    jwt_public_key: VerifyingKeyPem | None = None
     # Signed webhooks (docs/api.md, "Webhooks"). Hosts (names or addresses, comma-
     # separated) that may receive them over plain http and at private addresses.
     webhook_allowed_hosts: str = ""

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from helpdesk.contracts.attachments import DEFAULT_TICKET_MAX_BYTES
-from helpdesk.servicekit.access_tokens import verifying_key
+from helpdesk.servicekit.access_tokens import VerifyingKeyPem
 from helpdesk.servicekit.settings import PersonalDataSettings
 
 
 class Settings(PersonalDataSettings):
     # PEM of identity's Ed25519 public key: every command names its actor, and
     # the caller's access token (sent with the command) must prove it.
-    jwt_public_key: str = Field(min_length=1)
+    jwt_public_key: VerifyingKeyPem
     # HELPDESK_ROUTING_POLICY: a YAML file replacing the shipped routing.yaml.
     routing_policy: Path | None = None
     # How often the SLA monitor looks for deadlines that passed (seconds).
@@ -30,9 +30,3 @@ class Settings(PersonalDataSettings):
     # and files (its figures stay); the job runs every `retention_interval_seconds`.
     retention_closed_days: float = Field(default=730, gt=0, le=36500)
     retention_interval_seconds: float = Field(default=3600, gt=0)
-
-    @field_validator("jwt_public_key")
-    @classmethod
-    def _an_ed25519_public_key(cls, pem: str) -> str:
-        verifying_key(pem)  # a malformed key stops the service at start
-        return pem
