@@ -13,7 +13,7 @@ import pytest
 from helpdesk.contracts.actors import Role
 from helpdesk.contracts.attachments import StoredFile
 from helpdesk.contracts.export import ExportTickets
-from helpdesk.contracts.replies import Refused
+from helpdesk.contracts.replies import BadCursor, Refused
 from helpdesk.contracts.tickets import AddMessage, Contact
 from helpdesk.servicekit.clock import ManualClock
 from helpdesk.tickets.domain import events as e
@@ -90,3 +90,19 @@ async def test_only_she_or_an_admin_may_export_her(deps: Deps, db: FakeDatabase)
         assert refused.value.error.code == "forbidden"
     by_admin = await export_tickets(ExportTickets(actor=admin, user_id=maria.user_id), deps)
     assert len(by_admin.items) == 1
+
+
+async def test_a_cursor_this_api_did_not_give_is_a_field_error(
+    deps: Deps, db: FakeDatabase
+) -> None:
+    maria = db.add_user("Μαρία")
+    with pytest.raises(BadCursor) as refused:
+        await export_tickets(ExportTickets(actor=maria, user_id=maria.user_id, cursor="42"), deps)
+    error = refused.value.error
+    assert error.code == "validation_error"
+    assert [(f.field, f.message) for f in error.field_errors] == [
+        ("cursor", "not a cursor from this API")
+    ]
+    # The services that page by row number refuse what is not one the same way.
+    with pytest.raises(BadCursor):
+        ExportTickets(actor=maria, user_id=maria.user_id, cursor="a1").position()

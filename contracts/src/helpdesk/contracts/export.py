@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from helpdesk.contracts.actors import Actor, Role
 from helpdesk.contracts.messages import Query, ResultT
-from helpdesk.contracts.replies import Refused
+from helpdesk.contracts.replies import BadCursor, Refused
 
 CURSOR_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
@@ -26,12 +26,6 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 class NotAllowed(Refused):
     code = "forbidden"
     default_message = "Only the person themselves or an admin may export their data."
-
-
-class BadCursor(Refused):
-    code = "validation_error"
-    default_message = "Some fields are invalid."
-    field_error = ("cursor", "not a cursor of this export")
 
 
 class _ExportQuery(Query[ResultT], Generic[ResultT]):

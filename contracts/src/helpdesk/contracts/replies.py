@@ -93,6 +93,14 @@ class Refused(Exception):
         )
 
 
+class BadCursor(Refused):
+    """A page's `cursor` that is not a `next_cursor` this API gave out."""
+
+    code = "validation_error"
+    default_message = "Some fields are invalid."
+    field_error = ("cursor", "not a cursor from this API")
+
+
 class Empty(BaseModel):
     """Result of a command that has nothing to say beyond success."""
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import asyncpg
 
+from helpdesk.contracts.replies import BadCursor
 from helpdesk.contracts.tickets import Person, TicketList, TicketSummary
 from helpdesk.servicekit.db import Connection
-from helpdesk.tickets.handlers.deps import InvalidCursor, TicketFilter
+from helpdesk.tickets.handlers.deps import TicketFilter
 from helpdesk.tickets.handlers.views import SUMMARY_FIELDS
 
 
@@ -25,19 +26,19 @@ MAX_OFFSET = 10_000_000
 
 
 def decode_cursor(cursor: str | None) -> int:
-    """The offset a cursor of ours stands for; `InvalidCursor` for anything else."""
+    """The offset a cursor of ours stands for; `BadCursor` for anything else."""
     if not cursor:
         return 0
     if len(cursor) > 64:
-        raise InvalidCursor()
+        raise BadCursor()
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
         offset = int(value)
     except ValueError:
-        raise InvalidCursor() from None
+        raise BadCursor() from None
     if kind != "o" or not 0 <= offset <= MAX_OFFSET:
-        raise InvalidCursor()
+        raise BadCursor()
     return offset
 
 

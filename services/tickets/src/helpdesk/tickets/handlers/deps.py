@@ -96,12 +96,6 @@ class SearchQuery:
     limit: int = 20
 
 
-class InvalidCursor(Refused):
-    code = "validation_error"
-    default_message = "Some fields are invalid."
-    field_error = ("cursor", "not a cursor from this API")
-
-
 class IdempotencyKeyReused(Refused):
     """The same `Idempotency-Key` with a different request (the IETF draft's 422)."""
 
@@ -203,7 +197,7 @@ class TicketViews(Protocol):
     """The read models: lists, search and history (docs/search.md, docs/reports.md)."""
 
     async def page(self, filters: TicketFilter, *, cursor: str | None, limit: int) -> TicketList:
-        """A page of the tickets read model; raises `InvalidCursor` for a foreign cursor."""
+        """A page of the tickets read model; raises `BadCursor` for a foreign cursor."""
 
     async def search(self, query: SearchQuery) -> TicketSearchResults:
         """Ranked hits of the search projection; internal notes only if asked."""
