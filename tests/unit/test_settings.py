@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from helpdesk.identity.settings import Settings
 from helpdesk.servicekit import sealing
 
 
@@ -40,3 +41,16 @@ def test_a_token_key_that_is_not_an_ed25519_public_key_stops_the_service_at_star
         service, "HELPDESK_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnope\n", **seal_key
     )
     assert "PEM" in line
+
+
+def test_a_list_setting_is_read_from_one_variable_split_on_its_separator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HELPDESK_MFA_REQUIRED_ROLES", " agent, ,admin ")
+    monkeypatch.setenv("HELPDESK_LDAP_AGENT_GROUPS", "cn=agents,dc=example;cn=desk,dc=example")
+    monkeypatch.setenv("HELPDESK_WEBAUTHN_ORIGINS", "")
+    settings = Settings(jwt_private_key="unused", notifier_seal_public_key=sealing.generate()[1])
+    assert settings.mfa_required_roles == ("agent", "admin")
+    # DNs hold commas: the directory's groups are separated by semicolons.
+    assert settings.ldap_agent_groups == ("cn=agents,dc=example", "cn=desk,dc=example")
+    assert settings.webauthn_origins == ()

@@ -109,7 +109,7 @@ def test_the_setting_allows_asymmetric_algorithms_only(algorithms: str) -> None:
     # So neither alg "none" nor an HMAC can be let in by configuration (rule 5).
     with pytest.raises(ValidationError):
         oidc_settings(oidc_algorithms=algorithms)
-    assert oidc_settings().oidc_algorithm_list == ["RS256", "PS256", "ES256", "EdDSA"]
+    assert oidc_settings().oidc_algorithms == ("RS256", "PS256", "ES256", "EdDSA")
 
 
 def test_another_nonce_is_refused() -> None:

@@ -34,7 +34,7 @@ from helpdesk.servicekit.events import on_events
 from tests.api.verifier import verify
 from tests.unit.notifier.fakes import settings
 
-ALLOWED = rules.parse_allowed("127.0.0.1, hooks.internal.example")
+ALLOWED = rules.parse_allowed(["127.0.0.1", "Hooks.Internal.Example"])
 
 
 def test_a_signature_verifies_with_the_documented_verifier_and_not_after_a_change() -> None:

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from helpdesk.servicekit.nats_auth import inbox_prefix, read_seed
 from helpdesk.servicekit.privacy import KeyEncryptionKeys, SignedTokens
@@ -31,6 +31,22 @@ def _key_encryption_keys(value: SecretStr) -> SecretStr:
 
 # HELPDESK_PRIVACY_KEK: base64 32-byte keys, comma-separated, the first current.
 PrivacyKek = Annotated[SecretStr, AfterValidator(_key_encryption_keys)]
+
+
+def _split_on(separator: str) -> BeforeValidator:
+    def split(value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(separator) if part.strip())
+        return value
+
+    return BeforeValidator(split)
+
+
+# A list written in one variable, parsed here once: `HELPDESK_X="a, b"` -> ("a", "b"),
+# blank items dropped, "" -> () (pydantic-settings would read a list as JSON).
+CommaSeparated = Annotated[tuple[str, ...], NoDecode, _split_on(",")]
+# The same for items that contain commas themselves (LDAP DNs).
+SemicolonSeparated = Annotated[tuple[str, ...], NoDecode, _split_on(";")]
 
 
 class NatsClientSettings(BaseSettings):

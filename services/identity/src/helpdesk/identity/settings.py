@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from helpdesk.contracts.actors import Role
 from helpdesk.servicekit.sealing import SealPublicKey
-from helpdesk.servicekit.settings import PersonalDataSettings
+from helpdesk.servicekit.settings import CommaSeparated, PersonalDataSettings, SemicolonSeparated
 
 
 class Settings(PersonalDataSettings):
@@ -49,7 +49,7 @@ class Settings(PersonalDataSettings):
     # Roles whose local accounts must have a second factor (comma-separated); an
     # account with such a role enrols one at its next sign-in before any page.
     # Set but empty: no role is forced (docs/sso.md).
-    mfa_required_roles: str = "agent,admin"
+    mfa_required_roles: CommaSeparated = ("agent", "admin")
     # How long the second step of a sign-in (code or enrolment) may take.
     mfa_challenge_minutes: int = 10
     # Retention (docs/privacy.md): an account never activated is erased after this
@@ -61,7 +61,7 @@ class Settings(PersonalDataSettings):
     # the seed's flow), "domains" (addresses in `registration_domains` only), or
     # "closed" (nobody: accounts come from the organisation's directory only).
     registration: Literal["open", "domains", "closed"] = "open"
-    registration_domains: str = ""  # comma-separated, e.g. "example.gr,uni.gr"
+    registration_domains: CommaSeparated = ()  # e.g. "example.gr,uni.gr"
 
     # LDAP / Active Directory (docs/sso.md, "LDAP / Active Directory"). An empty URL:
     # no directory. ldaps://, or ldap:// and then StartTLS is required; the server's
@@ -83,8 +83,8 @@ class Settings(PersonalDataSettings):
     ldap_id_attribute: str = "entryUUID"
     ldap_group_base_dn: str = ""
     ldap_group_filter: str = "(&(objectClass=groupOfNames)(member={dn}))"
-    ldap_agent_groups: str = ""
-    ldap_admin_groups: str = ""
+    ldap_agent_groups: SemicolonSeparated = ()
+    ldap_admin_groups: SemicolonSeparated = ()
     ldap_timeout_seconds: float = 5.0
     # The periodic directory sync (also `helpdesk directory-sync`); 0: only by hand.
     ldap_sync_minutes: int = 60
@@ -99,10 +99,10 @@ class Settings(PersonalDataSettings):
     # The claim that lists the person's groups (or roles), and which of its values
     # make an agent / an admin (comma-separated, any case). Empty: roles stay local.
     oidc_role_claim: str = "groups"
-    oidc_agent_groups: str = ""
-    oidc_admin_groups: str = ""
+    oidc_agent_groups: CommaSeparated = ()
+    oidc_admin_groups: CommaSeparated = ()
     # The ID token's signature algorithms accepted (never "none", never an HMAC one).
-    oidc_algorithms: str = "RS256,PS256,ES256,EdDSA"
+    oidc_algorithms: CommaSeparated = ("RS256", "PS256", "ES256", "EdDSA")
     oidc_clock_skew_seconds: int = 60
     oidc_timeout_seconds: float = 10.0
 
@@ -119,8 +119,8 @@ class Settings(PersonalDataSettings):
     saml_name_attribute: str = "displayName"
     saml_email_attribute: str = "mail"
     saml_role_attribute: str = "eduPersonEntitlement"
-    saml_agent_groups: str = ""
-    saml_admin_groups: str = ""
+    saml_agent_groups: CommaSeparated = ()
+    saml_admin_groups: CommaSeparated = ()
     saml_clock_skew_seconds: int = 60
     saml_timeout_seconds: float = 10.0
     saml_xmlsec_binary: str = "/usr/bin/xmlsec1"
@@ -129,14 +129,13 @@ class Settings(PersonalDataSettings):
     # address) and the origins a browser may sign for, comma-separated. Empty: the
     # host and the origin of HELPDESK_PUBLIC_URL.
     webauthn_rp_id: str = ""
-    webauthn_origins: str = ""
+    webauthn_origins: CommaSeparated = ()
 
     @field_validator("oidc_algorithms")
     @classmethod
-    def _asymmetric_only(cls, value: str) -> str:
-        algorithms = {a.strip() for a in value.split(",") if a.strip()}
-        refused = {a for a in algorithms if a.lower() == "none" or a.upper().startswith("HS")}
-        if refused or not algorithms:
+    def _asymmetric_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        refused = {a for a in value if a.lower() == "none" or a.upper().startswith("HS")}
+        if refused or not value:
             raise ValueError(f"asymmetric signature algorithms only (not {sorted(refused)})")
         return value
 
@@ -149,21 +148,19 @@ class Settings(PersonalDataSettings):
 
     @field_validator("mfa_required_roles")
     @classmethod
-    def _known_roles(cls, value: str) -> str:
-        unknown = {r.strip() for r in value.split(",") if r.strip()} - {r.value for r in Role}
+    def _known_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - {r.value for r in Role}
         if unknown:
             raise ValueError(f"unknown roles {sorted(unknown)}; use {[r.value for r in Role]}")
         return value
 
     @property
     def mfa_roles(self) -> frozenset[str]:
-        return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
+        return frozenset(self.mfa_required_roles)
 
     @property
     def registration_domain_set(self) -> frozenset[str]:
-        return frozenset(
-            d.strip().lower().lstrip("@") for d in self.registration_domains.split(",") if d.strip()
-        )
+        return frozenset(d.lower().lstrip("@") for d in self.registration_domains)
 
     @property
     def directory_configured(self) -> bool:
@@ -172,10 +169,6 @@ class Settings(PersonalDataSettings):
     @property
     def oidc_configured(self) -> bool:
         return bool(self.oidc_issuer)
-
-    @property
-    def oidc_algorithm_list(self) -> list[str]:
-        return [a.strip() for a in self.oidc_algorithms.split(",") if a.strip()]
 
     @property
     def saml_configured(self) -> bool:

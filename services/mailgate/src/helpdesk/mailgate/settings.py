@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode
 
 from helpdesk.contracts.attachments import DEFAULT_MAX_BYTES
-from helpdesk.servicekit.settings import ServiceSettings
+from helpdesk.servicekit.settings import CommaSeparated, ServiceSettings
 
 
 class Settings(ServiceSettings):
     # Where employees write (comma-separated); their `+` sub-addresses are accepted too.
     # Empty: the address of HELPDESK_MAIL_FROM.
-    support_addresses: Annotated[list[str], NoDecode] = []
+    support_addresses: CommaSeparated = ()
     mail_from: str = "Helpdesk <helpdesk@localhost>"
     # The other services' key cache (docs/privacy.md): an erasure's scrub of the
     # mails kept here waits that long, as theirs do. No key is ever held here.
@@ -53,11 +51,4 @@ class Settings(ServiceSettings):
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
-        return value
-
-    @field_validator("support_addresses", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
         return value

@@ -6,7 +6,7 @@ from pydantic import EmailStr, Field, SecretStr
 
 from helpdesk.servicekit.access_tokens import VerifyingKeyPem
 from helpdesk.servicekit.sealing import SealPrivateKey
-from helpdesk.servicekit.settings import PersonalDataSettings
+from helpdesk.servicekit.settings import CommaSeparated, PersonalDataSettings
 
 
 class Settings(PersonalDataSettings):
@@ -34,7 +34,7 @@ class Settings(PersonalDataSettings):
     # The mail channel (docs/mail.md): ticket mails get a signed Reply-To on the first
     # support address (default: HELPDESK_MAIL_FROM's); no key, no Reply-To.
     mail_reply_key: SecretStr | None = None
-    support_addresses: str = ""
+    support_addresses: CommaSeparated = ()
     # Files an agent adds go with the mail up to this total; beyond it, links.
     mail_attachment_max_bytes: int = Field(10 * 1024 * 1024, ge=0)
     # Opens the activation and reset tokens identity seals for the notifier alone
@@ -47,7 +47,7 @@ class Settings(PersonalDataSettings):
     jwt_public_key: VerifyingKeyPem | None = None
     # Signed webhooks (docs/api.md, "Webhooks"). Hosts (names or addresses, comma-
     # separated) that may receive them over plain http and at private addresses.
-    webhook_allowed_hosts: str = ""
+    webhook_allowed_hosts: CommaSeparated = ()
     # A failed delivery is retried on a doubling back-off for this long, then the
     # endpoint is disabled and its admin mailed.
     webhook_retry_seconds: float = Field(24 * 3600.0, gt=0)

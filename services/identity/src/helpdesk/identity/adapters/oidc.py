@@ -198,7 +198,7 @@ class OidcProvider:
             issuer=self._s.oidc_issuer,
             audience=self._s.oidc_client_id,
             nonce=flow.nonce,
-            algorithms=self._s.oidc_algorithm_list,
+            algorithms=list(self._s.oidc_algorithms),
             now=now,
             leeway=self._s.oidc_clock_skew_seconds,
         )

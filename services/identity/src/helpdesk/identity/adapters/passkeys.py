@@ -55,8 +55,7 @@ class WebAuthnCeremonies:
     def __init__(self, settings: Settings) -> None:
         public = urlsplit(settings.public_url)
         self._rp_id = settings.webauthn_rp_id or public.hostname or "localhost"
-        origins = [o.strip() for o in settings.webauthn_origins.split(",") if o.strip()]
-        self._origins = origins or [f"{public.scheme}://{public.netloc}"]
+        self._origins = list(settings.webauthn_origins) or [f"{public.scheme}://{public.netloc}"]
 
     def _expected(self, challenge: bytes) -> dict[str, Any]:
         """What both ceremonies check the browser's answer against: our challenge,

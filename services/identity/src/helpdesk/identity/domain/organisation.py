@@ -37,9 +37,9 @@ class OrganisationPerson:
     locale: str | None = None
 
 
-def group_set(setting: str, separator: str = ";") -> frozenset[str]:
+def group_set(setting: Iterable[str]) -> frozenset[str]:
     """A setting's list of groups, compared without case."""
-    return frozenset(g.strip().lower() for g in setting.split(separator) if g.strip())
+    return frozenset(g.lower() for g in setting)
 
 
 def roles_for(groups: Iterable[str], agents: frozenset[str], admins: frozenset[str]) -> list[Role]:

@@ -57,11 +57,9 @@ def mapped_roles(deps: Deps, person: OrganisationPerson) -> list[Role] | None:
     if person.source == "ldap":
         agents, admins = group_set(s.ldap_agent_groups), group_set(s.ldap_admin_groups)
     elif person.source == "oidc":
-        agents = group_set(s.oidc_agent_groups, ",")
-        admins = group_set(s.oidc_admin_groups, ",")
+        agents, admins = group_set(s.oidc_agent_groups), group_set(s.oidc_admin_groups)
     elif person.source == "saml":
-        agents = group_set(s.saml_agent_groups, ",")
-        admins = group_set(s.saml_admin_groups, ",")
+        agents, admins = group_set(s.saml_agent_groups), group_set(s.saml_admin_groups)
     else:
         return None
     if not agents and not admins:

@@ -18,10 +18,9 @@ from helpdesk.notifier.settings import Settings
 
 
 @functools.lru_cache(maxsize=16)
-def _support_address(support_addresses: str, mail_from: str) -> str:
+def _support_address(support_addresses: tuple[str, ...], mail_from: str) -> str:
     """The first support address (or the sender's), parsed once per setting."""
-    configured = [a.strip() for a in support_addresses.split(",") if a.strip()]
-    return parseaddr(configured[0] if configured else mail_from)[1]
+    return parseaddr(support_addresses[0] if support_addresses else mail_from)[1]
 
 
 def thread_headers(settings: Settings, ticket_id: UUID) -> dict[str, str]:

@@ -60,9 +60,9 @@ class TargetRefused(ValueError):
     """Why a URL may not receive webhooks (said to the admin; no secret in it)."""
 
 
-def parse_allowed(hosts: str) -> frozenset[str]:
-    """HELPDESK_WEBHOOK_ALLOWED_HOSTS: comma-separated host names or addresses."""
-    return frozenset(h.strip().lower().strip("[]") for h in hosts.split(",") if h.strip())
+def parse_allowed(hosts: Iterable[str]) -> frozenset[str]:
+    """HELPDESK_WEBHOOK_ALLOWED_HOSTS: host names or addresses, compared without case."""
+    return frozenset(h.lower().strip("[]") for h in hosts)
 
 
 def host_of(url: str) -> tuple[str, str, int]:
