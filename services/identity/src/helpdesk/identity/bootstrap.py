@@ -7,7 +7,6 @@ serve it; keep the read models rebuildable. Tests build their own `Deps`
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import asyncpg
@@ -34,7 +33,6 @@ from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.access_tokens import public_key_of
 from helpdesk.servicekit.clock import Clock, SystemClock
 from helpdesk.servicekit.handlers import bind
-from helpdesk.servicekit.loops import kind_of, repeat
 from helpdesk.servicekit.runtime import Service, ServiceContext
 from helpdesk.servicekit.sealing import Sealer
 
@@ -80,22 +78,16 @@ def build(ctx: ServiceContext[Settings]) -> None:
     deps = build_deps(ctx.pool, settings, revocations)
     ctx.serve(bind(deps, HANDLERS))
     if deps.directory is not None and settings.ldap_sync_minutes > 0:
-        ctx.background("directory-sync", lambda: _sync_directory_forever(deps))
+        # The periodic directory sync (docs/sso.md); `helpdesk directory-sync` runs one
+        # now. Every replica runs it: a second pass finds nothing left to change.
+        ctx.periodically(
+            "directory-sync",
+            lambda: sync_directory(SyncDirectory(), deps),
+            settings.ldap_sync_minutes * 60,
+        )
     # Retention (docs/privacy.md): every replica runs it; a second pass finds nothing due.
     ctx.periodically(
         "retention", lambda: apply_retention(deps), settings.retention_interval_seconds
-    )
-
-
-async def _sync_directory_forever(deps: Deps) -> None:
-    """The periodic directory sync (docs/sso.md); `helpdesk directory-sync` runs one now.
-    Every replica runs it: a second pass finds nothing left to change."""
-    minutes = deps.settings.ldap_sync_minutes
-    await repeat(
-        lambda: sync_directory(SyncDirectory(), deps),
-        pause=lambda: asyncio.sleep(minutes * 60),
-        failed="directory sync failed",
-        error_of=kind_of,
     )
 
 
