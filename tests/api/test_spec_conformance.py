@@ -62,11 +62,11 @@ max-examples = {scenarios}
 """
 # The links the stateful phase is there for (submit → read, submit → reply), as
 # schemathesis names a link it followed. Which links a run follows is drawn at
-# random (the server's answers feed the draws), so: every role's run follows links
-# out of a ticket it submitted (the free-text fields state their rule as a pattern,
-# so generated tickets are accepted), and each of these links is followed by some
-# role's run.
-FROM_A_SUBMITTED_TICKET = "POST /api/v1/tickets -> [201] "
+# random (the server's answers feed the draws, so the seed does not fix them):
+# every role's run follows links, and each of these links is followed by some
+# role's run (the free-text fields state their rule as a pattern, so generated
+# tickets are accepted). Asking every role for a link out of a ticket it submitted
+# failed a clean run once: the admin's scenarios went to attachments and webhooks.
 REQUIRED_LINKS = {
     "POST /api/v1/tickets -> [201] GetTicket -> GET /api/v1/tickets/{ticket_id}",
     "POST /api/v1/tickets -> [201] AddMessage -> POST /api/v1/tickets/{ticket_id}/messages",
@@ -238,7 +238,6 @@ async def test_every_operation_answers_as_its_document_says_to_every_role(
         followed = {
             e.link for e in exchanges(reports(role, "all")) if e.phase == "stateful" and e.link
         }
-        from_tickets = {link for link in followed if link.startswith(FROM_A_SUBMITTED_TICKET)}
-        assert from_tickets, (role.value, sorted(followed))
+        assert followed, f"the {role.value}'s stateful phase followed no link"
         followed_by_any |= followed
     assert followed_by_any >= REQUIRED_LINKS, sorted(followed_by_any)
