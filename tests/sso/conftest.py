@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +26,12 @@ from tests.browser.conftest import browser, screenshots
 from tests.e2e.harness import System, start_system
 from tests.servers import Servers
 from tests.sso.oidc import CLIENT_ID, CLIENT_SECRET, OidcServer, node_available
-from tests.sso.simplesaml import SimpleSamlPhp, metadata_url, simplesamlphp_available
+from tests.sso.simplesaml import (
+    SimpleSamlPhp,
+    metadata_url,
+    signing_pair,
+    simplesamlphp_available,
+)
 from tests.sso.slapd import SUFFIX, Slapd, slapd_available
 
 __all__ = ["browser", "screenshots"]
@@ -141,9 +147,19 @@ def saml_ports() -> tuple[int, int] | None:
     return (free_port(), free_port()) if simplesamlphp_available() else None
 
 
-def saml_env(port: int) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def saml_federation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the key that signs the IdP's metadata, as a federation signs its
+    aggregate (`federation.pem`, `federation.crt`): identity trusts that certificate."""
+    folder = tmp_path_factory.mktemp("saml-federation")
+    signing_pair(folder, "federation", "helpdesk test federation")
+    return folder
+
+
+def saml_env(port: int, federation: Path) -> dict[str, str]:
     return {
         "HELPDESK_SAML_IDP_METADATA_URL": metadata_url(port),
+        "HELPDESK_SAML_IDP_METADATA_CERT": str(federation / "federation.crt"),
         "HELPDESK_SAML_AGENT_GROUPS": SAML_AGENTS,
     }
 
@@ -155,6 +171,7 @@ async def sso_system(
     slapd: Slapd | None,
     oidc_port: int | None,
     saml_ports: tuple[int, int] | None,
+    saml_federation: Path,
 ) -> AsyncIterator[System]:
     # Passkeys need a domain for their relying party: the browser tests of passkeys
     # open the portal as http://localhost:<port> (a secure context), so that origin
@@ -170,7 +187,7 @@ async def sso_system(
             "HELPDESK_WEBAUTHN_ORIGINS": f"http://localhost:{port}",
             **(ldap_env(slapd) if slapd else {}),
             **(oidc_env(oidc_port) if oidc_port else {}),
-            **(saml_env(saml_ports[0]) if saml_ports else {}),
+            **(saml_env(saml_ports[0], saml_federation) if saml_ports else {}),
         },
     )
     yield running
@@ -190,14 +207,18 @@ async def oidc_provider(sso_system: System, oidc_port: int | None) -> AsyncItera
 
 @pytest.fixture(scope="session")
 async def saml_idp(
-    sso_system: System, saml_ports: tuple[int, int] | None
+    sso_system: System, saml_ports: tuple[int, int] | None, saml_federation: Path
 ) -> AsyncIterator[tuple[SimpleSamlPhp, SimpleSamlPhp]]:
     """The IdP, and its twin whose assertions expired ten minutes before they are made."""
     if saml_ports is None:
         pytest.skip("Debian's simplesamlphp, php-cli and xmlsec1 are not installed (make saml)")
     sp = f"{sso_system.url}/helpdesk/saml/metadata"
     acs = f"{sso_system.url}/helpdesk/saml/acs"
-    idp = await asyncio.to_thread(SimpleSamlPhp.start, saml_ports[0], sp, acs, SAML_USERS)
+    idp = await asyncio.to_thread(
+        lambda: SimpleSamlPhp.start(
+            saml_ports[0], sp, acs, SAML_USERS, metadata_signer=saml_federation
+        )
+    )
     twin = await asyncio.to_thread(
         lambda: SimpleSamlPhp.start(
             saml_ports[1],

@@ -42,11 +42,12 @@ def _php(value: Any) -> str:
     return "[" + ", ".join(f"{_php(k)} => {_php(v)}" for k, v in value.items()) + "]"
 
 
-def signing_pair(folder: Path) -> None:
+def signing_pair(folder: Path, name: str = "idp", subject: str = "helpdesk test IdP") -> Path:
+    """`<name>.pem` and its self-signed `<name>.crt` in `folder`; the certificate's path."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = "helpdesk test IdP"
-    write_pem(folder / "idp.crt", certificate(name, key.public_key(), name, key))
-    write_key(folder / "idp.pem", key, serialization.PrivateFormat.TraditionalOpenSSL)
+    write_pem(folder / f"{name}.crt", certificate(subject, key.public_key(), subject, key))
+    write_key(folder / f"{name}.pem", key, serialization.PrivateFormat.TraditionalOpenSSL)
+    return folder / f"{name}.crt"
 
 
 def metadata_url(port: int) -> str:
@@ -76,10 +77,13 @@ class SimpleSamlPhp:
         entity_id: str | None = None,
         keys_from: Path | None = None,
         assertion_lifetime: int = 300,
+        metadata_signer: Path | None = None,
     ) -> SimpleSamlPhp:
         """`users`: "login:password" -> attributes. `entity_id` and `keys_from` make
         a twin of another instance (the same issuer and key): the expired-assertion
-        test's IdP, whose assertions end `assertion_lifetime` seconds from now."""
+        test's IdP, whose assertions end `assertion_lifetime` seconds from now.
+        `metadata_signer`: the folder of `signing_pair(folder, "federation")`, whose
+        key signs the metadata the IdP publishes, as a federation signs its own."""
         folder = Path(tempfile.mkdtemp(prefix="helpdesk-saml-idp-"))
         for sub in ("config", "metadata", "cert", "log", "data", "tmp", "sessions"):
             (folder / sub).mkdir()
@@ -116,6 +120,14 @@ class SimpleSamlPhp:
             "language.default": "en",
             "metadata.sources": [{"type": "flatfile"}],
         }
+        if metadata_signer is not None:
+            for name in ("federation.crt", "federation.pem"):
+                shutil.copyfile(metadata_signer / name, folder / "cert" / name)
+            config |= {
+                "metadata.sign.enable": True,
+                "metadata.sign.privatekey": "federation.pem",
+                "metadata.sign.certificate": "federation.crt",
+            }
         (folder / "config" / "config.php").write_text(f"<?php\n$config = {_php(config)};\n")
         sources = {"admin": ["core:AdminPassword"], "users": {0: "exampleauth:UserPass", **users}}
         (folder / "config" / "authsources.php").write_text(f"<?php\n$config = {_php(sources)};\n")

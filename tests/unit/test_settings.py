@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit import sealing
@@ -54,3 +56,17 @@ def test_a_list_setting_is_read_from_one_variable_split_on_its_separator(
     # DNs hold commas: the directory's groups are separated by semicolons.
     assert settings.ldap_agent_groups == ("cn=agents,dc=example", "cn=desk,dc=example")
     assert settings.webauthn_origins == ()
+
+
+def test_a_saml_metadata_certificate_that_is_not_one_stops_identity_at_start(
+    tmp_path: Path,
+) -> None:
+    not_a_certificate = tmp_path / "signer.pem"
+    not_a_certificate.write_text("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
+    for path in (not_a_certificate, tmp_path / "missing.pem"):
+        with pytest.raises(ValidationError, match="must be the path of a PEM certificate"):
+            Settings(
+                jwt_private_key="unused",
+                notifier_seal_public_key=sealing.generate()[1],
+                saml_idp_metadata_cert=str(path),
+            )

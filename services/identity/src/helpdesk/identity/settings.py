@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
+from cryptography import x509
 from pydantic import Field, SecretStr, field_validator
 
 from helpdesk.contracts.actors import Role
@@ -114,6 +116,9 @@ class Settings(PersonalDataSettings):
     saml_idp_metadata_url: str = ""
     # When the metadata is a federation's aggregate: which IdP of it.
     saml_idp_entity_id: str = ""
+    # A PEM certificate (a file): set, the metadata is used only when signed as a
+    # whole by its key and not expired (a federation signs its aggregate; docs/sso.md).
+    saml_idp_metadata_cert: str = ""
     saml_id_attribute: str = "eduPersonPrincipalName"
     saml_username_attribute: str = "uid"
     saml_name_attribute: str = "displayName"
@@ -144,6 +149,16 @@ class Settings(PersonalDataSettings):
     def _tls_only(cls, value: str) -> str:
         if value and not value.startswith(("ldaps://", "ldap://")):
             raise ValueError("use ldaps://host or ldap://host (then StartTLS is required)")
+        return value
+
+    @field_validator("saml_idp_metadata_cert")
+    @classmethod
+    def _a_certificate(cls, value: str) -> str:
+        if value:
+            try:
+                x509.load_pem_x509_certificate(Path(value).read_bytes())
+            except (OSError, ValueError):
+                raise ValueError("must be the path of a PEM certificate") from None
         return value
 
     @field_validator("mfa_required_roles")

@@ -3,7 +3,9 @@ docs/sso.md, "SAML").
 
 Rules, in order:
 1. The IdP and its signing certificate come from its metadata
-   (HELPDESK_SAML_IDP_METADATA_URL), read once per process.
+   (HELPDESK_SAML_IDP_METADATA_URL), read once per process (again after its
+   `validUntil`). With HELPDESK_SAML_IDP_METADATA_CERT, only metadata signed by
+   that certificate's key is read (`saml_metadata.py`).
 2. An AuthnRequest's ID is ours: random, with its expiry, MAC'd under
    identity's key (no server state). A response must answer such an ID
    (`InResponseTo`): unsolicited responses are refused.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -31,6 +34,7 @@ from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
 
+from helpdesk.identity.adapters import saml_metadata
 from helpdesk.identity.domain.errors import DirectoryUnavailable, OrganisationRefused
 from helpdesk.identity.domain.organisation import OrganisationPerson
 from helpdesk.identity.handlers.deps import SamlAnswer
@@ -46,23 +50,42 @@ class SamlServiceProvider:
     def __init__(self, settings: Settings) -> None:
         self._s = settings
         self._client: Saml2Client | None = None
+        self._valid_until: datetime | None = None
         self._lock = asyncio.Lock()
 
     async def client(self) -> Saml2Client:
         async with self._lock:
-            if self._client is None:
-                xml = await self._idp_metadata()
+            now = datetime.now(UTC)
+            if self._client is None or (self._valid_until and self._valid_until <= now):
+                self._client = None
+                xml = await self._idp_metadata(now)
                 self._client = await asyncio.to_thread(self._build, xml)
         return self._client
 
-    async def _idp_metadata(self) -> str:
+    async def _idp_metadata(self, now: datetime) -> str:
+        s = self._s
         try:
-            async with httpx.AsyncClient(timeout=self._s.saml_timeout_seconds) as http:
-                response = await http.get(self._s.saml_idp_metadata_url)
+            async with httpx.AsyncClient(timeout=s.saml_timeout_seconds) as http:
+                response = await http.get(s.saml_idp_metadata_url)
                 response.raise_for_status()
         except httpx.HTTPError as exc:
             log.warning("SAML IdP metadata unreachable", error=type(exc).__name__)
             raise DirectoryUnavailable("The organisation's sign-in does not answer.") from None
+        if s.saml_idp_metadata_cert:
+            try:
+                async with asyncio.timeout(s.saml_timeout_seconds):
+                    self._valid_until = await saml_metadata.verified(
+                        response.content,
+                        cert_file=s.saml_idp_metadata_cert,
+                        xmlsec_binary=s.saml_xmlsec_binary,
+                        now=now,
+                    )
+            except (saml_metadata.MetadataRefused, TimeoutError) as refused:
+                reason = str(refused) or "xmlsec1 took too long to check its signature"
+                log.warning("SAML IdP metadata refused", reason=reason)
+                raise DirectoryUnavailable(
+                    "The organisation's sign-in is not available now."
+                ) from None
         return response.text
 
     def _build(self, idp_metadata: str) -> Saml2Client:
