@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from datetime import UTC, datetime
+from typing import IO
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
@@ -100,6 +101,6 @@ async def verified(
     return valid_until
 
 
-def _write(document: tempfile._TemporaryFileWrapper[bytes], xml: bytes) -> None:
+def _write(document: IO[bytes], xml: bytes) -> None:
     document.write(xml)
     document.flush()
