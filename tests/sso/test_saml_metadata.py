@@ -5,10 +5,14 @@ Each way of passing off other metadata is refused in its own test."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from helpdesk.identity.adapters.saml_metadata import MetadataRefused, verified
 from helpdesk.identity.domain.errors import DirectoryUnavailable
 from helpdesk.identity.settings import Settings
 from helpdesk.servicekit.sealing import generate
+from tests.eventually import eventually
 from tests.sso.simplesaml import SimpleSamlPhp, signing_pair
 
 pytestmark = pytest.mark.integration
@@ -165,21 +170,68 @@ async def test_metadata_declaring_entities_is_refused(saml_federation: Path) -> 
         await check(bomb, saml_federation)
 
 
-def identity_settings(idp: SimpleSamlPhp, cert: Path) -> Settings:
+def identity_settings(metadata_url: str, cert: Path) -> Settings:
     values: dict[str, Any] = {
         "jwt_private_key": "unused",
         "notifier_seal_public_key": generate()[1],
-        "saml_idp_metadata_url": f"{idp.url}/saml2/idp/metadata.php",
+        "saml_idp_metadata_url": metadata_url,
         "saml_idp_metadata_cert": str(cert / "federation.crt"),
     }
     return Settings(**values)
 
 
+@contextlib.contextmanager
+def serving(document: str) -> Iterator[str]:
+    """`document` at a URL of its own, as a federation serves its aggregate."""
+
+    class Metadata(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = document.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metadata)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/metadata.xml"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 async def test_identity_signs_in_only_through_metadata_the_configured_certificate_signed(
     saml_idp: Idps, saml_federation: Path, intruder: Path
 ) -> None:
-    trusting = SamlServiceProvider(identity_settings(saml_idp[0], saml_federation))
+    published_at = f"{saml_idp[0].url}/saml2/idp/metadata.php"
+    trusting = SamlServiceProvider(identity_settings(published_at, saml_federation))
     assert (await trusting.redirect("_request", "")).startswith(saml_idp[0].url)
-    distrusting = SamlServiceProvider(identity_settings(saml_idp[0], intruder))
+    distrusting = SamlServiceProvider(identity_settings(published_at, intruder))
     with pytest.raises(DirectoryUnavailable):
         await distrusting.redirect("_request", "")
+
+
+async def test_identity_reads_the_metadata_again_after_its_valid_until(
+    saml_idp: Idps, published: str, saml_federation: Path
+) -> None:
+    # Served unchanged: once its validUntil has passed, the read again refuses it,
+    # so no sign-in goes on with metadata that has expired.
+    soon = datetime.now(UTC) + timedelta(seconds=4)
+    with serving(signed(with_valid_until(published, soon), saml_federation)) as url:
+        sp = SamlServiceProvider(identity_settings(url, saml_federation))
+        assert (await sp.redirect("_request", "")).startswith(saml_idp[0].url)
+
+        async def refused() -> bool:
+            try:
+                await sp.redirect("_request", "")
+            except DirectoryUnavailable:
+                return True
+            return False
+
+        await eventually(refused, timeout=15, what="the expired metadata refused")

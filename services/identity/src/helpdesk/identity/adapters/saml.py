@@ -3,9 +3,10 @@ docs/sso.md, "SAML").
 
 Rules, in order:
 1. The IdP and its signing certificate come from its metadata
-   (HELPDESK_SAML_IDP_METADATA_URL), read once per process (again after its
-   `validUntil`). With HELPDESK_SAML_IDP_METADATA_CERT, only metadata signed by
-   that certificate's key is read (`saml_metadata.py`).
+   (HELPDESK_SAML_IDP_METADATA_URL), read once per process. With
+   HELPDESK_SAML_IDP_METADATA_CERT, only metadata signed by that certificate's
+   key and not expired is read (`saml_metadata.py`), and it is read again once
+   its `validUntil` has passed.
 2. An AuthnRequest's ID is ours: random, with its expiry, MAC'd under
    identity's key (no server state). A response must answer such an ID
    (`InResponseTo`): unsolicited responses are refused.
